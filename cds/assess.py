@@ -1,0 +1,90 @@
+"""From what the rules decided to an assessment: status, findings, documents, alternatives.
+
+The generic rules of ../shared/criteria/README.md live here (status precedence, when safety
+findings count, how alternatives are ranked); what holds for a patient comes from the engine.
+"""
+
+from __future__ import annotations
+
+from .engine import CriterionOutcome, Outcome
+from .engine.run import Binding, evidence
+from .models import (AlternativeResult, Assessment, Billing, CriterionResult, DocumentationItem,
+                     FindingResult)
+from .ruleset import Ruleset
+
+
+def findings_apply(ruleset: Ruleset, results: dict[str, CriterionOutcome], has_order: bool) -> bool:
+    """Safety findings count when the indication is met or an order is under evaluation."""
+    return has_order or results[ruleset.indication.id].result == "met"
+
+
+def decide_status(
+    ruleset: Ruleset, results: dict[str, CriterionOutcome], matches: dict[str, list[Binding]], has_order: bool
+) -> str:
+    required = [results[c.id].result for c in ruleset.criteria if c.required]
+    if "not-met" in required:
+        return "not-eligible"
+    if "unknown" in required:
+        return "insufficient-information"
+    if findings_apply(ruleset, results, has_order) and any(
+        matches.get(f"f|{f.id}") for f in ruleset.findings if f.severity == "warning"
+    ):
+        return "needs-review"
+    return "eligible"
+
+
+def assess(ruleset: Ruleset, outcome: Outcome, has_order: bool) -> Assessment:
+    results = outcome.criteria
+    matches = outcome.matches
+    criteria = [
+        CriterionResult(
+            id=c.id, kind=c.kind, required=c.required, result=results[c.id].result,
+            category=results[c.id].category, text=c.text.strip(), reason=results[c.id].reason,
+            evidence=results[c.id].evidence,
+        )
+        for c in ruleset.criteria
+    ]
+    findings = []
+    if findings_apply(ruleset, results, has_order):
+        findings = [
+            FindingResult(id=f.id, severity=f.severity, text=f.text, evidence=evidence(matches[f"f|{f.id}"]))
+            for f in ruleset.findings if matches.get(f"f|{f.id}")
+        ]
+        findings.sort(key=lambda f: f.severity != "warning")
+    documentation = [
+        DocumentationItem(id=d.id, text=d.text)
+        for d in ruleset.documentation if d.when is None or matches.get(f"d|{d.id}")
+    ]
+    return Assessment(
+        therapy=ruleset.therapy, title=ruleset.title, status=outcome.status,  # type: ignore[arg-type]
+        criteria=criteria, findings=findings, documentation=documentation,
+        alternatives=rank_alternatives(ruleset, matches, outcome.status),
+        billing=Billing(code=ruleset.billing.code, unit=ruleset.billing.unit, notes=ruleset.billing.notes),
+    )
+
+
+def rank_alternatives(ruleset: Ruleset, matches: dict[str, list[Binding]], status: str) -> list[AlternativeResult]:
+    """Offered alternatives in ruleset order; the best-priority lead that holds takes rank 1."""
+    offered: list[tuple[str, str, str]] = []
+    leads: list[tuple[int, int]] = []
+    for alternative in ruleset.alternatives:
+        reason = next(
+            (o.reason for n, o in enumerate(alternative.offered)
+             if o.when is None or matches.get(f"o|{alternative.id}|{n}")),
+            None,
+        )
+        if reason is None:
+            continue
+        position = len(offered)
+        offered.append((alternative.id, alternative.text, reason))
+        for n, lead in enumerate(alternative.lead):
+            if matches.get(f"l|{alternative.id}|{n}"):
+                leads.append((lead.priority, position))
+    if leads:
+        _, first = min(leads)
+        offered.insert(0, offered.pop(first))
+    return [
+        AlternativeResult(id=alt_id, rank=rank, recommended=rank == 1 and status != "eligible",
+                          text=text, reason=reason)
+        for rank, (alt_id, text, reason) in enumerate(offered, start=1)
+    ]

@@ -1,0 +1,76 @@
+"""The `cds` command line: thin over the library."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import orjson
+
+from . import knowledge
+from .evaluate import evaluate_all
+from .fhir import InputError
+from .render_text import render_table, render_text
+from .ruleset import RulesetError
+
+EXIT_INPUT = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except InputError as exc:
+        for problem in exc.problems:
+            print(f"cds: {problem}", file=sys.stderr)
+        return EXIT_INPUT
+    except RulesetError as exc:
+        print(f"cds: ruleset error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cds", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    evaluate = commands.add_parser("evaluate", help="assess patients from FHIR files")
+    evaluate.add_argument("paths", nargs="+", metavar="PATH",
+                          help="FHIR Bundle, resource, JSON array or NDJSON file, or a folder of them")
+    evaluate.add_argument("--as-of", help="date to assess against (YYYY-MM-DD; default today)")
+    evaluate.add_argument("--therapy", action="append", help="HCPCS code (repeatable; default all)")
+    evaluate.add_argument("--format", choices=["json", "text", "table"], default="json")
+    evaluate.set_defaults(func=_evaluate)
+
+    rulesets = commands.add_parser("rulesets", help="work with the rulesets")
+    rulesets_commands = rulesets.add_subparsers(required=True, metavar="ACTION")
+    check = rulesets_commands.add_parser("check", help="validate every ruleset and value set")
+    check.set_defaults(func=_rulesets_check)
+    return parser
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    results = evaluate_all(args.paths, as_of=args.as_of, therapies=args.therapy)
+    out = sys.stdout
+    if args.format == "json":
+        for result in results:
+            out.write(orjson.dumps(result.to_json()).decode() + "\n")
+    elif args.format == "text":
+        out.write("\n\n".join(render_text(r) for r in results) + "\n")
+    else:
+        out.write(render_table(results) + "\n")
+    return 0
+
+
+def _rulesets_check(args: argparse.Namespace) -> int:
+    loaded = knowledge.load(knowledge.rulesets_folder())
+    for therapy, ruleset in loaded.rulesets.items():
+        print(f"{ruleset.file}: ok, {therapy} {ruleset.full_version}, "
+              f"{len(ruleset.criteria)} criteria, {len(ruleset.findings)} findings")
+    print(f"valuesets: ok, {len(loaded.valuesets.by_id)} value sets")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,119 @@
+"""The library entry point: FHIR in, one PatientAssessment per patient out."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from . import knowledge as _knowledge
+from .assess import assess, decide_status
+from .facts import PatientFacts, build_facts
+from .fhir import InputError, Problem, RawEntry, expand_paths, read_document, read_file
+from .fhir.record import PatientRecord, build_records
+from .models import PatientAssessment
+
+Input = str | Path | dict[str, Any] | Sequence[dict[str, Any]]
+
+
+def evaluate(
+    source: Input,
+    *,
+    as_of: dt.date | str | None = None,
+    therapies: Iterable[str] | None = None,
+) -> PatientAssessment:
+    """Assess one patient: a path, a Bundle dict, or a list of resources.
+
+    Raises InputError (with every problem found) for bad input, and when the input holds
+    more than one patient (use evaluate_all).
+    """
+    results = evaluate_all(source, as_of=as_of, therapies=therapies)
+    if len(results) != 1:
+        raise InputError([Problem(source=_name(source), element="Patient",
+                                  message=f"{len(results)} patients in the input; use evaluate_all")])
+    return results[0]
+
+
+def evaluate_all(
+    source: Input | Sequence[str | Path],
+    *,
+    as_of: dt.date | str | None = None,
+    therapies: Iterable[str] | None = None,
+    strict: bool = True,
+) -> list[PatientAssessment]:
+    """Assess every patient of the input, in input order."""
+    records = build_records(read_input(source), strict=strict)
+    return [evaluate_record(r, as_of=as_of, therapies=therapies) for r in records]
+
+
+def evaluate_record(
+    record: PatientRecord,
+    *,
+    as_of: dt.date | str | None = None,
+    therapies: Iterable[str] | None = None,
+    order_refs: set[str] | None = None,
+) -> PatientAssessment:
+    knowledge = _knowledge.default()
+    day = _as_of(as_of)
+    selected = _therapies(knowledge, therapies)
+    facts = build_facts(record, day, list(knowledge.rulesets.values()), knowledge.classifier,
+                        knowledge.valuesets, order_refs)
+    return assess_facts(facts, day, selected)
+
+
+def assess_facts(facts: PatientFacts, as_of: dt.date, therapies: list[str]) -> PatientAssessment:
+    """Run the rules over facts already built (the audit trail replays stored facts this way)."""
+    knowledge = _knowledge.default()
+    assessments = []
+    for therapy in therapies:
+        ruleset = knowledge.rulesets[therapy]
+        has_order = any(therapy in m.order_for for m in facts.medications)
+        outcome = knowledge.compiled[therapy].run(
+            facts.for_engine(therapy),
+            {"as_of": as_of.isoformat()},
+            lambda results, matches, r=ruleset: decide_status(r, results, matches, has_order),
+        )
+        assessments.append(assess(ruleset, outcome, has_order))
+    return PatientAssessment(
+        patient=facts.patient.ref, as_of=as_of,
+        rulesets={t: knowledge.rulesets[t].full_version for t in therapies},
+        assessments=assessments, warnings=[str(w) for w in facts.warnings],
+    )
+
+
+def read_input(source: Input | Sequence[str | Path]) -> list[RawEntry]:
+    if isinstance(source, (str, Path)):
+        return [e for path in expand_paths([source]) for e in read_file(path)]
+    if isinstance(source, dict):
+        return read_document(source, "input")
+    items = list(source)
+    if items and all(isinstance(i, (str, Path)) for i in items):
+        return [e for path in expand_paths(items) for e in read_file(path)]  # type: ignore[arg-type]
+    return read_document(items, "input")
+
+
+def _as_of(value: dt.date | str | None) -> dt.date:
+    if value is None:
+        return dt.date.today()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise InputError([Problem(source="as-of", message=f"not a date (YYYY-MM-DD): {value!r}")]) from exc
+
+
+def _therapies(knowledge: _knowledge.Knowledge, therapies: Iterable[str] | None) -> list[str]:
+    if therapies is None:
+        return list(knowledge.rulesets)
+    chosen = list(therapies)
+    unknown = [t for t in chosen if t not in knowledge.rulesets]
+    if unknown:
+        raise InputError([Problem(source="therapy", message=f"unknown therapy {', '.join(unknown)}; "
+                                  f"known: {', '.join(knowledge.rulesets)}")])
+    return chosen
+
+
+def _name(source: Any) -> str:
+    return str(source) if isinstance(source, (str, Path)) else "input"

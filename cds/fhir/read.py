@@ -1,0 +1,144 @@
+"""Read FHIR JSON documents: a Bundle, one resource, a JSON array, or NDJSON.
+
+Only JSON structure is checked here; resource validation is `validate.py`'s job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ConfigDict
+
+from .errors import InputError, Problem
+
+INPUT_SUFFIXES = (".json", ".ndjson")
+
+
+class RawEntry(BaseModel):
+    """One resource as found in the input, with where it came from."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: str
+    # Bundle entry index, array index or NDJSON line number (1-based for lines).
+    entry: int | None
+    full_url: str | None = None
+    resource: dict[str, Any]
+    # Resources of one Bundle form one record; loose resources are pooled by patient.
+    in_bundle: bool = False
+
+
+def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """Files named directly, and the .json/.ndjson files in named folders (sorted)."""
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files.extend(
+                p for p in sorted(path.rglob("*")) if p.is_file() and p.suffix in INPUT_SUFFIXES
+            )
+        elif path.exists():
+            files.append(path)
+        else:
+            raise InputError([Problem(source=str(path), message="no such file or folder")])
+    return files
+
+
+def read_file(path: Path) -> list[RawEntry]:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError([Problem(source=str(path), message=f"cannot read: {exc.strerror}")]) from exc
+    if path.suffix == ".ndjson":
+        return list(read_ndjson(data, str(path)))
+    return read_document(_loads(data, str(path)), str(path))
+
+
+def read_ndjson(data: bytes, source: str) -> Iterator[RawEntry]:
+    problems: list[Problem] = []
+    entries: list[RawEntry] = []
+    for number, line in enumerate(data.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            resource = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            problems.append(Problem(source=source, entry=number, message=f"line is not JSON: {exc}"))
+            continue
+        problem = _resource_problem(resource, source, number)
+        if problem:
+            problems.append(problem)
+        else:
+            entries.append(RawEntry(source=source, entry=number, resource=resource))
+    if problems:
+        raise InputError(problems)
+    yield from entries
+
+
+def read_document(document: Any, source: str) -> list[RawEntry]:
+    """Entries of a parsed JSON document (Bundle, resource or array of resources)."""
+    if isinstance(document, list):
+        problems = [p for i, r in enumerate(document) if (p := _resource_problem(r, source, i))]
+        if problems:
+            raise InputError(problems)
+        return [RawEntry(source=source, entry=i, resource=r) for i, r in enumerate(document)]
+    problem = _resource_problem(document, source, None)
+    if problem:
+        raise InputError([problem])
+    if document["resourceType"] == "Bundle":
+        return _bundle_entries(document, source)
+    return [RawEntry(source=source, entry=None, resource=document)]
+
+
+def _bundle_entries(bundle: dict[str, Any], source: str) -> list[RawEntry]:
+    entries = bundle.get("entry", [])
+    if not isinstance(entries, list):
+        raise InputError([Problem(source=source, element="Bundle.entry", message="must be an array")])
+    problems: list[Problem] = []
+    result: list[RawEntry] = []
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            problems.append(Problem(source=source, entry=index, message="entry is not an object"))
+            continue
+        resource = entry.get("resource")
+        if resource is None:
+            continue
+        problem = _resource_problem(resource, source, index)
+        if problem:
+            problems.append(problem)
+            continue
+        full_url = entry.get("fullUrl")
+        result.append(
+            RawEntry(
+                source=source,
+                entry=index,
+                full_url=full_url if isinstance(full_url, str) else None,
+                resource=resource,
+                in_bundle=True,
+            )
+        )
+    if problems:
+        raise InputError(problems)
+    return result
+
+
+def _resource_problem(resource: Any, source: str, entry: int | None) -> Problem | None:
+    if not isinstance(resource, dict):
+        return Problem(source=source, entry=entry, message="not a FHIR resource (expected a JSON object)")
+    kind = resource.get("resourceType")
+    if not isinstance(kind, str) or not kind:
+        return Problem(
+            source=source, entry=entry, element="resourceType",
+            message="missing: not a FHIR resource",
+        )
+    return None
+
+
+def _loads(data: bytes, source: str) -> Any:
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise InputError([Problem(source=source, message=f"not valid JSON: {exc}")]) from exc

@@ -1,0 +1,123 @@
+"""Group validated resources into one record per patient and resolve references."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from fhir.resources.R4B.condition import Condition
+from fhir.resources.R4B.medication import Medication
+from fhir.resources.R4B.medicationrequest import MedicationRequest
+from fhir.resources.R4B.patient import Patient
+from fhir.resources.R4B.servicerequest import ServiceRequest
+
+from .errors import InputError, Problem
+from .read import RawEntry
+from .validate import validate
+
+
+@dataclass
+class PatientRecord:
+    """What the rules may read about one patient, as validated R4B models."""
+
+    patient: Patient
+    reference: str
+    conditions: list[tuple[str, Condition]] = field(default_factory=list)
+    medication_requests: list[tuple[str, MedicationRequest]] = field(default_factory=list)
+    service_requests: list[tuple[str, ServiceRequest]] = field(default_factory=list)
+    # Medications by every name a reference may use: "Medication/1", a fullUrl, "#contained".
+    medications: dict[str, Medication] = field(default_factory=dict)
+    # Problems in resources the rules could not use; reported, never fatal on their own.
+    warnings: list[Problem] = field(default_factory=list)
+
+
+def build_records(entries: Iterable[RawEntry], *, strict: bool = True) -> list[PatientRecord]:
+    """One record per Patient. Bundles are self-contained; loose resources pool by patient id.
+
+    strict: any invalid resource the rules read fails the whole input (CLI, batch).
+    Not strict: invalid resources are left out and reported as warnings (CDS Hooks prefetch).
+    """
+    entries = list(entries)
+    problems: list[Problem] = []
+    validated: list[tuple[RawEntry, object]] = []
+    for entry in entries:
+        model, found = validate(entry)
+        problems.extend(found)
+        if model is not None:
+            validated.append((entry, model))
+    if problems and strict:
+        raise InputError(problems)
+
+    records: dict[tuple[str, str], PatientRecord] = {}
+    aliases: dict[tuple[str, str], tuple[str, str]] = {}
+    for entry, model in validated:
+        if isinstance(model, Patient):
+            key = (_scope(entry), f"Patient/{model.id}")
+            record = records.get(key) or PatientRecord(patient=model, reference=key[1])
+            records[key] = record
+            for name in _names(entry, "Patient", model.id):
+                aliases[(_scope(entry), name)] = key
+    if not records:
+        sources = sorted({e.source for e in entries}) or ["input"]
+        raise InputError([
+            Problem(source=s, element="Patient", message="no Patient resource: cannot assess without the patient")
+            for s in sources
+        ])
+
+    medications: dict[str, dict[str, Medication]] = {}
+    for entry, model in validated:
+        if isinstance(model, Medication):
+            scope_meds = medications.setdefault(_scope(entry), {})
+            for name in _names(entry, "Medication", model.id):
+                scope_meds[name] = model
+
+    for entry, model in validated:
+        if isinstance(model, (Patient, Medication)):
+            continue
+        subject = getattr(model, "subject", None)
+        ref = subject.reference if subject is not None else None
+        key = aliases.get((_scope(entry), ref or ""))
+        if key is None:
+            scoped = [k for k in records if k[0] == _scope(entry)]
+            if len(scoped) == 1 and ref is None:
+                key = scoped[0]
+            else:
+                problems.append(Problem(
+                    source=entry.source, entry=entry.entry, element=f"{model.get_resource_type()}.subject",
+                    message=f"refers to no Patient in the input ({ref or 'missing'})", severity="warning",
+                ))
+                continue
+        record = records[key]
+        own_ref = f"{model.get_resource_type()}/{model.id}" if model.id else f"{model.get_resource_type()}/{entry.source}#{entry.entry}"
+        if isinstance(model, Condition):
+            record.conditions.append((own_ref, model))
+        elif isinstance(model, MedicationRequest):
+            record.medication_requests.append((own_ref, model))
+            for contained in model.contained or []:
+                if isinstance(contained, Medication) and contained.id:
+                    record.medications[f"{own_ref}#{contained.id}"] = contained
+        elif isinstance(model, ServiceRequest):
+            record.service_requests.append((own_ref, model))
+        record.medications.update(medications.get(_scope(entry), {}))
+
+    for record in records.values():
+        record.warnings.extend(p for p in problems if p.severity == "warning" or not strict)
+    return list(records.values())
+
+
+
+def _scope(entry: RawEntry) -> str:
+    return entry.source if entry.in_bundle else ""
+
+
+def _names(entry: RawEntry, kind: str, resource_id: str | None) -> list[str]:
+    names = []
+    if resource_id:
+        names += [f"{kind}/{resource_id}"]
+    if entry.full_url:
+        names.append(entry.full_url)
+        # A fullUrl like http://server/fhir/Patient/1 is also referenced as Patient/1.
+        tail = "/".join(entry.full_url.rstrip("/").split("/")[-2:])
+        if tail.startswith(f"{kind}/"):
+            names.append(tail)
+    return names

@@ -1,0 +1,65 @@
+"""Everything the engine knows, loaded and compiled once per process from rulesets/."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from .engine import CompiledRuleset
+from .ruleset import Ruleset, RulesetError, load_ruleset
+from .terminology import DrugClassifier, Terminology, ValueSetError, ValueSets
+
+DEFAULT_RULESETS = Path(__file__).resolve().parent.parent / "rulesets"
+
+
+@dataclass
+class Knowledge:
+    folder: Path
+    terminology: Terminology
+    valuesets: ValueSets
+    classifier: DrugClassifier
+    rulesets: dict[str, Ruleset]
+    compiled: dict[str, CompiledRuleset]
+
+    @property
+    def versions(self) -> dict[str, str]:
+        return {therapy: r.full_version for therapy, r in self.rulesets.items()}
+
+
+def rulesets_folder() -> Path:
+    return Path(os.environ.get("CDS_RULESETS", DEFAULT_RULESETS))
+
+
+def load(folder: Path) -> Knowledge:
+    """Load and check every ruleset of a folder; raises RulesetError naming file and problem."""
+    try:
+        valuesets = ValueSets.load(folder / "valuesets")
+        terminology = Terminology.load(folder / "terminology.yaml")
+        classifier = DrugClassifier(terminology, valuesets)
+    except (ValueSetError, ValueError, OSError) as exc:
+        raise RulesetError(str(exc)) from exc
+    rulesets: dict[str, Ruleset] = {}
+    for path in sorted(folder.glob("S*.yaml")):
+        ruleset = load_ruleset(path)
+        if ruleset.therapy != path.stem:
+            raise RulesetError(f"{path}: therapy {ruleset.therapy} does not match the file name")
+        unknown = set(ruleset.order_classes) | {c.drug_class for c in ruleset.courses}
+        unknown -= set(terminology.drug_classes)
+        if unknown:
+            raise RulesetError(f"{path}: unknown drug classes {sorted(unknown)}")
+        rulesets[ruleset.therapy] = ruleset
+    if not rulesets:
+        raise RulesetError(f"{folder}: no ruleset files (S*.yaml)")
+    compiled = {t: CompiledRuleset(r, terminology, valuesets) for t, r in rulesets.items()}
+    return Knowledge(folder, terminology, valuesets, classifier, rulesets, compiled)
+
+
+@lru_cache(maxsize=4)
+def _cached(folder: str) -> Knowledge:
+    return load(Path(folder))
+
+
+def default() -> Knowledge:
+    return _cached(str(rulesets_folder().resolve()))

@@ -1,0 +1,82 @@
+"""The output contract (DESIGN.md): one PatientAssessment per patient."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Status = Literal["eligible", "needs-review", "insufficient-information", "not-eligible"]
+Result = Literal["met", "not-met", "unknown", "not-applicable"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, frozen=True)
+
+
+class CriterionResult(_Model):
+    id: str
+    kind: Literal["indication", "eligibility"]
+    required: bool
+    result: Result
+    # Which way the criterion was met or not (e.g. cancer-related-pain, intermittent).
+    category: str | None = None
+    text: str
+    reason: str
+    evidence: list[str]
+
+
+class FindingResult(_Model):
+    id: str
+    severity: Literal["warning", "info"]
+    text: str
+    evidence: list[str]
+
+
+class DocumentationItem(_Model):
+    id: str
+    text: str
+
+
+class AlternativeResult(_Model):
+    id: str
+    rank: int
+    recommended: bool
+    text: str
+    reason: str
+
+
+class Billing(_Model):
+    code: str
+    unit: str
+    notes: list[str]
+
+
+class Assessment(_Model):
+    therapy: str
+    title: str
+    status: Status
+    criteria: list[CriterionResult]
+    findings: list[FindingResult]
+    documentation: list[DocumentationItem]
+    alternatives: list[AlternativeResult]
+    billing: Billing
+
+    def criterion(self, criterion_id: str) -> CriterionResult:
+        return next(c for c in self.criteria if c.id == criterion_id)
+
+
+class PatientAssessment(_Model):
+    patient: str
+    as_of: dt.date = Field(alias="asOf")
+    rulesets: dict[str, str]
+    assessments: list[Assessment]
+    # Problems in the input that did not stop the evaluation (e.g. unknown ICD-10-CM codes).
+    warnings: list[str] = []
+
+    def assessment(self, therapy: str) -> Assessment:
+        return next(a for a in self.assessments if a.therapy == therapy)
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)

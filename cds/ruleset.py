@@ -1,0 +1,208 @@
+"""The schema of a ruleset file (rulesets/<therapy>.yaml) and its loading.
+
+A ruleset's version is its declared version plus the sha256 of its bytes, so two files that
+differ in any way never share a version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+Result = Literal["met", "not-met", "unknown", "not-applicable"]
+Kind = Literal["indication", "eligibility"]
+Severity = Literal["warning", "info"]
+Condition = dict[str, Any]
+
+
+class RulesetError(Exception):
+    """A ruleset file that cannot be used: file, line and problem."""
+
+
+class _Item(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    line: int | None = Field(default=None, alias="__line__")
+
+
+class Branch(_Item):
+    """One way a criterion can come out; the first branch whose condition holds wins."""
+
+    result: Result
+    category: str | None = None
+    reason: str
+    when: Condition
+
+
+class Otherwise(_Item):
+    result: Result
+    reason: str
+
+
+class Criterion(_Item):
+    id: str
+    kind: Kind
+    required: bool = True
+    text: str
+    logic: str
+    sources: list[str]
+    branches: list[Branch]
+    otherwise: Otherwise
+
+
+class Finding(_Item):
+    id: str
+    severity: Severity
+    text: str
+    sources: list[str]
+    when: Condition
+
+
+class Documentation(_Item):
+    id: str
+    text: str
+    sources: list[str]
+    # Absent: always listed.
+    when: Condition | None = None
+
+
+class Offer(_Item):
+    reason: str
+    # Absent: always offered.
+    when: Condition | None = None
+
+
+class Lead(_Item):
+    """A claim on rank 1; among offered alternatives the lowest priority that holds wins."""
+
+    priority: int
+    when: Condition
+
+
+class Alternative(_Item):
+    id: str
+    text: str
+    sources: list[str]
+    offered: list[Offer]
+    lead: list[Lead] = []
+
+
+class Course(_Item):
+    """A span of medication history the rules measure in days (e.g. an oral trial)."""
+
+    id: str
+    drug_class: str
+    route_class: Literal["non-invasive", "parenteral", "unknown"]
+    statuses: list[str]
+    sources: list[str]
+
+
+class Billing(_Item):
+    code: str
+    unit: str
+    notes: list[str]
+    sources: list[str]
+
+
+class Ruleset(_Item):
+    therapy: str
+    title: str
+    version: str
+    summary: str
+    sources: dict[str, str]
+    # Drug classes whose draft orders are this therapy's order under evaluation.
+    order_classes: list[str]
+    courses: list[Course] = []
+    criteria: list[Criterion]
+    findings: list[Finding]
+    documentation: list[Documentation]
+    alternatives: list[Alternative]
+    billing: Billing
+
+    # Filled in at load.
+    file: str = ""
+    content_hash: str = ""
+
+    @field_validator("sources", mode="before")
+    @classmethod
+    def _no_line_marker(cls, value: Any) -> Any:
+        return strip_lines(value)
+
+    @property
+    def full_version(self) -> str:
+        return f"{self.version}+sha256:{self.content_hash[:16]}"
+
+    @property
+    def indication(self) -> Criterion:
+        return next(c for c in self.criteria if c.kind == "indication")
+
+    @model_validator(mode="after")
+    def _ids_and_sources(self) -> "Ruleset":
+        ids = [c.id for c in self.criteria] + [f.id for f in self.findings] + [d.id for d in self.documentation]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate ids: {', '.join(duplicates)}")
+        for item_id in ids:
+            if not item_id.startswith(f"{self.therapy}."):
+                raise ValueError(f"id {item_id} does not start with {self.therapy}.")
+        if sum(c.kind == "indication" for c in self.criteria) != 1:
+            raise ValueError("exactly one criterion must be of kind indication")
+        cited = [s for group in (self.criteria, self.findings, self.documentation, self.alternatives,
+                                 self.courses, [self.billing]) for item in group for s in item.sources]
+        unknown = sorted(set(cited) - set(self.sources))
+        if unknown:
+            raise ValueError(f"sources cited but not listed under sources: {', '.join(unknown)}")
+        return self
+
+
+class _LineLoader(yaml.SafeLoader):
+    """Records the line of every mapping so errors can point at it."""
+
+
+def _mapping_with_line(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
+    mapping = loader.construct_mapping(node, deep=True)
+    mapping["__line__"] = node.start_mark.line + 1
+    return mapping
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_with_line)
+
+
+def load_ruleset(path: Path) -> Ruleset:
+    data = path.read_bytes()
+    try:
+        raw = yaml.load(data, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise RulesetError(f"{path}: not valid YAML: {exc}") from exc
+    try:
+        ruleset = Ruleset.model_validate(raw)
+    except ValidationError as exc:
+        raise RulesetError(f"{path}: " + "; ".join(_describe(raw, e) for e in exc.errors())) from exc
+    ruleset.file = path.name
+    ruleset.content_hash = hashlib.sha256(data).hexdigest()
+    return ruleset
+
+
+def strip_lines(value: Any) -> Any:
+    """A condition without the __line__ markers the loader adds."""
+    if isinstance(value, dict):
+        return {k: strip_lines(v) for k, v in value.items() if k != "__line__"}
+    if isinstance(value, list):
+        return [strip_lines(v) for v in value]
+    return value
+
+
+def _describe(raw: Any, error: Any) -> str:
+    node, line = raw, None
+    for part in error["loc"]:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            break
+        if isinstance(node, dict) and "__line__" in node:
+            line = node["__line__"]
+    where = ".".join(str(p) for p in error["loc"])
+    return f"line {line}: {where}: {error['msg']}" if line else f"{where}: {error['msg']}"

@@ -1,0 +1,136 @@
+"""Classify a medication by ingredient and route, from rulesets/terminology.yaml."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict
+
+from .valuesets import RXNORM, SNOMED, ValueSets
+
+RouteClass = Literal["non-invasive", "parenteral", "other", "unknown"]
+_WORD = re.compile(r"[a-z]+")
+
+
+class DrugClass(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    valuesets: list[str]
+    ingredients: list[str]
+    sources: list[str]
+
+
+class Routes(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    snomed: dict[str, str]
+    words: dict[str, str]
+    classes: dict[str, RouteClass]
+    sources: list[str]
+
+
+class Terminology(BaseModel):
+    """The schema of rulesets/terminology.yaml."""
+
+    model_config = ConfigDict(extra="forbid")
+    version: str
+    sources: dict[str, str]
+    drug_classes: dict[str, DrugClass]
+    non_invasive_only_ingredients: list[str]
+    routes: Routes
+    dose_forms: dict[str, str]
+
+    @classmethod
+    def load(cls, path: Path) -> "Terminology":
+        return cls.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+
+
+class Coding(BaseModel):
+    system: str | None = None
+    code: str | None = None
+    display: str | None = None
+
+
+class Drug(BaseModel):
+    """What the rules need to know about a drug."""
+
+    name: str
+    classes: list[str]
+    ingredients: list[str]
+    route: str | None
+    route_class: RouteClass
+
+
+class DrugClassifier:
+    def __init__(self, terminology: Terminology, valuesets: ValueSets) -> None:
+        self.terminology = terminology
+        self.valuesets = valuesets
+        for name, drug_class in terminology.drug_classes.items():
+            valuesets.require(drug_class.valuesets, f"terminology.yaml drug_classes.{name}")
+        # Longest first, so "Extended Release Oral Tablet" wins over "Oral Tablet".
+        self._dose_forms = sorted(
+            ((form.lower(), route) for form, route in terminology.dose_forms.items()),
+            key=lambda item: -len(item[0]),
+        )
+        unknown = {r for r in terminology.dose_forms.values()} - set(terminology.routes.classes)
+        if unknown:
+            raise ValueError(f"terminology.yaml: dose forms name routes with no class: {sorted(unknown)}")
+
+    def classify(
+        self, codings: list[Coding], text: str | None, route: list[Coding], route_text: str | None
+    ) -> Drug:
+        names: list[str] = []
+        memberships: set[str] = set()
+        for coding in codings:
+            if coding.system == RXNORM and coding.code:
+                memberships |= self.valuesets.memberships(RXNORM, coding.code)
+                ours = self.valuesets.display(RXNORM, coding.code)
+                if ours:
+                    names.append(ours)
+            if coding.display:
+                names.append(coding.display)
+        if text:
+            names.append(text)
+        words = {w for name in names for w in _WORD.findall(name.lower())}
+        ingredients: set[str] = set()
+        classes: set[str] = set()
+        for class_name, drug_class in self.terminology.drug_classes.items():
+            found = words.intersection(drug_class.ingredients)
+            ingredients |= found
+            if found or memberships.intersection(drug_class.valuesets):
+                classes.add(class_name)
+        route_name = self._route(route, route_text) or self._dose_form(names)
+        if route_name is not None:
+            route_class: RouteClass = self.terminology.routes.classes.get(route_name, "unknown")
+        elif words.intersection(self.terminology.non_invasive_only_ingredients):
+            route_class = "non-invasive"
+        else:
+            route_class = "unknown"
+        return Drug(
+            name=names[0] if names else "unnamed medication",
+            classes=sorted(classes),
+            ingredients=sorted(ingredients),
+            route=route_name,
+            route_class=route_class,
+        )
+
+    def _route(self, codings: list[Coding], text: str | None) -> str | None:
+        for coding in codings:
+            if coding.system == SNOMED and coding.code in self.terminology.routes.snomed:
+                return self.terminology.routes.snomed[coding.code]
+        labels = [c.display for c in codings if c.display] + ([text] if text else [])
+        for label in labels:
+            lowered = label.lower().strip()
+            for word, route_name in self.terminology.routes.words.items():
+                if re.search(rf"\b{re.escape(word)}\b", lowered):
+                    return route_name
+        return None
+
+    def _dose_form(self, names: list[str]) -> str | None:
+        for name in names:
+            lowered = name.lower()
+            for form, route_name in self._dose_forms:
+                if form in lowered:
+                    return route_name
+        return None

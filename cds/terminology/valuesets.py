@@ -1,0 +1,112 @@
+"""FHIR ValueSet files from rulesets/valuesets/, loaded once, answering "which sets hold this code"."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import orjson
+from pydantic import BaseModel
+
+from . import icd10cm
+
+SNOMED = "http://snomed.info/sct"
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+
+
+class ValueSetError(Exception):
+    """A value set file that cannot be used; names the file and the problem."""
+
+
+class ValueSetInfo(BaseModel):
+    id: str
+    url: str
+    version: str | None
+    title: str
+    publisher: str | None
+    purpose: str | None
+    file: str
+    # (system, code, display) of enumerated concepts, and (system, code) of is-a groups.
+    concepts: list[tuple[str, str, str | None]]
+    groups: list[tuple[str, str]]
+
+
+class ValueSets:
+    """Every value set of a folder, indexed by code for fast membership."""
+
+    def __init__(self, infos: list[ValueSetInfo]) -> None:
+        self.by_id = {info.id: info for info in infos}
+        self._exact: dict[tuple[str, str], set[str]] = defaultdict(set)
+        self._groups: dict[str, set[str]] = defaultdict(set)
+        self._display: dict[tuple[str, str], str] = {}
+        for info in infos:
+            for system, code, display in info.concepts:
+                key = (system, _normal(system, code))
+                self._exact[key].add(info.id)
+                if display:
+                    self._display.setdefault(key, display)
+            for system, code in info.groups:
+                self._groups[icd10cm.normalise(code)].add(info.id)
+
+    @classmethod
+    def load(cls, folder: Path) -> "ValueSets":
+        return cls([_load_file(path) for path in sorted(folder.glob("*.json"))])
+
+    def memberships(self, system: str | None, code: str | None) -> set[str]:
+        """Ids of the value sets that hold this code (ICD-10-CM groups cover descendants)."""
+        if not system or not code:
+            return set()
+        found = set(self._exact.get((system, _normal(system, code)), ()))
+        if system == icd10cm.SYSTEM:
+            for ancestor in icd10cm.lineage(code):
+                found |= self._groups.get(ancestor, set())
+                found |= self._exact.get((system, ancestor), set())
+        return found
+
+    def display(self, system: str, code: str) -> str | None:
+        """Our own display for a code, e.g. the RxNorm clinical drug name."""
+        return self._display.get((system, _normal(system, code)))
+
+    def require(self, ids: list[str], where: str) -> None:
+        missing = [i for i in ids if i not in self.by_id]
+        if missing:
+            raise ValueSetError(f"{where}: unknown value set(s) {', '.join(missing)}")
+
+
+def _normal(system: str, code: str) -> str:
+    return icd10cm.normalise(code) if system == icd10cm.SYSTEM else code.strip()
+
+
+def _load_file(path: Path) -> ValueSetInfo:
+    try:
+        data = orjson.loads(path.read_bytes())
+    except orjson.JSONDecodeError as exc:
+        raise ValueSetError(f"{path}: not valid JSON: {exc}") from exc
+    if data.get("resourceType") != "ValueSet" or not data.get("id"):
+        raise ValueSetError(f"{path}: not a FHIR ValueSet with an id")
+    if data["id"] != path.stem:
+        raise ValueSetError(f"{path}: id {data['id']!r} does not match the file name")
+    if not (data.get("purpose") or data.get("publisher")):
+        raise ValueSetError(f"{path}: names no source (publisher/purpose)")
+    concepts: list[tuple[str, str, str | None]] = []
+    groups: list[tuple[str, str]] = []
+    for index, include in enumerate(data.get("compose", {}).get("include", [])):
+        system = include.get("system", "")
+        for concept in include.get("concept", []):
+            _check_code(path, index, system, concept["code"])
+            concepts.append((system, concept["code"], concept.get("display")))
+        for flt in include.get("filter", []):
+            if system != icd10cm.SYSTEM or flt.get("op") != "is-a":
+                raise ValueSetError(f"{path}: include[{index}]: only ICD-10-CM is-a filters are supported")
+            _check_code(path, index, system, flt["value"])
+            groups.append((system, flt["value"]))
+    return ValueSetInfo(
+        id=data["id"], url=data.get("url", ""), version=data.get("version"),
+        title=data.get("title") or data["id"], publisher=data.get("publisher"),
+        purpose=data.get("purpose"), file=path.name, concepts=concepts, groups=groups,
+    )
+
+
+def _check_code(path: Path, index: int, system: str, code: str) -> None:
+    if system == icd10cm.SYSTEM and not icd10cm.exists(code):
+        raise ValueSetError(f"{path}: include[{index}]: {code} does not exist in ICD-10-CM")

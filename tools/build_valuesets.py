@@ -1,0 +1,810 @@
+"""Regenerate the terminology value sets in rulesets/valuesets/.
+
+Usage (from anywhere; output goes to rulesets/valuesets/ of this repository)::
+
+    python tools/build_valuesets.py \\
+        --canvas-wheel PATH/canvas-0.261.0-py3-none-any.whl \\
+        --opioid-table PATH/rxnorm-opioid-drugs.csv
+
+Add ``--check`` to write nothing and exit 1 when a file would change.
+
+Every file is one FHIR R4 ValueSet (JSON, 2-space indent, codes sorted):
+
+* VSAC-derived sets: the eCQM value set classes of the MIT-licensed ``canvas`` wheel
+  (``canvas_sdk/value_set/v2026/*.py``), read as text with ``ast`` (canvas is never
+  imported). Every code of the class is taken, with the ``# display`` comment beside it.
+* ``opioid-drugs``: every distinct drug of the OMTK RxNorm opioid drug table
+  (``rxnorm-opioid-drugs.csv``, from cqframework/opioid-mme-r4 OMTKData.cql).
+* Curated sets: the ``CURATED`` table below, citing the criteria pages
+  (``../shared/criteria/S9326.md``, ``S9363.md``).
+* Display-filtered sets: the ``DISPLAY_FILTERED`` table below; the codes of one canvas class
+  whose display contains an include word and no exclude word (e.g.
+  ``malignant-neoplasm-snomed``: the malignant SNOMED CT codes of VSAC "Cancer").
+
+ICD-10-CM codes are written with the dot and each must exist in the ICD-10-CM release
+shipped with simple_icd_10_cm (2026); a leaf code becomes a ``concept``, a code with
+descendants an ``is-a`` filter. A curated SNOMED CT code takes its display from the canvas
+value sets; a code that is not found there keeps the display the criteria page gives and is
+listed as such in ``purpose``. The script fails loudly on anything it cannot verify.
+
+Dependencies: the standard library and simple_icd_10_cm.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import csv
+import json
+import re
+import sys
+import zipfile
+from collections import Counter
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import simple_icd_10_cm as icd
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_OUT_DIR = REPO_ROOT / "rulesets" / "valuesets"
+
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+SNOMED = "http://snomed.info/sct"
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+SYSTEM_ORDER = (ICD10CM, SNOMED, RXNORM)
+SYSTEM_LABEL = {ICD10CM: "ICD-10-CM", SNOMED: "SNOMED CT", RXNORM: "RxNorm"}
+CANVAS_ATTR_SYSTEM = {"ICD10CM": ICD10CM, "SNOMEDCT": SNOMED, "RXNORM": RXNORM}
+
+CANVAS_VS_DIR = "canvas_sdk/value_set/v2026/"
+VSAC_URL = "http://cts.nlm.nih.gov/fhir/ValueSet/"
+CURATED_URL = "urn:home-infusion-cds:ValueSet:"
+CURATED_VERSION = "2026.1"
+CURATED_PUBLISHER = "home-infusion-cds (curated)"
+
+NLM_ATTRIBUTION = (
+    "This product uses publicly available data courtesy of the U.S. National Library of "
+    "Medicine (NLM), National Institutes of Health, Department of Health and Human Services; "
+    "NLM is not responsible for the product and does not endorse or recommend this or any "
+    "other product."
+)
+OMTK_SOURCE = (
+    "cqframework/opioid-mme-r4 (Apache-2.0) commit 1357f45424c40c49911cd73ecf377b740013f21e, "
+    "input/cql/OMTKData.cql DrugIngredients list (generated 2020-10-20 from "
+    "LocalDataStore_RxNav_OpioidCds-2020-10-20.sqlite)"
+)
+OPIOID_TABLE_COLUMNS = (
+    "drug_code", "drug_name", "dose_form_code", "dose_form_name",
+    "ingredient_code", "ingredient_name", "strength",
+)
+
+
+class BuildError(Exception):
+    """Input that cannot be verified; the build stops."""
+
+
+# --------------------------------------------------------------------------- specs
+
+
+@dataclass(frozen=True)
+class VsacSpec:
+    id: str
+    class_name: str
+    oid: str
+    file: str  # the canvas module expected to hold the class
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class SnomedRef:
+    code: str
+    criteria_display: str | None  # text the criteria page gives; None = not named there
+
+
+@dataclass(frozen=True)
+class CuratedSpec:
+    id: str
+    title: str
+    citation: str
+    # (ICD-10-CM code, text its 2026 description must contain, case-insensitive)
+    icd: tuple[tuple[str, str], ...] = ()
+    snomed: tuple[SnomedRef, ...] = ()
+    note: str = ""
+    icd_from_malignancy_chapter: bool = False
+
+
+VSAC_SPECS: tuple[VsacSpec, ...] = (
+    VsacSpec("cancer-related-pain", "CancerRelatedPain", "2.16.840.1.113762.1.4.1111.180", "condition.py"),
+    VsacSpec("cancer-vsac", "Cancer", "2.16.840.1.113883.3.526.3.1010", "condition.py",
+             note="Besides malignant neoplasms the VSAC set holds ICD-10-CM D37-D49 (neoplasms of "
+             "uncertain or unspecified behaviour) and SNOMED CT codes for neoplasms of uncertain "
+             "behaviour, borderline tumours, myelodysplastic and myeloproliferative disorders, "
+             "inherited cancer syndromes and a few benign lesions (e.g. keratoacanthoma, mast "
+             "cell nevus); they are kept as published. For an active malignancy use malignancy "
+             "(ICD-10-CM) and malignant-neoplasm-snomed (SNOMED CT)."),
+    VsacSpec("opioid-use-disorder-vsac", "OpioidUseDisorder", "2.16.840.1.113762.1.4.1111.171", "condition.py"),
+    VsacSpec("seizure-disorder-vsac", "SeizureDisorder", "2.16.840.1.113883.3.464.1003.105.12.1206", "condition.py"),
+    VsacSpec("pregnant-state-vsac", "PregnantState", "2.16.840.1.113883.3.3157.4055", "condition.py"),
+    VsacSpec("opioids-vsac", "Opioids", "2.16.840.1.113762.1.4.1248.120", "medication.py"),
+    VsacSpec("schedule-iv-benzodiazepines", "ScheduleIvBenzodiazepines", "2.16.840.1.113762.1.4.1125.1", "medication.py"),
+    VsacSpec("meperidine-medications", "MeperidineMedications", "2.16.840.1.113883.3.464.1003.1248", "medication.py"),
+)
+
+CHRONIC_PAIN_SNOMED = (SnomedRef("82423001", "chronic pain"),)
+HEMIPLEGIA_AFTER_CVD = "Hemiplegia and hemiparesis following"
+
+CURATED: tuple[CuratedSpec, ...] = (
+    CuratedSpec(
+        "malignancy", "Malignant neoplasm (ICD-10-CM C00-C96, C7A, C7B)",
+        "S9326.md S9326.indication (cancer-related pain: an active malignancy, ICD-10-CM "
+        "C00-C96, C7A, C7B, together with any active pain condition)",
+        icd_from_malignancy_chapter=True,
+        note="One is-a group per ICD-10-CM category from C00 to C96 that exists in the "
+        "release, C4A (Merkel cell carcinoma, which sits between C43 and C44), C7A and C7B "
+        "included. SNOMED CT malignant neoplasm codes are in malignant-neoplasm-snomed.",
+    ),
+    CuratedSpec(
+        "chronic-pain", "Chronic pain",
+        "S9326.md S9326.indication (chronic pain: ICD-10-CM G89.0, G89.2 (all), G89.4; "
+        "SNOMED 82423001 chronic pain and its common specific forms)",
+        icd=(("G89.0", "central pain syndrome"), ("G89.2", "chronic pain"),
+             ("G89.4", "chronic pain syndrome")),
+        snomed=CHRONIC_PAIN_SNOMED,
+        note="No specific chronic pain form (chronic low back pain, chronic neck pain, "
+        "chronic pain syndrome) could be verified in canvas v2026 or the Synthea samples, "
+        "so none is included.",
+    ),
+    CuratedSpec(
+        "postoperative-pain", "Postoperative pain needing prolonged management",
+        "S9326.md S9326.indication (postoperative: ICD-10-CM G89.18, G89.28, G89.12)",
+        icd=(("G89.18", "acute postprocedural pain"), ("G89.28", "chronic postprocedural pain"),
+             ("G89.12", "post-thoracotomy pain")),
+    ),
+    CuratedSpec(
+        "pain-any", "Any pain condition (used together with malignancy)",
+        "S9326.md S9326.indication (an active malignancy together with any active pain "
+        "condition)",
+        icd=(("G89", "pain, not elsewhere classified"), ("R52", "pain, unspecified")),
+        snomed=CHRONIC_PAIN_SNOMED,
+        note="Kept small: the ICD-10-CM pain codes proper (G89 and R52). Site-specific "
+        "symptom codes (M54 dorsalgia, which also holds M54.0 panniculitis; M79.6 limb pain) "
+        "are left out. SNOMED 22253000 Pain (finding) could not be verified and is left out.",
+    ),
+    CuratedSpec(
+        "homelessness", "Homelessness or inadequate housing",
+        "S9326.md S9326.home-setting; S9363.md S9363.home-setting (ICD-10-CM Z59.0, Z59.1; "
+        "SNOMED 32911000 homeless)",
+        icd=(("Z59.0", "homelessness"), ("Z59.1", "inadequate housing")),
+        snomed=(SnomedRef("32911000", "homeless"),),
+    ),
+    CuratedSpec(
+        "respiratory-risk", "Conditions raising the risk of respiratory depression",
+        "S9326.md S9326.safety.respiratory (ICD-10-CM G47.33, J96.1, J96.2, R06.81; SNOMED "
+        "78275009 obstructive sleep apnea)",
+        icd=(("G47.33", "obstructive sleep apnea"), ("J96.1", "chronic respiratory failure"),
+             ("J96.2", "acute and chronic respiratory failure"), ("R06.81", "apnea")),
+        snomed=(SnomedRef("78275009", "obstructive sleep apnea"),),
+    ),
+    CuratedSpec(
+        "opioid-use-disorder", "Opioid use disorder (ICD-10-CM F11, SNOMED opioid abuse)",
+        "S9326.md S9326.safety.opioid-use-disorder (VSAC Opioid Use Disorder "
+        "2.16.840.1.113762.1.4.1111.171, ICD-10-CM F11; SNOMED 5602001 opioid abuse)",
+        icd=(("F11", "opioid related disorders"),),
+        snomed=(SnomedRef("5602001", "opioid abuse"),),
+        note="The VSAC set itself is opioid-use-disorder-vsac.",
+    ),
+    CuratedSpec(
+        "spasticity-origin", "Spasticity of cerebral or spinal origin",
+        "S9363.md S9363.indication (ICD-10-CM G35 (incl. G35.A-D), G80, S14.1/S24.1/S34.1 (any "
+        "7th character), G95, G82, G81, I69.x5x, G11.4, G25.82; SNOMED 24700007 multiple "
+        "sclerosis, 128188000 cerebral palsy, 698754002 chronic paralysis due to lesion of "
+        "spinal cord)",
+        icd=(("G35", "multiple sclerosis"), ("G80", "cerebral palsy"),
+             ("S14.1", "cervical spinal cord"), ("S24.1", "thoracic spinal cord"),
+             ("S34.1", "lumbar and sacral spinal cord"), ("G95", "spinal cord"),
+             ("G82", "paraplegia"), ("G81", "hemiplegia and hemiparesis"),
+             ("I69.05", HEMIPLEGIA_AFTER_CVD), ("I69.15", HEMIPLEGIA_AFTER_CVD),
+             ("I69.25", HEMIPLEGIA_AFTER_CVD), ("I69.35", HEMIPLEGIA_AFTER_CVD),
+             ("I69.85", HEMIPLEGIA_AFTER_CVD), ("I69.95", HEMIPLEGIA_AFTER_CVD),
+             ("G11.4", "hereditary spastic paraplegia"), ("G25.82", "stiff-man syndrome")),
+        snomed=(SnomedRef("24700007", "multiple sclerosis"),
+                SnomedRef("128188000", "cerebral palsy"),
+                SnomedRef("698754002", "chronic paralysis due to lesion of spinal cord")),
+        note="I69.x5x = the six subcategories I69.05, I69.15, I69.25, I69.35, I69.85, I69.95, "
+        "each checked to read 'Hemiplegia and hemiparesis following ...'.",
+    ),
+    CuratedSpec(
+        "muscle-spasm", "Muscle spasm (not an indication; used to give the reason)",
+        "S9363.md S9363.indication (a muscle spasm alone, M62.83, R25.2, is not an indication)",
+        icd=(("M62.83", "muscle spasm"), ("R25.2", "cramp and spasm")),
+    ),
+    CuratedSpec(
+        "seizure-disorder", "Seizure disorder",
+        "S9363.md S9363.safety.seizure (ICD-10-CM G40; VSAC Seizure Disorder; SNOMED 84757009 "
+        "epilepsy, 128613002 seizure disorder)",
+        icd=(("G40", "epilepsy"),),
+        snomed=(SnomedRef("84757009", "epilepsy"), SnomedRef("128613002", "seizure disorder")),
+        note="Both SNOMED codes also occur in the Synthea sample bundles. The VSAC set itself "
+        "is seizure-disorder-vsac.",
+    ),
+    CuratedSpec(
+        "severe-renal-impairment", "Severe renal impairment (CKD stage 4, 5, ESRD)",
+        "S9363.md S9363.safety.renal (ICD-10-CM N18.4, N18.5, N18.6; SNOMED 431857002 CKD "
+        "stage 4, 433146000 CKD stage 5, 46177005 end-stage renal disease)",
+        icd=(("N18.4", "stage 4"), ("N18.5", "stage 5"), ("N18.6", "end stage renal disease")),
+        snomed=(SnomedRef("431857002", "CKD stage 4"), SnomedRef("433146000", "CKD stage 5"),
+                SnomedRef("46177005", "end-stage renal disease")),
+    ),
+    CuratedSpec(
+        "pregnancy", "Pregnancy",
+        "S9363.md S9363.safety.pregnancy (ICD-10-CM Z33.1, O09; VSAC Pregnant State; SNOMED "
+        "77386006 pregnancy, 72892002 normal pregnancy)",
+        icd=(("Z33.1", "pregnant state"), ("O09", "high risk pregnancy")),
+        snomed=(SnomedRef("77386006", "pregnancy"), SnomedRef("72892002", "normal pregnancy")),
+        note="The VSAC set itself is pregnant-state-vsac.",
+    ),
+    CuratedSpec(
+        "high-cord-injury", "Cervical or high thoracic spinal cord injury",
+        "S9363.md S9363.safety.withdrawal (cervical/high thoracic cord injury: S14.1, S24.1)",
+        icd=(("S14.1", "cervical spinal cord"), ("S24.1", "thoracic spinal cord")),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class DisplayFilterSpec:
+    """The codes of one system of a canvas class whose display names the concept wanted."""
+    id: str
+    title: str
+    citation: str
+    source: VsacSpec  # the canvas class (by name and OID) the codes are taken from
+    system: str
+    include_words: tuple[str, ...]  # display must contain one (case-insensitive substring)
+    exclude_words: tuple[str, ...]  # ... and none of these
+    required: tuple[str, ...] = ()  # codes that must come through (the build fails otherwise)
+    note: str = ""
+
+
+MALIGNANT_INCLUDE_WORDS = (
+    # generic words for a malignancy
+    "malign", "cancer", "carcinoma", "carcinofibroma", "sarcoma", "lymphoma", "leukem",
+    "leukaem", "myeloma", "melanoma", "blastoma", "mesothelioma", "metasta", "secondary nodes",
+    # haematological malignancies named without those words (ICD-10-CM C81-C96)
+    "hodgkin", "burkitt", "mycosis fungoides", "sezary", "sézary", "reticulosis", "waldenstr",
+    "heavy chain disease", "immunoproliferative small intestinal", "immunocytoma",
+    "plasmacytoma", "richter", "chloroma", "acute panmyelosis", "excess blasts in transformation",
+    "letterer-siwe", "langerhans cell histiocytosis", "eosinophilic granuloma",
+    "aggressive systemic mastocytosis", "cd30+ lymphoproliferative",
+    "epstein-barr virus positive t-cell lymphoproliferative", "myelodysplastic/myeloproliferative",
+    "myelodysplastic-myeloproliferative", "dendritic cell neoplasm",
+    "fibroblastic reticular cell neoplasm",
+    # central nervous system, embryonal and germ cell malignancies
+    "glioma", "astrocytoma", "ependymoma", "neuroectodermal", "neuroepithelioma",
+    "medulloepithelioma", "embryonal", "rhabdoid", "desmoplastic small round cell", "seminoma",
+    "germinoma", "mixed germ cell", "yolk sac tumor", "endodermal sinus tumor", "polyembryoma",
+    "immature teratoma", "chordoma", "papillary tumor of pineal region",
+    "pineal parenchymal tumor of intermediate",
+    # other malignancies known by an eponym or a special name
+    "adamantinoma", "paget", "epithelioma basal cell", "fibroepithelioma",
+    "epithelioid hemangioendothelioma", "type c thymoma", "klatskin", "krukenberg", "pancoast",
+    "hypernephroma", "linitis plastica", "stewart-treves", "small cell neoplasm",
+    "undifferentiated neoplasm", "neurotrophic receptor tyrosine kinase",
+    "mixed neuroendocrine-non neuroendocrine",
+)
+MALIGNANT_EXCLUDE_WORDS = (
+    "in situ", "benign", "uncertain", "borderline", "history of", "suspected", "family history",
+    "screening", "at risk", "no evidence", "premalignant",
+    # inherited predisposition syndromes, not a tumour on record
+    "cancer syndrome", "tumor syndrome", "neoplasia syndrome", "nonpolyposis", "cancer type x",
+    "medullary stenosis",
+)
+
+DISPLAY_FILTERED: tuple[DisplayFilterSpec, ...] = (
+    DisplayFilterSpec(
+        "malignant-neoplasm-snomed", "Malignant neoplasm (SNOMED CT, from VSAC Cancer)",
+        "S9326.md S9326.indication (cancer-related pain: an active malignancy, ICD-10-CM "
+        "C00-C96, C7A, C7B; SNOMED malignant neoplasm codes, together with any active pain "
+        "condition)",
+        source=next(spec for spec in VSAC_SPECS if spec.id == "cancer-vsac"), system=SNOMED,
+        include_words=MALIGNANT_INCLUDE_WORDS, exclude_words=MALIGNANT_EXCLUDE_WORDS,
+        required=("93761005",),
+        note="The words follow ICD-10-CM where it decides: entities it classes in C00-C96 are "
+        "in (e.g. Refractory anemia with excess blasts in transformation C92.0, "
+        "myelodysplastic/myeloproliferative neoplasm C94.6, eosinophilic granuloma C96.6), "
+        "entities it classes outside C are out: myelodysplastic syndromes (D46), polycythemia "
+        "vera, essential thrombocythemia, primary myelofibrosis and other myeloproliferative or "
+        "mast cell neoplasms of uncertain behaviour (D45, D47), monoclonal gammopathy, lethal "
+        "midline granuloma (M31.2), keratoacanthoma. Also out, as the display does not say "
+        "whether the tumour is malignant: well-differentiated and hormone-secreting "
+        "neuroendocrine tumours, thymoma types A/AB/B, gestational trophoblastic neoplasia, "
+        "gastrointestinal stromal neoplasm, hemangioendotheliomas other than epithelioid, "
+        "teratoma other than immature, pinealoma, craniopharyngioma, paraganglioma, "
+        "pseudomyxoma peritonei, transglottic tumor, Erdheim-Chester disease, "
+        "lymphoproliferative disorders other than those named. The ICD-10-CM side is malignancy.",
+    ),
+)
+
+
+# --------------------------------------------------------------------------- canvas
+
+
+@dataclass
+class CanvasValueSet:
+    class_name: str
+    file: str
+    value_set_name: str
+    oid: str
+    definition_version: str
+    expansion_version: str
+    codes: dict[str, dict[str, str]] = field(default_factory=dict)  # system -> code -> display
+
+
+@dataclass
+class CanvasWheel:
+    version: str
+    value_sets: list[CanvasValueSet]
+
+
+COMMENT_RE = re.compile(r"#\s*(.*?)\s*$")
+
+
+def read_canvas_wheel(path: Path) -> CanvasWheel:
+    """Read every canvas_sdk/value_set/v2026/*.py of the wheel as text."""
+    if not path.is_file():
+        raise BuildError(f"canvas wheel not found: {path}")
+    with zipfile.ZipFile(path) as wheel:
+        version = wheel_version(wheel)
+        value_sets: list[CanvasValueSet] = []
+        for name in sorted(wheel.namelist()):
+            if name.startswith(CANVAS_VS_DIR) and name.endswith(".py"):
+                source = wheel.read(name).decode("utf-8")
+                value_sets.extend(parse_canvas_module(source, name.removeprefix(CANVAS_VS_DIR)))
+    if not value_sets:
+        raise BuildError(f"no value set classes under {CANVAS_VS_DIR} in {path}")
+    return CanvasWheel(version, value_sets)
+
+
+def wheel_version(wheel: zipfile.ZipFile) -> str:
+    for name in wheel.namelist():
+        if name.endswith(".dist-info/METADATA"):
+            text = wheel.read(name).decode("utf-8")
+            found = re.search(r"^Version:\s*(\S+)", text, re.MULTILINE)
+            if found:
+                return found.group(1)
+    raise BuildError("wheel has no dist-info/METADATA Version")
+
+
+def parse_canvas_module(source: str, file: str) -> list[CanvasValueSet]:
+    lines = source.splitlines()
+    result = []
+    for node in ast.parse(source, filename=file).body:
+        if isinstance(node, ast.ClassDef):
+            parsed = parse_canvas_class(node, lines, file)
+            if parsed is not None:
+                result.append(parsed)
+    return result
+
+
+def parse_canvas_class(node: ast.ClassDef, lines: list[str], file: str) -> CanvasValueSet | None:
+    strings: dict[str, str] = {}
+    codes: dict[str, dict[str, str]] = {}
+    for stmt in node.body:
+        if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+                and isinstance(stmt.targets[0], ast.Name)):
+            continue
+        attr = stmt.targets[0].id
+        if isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str):
+            strings[attr] = stmt.value.value
+        elif isinstance(stmt.value, ast.Set) and attr in CANVAS_ATTR_SYSTEM:
+            codes[CANVAS_ATTR_SYSTEM[attr]] = parse_code_set(stmt.value, lines, f"{file} {node.name}.{attr}")
+    needed = ("VALUE_SET_NAME", "OID", "DEFINITION_VERSION", "EXPANSION_VERSION")
+    if not all(key in strings for key in needed):
+        return None
+    return CanvasValueSet(node.name, file, strings["VALUE_SET_NAME"], strings["OID"],
+                          strings["DEFINITION_VERSION"], strings["EXPANSION_VERSION"], codes)
+
+
+def parse_code_set(value: ast.Set, lines: list[str], where: str) -> dict[str, str]:
+    """Codes of one set literal, each with the `# display` comment on its line."""
+    codes: dict[str, str] = {}
+    for element in value.elts:
+        if not (isinstance(element, ast.Constant) and isinstance(element.value, str)):
+            raise BuildError(f"{where}: element on line {element.lineno} is not a string")
+        line = lines[element.lineno - 1]
+        comment = COMMENT_RE.search(line[element.end_col_offset:])
+        if comment is None or not comment.group(1):
+            raise BuildError(f"{where}: code {element.value} has no display comment")
+        if codes.get(element.value, comment.group(1)) != comment.group(1):
+            raise BuildError(f"{where}: code {element.value} listed twice with different displays")
+        codes[element.value] = comment.group(1)
+    return codes
+
+
+def find_canvas_class(wheel: CanvasWheel, spec: VsacSpec) -> tuple[CanvasValueSet, str]:
+    """The class named spec.class_name whose OID matches; a note when the name is ambiguous."""
+    named = [vs for vs in wheel.value_sets if vs.class_name == spec.class_name]
+    matching = [vs for vs in named if vs.oid == spec.oid]
+    if len(matching) != 1:
+        raise BuildError(f"{spec.id}: {len(matching)} classes {spec.class_name} with OID {spec.oid}")
+    chosen = matching[0]
+    if chosen.file != spec.file:
+        raise BuildError(f"{spec.id}: {spec.class_name} found in {chosen.file}, expected {spec.file}")
+    note = ""
+    if len(named) > 1:
+        others = ", ".join(f"{vs.file} (OID {vs.oid})" for vs in named if vs is not chosen)
+        note = f" Class name also used in {others}; the one with the matching OID was taken."
+    return chosen, note
+
+
+def snomed_display_index(wheel: CanvasWheel) -> dict[str, str]:
+    """SNOMED CT code -> display, over all canvas value sets (most frequent display wins)."""
+    seen: dict[str, Counter[str]] = {}
+    for vs in wheel.value_sets:
+        for code, display in vs.codes.get(SNOMED, {}).items():
+            seen.setdefault(code, Counter())[display] += 1
+    return {code: sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))[0][0] for code, c in seen.items()}
+
+
+# --------------------------------------------------------------------------- ICD-10-CM
+
+
+def icd_release() -> str:
+    module = getattr(icd, "simple_icd_10_cm", icd)
+    data_file = getattr(module, "_classification_data_package_file_name", "unknown data file")
+    return f"ICD-10-CM 2026 ({data_file}, simple_icd_10_cm {metadata.version('simple_icd_10_cm')})"
+
+
+def dotted_icd(code: str, where: str) -> str:
+    dotted = icd.add_dot(code)
+    if not icd.is_valid_item(dotted) or not (
+        icd.is_category_or_subcategory(dotted) or icd.is_extended_subcategory(dotted)
+    ):
+        raise BuildError(f"{where}: {code} is not an ICD-10-CM code in {icd_release()}")
+    return dotted
+
+
+def malignancy_categories() -> list[str]:
+    """Every ICD-10-CM category from C00 to C96 (C4A, C7A, C7B included)."""
+    cats = sorted({c for c in icd.get_all_codes(True) if c.startswith("C") and icd.is_category(c)})
+    for required in ("C00", "C7A", "C7B", "C96"):
+        if required not in cats:
+            raise BuildError(f"malignancy: category {required} missing from {icd_release()}")
+    if any(not re.fullmatch(r"C[0-9][0-9A-Z]", c) or c > "C96" for c in cats):
+        raise BuildError(f"malignancy: unexpected category in {cats}")
+    return cats
+
+
+def check_icd_description(code: str, expected: str, where: str) -> str:
+    description = icd.get_description(code)
+    if expected.lower() not in description.lower():
+        raise BuildError(f"{where}: {code} reads {description!r}, expected {expected!r}")
+    return description
+
+
+# --------------------------------------------------------------------------- FHIR
+
+
+@dataclass
+class Content:
+    concepts: dict[str, dict[str, str]] = field(default_factory=dict)  # system -> code -> display
+    groups: dict[str, set[str]] = field(default_factory=dict)  # system -> is-a codes
+
+    def add_concept(self, system: str, code: str, display: str) -> None:
+        self.concepts.setdefault(system, {})[code] = display
+
+    def add_group(self, system: str, code: str) -> None:
+        self.groups.setdefault(system, set()).add(code)
+
+    def add_icd(self, code: str, display: str | None = None) -> None:
+        """A leaf becomes a concept, a code with descendants an is-a group."""
+        if icd.is_leaf(code) or display is not None:
+            self.add_concept(ICD10CM, code, display if display is not None else icd.get_description(code))
+        else:
+            self.add_group(ICD10CM, code)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "ICD-10-CM codes": len(self.concepts.get(ICD10CM, {})),
+            "ICD-10-CM is-a groups": len(self.groups.get(ICD10CM, set())),
+            "SNOMED CT": len(self.concepts.get(SNOMED, {})),
+            "RxNorm": len(self.concepts.get(RXNORM, {})),
+        }
+
+
+def code_key(code: str) -> tuple[int, int | str]:
+    return (0, int(code)) if code.isdigit() else (1, code)
+
+
+def compose(content: Content) -> dict:
+    includes: list[dict] = []
+    for system in SYSTEM_ORDER:
+        concepts = content.concepts.get(system, {})
+        if concepts:
+            includes.append({"system": system, "concept": [
+                {"code": code, "display": concepts[code]} for code in sorted(concepts, key=code_key)
+            ]})
+        for code in sorted(content.groups.get(system, set()), key=code_key):
+            includes.append({"system": system, "filter": [
+                {"property": "concept", "op": "is-a", "value": code}
+            ]})
+    unknown = (set(content.concepts) | set(content.groups)) - set(SYSTEM_ORDER)
+    if unknown:
+        raise BuildError(f"unexpected code systems {unknown}")
+    return {"include": includes}
+
+
+def camel(identifier: str) -> str:
+    return "".join(part.capitalize() for part in identifier.split("-"))
+
+
+@dataclass
+class Built:
+    id: str
+    resource: dict
+    content: Content
+    source: str
+
+
+def value_set(id_: str, *, url: str, version: str, title: str, publisher: str, purpose: str,
+              content: Content, oid: str | None = None) -> dict:
+    resource: dict = {"resourceType": "ValueSet", "id": id_, "url": url}
+    if oid:
+        resource["identifier"] = [{"system": "urn:ietf:rfc:3986", "value": f"urn:oid:{oid}"}]
+    resource.update({"version": version, "name": camel(id_), "title": title, "status": "active",
+                     "publisher": publisher, "purpose": purpose, "compose": compose(content)})
+    return resource
+
+
+# --------------------------------------------------------------------------- builders
+
+
+def build_vsac(spec: VsacSpec, wheel: CanvasWheel) -> Built:
+    vs, note = find_canvas_class(wheel, spec)
+    content = Content()
+    for system, codes in vs.codes.items():
+        for code, display in codes.items():
+            if system == ICD10CM:
+                content.add_icd(dotted_icd(code, spec.id), display)
+            else:
+                content.add_concept(system, code, display)
+    if not vs.codes:
+        raise BuildError(f"{spec.id}: {spec.class_name} has no ICD-10-CM, SNOMED CT or RxNorm codes")
+    where = f"canvas {wheel.version} {CANVAS_VS_DIR}{vs.file}"
+    subdivided = sorted(c for c in content.concepts.get(ICD10CM, {}) if not icd.is_leaf(c))
+    if subdivided:
+        note += (f" {len(subdivided)} ICD-10-CM codes have been subdivided since the expansion "
+                 f"and are kept as exact concepts (their new children are not in this set): "
+                 f"{', '.join(subdivided)}.")
+    note = " ".join(filter(None, [note.strip(), spec.note]))
+    purpose = (
+        f"VSAC value set \"{vs.value_set_name}\" OID {vs.oid}, definition version "
+        f"{vs.definition_version}, expansion '{vs.expansion_version}'; all codes of class "
+        f"{vs.class_name} in {where} (canvas wheel, MIT licence), displays from the comment "
+        f"beside each code. ICD-10-CM codes written with the dot and checked to exist in "
+        f"{icd_release()}.{' ' + note if note else ''}"
+    )
+    resource = value_set(spec.id, url=VSAC_URL + vs.oid, oid=vs.oid, version=vs.definition_version,
+                         title=vs.value_set_name, publisher=f"VSAC (NLM), via {where}",
+                         purpose=purpose, content=content)
+    source = f"VSAC {vs.oid} v{vs.definition_version} ({vs.expansion_version}), canvas {vs.file} {vs.class_name}"
+    return Built(spec.id, resource, content, source)
+
+
+def read_opioid_table(path: Path) -> dict[str, str]:
+    """drug_code -> drug_name; a code must always carry the same name."""
+    if not path.is_file():
+        raise BuildError(f"opioid table not found: {path}")
+    drugs: dict[str, str] = {}
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        if tuple(reader.fieldnames or ()) != OPIOID_TABLE_COLUMNS:
+            raise BuildError(f"{path}: columns {reader.fieldnames}, expected {OPIOID_TABLE_COLUMNS}")
+        for row in reader:
+            code, name = row["drug_code"].strip(), row["drug_name"].strip()
+            if not code.isdigit() or not name:
+                raise BuildError(f"{path}: bad row {row}")
+            if drugs.setdefault(code, name) != name:
+                raise BuildError(f"{path}: drug {code} has two names")
+    return drugs
+
+
+def build_opioid_drugs(path: Path) -> Built:
+    content = Content()
+    for code, name in read_opioid_table(path).items():
+        content.add_concept(RXNORM, code, name)
+    purpose = (
+        f"Every distinct drug_code ({len(content.concepts[RXNORM])}) of rxnorm-opioid-drugs.csv "
+        f"(shared/reference, converted from {OMTK_SOURCE}) as an RxNorm concept with "
+        f"display = drug_name, spelling kept from the source. {NLM_ATTRIBUTION}"
+    )
+    resource = value_set("opioid-drugs", url=CURATED_URL + "opioid-drugs", version="20201020",
+                         title="Opioid drugs (RxNorm, OMTK drug table)",
+                         publisher="NLM RxNorm via cqframework/opioid-mme-r4 OMTKData.cql (generated 2020-10-20)",
+                         purpose=purpose, content=content)
+    return Built("opioid-drugs", resource, content, f"RxNorm via OMTK OMTKData.cql (2020-10-20); {NLM_ATTRIBUTION}")
+
+
+def build_curated(spec: CuratedSpec, snomed_index: dict[str, str], canvas_version: str) -> Built:
+    content = Content()
+    if spec.icd_from_malignancy_chapter:
+        for code in malignancy_categories():
+            content.add_group(ICD10CM, code)
+    for code, expected in spec.icd:
+        dotted = dotted_icd(code, spec.id)
+        check_icd_description(dotted, expected, spec.id)
+        content.add_icd(dotted)
+    verified, from_criteria = [], []
+    for ref in spec.snomed:
+        if ref.code in snomed_index:
+            content.add_concept(SNOMED, ref.code, snomed_index[ref.code])
+            verified.append(ref.code)
+        elif ref.criteria_display:
+            content.add_concept(SNOMED, ref.code, ref.criteria_display)
+            from_criteria.append(ref.code)
+        else:
+            raise BuildError(f"{spec.id}: SNOMED {ref.code} is neither in canvas nor named in the criteria")
+    purpose = " ".join(filter(None, [
+        f"Criteria: {spec.citation}.",
+        f"ICD-10-CM codes and groups checked to exist in {icd_release()}; concept displays "
+        "from that release." if content.concepts.get(ICD10CM) or content.groups.get(ICD10CM) else "",
+        f"SNOMED CT displays verified in canvas {canvas_version} {CANVAS_VS_DIR} value sets: "
+        f"{', '.join(verified)}." if verified else "",
+        f"SNOMED CT named in the criteria page but found neither in canvas v2026 nor (checked "
+        f"by hand) in the Synthea sample bundles, display taken from the criteria text: {', '.join(from_criteria)}."
+        if from_criteria else "",
+        spec.note,
+    ]))
+    resource = value_set(spec.id, url=CURATED_URL + spec.id, version=CURATED_VERSION,
+                         title=spec.title, publisher=CURATED_PUBLISHER, purpose=purpose,
+                         content=content)
+    return Built(spec.id, resource, content, f"curated: {spec.citation}")
+
+
+def quoted_list(words: tuple[str, ...]) -> str:
+    return ", ".join(f"'{word}'" for word in words)
+
+
+def display_filter(display: str, spec: DisplayFilterSpec) -> bool:
+    text = display.lower()
+    return (any(word in text for word in spec.include_words)
+            and not any(word in text for word in spec.exclude_words))
+
+
+def build_display_filtered(spec: DisplayFilterSpec, wheel: CanvasWheel) -> Built:
+    vs, _ = find_canvas_class(wheel, spec.source)
+    codes = vs.codes.get(spec.system, {})
+    if not codes:
+        raise BuildError(f"{spec.id}: {vs.class_name} has no {SYSTEM_LABEL[spec.system]} codes")
+    content = Content()
+    for code, display in codes.items():
+        if display_filter(display, spec):
+            content.add_concept(spec.system, code, display)
+    kept = content.concepts.get(spec.system, {})
+    missing = [code for code in spec.required if code not in kept]
+    if missing:
+        raise BuildError(f"{spec.id}: required codes not kept: {', '.join(missing)}")
+    where = f"canvas {wheel.version} {CANVAS_VS_DIR}{vs.file}"
+    label = SYSTEM_LABEL[spec.system]
+    purpose = " ".join(filter(None, [
+        f"Criteria: {spec.citation}.",
+        f"Derivation: the {label} codes of class {vs.class_name} in {where} (VSAC value set "
+        f"\"{vs.value_set_name}\" OID {vs.oid}, definition version {vs.definition_version}, "
+        f"expansion '{vs.expansion_version}'; canvas wheel, MIT licence) whose display (the "
+        f"comment beside the code), compared in lower case, contains at least one of "
+        f"{quoted_list(spec.include_words)} and none of {quoted_list(spec.exclude_words)}; "
+        f"{len(kept)} of {len(codes)} codes kept, displays as in canvas."
+        + (" No ICD-10-CM part." if spec.system != ICD10CM else ""),
+        spec.note,
+    ]))
+    resource = value_set(spec.id, url=CURATED_URL + spec.id, version=CURATED_VERSION,
+                         title=spec.title, publisher=CURATED_PUBLISHER, purpose=purpose,
+                         content=content)
+    source = (f"derived: {label} codes of VSAC {vs.oid} (canvas {vs.file} {vs.class_name}) "
+              f"filtered by display words; {spec.citation}")
+    return Built(spec.id, resource, content, source)
+
+
+def build_all(canvas_wheel: Path, opioid_table: Path) -> list[Built]:
+    wheel = read_canvas_wheel(canvas_wheel)
+    index = snomed_display_index(wheel)
+    built = [build_vsac(spec, wheel) for spec in VSAC_SPECS]
+    built.append(build_opioid_drugs(opioid_table))
+    built.extend(build_curated(spec, index, wheel.version) for spec in CURATED)
+    built.extend(build_display_filtered(spec, wheel) for spec in DISPLAY_FILTERED)
+    ids = [b.id for b in built]
+    if len(set(ids)) != len(ids):
+        raise BuildError(f"duplicate value set ids in {ids}")
+    return built
+
+
+# --------------------------------------------------------------------------- output
+
+
+def render_json(resource: dict) -> str:
+    return json.dumps(resource, indent=2, ensure_ascii=False) + "\n"
+
+
+def render_readme(built: list[Built]) -> str:
+    columns = list(Content().counts())
+    lines = [
+        "# Value sets",
+        "",
+        "Generated by `tools/build_valuesets.py`; do not edit by hand. Regenerate with",
+        "",
+        "    python tools/build_valuesets.py --canvas-wheel PATH/canvas-0.261.0-py3-none-any.whl \\",
+        "        --opioid-table PATH/rxnorm-opioid-drugs.csv",
+        "",
+        "Each file is one FHIR R4 ValueSet. An ICD-10-CM `is-a` filter covers the code and all of",
+        "its descendants. ICD-10-CM codes are checked against " + icd_release() + ".",
+        "",
+        "| id | title | source | " + " | ".join(columns) + " |",
+        "|---|---|---|" + "---:|" * len(columns),
+    ]
+    for b in built:
+        counts = b.content.counts()
+        source = b.source.replace(NLM_ATTRIBUTION, "NLM attribution below").replace("|", "/")
+        lines.append(f"| `{b.id}` | {b.resource['title']} | {source} | "
+                     + " | ".join(str(counts[c]) for c in columns) + " |")
+    lines += [
+        "",
+        "## Sources and licences",
+        "",
+        "- VSAC-derived sets (`identifier` carries the OID): eCQM value sets published by the",
+        "  NLM Value Set Authority Center, read from the `canvas` wheel (PyPI `canvas`, version in",
+        "  each `publisher`; the wheel's METADATA declares `License-Expression: MIT`),",
+        "  `canvas_sdk/value_set/v2026/*.py`.",
+        "- `opioid-drugs`: RxNorm drugs from " + OMTK_SOURCE + ". " + NLM_ATTRIBUTION,
+        "- Curated sets: the criteria ids in each `purpose` (S9326.md, S9363.md); each `purpose`",
+        "  also says where every code and display was verified.",
+        "- Display-filtered sets (`malignant-neoplasm-snomed`): a subset of one VSAC-derived set;",
+        "  the exact include and exclude words are in its `purpose`.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_outputs(built: list[Built], out_dir: Path, check: bool) -> list[Path]:
+    """Write (or, with check, compare) every file; returns the files that differ."""
+    files = {f"{b.id}.json": render_json(b.resource) for b in built}
+    files["README.md"] = render_readme(built)
+    changed = []
+    for name, text in files.items():
+        path = out_dir / name
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            changed.append(path)
+            if not check:
+                out_dir.mkdir(parents=True, exist_ok=True)
+                path.write_text(text, encoding="utf-8")
+    stale = sorted(p.name for p in out_dir.glob("*.json") if p.name not in files) if out_dir.exists() else []
+    if stale:
+        print(f"warning: files not produced by this script: {', '.join(stale)}", file=sys.stderr)
+    return changed
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--canvas-wheel", type=Path, required=True, help="canvas-0.261.0-py3-none-any.whl")
+    parser.add_argument("--opioid-table", type=Path, required=True, help="rxnorm-opioid-drugs.csv")
+    parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR, help=argparse.SUPPRESS)
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if a file would change")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        built = build_all(args.canvas_wheel, args.opioid_table)
+    except BuildError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    changed = write_outputs(built, args.out_dir, args.check)
+    for b in built:
+        counts = ", ".join(f"{k} {v}" for k, v in b.content.counts().items() if v)
+        print(f"{b.id}: {counts}")
+    verb = "would change" if args.check else "written"
+    print(f"{len(changed)} file(s) {verb} in {args.out_dir}")
+    return 1 if args.check and changed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
