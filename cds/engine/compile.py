@@ -93,10 +93,13 @@ def compile_ruleset(
         condition = strip_lines(clause.when) if clause.when is not None else {"all": []}
         for number, conjunction in enumerate(dnf(condition, scope)):
             terms = list(conjunction)
-            if not any(not t.negated for t in terms):
-                # durable-rules needs a positive fact to fire on; the context fact is asserted
-                # after all data facts, so negations are judged on the complete record.
-                terms.insert(0, Term("context", {"t": "context"}))
+            if any(t.negated for t in terms):
+                # durable-rules judges a negation against the facts that arrived between the
+                # positive terms around it, in their order. So the context fact (asserted after
+                # every data fact) comes first, then the negations, then the positive terms:
+                # negations are then judged on the whole record (tests/test_engine_negation.py).
+                terms = ([Term("context", {"t": "context"})]
+                         + [t for t in terms if t.negated] + [t for t in terms if not t.negated])
             rule: list[dict[str, Any]] = []
             positives = 0
             for index, term in enumerate(terms):
@@ -154,8 +157,12 @@ def _one_of_flags(flags: list[str]) -> dict[str, Any]:
 
 
 def _any_item(field: str, values: list[str]) -> dict[str, Any]:
-    items = [{"$i": v} for v in values]
-    return {"$iany": {field: items[0] if len(items) == 1 else {"$or": items}}}
+    return _one_of_flags([flag(field, v) for v in values])
+
+
+def flag(field: str, value: str) -> str:
+    """The flag that stands for `value in fact[field]` (see run.engine_view)."""
+    return f"{field}__{value}"
 
 
 def _names(spec: dict[str, Any], key: str, allowed: set[str], scope: Scope, term: str) -> list[str]:
@@ -190,8 +197,8 @@ def _medication(spec: Any, scope: Scope) -> dict[str, Any]:
     classes = set(term.drug_classes)
     routes = set(term.routes.classes)
     parts: list[dict[str, Any]] = [{"t": "medication"}]
-    # Classes are flags (class_<name>: true/false): durable-rules cannot test that an array
-    # lacks an item when the array is empty.
+    # Classes are flags present for every class (class_<name>: true/false), so that
+    # not_class can test a flag instead of negating a pattern.
     if "class" in spec:
         flags = [f"class_{n}" for n in _names(spec, "class", classes, scope, "medication")]
         parts.append(_one_of_flags(flags))

@@ -1,19 +1,23 @@
 """The one durable-rules host of this process, behind a lock.
 
-durable-rules is not thread-safe (4 threads sharing a host crashed it 6 times in 6), keeps at
-most 1,024 live sessions per ruleset and finds sessions by a 32-bit hash. So: one host per
-process, one evaluation at a time, one fresh session id per evaluation, deleted right after.
+What durable-rules 2.0.28 allows, as measured (DESIGN.md and tests/test_engine*.py):
+- not thread-safe: one host per process, one evaluation at a time (the lock);
+- at most 1,024 live sessions per ruleset, found by a 32-bit hash: so one session id, reused;
+- `delete_state` corrupts the heap (double free) once a rule has joined a negation with a
+  compound pattern of the same fact type. So a session is emptied by retracting every fact
+  it was given, newest first, and checked empty before the next evaluation may use it.
 """
 
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from durable import engine as durable
+
+SESSION_ID = "evaluation"
 
 
 class _SynchronousHost(durable.Host):
@@ -28,7 +32,7 @@ class _SynchronousHost(durable.Host):
 
 
 class EngineError(Exception):
-    """A rule action failed; the evaluation's result would be wrong, so none is given."""
+    """A rule action failed, or a session kept facts; no result is given rather than a wrong one."""
 
 
 _host = _SynchronousHost()
@@ -49,37 +53,51 @@ class Session:
 
     def __init__(self, ruleset: str) -> None:
         self.ruleset = ruleset
-        self.sid = uuid.uuid4().hex
+        self.sid = SESSION_ID
+        self._asserted: list[dict[str, Any]] = []
 
     def assert_fact(self, fact: dict[str, Any]) -> None:
+        fact = {**fact, "sid": self.sid}
+        self._asserted.append(fact)
         try:
-            _host.assert_fact(self.ruleset, {**fact, "sid": self.sid})
+            state = _host.assert_fact(self.ruleset, fact)
         except durable.MessageNotHandledException:
             # The fact matched no rule: nothing to do, and no action is left pending.
-            pass
+            return
+        # durable-rules swallows an exception raised inside an action into the session state.
+        if isinstance(state, dict) and state.get("exception"):
+            message = state["exception"]
+            _host.update_state(self.ruleset, {"sid": self.sid, "exception": None})
+            raise EngineError(f"rule action failed in {self.ruleset}: {message}")
 
-    def close(self) -> None:
-        try:
-            _host.delete_state(self.ruleset, self.sid)
-        except Exception:  # noqa: BLE001 - a session with no state left has nothing to delete
-            pass
+    def empty(self) -> None:
+        """Retract every fact, newest first, and prove nothing is left."""
+        for fact in reversed(self._asserted):
+            try:
+                _host.retract_fact(self.ruleset, fact)
+            except durable.MessageNotHandledException:
+                pass
+        self._asserted.clear()
+        left = leftover_facts(self.ruleset)
+        if left:
+            raise EngineError(f"session of {self.ruleset} kept {len(left)} facts after an evaluation")
 
 
 @contextmanager
 def session(ruleset: str) -> Iterator[Session]:
+    """The ruleset's session for one evaluation, emptied afterwards whatever happened."""
     with lock:
         current = Session(ruleset)
         try:
             yield current
         finally:
-            current.close()
+            current.empty()
 
 
-def has_state(ruleset: str, sid: str) -> bool:
-    """Whether a session still holds state (tests use it to prove sessions are deleted)."""
+def leftover_facts(ruleset: str) -> list[dict[str, Any]]:
+    """Facts still held by the ruleset's session (tests prove there are none between evaluations)."""
     with lock:
         try:
-            _host.get_state(ruleset, sid)
-        except Exception:  # noqa: BLE001 - durable-rules raises a bare Exception ("error code 309")
-            return False
-        return True
+            return list(_host.get_facts(ruleset, SESSION_ID))
+        except Exception:  # noqa: BLE001 - durable-rules raises a bare Exception for a session never used
+            return []

@@ -16,7 +16,7 @@ from typing import Any
 from ..ruleset import Ruleset
 from ..terminology import Terminology, ValueSets
 from . import host
-from .compile import compile_ruleset
+from .compile import compile_ruleset, flag
 
 Binding = list[dict[str, Any]]
 
@@ -43,7 +43,12 @@ class Outcome:
 @dataclass
 class _Collector:
     matches: dict[str, list[Binding]] = field(default_factory=lambda: defaultdict(list))
-    errors: list[BaseException] = field(default_factory=list)
+    # Every fact asserted, by position: actions hand back positions, not durable's copies.
+    facts: list[dict[str, Any]] = field(default_factory=list)
+
+    def view(self, fact: dict[str, Any]) -> dict[str, Any]:
+        self.facts.append(fact)
+        return engine_view(fact, len(self.facts) - 1)
 
 
 class CompiledRuleset:
@@ -61,12 +66,8 @@ class CompiledRuleset:
 
         def record(c: Any) -> None:
             collector = self._collector
-            if collector is None:
-                return
-            try:
-                collector.matches[key].append([dict(getattr(c, n)._d) for n in names])
-            except BaseException as exc:  # noqa: BLE001 - re-raised by run() after the assert
-                collector.errors.append(exc)
+            if collector is not None:
+                collector.matches[key].append([collector.facts[getattr(c, n)._d["i"]] for n in names])
 
         return record
 
@@ -81,8 +82,8 @@ class CompiledRuleset:
             self._collector = collector
             try:
                 for fact in facts:
-                    self._assert(session, collector, fact)
-                self._assert(session, collector, {"t": "context", **context})
+                    session.assert_fact(collector.view(fact))
+                session.assert_fact(collector.view({"t": "context", **context}))
                 results: dict[str, CriterionOutcome] = {}
                 for criterion in self.ruleset.criteria:
                     outcome = self._resolve(criterion.id, collector)
@@ -91,17 +92,12 @@ class CompiledRuleset:
                             "evidence": outcome.evidence, "display": outcome.reason}
                     if outcome.category:
                         fact["category"] = outcome.category
-                    self._assert(session, collector, fact)
+                    session.assert_fact(collector.view(fact))
                 status = decide_status(results, collector.matches)
-                self._assert(session, collector, {"t": "status", "status": status})
+                session.assert_fact(collector.view({"t": "status", "status": status}))
             finally:
                 self._collector = None
         return Outcome(criteria=results, matches=dict(collector.matches), status=status, sid=session.sid)
-
-    def _assert(self, session: host.Session, collector: _Collector, fact: dict[str, Any]) -> None:
-        session.assert_fact(fact)
-        if collector.errors:
-            raise host.EngineError(f"rule action failed in {self.name}: {collector.errors[0]!r}")
 
     def _resolve(self, criterion_id: str, collector: _Collector) -> CriterionOutcome:
         criterion = next(c for c in self.ruleset.criteria if c.id == criterion_id)
@@ -115,6 +111,22 @@ class CompiledRuleset:
         other = criterion.otherwise
         return CriterionOutcome(id=criterion_id, result=other.result, category=None,
                                 reason=render(other.reason, []), evidence=[])
+
+
+def engine_view(fact: dict[str, Any], position: int) -> dict[str, Any]:
+    """The fact as durable-rules sees it: lists become flags, nothing else is an array.
+
+    durable-rules 2.0.28 corrupts its heap (double free) when a negated pattern tests an
+    array; flags (`vs__cancer-related-pain: true`) are plain properties.
+    """
+    view: dict[str, Any] = {"i": position}
+    for key, value in fact.items():
+        if isinstance(value, list):
+            if key != "evidence":
+                view.update({flag(key, str(item)): True for item in value})
+        else:
+            view[key] = value
+    return view
 
 
 def evidence(bindings: list[Binding]) -> list[str]:

@@ -1,0 +1,95 @@
+"""The durable-rules constraints of DESIGN.md, proven: sessions, memory, threads, errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from cds import knowledge
+from cds.engine import EngineError, host
+from cds.engine.run import CompiledRuleset
+from cds.evaluate import evaluate_all, read_input
+from cds.facts import build_facts
+from cds.fhir.record import build_records
+
+from .conftest import ROOT
+
+FIXTURES = ROOT / "fixtures" / "patients"
+
+
+def _rss_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def _fixture_paths() -> list[Path]:
+    paths = sorted(FIXTURES.glob("*.json"))
+    if not paths:
+        pytest.skip("no fixture patients")
+    return paths
+
+
+def test_sequential_evaluations_leave_no_facts_behind_and_memory_stays_flat() -> None:
+    loaded = knowledge.default()
+    paths = _fixture_paths()
+    facts = [
+        build_facts(r, dt.date(2026, 11, 22), list(loaded.rulesets.values()), loaded.classifier, loaded.valuesets)
+        for p in paths for r in build_records(read_input(p))
+    ]
+    compiled = loaded.compiled["S9326"]
+    first = [compiled.run(f.for_engine("S9326"), {"as_of": "2026-11-22"}, lambda *_: "eligible").criteria
+             for f in facts]
+    rss_after_warmup = 0
+    for n in range(2000):
+        index = n % len(facts)
+        outcome = compiled.run(facts[index].for_engine("S9326"), {"as_of": "2026-11-22"}, lambda *_: "eligible")
+        # The same facts give the same results however many evaluations came before.
+        assert outcome.criteria == first[index]
+        assert host.leftover_facts(compiled.name) == []
+        if n == 499:
+            rss_after_warmup = _rss_kib()
+    growth = _rss_kib() - rss_after_warmup
+    # 1,500 more evaluations: keeping any state per evaluation would show as megabytes.
+    assert growth < 4 * 1024, f"RSS grew by {growth} KiB over 1,500 evaluations"
+
+
+def test_four_threads_give_exactly_the_sequential_results() -> None:
+    paths = _fixture_paths()
+    sequential = [json.dumps([r.to_json() for r in evaluate_all(p, as_of="2026-11-22")]) for p in paths]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        threaded = list(pool.map(
+            lambda p: json.dumps([r.to_json() for r in evaluate_all(p, as_of="2026-11-22")]), paths * 3))
+    assert threaded == sequential * 3
+
+
+def test_an_exception_inside_a_rule_action_is_surfaced() -> None:
+    loaded = knowledge.default()
+    compiled: CompiledRuleset = loaded.compiled["S9363"]
+    broken = {"t": "patient", "ref": "Patient/x", "age_years": 40}
+
+    def explode(*_: object) -> str:
+        raise RuntimeError("status callback failed")
+
+    with pytest.raises(RuntimeError, match="status callback failed"):
+        compiled.run([broken], {"as_of": "2026-11-22"}, explode)
+    # The failed evaluation left nothing behind for the next one.
+    outcome = compiled.run([broken], {"as_of": "2026-11-22"}, lambda *_: "eligible")
+    assert outcome.criteria["S9363.age"].result == "met"
+
+
+def test_an_exception_inside_an_action_is_raised_not_swallowed() -> None:
+    def explode(c: object) -> None:
+        raise ValueError("inside the action")
+
+    host.register("test_raising_action", {"r": {"all": [{"m": {"t": "x"}}], "run": explode}})
+    for _ in range(2):
+        with pytest.raises(EngineError, match="inside the action"):
+            with host.session("test_raising_action") as session:
+                session.assert_fact({"t": "x"})
+        assert host.leftover_facts("test_raising_action") == []
