@@ -6,8 +6,10 @@ findings count, how alternatives are ranked); what holds for a patient comes fro
 
 from __future__ import annotations
 
+from typing import Any
+
 from .engine import CriterionOutcome, Outcome
-from .engine.run import Binding, evidence
+from .engine.run import Binding, evidence, render
 from .models import (AlternativeResult, Assessment, Billing, CriterionResult, DocumentationItem,
                      FindingResult)
 from .ruleset import Ruleset
@@ -64,27 +66,37 @@ def assess(ruleset: Ruleset, outcome: Outcome, has_order: bool) -> Assessment:
 
 
 def rank_alternatives(ruleset: Ruleset, matches: dict[str, list[Binding]], status: str) -> list[AlternativeResult]:
-    """Offered alternatives in ruleset order; the best-priority lead that holds takes rank 1."""
-    offered: list[tuple[str, str, str]] = []
+    """Offered alternatives in ruleset order; the best-priority lead that holds takes rank 1;
+    one the record shows already tried and failed goes last, with that reason."""
+    fresh: list[tuple[str, str, str]] = []
+    tried: list[tuple[str, str, str]] = []
     leads: list[tuple[int, int]] = []
     for alternative in ruleset.alternatives:
-        reason = next(
-            (o.reason for n, o in enumerate(alternative.offered)
-             if o.when is None or matches.get(f"o|{alternative.id}|{n}")),
-            None,
-        )
+        reason = _first(alternative.id, "o", alternative.offered, matches)
         if reason is None:
             continue
-        position = len(offered)
-        offered.append((alternative.id, alternative.text, reason))
+        failed = _first(alternative.id, "t", alternative.tried, matches)
+        if failed is not None:
+            tried.append((alternative.id, alternative.text, failed))
+            continue
         for n, lead in enumerate(alternative.lead):
             if matches.get(f"l|{alternative.id}|{n}"):
-                leads.append((lead.priority, position))
+                leads.append((lead.priority, len(fresh)))
+        fresh.append((alternative.id, alternative.text, reason))
     if leads:
         _, first = min(leads)
-        offered.insert(0, offered.pop(first))
+        fresh.insert(0, fresh.pop(first))
     return [
         AlternativeResult(id=alt_id, rank=rank, recommended=rank == 1 and status != "eligible",
                           text=text, reason=reason)
-        for rank, (alt_id, text, reason) in enumerate(offered, start=1)
+        for rank, (alt_id, text, reason) in enumerate(fresh + tried, start=1)
     ]
+
+
+def _first(alternative_id: str, kind: str, items: list[Any], matches: dict[str, list[Binding]]) -> str | None:
+    """The reason of the first item (offer or tried) whose condition holds."""
+    for n, item in enumerate(items):
+        bindings = matches.get(f"{kind}|{alternative_id}|{n}")
+        if item.when is None or bindings:
+            return render(item.reason, bindings or [])
+    return None

@@ -69,8 +69,8 @@ class CourseFact(BaseModel):
     span_days: int
     stopped_with_reason: bool
     evidence: list[str]
-    start: dt.date
-    end: dt.date
+    start: dt.date | None
+    end: dt.date | None
     display: str
 
 
@@ -282,17 +282,23 @@ def _day(value: Any) -> dt.date | None:
 
 
 def _course(course: Course, medications: list[MedicationFact]) -> CourseFact | None:
+    """The span from the earliest start to the latest end of the course's requests.
+
+    A request without dates still belongs to the course (a stopped one with a reason counts);
+    it adds no days.
+    """
     members = [
         m for m in medications
         if not m.order and m.classes.get(course.drug_class) and m.route_class == course.route_class
-        and m.status in course.statuses and m.start is not None and m.end is not None
+        and m.status in course.statuses
     ]
     if not members:
         return None
-    start = min(m.start for m in members if m.start)
-    end = max(m.end for m in members if m.end)
+    starts = [m.start for m in members if m.start is not None]
+    ends = [m.end for m in members if m.end is not None]
+    start, end = (min(starts), max(ends)) if starts and ends else (None, None)
     return CourseFact(
-        id=course.id, span_days=(end - start).days,
+        id=course.id, span_days=(end - start).days if start and end else 0,
         stopped_with_reason=any(m.status == "stopped" and m.status_reason for m in members),
         evidence=[m.ref for m in members], start=start, end=end,
         display="; ".join(dict.fromkeys(m.display for m in members)),

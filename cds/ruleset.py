@@ -82,12 +82,20 @@ class Lead(_Item):
     when: Condition
 
 
+class Tried(_Item):
+    """The record shows the alternative was already tried and failed: it is ranked last."""
+
+    reason: str
+    when: Condition
+
+
 class Alternative(_Item):
     id: str
     text: str
     sources: list[str]
     offered: list[Offer]
     lead: list[Lead] = []
+    tried: list[Tried] = []
 
 
 class Course(_Item):

@@ -74,6 +74,9 @@ def clauses(ruleset: Ruleset) -> list[tuple[Clause, list[str], bool, str]]:
         for number, offer in enumerate(alternative.offered):
             found.append((Clause(f"o|{alternative.id}|{number}", offer.when), ids, True,
                           f"{ruleset.file}: line {offer.line}: {alternative.id} offer {number + 1}"))
+        for number, tried in enumerate(alternative.tried):
+            found.append((Clause(f"t|{alternative.id}|{number}", tried.when), ids, True,
+                          f"{ruleset.file}: line {tried.line}: {alternative.id} tried {number + 1}"))
         for number, lead in enumerate(alternative.lead):
             found.append((Clause(f"l|{alternative.id}|{number}", lead.when), ids, True,
                           f"{ruleset.file}: line {lead.line}: {alternative.id} lead {number + 1}"))

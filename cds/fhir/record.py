@@ -25,7 +25,8 @@ class PatientRecord:
     conditions: list[tuple[str, Condition]] = field(default_factory=list)
     medication_requests: list[tuple[str, MedicationRequest]] = field(default_factory=list)
     service_requests: list[tuple[str, ServiceRequest]] = field(default_factory=list)
-    # Medications by every name a reference may use: "Medication/1", a fullUrl, "#contained".
+    # Medications by every name a reference may use: "Medication/1" or a fullUrl. Contained
+    # ones are resolved from their MedicationRequest.
     medications: dict[str, Medication] = field(default_factory=dict)
     # Problems in resources the rules could not use; reported, never fatal on their own.
     warnings: list[Problem] = field(default_factory=list)
@@ -93,15 +94,13 @@ def build_records(entries: Iterable[RawEntry], *, strict: bool = True) -> list[P
             record.conditions.append((own_ref, model))
         elif isinstance(model, MedicationRequest):
             record.medication_requests.append((own_ref, model))
-            for contained in model.contained or []:
-                if isinstance(contained, Medication) and contained.id:
-                    record.medications[f"{own_ref}#{contained.id}"] = contained
         elif isinstance(model, ServiceRequest):
             record.service_requests.append((own_ref, model))
-        record.medications.update(medications.get(_scope(entry), {}))
 
-    for record in records.values():
-        record.warnings.extend(p for p in problems if p.severity == "warning" or not strict)
+    for (scope, _), record in records.items():
+        record.medications.update(medications.get(scope, {}))
+        # Strict inputs have raised on errors already; what is left are warnings.
+        record.warnings.extend(problems)
     return list(records.values())
 
 

@@ -1,0 +1,419 @@
+"""Fixture patients against their expected assessments, and the meta-tests that keep them complete.
+
+Each `fixtures/patients/<name>.json` (a FHIR R4 Bundle with one Patient) has a
+`<name>.expected.yaml` written from ../shared/criteria, not copied from the engine:
+
+    description: "..."
+    as_of: 2026-11-22
+    known_gap: "..."            # optional: the engine disagrees with the spec (strict xfail)
+    assessments:
+      S9326:
+        status: eligible
+        criteria: {S9326.indication: met, ...}      # every criterion of the therapy
+        categories: {S9326.indication: chronic-pain} # optional; when given it is exact:
+                                                     # a criterion not named has no category
+        findings: [...]                              # the exact set
+        documentation: [...]                         # optional, the exact set
+        alternatives: [...]                          # the exact ids in rank order
+        gated_findings: [...]                        # optional: findings whose condition the record
+                                                     # holds but which must not be reported (no
+                                                     # indication, no order)
+
+`pytest -k S9363.oral-trial` runs the fixtures of one criterion. The meta-tests fail when a
+branch, finding, alternative, lead or status of a ruleset has no (passing) fixture, when an
+expected file names an id no ruleset defines, or when an input shape the spec names is missing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import cds
+from cds.knowledge import default
+from cds.models import Assessment
+from cds.ruleset import Ruleset, strip_lines
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "patients"
+SUFFIX = ".expected.yaml"
+STATUSES = ("eligible", "needs-review", "insufficient-information", "not-eligible")
+RESULTS = ("met", "not-met", "unknown", "not-applicable")
+TOP_KEYS = {"description", "as_of", "assessments", "known_gap"}
+BLOCK_KEYS = {"status", "criteria", "categories", "findings", "documentation", "alternatives", "gated_findings", "tried"}
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+SNOMED = "http://snomed.info/sct"
+
+Expected = dict[str, Any]
+
+
+def _expected_paths() -> list[Path]:
+    return sorted(FIXTURES.glob(f"*{SUFFIX}"))
+
+
+def _name(path: Path) -> str:
+    return path.name[: -len(SUFFIX)]
+
+
+@cache
+def _load(path: Path) -> Expected:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert isinstance(data, dict), f"{path.name}: not a mapping"
+    return data
+
+
+def _all_expected() -> dict[str, Expected]:
+    return {_name(p): _load(p) for p in _expected_paths()}
+
+
+def _passing() -> dict[str, Expected]:
+    """Fixtures the engine is expected to pass (known gaps prove no coverage)."""
+    return {name: e for name, e in _all_expected().items() if not e.get("known_gap")}
+
+
+def _rulesets() -> dict[str, Ruleset]:
+    return default().rulesets
+
+
+def _blocks(expected: dict[str, Expected]) -> Iterator[tuple[str, str, Expected]]:
+    for name, data in expected.items():
+        for therapy, block in data["assessments"].items():
+            yield name, therapy, block
+
+
+def _params() -> list[Any]:
+    params = []
+    for path in _expected_paths():
+        gap = _load(path).get("known_gap")
+        marks = [pytest.mark.xfail(strict=True, reason=str(gap))] if gap else []
+        params.append(pytest.param(path, id=_name(path), marks=marks))
+    return params
+
+
+# The runner ------------------------------------------------------------------------------------
+
+
+def _compare(therapy: str, block: Expected, actual: Assessment) -> list[str]:
+    problems: list[str] = []
+
+    def check(what: str, want: Any, got: Any) -> None:
+        if want != got:
+            problems.append(f"{therapy} {what}: expected {want!r}, got {got!r}")
+
+    check("status", block["status"], actual.status)
+    check("criteria", block["criteria"], {c.id: c.result for c in actual.criteria})
+    if "categories" in block:
+        want = {c.id: (block["categories"] or {}).get(c.id) for c in actual.criteria}
+        check("categories", want, {c.id: c.category for c in actual.criteria})
+    check("findings", sorted(block["findings"]), sorted(f.id for f in actual.findings))
+    if "documentation" in block:
+        check("documentation", sorted(block["documentation"]), sorted(d.id for d in actual.documentation))
+    check("alternatives", block["alternatives"], [a.id for a in actual.alternatives])
+    check("ranks", list(range(1, len(actual.alternatives) + 1)), [a.rank for a in actual.alternatives])
+    recommended = [a.rank == 1 and actual.status != "eligible" for a in actual.alternatives]
+    check("recommended", recommended, [a.recommended for a in actual.alternatives])
+    return problems
+
+
+@pytest.mark.parametrize("expected_path", _params())
+def test_fixture(expected_path: Path) -> None:
+    expected = _load(expected_path)
+    result = cds.evaluate(expected_path.with_name(f"{_name(expected_path)}.json"), as_of=expected["as_of"])
+    problems: list[str] = []
+    for therapy, block in expected["assessments"].items():
+        problems += _compare(therapy, block, result.assessment(therapy))
+    # Every reason a person reads is filled in: no template placeholder left.
+    reasons = [c.reason for a in result.assessments for c in a.criteria] + [
+        alt.reason for a in result.assessments for alt in a.alternatives]
+    problems += [f"unfilled reason: {r}" for r in reasons if "{" in r or "}" in r]
+    assert not problems, "\n".join([expected["description"], *problems])
+
+
+# Meta-tests: the expected files name real ids ------------------------------------------------
+
+
+def test_fixtures_come_in_pairs() -> None:
+    inputs = {p.stem for p in FIXTURES.glob("*.json")}
+    expected = {_name(p) for p in _expected_paths()}
+    assert expected, "no fixtures"
+    assert not inputs - expected, f"fixtures without an expected file: {sorted(inputs - expected)}"
+    assert not expected - inputs, f"expected files without a fixture: {sorted(expected - inputs)}"
+
+
+def test_fixture_patients_are_unique() -> None:
+    owners: dict[str, str] = {}
+    for path in sorted(FIXTURES.glob("*.json")):
+        bundle = json.loads(path.read_text(encoding="utf-8"))
+        patients = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient"]
+        assert bundle["resourceType"] == "Bundle" and len(patients) == 1, f"{path.name}: one Patient in a Bundle"
+        pid = patients[0]["id"]
+        assert pid not in owners, f"{path.name}: Patient id {pid} also used by {owners.get(pid)}"
+        owners[pid] = path.name
+
+
+def test_expected_files_name_real_ids() -> None:
+    rulesets = _rulesets()
+    problems: list[str] = []
+    for name, data in _all_expected().items():
+        if set(data) - TOP_KEYS:
+            problems.append(f"{name}: unknown keys {sorted(set(data) - TOP_KEYS)}")
+        if not data.get("description") or not isinstance(data.get("as_of"), dt.date):
+            problems.append(f"{name}: needs a description and an as_of date")
+        if not data.get("assessments"):
+            problems.append(f"{name}: no assessments")
+            continue
+        for therapy, block in data["assessments"].items():
+            ruleset = rulesets.get(therapy)
+            if ruleset is None:
+                problems.append(f"{name}: unknown therapy {therapy}")
+                continue
+            problems += [f"{name} {therapy}: {p}" for p in _block_problems(ruleset, block)]
+    assert not problems, "\n".join(problems)
+
+
+def _block_problems(ruleset: Ruleset, block: Expected) -> list[str]:
+    problems: list[str] = []
+    if set(block) - BLOCK_KEYS:
+        problems.append(f"unknown keys {sorted(set(block) - BLOCK_KEYS)}")
+    if block.get("status") not in STATUSES:
+        problems.append(f"status {block.get('status')!r}")
+    criteria = {c.id: c for c in ruleset.criteria}
+    given = block.get("criteria") or {}
+    if set(given) != set(criteria):
+        problems.append(f"criteria must be exactly {sorted(criteria)}, got {sorted(given)}")
+    problems += [f"{cid}: result {r!r}" for cid, r in given.items() if r not in RESULTS]
+    for cid, category in (block.get("categories") or {}).items():
+        known = {b.category for b in criteria[cid].branches} if cid in criteria else set()
+        if category is not None and category not in known:
+            problems.append(f"{cid}: category {category!r} is not one of {sorted(k for k in known if k)}")
+    kinds: list[tuple[str, set[str]]] = [
+        ("findings", {f.id for f in ruleset.findings}),
+        ("gated_findings", {f.id for f in ruleset.findings}),
+        ("documentation", {d.id for d in ruleset.documentation}),
+        ("alternatives", {a.id for a in ruleset.alternatives}),
+        ("tried", {a.id for a in ruleset.alternatives if a.tried}),
+    ]
+    for key, known_ids in kinds:
+        ids = block.get(key) or []
+        problems += [f"{key}: unknown id {i}" for i in ids if i not in known_ids]
+        if len(set(ids)) != len(ids):
+            problems.append(f"{key}: repeated ids")
+    return problems
+
+
+# Meta-tests: coverage ----------------------------------------------------------------------------
+
+
+def _outcomes(ruleset: Ruleset) -> list[tuple[str, str, str | None]]:
+    """(criterion, result, category) of every branch and every otherwise."""
+    found = []
+    for criterion in ruleset.criteria:
+        outcomes = [(b.result, b.category) for b in criterion.branches] + [(criterion.otherwise.result, None)]
+        found += [(criterion.id, r, c) for r, c in dict.fromkeys(outcomes)]
+    return found
+
+
+def test_every_branch_has_a_fixture() -> None:
+    seen: set[tuple[str, str, str | None]] = set()
+    for _, _, block in _blocks(_passing()):
+        if "categories" not in block:
+            continue
+        categories = block["categories"] or {}
+        seen |= {(cid, result, categories.get(cid)) for cid, result in block["criteria"].items()}
+    missing = [f"{cid}: {result}" + (f" ({category})" if category else "")
+               for ruleset in _rulesets().values() for cid, result, category in _outcomes(ruleset)
+               if (cid, result, category) not in seen]
+    assert not missing, "criterion outcomes without a fixture:\n" + "\n".join(missing)
+
+
+def test_every_finding_has_a_fixture() -> None:
+    seen = {f for _, _, block in _blocks(_passing()) for f in block["findings"]}
+    missing = [f.id for r in _rulesets().values() for f in r.findings if f.id not in seen]
+    assert not missing, f"findings no fixture reports: {missing}"
+
+
+def test_finding_gating_has_a_fixture() -> None:
+    """Findings count only with the indication met or an order evaluated (criteria README)."""
+    rulesets = _rulesets()
+    gated: set[str] = set()
+    problems: list[str] = []
+    for name, therapy, block in _blocks(_passing()):
+        if not block.get("gated_findings"):
+            continue
+        ruleset = rulesets[therapy]
+        order_criteria = [c.id for c in ruleset.criteria if any(b.result == "not-applicable" for b in c.branches)]
+        if block["criteria"][ruleset.indication.id] == "met" or block["findings"] or any(
+            block["criteria"][cid] != "not-applicable" for cid in order_criteria
+        ):
+            problems.append(f"{name} {therapy}: gated findings need no indication, no order and no findings")
+        gated.add(therapy)
+    assert not problems, "\n".join(problems)
+    missing = sorted(set(rulesets) - gated)
+    assert not missing, f"therapies without a fixture showing findings gated: {missing}"
+
+
+def test_every_alternative_is_offered() -> None:
+    seen = {(t, a) for _, t, block in _blocks(_passing()) for a in block["alternatives"]}
+    missing = [f"{t}: {a.id}" for t, r in _rulesets().items() for a in r.alternatives if (t, a.id) not in seen]
+    assert not missing, f"alternatives no fixture offers: {missing}"
+
+
+def test_every_status_has_a_fixture() -> None:
+    seen = {(t, block["status"]) for _, t, block in _blocks(_passing())}
+    missing = [f"{t}: {s}" for t in _rulesets() for s in STATUSES if (t, s) not in seen]
+    assert not missing, f"statuses no fixture reaches: {missing}"
+
+
+def _holds(condition: Any, block: Expected) -> bool:
+    """A lead's condition judged on an expected block (leads read results and the status)."""
+    (key, value), = strip_lines(condition).items()
+    if key == "all":
+        return all(_holds(c, block) for c in value)
+    if key == "any":
+        return any(_holds(c, block) for c in value)
+    if key == "status":
+        return block["status"] in value
+    if key == "result":
+        cid = value["criterion"]
+        if "is" in value and block["criteria"][cid] not in value["is"]:
+            return False
+        if "category" in value:
+            return "categories" in block and (block["categories"] or {}).get(cid) in value["category"]
+        return True
+    raise AssertionError(f"a lead reads {key!r}: teach tests/test_fixtures.py _holds to judge it")
+
+
+def _lead_winner(ruleset: Ruleset, block: Expected) -> tuple[str, int] | None:
+    """(alternative, lead index) that takes rank 1 among the offered alternatives, if any."""
+    offered = set(block["alternatives"])
+    claims = [
+        (lead.priority, position, alternative.id, number)
+        for position, alternative in enumerate(a for a in ruleset.alternatives if a.id in offered)
+        for number, lead in enumerate(alternative.lead)
+        if _holds(lead.when, block)
+    ]
+    if not claims:
+        return None
+    _, _, alternative_id, number = min(claims)
+    return alternative_id, number
+
+
+def test_every_lead_gives_rank_one() -> None:
+    rulesets = _rulesets()
+    won: set[tuple[str, str, int]] = set()
+    for _, therapy, block in _blocks(_passing()):
+        winner = _lead_winner(rulesets[therapy], block)
+        if winner and block["alternatives"] and block["alternatives"][0] == winner[0]:
+            won.add((therapy, *winner))
+    missing = [f"{t}: {a.id} lead {n + 1} (priority {lead.priority})"
+               for t, r in rulesets.items() for a in r.alternatives for n, lead in enumerate(a.lead)
+               if (t, a.id, n) not in won]
+    assert not missing, "leads that never give rank 1 in a fixture:\n" + "\n".join(missing)
+
+
+def test_every_tried_rule_has_a_fixture() -> None:
+    """An alternative the record shows tried and failed is ranked last: each such rule is shown."""
+    seen = {(t, a) for _, t, block in _blocks(_passing()) for a in block.get("tried") or []}
+    missing = [f"{t}: {a.id}" for t, r in _rulesets().items() for a in r.alternatives
+               if a.tried and (t, a.id) not in seen]
+    assert not missing, f"tried-and-failed rules no fixture shows: {missing}"
+
+
+def test_expected_alternatives_follow_the_rank_rule() -> None:
+    """Expected files agree with the ruleset's leads: the winning lead first, the rest in file order."""
+    rulesets = _rulesets()
+    problems: list[str] = []
+    for name, therapy, block in _blocks(_passing()):
+        ruleset = rulesets[therapy]
+        tried = [a.id for a in ruleset.alternatives if a.id in (block.get("tried") or [])]
+        fresh = {**block, "alternatives": [a for a in block["alternatives"] if a not in tried]}
+        winner = _lead_winner(ruleset, fresh)
+        order = [a.id for a in ruleset.alternatives if a.id in fresh["alternatives"]]
+        if winner:
+            order.remove(winner[0])
+            order.insert(0, winner[0])
+        order += tried
+        if order != block["alternatives"]:
+            problems.append(f"{name} {therapy}: expected alternatives {block['alternatives']}, rank rule gives {order}")
+    assert not problems, "\n".join(problems)
+
+
+# Meta-test: input shapes named by the brief and ../shared/criteria/README.md ----------------------
+
+
+def _resources(bundle: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == kind]
+
+
+def _condition_systems(bundle: dict[str, Any]) -> list[set[str]]:
+    return [{c.get("system") for c in r.get("code", {}).get("coding", [])} for r in _resources(bundle, "Condition")]
+
+
+def _condition_codes(bundle: dict[str, Any]) -> list[str]:
+    return [c.get("code", "") for r in _resources(bundle, "Condition") for c in r.get("code", {}).get("coding", [])
+            if c.get("system") == ICD10CM]
+
+
+def _drafts(bundle: dict[str, Any]) -> list[dict[str, Any]]:
+    return [r for r in _resources(bundle, "MedicationRequest") if r["status"] == "draft"]
+
+
+def _draft_route(code: str) -> Callable[[dict[str, Any]], bool]:
+    def shape(bundle: dict[str, Any]) -> bool:
+        return any(c.get("system") == SNOMED and c.get("code") == code
+                   for r in _drafts(bundle) for d in r.get("dosageInstruction", [])
+                   for c in d.get("route", {}).get("coding", []))
+    return shape
+
+
+def _dose_and_rate(bundle: dict[str, Any]) -> list[dict[str, Any]]:
+    return [x for r in _drafts(bundle) for d in r.get("dosageInstruction", []) for x in d.get("doseAndRate", [])]
+
+
+def _intermittent(bundle: dict[str, Any]) -> bool:
+    return any("frequency" in d.get("timing", {}).get("repeat", {})
+               and not any("rateQuantity" in x or "rateRatio" in x for x in d.get("doseAndRate", []))
+               for r in _drafts(bundle) for d in r.get("dosageInstruction", []))
+
+
+SHAPES: dict[str, Callable[[dict[str, Any]], bool]] = {
+    "condition coded only in SNOMED CT": lambda b: {SNOMED} in _condition_systems(b),
+    "condition coded only in ICD-10-CM": lambda b: {ICD10CM} in _condition_systems(b),
+    "ICD-10-CM code without the dot": lambda b: any(len(c) > 3 and "." not in c for c in _condition_codes(b)),
+    "ICD-10-CM code with a 7th character": lambda b: any(len(c.replace(".", "")) == 7 for c in _condition_codes(b)),
+    "resolved condition": lambda b: any(c.get("code") == "resolved" for r in _resources(b, "Condition")
+                                        for c in r.get("clinicalStatus", {}).get("coding", [])),
+    "homelessness Z59.0x": lambda b: any(c.replace(".", "").startswith("Z590") for c in _condition_codes(b)),
+    "medication known only by text": lambda b: any(
+        "coding" not in r.get("medicationCodeableConcept", {"coding": []}) for r in _resources(b, "MedicationRequest")),
+    "medicationReference to a contained Medication": lambda b: any(
+        r.get("medicationReference", {}).get("reference", "").startswith("#") for r in _resources(b, "MedicationRequest")),
+    "medicationReference to a Medication in the bundle": lambda b: bool(_resources(b, "Medication")) and any(
+        not r.get("medicationReference", {}).get("reference", "#").startswith("#")
+        for r in _resources(b, "MedicationRequest")),
+    "patient without birthDate": lambda b: any("birthDate" not in p for p in _resources(b, "Patient")),
+    "draft order by IV route": _draft_route("47625008"),
+    "draft order by SC route": _draft_route("34206005"),
+    "draft order by intrathecal route": _draft_route("72607000"),
+    "draft order by epidural route": _draft_route("404820008"),
+    "continuous order by rateQuantity": lambda b: any("rateQuantity" in x for x in _dose_and_rate(b)),
+    "intermittent order by frequency without a rate": _intermittent,
+    "history dated by validityPeriod": lambda b: any(
+        "validityPeriod" in r.get("dispenseRequest", {}) for r in _resources(b, "MedicationRequest")),
+    "history dated by expectedSupplyDuration": lambda b: any(
+        "expectedSupplyDuration" in r.get("dispenseRequest", {}) for r in _resources(b, "MedicationRequest")),
+    "request stopped with a statusReason": lambda b: any(
+        r["status"] == "stopped" and "statusReason" in r for r in _resources(b, "MedicationRequest")),
+}
+
+
+def test_every_input_shape_has_a_fixture() -> None:
+    bundles = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(FIXTURES.glob("*.json"))]
+    missing = [shape for shape, holds in SHAPES.items() if not any(holds(b) for b in bundles)]
+    assert not missing, f"input shapes no fixture shows: {missing}"
