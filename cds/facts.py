@@ -83,7 +83,10 @@ class PatientFacts(BaseModel):
 
     def for_engine(self, therapy: str) -> list[dict[str, Any]]:
         """Plain dicts for durable-rules: no None values, dates as ISO strings."""
-        facts: list[BaseModel] = [self.patient, *self.conditions, *self.medications,
+        # Every condition term asks for an active condition in some value set; others could
+        # match no rule, so they are not asserted (they stay in the facts for the audit trail).
+        conditions = [c for c in self.conditions if c.active and c.vs]
+        facts: list[BaseModel] = [self.patient, *conditions, *self.medications,
                                   *self.courses.get(therapy, [])]
         return [_plain(f) for f in facts]
 

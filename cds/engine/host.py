@@ -58,12 +58,12 @@ class Session:
 
     def assert_fact(self, fact: dict[str, Any]) -> None:
         fact = {**fact, "sid": self.sid}
-        self._asserted.append(fact)
         try:
             state = _host.assert_fact(self.ruleset, fact)
         except durable.MessageNotHandledException:
-            # The fact matched no rule: nothing to do, and no action is left pending.
+            # The fact matched no rule: it is not stored, and no action is left pending.
             return
+        self._asserted.append(fact)
         # durable-rules swallows an exception raised inside an action into the session state.
         if isinstance(state, dict) and state.get("exception"):
             message = state["exception"]

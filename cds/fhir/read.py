@@ -6,27 +6,26 @@ Only JSON structure is checked here; resource validation is `validate.py`'s job.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict
 
 from .errors import InputError, Problem
 
 INPUT_SUFFIXES = (".json", ".ndjson")
 
 
-class RawEntry(BaseModel):
+@dataclass(frozen=True, slots=True)
+class RawEntry:
     """One resource as found in the input, with where it came from."""
-
-    model_config = ConfigDict(frozen=True)
 
     source: str
     # Bundle entry index, array index or NDJSON line number (1-based for lines).
     entry: int | None
-    full_url: str | None = None
     resource: dict[str, Any]
+    full_url: str | None = None
     # Resources of one Bundle form one record; loose resources are pooled by patient.
     in_bundle: bool = False
 

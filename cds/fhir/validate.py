@@ -1,7 +1,9 @@
 """Validate the resource types the rules read against the FHIR R4 (R4B) models.
 
-Other resource types are passed over unvalidated: real payloads often fail strict validation
-in elements the rules never read, and a whole-bundle validation costs more than the rules.
+Only the elements the rules read are validated: real payloads often fail strict validation in
+elements the rules never read (the CDS Hooks specification's own examples do), and validating
+whole resources costs more than the rules (a Synthea Patient: 1.1 ms whole, 0.04 ms for the
+elements below). Other resource types are passed over.
 """
 
 from __future__ import annotations
@@ -28,14 +30,29 @@ MODELS: dict[str, type[Resource]] = {
 }
 
 
+# The elements cds/facts.py and cds/fhir/record.py read (and those R4B requires).
+READ_ELEMENTS: dict[str, frozenset[str]] = {
+    "Patient": frozenset({"resourceType", "id", "birthDate"}),
+    "Condition": frozenset({"resourceType", "id", "clinicalStatus", "verificationStatus", "code",
+                            "subject", "onsetDateTime"}),
+    "MedicationRequest": frozenset({"resourceType", "id", "status", "statusReason", "intent",
+                                    "medicationCodeableConcept", "medicationReference", "subject",
+                                    "authoredOn", "dosageInstruction", "dispenseRequest", "contained"}),
+    "Medication": frozenset({"resourceType", "id", "code"}),
+    "ServiceRequest": frozenset({"resourceType", "id", "status", "intent", "code", "subject",
+                                 "authoredOn", "occurrenceDateTime", "occurrencePeriod"}),
+}
+
+
 def validate(entry: RawEntry) -> tuple[Resource | None, list[Problem]]:
-    """The R4B model of a resource the rules read, or None for other types."""
+    """The R4B model of a resource the rules read (its read elements), or None for other types."""
     kind = entry.resource["resourceType"]
     model = MODELS.get(kind)
     if model is None:
         return None, []
+    elements = READ_ELEMENTS[kind]
     try:
-        return model.model_validate(entry.resource), []
+        return model.model_validate({k: v for k, v in entry.resource.items() if k in elements}), []
     except ValidationError as exc:
         return None, [_problem(entry, kind, error) for error in exc.errors()]
 
