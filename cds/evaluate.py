@@ -43,8 +43,13 @@ def evaluate_all(
     strict: bool = True,
 ) -> list[PatientAssessment]:
     """Assess every patient of the input, in input order."""
-    records = build_records(read_input(source), strict=strict)
+    records = patient_records(read_input(source), strict=strict)
     return [evaluate_record(r, as_of=as_of, therapies=therapies) for r in records]
+
+
+def patient_records(entries: Iterable[RawEntry], *, strict: bool = True) -> list[PatientRecord]:
+    """Records with what the rules can read: Conditions no value set holds are passed over."""
+    return build_records(entries, strict=strict, screen=_knowledge.default().valuesets.screen)
 
 
 def evaluate_record(
@@ -68,7 +73,7 @@ def assess_facts(facts: PatientFacts, as_of: dt.date, therapies: list[str]) -> P
     assessments = []
     for therapy in therapies:
         ruleset = knowledge.rulesets[therapy]
-        has_order = any(therapy in m.order_for for m in facts.medications)
+        has_order = facts.has_order(therapy)
         outcome = knowledge.compiled[therapy].run(
             facts.for_engine(therapy),
             {"as_of": as_of.isoformat()},

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from fhir.resources.R4B.condition import Condition
 from fhir.resources.R4B.medicationrequest import MedicationRequest
+from fhir.resources.R4B.servicerequest import ServiceRequest
 from pydantic import BaseModel
 
 from .fhir.errors import Problem
@@ -19,6 +20,7 @@ from .fhir.record import PatientRecord
 from .ruleset import Course, Ruleset
 from .terminology import Coding, DrugClassifier, ValueSets
 from .terminology import icd10cm
+from .terminology.valuesets import HCPCS_SYSTEMS
 
 ACTIVE_CLINICAL = {"active", "recurrence", "relapse"}
 EXCLUDED_VERIFICATION = {"refuted", "entered-in-error"}
@@ -63,6 +65,15 @@ class MedicationFact(BaseModel):
     end: dt.date | None = None
 
 
+class ServiceOrderFact(BaseModel):
+    """A ServiceRequest for a therapy's service (coded with its HCPCS code): an order with no drug."""
+
+    t: Literal["service-order"] = "service-order"
+    ref: str
+    order_for: list[str]
+    display: str
+
+
 class CourseFact(BaseModel):
     t: Literal["course"] = "course"
     id: str
@@ -78,15 +89,19 @@ class PatientFacts(BaseModel):
     patient: PatientFact
     conditions: list[ConditionFact]
     medications: list[MedicationFact]
+    service_orders: list[ServiceOrderFact] = []
     courses: dict[str, list[CourseFact]]
     warnings: list[Problem]
+
+    def has_order(self, therapy: str) -> bool:
+        return any(therapy in o.order_for for o in [*self.medications, *self.service_orders])
 
     def for_engine(self, therapy: str) -> list[dict[str, Any]]:
         """Plain dicts for durable-rules: no None values, dates as ISO strings."""
         # Every condition term asks for an active condition in some value set; others could
         # match no rule, so they are not asserted (they stay in the facts for the audit trail).
         conditions = [c for c in self.conditions if c.active and c.vs]
-        facts: list[BaseModel] = [self.patient, *conditions, *self.medications,
+        facts: list[BaseModel] = [self.patient, *conditions, *self.medications, *self.service_orders,
                                   *self.courses.get(therapy, [])]
         return [_plain(f) for f in facts]
 
@@ -110,8 +125,22 @@ def build_facts(
         r.therapy: [c for course in r.courses if (c := _course(course, medications)) is not None]
         for r in rulesets
     }
+    service_orders = [
+        order for ref, request in record.service_requests
+        if (order := _service_order(ref, request, rulesets, order_refs)) is not None
+    ]
     return PatientFacts(patient=patient, conditions=conditions, medications=medications,
-                        courses=courses, warnings=warnings)
+                        service_orders=service_orders, courses=courses, warnings=warnings)
+
+
+def _service_order(ref: str, request: ServiceRequest, rulesets: list[Ruleset],
+                   order_refs: set[str] | None) -> ServiceOrderFact | None:
+    is_order = request.status == "draft" if order_refs is None else ref in order_refs
+    codes = {c.code for c in (request.code.coding or [] if request.code else []) if c.system in HCPCS_SYSTEMS}
+    therapies = [r.therapy for r in rulesets if r.billing.code in codes]
+    if not is_order or not therapies:
+        return None
+    return ServiceOrderFact(ref=ref, order_for=therapies, display=_label(request.code) or ", ".join(therapies))
 
 
 def _age(birth: Any, as_of: dt.date) -> int | None:

@@ -136,3 +136,16 @@ def test_medication_reference_to_a_bundled_medication(tmp_path: Path) -> None:
     path = _write(tmp_path, "ref.json", json.dumps(bundle(patient(), medication, order)))
     criterion = cds.evaluate(path, as_of="2026-11-22").assessment("S9326").criterion("S9326.infusion-order")
     assert criterion.result == "met" and criterion.evidence == ["MedicationRequest/o1"]
+
+
+def test_a_condition_no_rule_reads_is_not_validated(tmp_path: Path) -> None:
+    # Viral sinusitis is in no value set: its bad onset cannot change any result, so it is
+    # passed over; the same bad onset on a chronic pain condition is an error.
+    sinusitis = condition("c1", "http://snomed.info/sct", "444814009", "Viral sinusitis (disorder)")
+    sinusitis["onsetDateTime"] = "last winter"
+    path = _write(tmp_path, "sinusitis.json", json.dumps(bundle(patient(), sinusitis)))
+    assert cds.evaluate(path, as_of="2026-11-22").assessment("S9326").status == "not-eligible"
+    pain = condition("c2", ICD, "G89.29", "Other chronic pain")
+    pain["onsetDateTime"] = "last winter"
+    path = _write(tmp_path, "pain.json", json.dumps(bundle(patient(), pain)))
+    assert any("Condition.onsetDateTime" in p for p in _problems(path))

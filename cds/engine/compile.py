@@ -3,6 +3,7 @@
 A condition is a small language over the facts (see rulesets/README.md):
   {condition: {in: [valueset, ...]}}             an active condition in one of the sets
   {medication: {class: [...], route_class: [...], delivery: [...], order: true, ...}}
+  {service_order: {}}                             a ServiceRequest for this therapy's HCPCS code
   {patient: {age_at_least: 4}} | {patient: {age_below: 4}} | {patient: {age: unknown}}
   {course: {id: ..., min_days: 42}} | {course: {id: ..., stopped_with_reason: true}}
   {result: {criterion: ID, is: [met], category: [...]}}  an earlier criterion's result
@@ -21,7 +22,7 @@ from typing import Any
 from ..ruleset import Condition, Ruleset, RulesetError, strip_lines
 from ..terminology import Terminology, ValueSets
 
-DATA_TERMS = {"condition", "medication", "patient", "course"}
+DATA_TERMS = {"condition", "medication", "service_order", "patient", "course"}
 MEDICATION_STATUSES = {"active", "on-hold", "cancelled", "completed", "entered-in-error",
                        "stopped", "draft", "unknown"}
 DELIVERY = {"continuous", "intermittent", "unknown"}
@@ -232,6 +233,11 @@ def _medication(spec: Any, scope: Scope) -> dict[str, Any]:
     return {"$and": parts}
 
 
+def _service_order(spec: Any, scope: Scope) -> dict[str, Any]:
+    _check_keys(spec, set(), scope, "service_order")
+    return {"$and": [{"t": "service-order"}, _any_item("order_for", [scope.ruleset.therapy])]}
+
+
 def _patient(spec: Any, scope: Scope) -> dict[str, Any]:
     spec = _check_keys(spec, {"age_at_least", "age_below", "age"}, scope, "patient")
     parts: list[dict[str, Any]] = [{"t": "patient"}]
@@ -281,6 +287,7 @@ def _status(spec: Any, scope: Scope) -> dict[str, Any]:
 _TERMS: dict[str, Callable[[Any, Scope], dict[str, Any]]] = {
     "condition": _condition,
     "medication": _medication,
+    "service_order": _service_order,
     "patient": _patient,
     "course": _course,
     "result": _result,

@@ -15,9 +15,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import types
+
+import orjson
 from durable import engine as durable
 
 SESSION_ID = "evaluation"
+
+# durable-rules serialises every fact, state and action message with the standard json module
+# on its Python side; orjson does the same work in about a third of the engine's time
+# (bench/: 1.56 -> 1.11 ms per evaluation of both therapies, 250-resource patients).
+durable.json = types.SimpleNamespace(  # type: ignore[attr-defined]
+    dumps=lambda value, ensure_ascii=False: orjson.dumps(value).decode(),
+    loads=orjson.loads,
+)
 
 
 class _SynchronousHost(durable.Host):

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from fhir.resources.R4B.condition import Condition
 from fhir.resources.R4B.medication import Medication
@@ -32,16 +33,25 @@ class PatientRecord:
     warnings: list[Problem] = field(default_factory=list)
 
 
-def build_records(entries: Iterable[RawEntry], *, strict: bool = True) -> list[PatientRecord]:
+Screen = Callable[[dict[str, Any]], bool]
+
+
+def build_records(
+    entries: Iterable[RawEntry], *, strict: bool = True, screen: Screen | None = None
+) -> list[PatientRecord]:
     """One record per Patient. Bundles are self-contained; loose resources pool by patient id.
 
     strict: any invalid resource the rules read fails the whole input (CLI, batch).
     Not strict: invalid resources are left out and reported as warnings (CDS Hooks prefetch).
+    screen: False for a resource no rule can read (e.g. a Condition whose codes are in no
+    value set): it is neither validated nor kept.
     """
     entries = list(entries)
     problems: list[Problem] = []
     validated: list[tuple[RawEntry, object]] = []
     for entry in entries:
+        if screen is not None and not screen(entry.resource):
+            continue
         model, found = validate(entry)
         problems.extend(found)
         if model is not None:

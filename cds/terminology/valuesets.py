@@ -6,12 +6,22 @@ from collections import defaultdict
 from pathlib import Path
 
 import orjson
+from typing import Any
+
 from pydantic import BaseModel
 
 from . import icd10cm
 
 SNOMED = "http://snomed.info/sct"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+# HCPCS Level II as FHIR records name it: terminology.hl7.org's URI (both schemes are seen in
+# the wild) and the CMS Blue Button URI that Da Vinci CRD examples use.
+HCPCS = "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
+HCPCS_SYSTEMS = frozenset({
+    HCPCS,
+    "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets",
+    "https://bluebutton.cms.gov/resources/codesystem/hcpcs",
+})
 
 
 class ValueSetError(Exception):
@@ -62,6 +72,27 @@ class ValueSets:
                 found |= self._groups.get(ancestor, set())
                 found |= self._exact.get((system, ancestor), set())
         return found
+
+    def screen(self, resource: dict[str, Any]) -> bool:
+        """False only for a well-formed Condition whose every code is in no value set and
+        exists (so it can neither match a rule nor earn a warning); True for anything else."""
+        if resource.get("resourceType") != "Condition":
+            return True
+        concept = resource.get("code")
+        codings = concept.get("coding") if isinstance(concept, dict) else None
+        if not isinstance(codings, list) or not codings:
+            return True
+        for coding in codings:
+            if not isinstance(coding, dict):
+                return True
+            system, code = coding.get("system"), coding.get("code")
+            if not isinstance(system, str) or not isinstance(code, str):
+                return True
+            if self.memberships(system, code):
+                return True
+            if system == icd10cm.SYSTEM and not icd10cm.exists(code):
+                return True
+        return False
 
     def display(self, system: str, code: str) -> str | None:
         """Our own display for a code, e.g. the RxNorm clinical drug name."""
