@@ -9,8 +9,11 @@ from collections.abc import Sequence
 import orjson
 
 from . import knowledge
+from .audit.cli import add_audit_commands, add_audit_options, evaluate_audited
+from .catalog.cli import add_criteria_command
 from .evaluate import evaluate_all
 from .fhir import InputError
+from .hooks.command import add_serve_parser
 from .render_text import render_table, render_text
 from .ruleset import RulesetError
 
@@ -41,17 +44,33 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--as-of", help="date to assess against (YYYY-MM-DD; default today)")
     evaluate.add_argument("--therapy", action="append", help="HCPCS code (repeatable; default all)")
     evaluate.add_argument("--format", choices=["json", "text", "table"], default="json")
+    add_audit_options(evaluate)
     evaluate.set_defaults(func=_evaluate)
+
+    synth = commands.add_parser("synth", help="write synthetic FHIR patients (benchmarks, batch tests)")
+    synth.add_argument("--patients", type=int, default=100)
+    synth.add_argument("--size", type=int, default=50, help="resources per patient (10 to 2,000)")
+    synth.add_argument("--seed", type=int, default=1)
+    synth.add_argument("--format", choices=["bundle", "ndjson"], default="bundle")
+    synth.add_argument("--out", required=True, help="folder to write into")
+    synth.set_defaults(func=_synth)
 
     rulesets = commands.add_parser("rulesets", help="work with the rulesets")
     rulesets_commands = rulesets.add_subparsers(required=True, metavar="ACTION")
     check = rulesets_commands.add_parser("check", help="validate every ruleset and value set")
     check.set_defaults(func=_rulesets_check)
+
+    add_serve_parser(commands)
+    add_criteria_command(commands)
+    add_audit_commands(commands)
     return parser
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    results = evaluate_all(args.paths, as_of=args.as_of, therapies=args.therapy)
+    if args.audit:
+        results = evaluate_audited(args)
+    else:
+        results = evaluate_all(args.paths, as_of=args.as_of, therapies=args.therapy)
     out = sys.stdout
     if args.format == "json":
         for result in results:
@@ -60,6 +79,17 @@ def _evaluate(args: argparse.Namespace) -> int:
         out.write("\n\n".join(render_text(r) for r in results) + "\n")
     else:
         out.write(render_table(results) + "\n")
+    return 0
+
+
+def _synth(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .synth import write
+
+    counts = write(Path(args.out), args.patients, size=args.size, seed=args.seed, fmt=args.format)
+    print(f"{args.patients} patients of {args.size} resources in {args.out}: "
+          + ", ".join(f"{n} {scenario}" for scenario, n in counts.items()))
     return 0
 
 

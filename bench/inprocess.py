@@ -1,0 +1,103 @@
+"""In-process evaluation per patient, split by stage, against the parse+validate floor.
+
+Stages are the library's own functions called in the order cds.evaluate calls them.
+The floor, measured on the same inputs in the same run: orjson.loads, and R4B validation of
+the whole resources the rules read (what validating "everything we use" would cost).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Any
+
+import orjson
+
+from cds import knowledge, synth
+from cds.assess import assess, decide_status
+from cds.facts import build_facts
+from cds.fhir.read import read_document
+from cds.evaluate import patient_records
+from cds.fhir.validate import MODELS
+
+from .stats import Figure
+
+AS_OF = dt.date(2026, 11, 22)
+SIZES = (10, 100, 250, 1000)
+
+
+def _bundle(resources: list[dict[str, Any]]) -> bytes:
+    return orjson.dumps({"resourceType": "Bundle", "type": "collection",
+                         "entry": [{"fullUrl": f"urn:uuid:{r['id']}", "resource": r} for r in resources]})
+
+
+def evaluate_in_stages(data: bytes) -> dict[str, float]:
+    """One evaluation of both therapies, in milliseconds per stage."""
+    loaded = knowledge.default()
+    marks = [time.perf_counter()]
+    entries = read_document(orjson.loads(data), "bench")
+    marks.append(time.perf_counter())
+    [record] = patient_records(entries)
+    marks.append(time.perf_counter())
+    facts = build_facts(record, AS_OF, list(loaded.rulesets.values()), loaded.classifier, loaded.valuesets)
+    marks.append(time.perf_counter())
+    engine = assessing = 0.0
+    for therapy, ruleset in loaded.rulesets.items():
+        has_order = facts.has_order(therapy)
+        start = time.perf_counter()
+        outcome = loaded.compiled[therapy].run(
+            facts.for_engine(therapy), {"as_of": AS_OF.isoformat()},
+            lambda results, matches, r=ruleset, o=has_order: decide_status(r, results, matches, o))
+        middle = time.perf_counter()
+        assess(ruleset, outcome, has_order)
+        engine += middle - start
+        assessing += time.perf_counter() - middle
+    return {"read+parse": (marks[1] - marks[0]) * 1e3, "validate": (marks[2] - marks[1]) * 1e3,
+            "facts+terminology": (marks[3] - marks[2]) * 1e3, "engine": engine * 1e3,
+            "assess": assessing * 1e3}
+
+
+def floor(data: bytes) -> dict[str, float]:
+    start = time.perf_counter()
+    document = orjson.loads(data)
+    parsed = time.perf_counter()
+    for entry in document["entry"]:
+        model = MODELS.get(entry["resource"]["resourceType"])
+        if model is not None:
+            model.model_validate(entry["resource"])
+    done = time.perf_counter()
+    return {"orjson.loads": (parsed - start) * 1e3, "R4B validation": (done - parsed) * 1e3}
+
+
+def run(patients: int = 20, repeats: int = 5) -> dict[str, Any]:
+    knowledge.default()
+    results: dict[str, Any] = {}
+    for size in SIZES:
+        inputs = [_bundle(r) for _, r in synth.generate(patients, size=size, seed=size)]
+        for data in inputs[:3]:
+            evaluate_in_stages(data)  # warm caches (ICD lineage, pydantic) as a long-lived process has
+        stage_runs: dict[str, list[float]] = {}
+        totals: list[float] = []
+        floors: list[float] = []
+        parse_validate: list[float] = []
+        engine_assess: list[float] = []
+        for _ in range(repeats):
+            for data in inputs:
+                stages = evaluate_in_stages(data)
+                base = floor(data)
+                for name, value in stages.items():
+                    stage_runs.setdefault(name, []).append(value)
+                totals.append(sum(stages.values()))
+                floors.append(sum(base.values()))
+                parse_validate.append(sum(base.values()))
+                engine_assess.append(stages["engine"] + stages["assess"])
+        ratios = [t / f for t, f in zip(totals, floors)]
+        results[str(size)] = {
+            "patients": patients, "repeats": repeats,
+            "total_ms": Figure.of(totals, "ms").model_dump(),
+            "stages_ms": {name: Figure.of(values, "ms").model_dump() for name, values in stage_runs.items()},
+            "floor_ms": Figure.of(floors, "ms").model_dump(),
+            "end_to_end_over_floor": Figure.of(ratios, "x").model_dump(),
+            "engine_assess_over_floor": Figure.of([e / f for e, f in zip(engine_assess, parse_validate)], "x").model_dump(),
+        }
+    return results

@@ -1,0 +1,108 @@
+"""The hash chain: how a record is sealed, and how a trail is checked.
+
+Each stored row carries the hash of the row before it and its own hash over every other
+column, exactly as stored (JSON columns are hashed as their stored text). Changing any byte of
+a row breaks its own hash; removing or inserting a row breaks the next row's link. Rewriting a
+row *and* every hash after it is not detectable from the trail alone: keep the head hash that
+`verify` prints somewhere else and pass it back (`--head`) to catch that too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from .canonical import canonical, sha256
+from .models import AuditRecord, Entry
+
+GENESIS = "0" * 64
+JSON_COLUMNS = ("source", "rulesets", "assessment", "facts", "claim")
+COLUMNS = ("seq", "id", "time", "source", "patient", "input_hash", "as_of", "rulesets",
+           "assessment", "facts", "claim", "unit_key", "item_key", "prev_hash", "hash")
+
+Row = Mapping[str, Any]
+
+
+def row_hash(row: Row) -> str:
+    return sha256(canonical({k: row[k] for k in COLUMNS if k != "hash"}))
+
+
+def seal(entry: Entry, *, seq: int, record_id: str, time: str, prev_hash: str) -> dict[str, Any]:
+    """The row to store for an entry at position seq after a record whose hash is prev_hash."""
+    data = entry.model_dump(mode="json", by_alias=True)
+    row: dict[str, Any] = {
+        "seq": seq, "id": record_id, "time": time, "patient": entry.patient,
+        "input_hash": entry.input_hash, "as_of": entry.as_of.isoformat(),
+        "unit_key": entry.unit_key, "item_key": entry.item_key, "prev_hash": prev_hash,
+    }
+    for column in JSON_COLUMNS:
+        value = data[column]
+        row[column] = None if value is None else canonical(value).decode()
+    row["hash"] = row_hash(row)
+    return row
+
+
+def to_record(row: Row) -> AuditRecord:
+    data = {k: row[k] for k in COLUMNS}
+    for column in JSON_COLUMNS:
+        if data[column] is not None:
+            data[column] = orjson.loads(data[column])
+    return AuditRecord.model_validate(data)
+
+
+@dataclass(frozen=True)
+class Break:
+    """The first place where the trail is not what was written."""
+
+    seq: int
+    id: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"record #{self.seq} ({self.id}): {self.problem}"
+
+
+@dataclass(frozen=True)
+class Verification:
+    records: int
+    head: str
+    broken: Break | None
+
+    @property
+    def intact(self) -> bool:
+        return self.broken is None
+
+
+def verify(rows: Iterable[Row], expected_head: str | None = None) -> Verification:
+    """Walk the rows in seq order; stop at the first broken or altered one."""
+    previous, count = GENESIS, 0
+    for row in rows:
+        count += 1
+        seq, record_id = int(row["seq"]), str(row["id"])
+        problem = _problem(row, count, previous)
+        if problem:
+            return Verification(count - 1, previous, Break(seq, record_id, problem))
+        previous = str(row["hash"])
+    if expected_head is not None and expected_head != previous:
+        where = Break(count, "-", f"the trail ends at head {previous[:16]}..., expected {expected_head[:16]}...: "
+                                   "records were removed from the end or the trail was rewritten")
+        return Verification(count, previous, where)
+    return Verification(count, previous, None)
+
+
+def _problem(row: Row, position: int, previous: str) -> str | None:
+    if int(row["seq"]) != position:
+        return f"expected record #{position} here: {abs(int(row['seq']) - position)} record(s) missing or inserted"
+    if row["prev_hash"] != previous:
+        return "link broken: its previous-record hash does not match the record before it"
+    if row_hash(row) != row["hash"]:
+        return "content altered: its hash does not match what it holds"
+    try:
+        to_record(row)
+    except (orjson.JSONDecodeError, ValidationError) as exc:
+        return f"unreadable: {str(exc).splitlines()[0]}"
+    return None

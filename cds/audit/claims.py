@@ -1,0 +1,110 @@
+"""Claim lines: Claim/ExplanationOfBenefit items coded with a therapy's HCPCS code.
+
+Claims are read as raw JSON (the core does not validate them), and only these elements:
+item.sequence, item.productOrService.coding (HCPCS), item.servicedDate / servicedPeriod, the
+claim's billablePeriod, patient and status. Each line is judged on its service date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel
+
+from ..facts import PatientFacts
+from ..models import Assessment
+from ..ruleset import Ruleset
+from .models import Verdict
+
+HCPCS_SYSTEMS = frozenset({
+    "https://bluebutton.cms.gov/resources/codesystem/hcpcs",
+    "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets",
+})
+# Claims that were never real are not audited.
+SKIPPED_STATUSES = frozenset({"entered-in-error"})
+# A request "in effect" on a service date, for the claim's order.
+IN_EFFECT = frozenset({"active", "completed", "on-hold", "stopped"})
+
+
+class ClaimItem(BaseModel):
+    claim: str
+    sequence: int | None
+    code: str
+    service_date: dt.date | None
+    patient: str | None          # the claim's patient reference as written
+
+
+def claim_items(resource: dict[str, Any], codes: set[str]) -> list[ClaimItem]:
+    """The lines of one Claim or ExplanationOfBenefit billed with one of codes."""
+    if resource.get("status") in SKIPPED_STATUSES:
+        return []
+    patient = resource.get("patient")
+    patient_ref = patient.get("reference") if isinstance(patient, dict) else None
+    fallback = _start(resource.get("billablePeriod"))
+    found = []
+    for item in resource.get("item") or []:
+        if not isinstance(item, dict):
+            continue
+        code = _hcpcs(item.get("productOrService"), codes)
+        if code is None:
+            continue
+        day = _day(item.get("servicedDate")) or _start(item.get("servicedPeriod")) or fallback
+        sequence = item.get("sequence")
+        found.append(ClaimItem(
+            claim=f"{resource['resourceType']}/{resource.get('id')}",
+            sequence=sequence if isinstance(sequence, int) else None,
+            code=code, service_date=day, patient=patient_ref,
+        ))
+    return found
+
+
+def orders_on(facts: PatientFacts, ruleset: Ruleset, day: dt.date) -> set[str]:
+    """The therapy's order on a service date: a parenteral request of the therapy's drug
+    classes in effect that day (a past infusion is an active or completed request, not a
+    draft). Empty when there is none; the usual draft-order rule then applies."""
+    return {
+        m.ref for m in facts.medications
+        if m.route_class == "parenteral" and m.status in IN_EFFECT
+        and any(m.classes.get(c) for c in ruleset.order_classes)
+        and m.start is not None and m.start <= day and (m.end is None or day <= m.end)
+    }
+
+
+def verdict(assessment: Assessment) -> tuple[Verdict, list[str]]:
+    """supported / not supported / needs documentation, with the reasons a payer reads."""
+    required = [c for c in assessment.criteria if c.required]
+    not_met = [c for c in required if c.result == "not-met"]
+    if not_met:
+        return "not supported", [f"{c.id}: {c.reason}" for c in not_met]
+    unknown = [c for c in required if c.result == "unknown"]
+    if unknown:
+        return "needs documentation", [f"{c.id}: {c.reason}" for c in unknown]
+    warnings = [f for f in assessment.findings if f.severity == "warning"]
+    if warnings:
+        return "needs documentation", [f"{f.id}: {f.text} Document the prescriber's review." for f in warnings]
+    return "supported", [f"{c.id}: {c.reason}" for c in required if c.result == "met"]
+
+
+def _hcpcs(concept: Any, codes: set[str]) -> str | None:
+    if not isinstance(concept, dict):
+        return None
+    for coding in concept.get("coding") or []:
+        if isinstance(coding, dict) and coding.get("system") in HCPCS_SYSTEMS:
+            code = str(coding.get("code") or "").strip().upper()
+            if code in codes:
+                return code
+    return None
+
+
+def _start(period: Any) -> dt.date | None:
+    return _day(period.get("start")) if isinstance(period, dict) else None
+
+
+def _day(value: Any) -> dt.date | None:
+    if not isinstance(value, str) or len(value) < 10:
+        return None
+    try:
+        return dt.date.fromisoformat(value[:10])
+    except ValueError:
+        return None

@@ -1,0 +1,225 @@
+"""The criteria catalog as data: every ruleset, value set and the terminology, as the engine
+loaded them (cds.knowledge), with versions, content hashes and provenance."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import orjson
+from pydantic import BaseModel
+
+from ..knowledge import Knowledge
+from ..ruleset import Ruleset
+from ..terminology import icd10cm
+from .words import Words, describe, drug_classes_in, valuesets_in
+
+
+class Cited(BaseModel):
+    key: str
+    citation: str
+
+
+class BranchView(BaseModel):
+    result: str
+    category: str | None
+    reason: str
+    when: Words | None        # None: "otherwise"
+
+
+class CriterionView(BaseModel):
+    id: str
+    kind: str
+    required: bool
+    text: str
+    logic: str
+    sources: list[Cited]
+    branches: list[BranchView]
+    line: int | None
+
+
+class FindingView(BaseModel):
+    id: str
+    severity: str
+    text: str
+    sources: list[Cited]
+    when: Words
+    line: int | None
+
+
+class DocumentView(BaseModel):
+    id: str
+    text: str
+    sources: list[Cited]
+    when: Words | None        # None: always asked for
+    line: int | None
+
+
+class OfferView(BaseModel):
+    reason: str
+    when: Words | None
+
+
+class AlternativeView(BaseModel):
+    id: str
+    text: str
+    sources: list[Cited]
+    offered: list[OfferView]
+    lead: list[tuple[int, Words]]
+
+
+class CourseView(BaseModel):
+    id: str
+    drug_class: str
+    route_class: str
+    statuses: list[str]
+    sources: list[Cited]
+
+
+class BillingView(BaseModel):
+    code: str
+    unit: str
+    notes: list[str]
+    sources: list[Cited]
+
+
+class RulesetView(BaseModel):
+    therapy: str
+    title: str
+    version: str
+    full_version: str
+    content_hash: str
+    file: str
+    summary: str
+    sources: list[Cited]
+    order_classes: list[str]
+    courses: list[CourseView]
+    criteria: list[CriterionView]
+    findings: list[FindingView]
+    documentation: list[DocumentView]
+    alternatives: list[AlternativeView]
+    billing: BillingView
+    valuesets: list[str]      # every value set the ruleset reads, directly or by drug class
+
+
+class Concept(BaseModel):
+    system: str
+    code: str
+    display: str | None
+    # An ICD-10-CM is-a group: the code and every code below it.
+    group: bool = False
+
+
+class ValueSetView(BaseModel):
+    id: str
+    title: str
+    url: str
+    version: str | None
+    identifiers: list[str]
+    publisher: str | None
+    purpose: str | None
+    file: str
+    sha256: str
+    concepts: list[Concept]
+    used_by: list[str]        # criterion/finding/document ids and drug classes
+
+
+class Catalog(BaseModel):
+    rulesets: list[RulesetView]
+    valuesets: list[ValueSetView]
+    terminology: dict[str, Any]
+    terminology_sha256: str
+
+    def ruleset(self, therapy: str) -> RulesetView:
+        return next(r for r in self.rulesets if r.therapy == therapy)
+
+    @property
+    def versions(self) -> list[tuple[str, str, str]]:
+        """(therapy, version, content sha256) for the header of every page."""
+        return [(r.therapy, r.full_version, r.content_hash) for r in self.rulesets]
+
+
+def build(knowledge: Knowledge) -> Catalog:
+    class_sets = {name: c.valuesets for name, c in knowledge.terminology.drug_classes.items()}
+    used: dict[str, list[str]] = {}
+    rulesets = [_ruleset(r, class_sets, used) for r in knowledge.rulesets.values()]
+    for name, sets in class_sets.items():
+        for valueset in sets:
+            used.setdefault(valueset, []).append(f"drug class {name}")
+    folder = knowledge.folder
+    valuesets = [_valueset(info, folder / "valuesets" / info.file, used.get(info.id, []))
+                 for info in sorted(knowledge.valuesets.by_id.values(), key=lambda i: i.id)]
+    terminology_file = folder / "terminology.yaml"
+    return Catalog(rulesets=rulesets, valuesets=valuesets, terminology=knowledge.terminology.model_dump(),
+                   terminology_sha256=hashlib.sha256(terminology_file.read_bytes()).hexdigest())
+
+
+def _ruleset(ruleset: Ruleset, class_sets: dict[str, list[str]], used: dict[str, list[str]]) -> RulesetView:
+    def cite(keys: list[str]) -> list[Cited]:
+        return [Cited(key=k, citation=ruleset.sources[k]) for k in keys]
+
+    def words(condition: Any) -> Words | None:
+        return describe(condition) if condition is not None else None
+
+    reads: list[str] = []
+
+    def note(item_id: str, *conditions: Any) -> None:
+        for condition in conditions:
+            if condition is None:
+                continue
+            sets = valuesets_in(condition) + [v for c in drug_classes_in(condition) for v in class_sets.get(c, [])]
+            for valueset in sets:
+                if item_id not in used.setdefault(valueset, []):
+                    used[valueset].append(item_id)
+                if valueset not in reads:
+                    reads.append(valueset)
+
+    criteria = []
+    for c in ruleset.criteria:
+        note(c.id, *(b.when for b in c.branches))
+        branches = [BranchView(result=b.result, category=b.category, reason=b.reason, when=words(b.when))
+                    for b in c.branches]
+        branches.append(BranchView(result=c.otherwise.result, category=None, reason=c.otherwise.reason, when=None))
+        criteria.append(CriterionView(id=c.id, kind=c.kind, required=c.required, text=c.text.strip(),
+                                      logic=c.logic.strip(), sources=cite(c.sources), branches=branches, line=c.line))
+    findings = []
+    for f in ruleset.findings:
+        note(f.id, f.when)
+        findings.append(FindingView(id=f.id, severity=f.severity, text=f.text, sources=cite(f.sources),
+                                    when=describe(f.when), line=f.line))
+    documents = []
+    for d in ruleset.documentation:
+        note(d.id, d.when)
+        documents.append(DocumentView(id=d.id, text=d.text, sources=cite(d.sources), when=words(d.when), line=d.line))
+    for course in ruleset.courses:
+        for valueset in class_sets.get(course.drug_class, []):
+            if valueset not in reads:
+                reads.append(valueset)
+    alternatives = [
+        AlternativeView(id=a.id, text=a.text, sources=cite(a.sources),
+                        offered=[OfferView(reason=o.reason, when=words(o.when)) for o in a.offered],
+                        lead=[(lead.priority, describe(lead.when)) for lead in a.lead])
+        for a in ruleset.alternatives
+    ]
+    return RulesetView(
+        therapy=ruleset.therapy, title=ruleset.title, version=ruleset.version, full_version=ruleset.full_version,
+        content_hash=ruleset.content_hash, file=ruleset.file, summary=ruleset.summary.strip(),
+        sources=cite(list(ruleset.sources)), order_classes=ruleset.order_classes,
+        courses=[CourseView(id=c.id, drug_class=c.drug_class, route_class=c.route_class, statuses=c.statuses,
+                            sources=cite(c.sources)) for c in ruleset.courses],
+        criteria=criteria, findings=findings, documentation=documents, alternatives=alternatives,
+        billing=BillingView(code=ruleset.billing.code, unit=ruleset.billing.unit, notes=ruleset.billing.notes,
+                            sources=cite(ruleset.billing.sources)),
+        valuesets=reads,
+    )
+
+
+def _valueset(info: Any, path: Any, used_by: list[str]) -> ValueSetView:
+    data = path.read_bytes()
+    raw = orjson.loads(data)
+    identifiers = [i.get("value", "") for i in raw.get("identifier", []) if isinstance(i, dict)]
+    concepts = [Concept(system=s, code=c, display=d) for s, c, d in info.concepts]
+    concepts += [Concept(system=s, code=c, display=icd10cm.description(c), group=True) for s, c in info.groups]
+    return ValueSetView(id=info.id, title=info.title, url=info.url, version=info.version, identifiers=identifiers,
+                        publisher=info.publisher, purpose=info.purpose, file=info.file,
+                        sha256=hashlib.sha256(data).hexdigest(), concepts=concepts, used_by=used_by)

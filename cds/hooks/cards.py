@@ -1,0 +1,162 @@
+"""One CDS Hooks card per assessed therapy.
+
+The card rules of CDS Hooks 2.0: summary under 140 characters, indicator info|warning|critical,
+detail in GitHub-flavoured markdown, source with a label, suggestions with selectionBehavior,
+override reasons with a display, and no element null or empty (absent instead).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from ..models import Assessment
+from ..ruleset import Ruleset
+from .orders import HCPCS_SYSTEM
+
+# Card and suggestion uuids are derived, not random: the same hookInstance and therapy give
+# the same card, so a client's feedback and our logs name one card across retries.
+_NAMESPACE = uuid.UUID("6f7c1a52-2b1e-4e0a-9a55-0c1d3b9e8f21")
+SUMMARY_LIMIT = 140
+VERDICTS = {"eligible": "eligible", "needs-review": "needs review",
+            "insufficient-information": "information missing", "not-eligible": "not eligible"}
+OVERRIDE_SYSTEM = "urn:home-infusion-cds:override-reason"
+OVERRIDE_REASONS = [
+    ("clinical-judgement", "Clinical judgement: the benefit outweighs the criteria not met"),
+    ("documented-elsewhere", "The missing information is documented outside the EHR record"),
+    ("payer-approved", "Already authorised by the payer"),
+    ("patient-preference", "Patient or caregiver preference"),
+]
+# Enough to keep record text literal inside a line or table cell (nothing here starts a line).
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
+
+
+def card_uuid(hook_instance: str, therapy: str) -> str:
+    return str(uuid.uuid5(_NAMESPACE, f"{hook_instance}|{therapy}"))
+
+
+def review_link(available_paths: set[str], base_url: str, assessment_id: str) -> dict[str, str] | None:
+    """The link to this assessment's review page, when this service serves review pages."""
+    if not any(path.startswith("/review/") for path in available_paths):
+        return None
+    return {"label": "Review this assessment", "url": f"{base_url}/review/{assessment_id}", "type": "absolute"}
+
+
+def build_card(
+    assessment: Assessment,
+    ruleset: Ruleset,
+    *,
+    hook_instance: str,
+    patient_ref: str,
+    base_url: str,
+    as_of: str,
+    warnings: list[str],
+    available_paths: set[str],
+    assessment_id: str | None = None,
+) -> dict[str, Any]:
+    """assessment_id: the audit record this card's assessment is stored as (its review page)."""
+    card_id = card_uuid(hook_instance, assessment.therapy)
+    card: dict[str, Any] = {
+        "uuid": card_id,
+        "summary": summary(assessment, ruleset),
+        "indicator": "info" if assessment.status == "eligible" else "warning",
+        "detail": detail(assessment, ruleset, as_of, warnings),
+        "source": {
+            "label": f"Home infusion CDS, {ruleset.billing.code} criteria {ruleset.version}",
+            "url": f"{base_url}/criteria/{assessment.therapy}",
+            "topic": {"system": HCPCS_SYSTEM, "code": ruleset.billing.code, "display": short_name(ruleset)},
+        },
+        "overrideReasons": [{"system": OVERRIDE_SYSTEM, "code": c, "display": d} for c, d in OVERRIDE_REASONS],
+    }
+    suggestions = [_suggestion(card_id, alt, patient_ref) for alt in assessment.alternatives]
+    if suggestions:
+        card["suggestions"] = suggestions
+        card["selectionBehavior"] = "at-most-one"
+    link = review_link(available_paths, base_url, assessment_id) if assessment_id else None
+    if link is not None:
+        card["links"] = [link]
+    return card
+
+
+def short_name(ruleset: Ruleset) -> str:
+    """"continuous pain management infusion" from the ruleset title, for summaries."""
+    name = re.sub(r"^home infusion therapy,\s*", "", ruleset.title, flags=re.IGNORECASE)
+    name = re.sub(r",\s*per diem$", "", name, flags=re.IGNORECASE)
+    return re.sub(r"\s*\([^)]*\)", "", name).strip() or ruleset.title
+
+
+def summary(assessment: Assessment, ruleset: Ruleset) -> str:
+    text = f"{ruleset.billing.code} {short_name(ruleset)}: {VERDICTS[assessment.status]}. {main_reason(assessment)}"
+    text = " ".join(text.split())
+    if len(text) < SUMMARY_LIMIT:
+        return text
+    cut = text[: SUMMARY_LIMIT - 2].rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:.") + "…"
+
+
+def main_reason(assessment: Assessment) -> str:
+    """The reason behind the verdict: the first criterion or finding that decided it."""
+    required = [c for c in assessment.criteria if c.required]
+    deciding = {
+        "not-eligible": next((c.reason for c in required if c.result == "not-met"), None),
+        "insufficient-information": next((c.reason for c in required if c.result == "unknown"), None),
+        "needs-review": next((f.text for f in assessment.findings if f.severity == "warning"), None),
+    }.get(assessment.status)
+    indication = next((c.reason for c in assessment.criteria if c.kind == "indication"), "")
+    return deciding or indication
+
+
+def detail(assessment: Assessment, ruleset: Ruleset, as_of: str, warnings: list[str]) -> str:
+    lines = [f"**{VERDICTS[assessment.status].capitalize()}**: {md(assessment.title)} ({assessment.therapy}).", ""]
+    lines += ["| Criterion | Result | Reason | Evidence |", "|---|---|---|---|"]
+    for c in assessment.criteria:
+        evidence = ", ".join(md(e) for e in c.evidence) or "none"
+        lines.append(f"| {md(c.id)}{'' if c.required else ' (optional)'} | {c.result} | {md(c.reason)} | {evidence} |")
+    if assessment.findings:
+        lines += ["", "**Safety findings**", ""]
+        for f in assessment.findings:
+            evidence = f" (evidence: {', '.join(md(e) for e in f.evidence)})" if f.evidence else ""
+            lines.append(f"- {f.severity}: {md(f.text)}{evidence}")
+    if assessment.documentation:
+        lines += ["", "**Documentation needed**", ""]
+        lines += [f"- {md(d.text)}" for d in assessment.documentation]
+    if assessment.alternatives:
+        lines += ["", "**Alternatives**", ""]
+        for a in assessment.alternatives:
+            flag = "**Recommended:** " if a.recommended else ""
+            lines.append(f"{a.rank}. {flag}{md(a.text)} Why: {md(a.reason)}")
+    if warnings:
+        lines += ["", "**Record data not used**", ""]
+        lines += [f"- {md(w)}" for w in warnings]
+    lines += ["", f"Ruleset {md(ruleset.therapy)} {md(ruleset.full_version)}, assessed as of {as_of}."]
+    return "\n".join(lines)
+
+
+def md(text: str) -> str:
+    """Record text as literal markdown: EHR data must not inject links, HTML or table cells."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+
+
+def _suggestion(card_id: str, alternative: Any, patient_ref: str) -> dict[str, Any]:
+    suggestion: dict[str, Any] = {
+        "uuid": str(uuid.uuid5(uuid.UUID(card_id), alternative.id)),
+        "label": alternative.text,
+    }
+    if alternative.recommended:
+        suggestion["isRecommended"] = True
+    # Alternatives are services or referrals, never a specific drug and dose, so a proposed
+    # ServiceRequest is the order that fits; a MedicationRequest would need a drug we cannot pick.
+    suggestion["actions"] = [{
+        "type": "create",
+        "description": f"Propose: {alternative.text}",
+        "resource": {
+            "resourceType": "ServiceRequest",
+            "status": "draft",
+            "intent": "proposal",
+            "subject": {"reference": patient_ref},
+            "code": {"text": alternative.text},
+            "reasonCode": [{"text": alternative.reason}],
+        },
+    }]
+    return suggestion

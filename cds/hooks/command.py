@@ -1,0 +1,65 @@
+"""The `cds serve` subcommand. Imports the web stack only when it runs, so `cds evaluate`
+stays as quick to start as before."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+EXIT_USAGE = 2
+
+
+def add_serve_parser(commands: Any) -> None:
+    serve = commands.add_parser("serve", help="run the CDS Hooks service (uvicorn)")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to bind (default 127.0.0.1; others need --auth-config)")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--workers", type=int, default=1, metavar="N",
+                       help="worker processes, each with its own rules engine (default 1)")
+    serve.add_argument("--auth-config", metavar="FILE",
+                       help="YAML/JSON: issuers (each with jwks_url or jwks_file) whose JWTs are accepted")
+    serve.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN",
+                       help="allow browser calls from this origin (repeatable; '*' for any)")
+    serve.add_argument("--feedback-db", default="cds-hooks.sqlite", metavar="PATH",
+                       help="SQLite file for card feedback and seen JWT ids (default ./cds-hooks.sqlite)")
+    serve.add_argument("--audit-url", metavar="URL",
+                       help="audit trail of every evaluation: sqlite:///PATH or postgresql://... "
+                            "(default $CDS_AUDIT_URL, else sqlite:///cds-audit.sqlite)")
+    serve.add_argument("--max-body-bytes", type=int, default=5 * 1024 * 1024)
+    serve.add_argument("--fetch-timeout", type=float, default=0.4, metavar="SECONDS",
+                       help="deadline for all FHIR fetches of one call (default 0.4)")
+    serve.add_argument("--public-base-url", metavar="URL",
+                       help="the URL clients call (JWT audience, card links) when behind a proxy")
+    serve.add_argument("--as-of", help="assess as of this date (YYYY-MM-DD; default today)")
+    serve.add_argument("--ssl-certfile", metavar="PEM",
+                       help="serve HTTPS with this certificate (CDS Hooks requires TLS; or use a TLS proxy)")
+    serve.add_argument("--ssl-keyfile", metavar="PEM", help="the certificate's private key")
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve.set_defaults(func=run_serve)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    import yaml
+    from pydantic import ValidationError
+
+    from ..audit import StoreError, default_url
+    from .serve import UnsafeBind, serve
+    from .settings import AuthSettings, Settings
+
+    try:
+        auth = None
+        if args.auth_config:
+            with open(args.auth_config, encoding="utf-8") as handle:
+                auth = AuthSettings.model_validate(yaml.safe_load(handle))
+        settings = Settings(
+            auth=auth, cors_origins=args.cors_origin, feedback_db=args.feedback_db,
+            max_body_bytes=args.max_body_bytes, fetch_timeout=args.fetch_timeout,
+            public_base_url=args.public_base_url, as_of=args.as_of, audit_url=args.audit_url or default_url(),
+        )
+        serve(settings, host=args.host, port=args.port, workers=args.workers, log_level=args.log_level,
+              ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile)
+    except (OSError, yaml.YAMLError, ValidationError, UnsafeBind, StoreError) as exc:
+        print(f"cds serve: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return 0

@@ -1,0 +1,110 @@
+"""Trusting CDS clients: verify the JWT each call carries (CDS Hooks 2.0, "Trusting CDS Clients").
+
+Accepted: ES384 or RS384 signed by a key of an allowed issuer (its JWKS from a URL or a file),
+`aud` equal to the URL called, `exp`/`iat` in range, a `jti` never seen before. Everything
+else is refused the same way, so a caller learns nothing about which check failed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import time
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import jwt
+
+from .feedback import connect
+from .settings import AuthSettings, TrustedIssuer
+
+log = logging.getLogger(__name__)
+# The specification recommends these two; `none` and symmetric (HMAC) algorithms are never
+# accepted because they give no proof of who signed.
+ALGORITHMS = ("ES384", "RS384")
+REQUIRED_CLAIMS = ["iss", "aud", "exp", "iat", "jti"]
+
+
+class AuthError(Exception):
+    """Why a token was refused: for our logs, never for the caller."""
+
+
+class ReplayCache:
+    """jti values seen, until their token expires; in SQLite so every worker shares them."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        with closing(connect(path)) as db:
+            db.execute("CREATE TABLE IF NOT EXISTS jwt_seen (issuer TEXT NOT NULL, jti TEXT NOT NULL, "
+                       "expires REAL NOT NULL, PRIMARY KEY (issuer, jti))")
+
+    def first_use(self, issuer: str, jti: str, expires: float) -> bool:
+        with closing(connect(self.path)) as db:
+            db.execute("DELETE FROM jwt_seen WHERE expires < ?", (time.time(),))
+            try:
+                db.execute("INSERT INTO jwt_seen VALUES (?, ?, ?)", (issuer, jti, expires))
+            except sqlite3.IntegrityError:
+                return False
+        return True
+
+
+class _Keys:
+    """One issuer's public keys."""
+
+    def __init__(self, issuer: TrustedIssuer) -> None:
+        self.url = issuer.jwks_url
+        self._client = jwt.PyJWKClient(issuer.jwks_url, cache_jwk_set=True, lifespan=300, timeout=2) \
+            if issuer.jwks_url else None
+        self._set = jwt.PyJWKSet.from_dict(json.loads(Path(issuer.jwks_file).read_text())) \
+            if issuer.jwks_file else None
+
+    def find(self, kid: str | None, algorithm: str) -> Any:
+        keys = self._client.get_jwk_set().keys if self._client is not None else self._set.keys  # type: ignore[union-attr]
+        family = "EC" if algorithm.startswith("ES") else "RSA"
+        matching = [k for k in keys if k.key_type == family and (kid is None or k.key_id == kid)]
+        if not matching and kid is not None and self._client is not None:
+            # A key rotated since we cached the set: look once more.
+            matching = [k for k in self._client.get_jwk_set(refresh=True).keys
+                        if k.key_type == family and k.key_id == kid]
+        if len(matching) != 1:
+            raise AuthError("no single key matches kid and algorithm")
+        return matching[0].key
+
+
+class Verifier:
+    def __init__(self, settings: AuthSettings, replay: ReplayCache) -> None:
+        self.leeway = settings.leeway
+        self.issuers = {iss: _Keys(cfg) for iss, cfg in settings.issuers.items()}
+        self.replay = replay
+
+    def verify(self, authorization: str | None, audience: str) -> dict[str, Any]:
+        """The token's claims; AuthError for any token we do not accept."""
+        if not authorization or not authorization.startswith("Bearer "):
+            raise AuthError("no bearer token")
+        token = authorization[len("Bearer "):].strip()
+        try:
+            header = jwt.get_unverified_header(token)
+            algorithm = header.get("alg")
+            if algorithm not in ALGORITHMS:
+                raise AuthError(f"algorithm {algorithm!r} not accepted")
+            issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
+            keys = self.issuers.get(issuer) if isinstance(issuer, str) else None
+            if keys is None:
+                raise AuthError("issuer not trusted")
+            if "jku" in header and header["jku"] != keys.url:
+                # A jku lets the token name its own keys; only the issuer's known set counts.
+                raise AuthError("jku is not the issuer's JWKS URL")
+            key = keys.find(header.get("kid"), algorithm)
+            claims = jwt.decode(token, key, algorithms=[algorithm], audience=audience, issuer=issuer,
+                                leeway=self.leeway, options={"require": REQUIRED_CLAIMS})
+        except AuthError:
+            raise
+        except (jwt.PyJWTError, ValueError, TypeError, OSError) as exc:
+            raise AuthError(type(exc).__name__) from None
+        if not isinstance(claims["jti"], str) or not claims["jti"]:
+            raise AuthError("jti is not a string")
+        if not self.replay.first_use(issuer, claims["jti"], float(claims["exp"]) + self.leeway):
+            raise AuthError("jti replayed")
+        return claims

@@ -1,0 +1,97 @@
+"""One hook call, once its data is in hand: record -> orders -> evaluation -> audit -> cards.
+
+Synchronous on purpose: it runs in a worker thread, and the engine serialises itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+from .. import knowledge as _knowledge
+from ..audit import AuditTrail, Source, assess_with_facts, input_hash
+from ..models import Assessment, PatientAssessment
+from .cards import build_card
+from .discovery import Service
+from .orders import therapy_orders
+from .records import build_record
+from .requests import OrderSelectContext, OrderSignContext, ParsedCall
+
+
+def answer(
+    call: ParsedCall,
+    prefetch: dict[str, Any],
+    service: Service,
+    *,
+    base_url: str,
+    as_of: dt.date | None,
+    available_paths: set[str],
+    trail: AuditTrail | None = None,
+) -> dict[str, Any]:
+    knowledge = _knowledge.default()
+    day = as_of or dt.date.today()
+    record, drafts = build_record(call, prefetch)
+    if service.hook == "patient-view":
+        facts, result = assess_with_facts(record, day, order_refs=set())
+        # Only therapies the patient is a candidate for: a card per unmet indication would be
+        # noise on every chart opened.
+        assessments = [a for a in result.assessments if _indication_met(a)]
+    else:
+        candidates = drafts
+        if isinstance(call.context, OrderSelectContext):
+            selected = {_relative(s) for s in call.context.selections}
+            candidates = {ref for ref in drafts if ref in selected}
+        orders = therapy_orders(record, candidates, knowledge, day)
+        if not orders:
+            return {"cards": []}
+        facts, result = assess_with_facts(record, day, sorted(orders), order_refs=set().union(*orders.values()))
+        assessments = result.assessments
+    ids: dict[str, str] = {}
+    if trail is not None:
+        source = Source(kind="hook", hook=call.request.hook, hook_instance=call.request.hookInstance)
+        digest = input_hash(_input_resources(call, prefetch))
+        # One record per card, so that each card's link opens that card's assessment; an
+        # evaluation that shows no card is still recorded, whole.
+        for part in [_only(result, a) for a in assessments] or [result]:
+            stored = trail.append(source=source, input_hash=digest, assessment=part, facts=facts)
+            if len(part.assessments) == 1:
+                ids[part.assessments[0].therapy] = stored.id
+    cards = [
+        build_card(a, knowledge.rulesets[a.therapy], hook_instance=call.request.hookInstance,
+                   patient_ref=record.reference, base_url=base_url, as_of=day.isoformat(),
+                   warnings=result.warnings, available_paths=available_paths, assessment_id=ids.get(a.therapy))
+        for a in assessments
+    ]
+    return {"cards": cards}
+
+
+def _only(result: PatientAssessment, assessment: Assessment) -> PatientAssessment:
+    """The evaluation narrowed to one therapy (the facts stay whole: the rules read them all)."""
+    return result.model_copy(update={"assessments": [assessment],
+                                     "rulesets": {assessment.therapy: result.rulesets[assessment.therapy]}})
+
+
+def _input_resources(call: ParsedCall, prefetch: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The resources as received (prefetched or fetched, and the draft orders): what the input hash covers."""
+    documents = list(prefetch.values())
+    if isinstance(call.context, OrderSignContext):
+        documents.append(call.context.draftOrders)
+    for document in documents:
+        if not isinstance(document, dict):
+            continue
+        if document.get("resourceType") != "Bundle":
+            yield document
+            continue
+        for item in document.get("entry") or []:
+            if isinstance(item, dict) and isinstance(item.get("resource"), dict):
+                yield item["resource"]
+
+
+def _indication_met(assessment: Assessment) -> bool:
+    return any(c.kind == "indication" and c.result == "met" for c in assessment.criteria)
+
+
+def _relative(reference: str) -> str:
+    """'MedicationRequest/1' from an absolute or relative reference."""
+    return "/".join(reference.rstrip("/").split("/")[-2:])

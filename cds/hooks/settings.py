@@ -1,0 +1,71 @@
+"""The service's configuration: one pydantic model, passed to worker processes as JSON."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+ENV_VAR = "CDS_HOOKS_SETTINGS"
+DEFAULT_MAX_BODY = 5 * 1024 * 1024
+
+
+class TrustedIssuer(BaseModel):
+    """A CDS client we accept JWTs from, and where its public keys are."""
+
+    model_config = ConfigDict(extra="forbid")
+    jwks_url: str | None = None
+    jwks_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> TrustedIssuer:
+        if (self.jwks_url is None) == (self.jwks_file is None):
+            raise ValueError("give exactly one of jwks_url and jwks_file")
+        return self
+
+
+class AuthSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    issuers: dict[str, TrustedIssuer] = Field(min_length=1)
+    # Clock skew tolerated between the CDS client and us, in seconds.
+    leeway: int = 30
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    # None: no JWT checks (the server then binds to loopback only).
+    auth: AuthSettings | None = None
+    cors_origins: list[str] = []
+    max_body_bytes: int = DEFAULT_MAX_BODY
+    feedback_db: Path = Path("cds-hooks.sqlite")
+    # Where every evaluation is recorded (sqlite:///PATH or postgresql://...); None:
+    # $CDS_AUDIT_URL, else sqlite:///cds-audit.sqlite.
+    audit_url: str | None = None
+    # Seconds for all FHIR fetches of one call; the spec asks for answers within ~500 ms.
+    fetch_timeout: float = 0.4
+    # The URL clients call us by (behind a proxy the request's own URL is not it); used for
+    # the JWT audience and for links in cards. None: taken from each request.
+    public_base_url: str | None = None
+    # A fixed evaluation date (demos, tests); None: today.
+    as_of: dt.date | None = None
+    log_level: str = "info"
+
+    def to_env(self) -> str:
+        return self.model_dump_json()
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        raw = os.environ.get(ENV_VAR)
+        return cls.model_validate_json(raw) if raw else cls()
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

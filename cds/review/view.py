@@ -1,0 +1,110 @@
+"""One stored assessment as the review page shows it: plain data for the templates."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import lru_cache
+
+from .. import knowledge as _knowledge
+from ..audit import AuditRecord
+from ..facts import PatientFacts
+from ..catalog import catalog
+from ..hooks.cards import main_reason, short_name
+from ..models import Assessment, CriterionResult, FindingResult
+from .decisions import Decision
+from .evidence import Evidence, resolve
+
+# Never colour alone: each status and result has a word and a symbol too.
+STATUSES = {
+    "eligible": ("Eligible", "✓"),
+    "needs-review": ("Needs review", "!"),
+    "insufficient-information": ("Information missing", "?"),
+    "not-eligible": ("Not eligible", "✕"),
+}
+RESULTS = {"met": ("Met", "✓"), "not-met": ("Not met", "✕"), "unknown": ("Unknown", "?"),
+           "not-applicable": ("Not applicable", "–")}
+SEVERITIES = [("warning", "Warnings"), ("info", "For information")]
+
+
+@dataclass(frozen=True)
+class Criterion:
+    id: str
+    text: str
+    required: bool
+    result: str
+    result_label: str
+    result_symbol: str
+    reason: str
+    evidence: list[Evidence]
+    catalog_url: str | None
+
+
+@dataclass(frozen=True)
+class Finding:
+    id: str
+    severity: str
+    text: str
+    evidence: list[Evidence]
+    catalog_url: str | None
+
+
+@dataclass(frozen=True)
+class Therapy:
+    therapy: str
+    name: str
+    title: str
+    status: str
+    status_label: str
+    status_symbol: str
+    main_reason: str
+    ruleset: str
+    criteria: list[Criterion]
+    findings: list[tuple[str, str, list[Finding]]]   # (severity, heading, findings)
+    assessment: Assessment
+    decisions: list[Decision]
+
+
+def therapies(record: AuditRecord, root: str, decided: dict[str, list[Decision]]) -> list[Therapy]:
+    facts = record.patient_facts()
+    result = record.patient_assessment()
+    knowledge = _knowledge.default()
+    views = []
+    for a in result.assessments:
+        ruleset = knowledge.rulesets.get(a.therapy)
+        label, symbol = STATUSES[a.status]
+        findings = [_finding(f, a.therapy, root, facts, result.as_of) for f in a.findings]
+        views.append(Therapy(
+            therapy=a.therapy, name=short_name(ruleset) if ruleset else a.title, title=a.title,
+            status=a.status, status_label=label, status_symbol=symbol, main_reason=main_reason(a),
+            ruleset=result.rulesets.get(a.therapy, ""),
+            criteria=[_criterion(c, a.therapy, root, facts, result.as_of) for c in a.criteria],
+            findings=[(s, heading, [f for f in findings if f.severity == s]) for s, heading in SEVERITIES
+                      if any(f.severity == s for f in findings)],
+            assessment=a, decisions=decided.get(a.therapy, []),
+        ))
+    return views
+
+
+def _criterion(c: CriterionResult, therapy: str, root: str, facts: PatientFacts, as_of: dt.date) -> Criterion:
+    label, symbol = RESULTS[c.result]
+    return Criterion(id=c.id, text=c.text, required=c.required, result=c.result, result_label=label,
+                     result_symbol=symbol, reason=c.reason,
+                     evidence=[resolve(e, facts, as_of) for e in c.evidence],
+                     catalog_url=_catalog_url(root, therapy, c.id))
+
+
+def _finding(f: FindingResult, therapy: str, root: str, facts: PatientFacts, as_of: dt.date) -> Finding:
+    return Finding(id=f.id, severity=f.severity, text=f.text,
+                   evidence=[resolve(e, facts, as_of) for e in f.evidence],
+                   catalog_url=_catalog_url(root, therapy, f.id))
+
+
+def _catalog_url(root: str, therapy: str, item: str) -> str | None:
+    return f"{root}/criteria/{therapy}#{item}" if item in _catalog_ids().get(therapy, set()) else None
+
+
+@lru_cache(maxsize=1)
+def _catalog_ids() -> dict[str, set[str]]:
+    """The criterion and finding ids the catalog has an entry for, per therapy."""
+    return {r.therapy: {c.id for c in r.criteria} | {f.id for f in r.findings} for r in catalog().rulesets}

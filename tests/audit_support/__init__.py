@@ -1,0 +1,108 @@
+"""Helpers for the audit and catalog tests: trails on SQLite and on a real PostgreSQL server,
+direct database access (to tamper as an intruder would), and generated inputs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sqlite3
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cds.audit.synthetic import write_bundles, write_ndjson
+
+AS_OF = dt.date(2026, 11, 22)
+POSTGRES_VARIABLE = "CDS_TEST_POSTGRES_URL"
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def postgres_server() -> str:
+    """The URL of the test server that scripts/postgres.sh starts (CI always has it)."""
+    url = os.environ.get(POSTGRES_VARIABLE)
+    if url:
+        return url
+    message = (f"{POSTGRES_VARIABLE} is not set: start a server with `eval \"$(scripts/postgres.sh)\"` "
+               "(.ci/run does this)")
+    if os.environ.get("CI"):
+        pytest.fail(f"CI is set but there is no PostgreSQL server: {message}")
+    pytest.skip(message)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty database on the test server, dropped afterwards."""
+    import psycopg
+
+    server = postgres_server()
+    name = f"cds_audit_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base, _, _ = server.rpartition("/")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'trail.sqlite'}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def trail_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return sqlite_url(tmp_path)
+    return str(request.getfixturevalue("postgres_url"))
+
+
+def raw_sql(url: str, *statements: str) -> None:
+    """Run SQL on the trail's database directly, bypassing the package (as an intruder would)."""
+    if url.startswith("sqlite:///"):
+        conn = sqlite3.connect(url.removeprefix("sqlite:///"))
+        try:
+            for statement in statements:
+                conn.execute(statement)
+            conn.commit()
+        finally:
+            conn.close()
+        return
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as pg:
+        for statement in statements:
+            pg.execute(statement)
+
+
+DROP_TRIGGERS = {
+    "sqlite": ["DROP TRIGGER audit_record_no_update", "DROP TRIGGER audit_record_no_delete"],
+    "postgresql": ["DROP TRIGGER audit_record_no_change ON audit_record"],
+}
+
+
+def drop_triggers(url: str) -> None:
+    raw_sql(url, *DROP_TRIGGERS["sqlite" if url.startswith("sqlite") else "postgresql"])
+
+
+def export(tmp_path: Path, count: int, name: str = "export", start: int = 0) -> Path:
+    """A Bulk Data export of count synthetic patients (ids p<start>...)."""
+    folder = tmp_path / name
+    write_ndjson(folder, count, AS_OF, start=start)
+    return folder
+
+
+def bundles(tmp_path: Path, count: int, name: str = "bundles", start: int = 0) -> Path:
+    """One Bundle file per synthetic patient."""
+    folder = tmp_path / name
+    write_bundles(folder, count, AS_OF, start=start)
+    return folder
+
+
+def cds(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "cds.cli", *args], capture_output=True, text=True, cwd=cwd,
+                          env={**os.environ, **(env or {})}, check=False)

@@ -1,0 +1,1 @@
+"""Helpers for the review page tests: the real app under uvicorn, and Debian's Chromium."""

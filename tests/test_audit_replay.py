@@ -1,0 +1,52 @@
+"""`cds audit replay`: a record's stored facts through today's rulesets, and what changed."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from cds.audit import AuditTrail
+from cds.knowledge import DEFAULT_RULESETS
+
+from .audit_support import AS_OF, bundles, cds, sqlite_url
+
+
+def _audited(tmp_path: Path) -> tuple[str, str]:
+    """A trail with one CLI record of a patient with multiple sclerosis, eligible for S9363."""
+    folder = bundles(tmp_path, 1, start=6)          # scenario 6: MS with a baclofen trial
+    url = sqlite_url(tmp_path)
+    done = cds("evaluate", str(folder), "--as-of", AS_OF.isoformat(), "--audit", "--audit-url", url)
+    assert done.returncode == 0, done.stderr
+    with AuditTrail.open(url) as trail:
+        record = trail.get("#1")
+    assert record is not None and record.patient_assessment().assessment("S9363").status == "eligible"
+    return url, record.id
+
+
+def test_replay_with_the_same_rulesets_changes_nothing(tmp_path: Path) -> None:
+    url, record_id = _audited(tmp_path)
+    done = cds("audit", "replay", record_id, "--audit-url", url)
+    assert done.returncode == 0, done.stderr
+    assert f"record #1 {record_id}: Patient/p000006 as of {AS_OF.isoformat()}" in done.stdout
+    assert "no change: today's rulesets give the same assessment" in done.stdout
+    assert "rules changed" not in done.stdout
+
+
+def test_replay_with_changed_rulesets_prints_what_changed(tmp_path: Path) -> None:
+    url, record_id = _audited(tmp_path)
+    rulesets = tmp_path / "rulesets"
+    shutil.copytree(DEFAULT_RULESETS, rulesets)
+    text = (rulesets / "S9363.yaml").read_text()
+    assert "age_at_least: 4}" in text and "age_below: 4}" in text
+    (rulesets / "S9363.yaml").write_text(text.replace("age_at_least: 4}", "age_at_least: 90}")
+                                         .replace("age_below: 4}", "age_below: 90}"))
+    done = cds("audit", "replay", record_id, "--audit-url", url, env={"CDS_RULESETS": str(rulesets)})
+    assert done.returncode == 1, done.stderr
+    lines = done.stdout.splitlines()
+    assert any(line.startswith("rules changed: S9363: 2026.1+sha256:") for line in lines)
+    assert "S9363 status: eligible -> not-eligible" in lines
+    assert "  S9363 criterion S9363.age: met -> not-met" in lines
+    assert not any("S9326" in line for line in lines[1:])
+    # The trail is untouched by a replay.
+    with AuditTrail.open(url) as trail:
+        assert len(trail) == 1 and trail.verify().intact

@@ -1,0 +1,154 @@
+"""The criteria catalog: every criterion of every ruleset, with its sources, logic and value
+sets, rendered from the files the engine runs; versions on every page; working links."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from cds import knowledge
+from cds.catalog import catalog, html_pages, markdown_pages
+from cds.catalog.routes import router
+from cds.catalog.words import UNDESCRIBED
+from cds.ruleset import Criterion
+
+from .audit_support import cds
+
+KNOWLEDGE = knowledge.default()
+RULESETS = list(KNOWLEDGE.rulesets.values())
+
+
+@pytest.fixture(scope="module")
+def pages() -> dict[str, str]:
+    return html_pages()
+
+
+def _card(page: str, anchor: str) -> str:
+    """The card with this id, entities decoded so texts compare as written in the ruleset."""
+    start = page.index(f'id="{anchor}"')
+    return html.unescape(page[start:page.index("</section>", start)])
+
+
+@pytest.mark.parametrize("criterion", [c for r in RULESETS for c in r.criteria], ids=lambda c: c.id)
+def test_every_criterion_appears_with_its_text_logic_and_sources(pages: dict[str, str], criterion: Criterion) -> None:
+    therapy = criterion.id.split(".")[0]
+    ruleset = KNOWLEDGE.rulesets[therapy]
+    card = _card(pages[f"/criteria/{therapy}"], criterion.id)
+    assert criterion.text.strip() in card
+    assert criterion.logic.strip() in card
+    for source in criterion.sources:
+        assert f"<b>{source}</b>: {ruleset.sources[source]}" in card
+    # One row per branch and one for "otherwise", each with the reason the engine gives.
+    assert card.count("<tr><td class=\"r-") == len(criterion.branches) + 1
+    for branch in criterion.branches:
+        assert branch.reason in card
+    assert criterion.otherwise.reason in card
+
+
+def test_findings_documents_alternatives_and_billing_appear(pages: dict[str, str]) -> None:
+    for ruleset in RULESETS:
+        page = pages[f"/criteria/{ruleset.therapy}"]
+        for item in [*ruleset.findings, *ruleset.documentation]:
+            card = _card(page, item.id)
+            assert item.text in card
+            assert all(f"<b>{s}</b>" in card for s in item.sources)
+        for alternative in ruleset.alternatives:
+            card = _card(page, f"alternative-{alternative.id}")
+            assert alternative.text in card
+            assert all(o.reason in card for o in alternative.offered)
+        billing = html.unescape(page[page.index('id="billing"'):])
+        assert all(note in billing for note in ruleset.billing.notes)
+
+
+def test_conditions_are_given_in_words_with_links_to_their_value_sets(pages: dict[str, str]) -> None:
+    card = _card(pages["/criteria/S9363"], "S9363.age")
+    assert "the patient is 4 years or older on the as-of date" in card
+    indication = _card(pages["/criteria/S9363"], "S9363.indication")
+    assert 'href="/criteria/valuesets/spasticity-origin"' in indication
+
+
+def test_every_condition_term_of_the_rulesets_is_described_in_words() -> None:
+    text = catalog().model_dump_json()
+    assert UNDESCRIBED not in text, "a condition term of the rulesets needs words in cds/catalog/words.py"
+
+
+def test_every_page_names_the_ruleset_versions_and_content_hashes(pages: dict[str, str]) -> None:
+    for text in [*pages.values(), *markdown_pages(catalog()).values()]:
+        for ruleset in RULESETS:
+            assert ruleset.full_version in text and ruleset.content_hash in text
+
+
+def test_every_value_set_lists_all_its_codes_and_its_provenance(pages: dict[str, str]) -> None:
+    for info in KNOWLEDGE.valuesets.by_id.values():
+        page = html.unescape(pages[f"/criteria/valuesets/{info.id}"])
+        codes = re.findall(r"<td><code>([^<]+)</code>", page[page.index("<h2>Codes"):])
+        assert sorted(codes) == sorted([c for _, c, _ in info.concepts] + [c for _, c in info.groups])
+        assert info.purpose and info.purpose in page
+        for _, code, display in info.concepts[:50]:
+            if display:
+                assert display in page
+
+
+def test_every_value_set_a_criterion_reads_is_linked_from_its_therapy(pages: dict[str, str]) -> None:
+    for view in catalog().rulesets:
+        page = pages[f"/criteria/{view.therapy}"]
+        assert view.valuesets
+        for valueset in view.valuesets:
+            assert f'href="/criteria/valuesets/{valueset}"' in page
+
+
+def test_html_files_link_to_each_other(tmp_path: Path) -> None:
+    done = cds("criteria", "--format", "html", "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    files = list(tmp_path.rglob("*.html"))
+    assert len(files) == 2 + len(RULESETS) + len(KNOWLEDGE.valuesets.by_id)  # + index, terminology
+    for file in files:
+        text = file.read_text(encoding="utf-8")
+        for href in re.findall(r'href="([^"]+)"', text):
+            target, _, anchor = href.partition("#")
+            path = (file.parent / target).resolve() if target else file
+            assert path.is_file(), f"{file.name}: {href}"
+            if anchor:
+                assert f'id="{anchor}"' in path.read_text(encoding="utf-8"), f"{file.name}: {href}"
+
+
+def test_markdown_and_json_carry_every_criterion_and_source() -> None:
+    done = cds("criteria", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    for ruleset in RULESETS:
+        view = next(r for r in data["rulesets"] if r["therapy"] == ruleset.therapy)
+        assert [c["id"] for c in view["criteria"]] == [c.id for c in ruleset.criteria]
+        for criterion, shown in zip(ruleset.criteria, view["criteria"]):
+            assert [s["key"] for s in shown["sources"]] == criterion.sources
+        assert view["content_hash"] == ruleset.content_hash
+    markdown = markdown_pages(catalog())
+    for ruleset in RULESETS:
+        page = markdown[ruleset.therapy]
+        for criterion in ruleset.criteria:
+            section = page[page.index(f'<a id="{criterion.id}"></a>'):]
+            section = section[:section.index("Sources:") + 2000]
+            assert all(f"**{s}**: {ruleset.sources[s]}" in section for s in criterion.sources)
+
+
+def test_the_service_serves_the_pages_with_anchors_for_cards() -> None:
+    app = FastAPI()
+    app.include_router(router())
+    with TestClient(app) as client:
+        index = client.get("/criteria")
+        therapy = client.get("/criteria/S9326")
+        missing = client.get("/criteria/S0000")
+    assert index.status_code == 200 and "text/html" in index.headers["content-type"]
+    assert therapy.status_code == 200 and 'id="S9326.indication"' in therapy.text
+    assert missing.status_code == 404
+
+
+def test_html_without_a_folder_is_refused() -> None:
+    done = cds("criteria", "--format", "html")
+    assert done.returncode == 2 and "--out DIR" in done.stderr

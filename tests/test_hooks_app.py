@@ -1,0 +1,224 @@
+"""Service calls end to end through the FastAPI test client: each hook, and each error."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .hooks_support.checks import check_cards, make_client
+from .hooks_support.fhir_stub import fhir_stub
+from .hooks_support.patients import (
+    baclofen_intrathecal,
+    hook_request,
+    infusion_service,
+    morphine_infusion,
+    oral_amoxicillin,
+    oral_oxycodone,
+    pain_patient,
+    plain_patient,
+    spasticity_patient,
+)
+
+PATIENT_VIEW = "/cds-services/home-infusion-patient-view"
+ORDER_SELECT = "/cds-services/home-infusion-order-select"
+ORDER_SIGN = "/cds-services/home-infusion-order-sign"
+
+
+def _cards(tmp_path: Path, url: str, body: dict[str, Any]) -> list[dict[str, Any]]:
+    with make_client(tmp_path) as client:
+        response = client.post(url, json=body)
+    assert response.status_code == 200, response.text
+    return check_cards(response.json(), f"Patient/{body['context']['patientId']}")
+
+
+def _therapies(cards: list[dict[str, Any]]) -> list[str]:
+    return [c["source"]["topic"]["code"] for c in cards]
+
+
+def test_patient_view_shows_a_card_only_where_the_indication_is_met(tmp_path: Path) -> None:
+    cards = _cards(tmp_path, PATIENT_VIEW, hook_request("patient-view", "p1", pain_patient("p1")))
+    assert _therapies(cards) == ["S9326"]
+    assert cards[0]["indicator"] == "info"
+    assert "eligible" in cards[0]["summary"] and "Chronic pain syndrome" in cards[0]["summary"]
+
+
+def test_patient_view_without_any_indication_answers_no_cards(tmp_path: Path) -> None:
+    assert _cards(tmp_path, PATIENT_VIEW, hook_request("patient-view", "p1", plain_patient("p1"))) == []
+
+
+def test_order_sign_cards_only_the_orders_that_start_a_therapy(tmp_path: Path) -> None:
+    orders = [baclofen_intrathecal("o1", "p2"), oral_amoxicillin("o2", "p2"), oral_oxycodone("o3", "p2")]
+    cards = _cards(tmp_path, ORDER_SIGN, hook_request("order-sign", "p2", spasticity_patient("p2"), orders=orders))
+    assert _therapies(cards) == ["S9363"]
+    # The order is evaluated as the order: its criterion is met, not "no order".
+    assert "| S9363.infusion-order | met |" in cards[0]["detail"]
+    assert "MedicationRequest/o1" in cards[0]["detail"]
+
+
+def test_order_sign_of_an_infusion_the_record_does_not_support_warns(tmp_path: Path) -> None:
+    cards = _cards(tmp_path, ORDER_SIGN, hook_request("order-sign", "p2", spasticity_patient("p2"),
+                                                       orders=[morphine_infusion("o1", "p2")]))
+    assert _therapies(cards) == ["S9326"]
+    card = cards[0]
+    assert card["indicator"] == "warning" and "not eligible" in card["summary"]
+    recommended = [s for s in card["suggestions"] if s.get("isRecommended")]
+    assert [s["label"] for s in recommended] == ["Refer to a pain management clinic."]
+    action = recommended[0]["actions"][0]
+    assert action["type"] == "create" and action["resource"]["subject"] == {"reference": "Patient/p2"}
+
+
+def test_order_sign_without_therapy_orders_answers_no_cards(tmp_path: Path) -> None:
+    orders = [oral_amoxicillin("o2", "p1"), oral_oxycodone("o3", "p1")]
+    assert _cards(tmp_path, ORDER_SIGN, hook_request("order-sign", "p1", pain_patient("p1"), orders=orders)) == []
+
+
+def test_order_select_evaluates_only_the_selected_orders(tmp_path: Path) -> None:
+    orders = [morphine_infusion("o1", "p1"), baclofen_intrathecal("o2", "p1")]
+    body = hook_request("order-select", "p1", pain_patient("p1"), orders=orders,
+                        selections=["MedicationRequest/o1"])
+    assert _therapies(_cards(tmp_path, ORDER_SELECT, body)) == ["S9326"]
+    body["context"]["selections"] = ["MedicationRequest/o2"]
+    assert _therapies(_cards(tmp_path, ORDER_SELECT, body)) == ["S9363"]
+
+
+def test_a_service_request_coded_with_the_hcpcs_code_is_an_order_for_that_therapy(tmp_path: Path) -> None:
+    body = hook_request("order-select", "p1", pain_patient("p1"), orders=[infusion_service("s1", "p1", "S9326")])
+    assert _therapies(_cards(tmp_path, ORDER_SELECT, body)) == ["S9326"]
+    other = hook_request("order-select", "p1", pain_patient("p1"), orders=[infusion_service("s1", "p1", "S9999")])
+    assert _cards(tmp_path, ORDER_SELECT, other) == []
+
+
+def test_card_uuids_are_stable_for_one_hook_instance_and_therapy(tmp_path: Path) -> None:
+    body = hook_request("order-sign", "p1", pain_patient("p1"), orders=[morphine_infusion("o1", "p1")])
+    first = _cards(tmp_path, ORDER_SIGN, body)
+    again = _cards(tmp_path, ORDER_SIGN, body)
+    assert [c["uuid"] for c in first] == [c["uuid"] for c in again]
+    assert [s["uuid"] for s in first[0]["suggestions"]] == [s["uuid"] for s in again[0]["suggestions"]]
+    body["hookInstance"] = "another-instance"
+    assert _cards(tmp_path, ORDER_SIGN, body)[0]["uuid"] != first[0]["uuid"]
+
+
+def test_a_null_prefetch_key_means_no_data(tmp_path: Path) -> None:
+    prefetch = {**pain_patient("p1"), "medications": None}
+    cards = _cards(tmp_path, PATIENT_VIEW, hook_request("patient-view", "p1", prefetch))
+    # No medication history: the oral trial is not met, the patient is still a candidate.
+    assert "| S9326.oral-trial | not-met |" in cards[0]["detail"]
+
+
+def test_a_null_patient_leaves_age_unknown_rather_than_failing(tmp_path: Path) -> None:
+    prefetch = {**spasticity_patient("p1"), "patient": None}
+    cards = _cards(tmp_path, PATIENT_VIEW, hook_request("patient-view", "p1", prefetch))
+    assert "| S9363.age | unknown |" in cards[0]["detail"]
+    assert "information missing" in cards[0]["summary"]
+
+
+def test_resources_invalid_where_the_rules_do_not_read_do_not_fail_the_call(tmp_path: Path) -> None:
+    prefetch = pain_patient("p1")
+    prefetch["patient"]["name"] = [{"family": 42}]  # not a string: invalid R4
+    order = morphine_infusion("o1", "p1")
+    order["dosageInstruction"][0]["doseQuantity"] = {"value": 1}  # STU3 form, as in the spec's example
+    cards = _cards(tmp_path, ORDER_SIGN, hook_request("order-sign", "p1", prefetch, orders=[order]))
+    assert _therapies(cards) == ["S9326"]
+    assert "| S9326.infusion-order | met |" in cards[0]["detail"]
+    assert "doseQuantity: not valid FHIR R4: element ignored" in cards[0]["detail"]
+
+
+def test_resources_about_another_patient_are_not_used(tmp_path: Path) -> None:
+    prefetch = plain_patient("p1")
+    prefetch["conditions"]["entry"].append({"resource": pain_patient("p9")["conditions"]["entry"][0]["resource"]})
+    assert _cards(tmp_path, PATIENT_VIEW, hook_request("patient-view", "p1", prefetch)) == []
+
+
+def test_a_patient_resource_for_another_patient_is_refused(tmp_path: Path) -> None:
+    prefetch = {**pain_patient("p1"), "patient": pain_patient("p9")["patient"]}
+    with make_client(tmp_path) as client:
+        response = client.post(PATIENT_VIEW, json=hook_request("patient-view", "p1", prefetch))
+    assert response.status_code == 400
+    assert "not the patient of context.patientId" in response.text
+
+
+@pytest.mark.parametrize(("body", "status", "words"), [
+    (b"{not json", 400, "not valid JSON"),
+    (b"[]", 400, "valid dictionary"),
+    (b'{"hook": "patient-view"}', 400, "hookInstance: required"),
+])
+def test_malformed_requests_answer_400(tmp_path: Path, body: bytes, status: int, words: str) -> None:
+    with make_client(tmp_path) as client:
+        response = client.post(PATIENT_VIEW, content=body)
+    assert response.status_code == status
+    assert words in response.text
+
+
+def test_a_call_for_another_hook_answers_400(tmp_path: Path) -> None:
+    body = hook_request("patient-view", "p1", pain_patient("p1"))
+    with make_client(tmp_path) as client:
+        response = client.post(ORDER_SIGN, json=body)
+    assert response.status_code == 400 and "answers order-sign, not patient-view" in response.text
+
+
+def test_order_select_needs_selections_and_draft_orders(tmp_path: Path) -> None:
+    body = hook_request("order-select", "p1", pain_patient("p1"), orders=[morphine_infusion("o1", "p1")])
+    del body["context"]["selections"]
+    body["context"]["draftOrders"] = {"resourceType": "Patient"}
+    with make_client(tmp_path) as client:
+        response = client.post(ORDER_SELECT, json=body)
+    assert response.status_code == 400
+    issues = [i["expression"][0] for i in response.json()["issue"]]
+    assert issues == ["context.draftOrders", "context.selections"]
+
+
+def test_unknown_service_answers_404(tmp_path: Path) -> None:
+    with make_client(tmp_path) as client:
+        assert client.post("/cds-services/no-such-service", json={}).status_code == 404
+        assert client.get("/no-such-page").status_code == 404
+
+
+def test_body_over_the_limit_answers_413(tmp_path: Path) -> None:
+    body = hook_request("patient-view", "p1", pain_patient("p1"))
+    with make_client(tmp_path, max_body_bytes=2000) as client:
+        assert client.post(PATIENT_VIEW, json=body).status_code == 200
+        body["context"]["padding"] = "x" * 2000
+        response = client.post(PATIENT_VIEW, json=body)
+    assert response.status_code == 413
+
+
+def test_body_over_the_limit_without_content_length_answers_413(tmp_path: Path) -> None:
+    def chunks():  # a streamed body: no Content-Length to trust
+        yield b'{"hook": "patient-view", "padding": "'
+        for _ in range(10):
+            yield b"x" * 500
+        yield b'"}'
+    with make_client(tmp_path, max_body_bytes=2000) as client:
+        response = client.post(PATIENT_VIEW, content=chunks())
+    assert response.status_code == 413
+
+
+def test_tokens_and_patient_details_stay_out_of_the_logs(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with fhir_stub() as stub, caplog.at_level(logging.DEBUG):
+        stub.add("/Condition?patient=patient-secret-77", {"resourceType": "OperationOutcome"}, status=500)
+        body = hook_request("order-sign", "patient-secret-77", pain_patient("patient-secret-77", "marker-secret"),
+                            orders=[morphine_infusion("o1", "patient-secret-77")], fhirServer=stub.base,
+                            fhirAuthorization={"access_token": "token-secret-99", "token_type": "Bearer",
+                                               "expires_in": 300, "scope": "user/*.read", "subject": "cds"})
+        with make_client(tmp_path) as client:
+            assert client.post(ORDER_SIGN, json=body).status_code == 200
+            del body["prefetch"]["conditions"]  # forces a fetch that fails, and its log line
+            assert client.post(ORDER_SIGN, json=body).status_code == 412
+            assert client.post(ORDER_SIGN, json={**body, "hook": "patient-view"}).status_code == 400
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "POST /cds-services/{service_id}" in logged and "prefetch fetch failed for conditions" in logged
+    for secret in ("token-secret-99", "patient-secret-77", "marker-secret"):
+        assert secret not in logged
+
+
+def test_cors_is_off_unless_configured(tmp_path: Path) -> None:
+    headers = {"Origin": "https://ehr.example", "Access-Control-Request-Method": "POST"}
+    with make_client(tmp_path) as client:
+        assert "access-control-allow-origin" not in client.options(PATIENT_VIEW, headers=headers).headers
+    with make_client(tmp_path, cors_origins=["https://ehr.example"]) as client:
+        response = client.options(PATIENT_VIEW, headers={**headers, "Access-Control-Request-Headers": "authorization"})
+        assert response.headers["access-control-allow-origin"] == "https://ehr.example"
+        assert "authorization" in response.headers["access-control-allow-headers"].lower()

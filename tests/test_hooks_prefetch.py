@@ -1,0 +1,138 @@
+"""The fetch path: keys the client left out are read from its FHIR server (a stub on loopback)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .hooks_support.checks import check_cards, make_client
+from .hooks_support.fhir_stub import FhirStub, fhir_stub
+from .hooks_support.patients import condition, hook_request, medication, morphine_infusion, pain_patient
+
+ORDER_SIGN = "/cds-services/home-infusion-order-sign"
+PATIENT_VIEW = "/cds-services/home-infusion-patient-view"
+TOKEN = "fhir-token-123"
+
+
+def _auth(stub: FhirStub) -> dict[str, Any]:
+    return {"fhirServer": stub.base,
+            "fhirAuthorization": {"access_token": TOKEN, "token_type": "Bearer", "expires_in": 300,
+                                  "scope": "user/Patient.read user/Condition.read user/MedicationRequest.read",
+                                  "subject": "home-infusion-cds"}}
+
+
+def _serve_patient(stub: FhirStub, pid: str, page_size: int = 2) -> None:
+    data = pain_patient(pid)
+    stub.add(f"/Patient/{pid}", data["patient"])
+    # Unrelated conditions first: the pain condition is on the last page.
+    conditions = [condition(f"c{n}", pid, "I10", "Essential hypertension") for n in range(4)]
+    conditions.append(data["conditions"]["entry"][0]["resource"])
+    stub.pages(f"/Condition?patient={pid}", conditions, page_size)
+    stub.pages(f"/MedicationRequest?patient={pid}", [e["resource"] for e in data["medications"]["entry"]], page_size)
+
+
+def test_omitted_keys_are_fetched_with_the_bearer_token_across_pages(tmp_path: Path) -> None:
+    with fhir_stub() as stub:
+        _serve_patient(stub, "p1")
+        with make_client(tmp_path) as client:
+            response = client.post(PATIENT_VIEW, json=hook_request("patient-view", "p1", None, **_auth(stub)))
+    assert response.status_code == 200, response.text
+    cards = check_cards(response.json(), "Patient/p1")
+    # The pain condition sits on the third page: found only by following the next links.
+    assert [c["source"]["topic"]["code"] for c in cards] == ["S9326"]
+    paths = [path for path, _ in stub.seen]
+    assert sorted(paths) == sorted(["/Patient/p1", "/Condition?patient=p1", "/Condition?patient=p1&_page=1",
+                                    "/Condition?patient=p1&_page=2", "/MedicationRequest?patient=p1"])
+    assert {auth for _, auth in stub.seen} == {f"Bearer {TOKEN}"}
+
+
+def test_only_the_omitted_keys_are_fetched(tmp_path: Path) -> None:
+    with fhir_stub() as stub:
+        _serve_patient(stub, "p1")
+        prefetch = pain_patient("p1")
+        del prefetch["conditions"]
+        with make_client(tmp_path) as client:
+            response = client.post(PATIENT_VIEW, json=hook_request("patient-view", "p1", prefetch, **_auth(stub)))
+    assert response.status_code == 200
+    assert {path.split("?")[0] for path, _ in stub.seen} == {"/Condition"}
+
+
+def test_an_operation_outcome_in_the_prefetch_is_fetched_again(tmp_path: Path) -> None:
+    # Spec: the client puts an OperationOutcome where its own prefetch failed.
+    with fhir_stub() as stub:
+        _serve_patient(stub, "p1")
+        prefetch = {**pain_patient("p1"), "conditions": {"resourceType": "OperationOutcome",
+                                                         "issue": [{"severity": "error", "code": "timeout"}]}}
+        with make_client(tmp_path) as client:
+            response = client.post(PATIENT_VIEW, json=hook_request("patient-view", "p1", prefetch, **_auth(stub)))
+    assert response.status_code == 200
+    assert len(check_cards(response.json())) == 1
+
+
+def test_a_fhir_server_that_does_not_answer_in_time_gives_412(tmp_path: Path) -> None:
+    with fhir_stub() as stub:
+        _serve_patient(stub, "p1")
+        stub.hang.add("/Condition?patient=p1")  # never answers while the call waits
+        with make_client(tmp_path, fetch_timeout=0.3) as client:
+            response = client.post(PATIENT_VIEW, json=hook_request("patient-view", "p1", None, **_auth(stub)))
+    assert response.status_code == 412
+    assert "did not answer within 0.3 s" in response.text
+
+
+def test_a_fhir_server_error_gives_412(tmp_path: Path) -> None:
+    with fhir_stub() as stub:
+        _serve_patient(stub, "p1")
+        stub.add("/MedicationRequest?patient=p1", {"resourceType": "OperationOutcome"}, status=503)
+        with make_client(tmp_path) as client:
+            response = client.post(PATIENT_VIEW, json=hook_request("patient-view", "p1", None, **_auth(stub)))
+    assert response.status_code == 412
+    assert "medications: status 503" in response.text
+
+
+def test_missing_prefetch_without_a_fhir_server_gives_412(tmp_path: Path) -> None:
+    prefetch = pain_patient("p1")
+    del prefetch["medications"]
+    with make_client(tmp_path) as client:
+        response = client.post(PATIENT_VIEW, json=hook_request("patient-view", "p1", prefetch))
+    assert response.status_code == 412
+    assert "prefetch medications not given" in response.text
+
+
+def test_the_token_is_never_sent_in_clear_text_off_this_machine(tmp_path: Path) -> None:
+    body = hook_request("patient-view", "p1", None, fhirServer="http://ehr.example/fhir",
+                        fhirAuthorization={"access_token": TOKEN, "token_type": "Bearer", "expires_in": 300,
+                                           "scope": "user/*.read", "subject": "cds"})
+    with make_client(tmp_path) as client:
+        response = client.post(PATIENT_VIEW, json=body)
+    assert response.status_code == 412 and "not an https URL" in response.text
+
+
+def test_next_pages_on_another_server_are_not_followed(tmp_path: Path) -> None:
+    with fhir_stub() as stub:
+        _serve_patient(stub, "p1")
+        first = stub.routes["/Condition?patient=p1"][1]
+        first["link"][-1]["url"] = "https://elsewhere.example/fhir/Condition?page=2"
+        with make_client(tmp_path) as client:
+            response = client.post(PATIENT_VIEW, json=hook_request("patient-view", "p1", None, **_auth(stub)))
+    assert response.status_code == 412 and "another server" in response.text
+    assert not any("page" in path for path, _ in stub.seen)
+
+
+def test_a_patient_id_that_is_not_a_fhir_id_is_refused_before_any_fetch(tmp_path: Path) -> None:
+    with fhir_stub() as stub:
+        with make_client(tmp_path) as client:
+            body = hook_request("patient-view", "p1&_include=*", None, **_auth(stub))
+            response = client.post(PATIENT_VIEW, json=body)
+    assert response.status_code == 400 and "context.patientId" in response.text
+    assert stub.seen == []
+
+
+def test_order_sign_fetches_history_and_evaluates_the_draft(tmp_path: Path) -> None:
+    with fhir_stub() as stub:
+        _serve_patient(stub, "p1")
+        stub.pages("/MedicationRequest?patient=p1", [medication("old", "p1", "oxycodone 5 MG Oral Tablet")], 10)
+        body = hook_request("order-sign", "p1", None, orders=[morphine_infusion("o1", "p1")], **_auth(stub))
+        with make_client(tmp_path) as client:
+            response = client.post(ORDER_SIGN, json=body)
+    cards = check_cards(response.json(), "Patient/p1")
+    assert "| S9326.oral-trial | met |" in cards[0]["detail"] and "MedicationRequest/old" in cards[0]["detail"]

@@ -1,0 +1,161 @@
+"""JWTs from CDS clients: the valid one is accepted, every other answers 401 without detail."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+from cds.hooks import AuthSettings, TrustedIssuer
+from cds.hooks.settings import is_loopback
+
+from .hooks_support.checks import CheckedClient, make_client
+from .hooks_support.fhir_stub import fhir_stub
+from .hooks_support.patients import hook_request, pain_patient
+from .hooks_support.tokens import ISSUER, ClientKeys
+
+PATH = "/cds-services/home-infusion-patient-view"
+AUDIENCE = "http://testserver" + PATH
+
+
+@pytest.fixture(scope="module")
+def keys() -> ClientKeys:
+    return ClientKeys()
+
+
+@pytest.fixture()
+def client(tmp_path: Path, keys: ClientKeys) -> Iterator[CheckedClient]:
+    auth = AuthSettings(issuers={ISSUER: TrustedIssuer(jwks_file=keys.write_jwks(tmp_path))})
+    with make_client(tmp_path, auth=auth) as test_client:
+        yield test_client
+
+
+def _call(client: CheckedClient, token: str | None, path: str = PATH) -> int:
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    response = client.post(path, json=hook_request("patient-view", "p1", pain_patient("p1")), headers=headers)
+    if response.status_code == 401:
+        # No detail: the same body whatever failed.
+        assert response.json()["issue"][0]["diagnostics"] == "request: authentication required"
+        assert response.headers["www-authenticate"].startswith("Bearer")
+    return response.status_code
+
+
+@pytest.mark.parametrize("alg", ["ES384", "RS384"])
+def test_a_valid_token_is_accepted(client: CheckedClient, keys: ClientKeys, alg: str) -> None:
+    assert _call(client, keys.token(AUDIENCE, alg=alg)) == 200
+
+
+def test_discovery_needs_no_token(client: CheckedClient) -> None:
+    assert client.get("/cds-services").status_code == 200
+
+
+def test_no_token(client: CheckedClient) -> None:
+    assert _call(client, None) == 401
+
+
+def test_expired(client: CheckedClient, keys: ClientKeys) -> None:
+    assert _call(client, keys.token(AUDIENCE, lifetime=-120)) == 401
+
+
+def test_issued_in_the_future(client: CheckedClient, keys: ClientKeys) -> None:
+    assert _call(client, keys.token(AUDIENCE, iat=int(time.time()) + 3600, lifetime=7200)) == 401
+
+
+def test_wrong_audience(client: CheckedClient, keys: ClientKeys) -> None:
+    assert _call(client, keys.token("http://testserver/cds-services/home-infusion-order-sign")) == 401
+
+
+def test_wrong_issuer(client: CheckedClient, keys: ClientKeys) -> None:
+    assert _call(client, keys.token(AUDIENCE, issuer="https://evil.example")) == 401
+
+
+def test_unknown_key(client: CheckedClient) -> None:
+    stranger = ClientKeys()  # same issuer and kid, another private key
+    assert _call(client, stranger.token(AUDIENCE)) == 401
+    assert _call(client, stranger.token(AUDIENCE, kid="ec-unknown")) == 401
+
+
+def _unsigned(header: dict[str, object], claims: dict[str, object]) -> str:
+    def part(data: dict[str, object]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+    return part(header) + "." + part(claims)
+
+
+def _claims(jti: str) -> dict[str, object]:
+    now = int(time.time())
+    return {"iss": ISSUER, "aud": AUDIENCE, "iat": now, "exp": now + 300, "jti": jti}
+
+
+def test_alg_none(client: CheckedClient) -> None:
+    assert _call(client, _unsigned({"alg": "none", "typ": "JWT"}, _claims("none-1")) + ".") == 401
+
+
+def test_hmac_signed_with_the_public_key(client: CheckedClient, keys: ClientKeys) -> None:
+    # The classic confusion attack: HS384 keyed with the (public) RSA key's PEM.
+    secret = keys.rsa.public_key().public_bytes(serialization.Encoding.PEM,
+                                                serialization.PublicFormat.SubjectPublicKeyInfo)
+    signing_input = _unsigned({"alg": "HS384", "typ": "JWT", "kid": "rsa-1"}, _claims("hs-1"))
+    signature = hmac.new(secret, signing_input.encode(), hashlib.sha384).digest()
+    token = signing_input + "." + base64.urlsafe_b64encode(signature).rstrip(b"=").decode()
+    assert _call(client, token) == 401
+
+
+def test_replayed_jti(client: CheckedClient, keys: ClientKeys) -> None:
+    token = keys.token(AUDIENCE)
+    assert _call(client, token) == 200
+    assert _call(client, token) == 401
+
+
+def test_missing_jti(client: CheckedClient, keys: ClientKeys) -> None:
+    now = int(time.time())
+    token = jwt.encode({"iss": ISSUER, "aud": AUDIENCE, "iat": now, "exp": now + 300}, keys.ec,
+                       algorithm="ES384", headers={"kid": "ec-1"})
+    assert _call(client, token) == 401
+
+
+def test_a_foreign_jku_is_not_followed(client: CheckedClient, keys: ClientKeys) -> None:
+    token = jwt.encode({"iss": ISSUER, "aud": AUDIENCE, "iat": int(time.time()), "exp": int(time.time()) + 300,
+                        "jti": "jku-1"}, keys.ec, algorithm="ES384",
+                       headers={"kid": "ec-1", "jku": "https://evil.example/jwks.json"})
+    assert _call(client, token) == 401
+
+
+def test_feedback_needs_a_token_for_its_own_url(client: CheckedClient, keys: ClientKeys) -> None:
+    body = {"feedback": [{"card": "4e0a3a1e-3283-4575-ab82-028d55fe2719", "outcome": "overridden",
+                          "outcomeTimestamp": "2026-11-22T10:00:00Z"}]}
+    path = PATH + "/feedback"
+    assert client.post(path, json=body).status_code == 401
+    assert client.post(path, json=body, headers={"Authorization": f"Bearer {keys.token(AUDIENCE)}"}).status_code == 401
+    token = keys.token("http://testserver" + path)
+    assert client.post(path, json=body, headers={"Authorization": f"Bearer {token}"}).status_code == 200
+
+
+def test_keys_from_a_jwks_url(tmp_path: Path, keys: ClientKeys) -> None:
+    with fhir_stub() as stub:
+        stub.add("/jwks.json", keys.jwks())
+        auth = AuthSettings(issuers={ISSUER: TrustedIssuer(jwks_url=f"{stub.base}/jwks.json")})
+        with make_client(tmp_path, auth=auth) as client:
+            assert _call(client, keys.token(AUDIENCE, alg="RS384")) == 200
+            assert _call(client, ClientKeys().token(AUDIENCE)) == 401
+
+
+def test_the_audience_is_the_public_url_behind_a_proxy(tmp_path: Path, keys: ClientKeys) -> None:
+    auth = AuthSettings(issuers={ISSUER: TrustedIssuer(jwks_file=keys.write_jwks(tmp_path))})
+    with make_client(tmp_path, auth=auth, public_base_url="https://cds.example.org/hooks") as client:
+        assert _call(client, keys.token(AUDIENCE)) == 401
+        assert _call(client, keys.token("https://cds.example.org/hooks" + PATH)) == 200
+
+
+@pytest.mark.parametrize(("host", "loopback"), [("127.0.0.1", True), ("::1", True), ("localhost", True),
+                                                ("127.3.0.1", True), ("0.0.0.0", False), ("10.0.0.5", False),
+                                                ("example.org", False)])
+def test_which_hosts_are_loopback(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback

@@ -1,0 +1,248 @@
+"""The review pages (cds/review) through the test client: what a clinician sees and records."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from cds.hooks.cards import OVERRIDE_REASONS, card_uuid
+
+from .hooks_support.patients import hook_request, morphine_infusion, pain_patient
+from .review_support.pages import FIXTURES, App, review_app, section, text
+
+ELIGIBLE = "S9326.indication--cancer-related-pain"
+WORDS = {"eligible": "Eligible", "needs-review": "Needs review",
+         "insufficient-information": "Information missing", "not-eligible": "Not eligible"}
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[App]:
+    with review_app(tmp_path) as running:
+        yield running
+
+
+def _fixture_text(name: str) -> str:
+    return (FIXTURES / f"{name}.json").read_text()
+
+
+def _expected(name: str) -> dict[str, str]:
+    data = yaml.safe_load((FIXTURES / f"{name}.expected.yaml").read_text())
+    return {therapy: a["status"] for therapy, a in data["assessments"].items()}
+
+
+def _badge(page: str, therapy: str) -> str:
+    head = section(page, f"therapy-{therapy}")
+    return text(re.search(r'<span class="badge[^"]*">.*?</span>\s*</span>|<span class="badge.*?</span>', head,
+                          re.S).group(0))  # type: ignore[union-attr]
+
+
+def test_the_form_offers_every_fixture_patient_with_its_description(app: App) -> None:
+    page = app.client.get("/review").text
+    for path in sorted(FIXTURES.glob("*.json")):
+        description = yaml.safe_load(path.with_name(path.stem + ".expected.yaml").read_text())["description"]
+        assert f'value="{path.stem}"' in page
+        assert text(description) in text(page)
+
+
+def test_every_form_control_has_a_label(app: App) -> None:
+    page = app.client.get("/review").text
+    controls = re.findall(r'<(?:input|select|textarea)\b[^>]*\bid="([^"]+)"', page)
+    assert set(controls) == {"fixture", "bundle", "upload", "as_of"}
+    for control in controls:
+        assert f'<label for="{control}">' in page
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in FIXTURES.glob("*.json")))
+def test_each_fixture_patient_shows_its_expected_status_per_therapy(app: App, name: str) -> None:
+    page = app.client.get(app.assess(fixture=name)).text
+    for therapy, status in _expected(name).items():
+        head = text(section(page, f"therapy-{therapy}"))
+        assert f"{WORDS[status]}:" in head, f"{therapy} should read {WORDS[status]}"
+
+
+def test_the_review_shows_reasons_evidence_and_catalog_links(app: App) -> None:
+    page = app.client.get(app.assess(fixture=ELIGIBLE)).text
+    s9326, s9363 = section(page, "therapy-S9326"), section(page, "therapy-S9363")
+    assert "✓ Eligible" in text(s9326) and "✕ Not eligible" in text(s9363)
+    reader = text(s9326)
+    assert "Cancer-related pain on record: Neoplasm related pain (acute) (chronic)." in reader
+    # Evidence from the stored facts: type, id, code, display, dates.
+    assert "Condition S9326-indication--cancer-related-pain-condition-1 G89.3 Neoplasm related pain" in reader
+    assert "acetaminophen 325 MG / oxycodone hydrochloride 5 MG Oral Tablet since 2026-08-01, ongoing" in reader
+    assert "hydromorphone hydrochloride 2 MG/ML Injectable Solution ordered 2026-11-20" in reader
+    assert 'href="/criteria/S9326#S9326.indication"' in s9326
+    assert "Signed plan of care naming drug, dose, route, rate and duration." in reader
+    assert "Per diem: each day the patient has access to the therapy." in reader
+    # Ranked alternatives, the recommended one marked.
+    alternatives = text(s9363[s9363.index("Alternatives"):s9363.index("Billing")])
+    assert alternatives.index("Recommended Physical therapy") < alternatives.index("Optimize oral anti-spasmodics")
+    # Each catalog link lands on an entry that exists.
+    for link in set(re.findall(r'href="(/criteria/S\d{4})#([^"]+)"', page)):
+        assert f'id="{link[1]}"' in app.client.get(link[0]).text
+
+
+def test_findings_are_grouped_by_severity(app: App) -> None:
+    page = app.client.get(app.assess(fixture="S9326.safety--benzodiazepine")).text
+    s9326 = text(section(page, "therapy-S9326"))
+    assert "Needs review" in s9326
+    findings = s9326[s9326.index("Safety findings"):s9326.index("Documentation needed")]
+    assert findings.startswith("Safety findings Warnings Active benzodiazepine with an opioid infusion")
+    assert "lorazepam 1 MG Oral Tablet" in findings
+
+
+def test_an_evaluation_is_stored_with_its_facts_and_opens_by_its_permalink(app: App) -> None:
+    location = app.assess(fixture=ELIGIBLE, as_of="2026-11-22")
+    assert re.fullmatch(rf"/review/{UUID}", location)
+    [record] = app.records()
+    assert location == f"/review/{record.id}"
+    assert record.patient == "Patient/S9326-indication--cancer-related-pain"
+    assert record.as_of.isoformat() == "2026-11-22"
+    assert {a.therapy for a in record.patient_assessment().assessments} == {"S9326", "S9363"}
+    assert record.patient_facts().conditions[0].codes == ["G89.3"]
+    page = app.client.get(location).text
+    assert record.id in page and "Patient/S9326-indication--cancer-related-pain" in page
+
+
+@pytest.mark.xfail(strict=True, reason="cds.audit.Source has no kind 'review' yet: recorded as 'cli' until it does")
+def test_an_evaluation_from_the_page_is_recorded_as_the_review_page(app: App) -> None:
+    app.assess(fixture=ELIGIBLE)
+    assert app.records()[0].source.kind == "review"
+
+
+def test_the_as_of_date_is_the_one_assessed(app: App) -> None:
+    app.assess(fixture=ELIGIBLE, as_of="2025-01-15")
+    assert app.records()[0].as_of.isoformat() == "2025-01-15"
+
+
+def test_a_pasted_bundle_an_uploaded_file_and_ndjson_are_assessed(app: App) -> None:
+    bundle = _fixture_text(ELIGIBLE)
+    app.assess(bundle=bundle)
+    response = app.client.post("/review", data={"as_of": ""}, files={"upload": ("patient.json", bundle.encode())},
+                               follow_redirects=False)
+    assert response.status_code == 303
+    resources = [e["resource"] for e in json.loads(bundle)["entry"]]
+    app.assess(bundle="\n".join(json.dumps(r) for r in resources))
+    records = app.records()
+    assert len(records) == 3
+    # One input, however it came: one hash.
+    assert len({r.input_hash for r in records}) == 1
+
+
+BAD_INPUTS = [
+    ({"bundle": "this is not json"}, "bundle", "This is not JSON (Expecting value at line 1, column 1)"),
+    ({"bundle": '{"hello": "world"}'}, "bundle", "This is JSON, but not FHIR"),
+    ({"bundle": json.dumps({"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {
+        "resourceType": "Condition", "id": "c1", "subject": {"reference": "Patient/x"}}}]})},
+     "bundle", "No Patient resource: the assessment needs the patient the data is about."),
+    ({"bundle": '{"resourceType": "Patient", "id": "p1", "birthDate": "last spring"}'},
+     "bundle", "Some resources are not valid FHIR R4: pasted text, Patient.birthDate"),
+    ({"bundle": json.dumps({"resourceType": "Bundle", "type": "collection", "entry": [
+        {"resource": {"resourceType": "Patient", "id": "a"}}, {"resource": {"resourceType": "Patient", "id": "b"}}]})},
+     "bundle", "The data holds 2 patients"),
+    ({}, "patient", "No patient record given"),
+    ({"fixture": ELIGIBLE, "bundle": "{}"}, "patient", "Give the record one way only: you gave a fixture patient and pasted text."),
+    ({"fixture": "no-such-patient"}, "fixture", "No such fixture patient"),
+    ({"fixture": ELIGIBLE, "as_of": "22/11/2026"}, "as_of", "Not a date: '22/11/2026'"),
+]
+
+
+@pytest.mark.parametrize(("form", "field", "message"), BAD_INPUTS, ids=[b[2][:30] for b in BAD_INPUTS])
+def test_bad_input_is_a_message_next_to_its_control(app: App, form: dict[str, str], field: str, message: str) -> None:
+    response = app.client.post("/review", data={"as_of": "", **form}, files={"upload": ("", b"")})
+    assert response.status_code == 422
+    page = response.text
+    assert message in text(section(page, f"{field}-error"))
+    # The form is still there, with what was typed.
+    assert '<form class="load"' in page
+    if form.get("bundle"):
+        assert text(form["bundle"]) in text(section(page, "bundle"))
+    if field in ("bundle", "fixture", "as_of"):
+        assert re.search(rf'id="{field}"[^>]*aria-invalid="true" aria-describedby="{field}-error', page)
+    assert app.records() == []
+
+
+def test_an_uploaded_binary_file_is_a_message_next_to_the_upload(app: App) -> None:
+    response = app.client.post("/review", data={"as_of": ""}, files={"upload": ("scan.pdf", b"%PDF\xff\xfe\x00")})
+    assert response.status_code == 422
+    assert "scan.pdf is not a text file" in text(section(response.text, "upload-error"))
+
+
+@pytest.mark.parametrize("key", ["00000000-0000-4000-8000-000000000000", "1", "%231", "{prefix}"])
+def test_a_permalink_opens_only_a_whole_record_id(app: App, key: str) -> None:
+    record_id = app.assess(fixture=ELIGIBLE).rsplit("/", 1)[1]
+    response = app.client.get("/review/" + key.format(prefix=record_id[:8]))
+    assert response.status_code == 404
+    assert "No stored assessment has this id" in text(response.text)
+    assert record_id not in response.text
+
+
+def test_accept_and_override_are_recorded_in_the_feedback_store(app: App) -> None:
+    location = app.assess(fixture=ELIGIBLE)
+    record_id = location.rsplit("/", 1)[1]
+    accepted = app.client.post(f"{location}/decision", data={"therapy": "S9326", "outcome": "accepted"})
+    assert "Your decision on S9326 is recorded." in text(accepted.text)
+    overridden = app.client.post(f"{location}/decision", data={
+        "therapy": "S9363", "outcome": "overridden", "reason": "payer-approved", "comment": "Prior auth 123"})
+    decisions = text(section(overridden.text, "decision-S9363"))
+    assert "Overridden: Already authorised by the payer “Prior auth 123”" in decisions.replace('"', "“", 1) \
+        or "Overridden: Already authorised by the payer Prior auth 123" in decisions
+    rows = app.feedback()
+    assert [(r["card"], r["outcome"]) for r in rows] == [(card_uuid(record_id, "S9326"), "accepted"),
+                                                         (card_uuid(record_id, "S9363"), "overridden")]
+    assert rows[1]["override_code"] == "payer-approved" and rows[1]["user_comment"] == "Prior auth 123"
+    assert rows[1]["override_display"] == dict(OVERRIDE_REASONS)["payer-approved"]
+    assert {r["service"] for r in rows} == {"review"}
+
+
+def test_override_without_a_reason_asks_for_one(app: App) -> None:
+    location = app.assess(fixture=ELIGIBLE)
+    response = app.client.post(f"{location}/decision", data={"therapy": "S9326", "outcome": "overridden", "reason": ""})
+    assert response.status_code == 422
+    assert "Choose the reason for overriding this assessment." in text(section(response.text, "decision-S9326"))
+    assert app.feedback() == []
+
+
+def test_a_hook_card_and_its_review_page_share_one_feedback_record(app: App) -> None:
+    request = hook_request("order-sign", "p1", pain_patient("p1"), orders=[morphine_infusion("o1", "p1")],
+                           hook_instance="hi-7")
+    [card] = app.client.post("/cds-services/home-infusion-order-sign", json=request).json()["cards"]
+    review = card["links"][0]["url"].split("testserver", 1)[1]
+    app.client.post("/cds-services/home-infusion-order-sign/feedback", json={"feedback": [{
+        "card": card["uuid"], "outcome": "overridden", "outcomeTimestamp": "2026-11-22T10:00:00Z",
+        "overrideReason": {"reason": {"system": "urn:home-infusion-cds:override-reason",
+                                      "code": "patient-preference", "display": "Patient or caregiver preference"}}}]})
+    page = app.client.get(review).text
+    assert "CDS Hooks order-sign call hi-7" in text(page)
+    assert "Overridden: Patient or caregiver preference" in text(section(page, "decision-S9326"))
+    app.client.post(f"{review}/decision", data={"therapy": "S9326", "outcome": "accepted"})
+    rows = app.feedback()
+    assert [r["card"] for r in rows] == [card["uuid"], card["uuid"]]
+    assert {r["service"] for r in rows} == {"home-infusion-order-sign"}
+
+
+def test_forms_from_another_site_are_refused(app: App) -> None:
+    location = app.assess(fixture=ELIGIBLE)
+    response = app.client.post(f"{location}/decision", data={"therapy": "S9326", "outcome": "accepted"},
+                               headers={"Origin": "https://evil.example"})
+    assert response.status_code == 403
+    response = app.client.post("/review", data={"fixture": ELIGIBLE}, headers={"Origin": "null"})
+    assert response.status_code == 403
+    assert app.feedback() == [] and len(app.records()) == 1
+
+
+def test_pages_load_nothing_from_elsewhere_and_are_never_cached(app: App) -> None:
+    for path in ["/review", app.assess(fixture=ELIGIBLE)]:
+        response = app.client.get(path)
+        assert response.headers["cache-control"] == "no-store"
+        assert "default-src 'self'" in response.headers["content-security-policy"]
+        assets = re.findall(r'<(?:link|script|img)\b[^>]*(?:href|src)="([^"]+)"', response.text)
+        assert assets and all(a.startswith("/review/static/") for a in assets)
+        for asset in assets:
+            assert app.client.get(asset).status_code == 200
+    assert app.client.get("/review/static/../routes.py").status_code == 404
