@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check clean serve postgres
+.PHONY: run test check clean serve postgres bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,10 +20,17 @@ run: $(STAMP)
 serve: $(STAMP)
 	$(BIN)/cds serve --host $(or $(HOST),127.0.0.1) --port $(or $(PORT),8080) --workers $(or $(WORKERS),1)
 
-test: $(STAMP)
-	$(BIN)/python -m pytest
+# Benchmarks against the budgets of issue 5: bench/results/<date>.json and a table (< 10 min).
+bench: $(STAMP)
+	$(BIN)/python -m bench
 
-# A local PostgreSQL for the audit-trail tests: `eval "$$(make -s postgres)"` then `make test`.
+# Every test, with what the tests need: a PostgreSQL server for the audit trail and Debian's
+# Chromium for the review pages (both installed with apt-get when missing, then started).
+test: $(STAMP)
+	scripts/chromium.sh
+	eval "$$(scripts/postgres.sh)" && $(BIN)/python -m pytest
+
+# A local PostgreSQL for the audit-trail tests alone: `eval "$$(make -s postgres)"`.
 postgres:
 	@scripts/postgres.sh
 

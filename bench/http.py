@@ -71,7 +71,7 @@ def _free_port() -> int:
 
 def _start(workers: int, folder: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
-    env = {**os.environ, "CDS_AUDIT_URL": f"sqlite:///{folder / f'audit-{workers}.sqlite'}"}
+    env = {**os.environ, "CDS_AUDIT_URL": os.environ.get("CDS_AUDIT_URL_OVERRIDE") or f"sqlite:///{folder / f'audit-{workers}.sqlite'}"}
     server = subprocess.Popen(
         [sys.executable, "-m", "cds.cli", "serve", "--port", str(port), "--workers", str(workers),
          "--feedback-db", str(folder / f"feedback-{workers}.sqlite"), "--as-of", "2026-11-22",

@@ -1,9 +1,10 @@
 """Synthetic FHIR R4 patients of realistic shape, for benchmarks and batch tests.
 
 Each patient follows a scenario of fixtures/synth/scenarios.yaml (patient n: scenario n mod
-count), so a corpus has a known share in each status, and is padded to the asked size with the
-Encounters, Observations and Conditions real records carry that the rules do not read.
-Deterministic for a seed. No real person is behind any of them.
+count), so a corpus has a known share in each status and claim verdict, and is padded to the
+asked size with the Encounters, Observations and Conditions real records carry that the rules do
+not read. Patient n (id synth-<n>) depends only on the seed and n, so a corpus started at another
+number holds the same patients under the same ids. No real person is behind any of them.
 """
 
 from __future__ import annotations
@@ -188,16 +189,17 @@ class _Writer:
 
 
 def generate(patients: int, *, size: int = 50, seed: int = 1, as_of: dt.date | None = None,
-             scenarios: Scenarios | None = None) -> Iterator[tuple[Scenario, list[Resource]]]:
-    """(scenario, resources) for each patient; the same seed gives the same corpus."""
+             scenarios: Scenarios | None = None, start: int = 0) -> Iterator[tuple[Scenario, list[Resource]]]:
+    """(scenario, resources) for patients start .. start + patients - 1; the same seed gives the
+    same corpus, and the same patient whatever the start."""
     chosen = scenarios or Scenarios.load()
     day = as_of or dt.date(2026, 11, 22)
     loaded = knowledge.default()
     codes = _drug_codes(loaded)
     routes = {name: code for code, name in loaded.terminology.routes.snomed.items()}
-    rng = random.Random(seed)
-    for n in range(patients):
+    for n in range(start, start + patients):
         scenario = chosen.scenarios[n % len(chosen.scenarios)]
+        rng = random.Random(f"{seed}/{n}")
         writer = _Writer(n, day, rng, codes, routes)
         writer.patient(scenario.age)
         for coded in scenario.conditions:
@@ -211,15 +213,16 @@ def generate(patients: int, *, size: int = 50, seed: int = 1, as_of: dt.date | N
 
 
 def write(folder: Path, patients: int, *, size: int = 50, seed: int = 1, fmt: str = "bundle",
-          as_of: dt.date | None = None) -> dict[str, int]:
-    """Write a corpus: one Bundle per patient, or a Bulk Data export (one NDJSON per type).
+          as_of: dt.date | None = None, start: int = 0) -> dict[str, int]:
+    """Write a corpus (patients numbered from start): one Bundle per patient, named by the
+    patient's id, or a Bulk Data export (one <Type>.ndjson per resource type).
 
     Returns how many patients follow each scenario.
     """
     folder.mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}
     by_type: dict[str, list[bytes]] = {}
-    for scenario, resources in generate(patients, size=size, seed=seed, as_of=as_of):
+    for scenario, resources in generate(patients, size=size, seed=seed, as_of=as_of, start=start):
         counts[scenario.id] = counts.get(scenario.id, 0) + 1
         if fmt == "ndjson":
             for resource in resources:

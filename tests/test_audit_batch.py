@@ -17,9 +17,8 @@ import pytest
 
 from cds.audit import AuditTrail
 from cds.audit.batch import BatchSummary, run_batch
-from cds.audit.synthetic import patients
 
-from .audit_support import AS_OF, ROOT, bundles, cds, export, sqlite_url
+from .audit_support import AS_OF, ROOT, bundles, cds, export, patients, sqlite_url
 
 
 def _run(paths: list[Path], url: str, workers: int, **options: Any) -> BatchSummary:
@@ -44,7 +43,7 @@ def _outcomes(url: str) -> dict[tuple[str, str, str], tuple[Any, ...]]:
 
 def _expected_records(count: int, start: int = 0) -> int:
     """One record per patient and one per claim line billed S9326/S9363."""
-    claims = sum(1 for resources in patients(count, AS_OF, start=start) for r in resources
+    claims = sum(1 for resources in patients(count, start=start) for r in resources
                  if r["resourceType"] in ("Claim", "ExplanationOfBenefit"))
     return count + claims
 
@@ -92,9 +91,10 @@ def test_a_second_run_skips_what_is_already_audited(tmp_path: Path) -> None:
 def test_one_malformed_file_is_reported_and_the_rest_audited(tmp_path: Path) -> None:
     folder = bundles(tmp_path, 6)
     (folder / "broken.json").write_text('{"resourceType": "Bundle", "entry": [')
-    invalid = orjson.loads((folder / "p000002.json").read_bytes())
+    invalid = orjson.loads((folder / "synth-000002.json").read_bytes())
+    assert invalid["entry"][1]["resource"]["resourceType"] == "Condition"
     invalid["entry"][1]["resource"]["clinicalStatus"] = "active"     # must be a CodeableConcept
-    (folder / "p000002.json").write_bytes(orjson.dumps(invalid))
+    (folder / "synth-000002.json").write_bytes(orjson.dumps(invalid))
     url = sqlite_url(tmp_path)
     done = cds("audit", "run", str(folder), "--as-of", AS_OF.isoformat(), "--workers", "0",
                "--audit-url", url, "--no-progress")
@@ -102,10 +102,10 @@ def test_one_malformed_file_is_reported_and_the_rest_audited(tmp_path: Path) -> 
     problems = [line for line in done.stderr.splitlines() if line.startswith("cds: ")]
     assert len(problems) == 2, done.stderr
     assert "broken.json: not valid JSON" in problems[0]
-    assert "p000002.json" in problems[1] and "Condition.clinicalStatus" in problems[1]
+    assert "synth-000002.json" in problems[1] and "Condition.clinicalStatus" in problems[1]
     assert "5 patient(s) audited" in done.stdout and "2 problem(s)" in done.stdout
     audited = {key[0] for key in _outcomes(url)}
-    assert audited == {f"Patient/p00000{n}" for n in (0, 1, 3, 4, 5)}
+    assert audited == {f"Patient/synth-00000{n}" for n in (0, 1, 3, 4, 5)}
 
 
 def test_an_unreadable_ndjson_line_holds_back_only_its_own_export(tmp_path: Path) -> None:
@@ -119,7 +119,7 @@ def test_an_unreadable_ndjson_line_holds_back_only_its_own_export(tmp_path: Path
     assert summary.problems == problems
     assert any("Condition.ndjson" in p and "line is not JSON" in p for p in problems)
     assert any(p.startswith(f"{bad}: export not audited") for p in problems)
-    assert {key[0] for key in _outcomes(url)} == {f"Patient/p00000{n}" for n in range(4)}
+    assert {key[0] for key in _outcomes(url)} == {f"Patient/synth-00000{n}" for n in range(4)}
 
 
 def test_progress_shows_patients_rate_and_time_left(tmp_path: Path) -> None:
@@ -160,7 +160,7 @@ def test_killed_mid_run_and_restarted_nothing_is_lost_or_written_twice(tmp_path:
     assert done.returncode == 0, done.stderr
     outcomes = _outcomes(url)                  # raises on any duplicate
     assert len(outcomes) == expected
-    assert {key[0] for key in outcomes} == {f"Patient/p{n:06d}" for n in range(count)}
+    assert {key[0] for key in outcomes} == {f"Patient/synth-{n:06d}" for n in range(count)}
     with AuditTrail.open(url) as trail:
         item_keys = [r.item_key for r in trail.records()]
     assert len(item_keys) == len(set(item_keys)) == expected

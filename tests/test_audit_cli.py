@@ -20,7 +20,7 @@ def test_evaluate_with_audit_prints_the_same_and_records_each_patient(tmp_path: 
     assert f"3 audit record(s) appended to {url}" in audited.stderr
     with AuditTrail.open(url) as trail:
         records = list(trail.records())
-    assert [r.patient for r in records] == ["Patient/p000000", "Patient/p000001", "Patient/p000002"]
+    assert [r.patient for r in records] == ["Patient/synth-000000", "Patient/synth-000001", "Patient/synth-000002"]
     assert all(r.source.kind == "cli" and r.claim is None for r in records)
     printed = [json.loads(line) for line in plain.stdout.splitlines()]
     assert [r.assessment for r in records] == printed
@@ -52,7 +52,7 @@ def test_show_prints_the_whole_record(tmp_path: Path) -> None:
     shown = json.loads(done.stdout)
     assert shown["id"] == record.id and shown["hash"] == record.hash and shown["prev_hash"] == "0" * 64
     assert shown["source"] == {"kind": "cli", "hook": None, "hookInstance": None, "run": None}
-    assert shown["assessment"]["patient"] == "Patient/p000000"
+    assert shown["assessment"]["patient"] == "Patient/synth-000000"
     assert set(shown["facts"]) >= {"patient", "conditions", "medications", "courses"}
     missing = cds("audit", "show", "no-such-id", "--audit-url", url)
     assert missing.returncode == 2 and "no single record 'no-such-id'" in missing.stderr

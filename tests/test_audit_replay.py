@@ -8,12 +8,14 @@ from pathlib import Path
 from cds.audit import AuditTrail
 from cds.knowledge import DEFAULT_RULESETS
 
-from .audit_support import AS_OF, bundles, cds, sqlite_url
+from .audit_support import AS_OF, bundles, cds, scenario_number, sqlite_url
+
+MS = scenario_number("multiple-sclerosis-intrathecal-baclofen")
 
 
 def _audited(tmp_path: Path) -> tuple[str, str]:
     """A trail with one CLI record of a patient with multiple sclerosis, eligible for S9363."""
-    folder = bundles(tmp_path, 1, start=6)          # scenario 6: MS with a baclofen trial
+    folder = bundles(tmp_path, 1, start=MS)
     url = sqlite_url(tmp_path)
     done = cds("evaluate", str(folder), "--as-of", AS_OF.isoformat(), "--audit", "--audit-url", url)
     assert done.returncode == 0, done.stderr
@@ -27,7 +29,7 @@ def test_replay_with_the_same_rulesets_changes_nothing(tmp_path: Path) -> None:
     url, record_id = _audited(tmp_path)
     done = cds("audit", "replay", record_id, "--audit-url", url)
     assert done.returncode == 0, done.stderr
-    assert f"record #1 {record_id}: Patient/p000006 as of {AS_OF.isoformat()}" in done.stdout
+    assert f"record #1 {record_id}: Patient/synth-{MS:06d} as of {AS_OF.isoformat()}" in done.stdout
     assert "no change: today's rulesets give the same assessment" in done.stdout
     assert "rules changed" not in done.stdout
 

@@ -66,7 +66,8 @@ def test_salvage_removes_only_the_invalid_elements_the_rules_read() -> None:
     order["dosageInstruction"][0]["doseAndRate"] = {"doseQuantity": {"value": 5}}  # an object, not an array
     order["note"] = "free text"  # invalid too, but no rule reads it
     entry = RawEntry(source="context.draftOrders", entry=0, resource=order)
-    kept, problems = salvage(entry)
+    kept, problems, model = salvage(entry)
+    assert model is not None and model.dosageInstruction[0].doseAndRate is None
     assert "doseAndRate" not in kept.resource["dosageInstruction"][0]
     assert kept.resource["dosageInstruction"][0]["route"] == order["dosageInstruction"][0]["route"]
     assert kept.resource["note"] == "free text"
@@ -76,6 +77,7 @@ def test_salvage_removes_only_the_invalid_elements_the_rules_read() -> None:
 
 def test_salvage_leaves_valid_and_unread_resources_alone() -> None:
     valid = RawEntry(source="s", entry=0, resource=pain_patient("p1")["patient"])
-    assert salvage(valid) == (valid, [])
+    kept, problems, model = salvage(valid)
+    assert (kept, problems) == (valid, []) and model is not None and model.id == "p1"
     other = RawEntry(source="s", entry=0, resource={"resourceType": "NutritionOrder", "bogus": True})
-    assert salvage(other) == (other, [])
+    assert salvage(other) == (other, [], None)

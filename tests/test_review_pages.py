@@ -109,7 +109,6 @@ def test_an_evaluation_is_stored_with_its_facts_and_opens_by_its_permalink(app: 
     assert record.id in page and "Patient/S9326-indication--cancer-related-pain" in page
 
 
-@pytest.mark.xfail(strict=True, reason="cds.audit.Source has no kind 'review' yet: recorded as 'cli' until it does")
 def test_an_evaluation_from_the_page_is_recorded_as_the_review_page(app: App) -> None:
     app.assess(fixture=ELIGIBLE)
     assert app.records()[0].source.kind == "review"

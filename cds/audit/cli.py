@@ -13,10 +13,10 @@ import orjson
 
 from .. import knowledge as _knowledge
 from ..fhir import InputError, Problem
-from ..fhir.record import build_records
+from ..evaluate import patient_records
 from ..models import PatientAssessment
 from .inputs import read_units
-from .models import Entry, Source
+from .models import AuditRecord, Entry, Source
 from .store import StoreError
 from .trail import URL_VARIABLE, AuditTrail, default_url
 from .unit import assess_with_facts
@@ -89,7 +89,7 @@ def evaluate_audited(args: argparse.Namespace) -> list[PatientAssessment]:
     records = []
     for unit in reading.units:
         try:
-            records += [(unit, r) for r in build_records(unit.entries, strict=True)]
+            records += [(unit, r) for r in patient_records(unit.entries, strict=True)]
         except InputError as exc:
             problems += [p.model_copy(update={"source": unit.label}) for p in exc.problems]
     if problems:
@@ -133,11 +133,18 @@ def _verify(args: argparse.Namespace) -> int:
     return 0
 
 
-def _show(args: argparse.Namespace) -> int:
+def _record(args: argparse.Namespace) -> AuditRecord | None:
+    """The record the command names, or None after saying there is no such single record."""
     with _open(args.audit_url) as trail:
         record = trail.get(args.id)
     if record is None:
         print(f"cds: no single record {args.id!r} in {trail.url}", file=sys.stderr)
+    return record
+
+
+def _show(args: argparse.Namespace) -> int:
+    record = _record(args)
+    if record is None:
         return EXIT_INPUT
     sys.stdout.write(orjson.dumps(record.model_dump(mode="json", by_alias=True),
                                   option=orjson.OPT_INDENT_2).decode() + "\n")
@@ -147,10 +154,8 @@ def _show(args: argparse.Namespace) -> int:
 def _replay(args: argparse.Namespace) -> int:
     from .replay import replay
 
-    with _open(args.audit_url) as trail:
-        record = trail.get(args.id)
+    record = _record(args)
     if record is None:
-        print(f"cds: no single record {args.id!r} in {trail.url}", file=sys.stderr)
         return EXIT_INPUT
     result = replay(record)
     print(f"record #{record.seq} {record.id}: {record.patient} as of {record.as_of.isoformat()}"

@@ -15,11 +15,11 @@ VERDICTS: tuple[Verdict, ...] = ("supported", "not supported", "needs documentat
 
 
 class Source(BaseModel):
-    """Who asked for the evaluation: a CDS Hooks call, the CLI, or a batch run."""
+    """Who asked for the evaluation: a CDS Hooks call, the CLI, a batch run, or the review page."""
 
     model_config = ConfigDict(populate_by_name=True, frozen=True)
 
-    kind: Literal["hook", "cli", "batch"]
+    kind: Literal["hook", "cli", "batch", "review"]
     hook: str | None = None
     hook_instance: str | None = Field(default=None, alias="hookInstance")
     # The batch run that wrote the record.
@@ -30,7 +30,7 @@ class Source(BaseModel):
             return f"hook {self.hook} ({self.hook_instance})"
         if self.kind == "batch":
             return f"batch {self.run}"
-        return "cli"
+        return self.kind
 
 
 class ClaimLine(BaseModel):

@@ -16,10 +16,10 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from .. import knowledge as _knowledge
-from ..evaluate import assess_facts
+from ..evaluate import assess_facts, patient_records
 from ..facts import PatientFacts, build_facts
 from ..fhir import InputError
-from ..fhir.record import PatientRecord, build_records
+from ..fhir.record import PatientRecord
 from ..models import PatientAssessment
 from .canonical import canonical, sha256
 from .claims import ClaimItem, claim_items, orders_on, verdict
@@ -70,7 +70,7 @@ def audit_unit(unit: Unit, key: str, as_of: dt.date, therapies: Sequence[str], s
     result = UnitResult(label=unit.label, unit_key=key, entries=[], problems=[], patients=unit.patients,
                         rulesets=knowledge.versions)
     try:
-        records = build_records(unit.entries, strict=True)
+        records = patient_records(unit.entries, strict=True)
     except InputError as exc:
         result.problems.extend(f"{unit.label}: {p}" for p in exc.problems)
         return result

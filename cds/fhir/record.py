@@ -10,6 +10,7 @@ from fhir.resources.R4B.condition import Condition
 from fhir.resources.R4B.medication import Medication
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 from fhir.resources.R4B.patient import Patient
+from fhir.resources.R4B.resource import Resource
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from .errors import InputError, Problem
@@ -48,7 +49,7 @@ def build_records(
     """
     entries = list(entries)
     problems: list[Problem] = []
-    validated: list[tuple[RawEntry, object]] = []
+    validated: list[tuple[RawEntry, Resource]] = []
     for entry in entries:
         if screen is not None and not screen(entry.resource):
             continue
@@ -58,7 +59,13 @@ def build_records(
             validated.append((entry, model))
     if problems and strict:
         raise InputError(problems)
+    return group_records(entries, validated, problems)
 
+
+def group_records(
+    entries: list[RawEntry], validated: list[tuple[RawEntry, Resource]], problems: list[Problem]
+) -> list[PatientRecord]:
+    """Records from resources already validated (problems: what was left out, as warnings)."""
     records: dict[tuple[str, str], PatientRecord] = {}
     aliases: dict[tuple[str, str], tuple[str, str]] = {}
     for entry, model in validated:

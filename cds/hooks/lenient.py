@@ -12,6 +12,7 @@ import copy
 import dataclasses
 from typing import Any
 
+from fhir.resources.R4B.resource import Resource
 from pydantic import ValidationError
 
 from ..fhir import Problem, RawEntry
@@ -21,19 +22,21 @@ from ..fhir.validate import MODELS, READ_ELEMENTS
 _ROUNDS = 8
 
 
-def salvage(entry: RawEntry) -> tuple[RawEntry, list[Problem]]:
-    """The entry with invalid elements removed (unchanged when valid), and what was removed."""
+def salvage(entry: RawEntry) -> tuple[RawEntry, list[Problem], Resource | None]:
+    """The entry with invalid elements removed (unchanged when valid), what was removed, and
+    its validated model (None for a type the rules do not read, or one beyond salvage)."""
     kind = entry.resource["resourceType"]
     model = MODELS.get(kind)
     if model is None:
-        return entry, []
+        return entry, [], None
     # The same elements cds.fhir.validate checks: the others are never read, so never pruned.
     elements = READ_ELEMENTS[kind]
     resource = entry.resource
     problems: list[Problem] = []
+    validated: Resource | None = None
     for _ in range(_ROUNDS):
         try:
-            model.model_validate({k: v for k, v in resource.items() if k in elements})
+            validated = model.model_validate({k: v for k, v in resource.items() if k in elements})
         except ValidationError as exc:
             if resource is entry.resource:
                 resource = copy.deepcopy(resource)
@@ -50,8 +53,8 @@ def salvage(entry: RawEntry) -> tuple[RawEntry, list[Problem]]:
             continue
         break
     if resource is entry.resource:
-        return entry, problems
-    return dataclasses.replace(entry, resource=resource), problems
+        return entry, problems, validated
+    return dataclasses.replace(entry, resource=resource), problems, validated
 
 
 def _remove(resource: dict[str, Any], loc: tuple[Any, ...]) -> str | None:

@@ -10,8 +10,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from fhir.resources.R4B.resource import Resource
+
 from ..fhir import InputError, Problem, RawEntry
-from ..fhir.record import PatientRecord, build_records
+from ..fhir.record import PatientRecord, group_records
+from ..fhir.validate import validate
 from ..knowledge import default as default_knowledge
 from .errors import HookError
 from .lenient import salvage
@@ -52,15 +55,22 @@ def build_record(call: ParsedCall, prefetch: dict[str, Any]) -> tuple[PatientRec
     # Resources no rule can read (a Condition no value set holds) are neither salvaged nor kept:
     # on a long problem list they are most of the prefetch, and validating them most of the time.
     screen = default_knowledge().valuesets.screen
-    salvaged = []
+    salvaged: list[RawEntry] = []
+    validated: list[tuple[RawEntry, Resource]] = []
+    left_out: list[Problem] = []
     for entry in entries:
         if not screen(entry.resource):
             continue
-        kept, problems = salvage(entry)
+        kept, problems, model = salvage(entry)
         salvaged.append(kept)
         warnings += problems
+        if model is not None:
+            validated.append((kept, model))
+        else:
+            # Beyond salvage (a required element missing): left out, with validation's reasons.
+            left_out += validate(kept)[1]
     try:
-        records = build_records(salvaged, strict=False)
+        records = group_records(salvaged, validated, left_out)
     except InputError as exc:
         raise HookError(400, exc.problems) from None
     record = next((r for r in records if r.reference == f"Patient/{patient_id}"), None)
@@ -68,7 +78,7 @@ def build_record(call: ParsedCall, prefetch: dict[str, Any]) -> tuple[PatientRec
         raise HookError(400, [Problem(source="prefetch", element="Patient",
                                       message="the Patient resource is not valid")])
     record.warnings.extend(warnings)
-    # The names build_records gives: Type/id, or Type/source#entry for a resource without id.
+    # The names group_records gives: Type/id, or Type/source#entry for a resource without id.
     draft_refs = {f"{e.resource['resourceType']}/{e.resource['id']}" if isinstance(e.resource.get("id"), str)
                   else f"{e.resource['resourceType']}/{e.source}#{e.entry}" for e in drafts}
     return record, draft_refs

@@ -8,6 +8,7 @@ import socket
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
+from ..audit import AuditTrail
 from .settings import ENV_VAR, Settings, is_loopback
 
 

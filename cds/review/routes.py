@@ -224,5 +224,5 @@ def _source(record: AuditRecord) -> str:
     if source.kind == "batch":
         return f"batch audit {source.run}"
     if source.kind == "cli":
-        return "the review page or the command line"
+        return "the command line"
     return "the review page"

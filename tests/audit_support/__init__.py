@@ -11,12 +11,15 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from cds.audit.synthetic import write_bundles, write_ndjson
+from cds import synth
 
 AS_OF = dt.date(2026, 11, 22)
+SEED = 7
+SIZE = 20           # resources per synthetic patient: the scenario's, padded with filler
 POSTGRES_VARIABLE = "CDS_TEST_POSTGRES_URL"
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -27,7 +30,7 @@ def postgres_server() -> str:
     if url:
         return url
     message = (f"{POSTGRES_VARIABLE} is not set: start a server with `eval \"$(scripts/postgres.sh)\"` "
-               "(.ci/run does this)")
+               "(make test does this)")
     if os.environ.get("CI"):
         pytest.fail(f"CI is set but there is no PostgreSQL server: {message}")
     pytest.skip(message)
@@ -90,17 +93,32 @@ def drop_triggers(url: str) -> None:
 
 
 def export(tmp_path: Path, count: int, name: str = "export", start: int = 0) -> Path:
-    """A Bulk Data export of count synthetic patients (ids p<start>...)."""
+    """A Bulk Data export of count synthetic patients (ids synth-<start>...)."""
     folder = tmp_path / name
-    write_ndjson(folder, count, AS_OF, start=start)
+    synth.write(folder, count, size=SIZE, seed=SEED, fmt="ndjson", as_of=AS_OF, start=start)
     return folder
 
 
 def bundles(tmp_path: Path, count: int, name: str = "bundles", start: int = 0) -> Path:
-    """One Bundle file per synthetic patient."""
+    """One Bundle file per synthetic patient (synth-<n>.json)."""
     folder = tmp_path / name
-    write_bundles(folder, count, AS_OF, start=start)
+    synth.write(folder, count, size=SIZE, seed=SEED, fmt="bundle", as_of=AS_OF, start=start)
     return folder
+
+
+def patients(count: int, start: int = 0) -> list[list[dict[str, Any]]]:
+    """The resources of synthetic patients start .. start + count - 1, as export and bundles write them."""
+    return [resources for _, resources in synth.generate(count, size=SIZE, seed=SEED, as_of=AS_OF, start=start)]
+
+
+def scenario_patient(scenario: str) -> list[dict[str, Any]]:
+    """The first synthetic patient of a scenario (by its id in fixtures/synth/scenarios.yaml)."""
+    return patients(1, start=scenario_number(scenario))[0]
+
+
+def scenario_number(scenario: str) -> int:
+    """The number of the first patient of a scenario: its place in fixtures/synth/scenarios.yaml."""
+    return [s.id for s in synth.Scenarios.load().scenarios].index(scenario)
 
 
 def cds(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:

@@ -1,5 +1,5 @@
 """Debian's Chromium through Playwright: skipped with a reason where it is missing, except in
-CI, where a missing browser is a failure (.ci/run installs it)."""
+CI, where a missing browser is a failure (make test installs it)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
 def require_chromium() -> None:
     missing = None
     if not CHROMIUM.exists():
-        missing = f"{CHROMIUM} is missing (apt-get install chromium; .ci/run installs it)"
+        missing = f"{CHROMIUM} is missing (apt-get install chromium; make test installs it: scripts/chromium.sh)"
     else:
         try:
             import playwright.sync_api  # noqa: F401
