@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SIZES = (50, 500)
 WORKERS = (1, 2)
 CONCURRENCY = (1, 8, 32)
-REQUESTS = int(os.environ.get("BENCH_HTTP_REQUESTS", "400"))
+REQUESTS = int(os.environ.get("BENCH_HTTP_REQUESTS", "300"))
 
 
 def order_sign_body(size: int) -> bytes:

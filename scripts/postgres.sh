@@ -26,7 +26,8 @@ BIN="$(pg_bin)"
 # The server refuses to run as root: run it as the postgres system user when we are root.
 if [ "$(id -u)" = 0 ]; then
     OWNER=postgres
-    run() { runuser -u postgres -- "$@"; }
+    # From /, which the postgres user can enter (the checkout may be private to root).
+    run() { (cd / && runuser -u postgres -- "$@"); }
 else
     OWNER="$(id -un)"
     run() { "$@"; }
