@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import orjson
 
@@ -16,6 +17,7 @@ from .fhir import InputError
 from .hooks.command import add_serve_parser
 from .render_text import render_table, render_text
 from .ruleset import RulesetError
+from .synth import write
 
 EXIT_INPUT = 2
 
@@ -83,10 +85,6 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _synth(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from .synth import write
-
     counts = write(Path(args.out), args.patients, size=args.size, seed=args.seed, fmt=args.format)
     print(f"{args.patients} patients of {args.size} resources in {args.out}: "
           + ", ".join(f"{n} {scenario}" for scenario, n in counts.items()))
