@@ -37,7 +37,6 @@ class Outcome:
     criteria: dict[str, CriterionOutcome]
     matches: dict[str, list[Binding]]
     status: str
-    sid: str
 
 
 @dataclass
@@ -97,7 +96,7 @@ class CompiledRuleset:
                 session.assert_fact(collector.view({"t": "status", "status": status}))
             finally:
                 self._collector = None
-        return Outcome(criteria=results, matches=dict(collector.matches), status=status, sid=session.sid)
+        return Outcome(criteria=results, matches=dict(collector.matches), status=status)
 
     def _resolve(self, criterion_id: str, collector: _Collector) -> CriterionOutcome:
         criterion = next(c for c in self.ruleset.criteria if c.id == criterion_id)
@@ -153,7 +152,7 @@ def render(template: str, bindings: list[Binding]) -> str:
             if fact.get("t") in ("context", "status"):
                 continue
             for key, value in fact.items():
-                if isinstance(value, (str, int)) and not isinstance(value, bool) and key not in ("t", "sid", "id"):
+                if isinstance(value, (str, int)) and not isinstance(value, bool) and key not in ("t", "id"):
                     text = str(value)
                     if text not in values[key]:
                         values[key].append(text)
