@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 
 from .engine import CompiledRuleset
 from .ruleset import Ruleset, RulesetError, load_ruleset
 from .terminology import DrugClassifier, Terminology, ValueSetError, ValueSets
 
-DEFAULT_RULESETS = Path(__file__).resolve().parent.parent / "rulesets"
+# A deployment's own rulesets folder, instead of the ones shipped with the package.
+ENV_VAR = "CDS_RULESETS"
+
+
+def _shipped_rulesets() -> Path:
+    """The rulesets shipped as package data (cds._rulesets: the repository's rulesets/ folder)."""
+    # A real folder, as the loaders glob it: as_file hands back an installed package's own
+    # folder unchanged and extracts one that lives in a zip for as long as the process runs.
+    stack = ExitStack()
+    atexit.register(stack.close)
+    return stack.enter_context(resources.as_file(resources.files("cds._rulesets")))
+
+
+DEFAULT_RULESETS = _shipped_rulesets()
 
 
 @dataclass
@@ -29,11 +45,13 @@ class Knowledge:
 
 
 def rulesets_folder() -> Path:
-    return Path(os.environ.get("CDS_RULESETS", DEFAULT_RULESETS))
+    return Path(os.environ.get(ENV_VAR) or DEFAULT_RULESETS)
 
 
 def load(folder: Path) -> Knowledge:
     """Load and check every ruleset of a folder; raises RulesetError naming file and problem."""
+    if not folder.is_dir():
+        raise RulesetError(f"{folder}: no such rulesets folder (set {ENV_VAR} to a folder, or unset it)")
     try:
         valuesets = ValueSets.load(folder / "valuesets")
         terminology = Terminology.load(folder / "terminology.yaml")

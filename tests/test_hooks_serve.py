@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import ipaddress
+import os
 import socket
 import ssl
 import subprocess
@@ -36,6 +37,8 @@ from .hooks_support.patients import (
 ROOT = Path(__file__).resolve().parent.parent
 SIGN = "/cds-services/home-infusion-order-sign"
 PATIENTS = 16
+START_DEADLINE = 120.0
+SLOW_START = 8  # seconds: above uvicorn's own 5 s health check
 
 
 def _free_port() -> int:
@@ -57,17 +60,20 @@ def _running(folder: Path, *args: str, scheme: str = "http", verify: Any = True)
             cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     base = f"{scheme}://127.0.0.1:{port}"
     try:
-        # Readiness, not timing: poll until the discovery endpoint answers (or give up).
-        for _ in range(300):
+        # Readiness, not timing: poll until the discovery endpoint answers, within a deadline far
+        # above a start-up on a busy machine (workers there took tens of seconds).
+        deadline = time.monotonic() + START_DEADLINE
+        while True:
             if process.poll() is not None:
                 pytest.fail(f"cds serve exited: {log.read_text()}")
             try:
-                if httpx.get(base + "/cds-services", timeout=1, verify=verify).status_code == 200:
+                if httpx.get(base + "/cds-services", timeout=2, verify=verify).status_code == 200:
                     break
             except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            pytest.fail(f"cds serve did not start: {log.read_text()}")
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"cds serve not ready after {START_DEADLINE} s: {log.read_text()}")
+            time.sleep(0.1)
         yield base, log
     finally:
         process.terminate()
@@ -163,6 +169,65 @@ def test_serve_reports_a_bad_auth_config(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "cds.cli", "serve", "--auth-config", str(config)], cwd=ROOT,
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 2 and "issuers" in result.stderr
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["--workers", "2"], "no such rulesets folder"),
+    (["--workers", "2", "--worker-healthcheck-timeout", "0"], "is not a whole number of seconds of at least 1"),
+])
+def test_serve_stops_before_starting_workers_that_could_not_run(tmp_path: Path, args: list[str],
+                                                                expected: str) -> None:
+    # Rulesets that do not load would have every worker fail and be restarted, again and again.
+    result = subprocess.run([sys.executable, "-m", "cds.cli", "serve", "--port", str(_free_port()), *args,
+                             "--feedback-db", str(tmp_path / "hooks.sqlite"),
+                             "--audit-url", f"sqlite:///{tmp_path / 'audit.sqlite'}"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+                            env={**os.environ, "CDS_RULESETS": str(tmp_path / "nowhere")})
+    assert result.returncode == 2
+    assert expected in result.stderr and "Traceback" not in result.stderr
+
+
+# Python runs sitecustomize at every start: here it holds each worker process (started with
+# --multiprocessing-fork) back before it can answer the supervisor, as a busy machine did.
+SLOW_WORKERS = f"""import sys, time
+if "--multiprocessing-fork" in sys.orig_argv:
+    time.sleep({SLOW_START})
+"""
+
+
+def _log_says(log: Path, text: str, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if text in log.read_text():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+@pytest.mark.parametrize(("args", "restarted"), [
+    ([], False),                                          # the default, 60 s
+    (["--worker-healthcheck-timeout", "2"], True),        # below the workers' start-up
+])
+def test_workers_slow_to_start_are_restarted_only_past_the_health_check_timeout(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], restarted: bool) -> None:
+    (tmp_path / "sitecustomize.py").write_text(SLOW_WORKERS)
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    if not restarted:
+        with _running(tmp_path, "--workers", "2", *args) as (base, log):
+            assert httpx.get(base + "/cds-services").status_code == 200
+        assert " died" not in log.read_text()
+        return
+    log = tmp_path / "server.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "cds.cli", "serve", "--port", str(_free_port()), "--workers", "2", *args,
+             "--feedback-db", str(tmp_path / "hooks.sqlite"), "--audit-url", f"sqlite:///{tmp_path / 'audit.sqlite'}"],
+            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        assert _log_says(log, " died", 60), log.read_text()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 def _self_signed(folder: Path) -> tuple[Path, Path]:

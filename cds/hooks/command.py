@@ -35,8 +35,21 @@ def add_serve_parser(commands: Any) -> None:
     serve.add_argument("--ssl-certfile", metavar="PEM",
                        help="serve HTTPS with this certificate (CDS Hooks requires TLS; or use a TLS proxy)")
     serve.add_argument("--ssl-keyfile", metavar="PEM", help="the certificate's private key")
+    serve.add_argument("--worker-healthcheck-timeout", type=_positive_seconds, default=60, metavar="SECONDS",
+                       help="restart a worker that does not answer the supervisor's health check within "
+                            "this time (default 60; with --workers above 1)")
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     serve.set_defaults(func=run_serve)
+
+
+def _positive_seconds(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of seconds of at least 1")
+    return value
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -58,7 +71,8 @@ def run_serve(args: argparse.Namespace) -> int:
             public_base_url=args.public_base_url, as_of=args.as_of, audit_url=args.audit_url or default_url(),
         )
         serve(settings, host=args.host, port=args.port, workers=args.workers, log_level=args.log_level,
-              ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile)
+              ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile,
+              worker_healthcheck_timeout=args.worker_healthcheck_timeout)
     except (OSError, yaml.YAMLError, ValidationError, UnsafeBind, StoreError) as exc:
         print(f"cds serve: {exc}", file=sys.stderr)
         return EXIT_USAGE
