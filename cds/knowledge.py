@@ -21,10 +21,14 @@ ENV_VAR = "CDS_RULESETS"
 def _shipped_rulesets() -> Path:
     """The rulesets shipped as package data (cds._rulesets: the repository's rulesets/ folder)."""
     # A real folder, as the loaders glob it: as_file hands back an installed package's own
-    # folder unchanged and extracts one that lives in a zip for as long as the process runs.
+    # folder unchanged (and, from Python 3.12, extracts a zipped one for the process's life).
+    try:
+        shipped = resources.files("cds._rulesets")
+    except ModuleNotFoundError:  # a source tree put on sys.path by hand, not installed
+        return Path(__file__).resolve().parent.parent / "rulesets"
     stack = ExitStack()
     atexit.register(stack.close)
-    return stack.enter_context(resources.as_file(resources.files("cds._rulesets")))
+    return stack.enter_context(resources.as_file(shipped))
 
 
 DEFAULT_RULESETS = _shipped_rulesets()

@@ -18,8 +18,15 @@ trap 'rm -rf "$work"' EXIT
 echo "durable-rules.sh: building durable-rules $version with patches/durable-rules-$version-py313.patch" >&2
 "$python" -m pip download --quiet --no-binary :all: --no-deps "durable-rules==$version" -d "$work"
 # The checksum recorded in the repository, not PyPI's word for it: the patch is for this sdist.
-(cd "$work" && sha256sum --check --quiet "$root/patches/$sdist.sha256")
+if ! (cd "$work" && sha256sum --check --quiet "$root/patches/$sdist.sha256"); then
+    echo "durable-rules.sh: $sdist from PyPI is not the file patches/$sdist.sha256 names; not building it" >&2
+    exit 1
+fi
 tar -xzf "$work/$sdist" -C "$work"
 patch --quiet --forward -p1 -d "$work/durable_rules-$version" < "$root/patches/durable-rules-$version-py313.patch"
-"$python" -m pip wheel --quiet --no-deps -w "$work/wheel" "$work/durable_rules-$version"
+# Its setup.py draws setuptools deprecation warnings that are not ours to fix: shown on failure only.
+if ! log="$("$python" -m pip wheel --quiet --no-deps -w "$work/wheel" "$work/durable_rules-$version" 2>&1)"; then
+    echo "$log" >&2
+    exit 1
+fi
 "$python" -m pip install --quiet "$work"/wheel/durable_rules-*.whl
