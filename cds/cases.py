@@ -1,6 +1,6 @@
 """Test cases as compact data: fixtures/cases/<ruleset>.yaml built into FHIR R4 Bundles.
 
-A case file holds named cases (`S9326.oral-trial/short-trial`), each a record in compact form,
+A case file holds named cases (`<ruleset>.<criterion>/<label>`), each a record in compact form,
 an as-of date and the expected assessments. `build` turns one case into a Bundle with
 deterministic ids (`Patient/<slug>`, `Condition/<slug>-c1`, ...) so the bundles can be written
 out (`cds fixtures build`), inspected and evaluated. The syntax is in fixtures/cases/README.md.
@@ -54,7 +54,7 @@ class CaseError(ValueError):
 
 @dataclass(frozen=True)
 class Case:
-    name: str                       # "S9326.oral-trial/short-trial": the pytest id
+    name: str                       # "<ruleset>.<criterion>/<label>": the pytest id
     ruleset: str                    # the case file's stem
     description: str
     as_of: dt.date
@@ -343,7 +343,7 @@ def _known(item: Mapping[str, Any], keys: set[str], where: str) -> None:
 
 
 def _coding(code: Any, display: Any) -> dict[str, str]:
-    """`icd10:G89.3` (a prefix of SYSTEMS) or `http://system|code`."""
+    """`icd10:<code>` (a prefix of SYSTEMS) or `http://system|code`."""
     text = str(code)
     if "|" in text:
         system, _, value = text.rpartition("|")

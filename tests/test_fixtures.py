@@ -200,7 +200,7 @@ def _block_problems(ruleset: Ruleset, block: Expected) -> list[str]:
 
 def _outcomes(ruleset: Ruleset) -> list[tuple[str, str, str | None]]:
     """(criterion, result, category) of every branch and every otherwise."""
-    found = []
+    found: list[tuple[str, str, str | None]] = []
     for criterion in ruleset.criteria:
         outcomes = [(b.result, b.category) for b in criterion.branches] + [(criterion.otherwise.result, None)]
         found += [(criterion.id, r, c) for r, c in dict.fromkeys(outcomes)]

@@ -19,7 +19,7 @@ class Fixture:
 
     @property
     def name(self) -> str:
-        """The case name: "S9326.indication/cancer-related-pain"."""
+        """The case name: "<ruleset>.<criterion>/<label>"."""
         return self.case.name
 
     @property
