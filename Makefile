@@ -18,7 +18,9 @@ $(STAMP): pyproject.toml setup.py
 
 run: $(STAMP)
 	$(BIN)/cds rulesets check
-	$(BIN)/cds evaluate fixtures/patients --as-of 2026-11-22 --format table
+	rm -rf build/fixtures
+	$(BIN)/cds fixtures build --out build/fixtures
+	$(BIN)/cds evaluate build/fixtures --as-of 2026-11-22 --format table
 
 # The CDS Hooks service on http://127.0.0.1:8080/cds-services (HOST/PORT/WORKERS to change).
 serve: $(STAMP)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import orjson
 
-from . import knowledge
+from . import cases, knowledge
 from .audit.cli import add_audit_commands, add_audit_options, evaluate_audited
 from .catalog.cli import add_criteria_command
 from .evaluate import evaluate_all
@@ -33,6 +33,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INPUT
     except RulesetError as exc:
         print(f"cds: ruleset error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except cases.CaseError as exc:
+        print(f"cds: case error: {exc}", file=sys.stderr)
         return EXIT_INPUT
 
 
@@ -62,6 +65,14 @@ def _parser() -> argparse.ArgumentParser:
     check = rulesets_commands.add_parser("check", help="validate every ruleset and value set")
     check.set_defaults(func=_rulesets_check)
 
+    fixtures = commands.add_parser("fixtures", help="work with the test cases (fixtures/cases)")
+    fixtures_commands = fixtures.add_subparsers(required=True, metavar="ACTION")
+    build = fixtures_commands.add_parser("build", help="write each case as a FHIR R4 Bundle to inspect or evaluate")
+    build.add_argument("files", nargs="*", type=Path, metavar="CASE-FILE",
+                       help="case files (default: every file of fixtures/cases)")
+    build.add_argument("--out", type=Path, default=Path("build/fixtures"), help="folder to write into")
+    build.set_defaults(func=_fixtures_build)
+
     add_serve_parser(commands)
     add_criteria_command(commands)
     add_audit_commands(commands)
@@ -88,6 +99,19 @@ def _synth(args: argparse.Namespace) -> int:
     counts = write(Path(args.out), args.patients, size=args.size, seed=args.seed, fmt=args.format)
     print(f"{args.patients} patients of {args.size} resources in {args.out}: "
           + ", ".join(f"{n} {scenario}" for scenario, n in counts.items()))
+    return 0
+
+
+def _fixtures_build(args: argparse.Namespace) -> int:
+    missing = [str(path) for path in args.files if not path.is_file()]
+    if missing:
+        raise cases.CaseError(f"no such case file: {', '.join(missing)}")
+    if not args.files and not cases.DEFAULT_FOLDER.is_dir():
+        raise cases.CaseError(f"no case files: {cases.DEFAULT_FOLDER} is absent (give CASE-FILE paths)")
+    loaded = cases.load(args.files or None)
+    routes = cases.route_codes(knowledge.default().terminology.routes.snomed)
+    written = cases.write(loaded.values(), args.out, routes)
+    print(f"{len(written)} bundles in {args.out}")
     return 0
 
 

@@ -9,16 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from cds import knowledge
+from cds import cases, knowledge
 from cds.engine import EngineError, host
 from cds.engine.run import CompiledRuleset
 from cds.evaluate import evaluate_all, read_input
 from cds.facts import build_facts
 from cds.fhir.record import build_records
-
-from .conftest import ROOT
-
-FIXTURES = ROOT / "fixtures" / "patients"
 
 
 def _rss_kib() -> int:
@@ -28,16 +24,18 @@ def _rss_kib() -> int:
     raise AssertionError("no VmRSS")
 
 
-def _fixture_paths() -> list[Path]:
-    paths = sorted(FIXTURES.glob("*.json"))
+def _fixture_paths(folder: Path) -> list[Path]:
+    """The test cases built into bundles (fixtures/cases)."""
+    loaded = knowledge.default()
+    paths = cases.write(cases.load().values(), folder, cases.route_codes(loaded.terminology.routes.snomed))
     if not paths:
-        pytest.skip("no fixture patients")
+        pytest.skip("no test cases")
     return paths
 
 
-def test_sequential_evaluations_leave_no_facts_behind_and_memory_stays_flat() -> None:
+def test_sequential_evaluations_leave_no_facts_behind_and_memory_stays_flat(tmp_path: Path) -> None:
     loaded = knowledge.default()
-    paths = _fixture_paths()
+    paths = _fixture_paths(tmp_path)
     facts = [
         build_facts(r, dt.date(2026, 11, 22), list(loaded.rulesets.values()), loaded.classifier, loaded.valuesets)
         for p in paths for r in build_records(read_input(p))
@@ -59,8 +57,8 @@ def test_sequential_evaluations_leave_no_facts_behind_and_memory_stays_flat() ->
     assert growth < 4 * 1024, f"RSS grew by {growth} KiB over 1,500 evaluations"
 
 
-def test_four_threads_give_exactly_the_sequential_results() -> None:
-    paths = _fixture_paths()
+def test_four_threads_give_exactly_the_sequential_results(tmp_path: Path) -> None:
+    paths = _fixture_paths(tmp_path)
     sequential = [json.dumps([r.to_json() for r in evaluate_all(p, as_of="2026-11-22")]) for p in paths]
     with ThreadPoolExecutor(max_workers=4) as pool:
         threaded = list(pool.map(

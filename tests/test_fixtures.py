@@ -1,98 +1,75 @@
-"""Fixture patients against their expected assessments, and the meta-tests that keep them complete.
+"""Test cases (fixtures/cases/<ruleset>.yaml) against their expected assessments, and the meta-tests.
 
-Each `fixtures/patients/<name>.json` (a FHIR R4 Bundle with one Patient) has a
-`<name>.expected.yaml` written from ../shared/criteria, not copied from the engine:
-
-    description: "..."
-    as_of: 2026-11-22
-    known_gap: "..."            # optional: the engine disagrees with the spec (strict xfail)
-    assessments:
-      S9326:
-        status: eligible
-        criteria: {S9326.indication: met, ...}      # every criterion of the therapy
-        categories: {S9326.indication: chronic-pain} # optional; when given it is exact:
-                                                     # a criterion not named has no category
-        findings: [...]                              # the exact set
-        documentation: [...]                         # optional, the exact set
-        alternatives: [...]                          # the exact ids in rank order
-        gated_findings: [...]                        # optional: findings whose condition the record
-                                                     # holds but which must not be reported (no
-                                                     # indication, no order)
-
-`pytest -k S9363.oral-trial` runs the fixtures of one criterion. The meta-tests fail when a
-branch, finding, alternative, lead or status of a ruleset has no (passing) fixture, when an
-expected file names an id no ruleset defines, or when an input shape the spec names is missing.
+Each case is built into a FHIR R4 Bundle by cds.cases, validated with fhir.resources R4B and
+evaluated; its pytest id is its name (`S9326.oral-trial/short-trial`), so
+`pytest -k S9363.oral-trial` runs the cases of one criterion. The expectation keys are described
+in fixtures/cases/README.md. The meta-tests iterate over whatever rulesets the knowledge base
+loads: they fail when a ruleset has no case file, or a branch, finding, alternative, lead, tried
+rule or status of a ruleset has no (passing) case, when a case names an id no ruleset defines, or
+when an input shape the spec names is missing. The per-case checks are parametrised by case name
+too, so deselecting a case deselects all that concerns it.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 from collections.abc import Callable, Iterator
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from fhir.resources.R4B.bundle import Bundle
 
 import cds
+from cds import cases
 from cds.knowledge import default
 from cds.models import Assessment
 from cds.ruleset import Ruleset, strip_lines
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "patients"
-SUFFIX = ".expected.yaml"
 STATUSES = ("eligible", "needs-review", "insufficient-information", "not-eligible")
 RESULTS = ("met", "not-met", "unknown", "not-applicable")
-TOP_KEYS = {"description", "as_of", "assessments", "known_gap"}
-BLOCK_KEYS = {"status", "criteria", "categories", "findings", "documentation", "alternatives", "gated_findings", "tried"}
-ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
-SNOMED = "http://snomed.info/sct"
+BLOCK_KEYS = {"status", "criteria", "categories", "findings", "documentation", "alternatives", "gated_findings",
+              "tried", "billing"}
+ICD10CM = cases.SYSTEMS["icd10"]
+SNOMED = cases.SYSTEMS["snomed"]
 
 Expected = dict[str, Any]
 
 
-def _expected_paths() -> list[Path]:
-    return sorted(FIXTURES.glob(f"*{SUFFIX}"))
-
-
-def _name(path: Path) -> str:
-    return path.name[: -len(SUFFIX)]
+@cache
+def _cases() -> dict[str, cases.Case]:
+    return cases.load()
 
 
 @cache
-def _load(path: Path) -> Expected:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    assert isinstance(data, dict), f"{path.name}: not a mapping"
-    return data
+def _routes() -> dict[str, str]:
+    return cases.route_codes(default().terminology.routes.snomed)
 
 
-def _all_expected() -> dict[str, Expected]:
-    return {_name(p): _load(p) for p in _expected_paths()}
-
-
-def _passing() -> dict[str, Expected]:
-    """Fixtures the engine is expected to pass (known gaps prove no coverage)."""
-    return {name: e for name, e in _all_expected().items() if not e.get("known_gap")}
+@cache
+def _bundle(name: str) -> dict[str, Any]:
+    return cases.build(_cases()[name], _routes())
 
 
 def _rulesets() -> dict[str, Ruleset]:
     return default().rulesets
 
 
-def _blocks(expected: dict[str, Expected]) -> Iterator[tuple[str, str, Expected]]:
-    for name, data in expected.items():
-        for therapy, block in data["assessments"].items():
+def _passing() -> dict[str, cases.Case]:
+    """Cases the engine is expected to pass (known gaps prove no coverage)."""
+    return {name: case for name, case in _cases().items() if not case.known_gap}
+
+
+def _blocks(chosen: dict[str, cases.Case]) -> Iterator[tuple[str, str, Expected]]:
+    for name, case in chosen.items():
+        for therapy, block in case.expect.items():
             yield name, therapy, block
 
 
-def _params() -> list[Any]:
+def _params(gaps_fail: bool) -> list[Any]:
     params = []
-    for path in _expected_paths():
-        gap = _load(path).get("known_gap")
-        marks = [pytest.mark.xfail(strict=True, reason=str(gap))] if gap else []
-        params.append(pytest.param(path, id=_name(path), marks=marks))
+    for name, case in _cases().items():
+        marks = [pytest.mark.xfail(strict=True, reason=case.known_gap)] if case.known_gap and gaps_fail else []
+        params.append(pytest.param(name, id=name, marks=marks))
     return params
 
 
@@ -118,62 +95,73 @@ def _compare(therapy: str, block: Expected, actual: Assessment) -> list[str]:
     check("ranks", list(range(1, len(actual.alternatives) + 1)), [a.rank for a in actual.alternatives])
     recommended = [a.rank == 1 and actual.status != "eligible" for a in actual.alternatives]
     check("recommended", recommended, [a.recommended for a in actual.alternatives])
+    if "billing" in block:
+        check("billing code", block["billing"], actual.billing.code)
     return problems
 
 
-@pytest.mark.parametrize("expected_path", _params())
-def test_fixture(expected_path: Path) -> None:
-    expected = _load(expected_path)
-    result = cds.evaluate(expected_path.with_name(f"{_name(expected_path)}.json"), as_of=expected["as_of"])
+@pytest.mark.parametrize("name", _params(gaps_fail=True))
+def test_case(name: str) -> None:
+    case = _cases()[name]
+    bundle = _bundle(name)
+    Bundle.model_validate(bundle)  # a case builds valid FHIR R4, or this raises naming the element
+    result = cds.evaluate(bundle, as_of=case.as_of)
     problems: list[str] = []
-    for therapy, block in expected["assessments"].items():
+    for therapy, block in case.expect.items():
         problems += _compare(therapy, block, result.assessment(therapy))
     # Every reason a person reads is filled in: no template placeholder left.
     reasons = [c.reason for a in result.assessments for c in a.criteria] + [
         alt.reason for a in result.assessments for alt in a.alternatives]
     problems += [f"unfilled reason: {r}" for r in reasons if "{" in r or "}" in r]
-    assert not problems, "\n".join([expected["description"], *problems])
+    assert not problems, "\n".join([case.description, *problems])
 
 
-# Meta-tests: the expected files name real ids ------------------------------------------------
+# Meta-tests: the case files name real ids ---------------------------------------------------------
 
 
-def test_fixtures_come_in_pairs() -> None:
-    inputs = {p.stem for p in FIXTURES.glob("*.json")}
-    expected = {_name(p) for p in _expected_paths()}
-    assert expected, "no fixtures"
-    assert not inputs - expected, f"fixtures without an expected file: {sorted(inputs - expected)}"
-    assert not expected - inputs, f"expected files without a fixture: {sorted(expected - inputs)}"
+def test_every_ruleset_has_a_case_file() -> None:
+    files = {path.stem for path in cases.DEFAULT_FOLDER.glob("*.yaml")}
+    assert files, "no case files"
+    missing = sorted(set(_rulesets()) - files)
+    assert not missing, f"rulesets without fixtures/cases/<ruleset>.yaml: {missing}"
+    stray = sorted(files - set(_rulesets()))
+    assert not stray, f"case files for no ruleset: {stray}"
 
 
-def test_fixture_patients_are_unique() -> None:
+def test_case_bundles_have_one_patient_each() -> None:
     owners: dict[str, str] = {}
-    for path in sorted(FIXTURES.glob("*.json")):
-        bundle = json.loads(path.read_text(encoding="utf-8"))
+    for name in _cases():
+        bundle = _bundle(name)
         patients = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient"]
-        assert bundle["resourceType"] == "Bundle" and len(patients) == 1, f"{path.name}: one Patient in a Bundle"
+        assert bundle["resourceType"] == "Bundle" and len(patients) == 1, f"{name}: one Patient in a Bundle"
         pid = patients[0]["id"]
-        assert pid not in owners, f"{path.name}: Patient id {pid} also used by {owners.get(pid)}"
-        owners[pid] = path.name
+        assert pid not in owners, f"{name}: Patient id {pid} also used by {owners.get(pid)}"
+        owners[pid] = name
 
 
-def test_expected_files_name_real_ids() -> None:
+def _subjects(ruleset: Ruleset) -> set[str]:
+    """What a case name may start with: a criterion, finding or alternative of its ruleset, or status."""
+    return ({c.id for c in ruleset.criteria} | {f.id for f in ruleset.findings}
+            | {f"{ruleset.therapy}.{a.id}" for a in ruleset.alternatives} | {f"{ruleset.therapy}.status"})
+
+
+@pytest.mark.parametrize("name", _params(gaps_fail=False))
+def test_case_names_real_ids(name: str) -> None:
     rulesets = _rulesets()
+    case = _cases()[name]
     problems: list[str] = []
-    for name, data in _all_expected().items():
-        if set(data) - TOP_KEYS:
-            problems.append(f"{name}: unknown keys {sorted(set(data) - TOP_KEYS)}")
-        if not data.get("description") or not isinstance(data.get("as_of"), dt.date):
-            problems.append(f"{name}: needs a description and an as_of date")
-        if not data.get("assessments"):
-            problems.append(f"{name}: no assessments")
+    subject = name.split("/", 1)[0]
+    if case.ruleset in rulesets and subject not in _subjects(rulesets[case.ruleset]):
+        problems.append(f"the name must start with a criterion, finding, `{case.ruleset}.<alternative>` or "
+                        f"`{case.ruleset}.status` of {case.ruleset}, not {subject}")
+    if case.ruleset not in case.expect:
+        problems.append(f"no expectation for the file's ruleset {case.ruleset}")
+    for therapy, block in case.expect.items():
+        ruleset = rulesets.get(therapy)
+        if ruleset is None:
+            problems.append(f"unknown ruleset {therapy}")
             continue
-        for therapy, block in data["assessments"].items():
-            ruleset = rulesets.get(therapy)
-            if ruleset is None:
-                problems.append(f"{name}: unknown therapy {therapy}")
-                continue
-            problems += [f"{name} {therapy}: {p}" for p in _block_problems(ruleset, block)]
+        problems += [f"{therapy}: {p}" for p in _block_problems(ruleset, block)]
     assert not problems, "\n".join(problems)
 
 
@@ -212,14 +200,14 @@ def _block_problems(ruleset: Ruleset, block: Expected) -> list[str]:
 
 def _outcomes(ruleset: Ruleset) -> list[tuple[str, str, str | None]]:
     """(criterion, result, category) of every branch and every otherwise."""
-    found = []
+    found: list[tuple[str, str, str | None]] = []
     for criterion in ruleset.criteria:
         outcomes = [(b.result, b.category) for b in criterion.branches] + [(criterion.otherwise.result, None)]
         found += [(criterion.id, r, c) for r, c in dict.fromkeys(outcomes)]
     return found
 
 
-def test_every_branch_has_a_fixture() -> None:
+def test_every_branch_has_a_case() -> None:
     seen: set[tuple[str, str, str | None]] = set()
     for _, _, block in _blocks(_passing()):
         if "categories" not in block:
@@ -229,16 +217,16 @@ def test_every_branch_has_a_fixture() -> None:
     missing = [f"{cid}: {result}" + (f" ({category})" if category else "")
                for ruleset in _rulesets().values() for cid, result, category in _outcomes(ruleset)
                if (cid, result, category) not in seen]
-    assert not missing, "criterion outcomes without a fixture:\n" + "\n".join(missing)
+    assert not missing, "criterion outcomes without a case:\n" + "\n".join(missing)
 
 
-def test_every_finding_has_a_fixture() -> None:
+def test_every_finding_has_a_case() -> None:
     seen = {f for _, _, block in _blocks(_passing()) for f in block["findings"]}
     missing = [f.id for r in _rulesets().values() for f in r.findings if f.id not in seen]
-    assert not missing, f"findings no fixture reports: {missing}"
+    assert not missing, f"findings no case reports: {missing}"
 
 
-def test_finding_gating_has_a_fixture() -> None:
+def test_finding_gating_has_a_case() -> None:
     """Findings count only with the indication met or an order evaluated (criteria README)."""
     rulesets = _rulesets()
     gated: set[str] = set()
@@ -254,20 +242,20 @@ def test_finding_gating_has_a_fixture() -> None:
             problems.append(f"{name} {therapy}: gated findings need no indication, no order and no findings")
         gated.add(therapy)
     assert not problems, "\n".join(problems)
-    missing = sorted(set(rulesets) - gated)
-    assert not missing, f"therapies without a fixture showing findings gated: {missing}"
+    missing = sorted(t for t, r in rulesets.items() if r.findings and t not in gated)
+    assert not missing, f"rulesets without a case showing findings gated: {missing}"
 
 
 def test_every_alternative_is_offered() -> None:
     seen = {(t, a) for _, t, block in _blocks(_passing()) for a in block["alternatives"]}
     missing = [f"{t}: {a.id}" for t, r in _rulesets().items() for a in r.alternatives if (t, a.id) not in seen]
-    assert not missing, f"alternatives no fixture offers: {missing}"
+    assert not missing, f"alternatives no case offers: {missing}"
 
 
-def test_every_status_has_a_fixture() -> None:
+def test_every_status_has_a_case() -> None:
     seen = {(t, block["status"]) for _, t, block in _blocks(_passing())}
     missing = [f"{t}: {s}" for t in _rulesets() for s in STATUSES if (t, s) not in seen]
-    assert not missing, f"statuses no fixture reaches: {missing}"
+    assert not missing, f"statuses no case reaches: {missing}"
 
 
 def _holds(condition: Any, block: Expected) -> bool:
@@ -314,22 +302,23 @@ def test_every_lead_gives_rank_one() -> None:
     missing = [f"{t}: {a.id} lead {n + 1} (priority {lead.priority})"
                for t, r in rulesets.items() for a in r.alternatives for n, lead in enumerate(a.lead)
                if (t, a.id, n) not in won]
-    assert not missing, "leads that never give rank 1 in a fixture:\n" + "\n".join(missing)
+    assert not missing, "leads that never give rank 1 in a case:\n" + "\n".join(missing)
 
 
-def test_every_tried_rule_has_a_fixture() -> None:
+def test_every_tried_rule_has_a_case() -> None:
     """An alternative the record shows tried and failed is ranked last: each such rule is shown."""
     seen = {(t, a) for _, t, block in _blocks(_passing()) for a in block.get("tried") or []}
     missing = [f"{t}: {a.id}" for t, r in _rulesets().items() for a in r.alternatives
                if a.tried and (t, a.id) not in seen]
-    assert not missing, f"tried-and-failed rules no fixture shows: {missing}"
+    assert not missing, f"tried-and-failed rules no case shows: {missing}"
 
 
-def test_expected_alternatives_follow_the_rank_rule() -> None:
-    """Expected files agree with the ruleset's leads: the winning lead first, the rest in file order."""
+@pytest.mark.parametrize("name", _params(gaps_fail=False))
+def test_case_alternatives_follow_the_rank_rule(name: str) -> None:
+    """Expectations agree with the ruleset's leads: the winning lead first, the rest in file order."""
     rulesets = _rulesets()
     problems: list[str] = []
-    for name, therapy, block in _blocks(_passing()):
+    for therapy, block in _cases()[name].expect.items():
         ruleset = rulesets[therapy]
         tried = [a.id for a in ruleset.alternatives if a.id in (block.get("tried") or [])]
         fresh = {**block, "alternatives": [a for a in block["alternatives"] if a not in tried]}
@@ -340,7 +329,7 @@ def test_expected_alternatives_follow_the_rank_rule() -> None:
             order.insert(0, winner[0])
         order += tried
         if order != block["alternatives"]:
-            problems.append(f"{name} {therapy}: expected alternatives {block['alternatives']}, rank rule gives {order}")
+            problems.append(f"{therapy}: expected alternatives {block['alternatives']}, rank rule gives {order}")
     assert not problems, "\n".join(problems)
 
 
@@ -364,9 +353,9 @@ def _drafts(bundle: dict[str, Any]) -> list[dict[str, Any]]:
     return [r for r in _resources(bundle, "MedicationRequest") if r["status"] == "draft"]
 
 
-def _draft_route(code: str) -> Callable[[dict[str, Any]], bool]:
+def _draft_route(name: str) -> Callable[[dict[str, Any]], bool]:
     def shape(bundle: dict[str, Any]) -> bool:
-        return any(c.get("system") == SNOMED and c.get("code") == code
+        return any(c.get("system") == SNOMED and c.get("code") == _routes()[name]
                    for r in _drafts(bundle) for d in r.get("dosageInstruction", [])
                    for c in d.get("route", {}).get("coding", []))
     return shape
@@ -398,12 +387,13 @@ SHAPES: dict[str, Callable[[dict[str, Any]], bool]] = {
         not r.get("medicationReference", {}).get("reference", "#").startswith("#")
         for r in _resources(b, "MedicationRequest")),
     "patient without birthDate": lambda b: any("birthDate" not in p for p in _resources(b, "Patient")),
-    "draft order by IV route": _draft_route("47625008"),
-    "draft order by SC route": _draft_route("34206005"),
-    "draft order by intrathecal route": _draft_route("72607000"),
-    "draft order by epidural route": _draft_route("404820008"),
+    "draft order by IV route": _draft_route("intravenous"),
+    "draft order by SC route": _draft_route("subcutaneous"),
+    "draft order by intrathecal route": _draft_route("intrathecal"),
+    "draft order by epidural route": _draft_route("epidural"),
     "continuous order by rateQuantity": lambda b: any("rateQuantity" in x for x in _dose_and_rate(b)),
     "intermittent order by frequency without a rate": _intermittent,
+    "order by ServiceRequest only": lambda b: bool(_resources(b, "ServiceRequest")) and not _drafts(b),
     "history dated by validityPeriod": lambda b: any(
         "validityPeriod" in r.get("dispenseRequest", {}) for r in _resources(b, "MedicationRequest")),
     "history dated by expectedSupplyDuration": lambda b: any(
@@ -413,7 +403,8 @@ SHAPES: dict[str, Callable[[dict[str, Any]], bool]] = {
 }
 
 
-def test_every_input_shape_has_a_fixture() -> None:
-    bundles = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(FIXTURES.glob("*.json"))]
+def test_every_input_shape_has_a_case() -> None:
+    bundles = [_bundle(name) for name in _cases()]
     missing = [shape for shape, holds in SHAPES.items() if not any(holds(b) for b in bundles)]
-    assert not missing, f"input shapes no fixture shows: {missing}"
+    assert not missing, f"input shapes no case shows: {missing}"
+

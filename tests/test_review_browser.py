@@ -18,13 +18,13 @@ from cds.hooks.feedback import FeedbackStore
 
 from .hooks_support.patients import hook_request, morphine_infusion, pain_patient
 from .review_support.browser import launch, require_chromium
+from .review_support.pages import fixture_json
 from .review_support.server import Running, running
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
-FIXTURES = ROOT / "fixtures" / "patients"
-ELIGIBLE = "S9326.indication--cancer-related-pain"
-NOT_ELIGIBLE = "S9326.infusion-order--meperidine"
+ELIGIBLE = "S9326.indication/cancer-related-pain"
+NOT_ELIGIBLE = "S9326.infusion-order/meperidine"
 PERMALINK = re.compile(r".*/review/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -140,7 +140,7 @@ def test_a_permalink_opens_the_stored_assessment(page: Any, browser: Any, server
     other = browser.new_page()
     other.goto(page.url)
     _expect()(other.locator("#therapy-S9326 .therapy-head .badge")).to_have_text("✕ Not eligible")
-    _expect()(other.locator("h1")).to_have_text("Assessment of Patient/S9326-infusion-order--meperidine")
+    _expect()(other.locator("h1")).to_have_text("Assessment of Patient/S9326.infusion-order--meperidine")
     other.close()
 
 
@@ -177,9 +177,11 @@ def test_bad_input_shows_a_message_next_to_the_input(page: Any, server: Running,
     assert page.locator("#bundle-error").bounding_box()["y"] > page.get_by_label("Paste FHIR JSON").bounding_box()["y"]
 
 
-def test_an_uploaded_bundle_is_assessed(page: Any, server: Running) -> None:
+def test_an_uploaded_bundle_is_assessed(page: Any, server: Running, tmp_path: Path) -> None:
+    upload = tmp_path / "patient.json"
+    upload.write_text(fixture_json(ELIGIBLE), encoding="utf-8")
     page.goto(server.base + "/review")
-    page.get_by_label("Upload a file").set_input_files(str(FIXTURES / f"{ELIGIBLE}.json"))
+    page.get_by_label("Upload a file").set_input_files(str(upload))
     page.get_by_role("button", name="Assess").click()
     _expect()(page.locator("#therapy-S9326 .therapy-head .badge")).to_have_text("✓ Eligible")
 
@@ -220,7 +222,7 @@ def test_readable_without_sideways_scrolling(page: Any, server: Running, width: 
     page.set_viewport_size({"width": width, "height": height})
     for path in ["/review", None]:
         if path is None:
-            _review(page, server, "S9326.safety--benzodiazepine")
+            _review(page, server, "S9326.safety.benzodiazepine/active")
         else:
             page.goto(server.base + path)
         assert page.evaluate("document.documentElement.scrollWidth") <= width

@@ -8,14 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 
 from cds.hooks.cards import OVERRIDE_REASONS, card_uuid
 
 from .hooks_support.patients import hook_request, morphine_infusion, pain_patient
-from .review_support.pages import FIXTURES, App, review_app, section, text
+from .review_support.pages import CASES, App, fixture_json, review_app, section, text
 
-ELIGIBLE = "S9326.indication--cancer-related-pain"
+ELIGIBLE = "S9326.indication/cancer-related-pain"
 WORDS = {"eligible": "Eligible", "needs-review": "Needs review",
          "insufficient-information": "Information missing", "not-eligible": "Not eligible"}
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
@@ -28,12 +27,11 @@ def app(tmp_path: Path) -> Iterator[App]:
 
 
 def _fixture_text(name: str) -> str:
-    return (FIXTURES / f"{name}.json").read_text()
+    return fixture_json(name)
 
 
 def _expected(name: str) -> dict[str, str]:
-    data = yaml.safe_load((FIXTURES / f"{name}.expected.yaml").read_text())
-    return {therapy: a["status"] for therapy, a in data["assessments"].items()}
+    return {therapy: a["status"] for therapy, a in CASES[name].expect.items()}
 
 
 def _badge(page: str, therapy: str) -> str:
@@ -44,10 +42,10 @@ def _badge(page: str, therapy: str) -> str:
 
 def test_the_form_offers_every_fixture_patient_with_its_description(app: App) -> None:
     page = app.client.get("/review").text
-    for path in sorted(FIXTURES.glob("*.json")):
-        description = yaml.safe_load(path.with_name(path.stem + ".expected.yaml").read_text())["description"]
-        assert f'value="{path.stem}"' in page
-        assert text(description) in text(page)
+    assert CASES
+    for name, case in CASES.items():
+        assert f'value="{name}"' in page
+        assert text(case.description) in text(page)
 
 
 def test_every_form_control_has_a_label(app: App) -> None:
@@ -58,7 +56,7 @@ def test_every_form_control_has_a_label(app: App) -> None:
         assert f'<label for="{control}">' in page
 
 
-@pytest.mark.parametrize("name", sorted(p.stem for p in FIXTURES.glob("*.json")))
+@pytest.mark.parametrize("name", sorted(CASES))
 def test_each_fixture_patient_shows_its_expected_status_per_therapy(app: App, name: str) -> None:
     page = app.client.get(app.assess(fixture=name)).text
     for therapy, status in _expected(name).items():
@@ -73,7 +71,7 @@ def test_the_review_shows_reasons_evidence_and_catalog_links(app: App) -> None:
     reader = text(s9326)
     assert "Cancer-related pain on record: Neoplasm related pain (acute) (chronic)." in reader
     # Evidence from the stored facts: type, id, code, display, dates.
-    assert "Condition S9326-indication--cancer-related-pain-condition-1 G89.3 Neoplasm related pain" in reader
+    assert "Condition S9326.indication--cancer-related-pain-c1 G89.3 Neoplasm related pain" in reader
     assert "acetaminophen 325 MG / oxycodone hydrochloride 5 MG Oral Tablet since 2026-08-01, ongoing" in reader
     assert "hydromorphone hydrochloride 2 MG/ML Injectable Solution ordered 2026-11-20" in reader
     assert 'href="/criteria/S9326#S9326.indication"' in s9326
@@ -88,7 +86,7 @@ def test_the_review_shows_reasons_evidence_and_catalog_links(app: App) -> None:
 
 
 def test_findings_are_grouped_by_severity(app: App) -> None:
-    page = app.client.get(app.assess(fixture="S9326.safety--benzodiazepine")).text
+    page = app.client.get(app.assess(fixture="S9326.safety.benzodiazepine/active")).text
     s9326 = text(section(page, "therapy-S9326"))
     assert "Needs review" in s9326
     findings = s9326[s9326.index("Safety findings"):s9326.index("Documentation needed")]
@@ -101,12 +99,12 @@ def test_an_evaluation_is_stored_with_its_facts_and_opens_by_its_permalink(app: 
     assert re.fullmatch(rf"/review/{UUID}", location)
     [record] = app.records()
     assert location == f"/review/{record.id}"
-    assert record.patient == "Patient/S9326-indication--cancer-related-pain"
+    assert record.patient == "Patient/S9326.indication--cancer-related-pain"
     assert record.as_of.isoformat() == "2026-11-22"
     assert {a.therapy for a in record.patient_assessment().assessments} == {"S9326", "S9363"}
     assert record.patient_facts().conditions[0].codes == ["G89.3"]
     page = app.client.get(location).text
-    assert record.id in page and "Patient/S9326-indication--cancer-related-pain" in page
+    assert record.id in page and "Patient/S9326.indication--cancer-related-pain" in page
 
 
 def test_an_evaluation_from_the_page_is_recorded_as_the_review_page(app: App) -> None:

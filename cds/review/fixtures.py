@@ -1,45 +1,51 @@
-"""The fixture patients (fixtures/patients/*.json) offered on /review, with their descriptions."""
+"""The test cases (fixtures/cases/*.yaml) offered on /review as fixture patients, built on demand."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
+from .. import cases, knowledge
 
-# The repository's fixtures; an installed package without them offers none.
-DEFAULT_FOLDER = Path(__file__).resolve().parents[2] / "fixtures" / "patients"
+# The repository's cases; an installed package without them offers none.
+DEFAULT_FOLDER = cases.DEFAULT_FOLDER
 
 
 @dataclass(frozen=True)
 class Fixture:
-    name: str            # the file stem: "S9326.indication--cancer-related-pain"
-    path: Path
-    description: str
-    as_of: dt.date | None
+    case: cases.Case
+
+    @property
+    def name(self) -> str:
+        """The case name: "<ruleset>.<criterion>/<label>"."""
+        return self.case.name
+
+    @property
+    def description(self) -> str:
+        return self.case.description
+
+    @property
+    def as_of(self) -> dt.date:
+        return self.case.as_of
 
     @property
     def group(self) -> str:
-        """The therapy the fixture is about (its name's first part)."""
-        return self.name.split(".", 1)[0]
+        """The ruleset the case is about (its case file)."""
+        return self.case.ruleset
 
     @property
     def label(self) -> str:
-        return f"{self.name}: {self.description}" if self.description else self.name
+        return f"{self.name}: {self.description}"
+
+    def text(self) -> str:
+        """The case's record as FHIR R4 Bundle JSON, built now so the page shows what the builder makes."""
+        routes = cases.route_codes(knowledge.default().terminology.routes.snomed)
+        return json.dumps(cases.build(self.case, routes), indent=2)
 
 
 def fixtures(folder: Path | None = DEFAULT_FOLDER) -> dict[str, Fixture]:
     if folder is None or not folder.is_dir():
         return {}
-    found = {}
-    for path in sorted(folder.glob("*.json")):
-        expected = path.with_name(path.stem + ".expected.yaml")
-        meta = yaml.safe_load(expected.read_text(encoding="utf-8")) if expected.is_file() else {}
-        meta = meta if isinstance(meta, dict) else {}
-        as_of = meta.get("as_of")
-        found[path.stem] = Fixture(
-            name=path.stem, path=path, description=str(meta.get("description") or "").strip(),
-            as_of=as_of if isinstance(as_of, dt.date) else None,
-        )
-    return found
+    return {name: Fixture(case) for name, case in cases.load(folder=folder).items()}

@@ -180,7 +180,7 @@ async def _chosen(form: dict[str, str], upload: UploadFile | None,
         fixture = known.get(form["fixture"])
         if fixture is None:
             raise BadInput("fixture", "No such fixture patient: choose one from the list.")
-        text = await anyio.to_thread.run_sync(lambda: fixture.path.read_text(encoding="utf-8"))
+        text = await anyio.to_thread.run_sync(fixture.text)
         return text, f"fixture {fixture.name}", "fixture"
     if upload is not None and upload.filename:
         raw = await upload.read()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,12 +13,13 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from cds import cases, knowledge
 from cds.audit import AuditRecord, AuditTrail
 from cds.hooks import Settings, create_app
 from cds.hooks.feedback import FeedbackStore
 
 ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = ROOT / "fixtures" / "patients"
+CASES = cases.load()
 AS_OF = dt.date(2026, 11, 22)
 _TAGS = re.compile(r"<[^>]+>")
 _BEFORE_PUNCTUATION = re.compile(r" ([,.:;)])")
@@ -49,6 +51,12 @@ def review_app(folder: Path) -> Iterator[App]:
                         audit_url=f"sqlite:///{folder / 'audit.sqlite'}")
     with TestClient(create_app(settings)) as client:
         yield App(client=client, folder=folder)
+
+
+def fixture_json(name: str) -> str:
+    """A case's record as the FHIR Bundle JSON the builder makes (what a fixture upload holds)."""
+    routes = cases.route_codes(knowledge.default().terminology.routes.snomed)
+    return json.dumps(cases.build(CASES[name], routes))
 
 
 def text(page: str) -> str:

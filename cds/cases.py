@@ -1,0 +1,385 @@
+"""Test cases as compact data: fixtures/cases/<ruleset>.yaml built into FHIR R4 Bundles.
+
+A case file holds named cases (`<ruleset>.<criterion>/<label>`), each a record in compact form,
+an as-of date and the expected assessments. `build` turns one case into a Bundle with
+deterministic ids (`Patient/<slug>`, `Condition/<slug>-c1`, ...) so the bundles can be written
+out (`cds fixtures build`), inspected and evaluated. The syntax is in fixtures/cases/README.md.
+Clinical codes stay in the case files and rulesets/: route names map to codes through
+rulesets/terminology.yaml.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .terminology.valuesets import HCPCS, RXNORM, SNOMED
+
+# The repository's cases; an installed package without them has none.
+DEFAULT_FOLDER = Path(__file__).resolve().parent.parent / "fixtures" / "cases"
+UCUM = "http://unitsofmeasure.org"
+SYSTEMS = {
+    "icd10": "http://hl7.org/fhir/sid/icd-10-cm",
+    "snomed": SNOMED,
+    "loinc": "http://loinc.org",
+    "cpt": "http://www.ama-assn.org/go/cpt",
+    "rxnorm": RXNORM,
+    "hcpcs": HCPCS,
+}
+CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+CASE_KEYS = {"description", "as_of", "known_gap", "patient", "conditions", "medications", "order",
+             "observations", "procedures", "raw", "expect"}
+MEDICATION_KEYS = {"drug", "rxnorm", "status", "intent", "route", "route_text", "authored", "start", "end",
+                   "supply_days", "status_reason", "rate", "rate_ratio", "dose", "frequency", "period",
+                   "duration", "timing_code", "reference", "contained"}
+# FHIR ids are at most 64 characters; a case's resources add a suffix such as "-c12".
+MAX_SLUG = 58
+_NAME = re.compile(r"^[A-Za-z0-9.-]+/[a-z0-9.-]+$")
+_QUANTITY = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s+(\S+)\s*$")
+_NAMESPACE = uuid.UUID("5b0ed0a4-6c1e-4b43-9d55-7f3c4e2d9a10")
+
+
+class CaseError(ValueError):
+    """A case file or case that cannot be built; the message names the case and the problem."""
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str                       # "<ruleset>.<criterion>/<label>": the pytest id
+    ruleset: str                    # the case file's stem
+    description: str
+    as_of: dt.date
+    record: dict[str, Any]          # the compact record keys of the case
+    expect: dict[str, dict[str, Any]]
+    known_gap: str | None = None
+    file: Path | None = field(default=None, compare=False)
+
+    @property
+    def slug(self) -> str:
+        """The name as a FHIR id and file name: `/` becomes `--`."""
+        return self.name.replace("/", "--")
+
+
+def load_file(path: Path) -> list[Case]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise CaseError(f"{path.name}: not YAML: {error}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("cases"), dict):
+        raise CaseError(f"{path.name}: needs a mapping `cases:` of named cases")
+    ruleset = path.name.removesuffix(".yaml")
+    return [_case(ruleset, str(name), body, path) for name, body in data["cases"].items()]
+
+
+def _case(ruleset: str, name: str, body: Any, path: Path) -> Case:
+    where = f"{path.name} {name}"
+    if not _NAME.match(name) or not name.startswith(f"{ruleset}."):
+        raise CaseError(f"{where}: a case name is `{ruleset}.<criterion, finding, alternative or status>/<label>`")
+    if len(name) > MAX_SLUG:
+        raise CaseError(f"{where}: name longer than {MAX_SLUG} characters (FHIR ids are short)")
+    if not isinstance(body, dict):
+        raise CaseError(f"{where}: a case is a mapping")
+    unknown = set(body) - CASE_KEYS
+    if unknown:
+        raise CaseError(f"{where}: unknown keys {sorted(unknown)}")
+    as_of = body.get("as_of")
+    if not isinstance(as_of, dt.date) or not body.get("description"):
+        raise CaseError(f"{where}: needs a description and an as_of date")
+    expect = body.get("expect")
+    if not isinstance(expect, dict) or not all(isinstance(b, dict) for b in expect.values()):
+        raise CaseError(f"{where}: `expect:` maps ruleset ids to expected assessments")
+    record = {k: v for k, v in body.items() if k not in {"description", "as_of", "known_gap", "expect"}}
+    gap = body.get("known_gap")
+    return Case(name=name, ruleset=ruleset, description=" ".join(str(body["description"]).split()), as_of=as_of,
+                record=record, expect=expect, known_gap=str(gap) if gap else None, file=path)
+
+
+def load(paths: Iterable[Path] | None = None, folder: Path = DEFAULT_FOLDER) -> dict[str, Case]:
+    """Every case of the given files (default: every file of the folder), by name."""
+    files = sorted(folder.glob("*.yaml")) if paths is None else list(paths)
+    found: dict[str, Case] = {}
+    for path in files:
+        for case in load_file(path):
+            if case.name in found:
+                raise CaseError(f"{path.name}: case {case.name} is defined twice")
+            found[case.name] = case
+    return found
+
+
+# The builder -------------------------------------------------------------------------------------
+
+
+def build(case: Case, routes: Mapping[str, str]) -> dict[str, Any]:
+    """The case's record as a FHIR R4 Bundle of type collection.
+
+    `routes` maps a route name (oral, intravenous, ...) to its SNOMED CT code, the inverse of
+    terminology.yaml `routes.snomed`.
+    """
+    try:
+        return _Builder(case, routes).bundle()
+    except CaseError as error:
+        raise CaseError(f"{case.name}: {error}") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise CaseError(f"{case.name}: cannot build the record: {error!r}") from None
+
+
+def route_codes(snomed_routes: Mapping[str, str]) -> dict[str, str]:
+    """Route name -> SNOMED code, from terminology.yaml's code -> name table (first code wins)."""
+    names: dict[str, str] = {}
+    for code, name in snomed_routes.items():
+        names.setdefault(name, code)
+    return names
+
+
+def write(cases: Iterable[Case], out: Path, routes: Mapping[str, str]) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for case in cases:
+        path = out / f"{case.slug}.json"
+        path.write_text(json.dumps(build(case, routes), indent=2) + "\n", encoding="utf-8")
+        written.append(path)
+    return written
+
+
+class _Builder:
+    def __init__(self, case: Case, routes: Mapping[str, str]) -> None:
+        self.case = case
+        self.routes = routes
+        self.entries: list[dict[str, Any]] = []
+        self.patient_url = self._url("Patient", case.slug)
+
+    def _url(self, kind: str, rid: str) -> str:
+        return f"urn:uuid:{uuid.uuid5(_NAMESPACE, f'{kind}/{rid}')}"
+
+    def _add(self, resource: dict[str, Any]) -> str:
+        url = self._url(resource["resourceType"], resource["id"])
+        self.entries.append({"fullUrl": url, "resource": resource})
+        return url
+
+    def _subject(self) -> dict[str, str]:
+        return {"reference": self.patient_url}
+
+    def bundle(self) -> dict[str, Any]:
+        record, slug = self.case.record, self.case.slug
+        self._add(self._patient(record.get("patient")))
+        for n, item in enumerate(_items(record, "conditions"), 1):
+            self._add(self._condition(item, f"{slug}-c{n}"))
+        for n, item in enumerate(_items(record, "observations"), 1):
+            self._add(self._observation(item, f"{slug}-o{n}"))
+        for n, item in enumerate(_items(record, "procedures"), 1):
+            self._add(self._procedure(item, f"{slug}-p{n}"))
+        for n, item in enumerate(_items(record, "medications"), 1):
+            self._medication_request(item, f"{slug}-m{n}", "active")
+        order = record.get("order")
+        if order is not None:
+            if not isinstance(order, dict):
+                raise CaseError("order: a mapping")
+            if "service" in order:
+                self._add(self._service_request(order, f"{slug}-order"))
+            else:
+                self._medication_request(order, f"{slug}-order", "draft")
+        for n, resource in enumerate(_items(record, "raw"), 1):
+            resource = {"id": f"{slug}-r{n}", **resource}
+            if "subject" in resource and resource["subject"] == "patient":
+                resource["subject"] = self._subject()
+            self._add(resource)
+        return {"resourceType": "Bundle", "id": f"{slug}-bundle", "type": "collection", "entry": self.entries}
+
+    def _patient(self, given: Any) -> dict[str, Any]:
+        # Every fixture patient is synthetic and says so; gender defaults to "unknown".
+        patient: dict[str, Any] = {"resourceType": "Patient", "id": self.case.slug,
+                                   "name": [{"text": "Synthetic fixture patient"}], "gender": "unknown"}
+        if given in (None, "none"):
+            return patient
+        if not isinstance(given, dict) or set(given) - {"name", "birthDate", "gender"}:
+            raise CaseError("patient: {birthDate, gender, name} or none")
+        if "name" in given:
+            patient["name"] = [{"text": str(given["name"])}]
+        if "gender" in given:
+            patient["gender"] = str(given["gender"])
+        if "birthDate" in given:
+            patient["birthDate"] = _date(given["birthDate"])
+        return patient
+
+    def _condition(self, item: dict[str, Any], rid: str) -> dict[str, Any]:
+        _known(item, {"code", "display", "clinical", "verification", "onset"}, "conditions")
+        condition: dict[str, Any] = {
+            "resourceType": "Condition", "id": rid,
+            "clinicalStatus": {"coding": [{"system": CLINICAL, "code": item.get("clinical", "active")}]},
+            "verificationStatus": {"coding": [{"system": VERIFICATION,
+                                               "code": item.get("verification", "confirmed")}]},
+            "code": {"coding": [_coding(item["code"], item.get("display"))]},
+            "subject": self._subject(),
+        }
+        if "onset" in item:
+            condition["onsetDateTime"] = _date(item["onset"])
+        return condition
+
+    def _observation(self, item: dict[str, Any], rid: str) -> dict[str, Any]:
+        _known(item, {"loinc", "value", "code", "status", "date", "display"}, "observations")
+        observation: dict[str, Any] = {
+            "resourceType": "Observation", "id": rid, "status": item.get("status", "final"),
+            "code": {"coding": [_coding(f"loinc:{item['loinc']}", item.get("display"))]},
+            "subject": self._subject(),
+        }
+        if "date" in item:
+            observation["effectiveDateTime"] = _date(item["date"])
+        if "value" in item:
+            observation["valueQuantity"] = _quantity(item["value"])
+        if "code" in item:
+            observation["valueCodeableConcept"] = {"coding": [_coding(item["code"], None)]}
+        return observation
+
+    def _procedure(self, item: dict[str, Any], rid: str) -> dict[str, Any]:
+        _known(item, {"code", "status", "date", "display"}, "procedures")
+        procedure: dict[str, Any] = {
+            "resourceType": "Procedure", "id": rid, "status": item.get("status", "completed"),
+            "code": {"coding": [_coding(item["code"], item.get("display"))]}, "subject": self._subject(),
+        }
+        if "date" in item:
+            procedure["performedDateTime"] = _date(item["date"])
+        return procedure
+
+    def _service_request(self, item: dict[str, Any], rid: str) -> dict[str, Any]:
+        _known(item, {"service", "display", "status", "authored"}, "order")
+        coding = {"system": HCPCS, "code": str(item["service"])}
+        concept: dict[str, Any] = {"coding": [coding]}
+        if item.get("display"):
+            coding["display"] = concept["text"] = str(item["display"])
+        request: dict[str, Any] = {"resourceType": "ServiceRequest", "id": rid, "status": item.get("status", "draft"),
+                                   "intent": "order", "code": concept, "subject": self._subject()}
+        if "authored" in item:
+            request["authoredOn"] = _date(item["authored"])
+        return request
+
+    def _medication_request(self, item: dict[str, Any], rid: str, status: str) -> None:
+        _known(item, MEDICATION_KEYS, "medications")
+        request: dict[str, Any] = {"resourceType": "MedicationRequest", "id": rid,
+                                   "status": item.get("status", status), "intent": item.get("intent", "order")}
+        drug = _drug(item)
+        if item.get("contained"):
+            request["contained"] = [{"resourceType": "Medication", "id": "med1", "code": drug}]
+            request["medicationReference"] = {"reference": "#med1"}
+        elif item.get("reference"):
+            url = self._add({"resourceType": "Medication", "id": f"{rid}-drug", "code": drug})
+            request["medicationReference"] = {"reference": url}
+        else:
+            request["medicationCodeableConcept"] = drug
+        request["subject"] = self._subject()
+        if "status_reason" in item:
+            request["statusReason"] = {"text": str(item["status_reason"])}
+        if "authored" in item:
+            request["authoredOn"] = _date(item["authored"])
+        dosage = self._dosage(item)
+        if dosage:
+            request["dosageInstruction"] = [dosage]
+        dispense: dict[str, Any] = {}
+        if "start" in item or "end" in item:
+            dispense["validityPeriod"] = {k: _date(item[k]) for k in ("start", "end") if k in item}
+        if "supply_days" in item:
+            dispense["expectedSupplyDuration"] = {"value": item["supply_days"], "unit": "days", "system": UCUM,
+                                                  "code": "d"}
+        if dispense:
+            request["dispenseRequest"] = dispense
+        self._add(request)
+
+    def _dosage(self, item: dict[str, Any]) -> dict[str, Any]:
+        dosage: dict[str, Any] = {}
+        if "route" in item:
+            name = str(item["route"])
+            if name not in self.routes:
+                raise CaseError(f"route {name!r} is not one of {sorted(self.routes)} (terminology.yaml routes)")
+            dosage["route"] = {"coding": [{"system": SNOMED, "code": self.routes[name],
+                                           "display": f"{name.capitalize()} route"}]}
+        elif "route_text" in item:
+            dosage["route"] = {"text": str(item["route_text"])}
+        timing: dict[str, Any] = {}
+        repeat: dict[str, Any] = {}
+        if "frequency" in item:
+            repeat["frequency"] = item["frequency"]
+        for key in ("period", "duration"):
+            if key in item:
+                value, unit = _number_unit(item[key])
+                repeat[key], repeat[f"{key}Unit"] = value, unit
+        if repeat:
+            timing["repeat"] = repeat
+        if "timing_code" in item:
+            timing["code"] = {"text": str(item["timing_code"])}
+        if timing:
+            dosage["timing"] = timing
+        rate: dict[str, Any] = {}
+        if "dose" in item:
+            rate["doseQuantity"] = _quantity(item["dose"])
+        if "rate" in item:
+            rate["rateQuantity"] = _quantity(item["rate"])
+        if "rate_ratio" in item:
+            numerator, _, denominator = str(item["rate_ratio"]).partition("/")
+            rate["rateRatio"] = {"numerator": _quantity(numerator), "denominator": _quantity(denominator)}
+        if rate:
+            dosage["doseAndRate"] = [rate]
+        return dosage
+
+
+def _items(record: Mapping[str, Any], key: str) -> list[dict[str, Any]]:
+    items = record.get(key) or []
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise CaseError(f"{key}: a list of mappings")
+    return items
+
+
+def _known(item: Mapping[str, Any], keys: set[str], where: str) -> None:
+    unknown = set(item) - keys
+    if unknown:
+        raise CaseError(f"{where}: unknown keys {sorted(unknown)}; known: {sorted(keys)}")
+
+
+def _coding(code: Any, display: Any) -> dict[str, str]:
+    """`icd10:<code>` (a prefix of SYSTEMS) or `http://system|code`."""
+    text = str(code)
+    if "|" in text:
+        system, _, value = text.rpartition("|")
+    else:
+        prefix, sep, value = text.partition(":")
+        if not sep or prefix not in SYSTEMS:
+            raise CaseError(f"code {text!r}: write `<{'|'.join(SYSTEMS)}>:<code>` or `<system URI>|<code>`")
+        system = SYSTEMS[prefix]
+    coding = {"system": system, "code": value}
+    if display:
+        coding["display"] = str(display)
+    return coding
+
+
+def _drug(item: Mapping[str, Any]) -> dict[str, Any]:
+    if "drug" not in item:
+        raise CaseError("a medication needs `drug:` (the RxNorm display, or the text when uncoded)")
+    if "rxnorm" in item:
+        return {"coding": [{"system": RXNORM, "code": str(item["rxnorm"]), "display": str(item["drug"])}]}
+    return {"text": str(item["drug"])}
+
+
+def _number_unit(text: Any) -> tuple[int | float, str]:
+    match = _QUANTITY.match(str(text))
+    if not match:
+        raise CaseError(f"{text!r}: write a number and a unit, e.g. \"0.5 mg/h\"")
+    number = float(match.group(1))
+    return (int(number) if number.is_integer() and "." not in match.group(1) else number), match.group(2)
+
+
+def _quantity(text: Any) -> dict[str, Any]:
+    value, unit = _number_unit(text)
+    return {"value": value, "unit": unit, "system": UCUM, "code": unit}
+
+
+def _date(value: Any) -> str:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return str(value)
