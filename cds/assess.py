@@ -35,7 +35,7 @@ def decide_status(
     return "eligible"
 
 
-def assess(ruleset: Ruleset, outcome: Outcome, has_order: bool) -> Assessment:
+def assess(ruleset: Ruleset, outcome: Outcome, has_order: bool, service_codes: list[str] | None = None) -> Assessment:
     results = outcome.criteria
     matches = outcome.matches
     criteria = [
@@ -61,8 +61,28 @@ def assess(ruleset: Ruleset, outcome: Outcome, has_order: bool) -> Assessment:
         therapy=ruleset.therapy, title=ruleset.title, status=outcome.status,  # type: ignore[arg-type]
         criteria=criteria, findings=findings, documentation=documentation,
         alternatives=rank_alternatives(ruleset, matches, outcome.status),
-        billing=Billing(code=ruleset.billing.code, unit=ruleset.billing.unit, notes=ruleset.billing.notes),
+        billing=bill(ruleset, outcome, has_order, service_codes or []),
     )
+
+
+def bill(ruleset: Ruleset, outcome: Outcome, has_order: bool, service_codes: list[str]) -> Billing:
+    """The billing code (../shared/criteria/README.md, "Billing code picked from the order"):
+    the code a ServiceRequest names; else the first of `billing.codes` whose condition holds
+    for the order; else the family's general code, with a note when an order did not tell."""
+    billing = ruleset.billing
+    notes = list(billing.notes)
+    code = billing.code
+    if service_codes:
+        code = service_codes[0]
+    elif has_order and billing.codes:
+        picked = next((c.code for n, c in enumerate(billing.codes) if outcome.matches.get(f"b|{n}")), None)
+        if picked is not None:
+            code = picked
+        elif billing.untold:
+            notes.insert(0, billing.untold)
+    if has_order and outcome.criteria[ruleset.routing.criterion].result == "not-met":
+        notes.insert(0, f"Not billed: the order does not meet {ruleset.routing.criterion}.")
+    return Billing(code=code, unit=billing.unit, notes=notes)
 
 
 def rank_alternatives(ruleset: Ruleset, matches: dict[str, list[Binding]], status: str) -> list[AlternativeResult]:

@@ -9,6 +9,7 @@ from typing import Any
 
 from . import knowledge as _knowledge
 from .assess import assess, decide_status
+from .derive import derived_facts
 from .facts import PatientFacts, build_facts
 from .fhir import InputError, Problem, RawEntry, expand_paths, read_document, read_file
 from .fhir.record import PatientRecord, build_records
@@ -71,19 +72,23 @@ def assess_facts(facts: PatientFacts, as_of: dt.date, therapies: list[str]) -> P
     """Run the rules over facts already built (the audit trail replays stored facts this way)."""
     knowledge = _knowledge.default()
     assessments = []
+    warnings = list(facts.warnings)
     for therapy in therapies:
         ruleset = knowledge.rulesets[therapy]
+        compiled = knowledge.compiled[therapy]
         has_order = facts.has_order(therapy)
-        outcome = knowledge.compiled[therapy].run(
-            facts.for_engine(therapy),
+        derived = derived_facts(facts, therapy, compiled.parsed.derived.values(), knowledge.terminology.units,
+                                warnings)
+        outcome = compiled.run(
+            [*facts.for_engine(therapy), *derived],
             {"as_of": as_of.isoformat()},
             lambda results, matches, r=ruleset: decide_status(r, results, matches, has_order),
         )
-        assessments.append(assess(ruleset, outcome, has_order))
+        assessments.append(assess(ruleset, outcome, has_order, facts.service_codes(therapy)))
     return PatientAssessment(
         patient=facts.patient.ref, as_of=as_of,
         rulesets={t: knowledge.rulesets[t].full_version for t in therapies},
-        assessments=assessments, warnings=[str(w) for w in facts.warnings],
+        assessments=assessments, warnings=[str(w) for w in warnings],
     )
 
 

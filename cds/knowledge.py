@@ -10,6 +10,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+from .conditions import parse_ruleset
 from .engine import CompiledRuleset
 from .ruleset import Ruleset, RulesetError, load_ruleset
 from .terminology import DrugClassifier, Terminology, ValueSetError, ValueSets
@@ -67,15 +68,35 @@ def load(folder: Path) -> Knowledge:
         ruleset = load_ruleset(path)
         if ruleset.therapy != path.stem:
             raise RulesetError(f"{path}: therapy {ruleset.therapy} does not match the file name")
-        unknown = set(ruleset.order_classes) | {c.drug_class for c in ruleset.courses}
-        unknown -= set(terminology.drug_classes)
+        unknown = {c.drug_class for c in ruleset.courses} - set(terminology.drug_classes)
         if unknown:
             raise RulesetError(f"{path}: unknown drug classes {sorted(unknown)}")
+        check_routing(ruleset, terminology)
         rulesets[ruleset.therapy] = ruleset
     if not rulesets:
         raise RulesetError(f"{folder}: no ruleset files (S*.yaml)")
-    compiled = {t: CompiledRuleset(r, terminology, valuesets) for t, r in rulesets.items()}
+    parsed = {t: parse_ruleset(r, terminology, valuesets) for t, r in rulesets.items()}
+    compiled = {t: CompiledRuleset(r, parsed[t]) for t, r in rulesets.items()}
     return Knowledge(folder, terminology, valuesets, classifier, rulesets, compiled)
+
+
+def check_routing(ruleset: Ruleset, terminology: Terminology) -> None:
+    """A routing block must claim something, with names the terminology knows."""
+    where = f"{ruleset.file}: line {ruleset.routing.line}: routing"
+    if not ruleset.routing.claims:
+        raise RulesetError(f"{where}: claims nothing (no claims)")
+    if ruleset.routing.criterion not in {c.id for c in ruleset.criteria}:
+        raise RulesetError(f"{where}: criterion {ruleset.routing.criterion} is not a criterion of this ruleset")
+    for number, claim in enumerate(ruleset.routing.claims, start=1):
+        here = f"{ruleset.file}: line {claim.line}: routing claim {number}"
+        if not (claim.classes or claim.ingredients):
+            raise RulesetError(f"{here}: claims nothing: name drug classes or ingredients")
+        problems = [f"unknown drug class {c}" for c in [*claim.classes, *claim.not_classes]
+                    if c not in terminology.drug_classes]
+        problems += [f"unknown ingredient or brand {n}" for n in claim.ingredients if n not in terminology.names()]
+        problems += [f"unknown route {r}" for r in claim.routes if r not in terminology.routes.classes]
+        if problems:
+            raise RulesetError(f"{here}: {'; '.join(problems)}")
 
 
 @lru_cache(maxsize=4)

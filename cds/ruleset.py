@@ -108,11 +108,46 @@ class Course(_Item):
     sources: list[str]
 
 
-class Billing(_Item):
+class Claim(_Item):
+    """Draft MedicationRequests a therapy claims: every key given must hold (lists: any of)."""
+
+    classes: list[str] = []
+    not_classes: list[str] = []
+    ingredients: list[str] = []
+    routes: list[str] = []
+    route_classes: list[Literal["non-invasive", "parenteral", "other", "unknown"]] = []
+    delivery: list[Literal["continuous", "intermittent", "unknown"]] = []
+
+
+class Routing(_Item):
+    """Which draft orders are this therapy's (a ServiceRequest coded with any of its billing
+    codes always is); ../shared/criteria/README.md "Which therapy an order belongs to"."""
+
+    claims: list[Claim]
+    # The criterion that judges the order (the README's one-card rule reads it).
+    criterion: str
+    sources: list[str]
+
+
+class BillingCode(_Item):
     code: str
+    when: Condition
+
+
+class Billing(_Item):
+    # The family's general code: without an order, or when no entry of `codes` holds.
+    code: str
+    # Codes picked from the order: the first whose condition holds wins.
+    codes: list[BillingCode] = []
+    # The note added when `codes` exist, an order is evaluated and none of them holds.
+    untold: str | None = None
     unit: str
     notes: list[str]
     sources: list[str]
+
+    @property
+    def all_codes(self) -> list[str]:
+        return list(dict.fromkeys([self.code, *(c.code for c in self.codes)]))
 
 
 class Ruleset(_Item):
@@ -121,8 +156,7 @@ class Ruleset(_Item):
     version: str
     summary: str
     sources: dict[str, str]
-    # Drug classes whose draft orders are this therapy's order under evaluation.
-    order_classes: list[str]
+    routing: Routing
     courses: list[Course] = []
     criteria: list[Criterion]
     findings: list[Finding]
@@ -159,7 +193,7 @@ class Ruleset(_Item):
         if sum(c.kind == "indication" for c in self.criteria) != 1:
             raise ValueError("exactly one criterion must be of kind indication")
         cited = [s for group in (self.criteria, self.findings, self.documentation, self.alternatives,
-                                 self.courses, [self.billing]) for item in group for s in item.sources]
+                                 self.courses, [self.billing, self.routing]) for item in group for s in item.sources]
         unknown = sorted(set(cited) - set(self.sources))
         if unknown:
             raise ValueError(f"sources cited but not listed under sources: {', '.join(unknown)}")

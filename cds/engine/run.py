@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..conditions import ParsedRuleset
 from ..ruleset import Ruleset
-from ..terminology import Terminology, ValueSets
 from . import host
 from .compile import compile_ruleset, flag
 
@@ -53,11 +53,12 @@ class _Collector:
 class CompiledRuleset:
     """A ruleset compiled once per process into a durable-rules ruleset."""
 
-    def __init__(self, ruleset: Ruleset, terminology: Terminology, valuesets: ValueSets) -> None:
+    def __init__(self, ruleset: Ruleset, parsed: ParsedRuleset) -> None:
         self.ruleset = ruleset
+        self.parsed = parsed
         self.name = f"{ruleset.therapy}_{ruleset.content_hash[:16]}"
         self._collector: _Collector | None = None
-        definition = compile_ruleset(ruleset, terminology, valuesets, self._action)
+        definition = compile_ruleset(ruleset, parsed, self._action)
         host.register(self.name, definition)
 
     def _action(self, key: str, bindings: int) -> Callable[[Any], None]:

@@ -9,12 +9,15 @@ from typing import Any
 from fhir.resources.R4B.condition import Condition
 from fhir.resources.R4B.medication import Medication
 from fhir.resources.R4B.medicationrequest import MedicationRequest
+from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.patient import Patient
+from fhir.resources.R4B.procedure import Procedure
 from fhir.resources.R4B.resource import Resource
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from .errors import InputError, Problem
 from .read import RawEntry
+from .registry import BY_NAME
 from .validate import validate
 
 
@@ -27,6 +30,8 @@ class PatientRecord:
     conditions: list[tuple[str, Condition]] = field(default_factory=list)
     medication_requests: list[tuple[str, MedicationRequest]] = field(default_factory=list)
     service_requests: list[tuple[str, ServiceRequest]] = field(default_factory=list)
+    observations: list[tuple[str, Observation]] = field(default_factory=list)
+    procedures: list[tuple[str, Procedure]] = field(default_factory=list)
     # Medications by every name a reference may use: "Medication/1" or a fullUrl. Contained
     # ones are resolved from their MedicationRequest.
     medications: dict[str, Medication] = field(default_factory=dict)
@@ -107,12 +112,9 @@ def group_records(
                 continue
         record = records[key]
         own_ref = f"{model.get_resource_type()}/{model.id}" if model.id else f"{model.get_resource_type()}/{entry.source}#{entry.entry}"
-        if isinstance(model, Condition):
-            record.conditions.append((own_ref, model))
-        elif isinstance(model, MedicationRequest):
-            record.medication_requests.append((own_ref, model))
-        elif isinstance(model, ServiceRequest):
-            record.service_requests.append((own_ref, model))
+        target = BY_NAME[model.get_resource_type()].record_list
+        if target is not None:
+            getattr(record, target).append((own_ref, model))
 
     for (scope, _), record in records.items():
         record.medications.update(medications.get(scope, {}))

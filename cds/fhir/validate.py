@@ -10,49 +10,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from fhir.resources.R4B.condition import Condition
-from fhir.resources.R4B.medication import Medication
-from fhir.resources.R4B.medicationrequest import MedicationRequest
-from fhir.resources.R4B.patient import Patient
 from fhir.resources.R4B.resource import Resource
-from fhir.resources.R4B.servicerequest import ServiceRequest
 from pydantic import ValidationError
 
 from .errors import Problem
 from .read import RawEntry
-
-MODELS: dict[str, type[Resource]] = {
-    "Patient": Patient,
-    "Condition": Condition,
-    "MedicationRequest": MedicationRequest,
-    "Medication": Medication,
-    "ServiceRequest": ServiceRequest,
-}
-
-
-# The elements cds/facts.py and cds/fhir/record.py read (and those R4B requires).
-READ_ELEMENTS: dict[str, frozenset[str]] = {
-    "Patient": frozenset({"resourceType", "id", "birthDate"}),
-    "Condition": frozenset({"resourceType", "id", "clinicalStatus", "verificationStatus", "code",
-                            "subject", "onsetDateTime"}),
-    "MedicationRequest": frozenset({"resourceType", "id", "status", "statusReason", "intent",
-                                    "medicationCodeableConcept", "medicationReference", "subject",
-                                    "authoredOn", "dosageInstruction", "dispenseRequest", "contained"}),
-    "Medication": frozenset({"resourceType", "id", "code"}),
-    "ServiceRequest": frozenset({"resourceType", "id", "status", "intent", "code", "subject",
-                                 "authoredOn", "occurrenceDateTime", "occurrencePeriod"}),
-}
+from .registry import BY_NAME
 
 
 def validate(entry: RawEntry) -> tuple[Resource | None, list[Problem]]:
     """The R4B model of a resource the rules read (its read elements), or None for other types."""
     kind = entry.resource["resourceType"]
-    model = MODELS.get(kind)
-    if model is None:
+    registered = BY_NAME.get(kind)
+    if registered is None:
         return None, []
-    elements = READ_ELEMENTS[kind]
+    elements = registered.elements
     try:
-        return model.model_validate({k: v for k, v in entry.resource.items() if k in elements}), []
+        return registered.model.model_validate({k: v for k, v in entry.resource.items() if k in elements}), []
     except ValidationError as exc:
         return None, [_problem(entry, kind, error) for error in exc.errors()]
 

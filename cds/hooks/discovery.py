@@ -6,13 +6,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-# What every service needs about the patient. Only context.patientId is used as a token:
-# the hook library forbids draftOrders and selections as prefetch tokens.
-PREFETCH = {
-    "patient": "Patient/{{context.patientId}}",
-    "conditions": "Condition?patient={{context.patientId}}",
-    "medications": "MedicationRequest?patient={{context.patientId}}",
-}
+from ..fhir.registry import prefetch_templates
+
+# What every service needs about the patient: one template per resource type the rules read.
+PREFETCH = prefetch_templates()
 
 
 class Service(BaseModel):

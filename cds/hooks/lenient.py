@@ -16,7 +16,7 @@ from fhir.resources.R4B.resource import Resource
 from pydantic import ValidationError
 
 from ..fhir import Problem, RawEntry
-from ..fhir.validate import MODELS, READ_ELEMENTS
+from ..fhir.registry import BY_NAME
 
 # Each round removes every element pydantic named; nested errors surface one level at a time.
 _ROUNDS = 8
@@ -26,11 +26,12 @@ def salvage(entry: RawEntry) -> tuple[RawEntry, list[Problem], Resource | None]:
     """The entry with invalid elements removed (unchanged when valid), what was removed, and
     its validated model (None for a type the rules do not read, or one beyond salvage)."""
     kind = entry.resource["resourceType"]
-    model = MODELS.get(kind)
-    if model is None:
+    registered = BY_NAME.get(kind)
+    if registered is None:
         return entry, [], None
+    model = registered.model
     # The same elements cds.fhir.validate checks: the others are never read, so never pruned.
-    elements = READ_ELEMENTS[kind]
+    elements = registered.elements
     resource = entry.resource
     problems: list[Problem] = []
     validated: Resource | None = None

@@ -9,6 +9,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict
 
+from .units import Units
 from .valuesets import RXNORM, SNOMED, ValueSets
 
 RouteClass = Literal["non-invasive", "parenteral", "other", "unknown"]
@@ -17,8 +18,12 @@ _WORD = re.compile(r"[a-z]+")
 
 class DrugClass(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    valuesets: list[str]
-    ingredients: list[str]
+    valuesets: list[str] = []
+    # RxNorm codes a page lists as verified (clinical drugs of this class).
+    rxnorm: list[str] = []
+    # Names found as words or phrases (case-insensitive) in a drug's display or text.
+    ingredients: list[str] = []
+    brands: list[str] = []
     sources: list[str]
 
 
@@ -40,6 +45,11 @@ class Terminology(BaseModel):
     non_invasive_only_ingredients: list[str]
     routes: Routes
     dose_forms: dict[str, str]
+    units: Units
+
+    def names(self) -> set[str]:
+        """Every ingredient and brand name a condition or routing block may name."""
+        return {n for c in self.drug_classes.values() for n in [*c.ingredients, *c.brands]}
 
     @classmethod
     def load(cls, path: Path) -> "Terminology":
@@ -60,6 +70,14 @@ class Drug(BaseModel):
     ingredients: list[str]
     route: str | None
     route_class: RouteClass
+
+
+def _named(name: str, words: set[str], text: str) -> bool:
+    """A one-word name is a word of the text; a longer one ("amino acids") a phrase of it."""
+    folded = name.lower()
+    if " " not in folded:
+        return folded in words
+    return f" {folded} " in f" {text} "
 
 
 class DrugClassifier:
@@ -93,12 +111,14 @@ class DrugClassifier:
         if text:
             names.append(text)
         words = {w for name in names for w in _WORD.findall(name.lower())}
+        lowered = " ".join(_WORD.findall(" ".join(names).lower()))
+        codes = {c.code for c in codings if c.system == RXNORM and c.code}
         ingredients: set[str] = set()
         classes: set[str] = set()
         for class_name, drug_class in self.terminology.drug_classes.items():
-            found = words.intersection(drug_class.ingredients)
+            found = {n for n in [*drug_class.ingredients, *drug_class.brands] if _named(n, words, lowered)}
             ingredients |= found
-            if found or memberships.intersection(drug_class.valuesets):
+            if found or memberships.intersection(drug_class.valuesets) or codes.intersection(drug_class.rxnorm):
                 classes.add(class_name)
         route_name = self._route(route, route_text) or self._dose_form(names)
         if route_name is not None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from ..fhir.registry import BY_NAME
 from . import icd10cm
 
 SNOMED = "http://snomed.info/sct"
@@ -74,9 +75,11 @@ class ValueSets:
         return found
 
     def screen(self, resource: dict[str, Any]) -> bool:
-        """False only for a well-formed Condition whose every code is in no value set and
-        exists (so it can neither match a rule nor earn a warning); True for anything else."""
-        if resource.get("resourceType") != "Condition":
+        """False only for a well-formed resource of a screened type (cds/fhir/registry.py:
+        Condition, Observation) whose every code is in no value set and exists (so it can
+        neither match a rule nor earn a warning); True for anything else."""
+        kind = BY_NAME.get(resource.get("resourceType"))  # type: ignore[arg-type]
+        if kind is None or not kind.screened:
             return True
         concept = resource.get("code")
         codings = concept.get("coding") if isinstance(concept, dict) else None

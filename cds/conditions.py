@@ -1,0 +1,427 @@
+"""The condition language of the rulesets, parsed once into one typed form.
+
+The engine's compiler (cds/engine/compile.py) and the catalog's words (cds/catalog/words.py)
+both read the parsed form below, so what a payer reads and what the engine runs cannot drift.
+The language is documented, term by term with examples, in rulesets/README.md. Every problem
+is a RulesetError naming file, line and place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from .ruleset import Condition, Ruleset, RulesetError, strip_lines
+from .terminology import Terminology, ValueSets
+
+MEDICATION_STATUSES = {"active", "on-hold", "cancelled", "completed", "entered-in-error",
+                       "stopped", "draft", "unknown"}
+DELIVERY = {"continuous", "intermittent", "unknown"}
+ROUTE_CLASSES = {"non-invasive", "parenteral", "other", "unknown"}
+STATUSES = {"eligible", "needs-review", "insufficient-information", "not-eligible"}
+RESULTS = {"met", "not-met", "unknown", "not-applicable"}
+ANCHORS = {"as-of", "order"}
+PICKS = {"latest", "min", "max"}
+COMPARISONS = {"lt": "$lt", "le": "$lte", "gt": "$gt", "ge": "$gte", "eq": "="}
+# Order facts read from the dosage (cds/facts.py), compared with numbers.
+ORDER_MEASURES = ("interval_hours", "daily_volume_ml", "duration_hours")
+RECORD_PARTS = {"procedures", "medication_history"}
+# Terms about the patient's data: the ones `none:` may negate.
+DATA_TERMS = {"condition", "medication", "service_order", "patient", "course", "observation",
+              "procedure", "record", "medication_classes", "conditions_count"}
+
+
+@dataclass(frozen=True)
+class Compare:
+    """A number compared: `{lt: 16}`, `{ge: 2, le: 3}`; or `unknown` (the value is absent)."""
+
+    bounds: tuple[tuple[str, float], ...] = ()
+    unknown: bool = False
+
+
+@dataclass(frozen=True)
+class Term:
+    kind: str
+    spec: dict[str, Any]
+    # A key shared by the terms that read one derived fact (a measurement picked in a
+    # window, a count): cds/derive.py computes each once per evaluation.
+    derived: str | None = None
+
+
+@dataclass(frozen=True)
+class Not:
+    term: Term
+
+
+@dataclass(frozen=True)
+class All:
+    items: tuple["Node", ...]
+
+
+@dataclass(frozen=True)
+class Any_:
+    items: tuple["Node", ...]
+
+
+Node = Union[Term, Not, All, Any_]
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A fact computed from the record before the rules run, shared by the terms naming it."""
+
+    key: str
+    kind: str           # observation | medication_classes | conditions_count
+    spec: dict[str, Any]
+
+
+@dataclass
+class Scope:
+    """What a condition may refer to where it stands."""
+
+    ruleset: Ruleset
+    terminology: Terminology
+    valuesets: ValueSets
+    criteria: list[str]       # criteria whose results may be read
+    status: bool              # whether {status: ...} may be read
+    where: str                # for error messages
+    derived: dict[str, Derived] = field(default_factory=dict)
+
+
+def parse(condition: Condition | None, scope: Scope) -> Node:
+    """The parsed form of a condition (None: always holds)."""
+    if condition is None:
+        return All(())
+    return _parse(strip_lines(condition), scope)
+
+
+def _parse(condition: Any, scope: Scope) -> Node:
+    if not isinstance(condition, dict) or len(condition) != 1:
+        raise RulesetError(f"{scope.where}: a condition is a mapping with exactly one key, got {condition!r}")
+    (key, value), = condition.items()
+    if key == "all":
+        return All(tuple(_parse(c, scope) for c in _list(value, scope, key)))
+    if key == "any":
+        options = _list(value, scope, key)
+        if not options:
+            raise RulesetError(f"{scope.where}: any: needs at least one condition")
+        return Any_(tuple(_parse(c, scope) for c in options))
+    if key == "none":
+        inner = _parse(value, scope)
+        if not isinstance(inner, Term) or inner.kind not in DATA_TERMS:
+            raise RulesetError(f"{scope.where}: none: takes one data term ({', '.join(sorted(DATA_TERMS))})")
+        return Not(inner)
+    parser = _TERMS.get(key)
+    if parser is None:
+        raise RulesetError(f"{scope.where}: unknown condition {key!r}; known: {', '.join(sorted(_TERMS))}")
+    if not isinstance(value, (dict, list)):
+        raise RulesetError(f"{scope.where}: {key}: expects a mapping")
+    return parser(value, scope)
+
+
+def _list(value: Any, scope: Scope, key: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise RulesetError(f"{scope.where}: {key}: expects a list")
+    return value
+
+
+def _names(spec: dict[str, Any], key: str, allowed: set[str], scope: Scope, term: str) -> list[str]:
+    value = spec[key]
+    values = value if isinstance(value, list) else [value]
+    unknown = [v for v in values if v not in allowed]
+    if unknown or not values:
+        shown = sorted(allowed) if len(allowed) <= 30 else f"{len(allowed)} names"
+        raise RulesetError(f"{scope.where}: {term}.{key}: unknown {unknown or 'empty list'}; allowed {shown}")
+    return [str(v) for v in values]
+
+
+def _check_keys(spec: Any, allowed: set[str], scope: Scope, term: str, required: set[str] = set()) -> dict[str, Any]:
+    if not isinstance(spec, dict):
+        raise RulesetError(f"{scope.where}: {term}: expects a mapping")
+    unknown = set(spec) - allowed
+    if unknown:
+        raise RulesetError(f"{scope.where}: {term}: unknown key(s) {sorted(unknown)}; allowed {sorted(allowed)}")
+    missing = required - set(spec)
+    if missing:
+        raise RulesetError(f"{scope.where}: {term}: needs {', '.join(sorted(missing))}")
+    return spec
+
+
+def _int(spec: dict[str, Any], key: str, scope: Scope, term: str) -> int:
+    value = spec[key]
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise RulesetError(f"{scope.where}: {term}.{key}: a whole number >= 0, got {value!r}")
+    return value
+
+
+def _compare(value: Any, scope: Scope, term: str, extra: set[str] = set()) -> tuple[Compare, dict[str, Any]]:
+    if value == "unknown":
+        return Compare(unknown=True), {}
+    if not isinstance(value, dict):
+        raise RulesetError(f"{scope.where}: {term}: a comparison such as {{lt: 16}} or 'unknown'")
+    _check_keys(value, set(COMPARISONS) | extra, scope, term)
+    bounds = []
+    for op in COMPARISONS:
+        if op in value:
+            number = value[op]
+            if isinstance(number, bool) or not isinstance(number, (int, float)):
+                raise RulesetError(f"{scope.where}: {term}.{op}: a number, got {number!r}")
+            bounds.append((op, float(number)))
+    if not bounds:
+        raise RulesetError(f"{scope.where}: {term}: needs one of {', '.join(COMPARISONS)}")
+    return Compare(tuple(bounds)), {k: value[k] for k in extra if k in value}
+
+
+def _window(spec: dict[str, Any], out: dict[str, Any], scope: Scope, term: str) -> None:
+    if "before" in spec and "within_days" not in spec:
+        raise RulesetError(f"{scope.where}: {term}.before: goes with within_days")
+    if "within_days" in spec:
+        out["within_days"] = _int(spec, "within_days", scope, term)
+        out["before"] = _names(spec, "before", ANCHORS, scope, term)[0] if "before" in spec else "as-of"
+
+
+def _valuesets(spec: dict[str, Any], key: str, scope: Scope, term: str) -> list[str]:
+    return _names(spec, key, set(scope.valuesets.by_id), scope, term)
+
+
+def _derive(kind: str, spec: dict[str, Any], scope: Scope) -> str:
+    key = kind + ":" + hashlib.sha256(repr(sorted(spec.items())).encode()).hexdigest()[:12]
+    scope.derived.setdefault(key, Derived(key, kind, spec))
+    return key
+
+
+def _condition(spec: Any, scope: Scope) -> Term:
+    spec = _check_keys(spec, {"in", "any_status"}, scope, "condition", {"in"})
+    parsed: dict[str, Any] = {"in": _valuesets(spec, "in", scope, "condition")}
+    if "any_status" in spec:
+        parsed["any_status"] = bool(spec["any_status"])
+    return Term("condition", parsed)
+
+
+def _conditions_count(spec: Any, scope: Scope) -> Term:
+    spec = _check_keys(spec, {"in", "at_least"}, scope, "conditions_count", {"in", "at_least"})
+    parsed = {"in": tuple(_valuesets(spec, "in", scope, "conditions_count"))}
+    key = _derive("conditions_count", parsed, scope)
+    return Term("conditions_count", {**parsed, "at_least": _int(spec, "at_least", scope, "conditions_count")}, key)
+
+
+def _medication(spec: Any, scope: Scope) -> Term:
+    keys = {"class", "not_class", "ingredient", "route", "route_class", "status", "order",
+            "delivery", "status_reason", "within_days", "before", *ORDER_MEASURES}
+    spec = _check_keys(spec, keys, scope, "medication")
+    term = scope.terminology
+    classes = set(term.drug_classes)
+    parsed: dict[str, Any] = {}
+    if "class" in spec:
+        parsed["class"] = _names(spec, "class", classes, scope, "medication")
+    if "not_class" in spec:
+        parsed["not_class"] = _names(spec, "not_class", classes, scope, "medication")
+    if "ingredient" in spec:
+        parsed["ingredient"] = _names(spec, "ingredient", term.names(), scope, "medication")
+    if "route" in spec:
+        parsed["route"] = _names(spec, "route", set(term.routes.classes), scope, "medication")
+    if "route_class" in spec:
+        parsed["route_class"] = _names(spec, "route_class", ROUTE_CLASSES, scope, "medication")
+    if "status" in spec:
+        parsed["status"] = _names(spec, "status", MEDICATION_STATUSES, scope, "medication")
+    if "delivery" in spec:
+        parsed["delivery"] = _names(spec, "delivery", DELIVERY, scope, "medication")
+    if "order" in spec:
+        if not isinstance(spec["order"], bool):
+            raise RulesetError(f"{scope.where}: medication.order: true or false")
+        parsed["order"] = spec["order"]
+    if "status_reason" in spec:
+        parsed["status_reason"] = bool(spec["status_reason"])
+    _window(spec, parsed, scope, "medication")
+    for measure in ORDER_MEASURES:
+        if measure in spec:
+            parsed[measure] = _compare(spec[measure], scope, f"medication.{measure}")[0]
+    return Term("medication", parsed)
+
+
+def _medication_classes(spec: Any, scope: Scope) -> Term:
+    spec = _check_keys(spec, {"classes", "at_least", "status", "within_days", "before"}, scope,
+                       "medication_classes", {"classes", "at_least"})
+    parsed: dict[str, Any] = {
+        "classes": tuple(_names(spec, "classes", set(scope.terminology.drug_classes), scope, "medication_classes")),
+    }
+    if "status" in spec:
+        parsed["status"] = tuple(_names(spec, "status", MEDICATION_STATUSES, scope, "medication_classes"))
+    _window(spec, parsed, scope, "medication_classes")
+    key = _derive("medication_classes", parsed, scope)
+    return Term("medication_classes", {**parsed, "at_least": _int(spec, "at_least", scope, "medication_classes")}, key)
+
+
+def _service_order(spec: Any, scope: Scope) -> Term:
+    _check_keys(spec, set(), scope, "service_order")
+    return Term("service_order", {})
+
+
+def _patient(spec: Any, scope: Scope) -> Term:
+    spec = _check_keys(spec, {"age_at_least", "age_below", "age", "age_days_at_most"}, scope, "patient")
+    if not spec:
+        raise RulesetError(f"{scope.where}: patient: needs a key")
+    parsed: dict[str, Any] = {}
+    for key in ("age_at_least", "age_below", "age_days_at_most"):
+        if key in spec:
+            parsed[key] = _int(spec, key, scope, "patient")
+    if "age" in spec:
+        if spec["age"] != "unknown":
+            raise RulesetError(f"{scope.where}: patient.age: only 'unknown' is supported")
+        parsed["age"] = "unknown"
+    return Term("patient", parsed)
+
+
+def _course(spec: Any, scope: Scope) -> Term:
+    spec = _check_keys(spec, {"id", "min_days", "stopped_with_reason"}, scope, "course", {"id"})
+    ids = {c.id for c in scope.ruleset.courses}
+    parsed: dict[str, Any] = {"id": _names(spec, "id", ids, scope, "course")[0]}
+    if "min_days" in spec:
+        parsed["min_days"] = _int(spec, "min_days", scope, "course")
+    if "stopped_with_reason" in spec:
+        parsed["stopped_with_reason"] = bool(spec["stopped_with_reason"])
+    return Term("course", parsed)
+
+
+def _observation(spec: Any, scope: Scope) -> Term:
+    keys = {"in", "within_days", "before", "pick", "value", "answer", "interpretation", "count_at_least"}
+    spec = _check_keys(spec, keys, scope, "observation", {"in", "within_days"})
+    base: dict[str, Any] = {"in": tuple(_valuesets(spec, "in", scope, "observation"))}
+    _window(spec, base, scope, "observation")
+    parsed: dict[str, Any] = {}
+    if "value" in spec:
+        compare, extra = _compare(spec["value"], scope, "observation.value", {"unit"})
+        unit = extra.get("unit")
+        if unit is None:
+            raise RulesetError(f"{scope.where}: observation.value: needs the unit the threshold is in (UCUM)")
+        if not scope.terminology.units.knows(unit):
+            raise RulesetError(f"{scope.where}: observation.value.unit: unknown unit {unit!r}; "
+                               f"known: {', '.join(scope.terminology.units.known)}")
+        base["unit"] = unit
+        parsed["value"] = compare
+    if "answer" in spec:
+        parsed["answer"] = _valuesets(spec, "answer", scope, "observation.answer")
+        base["coded"] = True
+    if "interpretation" in spec:
+        parsed["interpretation"] = [str(v) for v in _list(spec["interpretation"], scope, "observation.interpretation")]
+    if "count_at_least" in spec:
+        if "value" in spec or "answer" in spec:
+            raise RulesetError(f"{scope.where}: observation.count_at_least: counts observations; no value or answer")
+        parsed["count_at_least"] = _int(spec, "count_at_least", scope, "observation")
+    base["pick"] = _names(spec, "pick", PICKS, scope, "observation")[0] if "pick" in spec else "latest"
+    if base["pick"] != "latest" and "value" not in spec:
+        raise RulesetError(f"{scope.where}: observation.pick: min and max compare values; give value")
+    key = _derive("observation", base, scope)
+    return Term("observation", {**base, **parsed}, key)
+
+
+def _procedure(spec: Any, scope: Scope) -> Term:
+    spec = _check_keys(spec, {"in", "within_days", "before"}, scope, "procedure", {"in"})
+    parsed: dict[str, Any] = {"in": _valuesets(spec, "in", scope, "procedure")}
+    _window(spec, parsed, scope, "procedure")
+    return Term("procedure", parsed)
+
+
+def _record(spec: Any, scope: Scope) -> Term:
+    spec = _check_keys(spec, {"empty"}, scope, "record", {"empty"})
+    return Term("record", {"empty": _names(spec, "empty", RECORD_PARTS, scope, "record")})
+
+
+def _result(spec: Any, scope: Scope) -> Term:
+    spec = _check_keys(spec, {"criterion", "is", "category"}, scope, "result", {"criterion"})
+    criterion = _names(spec, "criterion", set(scope.criteria), scope, "result")[0]
+    parsed: dict[str, Any] = {"criterion": criterion}
+    if "is" in spec:
+        parsed["is"] = _names(spec, "is", RESULTS, scope, "result")
+    if "category" in spec:
+        target = next(c for c in scope.ruleset.criteria if c.id == criterion)
+        categories = {b.category for b in target.branches if b.category}
+        parsed["category"] = _names(spec, "category", categories, scope, "result")
+    return Term("result", parsed)
+
+
+def _status(spec: Any, scope: Scope) -> Term:
+    if not scope.status:
+        raise RulesetError(f"{scope.where}: status: only alternatives may read the status")
+    return Term("status", {"is": _names({"status": spec}, "status", STATUSES, scope, "status")})
+
+
+_TERMS: dict[str, Callable[[Any, Scope], Term]] = {
+    "condition": _condition,
+    "conditions_count": _conditions_count,
+    "medication": _medication,
+    "medication_classes": _medication_classes,
+    "service_order": _service_order,
+    "patient": _patient,
+    "course": _course,
+    "observation": _observation,
+    "procedure": _procedure,
+    "record": _record,
+    "result": _result,
+    "status": _status,
+}
+TERMS = frozenset(_TERMS)
+
+
+@dataclass(frozen=True)
+class Clause:
+    """Something the rules decide: a criterion branch, a finding, a document, an offer, a
+    lead, a tried rule or a billing code; `key` names it in the engine's matches."""
+
+    key: str
+    node: Node
+    where: str
+
+
+@dataclass
+class ParsedRuleset:
+    clauses: list[Clause]
+    derived: dict[str, Derived]
+
+    def node(self, key: str) -> Node:
+        return next(c.node for c in self.clauses if c.key == key)
+
+
+def parse_ruleset(ruleset: Ruleset, terminology: Terminology, valuesets: ValueSets) -> ParsedRuleset:
+    """Every clause of a ruleset, parsed (load errors name file and line)."""
+    derived: dict[str, Derived] = {}
+    ids = [c.id for c in ruleset.criteria]
+    found: list[Clause] = []
+
+    def add(key: str, when: Condition | None, readable: list[str], status: bool, where: str) -> None:
+        scope = Scope(ruleset, terminology, valuesets, readable, status, where, derived)
+        found.append(Clause(key, parse(when, scope), where))
+
+    file = ruleset.file
+    for index, criterion in enumerate(ruleset.criteria):
+        for number, branch in enumerate(criterion.branches):
+            add(f"c|{criterion.id}|{number}", branch.when, ids[:index], False,
+                f"{file}: line {branch.line}: {criterion.id} branch {number + 1}")
+    for finding in ruleset.findings:
+        add(f"f|{finding.id}", finding.when, ids, False, f"{file}: line {finding.line}: {finding.id}")
+    for doc in ruleset.documentation:
+        add(f"d|{doc.id}", doc.when, ids, False, f"{file}: line {doc.line}: {doc.id}")
+    for alternative in ruleset.alternatives:
+        for number, offer in enumerate(alternative.offered):
+            add(f"o|{alternative.id}|{number}", offer.when, ids, True,
+                f"{file}: line {offer.line}: {alternative.id} offer {number + 1}")
+        for number, tried in enumerate(alternative.tried):
+            add(f"t|{alternative.id}|{number}", tried.when, ids, True,
+                f"{file}: line {tried.line}: {alternative.id} tried {number + 1}")
+        for number, lead in enumerate(alternative.lead):
+            add(f"l|{alternative.id}|{number}", lead.when, ids, True,
+                f"{file}: line {lead.line}: {alternative.id} lead {number + 1}")
+    for number, code in enumerate(ruleset.billing.codes):
+        add(f"b|{number}", code.when, ids, False, f"{file}: line {code.line}: billing code {code.code}")
+    return ParsedRuleset(found, derived)
+
+
+def terms(node: Node) -> list[Term]:
+    """Every term of a parsed condition, in order."""
+    if isinstance(node, Term):
+        return [node]
+    if isinstance(node, Not):
+        return [node.term]
+    return [t for item in node.items for t in terms(item)]

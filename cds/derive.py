@@ -1,0 +1,123 @@
+"""Derived facts: what a condition reads that is computed over many entries of the record.
+
+A measurement picked in a window (the most recent, the lowest, the highest), a count of
+observations, of drug classes in the medication history or of active conditions: durable-rules
+does not aggregate, so each distinct one (cds/conditions.py `Derived`) is computed here once per
+evaluation and asserted as one fact that the rules compare.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from .conditions import Derived
+from .facts import MedicationFact, ObservationFact, PatientFacts
+from .fhir.errors import Problem
+from .terminology.units import Units
+
+
+def derived_facts(facts: PatientFacts, therapy: str, specs: Iterable[Derived], units: Units,
+                  warnings: list[Problem]) -> list[dict[str, Any]]:
+    """One fact per spec that found something (a count is asserted even when 0)."""
+    anchors = {"as-of": facts.patient.as_of, "order": facts.order_date(therapy)}
+    found: list[dict[str, Any]] = []
+    for spec in specs:
+        fact = _COMPUTE[spec.kind](facts, spec, anchors, units, warnings)
+        if fact is not None:
+            found.append({"t": "derived", "key": spec.key, **fact})
+    return found
+
+
+def _within(start: dt.date | None, end: dt.date | None, spec: dict[str, Any],
+            anchors: dict[str, dt.date | None]) -> bool:
+    if "within_days" not in spec:
+        return True
+    anchor = anchors[spec["before"]]
+    if anchor is None or start is None:
+        return False
+    end = end or start
+    return (anchor - start).days >= 0 and (anchor - end).days <= spec["within_days"]
+
+
+def _observation(facts: PatientFacts, spec: Derived, anchors: dict[str, dt.date | None], units: Units,
+                 warnings: list[Problem]) -> dict[str, Any] | None:
+    wanted = set(spec.spec["in"])
+    candidates = [o for o in facts.observations
+                  if wanted.intersection(o.vs) and _within(o.date, o.date, spec.spec, anchors)]
+    unit = spec.spec.get("unit")
+    valued: list[tuple[float, ObservationFact]] = []
+    if unit is not None:
+        for observation in candidates:
+            if observation.value is None:
+                continue
+            value = units.convert(observation.value, observation.unit, unit, observation.vs)
+            if value is None:
+                problem = Problem(source=observation.ref, element="Observation.valueQuantity", severity="warning",
+                                  message=f"unit {observation.unit or 'missing'} cannot be compared with {unit}: "
+                                          "value not used")
+                if problem not in warnings:
+                    warnings.append(problem)
+                continue
+            valued.append((value, observation))
+        if not valued:
+            return None
+        pick = spec.spec["pick"]
+        if pick == "latest":
+            value, chosen = max(valued, key=lambda item: item[1].date or dt.date.min)
+        else:
+            value, chosen = (min if pick == "min" else max)(valued, key=lambda item: item[0])
+        return _about(chosen, value=round(value, 6), count=len(valued))
+    if spec.spec.get("coded"):
+        candidates = [o for o in candidates if o.answers]
+    if not candidates:
+        # No fact: `none: {observation: ...}` then holds (no observation in the window).
+        return None
+    chosen = max(candidates, key=lambda o: o.date or dt.date.min)
+    return _about(chosen, count=len(candidates))
+
+
+def _about(observation: ObservationFact, *, value: float | None = None, count: int) -> dict[str, Any]:
+    fact: dict[str, Any] = {"ref": observation.ref, "count": count, "answers": observation.answers,
+                            "interpretation": observation.interpretation,
+                            "display": _display(observation, value)}
+    if value is not None:
+        fact["value"] = value
+    if observation.date is not None:
+        fact["date"] = observation.date.isoformat()
+    return fact
+
+
+def _display(observation: ObservationFact, value: float | None) -> str:
+    when = f" on {observation.date.isoformat()}" if observation.date else ""
+    if observation.value is not None:
+        return f"{observation.display} {observation.value:g} {observation.unit or ''}".rstrip() + when
+    return observation.display + when
+
+
+def _medication_classes(facts: PatientFacts, spec: Derived, anchors: dict[str, dt.date | None], units: Units,
+                        warnings: list[Problem]) -> dict[str, Any]:
+    statuses = set(spec.spec.get("status", ()))
+    members: list[MedicationFact] = [
+        m for m in facts.medications
+        if not m.order and (not statuses or m.status in statuses) and _within(m.start, m.end, spec.spec, anchors)
+    ]
+    covered = [c for c in spec.spec["classes"] if any(m.classes.get(c) for m in members)]
+    evidence = [m.ref for m in members if any(m.classes.get(c) for c in covered)]
+    return {"count": len(covered), "display": ", ".join(covered) or "none", "evidence": evidence}
+
+
+def _conditions_count(facts: PatientFacts, spec: Derived, anchors: dict[str, dt.date | None], units: Units,
+                      warnings: list[Problem]) -> dict[str, Any]:
+    wanted = set(spec.spec["in"])
+    members = [c for c in facts.conditions if c.active and wanted.intersection(c.vs)]
+    return {"count": len(members), "display": "; ".join(c.display for c in members) or "none",
+            "evidence": [c.ref for c in members]}
+
+
+_COMPUTE = {
+    "observation": _observation,
+    "medication_classes": _medication_classes,
+    "conditions_count": _conditions_count,
+}

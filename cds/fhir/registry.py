@@ -1,0 +1,71 @@
+"""The resource types the rules read: one registry for validation, grouping and prefetch.
+
+Each type names its R4B model, the elements the facts read (only those are validated), the
+list of a PatientRecord it goes into, and the CDS Hooks prefetch template that fetches it.
+Nothing else in the package lists resource types.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fhir.resources.R4B.condition import Condition
+from fhir.resources.R4B.medication import Medication
+from fhir.resources.R4B.medicationrequest import MedicationRequest
+from fhir.resources.R4B.observation import Observation
+from fhir.resources.R4B.patient import Patient
+from fhir.resources.R4B.procedure import Procedure
+from fhir.resources.R4B.resource import Resource
+from fhir.resources.R4B.servicerequest import ServiceRequest
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    name: str
+    model: type[Resource]
+    # The elements cds/facts.py and cds/fhir/record.py read (and those R4B requires).
+    elements: frozenset[str]
+    # The PatientRecord list it is grouped into (None: Patient and Medication, kept apart).
+    record_list: str | None
+    # The CDS Hooks prefetch key and template (only context.patientId is a token: the hook
+    # library forbids draftOrders and selections as prefetch tokens).
+    prefetch_key: str | None = None
+    prefetch: str | None = None
+    # Passed over unvalidated unless one of its codes is in a value set the rules read.
+    screened: bool = False
+
+
+REGISTRY: tuple[ResourceType, ...] = (
+    ResourceType("Patient", Patient, frozenset({"resourceType", "id", "birthDate"}), None,
+                 "patient", "Patient/{{context.patientId}}"),
+    ResourceType("Condition", Condition,
+                 frozenset({"resourceType", "id", "clinicalStatus", "verificationStatus", "code",
+                            "subject", "onsetDateTime"}),
+                 "conditions", "conditions", "Condition?patient={{context.patientId}}", screened=True),
+    ResourceType("MedicationRequest", MedicationRequest,
+                 frozenset({"resourceType", "id", "status", "statusReason", "intent",
+                            "medicationCodeableConcept", "medicationReference", "subject",
+                            "authoredOn", "dosageInstruction", "dispenseRequest", "contained"}),
+                 "medication_requests", "medications", "MedicationRequest?patient={{context.patientId}}"),
+    ResourceType("Medication", Medication, frozenset({"resourceType", "id", "code"}), None),
+    ResourceType("ServiceRequest", ServiceRequest,
+                 frozenset({"resourceType", "id", "status", "intent", "code", "subject",
+                            "authoredOn", "occurrenceDateTime", "occurrencePeriod"}),
+                 "service_requests"),
+    ResourceType("Observation", Observation,
+                 frozenset({"resourceType", "id", "status", "code", "subject", "effectiveDateTime",
+                            "effectivePeriod", "issued", "valueQuantity", "valueCodeableConcept",
+                            "interpretation"}),
+                 "observations", "observations", "Observation?patient={{context.patientId}}", screened=True),
+    ResourceType("Procedure", Procedure,
+                 frozenset({"resourceType", "id", "status", "code", "subject", "performedDateTime",
+                            "performedPeriod"}),
+                 "procedures", "procedures", "Procedure?patient={{context.patientId}}"),
+)
+
+BY_NAME: dict[str, ResourceType] = {t.name: t for t in REGISTRY}
+
+
+def prefetch_templates() -> dict[str, str]:
+    """The prefetch templates of every type a service reads about the patient."""
+    return {t.prefetch_key: t.prefetch for t in REGISTRY if t.prefetch_key and t.prefetch}

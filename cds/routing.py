@@ -1,0 +1,60 @@
+"""Which therapies claim an order: the one answer the CLI, the hooks and the claim audit use.
+
+Each ruleset's `routing.claims` says which draft MedicationRequests are its orders (drug class
+or ingredient/brand names, route, delivery); a ServiceRequest is claimed by the therapies that
+bill the HCPCS code it names. When one answer must be shown for an order (a card), the README
+rule picks it (../shared/criteria/README.md, "Which therapy an order belongs to").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol
+
+from .ruleset import Claim, Ruleset
+
+if TYPE_CHECKING:
+    from .models import Assessment
+
+
+class OrderLike(Protocol):
+    classes: dict[str, bool]
+    ingredients: list[str]
+    route: str | None
+    route_class: str
+    delivery: str
+
+
+def claims(claim: Claim, order: OrderLike) -> bool:
+    """Whether one claim of a routing block holds for a medication order."""
+    if claim.classes and not any(order.classes.get(c) for c in claim.classes):
+        return False
+    if any(order.classes.get(c) for c in claim.not_classes):
+        return False
+    if claim.ingredients and not set(claim.ingredients).intersection(order.ingredients):
+        return False
+    if claim.routes and order.route not in claim.routes:
+        return False
+    if claim.route_classes and order.route_class not in claim.route_classes:
+        return False
+    if claim.delivery and order.delivery not in claim.delivery:
+        return False
+    return True
+
+
+def claiming(order: OrderLike, rulesets: Sequence[Ruleset]) -> list[str]:
+    """The therapies that claim a draft MedicationRequest, in ruleset (code) order."""
+    return [r.therapy for r in rulesets if any(claims(c, order) for c in r.routing.claims)]
+
+
+def one_answer(assessments: Sequence["Assessment"], rulesets: dict[str, Ruleset]) -> "Assessment":
+    """The assessment to show for one order that several therapies claim: the first by code
+    whose order criterion (`routing.criterion`) is met, else the first where it is unknown,
+    else the first claiming therapy."""
+    ordered = sorted(assessments, key=lambda a: a.therapy)
+    for wanted in ("met", "unknown"):
+        for assessment in ordered:
+            criterion = rulesets[assessment.therapy].routing.criterion
+            if any(c.id == criterion and c.result == wanted for c in assessment.criteria):
+                return assessment
+    return ordered[0]
