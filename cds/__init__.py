@@ -1,4 +1,4 @@
-"""Clinical decision support for home infusion therapy (HCPCS S9326, S9363).
+"""Clinical decision support for home infusion therapy (the HCPCS per-diem S-codes).
 
 FHIR R4 in; a durable-rules engine checks indications and eligibility; assessments out.
 """

@@ -70,7 +70,7 @@ def _observation(facts: PatientFacts, spec: Derived, anchors: dict[str, dt.date 
             value, chosen = (min if pick == "min" else max)(valued, key=lambda item: item[0])
         return _about(chosen, value=round(value, 6), count=len(valued))
     if spec.spec.get("coded"):
-        candidates = [o for o in candidates if o.answers]
+        candidates = [o for o in candidates if o.coded]
     if not candidates:
         # No fact: `none: {observation: ...}` then holds (no observation in the window).
         return None

@@ -49,8 +49,8 @@ def evaluate_all(
 
 
 def patient_records(entries: Iterable[RawEntry], *, strict: bool = True) -> list[PatientRecord]:
-    """Records with what the rules can read: Conditions no value set holds are passed over."""
-    return build_records(entries, strict=strict, screen=_knowledge.default().valuesets.screen)
+    """Records with what the rules can read (cds.knowledge.Knowledge.screen)."""
+    return build_records(entries, strict=strict, screen=_knowledge.default().screen)
 
 
 def evaluate_record(
@@ -60,12 +60,22 @@ def evaluate_record(
     therapies: Iterable[str] | None = None,
     order_refs: set[str] | None = None,
 ) -> PatientAssessment:
+    return assess_record(record, _as_of(as_of), therapies, order_refs)[1]
+
+
+def assess_record(
+    record: PatientRecord,
+    as_of: dt.date,
+    therapies: Iterable[str] | None = None,
+    order_refs: set[str] | None = None,
+) -> tuple[PatientFacts, PatientAssessment]:
+    """The one way into an assessment: facts built once for every therapy, then the rules.
+    Also returns the facts (the audit trail stores them)."""
     knowledge = _knowledge.default()
-    day = _as_of(as_of)
     selected = _therapies(knowledge, therapies)
-    facts = build_facts(record, day, list(knowledge.rulesets.values()), knowledge.classifier,
+    facts = build_facts(record, as_of, list(knowledge.rulesets.values()), knowledge.classifier,
                         knowledge.valuesets, order_refs)
-    return assess_facts(facts, day, selected)
+    return facts, assess_facts(facts, as_of, selected)
 
 
 def assess_facts(facts: PatientFacts, as_of: dt.date, therapies: list[str]) -> PatientAssessment:

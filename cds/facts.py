@@ -27,7 +27,7 @@ from .terminology.valuesets import HCPCS_SYSTEMS
 
 ACTIVE_CLINICAL = {"active", "recurrence", "relapse"}
 EXCLUDED_VERIFICATION = {"refuted", "entered-in-error"}
-# A request's end when nothing else gives it (criteria README, S9363.oral-trial).
+# A request's end when nothing else gives it (criteria README; the anti-spasmodic oral trial).
 ONGOING_STATUSES = {"active", "on-hold"}
 _DAYS_PER_UNIT = {"d": 1, "day": 1, "days": 1, "wk": 7, "week": 7, "weeks": 7, "mo": 30,
                   "month": 30, "months": 30, "h": Decimal(1) / 24, "hour": Decimal(1) / 24}
@@ -91,6 +91,7 @@ class ObservationFact(BaseModel):
     date: dt.date | None
     value: float | None = None
     unit: str | None = None
+    coded: bool = False              # the value is a valueCodeableConcept
     answers: list[str] = []          # value sets holding valueCodeableConcept's codes
     interpretation: list[str] = []   # interpretation codes (H, HH, L, LL, ...)
     display: str
@@ -259,7 +260,7 @@ def _observation(ref: str, observation: Observation, valuesets: ValueSets) -> Ob
     period = observation.effectivePeriod
     date = _day(observation.effectiveDateTime) or _day(period.start if period else None) or _day(observation.issued)
     return ObservationFact(ref=ref, vs=sorted(memberships), date=date, value=value, unit=unit,
-                           answers=sorted(answers), interpretation=interpretation,
+                           coded=observation.valueCodeableConcept is not None, answers=sorted(answers), interpretation=interpretation,
                            display=_label(observation.code) or "observation")
 
 
@@ -450,7 +451,7 @@ def _interval_hours(dosage: list[Any]) -> float | None:
 
 
 def _duration_hours(dosage: list[Any]) -> float | None:
-    """Hours one administration lasts (S9330.md): repeat.duration; else boundsDuration of a
+    """Hours one administration lasts (the chemotherapy page): repeat.duration; else boundsDuration of a
     single administration; else dose volume / rate; None when it cannot be told."""
     for instruction in dosage:
         repeat = instruction.timing.repeat if instruction.timing is not None else None
@@ -479,7 +480,7 @@ def _millilitres(quantity: Any) -> float | None:
 
 
 def _daily_volume_ml(dosage: list[Any]) -> float | None:
-    """mL a day (S9364.md, S9373.md Billing): dose volume x doses a day, or rate (mL/h) x hours
+    """mL a day (the nutrition and hydration pages, Billing): dose volume x doses a day, or rate (mL/h) x hours
     infused a day (repeat.duration x frequency, else 24 h when continuous)."""
     total = 0.0
     found = False
@@ -523,7 +524,7 @@ def _float(value: Decimal | None) -> float | None:
 
 
 def _span(request: MedicationRequest, as_of: dt.date) -> tuple[dt.date | None, dt.date | None]:
-    """A request's start and end as S9363.oral-trial defines them (criteria/S9363.md)."""
+    """A request's start and end as the anti-spasmodic page's oral trial defines them."""
     validity = request.dispenseRequest.validityPeriod if request.dispenseRequest else None
     bounds = [
         d.timing.repeat.boundsPeriod

@@ -5,12 +5,15 @@ from __future__ import annotations
 import atexit
 import os
 from contextlib import ExitStack
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
-from .conditions import parse_ruleset
+from .conditions import ParsedRuleset, parse_ruleset, terms
+from .fhir.registry import BY_NAME
 from .engine import CompiledRuleset
 from .ruleset import Ruleset, RulesetError, load_ruleset
 from .terminology import DrugClassifier, Terminology, ValueSetError, ValueSets
@@ -35,7 +38,7 @@ def _shipped_rulesets() -> Path:
 DEFAULT_RULESETS = _shipped_rulesets()
 
 
-@dataclass
+@dataclass(eq=False)
 class Knowledge:
     folder: Path
     terminology: Terminology
@@ -43,6 +46,20 @@ class Knowledge:
     classifier: DrugClassifier
     rulesets: dict[str, Ruleset]
     compiled: dict[str, CompiledRuleset]
+
+    # The resource types the rules read (cds/fhir/registry.py): Patient, Condition and
+    # MedicationRequest always; Observation and Procedure when a rule reads them.
+    reads: frozenset[str] = frozenset()
+
+    def screen(self, resource: dict[str, Any]) -> bool:
+        """False for a resource no rule can read: a type no ruleset reads, or (Condition,
+        Observation) one whose codes are in no value set. It is neither validated nor kept."""
+        registered = BY_NAME.get(resource.get("resourceType"))  # type: ignore[arg-type]
+        if registered is None:
+            return True
+        if registered.name not in self.reads and registered.record_list is not None:
+            return False
+        return self.valuesets.screen(resource)
 
     @property
     def versions(self) -> dict[str, str]:
@@ -77,7 +94,21 @@ def load(folder: Path) -> Knowledge:
         raise RulesetError(f"{folder}: no ruleset files (S*.yaml)")
     parsed = {t: parse_ruleset(r, terminology, valuesets) for t, r in rulesets.items()}
     compiled = {t: CompiledRuleset(r, parsed[t]) for t, r in rulesets.items()}
-    return Knowledge(folder, terminology, valuesets, classifier, rulesets, compiled)
+    return Knowledge(folder, terminology, valuesets, classifier, rulesets, compiled,
+                     reads=frozenset(read_types(parsed.values())))
+
+
+# Resource types read for every therapy; the others only when a rule reads them.
+_ALWAYS = {"Patient", "Medication", "Condition", "MedicationRequest", "ServiceRequest"}
+_TERM_TYPES = {"observation": "Observation", "procedure": "Procedure", "record": "Procedure"}
+
+
+def read_types(parsed: Iterable[ParsedRuleset]) -> set[str]:
+    types = set(_ALWAYS)
+    for ruleset in parsed:
+        for clause in ruleset.clauses:
+            types |= {_TERM_TYPES[t.kind] for t in terms(clause.node) if t.kind in _TERM_TYPES}
+    return types
 
 
 def check_routing(ruleset: Ruleset, terminology: Terminology) -> None:

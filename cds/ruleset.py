@@ -7,6 +7,7 @@ differ in any way never share a version.
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -176,6 +177,13 @@ class Ruleset(_Item):
     @property
     def full_version(self) -> str:
         return f"{self.version}+sha256:{self.content_hash[:16]}"
+
+    @property
+    def short_title(self) -> str:
+        """"continuous pain management infusion" from the title, for summaries and lists."""
+        name = re.sub(r"^home infusion therapy,\s*", "", self.title, flags=re.IGNORECASE)
+        name = re.sub(r",\s*per diem$", "", name, flags=re.IGNORECASE)
+        return re.sub(r"\s*\([^)]*\)", "", name).strip() or self.title
 
     @property
     def indication(self) -> Criterion:

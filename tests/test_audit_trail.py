@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from cds.audit import AuditTrail, Source, StoreError, assess_with_facts, input_hash
+from cds.audit import AuditTrail, Source, StoreError, assess_record, input_hash
 from cds.audit.chain import GENESIS, Verification, row_hash
 from cds.evaluate import read_input
 from cds.facts import PatientFacts
@@ -37,7 +37,7 @@ def _resources(pid: str = "p1") -> list[dict[str, Any]]:
 def _append(trail: AuditTrail, pid: str = "p1") -> Any:
     resources = _resources(pid)
     record = build_records(read_input(bundle(*resources)))[0]
-    facts, assessment = assess_with_facts(record, AS_OF)
+    facts, assessment = assess_record(record, AS_OF)
     return trail.append(source=CLI, input_hash=input_hash(resources), assessment=assessment, facts=facts)
 
 

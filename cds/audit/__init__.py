@@ -3,9 +3,9 @@ bundles, Bulk Data exports and claims; reports.
 
 For the service:
 
-    from cds.audit import AuditTrail, Source, assess_with_facts, input_hash
+    from cds.audit import AuditTrail, Source, assess_record, input_hash
     trail = AuditTrail.open()            # $CDS_AUDIT_URL, default sqlite:///cds-audit.sqlite
-    facts, result = assess_with_facts(record, as_of, therapies, order_refs)
+    facts, result = assess_record(record, as_of, therapies, order_refs)
     trail.append(source=Source(kind="hook", hook="order-sign", hook_instance=instance),
                  input_hash=input_hash(resources), assessment=result, facts=facts)
 """
@@ -15,7 +15,7 @@ from .chain import Verification
 from .models import AuditRecord, ClaimLine, Entry, Source
 from .store import DEFAULT_URL, StoreError
 from .trail import URL_VARIABLE, AuditTrail, default_url
-from .unit import assess_with_facts
+from ..evaluate import assess_record
 
 __all__ = [
     "DEFAULT_URL",
@@ -27,7 +27,7 @@ __all__ = [
     "Source",
     "StoreError",
     "Verification",
-    "assess_with_facts",
+    "assess_record",
     "default_url",
     "input_hash",
 ]

@@ -14,13 +14,11 @@ from pydantic import BaseModel
 
 from ..facts import PatientFacts
 from ..models import Assessment
+from ..routing import claiming
 from ..ruleset import Ruleset
+from ..terminology.valuesets import HCPCS_SYSTEMS
 from .models import Verdict
 
-HCPCS_SYSTEMS = frozenset({
-    "https://bluebutton.cms.gov/resources/codesystem/hcpcs",
-    "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets",
-})
 # Claims that were never real are not audited.
 SKIPPED_STATUSES = frozenset({"entered-in-error"})
 # A request "in effect" on a service date, for the claim's order.
@@ -60,13 +58,12 @@ def claim_items(resource: dict[str, Any], codes: set[str]) -> list[ClaimItem]:
 
 
 def orders_on(facts: PatientFacts, ruleset: Ruleset, day: dt.date) -> set[str]:
-    """The therapy's order on a service date: a parenteral request of the therapy's drug
-    classes in effect that day (a past infusion is an active or completed request, not a
-    draft). Empty when there is none; the usual draft-order rule then applies."""
+    """The therapy's order on a service date: a request the therapy's routing claims, in
+    effect that day (a past infusion is an active or completed request, not a draft). Empty
+    when there is none; the usual draft-order rule then applies."""
     return {
         m.ref for m in facts.medications
-        if m.route_class == "parenteral" and m.status in IN_EFFECT
-        and any(m.classes.get(c) for c in ruleset.order_classes)
+        if m.status in IN_EFFECT and claiming(m, [ruleset])
         and m.start is not None and m.start <= day and (m.end is None or day <= m.end)
     }
 

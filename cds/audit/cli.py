@@ -19,7 +19,7 @@ from .inputs import read_units
 from .models import AuditRecord, Entry, Source
 from .store import StoreError
 from .trail import URL_VARIABLE, AuditTrail, default_url
-from .unit import assess_with_facts
+from ..evaluate import assess_record
 
 EXIT_FAILED = 1
 EXIT_INPUT = 2
@@ -97,7 +97,7 @@ def evaluate_audited(args: argparse.Namespace) -> list[PatientAssessment]:
     source = Source(kind="cli")
     results, entries = [], []
     for unit, record in records:
-        facts, assessment = assess_with_facts(record, as_of, therapies)
+        facts, assessment = assess_record(record, as_of, therapies)
         results.append(assessment)
         entries.append(Entry.of(source=source, input_hash=unit.input_hash, assessment=assessment, facts=facts))
     with _open(args.audit_url) as trail:

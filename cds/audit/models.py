@@ -40,7 +40,7 @@ class ClaimLine(BaseModel):
 
     claim: str               # "Claim/123" or "ExplanationOfBenefit/9"
     sequence: int | None     # item.sequence
-    code: str                # the therapy (HCPCS code)
+    code: str                # the therapy (ruleset id) the line's HCPCS code belongs to
     service_date: dt.date
     verdict: Verdict
     reasons: list[str]

@@ -16,8 +16,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from .. import knowledge as _knowledge
-from ..evaluate import assess_facts, patient_records
-from ..facts import PatientFacts, build_facts
+from ..evaluate import assess_record, patient_records
 from ..fhir import InputError
 from ..fhir.record import PatientRecord
 from ..models import PatientAssessment
@@ -34,19 +33,6 @@ class UnitResult(BaseModel):
     problems: list[str]
     patients: int
     rulesets: dict[str, str]
-
-
-def assess_with_facts(
-    record: PatientRecord,
-    as_of: dt.date,
-    therapies: Sequence[str] | None = None,
-    order_refs: set[str] | None = None,
-) -> tuple[PatientFacts, PatientAssessment]:
-    """evaluate_record, also returning the facts the assessment was computed from (for the trail)."""
-    knowledge = _knowledge.default()
-    facts = build_facts(record, as_of, list(knowledge.rulesets.values()), knowledge.classifier,
-                        knowledge.valuesets, order_refs)
-    return facts, assess_facts(facts, as_of, list(therapies or knowledge.rulesets))
 
 
 @lru_cache(maxsize=4)
@@ -75,10 +61,11 @@ def audit_unit(unit: Unit, key: str, as_of: dt.date, therapies: Sequence[str], s
         result.problems.extend(f"{unit.label}: {p}" for p in exc.problems)
         return result
     for record in records:
-        facts, assessment = assess_with_facts(record, as_of, therapies)
+        facts, assessment = assess_record(record, as_of, therapies)
         result.entries.append(Entry.of(source=source, input_hash=unit.input_hash, assessment=assessment,
                                        facts=facts, unit_key=key, item_key=sha256(f"{key}|{record.reference}")))
-    therapy_of = {r.billing.code: t for t, r in knowledge.rulesets.items() if t in therapies}
+    # Every code a therapy bills (a family's general code and the codes picked from the order).
+    therapy_of = {code: t for t, r in knowledge.rulesets.items() if t in therapies for code in r.billing.all_codes}
     by_patient, problems = _claims_by_patient(unit, records, therapy_of)
     result.problems.extend(problems)
     for record in records:
@@ -120,10 +107,10 @@ def _claim_entry(record: PatientRecord, item: ClaimItem, n: int, unit: Unit, key
     knowledge = _knowledge.default()
     day = item.service_date
     assert day is not None
-    facts, assessment = assess_with_facts(record, day, [item.code])
+    facts, assessment = assess_record(record, day, [item.code])
     orders = orders_on(facts, knowledge.rulesets[item.code], day)
     if orders:
-        facts, assessment = assess_with_facts(record, day, [item.code], order_refs=orders)
+        facts, assessment = assess_record(record, day, [item.code], order_refs=orders)
     judged, reasons = verdict(assessment.assessment(item.code))
     line = ClaimLine(claim=item.claim, sequence=item.sequence, code=item.code, service_date=day,
                      verdict=judged, reasons=reasons)

@@ -12,7 +12,8 @@ from pydantic import BaseModel
 from ..knowledge import Knowledge
 from ..ruleset import Ruleset
 from ..terminology import icd10cm
-from .words import Words, describe, drug_classes_in, valuesets_in
+from ..conditions import ParsedRuleset
+from .words import Words, claim_words, describe, drug_classes_in, valuesets_in
 
 
 class Cited(BaseModel):
@@ -81,6 +82,9 @@ class BillingView(BaseModel):
     unit: str
     notes: list[str]
     sources: list[Cited]
+    # Codes picked from the order, first that holds wins; `code` otherwise.
+    codes: list[tuple[str, Words]] = []
+    untold: str | None = None
 
 
 class RulesetView(BaseModel):
@@ -92,7 +96,7 @@ class RulesetView(BaseModel):
     file: str
     summary: str
     sources: list[Cited]
-    order_classes: list[str]
+    routing: list[str]        # the draft orders it claims, one line per claim
     courses: list[CourseView]
     criteria: list[CriterionView]
     findings: list[FindingView]
@@ -142,7 +146,7 @@ class Catalog(BaseModel):
 def build(knowledge: Knowledge) -> Catalog:
     class_sets = {name: c.valuesets for name, c in knowledge.terminology.drug_classes.items()}
     used: dict[str, list[str]] = {}
-    rulesets = [_ruleset(r, class_sets, used) for r in knowledge.rulesets.values()]
+    rulesets = [_ruleset(r, knowledge.compiled[t].parsed, class_sets, used) for t, r in knowledge.rulesets.items()]
     for name, sets in class_sets.items():
         for valueset in sets:
             used.setdefault(valueset, []).append(f"drug class {name}")
@@ -154,20 +158,21 @@ def build(knowledge: Knowledge) -> Catalog:
                    terminology_sha256=hashlib.sha256(terminology_file.read_bytes()).hexdigest())
 
 
-def _ruleset(ruleset: Ruleset, class_sets: dict[str, list[str]], used: dict[str, list[str]]) -> RulesetView:
+def _ruleset(ruleset: Ruleset, parsed: ParsedRuleset, class_sets: dict[str, list[str]],
+             used: dict[str, list[str]]) -> RulesetView:
+    """The page of a ruleset, its conditions in words from the form the engine compiles."""
     def cite(keys: list[str]) -> list[Cited]:
         return [Cited(key=k, citation=ruleset.sources[k]) for k in keys]
 
-    def words(condition: Any) -> Words | None:
-        return describe(condition) if condition is not None else None
+    def words(key: str, condition: Any) -> Words | None:
+        return describe(parsed.node(key)) if condition is not None else None
 
     reads: list[str] = []
 
-    def note(item_id: str, *conditions: Any) -> None:
-        for condition in conditions:
-            if condition is None:
-                continue
-            sets = valuesets_in(condition) + [v for c in drug_classes_in(condition) for v in class_sets.get(c, [])]
+    def note(item_id: str, *keys: str) -> None:
+        for key in keys:
+            node = parsed.node(key)
+            sets = valuesets_in(node) + [v for c in drug_classes_in(node) for v in class_sets.get(c, [])]
             for valueset in sets:
                 if item_id not in used.setdefault(valueset, []):
                     used[valueset].append(item_id)
@@ -176,40 +181,44 @@ def _ruleset(ruleset: Ruleset, class_sets: dict[str, list[str]], used: dict[str,
 
     criteria = []
     for c in ruleset.criteria:
-        note(c.id, *(b.when for b in c.branches))
-        branches = [BranchView(result=b.result, category=b.category, reason=b.reason, when=words(b.when))
-                    for b in c.branches]
+        note(c.id, *(f"c|{c.id}|{n}" for n in range(len(c.branches))))
+        branches = [BranchView(result=b.result, category=b.category, reason=b.reason,
+                               when=words(f"c|{c.id}|{n}", b.when)) for n, b in enumerate(c.branches)]
         branches.append(BranchView(result=c.otherwise.result, category=None, reason=c.otherwise.reason, when=None))
         criteria.append(CriterionView(id=c.id, kind=c.kind, required=c.required, text=c.text.strip(),
                                       logic=c.logic.strip(), sources=cite(c.sources), branches=branches, line=c.line))
     findings = []
     for f in ruleset.findings:
-        note(f.id, f.when)
+        note(f.id, f"f|{f.id}")
         findings.append(FindingView(id=f.id, severity=f.severity, text=f.text, sources=cite(f.sources),
-                                    when=describe(f.when), line=f.line))
+                                    when=describe(parsed.node(f"f|{f.id}")), line=f.line))
     documents = []
     for d in ruleset.documentation:
-        note(d.id, d.when)
-        documents.append(DocumentView(id=d.id, text=d.text, sources=cite(d.sources), when=words(d.when), line=d.line))
+        note(d.id, f"d|{d.id}")
+        documents.append(DocumentView(id=d.id, text=d.text, sources=cite(d.sources), when=words(f"d|{d.id}", d.when),
+                                      line=d.line))
     for course in ruleset.courses:
         for valueset in class_sets.get(course.drug_class, []):
             if valueset not in reads:
                 reads.append(valueset)
     alternatives = [
         AlternativeView(id=a.id, text=a.text, sources=cite(a.sources),
-                        offered=[OfferView(reason=o.reason, when=words(o.when)) for o in a.offered],
-                        lead=[(lead.priority, describe(lead.when)) for lead in a.lead])
+                        offered=[OfferView(reason=o.reason, when=words(f"o|{a.id}|{n}", o.when))
+                                 for n, o in enumerate(a.offered)],
+                        lead=[(lead.priority, describe(parsed.node(f"l|{a.id}|{n}"))) for n, lead in enumerate(a.lead)])
         for a in ruleset.alternatives
     ]
     return RulesetView(
         therapy=ruleset.therapy, title=ruleset.title, version=ruleset.version, full_version=ruleset.full_version,
         content_hash=ruleset.content_hash, file=ruleset.file, summary=ruleset.summary.strip(),
-        sources=cite(list(ruleset.sources)), order_classes=ruleset.order_classes,
+        sources=cite(list(ruleset.sources)), routing=[claim_words(c) for c in ruleset.routing.claims],
         courses=[CourseView(id=c.id, drug_class=c.drug_class, route_class=c.route_class, statuses=c.statuses,
                             sources=cite(c.sources)) for c in ruleset.courses],
         criteria=criteria, findings=findings, documentation=documents, alternatives=alternatives,
         billing=BillingView(code=ruleset.billing.code, unit=ruleset.billing.unit, notes=ruleset.billing.notes,
-                            sources=cite(ruleset.billing.sources)),
+                            sources=cite(ruleset.billing.sources),
+                            codes=[(c.code, describe(parsed.node(f"b|{n}"))) for n, c in enumerate(ruleset.billing.codes)],
+                            untold=ruleset.billing.untold),
         valuesets=reads,
     )
 

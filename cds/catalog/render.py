@@ -48,8 +48,8 @@ def render_page(data: Catalog, page: str, link: Callable[[str], str]) -> str:
 
 
 def html_pages(base: str = SERVICE_BASE, knowledge: Knowledge | None = None) -> dict[str, str]:
-    """URL path -> HTML for the service: /criteria, /criteria/S9326 (criteria anchored by id,
-    /criteria/S9326#S9326.indication), /criteria/terminology, /criteria/valuesets/<id>."""
+    """URL path -> HTML for the service: /criteria, /criteria/<therapy> (criteria anchored by id,
+    /criteria/<therapy>#<criterion id>), /criteria/terminology, /criteria/valuesets/<id>."""
     data = catalog(knowledge)
 
     def link(target: str) -> str:
@@ -59,7 +59,7 @@ def html_pages(base: str = SERVICE_BASE, knowledge: Knowledge | None = None) -> 
 
 
 def write_html(out: Path, knowledge: Knowledge | None = None) -> list[Path]:
-    """The same pages as files with relative links: index.html, S9326.html, valuesets/<id>.html."""
+    """The same pages as files with relative links: index.html, <therapy>.html, valuesets/<id>.html."""
     data = catalog(knowledge)
     written = []
     for page in pages(data):
@@ -151,6 +151,10 @@ def _md_ruleset(r: RulesetView, header: str, titles: dict[str, str]) -> str:
         lines += [f"- rank 1 (priority {p}) when {_md_words(w, titles)}" for p, w in a.lead]
         lines += ["", "Sources:", *_md_sources(a.sources), ""]
     lines += ["## Billing", "", f"**{r.billing.code}**, {r.billing.unit}", ""]
+    for code, when in r.billing.codes:
+        lines += [f"**{code}** when:", when.plain(), ""]
+    if r.billing.untold:
+        lines += [f"Otherwise {r.billing.code}: {r.billing.untold}", ""]
     lines += [f"- {n}" for n in r.billing.notes] + ["", "Sources:", *_md_sources(r.billing.sources), ""]
     lines += ["## Value sets read", ""] + [f"- {titles.get(v, v)} (`{v}`)" for v in r.valuesets]
     lines += ["", "## Sources", "", *_md_sources(r.sources)]

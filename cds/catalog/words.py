@@ -1,7 +1,7 @@
 """A ruleset condition in words, as a tree a page can render as nested lists.
 
-The engine compiles the same condition (cds/engine/compile.py); this module only describes
-it, term by term, naming value sets and drug classes so the page can link them.
+It reads the parsed form the engine compiles (cds/conditions.py), term by term, naming value
+sets and drug classes so the page can link them: what a payer reads is what runs.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ..ruleset import strip_lines
+from ..conditions import All, Any_, Compare, Node, Not, Term, terms
+from ..ruleset import Claim
 
 
 class Words(BaseModel):
@@ -26,29 +27,22 @@ class Words(BaseModel):
         return "\n".join([line] + [c.plain(titles, depth + 1) for c in self.children])
 
 
-def describe(condition: Any) -> Words:
-    condition = strip_lines(condition)
-    (key, value), = condition.items()
-    if key == "all":
-        return Words(text="all of:", children=[describe(c) for c in value])
-    if key == "any":
-        return Words(text="any of:", children=[describe(c) for c in value])
-    if key == "none":
-        inner = describe(value)
+def describe(node: Node) -> Words:
+    if isinstance(node, All):
+        if not node.items:
+            return Words(text="always")
+        return Words(text="all of:", children=[describe(c) for c in node.items])
+    if isinstance(node, Any_):
+        return Words(text="any of:", children=[describe(c) for c in node.items])
+    if isinstance(node, Not):
+        inner = describe(node.term)
         return Words(text=_negate(inner.text), valuesets=inner.valuesets)
-    describe_term = _TERMS.get(key)
-    if describe_term is None:
-        # A term the engine learnt after this module: shown as written, and flagged by a test.
-        return Words(text=f"{UNDESCRIBED} {key}: {value}")
-    return describe_term(value)
-
-
-UNDESCRIBED = "(not yet described in words)"
+    return _TERMS[node.kind](node.spec)
 
 
 def _negate(text: str) -> str:
     text = text.removeprefix("there is ")
-    if text.startswith("the patient"):
+    if text.startswith("the patient") or text.startswith("the record"):
         return f"not: {text}"
     for article in ("an ", "a ", "the "):
         if text.startswith(article):
@@ -57,12 +51,34 @@ def _negate(text: str) -> str:
 
 
 def _or(values: Any) -> str:
-    items = [str(v) for v in (values if isinstance(values, list) else [values])]
+    items = [str(v) for v in (values if isinstance(values, (list, tuple)) else [values])]
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
 
 
+_OPS = {"lt": "below", "le": "at most", "gt": "above", "ge": "at least", "eq": "equal to"}
+
+
+def _compared(compare: Compare, unit: str = "") -> str:
+    if compare.unknown:
+        return "cannot be told"
+    suffix = f" {unit}" if unit else ""
+    return " and ".join(f"{_OPS[op]} {number:g}{suffix}" for op, number in compare.bounds)
+
+
+def _window(spec: dict[str, Any]) -> str:
+    if "within_days" not in spec:
+        return ""
+    anchor = "the as-of date" if spec["before"] == "as-of" else "the order's date"
+    return f" within {spec['within_days']} days before {anchor}"
+
+
 def _condition(spec: dict[str, Any]) -> Words:
-    return Words(text="an active condition coded in", valuesets=list(spec["in"]))
+    kind = "a condition (any status)" if spec.get("any_status") else "an active condition"
+    return Words(text=f"{kind} coded in", valuesets=list(spec["in"]))
+
+
+def _conditions_count(spec: dict[str, Any]) -> Words:
+    return Words(text=f"at least {spec['at_least']} active conditions coded in", valuesets=list(spec["in"]))
 
 
 def _medication(spec: dict[str, Any]) -> Words:
@@ -76,7 +92,7 @@ def _medication(spec: dict[str, Any]) -> Words:
     if "not_class" in spec:
         parts.append(f"not of drug class {_or(spec['not_class'])}")
     if "ingredient" in spec:
-        parts.append(f"with ingredient {_or(spec['ingredient'])}")
+        parts.append(f"with ingredient or brand {_or(spec['ingredient'])}")
     if "route" in spec:
         parts.append(f"by the {_or(spec['route'])} route")
     if "route_class" in spec:
@@ -88,7 +104,11 @@ def _medication(spec: dict[str, Any]) -> Words:
         parts.append(f"with status {_or(spec['status'])}")
     if "status_reason" in spec:
         parts.append("stopped with a reason" if spec["status_reason"] else "without a status reason")
-    text = subject + (" " + ", ".join(parts) if parts else "")
+    for measure, label, unit in (("interval_hours", "dosing interval", "h"), ("daily_volume_ml", "daily volume", "mL"),
+                                 ("duration_hours", "infusion duration", "h")):
+        if measure in spec:
+            parts.append(f"whose {label} is {_compared(spec[measure], unit)}")
+    text = subject + (" " + ", ".join(parts) if parts else "") + _window(spec)
     if order is True:
         text = "there is " + text
     return Words(text=text)
@@ -97,8 +117,14 @@ def _medication(spec: dict[str, Any]) -> Words:
 _ADVERB = {"continuous": "continuously", "intermittent": "intermittently"}
 
 
+def _medication_classes(spec: dict[str, Any]) -> Words:
+    status = f" (status {_or(spec['status'])})" if "status" in spec else ""
+    return Words(text=f"the medication history{status}{_window(spec)} covers at least {spec['at_least']} "
+                      f"of the drug classes {_or(spec['classes'])}")
+
+
 def _service_order(spec: dict[str, Any]) -> Words:
-    return Words(text="there is a service request coded with this therapy's HCPCS code (the order under evaluation)")
+    return Words(text="there is a service request coded with one of this therapy's HCPCS codes (the order under evaluation)")
 
 
 def _patient(spec: dict[str, Any]) -> Words:
@@ -106,6 +132,8 @@ def _patient(spec: dict[str, Any]) -> Words:
         return Words(text=f"the patient is {spec['age_at_least']} years or older on the as-of date")
     if "age_below" in spec:
         return Words(text=f"the patient is younger than {spec['age_below']} years on the as-of date")
+    if "age_days_at_most" in spec:
+        return Words(text=f"the patient is {spec['age_days_at_most']} days old or younger on the as-of date")
     return Words(text="the patient's age is unknown (no birth date)")
 
 
@@ -118,6 +146,30 @@ def _course(spec: dict[str, Any]) -> Words:
     return Words(text=text)
 
 
+def _observation(spec: dict[str, Any]) -> Words:
+    pick = {"latest": "the most recent", "min": "the lowest", "max": "the highest"}[spec["pick"]]
+    text = f"{pick} observation (final, amended or corrected){_window(spec)}"
+    if "value" in spec:
+        text += f" has a value {_compared(spec['value'], spec['unit'])}"
+    if "count_at_least" in spec:
+        text = f"at least {spec['count_at_least']} observations{_window(spec)}"
+    if "interpretation" in spec:
+        text += f", flagged {_or(spec['interpretation'])}"
+    if "answer" in spec:
+        return Words(text=text + ", coded in", valuesets=list(spec["in"]),
+                     children=[Words(text="with an answer in", valuesets=list(spec["answer"]))])
+    return Words(text=text + ", coded in", valuesets=list(spec["in"]))
+
+
+def _procedure(spec: dict[str, Any]) -> Words:
+    return Words(text=f"a completed procedure{_window(spec)} coded in", valuesets=list(spec["in"]))
+
+
+def _record(spec: dict[str, Any]) -> Words:
+    names = {"procedures": "no Procedure at all", "medication_history": "no medication request besides the order"}
+    return Words(text="the record holds " + " and ".join(names[p] for p in spec["empty"]))
+
+
 def _result(spec: dict[str, Any]) -> Words:
     text = f"criterion {spec['criterion']} is {_or(spec.get('is', ['decided']))}"
     if "category" in spec:
@@ -125,43 +177,48 @@ def _result(spec: dict[str, Any]) -> Words:
     return Words(text=text)
 
 
-def _status(spec: Any) -> Words:
-    return Words(text=f"the therapy's status is {_or(spec)}")
+def _status(spec: dict[str, Any]) -> Words:
+    return Words(text=f"the therapy's status is {_or(spec['is'])}")
 
 
-_TERMS = {"condition": _condition, "medication": _medication, "service_order": _service_order, "patient": _patient,
-          "course": _course, "result": _result, "status": _status}
+_TERMS = {"condition": _condition, "conditions_count": _conditions_count, "medication": _medication,
+          "medication_classes": _medication_classes, "service_order": _service_order, "patient": _patient,
+          "course": _course, "observation": _observation, "procedure": _procedure, "record": _record,
+          "result": _result, "status": _status}
 
 
-def valuesets_in(condition: Any) -> list[str]:
+def claim_words(claim: Claim) -> str:
+    """One routing claim in words."""
+    parts = []
+    if claim.classes:
+        parts.append(f"of drug class {_or(claim.classes)}")
+    if claim.ingredients:
+        parts.append(f"with ingredient or brand {_or(claim.ingredients)}")
+    if claim.not_classes:
+        parts.append(f"not of drug class {_or(claim.not_classes)}")
+    if claim.routes:
+        parts.append(f"by the {_or(claim.routes)} route")
+    if claim.route_classes:
+        parts.append(f"by a route that is {_or(claim.route_classes)}")
+    if claim.delivery:
+        parts.append(f"given {_or([_ADVERB.get(d, d) for d in claim.delivery])}")
+    return "a draft medication order " + ", ".join(parts)
+
+
+def valuesets_in(node: Node) -> list[str]:
     """Value set ids a condition names, in order, once each."""
     found: list[str] = []
-
-    def walk(node: Words) -> None:
-        found.extend(v for v in node.valuesets if v not in found)
-        for child in node.children:
-            walk(child)
-
-    if condition is not None:
-        walk(describe(condition))
+    for term in terms(node):
+        for key in ("in", "answer"):
+            found.extend(v for v in term.spec.get(key, ()) if v not in found)
     return found
 
 
-def drug_classes_in(condition: Any) -> list[str]:
+def drug_classes_in(node: Node) -> list[str]:
     """Drug classes a condition names (they lead to the value sets that define them)."""
     found: list[str] = []
-
-    def walk(value: Any) -> None:
-        if isinstance(value, dict):
-            medication = value.get("medication")
-            if isinstance(medication, dict):
-                for key in ("class", "not_class"):
-                    found.extend(c for c in medication.get(key, []) if c not in found)
-            for child in value.values():
-                walk(child)
-        elif isinstance(value, list):
-            for child in value:
-                walk(child)
-
-    walk(strip_lines(condition))
+    for term in terms(node):
+        for key in ("class", "not_class", "classes"):
+            if term.kind in ("medication", "medication_classes"):
+                found.extend(c for c in term.spec.get(key, ()) if c not in found)
     return found

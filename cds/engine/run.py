@@ -153,8 +153,8 @@ def render(template: str, bindings: list[Binding]) -> str:
             if fact.get("t") in ("context", "status"):
                 continue
             for key, value in fact.items():
-                if isinstance(value, (str, int)) and not isinstance(value, bool) and key not in ("t", "id"):
-                    text = str(value)
+                if isinstance(value, (str, int, float)) and not isinstance(value, bool) and key not in ("t", "id"):
+                    text = f"{value:g}" if isinstance(value, float) else str(value)
                     if text not in values[key]:
                         values[key].append(text)
     names = {name for _, name, _, _ in string.Formatter().parse(template) if name}

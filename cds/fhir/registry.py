@@ -65,7 +65,3 @@ REGISTRY: tuple[ResourceType, ...] = (
 
 BY_NAME: dict[str, ResourceType] = {t.name: t for t in REGISTRY}
 
-
-def prefetch_templates() -> dict[str, str]:
-    """The prefetch templates of every type a service reads about the patient."""
-    return {t.prefetch_key: t.prefetch for t in REGISTRY if t.prefetch_key and t.prefetch}

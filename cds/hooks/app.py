@@ -25,7 +25,7 @@ from ..audit import AuditTrail, StoreError
 from ..catalog import routes as catalog_routes
 from ..review import router as review_router
 from .body import read_json
-from .discovery import SERVICES, Service, discovery
+from .discovery import Service, discovery, services
 from .errors import HookError, error_response, unauthorized
 from .feedback import FeedbackStore
 from .prefetch import resolve
@@ -113,14 +113,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return None
 
     def service_for(service_id: str) -> Service:
-        service = SERVICES.get(service_id)
+        service = services(_knowledge.default()).get(service_id)
         if service is None:
             raise HookError(404, f"no CDS service {service_id!r}; GET /cds-services lists them")
         return service
 
     @app.get("/cds-services")
     async def list_services() -> Response:
-        return _json(discovery())
+        return _json(discovery(_knowledge.default()))
 
     @app.post("/cds-services/{service_id}")
     async def call_service(service_id: str, request: Request) -> Response:

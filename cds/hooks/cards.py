@@ -13,7 +13,7 @@ from typing import Any
 
 from ..models import Assessment
 from ..ruleset import Ruleset
-from .orders import HCPCS_SYSTEM
+from ..terminology.valuesets import HCPCS as HCPCS_SYSTEM
 
 # Card and suggestion uuids are derived, not random: the same hookInstance and therapy give
 # the same card, so a client's feedback and our logs name one card across retries.
@@ -65,7 +65,7 @@ def build_card(
         "source": {
             "label": f"Home infusion CDS, {ruleset.billing.code} criteria {ruleset.version}",
             "url": f"{base_url}/criteria/{assessment.therapy}",
-            "topic": {"system": HCPCS_SYSTEM, "code": ruleset.billing.code, "display": short_name(ruleset)},
+            "topic": {"system": HCPCS_SYSTEM, "code": ruleset.billing.code, "display": ruleset.short_title},
         },
         "overrideReasons": [{"system": OVERRIDE_SYSTEM, "code": c, "display": d} for c, d in OVERRIDE_REASONS],
     }
@@ -79,15 +79,8 @@ def build_card(
     return card
 
 
-def short_name(ruleset: Ruleset) -> str:
-    """"continuous pain management infusion" from the ruleset title, for summaries."""
-    name = re.sub(r"^home infusion therapy,\s*", "", ruleset.title, flags=re.IGNORECASE)
-    name = re.sub(r",\s*per diem$", "", name, flags=re.IGNORECASE)
-    return re.sub(r"\s*\([^)]*\)", "", name).strip() or ruleset.title
-
-
 def summary(assessment: Assessment, ruleset: Ruleset) -> str:
-    text = f"{ruleset.billing.code} {short_name(ruleset)}: {VERDICTS[assessment.status]}. {main_reason(assessment)}"
+    text = f"{assessment.billing.code} {ruleset.short_title}: {VERDICTS[assessment.status]}. {main_reason(assessment)}"
     text = " ".join(text.split())
     if len(text) < SUMMARY_LIMIT:
         return text

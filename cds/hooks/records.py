@@ -54,7 +54,7 @@ def build_record(call: ParsedCall, prefetch: dict[str, Any]) -> tuple[PatientRec
 
     # Resources no rule can read (a Condition no value set holds) are neither salvaged nor kept:
     # on a long problem list they are most of the prefetch, and validating them most of the time.
-    screen = default_knowledge().valuesets.screen
+    screen = default_knowledge().screen
     salvaged: list[RawEntry] = []
     validated: list[tuple[RawEntry, Resource]] = []
     left_out: list[Problem] = []

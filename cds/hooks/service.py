@@ -10,8 +10,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from .. import knowledge as _knowledge
-from ..audit import AuditTrail, Source, assess_with_facts, input_hash
+from ..audit import AuditTrail, Source, assess_record, input_hash
+from ..evaluate import assess_facts
 from ..models import Assessment, PatientAssessment
+from ..routing import one_answer
 from .cards import build_card
 from .discovery import Service
 from .orders import therapy_orders
@@ -33,7 +35,7 @@ def answer(
     day = as_of or dt.date.today()
     record, drafts = build_record(call, prefetch)
     if service.hook == "patient-view":
-        facts, result = assess_with_facts(record, day, order_refs=set())
+        facts, result = assess_record(record, day, order_refs=set())
         # Only therapies the patient is a candidate for: a card per unmet indication would be
         # noise on every chart opened.
         assessments = [a for a in result.assessments if _indication_met(a)]
@@ -42,11 +44,11 @@ def answer(
         if isinstance(call.context, OrderSelectContext):
             selected = {_relative(s) for s in call.context.selections}
             candidates = {ref for ref in drafts if ref in selected}
-        orders = therapy_orders(record, candidates, knowledge, day)
+        facts, orders = therapy_orders(record, candidates, knowledge, day)
         if not orders:
             return {"cards": []}
-        facts, result = assess_with_facts(record, day, sorted(orders), order_refs=set().union(*orders.values()))
-        assessments = result.assessments
+        result = assess_facts(facts, day, sorted(orders))
+        assessments = _one_per_order(result.assessments, orders, knowledge.rulesets)
     ids: dict[str, str] = {}
     if trail is not None:
         source = Source(kind="hook", hook=call.request.hook, hook_instance=call.request.hookInstance)
@@ -64,6 +66,20 @@ def answer(
         for a in assessments
     ]
     return {"cards": cards}
+
+
+def _one_per_order(assessments: list[Assessment], orders: dict[str, set[str]],
+                   rulesets: dict[str, Any]) -> list[Assessment]:
+    """One assessment per order: when several therapies claim it, the README's rule picks
+    (cds/routing.py); an assessment shown for one order is not shown again for another."""
+    by_therapy = {a.therapy: a for a in assessments}
+    shown: list[Assessment] = []
+    for ref in sorted(set().union(*orders.values())):
+        claimed = [by_therapy[t] for t in sorted(orders) if ref in orders[t]]
+        chosen = one_answer(claimed, rulesets)
+        if chosen not in shown:
+            shown.append(chosen)
+    return shown
 
 
 def _only(result: PatientAssessment, assessment: Assessment) -> PatientAssessment:

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..audit import AuditRecord, Source
 from ..hooks.cards import OVERRIDE_REASONS, OVERRIDE_SYSTEM, card_uuid
-from ..hooks.discovery import SERVICES
+from ..hooks.discovery import HOOKS
 from ..hooks.feedback import FeedbackStore
 from ..hooks.requests import Coding, FeedbackItem, OverrideReason
 
@@ -36,7 +36,7 @@ def card_for(record: AuditRecord, therapy: str) -> str:
 
 
 def service_for(source: Source) -> str:
-    return next((s.id for s in SERVICES.values() if source.kind == "hook" and s.hook == source.hook), REVIEW_SERVICE)
+    return next((sid for sid, hook in HOOKS.items() if source.kind == "hook" and hook == source.hook), REVIEW_SERVICE)
 
 
 def record_decision(store: FeedbackStore, record: AuditRecord, therapy: str, outcome: str,

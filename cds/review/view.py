@@ -10,7 +10,7 @@ from .. import knowledge as _knowledge
 from ..audit import AuditRecord
 from ..facts import PatientFacts
 from ..catalog import catalog
-from ..hooks.cards import main_reason, short_name
+from ..hooks.cards import main_reason
 from ..models import Assessment, CriterionResult, FindingResult
 from .decisions import Decision
 from .evidence import Evidence, resolve
@@ -75,7 +75,7 @@ def therapies(record: AuditRecord, root: str, decided: dict[str, list[Decision]]
         label, symbol = STATUSES[a.status]
         findings = [_finding(f, a.therapy, root, facts, result.as_of) for f in a.findings]
         views.append(Therapy(
-            therapy=a.therapy, name=short_name(ruleset) if ruleset else a.title, title=a.title,
+            therapy=a.therapy, name=ruleset.short_title if ruleset else a.title, title=a.title,
             status=a.status, status_label=label, status_symbol=symbol, main_reason=main_reason(a),
             ruleset=result.rulesets.get(a.therapy, ""),
             criteria=[_criterion(c, a.therapy, root, facts, result.as_of) for c in a.criteria],

@@ -1,0 +1,93 @@
+"""The terms of the condition language that no shipped ruleset uses yet, case by case.
+
+tests/language/S9999.yaml is a test ruleset with one criterion per such term (observations in
+a window with units and coded answers, procedures and "no procedure at all", counts of drug
+classes, windows before the order, the order's interval and daily volume, billing codes picked
+from the order); tests/language/cases/S9999.yaml holds its cases with their expected results.
+The ruleset runs from a copy of rulesets/ (CDS_RULESETS), as a deployment's own would.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import cds
+from cds import cases as case_files
+from cds.knowledge import default, load
+from cds.ruleset import RulesetError
+
+HERE = Path(__file__).resolve().parent / "language"
+CASES = {c.name: c for c in case_files.load_file(HERE / "cases" / "S9999.yaml")}
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = tmp_path_factory.mktemp("language") / "rulesets"
+    shutil.copytree(default().folder, target, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    for path in (HERE / "valuesets").glob("*.json"):
+        shutil.copy(path, target / "valuesets" / path.name)
+    shutil.copy(HERE / "S9999.yaml", target / "S9999.yaml")
+    return target
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_case(name: str, folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CDS_RULESETS", str(folder))
+    case = CASES[name]
+    routes = case_files.route_codes(default().terminology.routes.snomed)
+    result = cds.evaluate(case_files.build(case, routes), as_of=case.as_of, therapies=["S9999"])
+    expected: dict[str, Any] = case.expect["S9999"]
+    assessment = result.assessment("S9999")
+    got = {c.id: c.result for c in assessment.criteria}
+    assert got == expected["criteria"], case.description
+    for criterion, category in expected.get("categories", {}).items():
+        assert next(c.category for c in assessment.criteria if c.id == criterion) == category
+    if "status" in expected:
+        assert assessment.status == expected["status"]
+    if "billing" in expected:
+        assert assessment.billing.code == expected["billing"]
+    for note in expected.get("billing_notes", []):
+        assert note in assessment.billing.notes
+    for warning in expected.get("warnings", []):
+        assert any(warning in w for w in result.warnings), result.warnings
+    reasons = [c.reason for c in assessment.criteria]
+    assert not [r for r in reasons if "{" in r or "}" in r]
+
+
+def test_every_branch_of_the_test_ruleset_has_a_case(folder: Path) -> None:
+    ruleset = load(folder).rulesets["S9999"]
+    subjects = {name.split("/")[0] for name in CASES}
+    assert {c.id for c in ruleset.criteria if c.kind != "indication"} <= subjects
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ("in: [test-ferritin], within_days: 90, pick: max, value: {gt: 1000, unit: ng/mL}",
+     "unknown unit"),
+    ("in: [test-ferriten], within_days: 90, pick: max, value: {gt: 1000, unit: ng/mL}",
+     "unknown ['test-ferriten']"),
+])
+def test_load_errors_name_file_and_line(folder: Path, tmp_path: Path, change: str, message: str) -> None:
+    broken = tmp_path / "rulesets"
+    shutil.copytree(folder, broken)
+    text = (broken / "S9999.yaml").read_text(encoding="utf-8")
+    original = "in: [test-ferritin], within_days: 90, pick: max, value: {gt: 1000, unit: ng/mL}"
+    replaced = change.replace("ng/mL", "furlongs/fortnight") if message == "unknown unit" else change
+    (broken / "S9999.yaml").write_text(text.replace(original, replaced, 1), encoding="utf-8")
+    with pytest.raises(RulesetError) as error:
+        load(broken)
+    assert "S9999.yaml: line" in str(error.value) and message in str(error.value)
+
+
+def test_a_routing_block_that_claims_nothing_is_a_load_error(folder: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "rulesets"
+    shutil.copytree(folder, broken)
+    text = (broken / "S9999.yaml").read_text(encoding="utf-8")
+    (broken / "S9999.yaml").write_text(
+        text.replace("    - {classes: [opioid], route_classes: [parenteral]}", "    - {route_classes: [parenteral]}"),
+        encoding="utf-8")
+    with pytest.raises(RulesetError, match="claims nothing"):
+        load(broken)
