@@ -1,6 +1,6 @@
 """`make bench`: every benchmark, a table on stdout, bench/results/<date>.json.
 
-Parts can be chosen: python -m bench inprocess memory http batch
+Parts can be chosen: python -m bench inprocess rulesets memory http batch
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from . import inprocess
 from .stats import Figure, table
 
 RESULTS = Path(__file__).resolve().parent / "results"
-PARTS = ("inprocess", "memory", "http", "batch")
+PARTS = ("inprocess", "rulesets", "memory", "http", "batch")
 
 
 def _memory() -> dict[str, Any]:
@@ -33,12 +33,15 @@ def _rows(results: dict[str, Any]) -> list[list[str]]:
         total = Figure(**r["total_ms"])
         budget = "p50 <= 5 ms" if size == "250" else ""
         met = ("yes" if total.median <= 5 else "NO") if size == "250" else ""
-        rows.append([f"in-process, {size} resources, both therapies", str(total), budget, met])
+        rows.append([f"in-process, {size} resources, every therapy", str(total), budget, met])
         stages = ", ".join(f"{k} {Figure(**v).median:.2f}" for k, v in r["stages_ms"].items())
         rows.append([f"  stages (median ms)", stages, "", ""])
         ratio = Figure(**r["engine_assess_over_floor"])
         rows.append([f"  engine+assess / parse+validate floor", str(ratio), "<= 1", "yes" if ratio.median <= 1 else "NO"])
         rows.append([f"  end-to-end / floor", str(Figure(**r["end_to_end_over_floor"])), "", ""])
+    if "rulesets" in results:
+        from . import rulesets
+        rows += rulesets.rows(results["rulesets"])
     if "memory" in results:
         m = results["memory"]
         growth = m["growth_percent"]
@@ -59,6 +62,9 @@ def main(argv: list[str]) -> int:
     }
     if "inprocess" in parts:
         results["inprocess"] = inprocess.run()
+    if "rulesets" in parts:
+        from . import rulesets
+        results["rulesets"] = rulesets.run()
     if "memory" in parts:
         results["memory"] = _memory()
     if "http" in parts:

@@ -13,12 +13,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..conditions import ParsedRuleset
+from ..conditions import ParsedRuleset, terms
 from ..ruleset import Ruleset
 from . import host
 from .compile import compile_ruleset, flag
 
 Binding = list[dict[str, Any]]
+# The fact type (`t`) each condition term matches; derived terms match derived facts.
+_FACT_TYPE = {"service_order": "service-order", "observation": "derived", "medication_classes": "derived",
+              "conditions_count": "derived"}
 
 
 @dataclass
@@ -60,6 +63,18 @@ class CompiledRuleset:
         self._collector: _Collector | None = None
         definition = compile_ruleset(ruleset, parsed, self._action)
         host.register(self.name, definition)
+        # What its rules can match: other facts are not asserted (each assert costs engine time,
+        # and a record carries many conditions that only other therapies read).
+        read = [t for clause in parsed.clauses for t in terms(clause.node)]
+        self._kinds = {_FACT_TYPE.get(t.kind, t.kind) for t in read}
+        self._valuesets = {v for t in read if t.kind in ("condition", "procedure") for v in t.spec["in"]}
+
+    def relevant(self, fact: dict[str, Any]) -> bool:
+        """Whether a fact can match one of this ruleset's rules."""
+        kind = fact.get("t")
+        if kind in ("condition", "procedure"):
+            return kind in self._kinds and not self._valuesets.isdisjoint(fact.get("vs", ()))
+        return kind in self._kinds
 
     def _action(self, key: str, bindings: int) -> Callable[[Any], None]:
         names = [f"b{i}" for i in range(bindings)]
@@ -82,7 +97,8 @@ class CompiledRuleset:
             self._collector = collector
             try:
                 for fact in facts:
-                    session.assert_fact(collector.view(fact))
+                    if self.relevant(fact):
+                        session.assert_fact(collector.view(fact))
                 session.assert_fact(collector.view({"t": "context", **context}))
                 results: dict[str, CriterionOutcome] = {}
                 for criterion in self.ruleset.criteria:
