@@ -91,3 +91,23 @@ def test_an_exception_inside_an_action_is_raised_not_swallowed() -> None:
             with host.session("test_raising_action") as session:
                 session.assert_fact({"t": "x"})
         assert host.leftover_facts("test_raising_action") == []
+
+
+def test_a_second_load_of_the_same_rulesets_still_gets_its_matches(tmp_path: Path) -> None:
+    # durable-rules registers a ruleset once per process, with the actions of the first load;
+    # another load of the same files (a copy of the folder) must still see its rules fire.
+    import shutil
+
+    loaded = knowledge.default()
+    copy = tmp_path / "rulesets"
+    shutil.copytree(loaded.folder, copy, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    again = knowledge.load(copy)
+    [path] = _fixture_paths(tmp_path / "cases")[:1]
+    [record] = build_records(read_input(path))
+    day = dt.date(2026, 11, 22)
+    for current in (again, loaded):
+        facts = build_facts(record, day, list(current.rulesets.values()), current.classifier, current.valuesets)
+        therapy = next(iter(current.rulesets))
+        outcome = current.compiled[therapy].run(facts.for_engine(therapy), {"as_of": day.isoformat()},
+                                                lambda *_: "eligible")
+        assert outcome.matches, "no rule fired"

@@ -53,6 +53,14 @@ class _Collector:
         return engine_view(fact, len(self.facts) - 1)
 
 
+# The collector of the evaluation running in each durable-rules ruleset. A ruleset is
+# registered once per process with the actions of the first CompiledRuleset built for it;
+# a later one for the same content (another rulesets folder holding the same file) must
+# still receive its matches, so actions find the collector by ruleset name, not by instance.
+# Evaluations are serialised by the host's lock.
+_ACTIVE: dict[str, _Collector] = {}
+
+
 class CompiledRuleset:
     """A ruleset compiled once per process into a durable-rules ruleset."""
 
@@ -60,7 +68,6 @@ class CompiledRuleset:
         self.ruleset = ruleset
         self.parsed = parsed
         self.name = f"{ruleset.therapy}_{ruleset.content_hash[:16]}"
-        self._collector: _Collector | None = None
         definition = compile_ruleset(ruleset, parsed, self._action)
         host.register(self.name, definition)
         # What its rules can match: other facts are not asserted (each assert costs engine time,
@@ -80,7 +87,7 @@ class CompiledRuleset:
         names = [f"b{i}" for i in range(bindings)]
 
         def record(c: Any) -> None:
-            collector = self._collector
+            collector = _ACTIVE.get(self.name)
             if collector is not None:
                 collector.matches[key].append([collector.facts[getattr(c, n)._d["i"]] for n in names])
 
@@ -94,7 +101,7 @@ class CompiledRuleset:
     ) -> Outcome:
         collector = _Collector()
         with host.session(self.name) as session:
-            self._collector = collector
+            _ACTIVE[self.name] = collector
             try:
                 for fact in facts:
                     if self.relevant(fact):
@@ -112,7 +119,7 @@ class CompiledRuleset:
                 status = decide_status(results, collector.matches)
                 session.assert_fact(collector.view({"t": "status", "status": status}))
             finally:
-                self._collector = None
+                _ACTIVE.pop(self.name, None)
         return Outcome(criteria=results, matches=dict(collector.matches), status=status)
 
     def _resolve(self, criterion_id: str, collector: _Collector) -> CriterionOutcome:
