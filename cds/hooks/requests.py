@@ -84,7 +84,8 @@ def parse_call(body: Any, hook: str) -> ParsedCall:
     request = _validate(HookRequest, body, "")
     if request.hook != hook:
         raise HookError(400, [Problem(source="request", element="hook",
-                                      message=f"this service answers {hook}, not {request.hook}")])
+                                      # Never the value sent: it is the caller's input.
+                                      message=f"this service answers {hook} only")])
     if request.fhirAuthorization is not None and request.fhirServer is None:
         raise HookError(400, [Problem(source="request", element="fhirServer",
                                       message="required when fhirAuthorization is given")])
