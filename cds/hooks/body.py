@@ -15,7 +15,8 @@ from .errors import HookError
 JSON_TYPES = frozenset({"application/json", "application/fhir+json"})
 # Every JSON string, and whether a colon follows it (an object key). Outside strings JSON has
 # no quote, so scanning string after string never falls out of step.
-_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"(\s*:)?', re.DOTALL)
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"(\s*:)?', re.DOTALL)
+_SPACE_BEFORE_COLON = re.compile(rb'"\s+:')
 _KEY_SHOWN = 64
 
 
@@ -44,8 +45,7 @@ def parse(raw: bytes) -> Any:
     except orjson.JSONDecodeError:
         # Not the parser's message: it quotes the input.
         raise HookError(400, "request body is not valid JSON") from None
-    keys = sum(1 for match in _STRING.finditer(raw) if match.group(1) is not None)
-    if keys != _count_keys(value):
+    if _repeats_key(raw, _count_keys(value)):
         # Rare: only now pay for the slow parse that sees every key.
         found = _first_duplicate(json.loads(raw, object_pairs_hook=_Pairs))
         if found is not None:
@@ -53,6 +53,17 @@ def parse(raw: bytes) -> Any:
             raise HookError(400, [Problem(source="request", element=where or None,
                                           message=f"duplicate JSON key {key!r}")])
     return value
+
+
+def _repeats_key(raw: bytes, parsed: int) -> bool:
+    """Whether the text holds more object keys than the parsed value: orjson keeps only the
+    last of repeated keys."""
+    # Fast and usual: every key is a string right before a colon. Text inside a string can
+    # only add to this count, never hide a repeat, so an equal count proves there is none.
+    if raw.count(b'":') == parsed and _SPACE_BEFORE_COLON.search(raw) is None:
+        return False
+    # Pretty-printed, or a string holding '":': scan the strings one by one (slower, exact).
+    return sum(1 for found in _STRING.findall(raw) if found) != parsed
 
 
 def _capped(text: str, limit: int = _KEY_SHOWN) -> str:
