@@ -202,3 +202,13 @@ def test_the_audience_never_comes_from_the_host_header(tmp_path: Path, keys: Cli
                                headers={"Authorization": f"Bearer {token}", "Host": host,
                                         "X-Forwarded-Proto": "https"})
     assert response.status_code == 401
+
+
+def test_worker_processes_get_the_review_secret(tmp_path: Path, keys: ClientKeys) -> None:
+    # Settings travel to uvicorn workers as JSON, where pydantic masks secrets by default.
+    auth = AuthSettings(issuers={ISSUER: TrustedIssuer(jwks_file=keys.write_jwks(tmp_path))},
+                        review_secret=REVIEW_SECRET)
+    settings = Settings(auth=auth, public_base_url="https://cds.example.org")
+    again = Settings.model_validate_json(settings.to_env())
+    assert again.auth is not None and again.auth.review_secret.get_secret_value() == REVIEW_SECRET
+    assert REVIEW_SECRET not in repr(settings)

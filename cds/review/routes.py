@@ -182,6 +182,10 @@ def router(
         refused = _cross_origin(request, base_url)
         if refused is not None:
             return refused
+        # Who may post, before the body is read; the CSRF token in the body after.
+        session = session_for(request, assessment_id) if tokens is not None else None
+        if tokens is not None and session is None and not await has_bearer(request):
+            return _unauthorized()
         try:
             async with request.form(max_files=0, max_fields=10, max_part_size=64_000) as data:
                 values = {k: v.strip() for k in ("therapy", "outcome", "reason", "comment", "csrf")
@@ -189,12 +193,11 @@ def router(
         except MultiPartException:
             values = {}
         csrf = None
-        if tokens is not None:
-            session = session_for(request, assessment_id)
-            if session is not None and tokens.valid_csrf(session, values.get("csrf")):
-                csrf = tokens.csrf(session)
-            elif not await has_bearer(request):
+        if tokens is not None and session is not None:
+            # The cookie goes with any request the browser makes; the token only with our form.
+            if not tokens.valid_csrf(session, values.get("csrf")):
                 return _unauthorized()
+            csrf = tokens.csrf(session)
         record = await anyio.to_thread.run_sync(load, assessment_id)
         if record is None:
             return not_found(request)
