@@ -148,6 +148,9 @@ def _validate(model: type[Any], data: Any, prefix: str) -> Any:
 
 def _problem(error: Any, prefix: str) -> Problem:
     path = prefix + ".".join(str(part) for part in error["loc"])
+    if len(path) > 200:
+        # A path can hold keys the caller chose (prefetch keys, extensions): never echo much.
+        path = path[:200] + "…"
     message = "required" if error["type"] == "missing" else error["msg"]
     # Never echo the input value: it may hold a token or patient data.
     return Problem(source="request", element=path.rstrip(".") or None, message=message)
