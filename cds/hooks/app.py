@@ -165,6 +165,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return Response(status_code=200)
 
     app.include_router(catalog_routes.router())
+
     async def bearer(request: Request) -> bool:
         return await authenticate(request) is None
 
