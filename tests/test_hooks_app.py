@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from .hooks_support.patients import (
     spasticity_patient,
 )
 
+JSON = {"Content-Type": "application/json"}
 PATIENT_VIEW = "/cds-services/home-infusion-patient-view"
 ORDER_SELECT = "/cds-services/home-infusion-order-select"
 ORDER_SIGN = "/cds-services/home-infusion-order-sign"
@@ -147,16 +149,72 @@ def test_a_patient_resource_for_another_patient_is_refused(tmp_path: Path) -> No
 ])
 def test_malformed_requests_answer_400(tmp_path: Path, body: bytes, status: int, words: str) -> None:
     with make_client(tmp_path) as client:
-        response = client.post(PATIENT_VIEW, content=body)
+        response = client.post(PATIENT_VIEW, content=body, headers=JSON)
     assert response.status_code == status
     assert words in response.text
 
 
-def test_a_call_for_another_hook_answers_400(tmp_path: Path) -> None:
-    body = hook_request("patient-view", "p1", pain_patient("p1"))
+def test_a_call_for_another_hook_answers_400_without_echoing_the_hook(tmp_path: Path) -> None:
+    body = {**hook_request("patient-view", "p1", pain_patient("p1")), "hook": "x" * 1_000_000}
     with make_client(tmp_path) as client:
         response = client.post(ORDER_SIGN, json=body)
-    assert response.status_code == 400 and "answers order-sign, not patient-view" in response.text
+    assert response.status_code == 400 and "this service answers order-sign only" in response.text
+    assert "xxxx" not in response.text and len(response.content) < 1000
+
+
+def test_an_unknown_service_id_is_not_echoed(tmp_path: Path) -> None:
+    with make_client(tmp_path) as client:
+        response = client.post("/cds-services/" + "marker-" * 100, json={})
+    assert response.status_code == 404 and "marker-" not in response.text
+
+
+@pytest.mark.parametrize(("content_type", "status"), [
+    ("application/json", 200),
+    ("application/fhir+json", 200),
+    ("application/json; charset=utf-8", 200),
+    ("Application/FHIR+JSON;charset=UTF-8", 200),
+    (None, 415),
+    ("text/plain", 415),
+    ("application/x-www-form-urlencoded", 415),
+    ("application/jsonx", 415),
+])
+def test_only_json_content_types_are_read(tmp_path: Path, content_type: str | None, status: int) -> None:
+    body = json.dumps(hook_request("patient-view", "p1", pain_patient("p1"))).encode()
+    headers = {"Content-Type": content_type} if content_type else {}
+    with make_client(tmp_path) as client:
+        response = client.post(PATIENT_VIEW, content=body, headers=headers)
+        feedback = client.post(PATIENT_VIEW + "/feedback", content=b"{}", headers=headers)
+    assert response.status_code == status
+    assert feedback.status_code == (400 if status == 200 else 415)
+    if status == 415:
+        assert response.json()["issue"][0]["code"] == "not-supported"
+        assert "must be JSON" in response.text
+
+
+@pytest.mark.parametrize(("raw", "element", "key"), [
+    (b'{"hook": "patient-view", "hook": "order-sign"}', None, "hook"),
+    (b'{"hook": "patient-view", "context": {"patientId": "p1", "patientId": "p2"}}', "context", "patientId"),
+    (b'{"prefetch": {"p": {"entry": [{"resource": {"id": "a", "id": "b"}}]}}}',
+     "prefetch.p.entry[0].resource", "id"),
+    (b'{"a": {"\\u0062": 1, "b": 2}}', "a", "b"),
+    (b'{\n  "a" : {"b" : 1},\n  "a" : 2\n}', None, "a"),
+    (b'{"note": "\\":", "note": 1}', None, "note"),
+    (b'{"' + b"k" * 500 + b'": 1, "' + b"k" * 500 + b'": 2}', None, "k" * 64 + "\u2026"),
+])
+def test_a_repeated_json_key_answers_400_naming_it(tmp_path: Path, raw: bytes, element: str | None, key: str) -> None:
+    with make_client(tmp_path) as client:
+        response = client.post(PATIENT_VIEW, content=raw, headers=JSON)
+    assert response.status_code == 400
+    issue = response.json()["issue"][0]
+    assert issue["diagnostics"].endswith(f"duplicate JSON key {key!r}")
+    assert issue.get("expression", [None])[0] == element
+
+
+def test_json_text_that_looks_like_a_key_is_not_a_duplicate(tmp_path: Path) -> None:
+    body = hook_request("patient-view", "p1", pain_patient("p1"))
+    body["context"]["note"] = 'says "patientId": "p2", and a quote \\" too'
+    with make_client(tmp_path) as client:
+        assert client.post(PATIENT_VIEW, json=body).status_code == 200
 
 
 def test_order_select_needs_selections_and_draft_orders(tmp_path: Path) -> None:
@@ -192,7 +250,7 @@ def test_body_over_the_limit_without_content_length_answers_413(tmp_path: Path) 
             yield b"x" * 500
         yield b'"}'
     with make_client(tmp_path, max_body_bytes=2000) as client:
-        response = client.post(PATIENT_VIEW, content=chunks())
+        response = client.post(PATIENT_VIEW, content=chunks(), headers=JSON)
     assert response.status_code == 413
 
 

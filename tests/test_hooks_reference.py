@@ -24,9 +24,9 @@ EXPECTED: dict[str, tuple[int, str]] = {
     "davinci-crd-CRDServiceRequest.json": (412, "not an https URL"),
     "davinci-crd-CRDServiceRequest3.json": (412, "not an https URL"),
     "spec-current-5-patient-view-request.json": (412, "not an https URL"),
-    # Hooks we do not serve, sent to the order-sign service.
-    "davinci-crd-CRDServiceRequest2.json": (400, "not order-dispatch"),
-    "davinci-crd-CRDServiceRequest4.json": (400, "not appointment-book"),
+    # Hooks we do not serve, sent to the order-sign service (the hook sent is not echoed).
+    "davinci-crd-CRDServiceRequest2.json": (400, "hook: this service answers order-sign only"),
+    "davinci-crd-CRDServiceRequest4.json": (400, "hook: this service answers order-sign only"),
     # Only a context: no hook, no hookInstance.
     "order-select-1-request-context-r4.json": (400, "hookInstance: required"),
     "order-sign-1-request-context-r4.json": (400, "hookInstance: required"),

@@ -6,6 +6,8 @@ import base64
 import hashlib
 import hmac
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,14 +15,15 @@ from pathlib import Path
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
+from pydantic import ValidationError
 
-from cds.hooks import AuthSettings, TrustedIssuer
+from cds.hooks import AuthSettings, Settings, TrustedIssuer
 from cds.hooks.settings import is_loopback
 
 from .hooks_support.checks import CheckedClient, make_client
 from .hooks_support.fhir_stub import fhir_stub
 from .hooks_support.patients import hook_request, pain_patient
-from .hooks_support.tokens import ISSUER, ClientKeys
+from .hooks_support.tokens import ISSUER, REVIEW_SECRET, ClientKeys
 
 PATH = "/cds-services/home-infusion-patient-view"
 AUDIENCE = "http://testserver" + PATH
@@ -33,7 +36,8 @@ def keys() -> ClientKeys:
 
 @pytest.fixture()
 def client(tmp_path: Path, keys: ClientKeys) -> Iterator[CheckedClient]:
-    auth = AuthSettings(issuers={ISSUER: TrustedIssuer(jwks_file=keys.write_jwks(tmp_path))})
+    auth = AuthSettings(issuers={ISSUER: TrustedIssuer(jwks_file=keys.write_jwks(tmp_path))},
+                        review_secret=REVIEW_SECRET)
     with make_client(tmp_path, auth=auth) as test_client:
         yield test_client
 
@@ -141,14 +145,16 @@ def test_feedback_needs_a_token_for_its_own_url(client: CheckedClient, keys: Cli
 def test_keys_from_a_jwks_url(tmp_path: Path, keys: ClientKeys) -> None:
     with fhir_stub() as stub:
         stub.add("/jwks.json", keys.jwks())
-        auth = AuthSettings(issuers={ISSUER: TrustedIssuer(jwks_url=f"{stub.base}/jwks.json")})
+        auth = AuthSettings(issuers={ISSUER: TrustedIssuer(jwks_url=f"{stub.base}/jwks.json")},
+                            review_secret=REVIEW_SECRET)
         with make_client(tmp_path, auth=auth) as client:
             assert _call(client, keys.token(AUDIENCE, alg="RS384")) == 200
             assert _call(client, ClientKeys().token(AUDIENCE)) == 401
 
 
 def test_the_audience_is_the_public_url_behind_a_proxy(tmp_path: Path, keys: ClientKeys) -> None:
-    auth = AuthSettings(issuers={ISSUER: TrustedIssuer(jwks_file=keys.write_jwks(tmp_path))})
+    auth = AuthSettings(issuers={ISSUER: TrustedIssuer(jwks_file=keys.write_jwks(tmp_path))},
+                        review_secret=REVIEW_SECRET)
     with make_client(tmp_path, auth=auth, public_base_url="https://cds.example.org/hooks") as client:
         assert _call(client, keys.token(AUDIENCE)) == 401
         assert _call(client, keys.token("https://cds.example.org/hooks" + PATH)) == 200
@@ -159,3 +165,50 @@ def test_the_audience_is_the_public_url_behind_a_proxy(tmp_path: Path, keys: Cli
                                                 ("example.org", False)])
 def test_which_hosts_are_loopback(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback
+
+
+def test_auth_needs_a_public_base_url_and_a_review_secret(tmp_path: Path, keys: ClientKeys) -> None:
+    issuers = {ISSUER: TrustedIssuer(jwks_file=keys.write_jwks(tmp_path))}
+    with pytest.raises(ValidationError, match="public base URL"):
+        Settings(auth=AuthSettings(issuers=issuers, review_secret=REVIEW_SECRET))
+    for secret in ({}, {"review_secret": "short"}):
+        with pytest.raises(ValidationError, match="review_secret"):
+            AuthSettings(issuers=issuers, **secret)
+
+
+@pytest.mark.parametrize(("config", "args", "message"), [
+    ("review_secret: " + REVIEW_SECRET, [], "--public-base-url"),
+    ("", ["--public-base-url", "https://cds.example.org"], "review_secret"),
+])
+def test_serve_with_auth_refuses_to_start_without_its_url_or_secret(
+        tmp_path: Path, keys: ClientKeys, config: str, args: list[str], message: str) -> None:
+    path = tmp_path / "auth.yaml"
+    path.write_text(f"issuers:\n  {ISSUER}:\n    jwks_file: {keys.write_jwks(tmp_path)}\n{config}\n")
+    result = subprocess.run([sys.executable, "-m", "cds.cli", "serve", "--auth-config", str(path), *args],
+                            cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert result.returncode == 2 and message in result.stderr
+    assert REVIEW_SECRET not in result.stderr
+
+
+@pytest.mark.parametrize("host", ["evil.example", "testserver"])
+def test_the_audience_never_comes_from_the_host_header(tmp_path: Path, keys: ClientKeys, host: str) -> None:
+    # A token minted for another service (its URL as aud) and that service's name as Host.
+    auth = AuthSettings(issuers={ISSUER: TrustedIssuer(jwks_file=keys.write_jwks(tmp_path))},
+                        review_secret=REVIEW_SECRET)
+    with make_client(tmp_path, auth=auth, public_base_url="https://cds.example.org") as client:
+        token = keys.token(f"https://{host}{PATH}")
+        response = client.post(PATH, json=hook_request("patient-view", "p1", pain_patient("p1")),
+                               headers={"Authorization": f"Bearer {token}", "Host": host,
+                                        "X-Forwarded-Proto": "https"})
+    assert response.status_code == 401
+
+
+def test_worker_processes_get_the_review_secret(tmp_path: Path, keys: ClientKeys) -> None:
+    # Settings travel to uvicorn workers as JSON, where pydantic masks secrets by default.
+    auth = AuthSettings(issuers={ISSUER: TrustedIssuer(jwks_file=keys.write_jwks(tmp_path))},
+                        review_secret=REVIEW_SECRET)
+    settings = Settings(auth=auth, public_base_url="https://cds.example.org")
+    again = Settings.model_validate_json(settings.to_env())
+    assert again.auth is not None and again.auth.review_secret.get_secret_value() == REVIEW_SECRET
+    assert REVIEW_SECRET not in repr(settings)

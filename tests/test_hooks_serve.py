@@ -149,7 +149,7 @@ def test_the_server_log_holds_no_patient_details(server: tuple[str, Path]) -> No
     base, log = server
     response = httpx.post(base + SIGN, json=_request(3))
     assert response.status_code == 200
-    httpx.post(base + SIGN, content=b"{broken")
+    httpx.post(base + SIGN, content=b"{broken", headers={"Content-Type": "application/json"})
     text = log.read_text()
     assert "no CDS client authentication configured" in text
     assert "POST /cds-services/{service_id} 200" in text

@@ -9,9 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from cds.hooks import AuthSettings, TrustedIssuer
 from cds.hooks.cards import OVERRIDE_REASONS, card_uuid
+from cds.hooks.security import ReviewTokens as AuthTokens
 
 from .hooks_support.patients import hook_request, morphine_infusion, pain_patient
+from .hooks_support.tokens import ISSUER, REVIEW_SECRET, ClientKeys
 from .review_support.pages import CASES, App, fixture_json, review_app, section, text
 
 ELIGIBLE = "S9326.indication/cancer-related-pain"
@@ -243,3 +246,114 @@ def test_pages_load_nothing_from_elsewhere_and_are_never_cached(app: App) -> Non
         for asset in assets:
             assert app.client.get(asset).status_code == 200
     assert app.client.get("/review/static/../routes.py").status_code == 404
+
+
+def test_an_override_reason_without_a_display_shows_its_code(app: App) -> None:
+    request = hook_request("patient-view", "p1", pain_patient("p1"))
+    [card] = app.client.post("/cds-services/home-infusion-patient-view", json=request).json()["cards"]
+    app.client.post("/cds-services/home-infusion-patient-view/feedback", json={"feedback": [{
+        "card": card["uuid"], "outcome": "overridden", "outcomeTimestamp": "2026-11-22T10:00:00Z",
+        "overrideReason": {"reason": {"system": "urn:example:other-reasons", "code": "formulary-exception"}}}]})
+    page = app.client.get(card["links"][0]["url"].split("testserver", 1)[1]).text
+    decisions = text(section(page, "decision-S9326"))
+    assert "Overridden: formulary-exception" in decisions and "None" not in decisions
+
+
+# With --auth-config: every review page needs a signed card link's session or a bearer JWT.
+
+BASE = "https://cds.example.org"
+VIEW = "/cds-services/home-infusion-patient-view"
+
+
+@pytest.fixture(scope="module")
+def keys() -> ClientKeys:
+    return ClientKeys()
+
+
+@pytest.fixture
+def secured(tmp_path: Path, keys: ClientKeys) -> Iterator[App]:
+    auth = AuthSettings(issuers={ISSUER: TrustedIssuer(jwks_file=keys.write_jwks(tmp_path))},
+                        review_secret=REVIEW_SECRET)
+    with review_app(tmp_path, auth=auth, public_base_url=BASE) as running:
+        # As a browser sees the service: over HTTPS, so Secure cookies are sent back.
+        running.client.base_url = "https://testserver"  # type: ignore[assignment]
+        yield running
+
+
+def _bearer(keys: ClientKeys, path: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {keys.token(BASE + path)}"}
+
+
+def _card_link(app: App, keys: ClientKeys) -> str:
+    """The review link (path and query) of a card from an authenticated hook call."""
+    request = hook_request("patient-view", "p1", pain_patient("p1"))
+    response = app.client.post(VIEW, json=request, headers=_bearer(keys, VIEW))
+    assert response.status_code == 200
+    url = response.json()["cards"][0]["links"][0]["url"]
+    assert url.startswith(BASE + "/review/") and "?token=" in url
+    return url[len(BASE):]
+
+
+def _unauthorized(response: object) -> bool:
+    return response.status_code == 401 and response.text == "unauthorized"  # type: ignore[attr-defined]
+
+
+def test_without_a_token_no_review_page_or_form_answers(secured: App, keys: ClientKeys) -> None:
+    record = _card_link(secured, keys).split("?")[0]
+    attempts = [secured.client.get("/review"), secured.client.get(record),
+                secured.client.post("/review", data={"fixture": ELIGIBLE}, files={"upload": ("", b"")}),
+                secured.client.post(f"{record}/decision", data={"therapy": "S9326", "outcome": "accepted"}),
+                secured.client.get(f"/review/{'0' * 8}-0000-0000-0000-{'0' * 12}")]
+    assert all(_unauthorized(r) for r in attempts), [r.status_code for r in attempts]
+    assert secured.feedback() == [] and len(secured.records()) == 1
+    # Public: the criteria catalog (no patient data) and the pages' static files.
+    assert secured.client.get("/criteria/S9326").status_code == 200
+    assert secured.client.get("/review/static/review.css").status_code == 200
+
+
+def test_a_card_link_opens_its_record_and_its_forms_record_decisions(secured: App, keys: ClientKeys) -> None:
+    link = _card_link(secured, keys)
+    record = link.split("?")[0]
+    opened = secured.client.get(link, follow_redirects=False)
+    # The token leaves the URL at once; a cookie for this one record stands in for it.
+    assert opened.status_code == 303 and opened.headers["location"] == record
+    cookie = opened.headers["set-cookie"]
+    for part in ("HttpOnly", f"Path={record}", "SameSite=lax", "Secure"):
+        assert part in cookie
+    page = secured.client.get(record)
+    assert page.status_code == 200 and "Accept the S9326 assessment" in page.text
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text)
+    assert csrf is not None
+    decision = {"therapy": "S9326", "outcome": "accepted"}
+    assert _unauthorized(secured.client.post(f"{record}/decision", data=decision))
+    assert _unauthorized(secured.client.post(f"{record}/decision", data={**decision, "csrf": "0" * 64}))
+    saved = secured.client.post(f"{record}/decision", data={**decision, "csrf": csrf.group(1)})
+    assert "Your decision on S9326 is recorded." in text(saved.text)
+    assert [r["outcome"] for r in secured.feedback()] == ["accepted"]
+
+
+def test_a_link_opens_only_its_own_record_and_only_while_fresh(secured: App, keys: ClientKeys) -> None:
+    first, second = _card_link(secured, keys), _card_link(secured, keys)
+    token = first.split("?token=")[1]
+    other = second.split("?")[0]
+    expires, signature = token.split(".")
+    stale = AuthTokens(REVIEW_SECRET, link_lifetime=-1).link(first.split("?")[0].rsplit("/", 1)[1])
+    for bad in (f"{other}?token={token}",  # another record's token
+                f"{first.split('?')[0]}?token={int(expires) + 3600}.{signature}",  # expiry moved
+                f"{first.split('?')[0]}?token={stale}",  # expired
+                f"{first.split('?')[0]}?token="):
+        assert _unauthorized(secured.client.get(bad, follow_redirects=False)), bad
+    # A session for one record opens no other.
+    assert secured.client.get(first).status_code == 200
+    assert _unauthorized(secured.client.get(other))
+
+
+def test_a_bearer_jwt_opens_the_form_and_its_assessment(secured: App, keys: ClientKeys) -> None:
+    assert secured.client.get("/review", headers=_bearer(keys, "/review")).status_code == 200
+    # A token for another URL of this service is not one for the form.
+    assert _unauthorized(secured.client.get("/review", headers=_bearer(keys, VIEW)))
+    response = secured.client.post("/review", data={"fixture": ELIGIBLE, "as_of": ""}, files={"upload": ("", b"")},
+                                   headers=_bearer(keys, "/review"), follow_redirects=False)
+    assert response.status_code == 303 and "?token=" in response.headers["location"]
+    page = secured.client.get(response.headers["location"])
+    assert page.status_code == 200 and "Accept the S9326 assessment" in page.text

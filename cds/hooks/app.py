@@ -30,7 +30,7 @@ from .errors import HookError, error_response, unauthorized
 from .feedback import FeedbackStore
 from .prefetch import resolve
 from .requests import parse_call, parse_feedback
-from .security import AuthError, ReplayCache, Verifier
+from .security import AuthError, ReplayCache, ReviewTokens, Verifier
 from .service import answer
 from .settings import Settings
 
@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Once per worker process: every evaluation this app makes is appended to it.
     trail = AuditTrail.open(settings.audit_url)
     verifier = Verifier(settings.auth, ReplayCache(settings.feedback_db)) if settings.auth else None
+    tokens = ReviewTokens(settings.auth.review_secret.get_secret_value()) if settings.auth else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -99,12 +100,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def base_url(request: Request) -> str:
         if settings.public_base_url:
             return settings.public_base_url.rstrip("/")
+        # Only without auth (Settings refuses auth without a public base URL): the JWT
+        # audience is never built from request headers.
         return f"{request.url.scheme}://{request.url.netloc}{request.scope.get('root_path', '')}"
 
     async def authenticate(request: Request) -> Response | None:
         if verifier is None:
             return None
-        audience = base_url(request) + request.url.path[len(request.scope.get("root_path", "")):]
+        assert settings.public_base_url is not None
+        audience = settings.public_base_url.rstrip("/") + request.url.path[len(request.scope.get("root_path", "")):]
         try:
             await anyio.to_thread.run_sync(verifier.verify, request.headers.get("authorization"), audience)
         except AuthError as exc:
@@ -115,7 +119,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def service_for(service_id: str) -> Service:
         service = services(_knowledge.default()).get(service_id)
         if service is None:
-            raise HookError(404, f"no CDS service {service_id!r}; GET /cds-services lists them")
+            # Not the id asked for: never echo request input.
+            raise HookError(404, "no such CDS service; GET /cds-services lists them")
         return service
 
     @app.get("/cds-services")
@@ -145,6 +150,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # The type only: messages and tracebacks can quote patient data.
             log.error("assessment failed with %s", type(exc).__name__)
             raise HookError(400, "the record in this request could not be assessed") from None
+        if tokens is not None:
+            _sign_review_links(result, base_url(request) + "/review/", tokens)
         return _json(result)
 
     @app.post("/cds-services/{service_id}/feedback")
@@ -158,7 +165,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return Response(status_code=200)
 
     app.include_router(catalog_routes.router())
-    app.include_router(review_router(trail=trail, feedback=store, settings=settings, base_url=base_url))
+
+    async def bearer(request: Request) -> bool:
+        return await authenticate(request) is None
+
+    app.include_router(review_router(trail=trail, feedback=store, settings=settings, base_url=base_url,
+                                     tokens=tokens, bearer=bearer if verifier is not None else None))
     return app
 
 
@@ -168,6 +180,16 @@ def create_app_from_env() -> FastAPI:
     # Worker processes start without the parent's logging set-up.
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return create_app(settings)
+
+
+def _sign_review_links(result: dict[str, Any], prefix: str, tokens: ReviewTokens) -> None:
+    """Give each card's review link a short-lived token for its record: with auth the review
+    page opens only from a link this service made."""
+    for card in result.get("cards", []):
+        for link in card.get("links", []):
+            url = link.get("url", "")
+            if url.startswith(prefix) and "?" not in url:
+                link["url"] = f"{url}?token={tokens.link(url[len(prefix):])}"
 
 
 def _route_paths(routes: Any) -> set[str]:

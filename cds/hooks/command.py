@@ -18,7 +18,9 @@ def add_serve_parser(commands: Any) -> None:
     serve.add_argument("--workers", type=int, default=1, metavar="N",
                        help="worker processes, each with its own rules engine (default 1)")
     serve.add_argument("--auth-config", metavar="FILE",
-                       help="YAML/JSON: issuers (each with jwks_url or jwks_file) whose JWTs are accepted")
+                       help="YAML/JSON: issuers (each with jwks_url or jwks_file) whose JWTs are accepted, "
+                            "and review_secret (32+ characters) that signs review links; "
+                            "needs --public-base-url")
     serve.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN",
                        help="allow browser calls from this origin (repeatable; '*' for any)")
     serve.add_argument("--feedback-db", default="cds-hooks.sqlite", metavar="PATH",
@@ -30,7 +32,7 @@ def add_serve_parser(commands: Any) -> None:
     serve.add_argument("--fetch-timeout", type=float, default=0.4, metavar="SECONDS",
                        help="deadline for all FHIR fetches of one call (default 0.4)")
     serve.add_argument("--public-base-url", metavar="URL",
-                       help="the URL clients call (JWT audience, card links) when behind a proxy")
+                       help="the URL clients call (JWT audience, card links); required with --auth-config")
     serve.add_argument("--as-of", help="assess as of this date (YYYY-MM-DD; default today)")
     serve.add_argument("--ssl-certfile", metavar="PEM",
                        help="serve HTTPS with this certificate (CDS Hooks requires TLS; or use a TLS proxy)")
@@ -65,6 +67,12 @@ def run_serve(args: argparse.Namespace) -> int:
         if args.auth_config:
             with open(args.auth_config, encoding="utf-8") as handle:
                 auth = AuthSettings.model_validate(yaml.safe_load(handle))
+            if not args.public_base_url:
+                # The JWT audience must be configured: from request headers a caller could name
+                # another service and replay its tokens here.
+                print("cds serve: --auth-config needs --public-base-url (the URL clients call; "
+                      "JWTs must name it as their audience)", file=sys.stderr)
+                return EXIT_USAGE
         settings = Settings(
             auth=auth, cors_origins=args.cors_origin, feedback_db=args.feedback_db,
             max_body_bytes=args.max_body_bytes, fetch_timeout=args.fetch_timeout,

@@ -84,7 +84,8 @@ def parse_call(body: Any, hook: str) -> ParsedCall:
     request = _validate(HookRequest, body, "")
     if request.hook != hook:
         raise HookError(400, [Problem(source="request", element="hook",
-                                      message=f"this service answers {hook}, not {request.hook}")])
+                                      # Never the value sent: it is the caller's input.
+                                      message=f"this service answers {hook} only")])
     if request.fhirAuthorization is not None and request.fhirServer is None:
         raise HookError(400, [Problem(source="request", element="fhirServer",
                                       message="required when fhirAuthorization is given")])
@@ -147,6 +148,9 @@ def _validate(model: type[Any], data: Any, prefix: str) -> Any:
 
 def _problem(error: Any, prefix: str) -> Problem:
     path = prefix + ".".join(str(part) for part in error["loc"])
+    if len(path) > 200:
+        # A path can hold keys the caller chose (prefetch keys, extensions): never echo much.
+        path = path[:200] + "…"
     message = "required" if error["type"] == "missing" else error["msg"]
     # Never echo the input value: it may hold a token or patient data.
     return Problem(source="request", element=path.rstrip(".") or None, message=message)

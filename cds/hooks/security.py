@@ -7,6 +7,8 @@ else is refused the same way, so a caller learns nothing about which check faile
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import sqlite3
@@ -25,6 +27,11 @@ log = logging.getLogger(__name__)
 # accepted because they give no proof of who signed.
 ALGORITHMS = ("ES384", "RS384")
 REQUIRED_CLAIMS = ["iss", "aud", "exp", "iat", "jti"]
+# Seconds a card's review link stays valid: long enough to click it from the EHR, short enough
+# that a link copied out of a log or history is soon useless.
+LINK_LIFETIME = 15 * 60
+# Seconds a review session (from one link) lasts: reading the assessment and deciding on it.
+SESSION_LIFETIME = 60 * 60
 
 
 class AuthError(Exception):
@@ -108,3 +115,48 @@ class Verifier:
         if not self.replay.first_use(issuer, claims["jti"], float(claims["exp"]) + self.leeway):
             raise AuthError("jti replayed")
         return claims
+
+
+class ReviewTokens:
+    """Short-lived HMAC-SHA256 tokens for the review pages, each bound to one record id.
+
+    A card link carries a link token; the page trades it for a session cookie for that record,
+    and its forms carry a CSRF token bound to that session. The purpose is part of what is
+    signed, so no kind of token can stand in for another.
+    """
+
+    def __init__(self, secret: str, link_lifetime: int = LINK_LIFETIME,
+                 session_lifetime: int = SESSION_LIFETIME) -> None:
+        self._key = secret.encode()
+        self.link_lifetime = link_lifetime
+        self.session_lifetime = session_lifetime
+
+    def _sign(self, purpose: str, record_id: str, expires: int) -> str:
+        message = f"{purpose}\n{record_id}\n{expires}".encode()
+        return f"{expires}.{hmac.new(self._key, message, hashlib.sha256).hexdigest()}"
+
+    def _valid(self, purpose: str, record_id: str, token: str | None) -> bool:
+        if not token or len(token) > 100:
+            return False
+        expires, _, _ = token.partition(".")
+        if not expires.isdigit() or int(expires) < time.time():
+            return False
+        return hmac.compare_digest(token, self._sign(purpose, record_id, int(expires)))
+
+    def link(self, record_id: str) -> str:
+        return self._sign("link", record_id, int(time.time()) + self.link_lifetime)
+
+    def valid_link(self, record_id: str, token: str | None) -> bool:
+        return self._valid("link", record_id, token)
+
+    def session(self, record_id: str) -> str:
+        return self._sign("session", record_id, int(time.time()) + self.session_lifetime)
+
+    def valid_session(self, record_id: str, session: str | None) -> bool:
+        return self._valid("session", record_id, session)
+
+    def csrf(self, session: str) -> str:
+        return hmac.new(self._key, f"csrf\n{session}".encode(), hashlib.sha256).hexdigest()
+
+    def valid_csrf(self, session: str, token: str | None) -> bool:
+        return bool(token) and hmac.compare_digest(str(token), self.csrf(session))

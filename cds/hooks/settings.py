@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import json
 import os
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 ENV_VAR = "CDS_HOOKS_SETTINGS"
 DEFAULT_MAX_BODY = 5 * 1024 * 1024
@@ -32,6 +33,9 @@ class AuthSettings(BaseModel):
     issuers: dict[str, TrustedIssuer] = Field(min_length=1)
     # Clock skew tolerated between the CDS client and us, in seconds.
     leeway: int = 30
+    # Signs the review links in cards, review sessions and form tokens (HMAC-SHA256). Secret so
+    # that it is never printed; long enough that it cannot be guessed.
+    review_secret: SecretStr = Field(min_length=32)
 
 
 class Settings(BaseModel):
@@ -47,14 +51,28 @@ class Settings(BaseModel):
     # Seconds for all FHIR fetches of one call; the spec asks for answers within ~500 ms.
     fetch_timeout: float = 0.4
     # The URL clients call us by (behind a proxy the request's own URL is not it); used for
-    # the JWT audience and for links in cards. None: taken from each request.
+    # the JWT audience and for links in cards. Required with auth; None: taken from each request
+    # (loopback only).
     public_base_url: str | None = None
     # A fixed evaluation date (demos, tests); None: today.
     as_of: dt.date | None = None
     log_level: str = "info"
 
+    @model_validator(mode="after")
+    def _audience_is_configured(self) -> Settings:
+        # Taking the JWT audience from the Host header would accept a token minted for any
+        # service whose name the caller sends: with auth the audience is configured, never derived.
+        if self.auth is not None and not self.public_base_url:
+            raise ValueError("authentication needs the public base URL (--public-base-url): "
+                             "the JWT audience is never taken from request headers")
+        return self
+
     def to_env(self) -> str:
-        return self.model_dump_json()
+        data = self.model_dump(mode="json")
+        if self.auth is not None:
+            # model_dump_json masks secrets; the worker processes need the real one.
+            data["auth"]["review_secret"] = self.auth.review_secret.get_secret_value()
+        return json.dumps(data)
 
     @classmethod
     def from_env(cls) -> Settings:

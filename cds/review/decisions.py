@@ -59,4 +59,4 @@ def decisions(store: FeedbackStore, record: AuditRecord, therapy: str) -> list[D
 def _decision(row: dict[str, Any]) -> Decision:
     when = dt.datetime.fromisoformat(row["outcome_timestamp"]).astimezone(dt.UTC)
     return Decision(outcome=row["outcome"], when=when.strftime("%Y-%m-%d %H:%M UTC"),
-                    reason=row.get("override_display"), comment=row.get("user_comment"))
+                    reason=row.get("override_display") or row.get("override_code"), comment=row.get("user_comment"))

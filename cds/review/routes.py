@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -19,6 +19,7 @@ from .. import knowledge as _knowledge
 from ..audit import AuditRecord, AuditTrail
 from ..hooks.cards import OVERRIDE_REASONS
 from ..hooks.feedback import FeedbackStore
+from ..hooks.security import ReviewTokens
 from ..hooks.settings import Settings
 from . import decisions as _decisions
 from .assess import assess_and_record
@@ -33,6 +34,7 @@ ASSETS = {"review.css": "text/css", "review.js": "text/javascript"}
 # Full record ids only: the trail also finds records by id prefix or number, which must not
 # let anyone walk through other patients' assessments.
 RECORD_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+SESSION_COOKIE = "review_session"
 
 
 def router(
@@ -42,9 +44,38 @@ def router(
     settings: Settings,
     base_url: Callable[[Request], str],
     fixtures_folder: Path | None = DEFAULT_FOLDER,
+    tokens: ReviewTokens | None = None,
+    bearer: Callable[[Request], Awaitable[bool]] | None = None,
 ) -> APIRouter:
+    """tokens and bearer: with authentication configured, how review links and sessions are
+    signed and how a request's bearer JWT is checked; None: no authentication (loopback)."""
     routes = APIRouter()
     known = fixtures(fixtures_folder)
+
+    async def has_bearer(request: Request) -> bool:
+        return bearer is not None and "authorization" in request.headers and await bearer(request)
+
+    def session_for(request: Request, record_id: str) -> str | None:
+        """The request's review session cookie when it is valid for this record."""
+        value = request.cookies.get(SESSION_COOKIE)
+        return value if tokens is not None and tokens.valid_session(record_id, value) else None
+
+    def start_session(request: Request, record_id: str) -> Response:
+        """Trade a valid link token for a session cookie, and drop the token from the URL."""
+        assert tokens is not None
+        response = RedirectResponse(f"{_root(request)}/review/{record_id}", status_code=303,
+                                    headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+        # Lax, not Strict: a Strict cookie set on the answer to a click in the EHR (another
+        # site) is not sent on the redirect that follows. Lax cookies go only with top-level
+        # GETs from other sites, and every POST also needs the CSRF token.
+        response.set_cookie(SESSION_COOKIE, tokens.session(record_id), max_age=tokens.session_lifetime,
+                            path=f"{_root(request)}/review/{record_id}", httponly=True, samesite="lax",
+                            secure=(settings.public_base_url or "").startswith("https:"))
+        return response
+
+    def with_link(request: Request, record_id: str) -> str:
+        location = f"{_root(request)}/review/{record_id}"
+        return f"{location}?token={tokens.link(record_id)}" if tokens is not None else location
 
     def today() -> dt.date:
         return settings.as_of or dt.date.today()
@@ -57,6 +88,8 @@ def router(
 
     @routes.get("/review", include_in_schema=False)
     async def review_form(request: Request) -> Response:
+        if tokens is not None and not await has_bearer(request):
+            return _unauthorized()
         return form_page(request)
 
     @routes.post("/review", include_in_schema=False)
@@ -64,6 +97,9 @@ def router(
         refused = _cross_origin(request, base_url)
         if refused is not None:
             return refused
+        # A bearer JWT only: a browser never sends one on its own, so no CSRF token is needed.
+        if tokens is not None and not await has_bearer(request):
+            return _unauthorized()
         form: dict[str, str] = {}
         try:
             if int(request.headers.get("content-length") or 0) > settings.max_body_bytes:
@@ -90,7 +126,7 @@ def router(
             return form_page(request, 500, form, {"patient": BadInput(
                 "patient", "This record could not be assessed or stored. Nothing was recorded; "
                            "try again, and tell the service's administrators if it happens again.")})
-        return RedirectResponse(f"{_root(request)}/review/{record_id}", status_code=303)
+        return RedirectResponse(with_link(request, record_id), status_code=303)
 
     @routes.get("/review/static/{name}", include_in_schema=False)
     async def asset(name: str) -> Response:
@@ -105,7 +141,7 @@ def router(
         return record if record is not None and record.id == assessment_id else None
 
     def record_page(request: Request, record: AuditRecord, status: int = 200, saved: str | None = None,
-                    errors: dict[str, str] | None = None) -> Response:
+                    errors: dict[str, str] | None = None, csrf: str | None = None) -> Response:
         decided = {a["therapy"]: _decisions.decisions(feedback, record, a["therapy"])
                    for a in record.assessment.get("assessments", [])}
         result = record.patient_assessment()
@@ -114,7 +150,7 @@ def router(
             as_of=record.as_of.isoformat(), recorded=_when(record.time), source=_source(record),
             input_hash=record.input_hash, warnings=result.warnings,
             therapies=therapies(record, _root(request), decided), saved=saved, errors=errors or {},
-            reasons=OVERRIDE_REASONS, comment_limit=_decisions.COMMENT_LIMIT,
+            reasons=OVERRIDE_REASONS, comment_limit=_decisions.COMMENT_LIMIT, csrf=csrf,
         )
 
     def not_found(request: Request) -> Response:
@@ -123,26 +159,48 @@ def router(
 
     @routes.get("/review/{assessment_id}", include_in_schema=False)
     async def review_record(assessment_id: str, request: Request) -> Response:
+        csrf = None
+        if tokens is not None:
+            # Before the record is looked up: without access, no hint whether it exists.
+            if "token" in request.query_params:
+                if tokens.valid_link(assessment_id, request.query_params["token"]):
+                    return start_session(request, assessment_id)
+                return _unauthorized()
+            session = session_for(request, assessment_id)
+            if session is not None:
+                csrf = tokens.csrf(session)
+            elif not await has_bearer(request):
+                return _unauthorized()
         record = await anyio.to_thread.run_sync(load, assessment_id)
         if record is None:
             return not_found(request)
         saved = request.query_params.get("saved")
-        return await anyio.to_thread.run_sync(lambda: record_page(request, record, saved=saved))
+        return await anyio.to_thread.run_sync(lambda: record_page(request, record, saved=saved, csrf=csrf))
 
     @routes.post("/review/{assessment_id}/decision", include_in_schema=False)
     async def decide(assessment_id: str, request: Request) -> Response:
         refused = _cross_origin(request, base_url)
         if refused is not None:
             return refused
-        record = await anyio.to_thread.run_sync(load, assessment_id)
-        if record is None:
-            return not_found(request)
+        # Who may post, before the body is read; the CSRF token in the body after.
+        session = session_for(request, assessment_id) if tokens is not None else None
+        if tokens is not None and session is None and not await has_bearer(request):
+            return _unauthorized()
         try:
             async with request.form(max_files=0, max_fields=10, max_part_size=64_000) as data:
-                values = {k: v.strip() for k in ("therapy", "outcome", "reason", "comment")
+                values = {k: v.strip() for k in ("therapy", "outcome", "reason", "comment", "csrf")
                           if isinstance(v := data.get(k), str)}
         except MultiPartException:
             values = {}
+        csrf = None
+        if tokens is not None and session is not None:
+            # The cookie goes with any request the browser makes; the token only with our form.
+            if not tokens.valid_csrf(session, values.get("csrf")):
+                return _unauthorized()
+            csrf = tokens.csrf(session)
+        record = await anyio.to_thread.run_sync(load, assessment_id)
+        if record is None:
+            return not_found(request)
         therapy = values.get("therapy", "")
         if therapy not in {a["therapy"] for a in record.assessment.get("assessments", [])} \
                 or values.get("outcome") not in ("accepted", "overridden"):
@@ -152,7 +210,7 @@ def router(
         if values["outcome"] == "overridden" and reason not in _decisions.REASONS:
             message = "Choose the reason for overriding this assessment."
             return await anyio.to_thread.run_sync(
-                lambda: record_page(request, record, 422, errors={therapy: message}))
+                lambda: record_page(request, record, 422, errors={therapy: message}, csrf=csrf))
         comment = (values.get("comment") or "")[:_decisions.COMMENT_LIMIT] or None
         await anyio.to_thread.run_sync(_decisions.record_decision, feedback, record, therapy, values["outcome"],
                                        reason if values["outcome"] == "overridden" else None, comment)
@@ -202,6 +260,12 @@ def _cross_origin(request: Request, base_url: Callable[[Request], str]) -> Respo
     log.info("cross-origin form refused (origin %s)", origin)
     return page("missing.html.j2", 403, root=_root(request), heading="Refused",
                 message="This form was sent from another site.")
+
+
+def _unauthorized() -> Response:
+    # No detail: which check failed helps an attacker, not a clinician.
+    return Response("unauthorized", status_code=401, media_type="text/plain",
+                    headers={"Cache-Control": "no-store"})
 
 
 def _origin(url: str) -> str:

@@ -146,4 +146,7 @@ def make_client(tmp_path: Any, **settings: Any) -> CheckedClient:
     settings.setdefault("as_of", dt.date(2026, 11, 22))
     settings.setdefault("feedback_db", tmp_path / "hooks.sqlite")
     settings.setdefault("audit_url", f"sqlite:///{tmp_path / 'audit.sqlite'}")
+    if settings.get("auth") is not None:
+        # Auth needs the public URL: the JWT audience is never taken from request headers.
+        settings.setdefault("public_base_url", "http://testserver")
     return CheckedClient(create_app(Settings(**settings)))

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 ISSUER = "https://ehr.example.org"
+REVIEW_SECRET = "test-review-secret-0123456789abcdef"
 
 
 class ClientKeys:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from fastapi.testclient import TestClient
 
@@ -46,9 +47,10 @@ class App:
 
 
 @contextmanager
-def review_app(folder: Path) -> Iterator[App]:
+def review_app(folder: Path, **extra: Any) -> Iterator[App]:
+    """extra: more settings (auth, public_base_url)."""
     settings = Settings(as_of=AS_OF, feedback_db=folder / "hooks.sqlite",
-                        audit_url=f"sqlite:///{folder / 'audit.sqlite'}")
+                        audit_url=f"sqlite:///{folder / 'audit.sqlite'}", **extra)
     with TestClient(create_app(settings)) as client:
         yield App(client=client, folder=folder)
 
