@@ -1,4 +1,4 @@
-"""One CDS Hooks card per assessed therapy.
+"""CDS Hooks cards: one per assessed order, and one listing the candidate therapies (patient-view).
 
 The card rules of CDS Hooks 2.0: summary under 140 characters, indicator info|warning|critical,
 detail in GitHub-flavoured markdown, source with a label, suggestions with selectionBehavior,
@@ -124,6 +124,50 @@ def detail(assessment: Assessment, ruleset: Ruleset, as_of: str, warnings: list[
         lines += [f"- {md(w)}" for w in warnings]
     lines += ["", f"Ruleset {md(ruleset.therapy)} {md(ruleset.full_version)}, assessed as of {as_of}."]
     return "\n".join(lines)
+
+
+def build_candidates_card(
+    assessments: list[Assessment],
+    rulesets: dict[str, Ruleset],
+    *,
+    hook_instance: str,
+    base_url: str,
+    as_of: str,
+    warnings: list[str],
+    available_paths: set[str],
+    assessment_id: str | None = None,
+) -> dict[str, Any]:
+    """patient-view's one card: the therapies whose indication the record meets, each with its
+    status and main reason, and one link to their review page (not a wall of cards)."""
+    listed = "; ".join(f"{a.therapy} {VERDICTS[a.status]}" for a in assessments)
+    text = f"Home infusion candidate ({len(assessments)}): {listed}"
+    if len(text) >= SUMMARY_LIMIT:
+        text = text[: SUMMARY_LIMIT - 2].rsplit(";", 1)[0] + " …"
+    lines = ["| Therapy | Status | Main reason |", "|---|---|---|"]
+    for a in assessments:
+        lines.append(f"| {md(a.therapy)} {md(rulesets[a.therapy].short_title)} | {VERDICTS[a.status]} | "
+                     f"{md(main_reason(a))} |")
+    for a in assessments:
+        lines += ["", f"**{md(a.therapy)}: {VERDICTS[a.status]}**", "",
+                  "| Criterion | Result | Reason |", "|---|---|---|"]
+        lines += [f"| {md(c.id)} | {c.result} | {md(c.reason)} |" for c in a.criteria]
+    if warnings:
+        lines += ["", "**Record data not used**", ""]
+        lines += [f"- {md(w)}" for w in warnings]
+    versions = ", ".join(f"{md(a.therapy)} {md(rulesets[a.therapy].full_version)}" for a in assessments)
+    lines += ["", f"Rulesets {versions}, assessed as of {as_of}."]
+    card: dict[str, Any] = {
+        "uuid": card_uuid(hook_instance, "patient-view"),
+        "summary": text,
+        "indicator": "info" if all(a.status == "eligible" for a in assessments) else "warning",
+        "detail": "\n".join(lines),
+        "source": {"label": "Home infusion CDS criteria", "url": f"{base_url}/criteria"},
+        "overrideReasons": [{"system": OVERRIDE_SYSTEM, "code": c, "display": d} for c, d in OVERRIDE_REASONS],
+    }
+    link = review_link(available_paths, base_url, assessment_id) if assessment_id else None
+    if link is not None:
+        card["links"] = [{**link, "label": "Review these assessments"}]
+    return card
 
 
 def md(text: str) -> str:

@@ -14,7 +14,7 @@ from ..audit import AuditTrail, Source, assess_record, input_hash
 from ..evaluate import assess_facts
 from ..models import Assessment, PatientAssessment
 from ..routing import one_answer
-from .cards import build_card
+from .cards import build_candidates_card, build_card
 from .discovery import Service
 from .orders import therapy_orders
 from .records import build_record
@@ -49,16 +49,26 @@ def answer(
             return {"cards": []}
         result = assess_facts(facts, day, sorted(orders))
         assessments = _one_per_order(result.assessments, orders, knowledge.rulesets)
+    source = Source(kind="hook", hook=call.request.hook, hook_instance=call.request.hookInstance)
+    if service.hook == "patient-view":
+        # One card for all the therapies the patient is a candidate for, and one record behind it.
+        shown = _narrowed(result, assessments) if assessments else result
+        stored = trail.append(source=source, input_hash=input_hash(_input_resources(call, prefetch)),
+                              assessment=shown, facts=facts) if trail is not None else None
+        if not assessments:
+            return {"cards": []}
+        card = build_candidates_card(
+            assessments, knowledge.rulesets, hook_instance=call.request.hookInstance, base_url=base_url,
+            as_of=day.isoformat(), warnings=result.warnings, available_paths=available_paths,
+            assessment_id=stored.id if stored is not None else None)
+        return {"cards": [card]}
     ids: dict[str, str] = {}
     if trail is not None:
-        source = Source(kind="hook", hook=call.request.hook, hook_instance=call.request.hookInstance)
         digest = input_hash(_input_resources(call, prefetch))
-        # One record per card, so that each card's link opens that card's assessment; an
-        # evaluation that shows no card is still recorded, whole.
-        for part in [_only(result, a) for a in assessments] or [result]:
-            stored = trail.append(source=source, input_hash=digest, assessment=part, facts=facts)
-            if len(part.assessments) == 1:
-                ids[part.assessments[0].therapy] = stored.id
+        # One record per card, so that each card's link opens that card's assessment.
+        for a in assessments:
+            ids[a.therapy] = trail.append(source=source, input_hash=digest, assessment=_narrowed(result, [a]),
+                                          facts=facts).id
     cards = [
         build_card(a, knowledge.rulesets[a.therapy], hook_instance=call.request.hookInstance,
                    patient_ref=record.reference, base_url=base_url, as_of=day.isoformat(),
@@ -82,10 +92,10 @@ def _one_per_order(assessments: list[Assessment], orders: dict[str, set[str]],
     return shown
 
 
-def _only(result: PatientAssessment, assessment: Assessment) -> PatientAssessment:
-    """The evaluation narrowed to one therapy (the facts stay whole: the rules read them all)."""
-    return result.model_copy(update={"assessments": [assessment],
-                                     "rulesets": {assessment.therapy: result.rulesets[assessment.therapy]}})
+def _narrowed(result: PatientAssessment, assessments: list[Assessment]) -> PatientAssessment:
+    """The evaluation narrowed to the therapies shown (the facts stay whole: the rules read them all)."""
+    return result.model_copy(update={"assessments": assessments,
+                                     "rulesets": {a.therapy: result.rulesets[a.therapy] for a in assessments}})
 
 
 def _input_resources(call: ParsedCall, prefetch: dict[str, Any]) -> Iterator[dict[str, Any]]:
