@@ -14,6 +14,7 @@ from fhir.resources.R4B.resource import Resource
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from .errors import InputError, Problem
+from .limits import limits, over
 from .read import RawEntry
 from .validate import validate
 
@@ -48,6 +49,7 @@ def build_records(
     value set): it is neither validated nor kept.
     """
     entries = list(entries)
+    check_resource_count(entries)
     problems: list[Problem] = []
     validated: list[tuple[RawEntry, Resource]] = []
     for entry in entries:
@@ -60,6 +62,29 @@ def build_records(
     if problems and strict:
         raise InputError(problems)
     return group_records(entries, validated, problems)
+
+
+def check_resource_count(entries: list[RawEntry]) -> None:
+    """Refuse a patient with more resources than the cap, before any costly validation."""
+    cap = limits().max_resources
+    if len(entries) <= cap:
+        return
+    counts: dict[tuple[str, str], int] = {}
+    for entry in entries:
+        counts[_owner(entry)] = counts.get(_owner(entry), 0) + 1
+    (scope, owner), count = max(counts.items(), key=lambda item: item[1])
+    if count > cap:
+        raise over(scope or owner, f"resources for {owner}", count, cap, "max resources per patient, $CDS_MAX_RESOURCES")
+
+
+def _owner(entry: RawEntry) -> tuple[str, str]:
+    """Whose resource this is, cheaply, from the raw JSON: (scope, patient reference)."""
+    resource = entry.resource
+    if resource.get("resourceType") == "Patient":
+        return _scope(entry), f"Patient/{resource.get('id')}"
+    subject = resource.get("subject")
+    ref = subject.get("reference") if isinstance(subject, dict) else None
+    return _scope(entry), ref if isinstance(ref, str) else "the patient"
 
 
 def group_records(
