@@ -31,6 +31,39 @@ class RawEntry:
     in_bundle: bool = False
 
 
+class PartlyUnreadable(InputError):
+    """Some files could not be read; `entries` holds what the others gave, so that their
+    problems can be reported too (every problem at once, not the first)."""
+
+    def __init__(self, problems: list[Problem], entries: list[RawEntry]) -> None:
+        super().__init__(problems)
+        self.entries = entries
+
+
+def read_paths(paths: Iterable[str | Path]) -> list[RawEntry]:
+    """The entries of every file, reading on past a bad one (raises PartlyUnreadable)."""
+    problems: list[Problem] = []
+    entries: list[RawEntry] = []
+    for raw in paths:
+        try:
+            files = expand_paths([raw])
+        except LimitError:
+            raise
+        except InputError as exc:
+            problems += exc.problems
+            continue
+        for path in files:
+            try:
+                entries += read_file(path)
+            except LimitError:
+                raise
+            except InputError as exc:
+                problems += exc.problems
+    if problems:
+        raise PartlyUnreadable(problems, entries)
+    return entries
+
+
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
     """Files named directly, and the .json/.ndjson files in named folders (sorted)."""
     files: list[Path] = []

@@ -64,6 +64,11 @@ def build_records(
     return group_records(entries, validated, problems)
 
 
+def validation_problems(entries: Iterable[RawEntry], screen: Screen | None = None) -> list[Problem]:
+    """What validation finds in these entries (to report beside problems found earlier)."""
+    return [p for e in entries if screen is None or screen(e.resource) for p in validate(e)[1]]
+
+
 def check_resource_count(entries: list[RawEntry]) -> None:
     """Refuse a patient with more resources than the cap, before any costly validation."""
     cap = limits().max_resources
