@@ -117,9 +117,18 @@ def _run(args: argparse.Namespace) -> int:
         except BatchError as exc:
             print(f"cds: {exc}", file=sys.stderr)
             return EXIT_FAILED
-    print(f"{summary.audited_patients} patient(s) audited, {summary.skipped_patients} already in the trail, "
-          f"{summary.records} record(s) written in {summary.seconds:.1f} s "
-          f"({summary.rate:.1f} patients/s); {len(summary.problems)} problem(s); trail {trail.url}")
+    print(f"{summary.audited_patients} patient(s) audited, {summary.records} record(s) written by this run "
+          f"in {summary.seconds:.1f} s ({summary.rate:.1f} patients/s); {len(summary.problems)} problem(s); "
+          f"trail {trail.url}")
+    # Each reason a patient was not audited again is said apart: none of them is an error.
+    if summary.skipped_patients:
+        print(f"{summary.skipped_patients} patient(s) not audited again: already in the trail from an earlier run "
+              "(same input, as-of date and rulesets)")
+    if summary.repeated_patients:
+        print(f"{summary.repeated_patients} patient(s) not audited twice: repeated in this input "
+              "(a unit with the same content as one read before it)")
+    if summary.raced_patients:
+        print(f"{summary.raced_patients} patient(s) not written: another run wrote them to the trail meanwhile")
     return EXIT_INPUT if summary.problems else 0
 
 

@@ -63,14 +63,14 @@ class AuditTrail:
             rows = self._chain(conn, entries)
         return [to_record(r) for r in rows]
 
-    def append_units(self, units: Sequence[tuple[str, Sequence[Entry]]]) -> int:
+    def append_units(self, units: Sequence[tuple[str, Sequence[Entry]]]) -> set[str]:
         """Append batch units (unit_key, entries) in one transaction, skipping units already
-        in the trail; returns how many units were written."""
+        in the trail (another run may have written them meanwhile); returns the keys written."""
         with self.store.writing() as conn:
             present = self.store.existing_units(conn, [key for key, _ in units])
             fresh = [(key, entries) for key, entries in units if key not in present]
             self._chain(conn, [e for _, entries in fresh for e in entries])
-        return len(fresh)
+        return {key for key, _ in fresh}
 
     def _chain(self, conn: Connection, entries: Sequence[Entry]) -> list[dict[str, Any]]:
         """Seal entries after the current head and insert them (inside a writing() transaction)."""
