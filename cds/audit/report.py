@@ -12,6 +12,7 @@ import csv
 import datetime as dt
 import io
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -171,7 +172,7 @@ def collect(trail: AuditTrail) -> tuple[list[Row], list[RecordView], Summary]:
     return rows, views, summary
 
 
-def write_csv(rows: list[Row], failures: list[str] = ()) -> str:  # type: ignore[assignment]
+def write_csv(rows: list[Row], failures: Sequence[str] = ()) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
