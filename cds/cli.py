@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,6 +15,7 @@ from .audit.cli import add_audit_commands, add_audit_options, evaluate_audited
 from .catalog.cli import add_criteria_command
 from .evaluate import evaluate_all
 from .fhir import InputError
+from .fhir.limits import MAX_BYTES_VAR
 from .hooks.command import add_serve_parser
 from .render_text import render_table, render_text
 from .ruleset import RulesetError
@@ -49,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--as-of", help="date to assess against (YYYY-MM-DD; default today)")
     evaluate.add_argument("--therapy", action="append", help="HCPCS code (repeatable; default all)")
     evaluate.add_argument("--format", choices=["json", "text", "table"], default="json")
+    evaluate.add_argument("--max-bytes", type=_positive, metavar="N",
+                          help=f"bytes read at most per input file (default ${MAX_BYTES_VAR}, else 256 MiB)")
     add_audit_options(evaluate)
     evaluate.set_defaults(func=_evaluate)
 
@@ -79,7 +83,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _positive(raw: str) -> int:
+    try:
+        value = int(raw.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {raw!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be positive")
+    return value
+
+
 def _evaluate(args: argparse.Namespace) -> int:
+    if args.max_bytes is not None:
+        # The cap is read where each file is read (and by batch workers): the environment carries it.
+        os.environ[MAX_BYTES_VAR] = str(args.max_bytes)
     if args.audit:
         results = evaluate_audited(args)
     else:

@@ -11,8 +11,9 @@ from . import knowledge as _knowledge
 from .assess import assess, decide_status
 from .derive import derived_facts
 from .facts import PatientFacts, build_facts
-from .fhir import InputError, Problem, RawEntry, expand_paths, read_document, read_file
-from .fhir.record import PatientRecord, build_records
+from .fhir import InputError, Problem, RawEntry, read_document
+from .fhir.read import PartlyUnreadable, read_paths
+from .fhir.record import PatientRecord, build_records, validation_problems
 from .models import PatientAssessment
 
 Input = str | Path | dict[str, Any] | Sequence[dict[str, Any]]
@@ -44,7 +45,12 @@ def evaluate_all(
     strict: bool = True,
 ) -> list[PatientAssessment]:
     """Assess every patient of the input, in input order."""
-    records = patient_records(read_input(source), strict=strict)
+    try:
+        entries = read_input(source)
+    except PartlyUnreadable as exc:
+        # Every problem at once: those of the files that were read come with those that were not.
+        raise InputError(exc.problems + validation_problems(exc.entries, _knowledge.default().valuesets.screen)) from None
+    records = patient_records(entries, strict=strict)
     return [evaluate_record(r, as_of=as_of, therapies=therapies) for r in records]
 
 
@@ -104,12 +110,12 @@ def assess_facts(facts: PatientFacts, as_of: dt.date, therapies: list[str]) -> P
 
 def read_input(source: Input | Sequence[str | Path]) -> list[RawEntry]:
     if isinstance(source, (str, Path)):
-        return [e for path in expand_paths([source]) for e in read_file(path)]
+        return read_paths([source])
     if isinstance(source, dict):
         return read_document(source, "input")
     items = list(source)
     if items and all(isinstance(i, (str, Path)) for i in items):
-        return [e for path in expand_paths(items) for e in read_file(path)]  # type: ignore[arg-type]
+        return read_paths(items)  # type: ignore[arg-type]
     return read_document(items, "input")
 
 

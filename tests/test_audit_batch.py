@@ -75,6 +75,36 @@ def test_an_existing_dask_cluster_can_run_the_batch(tmp_path: Path) -> None:
     assert _outcomes(sqlite_url(tmp_path / "c")) == _outcomes(reference)
 
 
+class _ReadBeforeTheOtherRunWrote(AuditTrail):
+    """A trail as a run sees it when another run writes the same units between its read and its write."""
+
+    def unit_keys(self) -> set[str]:
+        return set()
+
+
+def test_a_run_that_lost_the_race_reports_that_it_wrote_nothing(tmp_path: Path) -> None:
+    folder, url = bundles(tmp_path, 4), sqlite_url(tmp_path)
+    first = _run([folder], url, workers=0)
+    with _ReadBeforeTheOtherRunWrote.open(url) as trail:
+        second = run_batch([folder], trail, as_of=AS_OF, workers=0, progress=False, problem=lambda _: None)
+    assert (first.audited_patients, first.records > 0) == (4, True)
+    assert (second.audited_patients, second.records, second.raced_patients, second.skipped_patients) == (0, 0, 4, 0)
+    with AuditTrail.open(url) as trail:
+        assert len(trail) == first.records
+
+
+def test_a_unit_repeated_in_one_input_is_reported_as_a_repeat(tmp_path: Path) -> None:
+    folder, url = bundles(tmp_path, 2), sqlite_url(tmp_path)
+    first = sorted(folder.glob("*.json"))[0]
+    (folder / "copy-of-the-first.json").write_bytes(first.read_bytes())
+    done = cds("audit", "run", str(folder), "--as-of", AS_OF.isoformat(), "--workers", "0", "--audit-url", url,
+               "--no-progress")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("2 patient(s) audited, ")
+    assert "1 patient(s) not audited twice: repeated in this input" in done.stdout
+    assert "already in the trail" not in done.stdout
+
+
 def test_a_second_run_skips_what_is_already_audited(tmp_path: Path) -> None:
     folder, url = export(tmp_path, 10), sqlite_url(tmp_path)
     first = _run([folder], url, workers=0)
@@ -128,7 +158,7 @@ def test_progress_shows_patients_rate_and_time_left(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     last = done.stderr.replace("\r", "\n").strip().splitlines()[-1]
     assert "5/5" in last and "patient/s" in last and "<" in last, last
-    assert "5 patient(s) audited, 0 already in the trail" in done.stdout
+    assert "5 patient(s) audited, " in done.stdout and "already in the trail" not in done.stdout
 
 
 def test_killed_mid_run_and_restarted_nothing_is_lost_or_written_twice(tmp_path: Path) -> None:

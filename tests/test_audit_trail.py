@@ -181,11 +181,15 @@ def test_an_unusable_url_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_the_default_trail_is_a_sqlite_file_named_by_the_environment(tmp_path: Path) -> None:
+    # verify only reads: it names the trail it looked for rather than creating it.
     done = cds("audit", "verify", cwd=tmp_path)
-    assert done.returncode == 0 and (tmp_path / "cds-audit.sqlite").exists()
+    assert done.returncode == 2 and "no audit trail at sqlite:///cds-audit.sqlite" in done.stderr
     other = tmp_path / "other.sqlite"
     done = cds("audit", "verify", cwd=tmp_path, env={"CDS_AUDIT_URL": f"sqlite:///{other}"})
-    assert done.returncode == 0 and other.exists()
+    assert done.returncode == 2 and f"no audit trail at sqlite:///{other}" in done.stderr
+    with AuditTrail.open(f"sqlite:///{other}"):
+        pass  # a writer creates it
+    assert cds("audit", "verify", cwd=tmp_path, env={"CDS_AUDIT_URL": f"sqlite:///{other}"}).returncode == 0
 
 
 def test_a_service_role_that_may_only_insert_and_select_can_keep_the_trail(postgres_url: str) -> None:

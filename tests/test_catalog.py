@@ -153,3 +153,11 @@ def test_the_service_serves_the_pages_with_anchors_for_cards() -> None:
 def test_html_without_a_folder_is_refused() -> None:
     done = cds("criteria", "--format", "html")
     assert done.returncode == 2 and "--out DIR" in done.stderr
+
+
+def test_markdown_without_a_folder_prints_the_index_only() -> None:
+    done = cds("criteria")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == markdown_pages(catalog())["index"]
+    assert len(done.stdout) < 20_000
+    assert "the index only; give --out DIR for all" in done.stderr

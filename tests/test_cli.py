@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from cds.cli import main
 
@@ -63,3 +67,39 @@ def test_rulesets_check_passes_on_the_shipped_rulesets() -> None:
     done = _run("rulesets", "check")
     assert done.returncode == 0, done.stderr
     assert "S9326.yaml: ok" in done.stdout and "S9363.yaml: ok" in done.stdout
+
+
+def _fifo(tmp_path: Path) -> str:
+    path = tmp_path / "pipe.json"
+    os.mkfifo(path)
+    return str(path)
+
+
+@pytest.mark.parametrize(("make", "expected"), [
+    (lambda tmp: "/dev/zero", "/dev/zero: not a regular file or folder"),
+    (_fifo, "pipe.json: not a regular file or folder"),
+])
+def test_what_is_not_a_file_or_folder_is_refused_not_read(tmp_path: Path, make: Any, expected: str) -> None:
+    done = subprocess.run([sys.executable, "-m", "cds.cli", "evaluate", make(tmp_path)], capture_output=True,
+                          text=True, cwd=ROOT, check=False, timeout=60)
+    assert done.returncode == 2
+    assert expected in done.stderr
+
+
+@pytest.mark.parametrize(("encoding", "expected"), [
+    ("utf-16", "is UTF-16"), ("utf-16-le", "is UTF-16"), ("utf-16-be", "is UTF-16"), ("utf-32", "is UTF-32"),
+])
+def test_a_utf16_file_says_it_is_utf16(tmp_path: Path, encoding: str, expected: str) -> None:
+    (tmp_path / "a.json").write_bytes(json.dumps(bundle(patient("a"))).encode(encoding))
+    done = _run("evaluate", str(tmp_path / "a.json"))
+    assert done.returncode == 2
+    assert f"a.json: {expected}: FHIR JSON must be UTF-8" in done.stderr
+
+
+@pytest.mark.parametrize(("max_bytes", "code"), [("100", 2), ("1000000", 0)])
+def test_max_bytes_caps_what_is_read_per_file(tmp_path: Path, max_bytes: str, code: int) -> None:
+    (tmp_path / "a.json").write_text(json.dumps(bundle(patient("a"))))
+    done = _run("evaluate", str(tmp_path / "a.json"), "--max-bytes", max_bytes, "--as-of", "2026-11-22")
+    assert done.returncode == code, done.stderr
+    if code:
+        assert "more than 100 bytes: over the cap (max bytes per file, --max-bytes" in done.stderr

@@ -77,7 +77,28 @@ def test_problems_convert_to_an_operation_outcome(tmp_path: Path) -> None:
     assert outcome["resourceType"] == "OperationOutcome"
     issue = outcome["issue"][0]
     assert issue["severity"] == "error" and issue["code"] == "invalid"
-    assert issue["expression"] == ["Bundle.entry[1].resource.Condition.onsetDateTime"]
+    assert issue["expression"] == ["Bundle.entry[1].resource.onsetDateTime"]
+
+
+@pytest.mark.parametrize(("document", "expression"), [
+    (bundle(patient(birth="spring")), "Bundle.entry[0].resource.birthDate"),
+    (patient(birth="spring"), "Patient.birthDate"),
+])
+def test_operation_outcome_expressions_are_fhirpath(tmp_path: Path, document: dict, expression: str) -> None:
+    path = _write(tmp_path, "bad-birth.json", json.dumps(document))
+    with pytest.raises(InputError) as caught:
+        cds.evaluate(path, as_of="2026-11-22")
+    [issue] = caught.value.to_operation_outcome()["issue"]
+    assert issue["expression"] == [expression]
+
+
+def test_a_folder_reports_an_unreadable_file_and_an_invalid_patient_together(tmp_path: Path) -> None:
+    _write(tmp_path, "a-notes.json", "this is not JSON")
+    _write(tmp_path, "b-patient.json", json.dumps(patient(birth="spring")))
+    problems = _problems(tmp_path)
+    assert len(problems) == 2, problems
+    assert "a-notes.json: not valid JSON" in problems[0]
+    assert "b-patient.json" in problems[1] and "birthDate" in problems[1]
 
 
 def test_other_resource_types_are_skipped_not_rejected(tmp_path: Path) -> None:

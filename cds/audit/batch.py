@@ -38,7 +38,13 @@ class BatchSummary(BaseModel):
     files: int
     units: int
     patients: int
+    # Patients not audited again, by reason: in the trail before this run started; a repeat of
+    # a unit read earlier in this same input (same content, same input hash); written by another
+    # run between our read of the trail and our write.
     skipped_patients: int
+    repeated_patients: int = 0
+    raced_patients: int = 0
+    # What this run wrote itself.
     audited_patients: int
     records: int
     problems: list[str]
@@ -77,11 +83,13 @@ def run_batch(
         versions = {t: versions[t] for t in chosen}
         done = trail.unit_keys()
         todo: dict[str, Unit] = {}
-        skipped = 0
+        skipped = repeated = raced = 0
         for unit in reading.units:
             key = unit_key(unit.input_hash, as_of, chosen, versions, digest)
-            if key in done or key in todo:
+            if key in done:
                 skipped += unit.patients
+            elif key in todo:
+                repeated += unit.patients
             else:
                 todo[key] = unit
         source = Source(kind="batch", run=run)
@@ -98,18 +106,21 @@ def run_batch(
                         problems.append(text)
                         with tqdm.external_write_mode(file=sys.stderr):
                             problem(text)
-                trail.append_units([(r.unit_key, r.entries) for r in results if r.entries])
+                written = trail.append_units([(r.unit_key, r.entries) for r in results if r.entries])
                 for result in results:
-                    if result.entries:
+                    if result.entries and result.unit_key in written:
                         audited += len({e.patient for e in result.entries})
                         records += len(result.entries)
+                    elif result.entries:
+                        raced += len({e.patient for e in result.entries})
                     bar.update(result.patients)
         finally:
             bar.close()
     finally:
         engines.close()
-    return BatchSummary(run=run, files=reading.files, units=len(reading.units), patients=audited + skipped,
-                        skipped_patients=skipped, audited_patients=audited, records=records,
+    return BatchSummary(run=run, files=reading.files, units=len(reading.units),
+                        patients=audited + skipped + repeated + raced, skipped_patients=skipped,
+                        repeated_patients=repeated, raced_patients=raced, audited_patients=audited, records=records,
                         problems=problems, seconds=round(time.monotonic() - started, 3))
 
 

@@ -9,7 +9,7 @@ row *and* every hash after it is not detectable from the trail alone: keep the h
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,3 +106,43 @@ def _problem(row: Row, position: int, previous: str) -> str | None:
     except (orjson.JSONDecodeError, ValidationError) as exc:
         return f"unreadable: {str(exc).splitlines()[0]}"
     return None
+
+
+@dataclass(frozen=True)
+class Checked:
+    """One record as read back, verified on its own: the record, or why it fails."""
+
+    seq: int
+    id: str
+    record: AuditRecord | None
+    problem: str | None
+
+    @property
+    def failure(self) -> str | None:
+        """'record #N fails verification: ...' (what every audit command prints), or None."""
+        return None if self.problem is None else f"record #{self.seq} fails verification: {self.problem}"
+
+
+def check_row(row: Row, previous: str) -> Checked:
+    """Verify one row against the hash of the row stored before it (GENESIS for the first)."""
+    seq, record_id = int(row["seq"]), str(row["id"])
+    if row["prev_hash"] != previous:
+        return Checked(seq, record_id, None, "link broken: its previous-record hash does not match the record before it")
+    if row_hash(row) != row["hash"]:
+        return Checked(seq, record_id, None, "content altered: its hash does not match what it holds")
+    try:
+        return Checked(seq, record_id, to_record(row), None)
+    except (orjson.JSONDecodeError, ValidationError) as exc:
+        return Checked(seq, record_id, None, f"unreadable: {str(exc).splitlines()[0]}")
+
+
+def check_rows(rows: Iterable[Row]) -> Iterator[Checked]:
+    """Every row in seq order, each verified; a bad row is reported and the walk goes on.
+
+    Each link is checked against the hash the previous row *stores*, so one altered row
+    fails alone and the intact rows after it still verify.
+    """
+    previous = GENESIS
+    for row in rows:
+        yield check_row(row, previous)
+        previous = str(row["hash"])

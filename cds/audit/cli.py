@@ -16,7 +16,8 @@ from ..fhir import InputError, Problem
 from ..evaluate import patient_records
 from ..models import PatientAssessment
 from .inputs import read_units
-from .models import AuditRecord, Entry, Source
+from .chain import Checked
+from .models import Entry, Source
 from .store import StoreError
 from .trail import URL_VARIABLE, AuditTrail, default_url
 from ..evaluate import assess_record
@@ -116,47 +117,70 @@ def _run(args: argparse.Namespace) -> int:
         except BatchError as exc:
             print(f"cds: {exc}", file=sys.stderr)
             return EXIT_FAILED
-    print(f"{summary.audited_patients} patient(s) audited, {summary.skipped_patients} already in the trail, "
-          f"{summary.records} record(s) written in {summary.seconds:.1f} s "
-          f"({summary.rate:.1f} patients/s); {len(summary.problems)} problem(s); trail {trail.url}")
+    print(f"{summary.audited_patients} patient(s) audited, {summary.records} record(s) written by this run "
+          f"in {summary.seconds:.1f} s ({summary.rate:.1f} patients/s); {len(summary.problems)} problem(s); "
+          f"trail {trail.url}")
+    # Each reason a patient was not audited again is said apart: none of them is an error.
+    if summary.skipped_patients:
+        print(f"{summary.skipped_patients} patient(s) not audited again: already in the trail from an earlier run "
+              "(same input, as-of date and rulesets)")
+    if summary.repeated_patients:
+        print(f"{summary.repeated_patients} patient(s) not audited twice: repeated in this input "
+              "(a unit with the same content as one read before it)")
+    if summary.raced_patients:
+        print(f"{summary.raced_patients} patient(s) not written: another run wrote them to the trail meanwhile")
     return EXIT_INPUT if summary.problems else 0
 
 
 def _verify(args: argparse.Namespace) -> int:
-    with _open(args.audit_url) as trail:
+    with _open(args.audit_url, create=False) as trail:
         result = trail.verify(args.head)
+        failures = [c.failure for c in trail.checked_records() if c.failure]
+    for failure in failures:
+        print(failure)
     if result.broken is not None:
         print(f"BROKEN: {result.broken}")
         print(f"{result.records} record(s) before it are intact.")
+        return EXIT_FAILED
+    if failures:
+        # verify() stops at the first break; the per-record walk names every failing record.
         return EXIT_FAILED
     print(f"intact: {result.records} record(s), head {result.head}")
     return 0
 
 
-def _record(args: argparse.Namespace) -> AuditRecord | None:
-    """The record the command names, or None after saying there is no such single record."""
-    with _open(args.audit_url) as trail:
-        record = trail.get(args.id)
-    if record is None:
+def _record(args: argparse.Namespace) -> Checked | None:
+    """The record the command names, verified, or None after saying there is no such single record."""
+    with _open(args.audit_url, create=False) as trail:
+        checked = trail.checked(args.id)
+    if checked is None:
         print(f"cds: no single record {args.id!r} in {trail.url}", file=sys.stderr)
-    return record
+    elif checked.failure:
+        print(f"cds: {checked.failure}", file=sys.stderr)
+    return checked
 
 
 def _show(args: argparse.Namespace) -> int:
-    record = _record(args)
-    if record is None:
+    checked = _record(args)
+    if checked is None:
         return EXIT_INPUT
-    sys.stdout.write(orjson.dumps(record.model_dump(mode="json", by_alias=True),
+    if checked.record is None:
+        return EXIT_FAILED
+    sys.stdout.write(orjson.dumps(checked.record.model_dump(mode="json", by_alias=True),
                                   option=orjson.OPT_INDENT_2).decode() + "\n")
-    return 0
+    return EXIT_FAILED if checked.failure else 0
 
 
 def _replay(args: argparse.Namespace) -> int:
     from .replay import replay
 
-    record = _record(args)
-    if record is None:
+    checked = _record(args)
+    if checked is None:
         return EXIT_INPUT
+    record = checked.record
+    if record is None:
+        # What it holds is not what was written: replaying it would compare against forged data.
+        return EXIT_FAILED
     result = replay(record)
     print(f"record #{record.seq} {record.id}: {record.patient} as of {record.as_of.isoformat()}"
           + (f", {record.claim.claim} line {record.claim.sequence}" if record.claim else ""))
@@ -173,16 +197,19 @@ def _replay(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from .report import write_report  # matplotlib loads only for a report
 
-    with _open(args.audit_url) as trail:
+    with _open(args.audit_url, create=False) as trail:
         summary = write_report(trail, args.out, args.csv)
-    print(f"report: {args.out} ({summary.records} record(s), {summary.patients} patient(s))"
+    for failure in summary.failures:
+        print(failure)
+    print(f"report: {args.out} ({summary.records} record(s), {summary.patients} patient(s)"
+          + (f", {len(summary.failures)} failing verification" if summary.failures else "") + ")"
           + (f"; csv: {args.csv}" if args.csv else ""))
-    return 0
+    return EXIT_FAILED if summary.failures else 0
 
 
-def _open(url: str | None) -> AuditTrail:
+def _open(url: str | None, *, create: bool = True) -> AuditTrail:
     try:
-        return AuditTrail.open(url or default_url())
+        return AuditTrail.open(url or default_url(), create=create)
     except StoreError as exc:
         raise InputError([Problem(source="audit-url", message=str(exc))]) from exc
 

@@ -12,6 +12,7 @@ import csv
 import datetime as dt
 import io
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from ..models import Assessment
 from . import charts
 from .chain import Verification
 from .models import VERDICTS, AuditRecord
+from .chain import Checked
 from .trail import AuditTrail
 
 STATUSES = ("eligible", "needs-review", "insufficient-information", "not-eligible")
@@ -67,6 +69,8 @@ class Summary(BaseModel):
     gap_kinds: dict[str, str]
     verdicts: dict[str, dict[str, int]]
     rulesets: list[str]
+    # "record #N fails verification: ..." for each record left out of the figures.
+    failures: list[str] = []
 
 
 def rows_of(record: AuditRecord) -> list[Row]:
@@ -145,7 +149,13 @@ class RecordView(BaseModel):
 def collect(trail: AuditTrail) -> tuple[list[Row], list[RecordView], Summary]:
     rows: list[Row] = []
     views: list[RecordView] = []
-    for record in trail.records():
+    failures: list[Checked] = []
+    for checked in trail.checked_records():
+        record = checked.record
+        if record is None or checked.failure:
+            # An altered record is reported, never counted: the figures come from intact ones.
+            failures.append(checked)
+            continue
         rows += rows_of(record)
         result = record.patient_assessment()
         claim = record.claim
@@ -158,14 +168,19 @@ def collect(trail: AuditTrail) -> tuple[list[Row], list[RecordView], Summary]:
         ))
     summary = summarise(rows, len(views))
     summary.rulesets = sorted({f"{t} {v}" for view in views for t, v in view.rulesets.items()})
+    summary.failures = [c.failure for c in failures if c.failure]
     return rows, views, summary
 
 
-def write_csv(rows: list[Row]) -> str:
+def write_csv(rows: list[Row], failures: Sequence[str] = ()) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     writer.writerows(row.csv() for row in rows)
+    for failure in failures:
+        seq = failure.removeprefix("record #").split(" ", 1)[0]
+        line = {c: "" for c in CSV_COLUMNS} | {"kind": "fails-verification", "record_seq": seq, "reasons": failure}
+        writer.writerow(line[c] for c in CSV_COLUMNS)
     return buffer.getvalue()
 
 
@@ -198,5 +213,5 @@ def write_report(trail: AuditTrail, html: Path | None, csv_path: Path | None) ->
     if html is not None:
         html.write_text(render_html(trail, rows, records, summary, trail.verify()), encoding="utf-8")
     if csv_path is not None:
-        csv_path.write_text(write_csv(rows), encoding="utf-8")
+        csv_path.write_text(write_csv(rows, summary.failures), encoding="utf-8")
     return summary

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (Column, Connection, Engine, Index, Integer, MetaData, String, Table, Text,
-                        create_engine, event, func, select)
+                        create_engine, event, func, inspect, select)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
@@ -100,15 +101,31 @@ def _sqlite_begin(connection: Connection) -> None:
 
 
 class Store:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, create: bool = True) -> None:
         self.url = url
         self.engine = engine_for(url)
         self.dialect = self.engine.dialect.name
+        if not create and not self._exists():
+            # A reader must not create what it was asked to check: a misspelt path would
+            # otherwise "verify" as an intact, empty trail.
+            self.engine.dispose()
+            raise StoreError(f"no audit trail at {self.safe_url}")
         try:
             with self.writing() as conn:
                 metadata.create_all(conn)
                 for statement in self._missing_triggers(conn):
                     conn.exec_driver_sql(statement)
+        except OperationalError as exc:
+            raise StoreError(f"cannot open the audit trail at {self.safe_url}: {exc.orig}") from exc
+
+    def _exists(self) -> bool:
+        if self.dialect == "sqlite":
+            database = make_url(self.url).database or ""
+            if not Path(database).is_file():
+                return False
+        try:
+            with self.engine.connect() as conn:
+                return inspect(conn).has_table(records.name)
         except OperationalError as exc:
             raise StoreError(f"cannot open the audit trail at {self.safe_url}: {exc.orig}") from exc
 

@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 
 from ..facts import PatientFacts
 from ..models import PatientAssessment
-from .chain import Verification, seal, to_record, verify
+from .chain import GENESIS, Checked, Verification, check_row, check_rows, seal, to_record, verify
 from .models import AuditRecord, ClaimLine, Entry, Source
 from .store import DEFAULT_URL, Store
 
@@ -35,9 +35,10 @@ class AuditTrail:
         self.store = store
 
     @classmethod
-    def open(cls, url: str | None = None) -> "AuditTrail":
-        """Open (creating if needed) the trail at url; default $CDS_AUDIT_URL or ./cds-audit.sqlite."""
-        return cls(Store(url or default_url()))
+    def open(cls, url: str | None = None, *, create: bool = True) -> "AuditTrail":
+        """Open the trail at url (default $CDS_AUDIT_URL or ./cds-audit.sqlite); create=False:
+        StoreError when there is none (commands that only read)."""
+        return cls(Store(url or default_url(), create=create))
 
     @property
     def url(self) -> str:
@@ -62,14 +63,14 @@ class AuditTrail:
             rows = self._chain(conn, entries)
         return [to_record(r) for r in rows]
 
-    def append_units(self, units: Sequence[tuple[str, Sequence[Entry]]]) -> int:
+    def append_units(self, units: Sequence[tuple[str, Sequence[Entry]]]) -> set[str]:
         """Append batch units (unit_key, entries) in one transaction, skipping units already
-        in the trail; returns how many units were written."""
+        in the trail (another run may have written them meanwhile); returns the keys written."""
         with self.store.writing() as conn:
             present = self.store.existing_units(conn, [key for key, _ in units])
             fresh = [(key, entries) for key, entries in units if key not in present]
             self._chain(conn, [e for _, entries in fresh for e in entries])
-        return len(fresh)
+        return {key for key, _ in fresh}
 
     def _chain(self, conn: Connection, entries: Sequence[Entry]) -> list[dict[str, Any]]:
         """Seal entries after the current head and insert them (inside a writing() transaction)."""
@@ -94,6 +95,18 @@ class AuditTrail:
         """A record by id (or a unique prefix of it) or by its number (#12)."""
         row = self.store.row(key)
         return to_record(row) if row is not None else None
+
+    def checked_records(self) -> Iterator[Checked]:
+        """Every record, each verified: what the audit commands read (a bad one does not stop them)."""
+        return check_rows(self.store.rows())
+
+    def checked(self, key: str) -> Checked | None:
+        """One record (id, unique prefix or #N), verified against the record before it."""
+        row = self.store.row(key)
+        if row is None:
+            return None
+        before = self.store.row(f"#{int(row['seq']) - 1}") if int(row["seq"]) > 1 else None
+        return check_row(row, str(before["hash"]) if before is not None else GENESIS)
 
     def verify(self, expected_head: str | None = None) -> Verification:
         return verify(self.store.rows(), expected_head)

@@ -14,7 +14,7 @@ def add_criteria_command(commands: argparse._SubParsersAction) -> None:  # type:
     criteria.add_argument("--format", choices=["md", "html", "json"], default="md")
     criteria.add_argument("--out", type=Path, metavar="DIR",
                           help="write one file per page (index, each therapy, terminology, valuesets/<id>); "
-                               "without it Markdown and JSON go to stdout")
+                               "without it Markdown prints the index only and JSON goes to stdout")
     criteria.set_defaults(func=_criteria)
 
 
@@ -38,7 +38,9 @@ def _criteria(args: argparse.Namespace) -> int:
         return 0
     pages = markdown_pages(data)
     if args.out is None:
-        sys.stdout.write("\n".join(pages.values()))
+        # Every page is 1.5 MB (each value set's codes): too much for a terminal.
+        sys.stdout.write(pages["index"])
+        print(f"cds: the index only; give --out DIR for all {len(pages)} pages", file=sys.stderr)
         return 0
     for name, text in pages.items():
         path = args.out / f"{name}.md"

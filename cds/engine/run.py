@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..conditions import ParsedRuleset, terms
+from ..fhir.limits import limits, over
 from ..ruleset import Ruleset
 from . import host
 from .compile import compile_ruleset, flag
@@ -99,6 +100,10 @@ class CompiledRuleset:
         context: dict[str, Any],
         decide_status: Callable[[dict[str, CriterionOutcome], dict[str, list[Binding]]], str],
     ) -> Outcome:
+        cap = limits().max_facts
+        if len(facts) > cap:
+            raise over("evaluation", f"facts for {self.ruleset.therapy}", len(facts), cap,
+                       "max facts per evaluation, $CDS_MAX_FACTS")
         collector = _Collector()
         with host.session(self.name) as session:
             _ACTIVE[self.name] = collector
@@ -154,13 +159,14 @@ def engine_view(fact: dict[str, Any], position: int) -> dict[str, Any]:
 
 def evidence(bindings: list[Binding]) -> list[str]:
     """Resource references of the facts behind a match, in order, without repeats."""
-    refs: list[str] = []
+    # A dict keeps first-seen order with O(1) membership: a list made 20,000 conditions quadratic.
+    refs: dict[str, None] = {}
     for binding in bindings:
         for fact in binding:
             for ref in [fact.get("ref"), *fact.get("evidence", [])]:
-                if ref and ref not in refs:
-                    refs.append(ref)
-    return refs
+                if ref:
+                    refs.setdefault(ref, None)
+    return list(refs)
 
 
 class _Values(dict[str, str]):
@@ -170,16 +176,15 @@ class _Values(dict[str, str]):
 
 def render(template: str, bindings: list[Binding]) -> str:
     """Fill a reason template from the matched facts: {display}, {age}, {span_days}, ..."""
-    values: dict[str, list[str]] = defaultdict(list)
+    names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
+    values: dict[str, dict[str, None]] = defaultdict(dict)
     for binding in bindings:
         for fact in binding:
             if fact.get("t") in ("context", "status"):
                 continue
-            for key, value in fact.items():
+            for key in names & fact.keys():
+                value = fact[key]
                 if isinstance(value, (str, int, float)) and not isinstance(value, bool) and key not in ("t", "id"):
-                    text = f"{value:g}" if isinstance(value, float) else str(value)
-                    if text not in values[key]:
-                        values[key].append(text)
-    names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
+                    values[key].setdefault(f"{value:g}" if isinstance(value, float) else str(value), None)
     filled = _Values({name: "; ".join(values[name]) for name in names if values.get(name)})
     return template.format_map(filled)

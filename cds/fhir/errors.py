@@ -46,7 +46,11 @@ class Problem(BaseModel):
             return None
         if self.entry is None:
             return self.element
-        return f"Bundle.entry[{self.entry}].resource.{self.element}"
+        # Inside a Bundle the path goes through the resource, not its type:
+        # Bundle.entry[0].resource.birthDate, never ...resource.Patient.birthDate.
+        head, _, rest = self.element.partition(".")
+        path = rest if head[:1].isupper() and rest else self.element
+        return f"Bundle.entry[{self.entry}].resource.{path}"
 
 
 class InputError(Exception):

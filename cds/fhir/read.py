@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from .errors import InputError, Problem
+from .limits import LimitError, limits
 
 INPUT_SUFFIXES = (".json", ".ndjson")
 
@@ -30,6 +31,39 @@ class RawEntry:
     in_bundle: bool = False
 
 
+class PartlyUnreadable(InputError):
+    """Some files could not be read; `entries` holds what the others gave, so that their
+    problems can be reported too (every problem at once, not the first)."""
+
+    def __init__(self, problems: list[Problem], entries: list[RawEntry]) -> None:
+        super().__init__(problems)
+        self.entries = entries
+
+
+def read_paths(paths: Iterable[str | Path]) -> list[RawEntry]:
+    """The entries of every file, reading on past a bad one (raises PartlyUnreadable)."""
+    problems: list[Problem] = []
+    entries: list[RawEntry] = []
+    for raw in paths:
+        try:
+            files = expand_paths([raw])
+        except LimitError:
+            raise
+        except InputError as exc:
+            problems += exc.problems
+            continue
+        for path in files:
+            try:
+                entries += read_file(path)
+            except LimitError:
+                raise
+            except InputError as exc:
+                problems += exc.problems
+    if problems:
+        raise PartlyUnreadable(problems, entries)
+    return entries
+
+
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
     """Files named directly, and the .json/.ndjson files in named folders (sorted)."""
     files: list[Path] = []
@@ -39,18 +73,30 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
             files.extend(
                 p for p in sorted(path.rglob("*")) if p.is_file() and p.suffix in INPUT_SUFFIXES
             )
-        elif path.exists():
+        elif path.is_file():
             files.append(path)
+        elif path.exists():
+            # A device or a FIFO never ends (/dev/zero) or blocks for ever: only files are read.
+            raise InputError([Problem(source=str(path), message="not a regular file or folder")])
         else:
             raise InputError([Problem(source=str(path), message="no such file or folder")])
     return files
 
 
-def read_file(path: Path) -> list[RawEntry]:
+def read_file(path: Path, max_bytes: int | None = None) -> list[RawEntry]:
+    """The entries of one file, read up to max_bytes (default: the $CDS_MAX_BYTES cap)."""
+    cap = max_bytes if max_bytes is not None else limits().max_bytes
     try:
-        data = path.read_bytes()
+        with path.open("rb") as stream:
+            data = stream.read(cap + 1)
     except OSError as exc:
         raise InputError([Problem(source=str(path), message=f"cannot read: {exc.strerror}")]) from exc
+    if len(data) > cap:
+        raise LimitError([Problem(source=str(path), message=(
+            f"more than {cap:,} bytes: over the cap (max bytes per file, --max-bytes or $CDS_MAX_BYTES)"))])
+    encoding = _utf16_or_32(data)
+    if encoding:
+        raise InputError([Problem(source=str(path), message=f"is {encoding}: FHIR JSON must be UTF-8; save it as UTF-8")])
     if path.suffix == ".ndjson":
         return list(read_ndjson(data, str(path)))
     return read_document(_loads(data, str(path)), str(path))
@@ -133,6 +179,21 @@ def _resource_problem(resource: Any, source: str, entry: int | None) -> Problem 
             source=source, entry=entry, element="resourceType",
             message="missing: not a FHIR resource",
         )
+    return None
+
+
+def _utf16_or_32(data: bytes) -> str | None:
+    """The encoding's name when the bytes are UTF-16 or UTF-32 (byte-order mark or NUL pattern)."""
+    head = data[:4]
+    if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return "UTF-32"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "UTF-16"
+    # JSON starts with an ASCII character: a NUL beside it means a wide encoding without BOM.
+    if len(head) == 4 and (head[1:3] == b"\x00\x00" or head[0:3] == b"\x00\x00\x00"):
+        return "UTF-32"
+    if len(head) >= 2 and (head[0] == 0) != (head[1] == 0):
+        return "UTF-16"
     return None
 
 

@@ -16,6 +16,7 @@ from fhir.resources.R4B.resource import Resource
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from .errors import InputError, Problem
+from .limits import limits, over
 from .read import RawEntry
 from .registry import BY_NAME
 from .validate import validate
@@ -53,6 +54,7 @@ def build_records(
     value set): it is neither validated nor kept.
     """
     entries = list(entries)
+    check_resource_count(entries)
     problems: list[Problem] = []
     validated: list[tuple[RawEntry, Resource]] = []
     for entry in entries:
@@ -65,6 +67,34 @@ def build_records(
     if problems and strict:
         raise InputError(problems)
     return group_records(entries, validated, problems)
+
+
+def validation_problems(entries: Iterable[RawEntry], screen: Screen | None = None) -> list[Problem]:
+    """What validation finds in these entries (to report beside problems found earlier)."""
+    return [p for e in entries if screen is None or screen(e.resource) for p in validate(e)[1]]
+
+
+def check_resource_count(entries: list[RawEntry]) -> None:
+    """Refuse a patient with more resources than the cap, before any costly validation."""
+    cap = limits().max_resources
+    if len(entries) <= cap:
+        return
+    counts: dict[tuple[str, str], int] = {}
+    for entry in entries:
+        counts[_owner(entry)] = counts.get(_owner(entry), 0) + 1
+    (scope, owner), count = max(counts.items(), key=lambda item: item[1])
+    if count > cap:
+        raise over(scope or owner, f"resources for {owner}", count, cap, "max resources per patient, $CDS_MAX_RESOURCES")
+
+
+def _owner(entry: RawEntry) -> tuple[str, str]:
+    """Whose resource this is, cheaply, from the raw JSON: (scope, patient reference)."""
+    resource = entry.resource
+    if resource.get("resourceType") == "Patient":
+        return _scope(entry), f"Patient/{resource.get('id')}"
+    subject = resource.get("subject")
+    ref = subject.get("reference") if isinstance(subject, dict) else None
+    return _scope(entry), ref if isinstance(ref, str) else "the patient"
 
 
 def group_records(

@@ -23,6 +23,7 @@ from starlette.middleware.cors import CORSMiddleware
 from .. import knowledge as _knowledge
 from ..audit import AuditTrail, StoreError
 from ..catalog import routes as catalog_routes
+from ..fhir.limits import LimitError
 from ..review import router as review_router
 from .body import read_json
 from .discovery import Service, discovery, services
@@ -142,6 +143,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                available_paths=paths, trail=trail))
         except HookError:
             raise
+        except LimitError as exc:
+            raise HookError(413, exc.problems) from None
         except (StoreError, SQLAlchemyError) as exc:
             # No card without its audit record: the trail must hold every evaluation shown.
             log.error("audit trail append failed with %s", type(exc).__name__)

@@ -13,6 +13,7 @@ from typing import Any
 from fhir.resources.R4B.resource import Resource
 
 from ..fhir import InputError, Problem, RawEntry
+from ..fhir.limits import limits, over
 from ..fhir.record import PatientRecord, group_records
 from ..fhir.validate import validate
 from ..knowledge import default as default_knowledge
@@ -36,6 +37,9 @@ def build_record(call: ParsedCall, prefetch: dict[str, Any]) -> tuple[PatientRec
         entries += [e for e in _entries(value, f"prefetch.{key}", warnings)
                     if _key(e.resource) not in draft_keys]
     entries += drafts
+    if len(entries) > limits().max_resources:
+        raise over("prefetch", "resources", len(entries), limits().max_resources,
+                   "max resources per patient, $CDS_MAX_RESOURCES")
 
     patients = [e for e in entries if e.resource["resourceType"] == "Patient"]
     if any(e.resource.get("id") != patient_id for e in patients):

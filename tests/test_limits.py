@@ -1,0 +1,77 @@
+"""Bounded work: a huge record is answered (linear work), one over a cap is refused clearly."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import ICD, ROOT, bundle, condition, patient
+from .hooks_support.checks import CheckedClient, make_client
+from .hooks_support.patients import hook_request
+
+VIEW = "/cds-services/home-infusion-patient-view"
+
+
+def _searchset(resources: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": r} for r in resources]}
+
+
+def _big_view(conditions: int) -> dict[str, Any]:
+    # Chronic pain (read by the rules) and type 2 diabetes (in no value set), alternating.
+    resources = [condition(f"c{n}", ICD, ("G89.4", "E11.9")[n % 2], "", pid="p1") for n in range(conditions)]
+    prefetch = {"patient": patient("p1"), "conditions": _searchset(resources), "medications": None}
+    return hook_request("patient-view", "p1", prefetch, hook_instance="big-1")
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CheckedClient]:
+    with make_client(tmp_path_factory.mktemp("limits"), max_body_bytes=16 * 1024 * 1024) as test_client:
+        yield test_client
+
+
+def test_a_patient_view_with_20000_conditions_answers_with_its_card(client: CheckedClient) -> None:
+    response = client.post(VIEW, json=_big_view(20_000))
+    assert response.status_code == 200, response.text
+    [card] = response.json()["cards"]
+    assert card["summary"].startswith("S9326")
+    # Every matching condition is evidence, once, in record order.
+    assert "Condition/c0" in card["detail"]
+
+
+@pytest.mark.parametrize(("variable", "cap", "named"), [
+    ("CDS_MAX_RESOURCES", "100", "max resources per patient"),
+    ("CDS_MAX_FACTS", "100", "max facts per evaluation"),
+])
+def test_a_call_over_a_cap_is_a_413_naming_the_cap(client: CheckedClient, monkeypatch: pytest.MonkeyPatch,
+                                                    variable: str, cap: str, named: str) -> None:
+    monkeypatch.setenv(variable, cap)
+    response = client.post(VIEW, json=_big_view(300))
+    assert response.status_code == 413
+    outcome = response.json()
+    assert outcome["resourceType"] == "OperationOutcome"
+    [issue] = outcome["issue"]
+    assert issue["code"] == "too-long"
+    assert named in issue["diagnostics"] and variable in issue["diagnostics"]
+    assert "Patient" not in issue["diagnostics"].replace("per patient", "")  # no patient data
+
+
+@pytest.mark.parametrize(("variable", "named"), [
+    ("CDS_MAX_RESOURCES", "max resources per patient"),
+    ("CDS_MAX_FACTS", "max facts per evaluation"),
+])
+def test_the_command_line_over_a_cap_exits_2_naming_the_cap(tmp_path: Path, variable: str, named: str) -> None:
+    resources = [condition(f"c{n}", ICD, "G89.4", "Chronic pain", pid="p1") for n in range(60)]
+    (tmp_path / "big.json").write_text(json.dumps(bundle(patient("p1"), *resources)))
+    done = subprocess.run([sys.executable, "-m", "cds.cli", "evaluate", str(tmp_path / "big.json")],
+                          capture_output=True, text=True, cwd=ROOT, check=False,
+                          env={**os.environ, variable: "50"})
+    assert done.returncode == 2
+    assert named in done.stderr and variable in done.stderr
+    assert "Traceback" not in done.stderr
