@@ -41,10 +41,12 @@ def _therapies(cards: list[dict[str, Any]]) -> list[str]:
 
 
 def test_patient_view_shows_a_card_only_where_the_indication_is_met(tmp_path: Path) -> None:
-    cards = _cards(tmp_path, PATIENT_VIEW, hook_request("patient-view", "p1", pain_patient("p1")))
-    assert _therapies(cards) == ["S9326"]
-    assert cards[0]["indicator"] == "info"
-    assert "eligible" in cards[0]["summary"] and "Chronic pain syndrome" in cards[0]["summary"]
+    [card] = _cards(tmp_path, PATIENT_VIEW, hook_request("patient-view", "p1", pain_patient("p1")))
+    # One card for the therapies whose indication is met, with status and main reason.
+    assert card["summary"] == "Home infusion candidate (1): S9326 eligible"
+    assert card["indicator"] == "info"
+    assert "| S9326 continuous pain management infusion | eligible | Chronic pain on record: Chronic pain syndrome." in card["detail"]
+    assert "S9363" not in card["detail"]
 
 
 def test_patient_view_without_any_indication_answers_no_cards(tmp_path: Path) -> None:

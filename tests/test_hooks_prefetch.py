@@ -39,7 +39,7 @@ def test_omitted_keys_are_fetched_with_the_bearer_token_across_pages(tmp_path: P
     assert response.status_code == 200, response.text
     cards = check_cards(response.json(), "Patient/p1")
     # The pain condition sits on the third page: found only by following the next links.
-    assert [c["source"]["topic"]["code"] for c in cards] == ["S9326"]
+    assert [c["summary"] for c in cards] == ["Home infusion candidate (1): S9326 eligible"]
     paths = [path for path, _ in stub.seen]
     assert sorted(paths) == sorted(["/Patient/p1", "/Condition?patient=p1", "/Condition?patient=p1&_page=1",
                                     "/Condition?patient=p1&_page=2", "/MedicationRequest?patient=p1"])

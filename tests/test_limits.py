@@ -40,7 +40,7 @@ def test_a_patient_view_with_20000_conditions_answers_with_its_card(client: Chec
     response = client.post(VIEW, json=_big_view(20_000))
     assert response.status_code == 200, response.text
     [card] = response.json()["cards"]
-    assert card["summary"].startswith("S9326")
+    assert card["summary"].startswith("Home infusion candidate (1): S9326")
     # Every matching condition is evidence, once, in record order.
     assert "Condition/c0" in card["detail"]
 

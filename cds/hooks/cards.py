@@ -32,8 +32,14 @@ OVERRIDE_REASONS = [
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
 
 
-def card_uuid(hook_instance: str, therapy: str) -> str:
-    return str(uuid.uuid5(_NAMESPACE, f"{hook_instance}|{therapy}"))
+# patient-view shows one card for all candidate therapies: its uuid is keyed by the hook.
+CANDIDATES_CARD = "patient-view"
+
+
+def card_uuid(hook_instance: str, therapy: str, hook: str | None = None) -> str:
+    """A card's uuid: per therapy, except patient-view's one card (keyed by the hook)."""
+    key = CANDIDATES_CARD if hook == CANDIDATES_CARD else therapy
+    return str(uuid.uuid5(_NAMESPACE, f"{hook_instance}|{key}"))
 
 
 def review_link(available_paths: set[str], base_url: str, assessment_id: str) -> dict[str, str] | None:
@@ -149,15 +155,16 @@ def build_candidates_card(
                      f"{md(main_reason(a))} |")
     for a in assessments:
         lines += ["", f"**{md(a.therapy)}: {VERDICTS[a.status]}**", "",
-                  "| Criterion | Result | Reason |", "|---|---|---|"]
-        lines += [f"| {md(c.id)} | {c.result} | {md(c.reason)} |" for c in a.criteria]
+                  "| Criterion | Result | Reason | Evidence |", "|---|---|---|---|"]
+        lines += [f"| {md(c.id)} | {c.result} | {md(c.reason)} | {', '.join(md(e) for e in c.evidence) or 'none'} |"
+                  for c in a.criteria]
     if warnings:
         lines += ["", "**Record data not used**", ""]
         lines += [f"- {md(w)}" for w in warnings]
     versions = ", ".join(f"{md(a.therapy)} {md(rulesets[a.therapy].full_version)}" for a in assessments)
     lines += ["", f"Rulesets {versions}, assessed as of {as_of}."]
     card: dict[str, Any] = {
-        "uuid": card_uuid(hook_instance, "patient-view"),
+        "uuid": card_uuid(hook_instance, "", CANDIDATES_CARD),
         "summary": text,
         "indicator": "info" if all(a.status == "eligible" for a in assessments) else "warning",
         "detail": "\n".join(lines),

@@ -32,7 +32,7 @@ class Decision:
 
 def card_for(record: AuditRecord, therapy: str) -> str:
     instance = record.source.hook_instance if record.source.kind == "hook" else None
-    return card_uuid(instance or record.id, therapy)
+    return card_uuid(instance or record.id, therapy, record.source.hook if record.source.kind == "hook" else None)
 
 
 def service_for(source: Source) -> str:

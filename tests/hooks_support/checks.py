@@ -40,12 +40,27 @@ def _coding(coding: Any, display_required: bool) -> None:
         assert isinstance(coding.get("display"), str)
 
 
+def _check_candidates_card(card: dict[str, Any]) -> None:
+    """patient-view's one card: a table of the candidate therapies, info only when all are eligible."""
+    detail = card["detail"]
+    assert "| Therapy | Status | Main reason |" in detail
+    statuses = re.findall(r"^\| S\d{4} [^|]*\| ([a-z ]+) \|", detail, flags=re.MULTILINE)
+    assert statuses, detail
+    assert card["indicator"] == ("info" if set(statuses) == {"eligible"} else "warning")
+    assert "topic" not in card["source"] and "suggestions" not in card
+    for reason in card.get("overrideReasons", []):
+        _coding(reason, display_required=True)
+
+
 def check_card(card: dict[str, Any], patient_ref: str | None = None) -> None:
     assert set(card) <= CARD_KEYS, f"unknown card elements {set(card) - CARD_KEYS}"
     uuid.UUID(card["uuid"])
     summary = card["summary"]
     assert isinstance(summary, str) and 0 < len(summary) < 140, summary
     assert card["indicator"] in ("info", "warning", "critical")
+    if card["source"]["url"].endswith("/criteria"):
+        _check_candidates_card(card)
+        return
     # Ours: info for an eligible verdict, warning for every other.
     eligible = ": eligible." in summary
     assert card["indicator"] == ("info" if eligible else "warning"), summary
