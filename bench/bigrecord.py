@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from cds.hooks import Settings, create_app
+from cds.web import Settings, create_app
 
 from .stats import Figure
 

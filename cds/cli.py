@@ -16,7 +16,7 @@ from .catalog.cli import add_criteria_command
 from .evaluate import evaluate_all
 from .fhir import InputError
 from .fhir.limits import MAX_BYTES_VAR
-from .hooks.command import add_serve_parser
+from .web.command import add_serve_parser
 from .render_text import render_table, render_text
 from .ruleset import RulesetError
 from .synth import write

@@ -66,6 +66,17 @@ class Assessment(_Model):
     def criterion(self, criterion_id: str) -> CriterionResult:
         return next(c for c in self.criteria if c.id == criterion_id)
 
+    def main_reason(self) -> str:
+        """The reason behind the status: the first criterion or finding that decided it."""
+        required = [c for c in self.criteria if c.required]
+        deciding = {
+            "not-eligible": next((c.reason for c in required if c.result == "not-met"), None),
+            "insufficient-information": next((c.reason for c in required if c.result == "unknown"), None),
+            "needs-review": next((f.text for f in self.findings if f.severity == "warning"), None),
+        }.get(self.status)
+        indication = next((c.reason for c in self.criteria if c.kind == "indication"), "")
+        return deciding or indication
+
 
 class PatientAssessment(_Model):
     patient: str

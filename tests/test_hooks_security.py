@@ -17,8 +17,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from pydantic import ValidationError
 
-from cds.hooks import AuthSettings, Settings, TrustedIssuer
-from cds.hooks.settings import is_loopback
+from cds.web import AuthSettings, Settings, TrustedIssuer
+from cds.web.settings import is_loopback
 
 from .hooks_support.checks import CheckedClient, make_client
 from .hooks_support.fhir_stub import fhir_stub

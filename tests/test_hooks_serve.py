@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from cds.hooks import Settings, create_app
+from cds.web import Settings, create_app
 
 from .hooks_support.checks import check_cards, check_response
 from .hooks_support.patients import (

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from cds.hooks import AuthSettings, TrustedIssuer
-from cds.hooks.cards import OVERRIDE_REASONS, card_uuid
-from cds.hooks.security import ReviewTokens as AuthTokens
+from cds.web import AuthSettings, TrustedIssuer
+from cds.web.overrides import OVERRIDE_REASONS, card_uuid
+from cds.web.security import ReviewTokens as AuthTokens
 
 from .hooks_support.patients import hook_request, morphine_infusion, pain_patient
 from .hooks_support.tokens import ISSUER, REVIEW_SECRET, ClientKeys

@@ -19,7 +19,6 @@ from .. import knowledge as _knowledge
 from ..evaluate import assess_record, patient_records
 from ..fhir import InputError
 from ..fhir.record import PatientRecord
-from ..models import PatientAssessment
 from .canonical import canonical, sha256
 from .claims import ClaimItem, claim_items, orders_on, verdict
 from .inputs import CLAIM_TYPES, Unit, tail

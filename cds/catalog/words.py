@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ..conditions import All, Any_, Compare, Node, Not, Term, terms
+from ..conditions import All, Any_, Compare, Node, Not, terms
 from ..ruleset import Claim
 
 

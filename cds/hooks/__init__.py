@@ -1,20 +1,4 @@
-"""CDS Hooks 2.0 service: discovery, patient-view / order-select / order-sign calls, feedback.
+"""CDS Hooks 2.0: discovery, patient-view / order-select / order-sign calls, feedback, cards.
 
-The web stack is imported on first use, so that `cds evaluate` does not pay for it.
+The endpoints (routes.py) are mounted on the service's app by cds/web/app.py.
 """
-
-from __future__ import annotations
-
-from typing import Any
-
-__all__ = ["AuthSettings", "Settings", "TrustedIssuer", "create_app"]
-
-
-def __getattr__(name: str) -> Any:
-    if name == "create_app":
-        from .app import create_app
-        return create_app
-    if name in {"AuthSettings", "Settings", "TrustedIssuer"}:
-        from . import settings
-        return getattr(settings, name)
-    raise AttributeError(name)

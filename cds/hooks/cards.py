@@ -14,32 +14,13 @@ from typing import Any
 from ..models import Assessment
 from ..ruleset import Ruleset
 from ..terminology.valuesets import HCPCS as HCPCS_SYSTEM
+from ..web.overrides import CANDIDATES_CARD, OVERRIDE_REASONS, OVERRIDE_SYSTEM, card_uuid
 
-# Card and suggestion uuids are derived, not random: the same hookInstance and therapy give
-# the same card, so a client's feedback and our logs name one card across retries.
-_NAMESPACE = uuid.UUID("6f7c1a52-2b1e-4e0a-9a55-0c1d3b9e8f21")
 SUMMARY_LIMIT = 140
 VERDICTS = {"eligible": "eligible", "needs-review": "needs review",
             "insufficient-information": "information missing", "not-eligible": "not eligible"}
-OVERRIDE_SYSTEM = "urn:home-infusion-cds:override-reason"
-OVERRIDE_REASONS = [
-    ("clinical-judgement", "Clinical judgement: the benefit outweighs the criteria not met"),
-    ("documented-elsewhere", "The missing information is documented outside the EHR record"),
-    ("payer-approved", "Already authorised by the payer"),
-    ("patient-preference", "Patient or caregiver preference"),
-]
 # Enough to keep record text literal inside a line or table cell (nothing here starts a line).
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
-
-
-# patient-view shows one card for all candidate therapies: its uuid is keyed by the hook.
-CANDIDATES_CARD = "patient-view"
-
-
-def card_uuid(hook_instance: str, therapy: str, hook: str | None = None) -> str:
-    """A card's uuid: per therapy, except patient-view's one card (keyed by the hook)."""
-    key = CANDIDATES_CARD if hook == CANDIDATES_CARD else therapy
-    return str(uuid.uuid5(_NAMESPACE, f"{hook_instance}|{key}"))
 
 
 def review_link(available_paths: set[str], base_url: str, assessment_id: str) -> dict[str, str] | None:
@@ -86,24 +67,12 @@ def build_card(
 
 
 def summary(assessment: Assessment, ruleset: Ruleset) -> str:
-    text = f"{assessment.billing.code} {ruleset.short_title}: {VERDICTS[assessment.status]}. {main_reason(assessment)}"
+    text = f"{assessment.billing.code} {ruleset.short_title}: {VERDICTS[assessment.status]}. {assessment.main_reason()}"
     text = " ".join(text.split())
     if len(text) < SUMMARY_LIMIT:
         return text
     cut = text[: SUMMARY_LIMIT - 2].rsplit(" ", 1)[0]
     return cut.rstrip(" ,;:.") + "…"
-
-
-def main_reason(assessment: Assessment) -> str:
-    """The reason behind the verdict: the first criterion or finding that decided it."""
-    required = [c for c in assessment.criteria if c.required]
-    deciding = {
-        "not-eligible": next((c.reason for c in required if c.result == "not-met"), None),
-        "insufficient-information": next((c.reason for c in required if c.result == "unknown"), None),
-        "needs-review": next((f.text for f in assessment.findings if f.severity == "warning"), None),
-    }.get(assessment.status)
-    indication = next((c.reason for c in assessment.criteria if c.kind == "indication"), "")
-    return deciding or indication
 
 
 def detail(assessment: Assessment, ruleset: Ruleset, as_of: str, warnings: list[str]) -> str:
@@ -152,7 +121,7 @@ def build_candidates_card(
     lines = ["| Therapy | Status | Main reason |", "|---|---|---|"]
     for a in assessments:
         lines.append(f"| {md(a.therapy)} {md(rulesets[a.therapy].short_title)} | {VERDICTS[a.status]} | "
-                     f"{md(main_reason(a))} |")
+                     f"{md(a.main_reason())} |")
     for a in assessments:
         lines += ["", f"**{md(a.therapy)}: {VERDICTS[a.status]}**", "",
                   "| Criterion | Result | Reason | Evidence |", "|---|---|---|---|"]

@@ -13,13 +13,8 @@ from pydantic import BaseModel
 
 from ..fhir.registry import REGISTRY
 from ..knowledge import Knowledge
+from ..web.feedback import SERVICE_HOOKS as HOOKS
 
-# Service id -> hook.
-HOOKS = {
-    "home-infusion-patient-view": "patient-view",
-    "home-infusion-order-select": "order-select",
-    "home-infusion-order-sign": "order-sign",
-}
 
 class Service(BaseModel):
     id: str

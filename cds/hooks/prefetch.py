@@ -19,7 +19,7 @@ import orjson
 
 from .errors import HookError
 from .requests import ParsedCall
-from .settings import is_loopback
+from ..web.settings import is_loopback
 
 log = logging.getLogger(__name__)
 _TOKEN = re.compile(r"\{\{\s*context\.([A-Za-z0-9_]+)\s*\}\}")

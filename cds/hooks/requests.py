@@ -6,12 +6,12 @@ unknown fields are allowed because hooks and extensions add them over time.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from ..fhir import Problem
+from ..web.feedback import FeedbackItem
 from .errors import HookError
 
 NonEmpty = Field(min_length=1)
@@ -91,29 +91,6 @@ def parse_call(body: Any, hook: str) -> ParsedCall:
                                       message="required when fhirAuthorization is given")])
     context = _validate(CONTEXTS[hook], request.context, "context.")
     return ParsedCall(request=request, context=context)
-
-
-class Coding(_Open):
-    system: str = NonEmpty
-    code: str = NonEmpty
-    display: str | None = None
-
-
-class OverrideReason(_Open):
-    reason: Coding | None = None
-    userComment: str | None = None
-
-
-class AcceptedSuggestion(_Open):
-    id: str = NonEmpty
-
-
-class FeedbackItem(_Open):
-    card: str = NonEmpty
-    outcome: Literal["accepted", "overridden"]
-    acceptedSuggestions: list[AcceptedSuggestion] | None = None
-    overrideReason: OverrideReason | None = None
-    outcomeTimestamp: dt.datetime
 
 
 class FeedbackRequest(_Open):

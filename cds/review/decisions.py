@@ -12,10 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..audit import AuditRecord, Source
-from ..hooks.cards import OVERRIDE_REASONS, OVERRIDE_SYSTEM, card_uuid
-from ..hooks.discovery import HOOKS
-from ..hooks.feedback import FeedbackStore
-from ..hooks.requests import Coding, FeedbackItem, OverrideReason
+from ..web.overrides import OVERRIDE_REASONS, OVERRIDE_SYSTEM, card_uuid
+from ..web.feedback import SERVICE_HOOKS, Coding, FeedbackItem, FeedbackStore, OverrideReason
 
 REVIEW_SERVICE = "review"
 REASONS = dict(OVERRIDE_REASONS)
@@ -36,7 +34,7 @@ def card_for(record: AuditRecord, therapy: str) -> str:
 
 
 def service_for(source: Source) -> str:
-    return next((sid for sid, hook in HOOKS.items() if source.kind == "hook" and hook == source.hook), REVIEW_SERVICE)
+    return next((sid for sid, hook in SERVICE_HOOKS.items() if source.kind == "hook" and hook == source.hook), REVIEW_SERVICE)
 
 
 def record_decision(store: FeedbackStore, record: AuditRecord, therapy: str, outcome: str,

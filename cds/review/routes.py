@@ -17,10 +17,10 @@ from starlette.formparsers import MultiPartException
 
 from .. import knowledge as _knowledge
 from ..audit import AuditRecord, AuditTrail
-from ..hooks.cards import OVERRIDE_REASONS
-from ..hooks.feedback import FeedbackStore
-from ..hooks.security import ReviewTokens
-from ..hooks.settings import Settings
+from ..web.overrides import OVERRIDE_REASONS
+from ..web.feedback import FeedbackStore
+from ..web.security import ReviewTokens
+from ..web.settings import Settings
 from . import decisions as _decisions
 from .assess import assess_and_record
 from .fixtures import DEFAULT_FOLDER, Fixture, fixtures

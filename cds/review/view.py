@@ -10,7 +10,6 @@ from .. import knowledge as _knowledge
 from ..audit import AuditRecord
 from ..facts import PatientFacts
 from ..catalog import catalog
-from ..hooks.cards import main_reason
 from ..models import Assessment, CriterionResult, FindingResult
 from .decisions import Decision
 from .evidence import Evidence, resolve
@@ -76,7 +75,7 @@ def therapies(record: AuditRecord, root: str, decided: dict[str, list[Decision]]
         findings = [_finding(f, a.therapy, root, facts, result.as_of) for f in a.findings]
         views.append(Therapy(
             therapy=a.therapy, name=ruleset.short_title if ruleset else a.title, title=a.title,
-            status=a.status, status_label=label, status_symbol=symbol, main_reason=main_reason(a),
+            status=a.status, status_label=label, status_symbol=symbol, main_reason=a.main_reason(),
             ruleset=result.rulesets.get(a.therapy, ""),
             criteria=[_criterion(c, a.therapy, root, facts, result.as_of) for c in a.criteria],
             findings=[(s, heading, [f for f in findings if f.severity == s]) for s, heading in SEVERITIES

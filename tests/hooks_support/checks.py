@@ -156,7 +156,7 @@ def make_client(tmp_path: Any, **settings: Any) -> CheckedClient:
     """A checked test client of a fresh app; feedback, JWT ids and the audit trail go to tmp_path."""
     import datetime as dt
 
-    from cds.hooks import Settings, create_app
+    from cds.web import Settings, create_app
 
     settings.setdefault("as_of", dt.date(2026, 11, 22))
     settings.setdefault("feedback_db", tmp_path / "hooks.sqlite")

@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 
 from cds import cases, knowledge
 from cds.audit import AuditRecord, AuditTrail
-from cds.hooks import Settings, create_app
-from cds.hooks.feedback import FeedbackStore
+from cds.web import Settings, create_app
+from cds.web.feedback import FeedbackStore
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = cases.load()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import uvicorn
 
-from cds.hooks import Settings, create_app
+from cds.web import Settings, create_app
 
 AS_OF = dt.date(2026, 11, 22)
 

@@ -1,7 +1,7 @@
-"""The CDS Hooks service: discovery, service calls and feedback over FastAPI.
-
-Handlers are async so that FHIR fetches overlap; evaluation runs in a worker thread (the
-engine serialises itself with a lock and must never block the event loop).
+"""The web service, assembled: CDS Hooks (cds/hooks), review pages (cds/review) and the
+criteria catalog (cds/catalog) on one FastAPI app, with what they share: settings,
+authentication, the feedback store, the audit trail, error answers and the access log.
+cds/hooks and cds/review never import each other; this module puts them together.
 """
 
 from __future__ import annotations
@@ -13,26 +13,19 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
-import orjson
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 
 from .. import knowledge as _knowledge
-from ..audit import AuditTrail, StoreError
+from ..audit import AuditTrail
 from ..catalog import routes as catalog_routes
-from ..fhir.limits import LimitError
+from ..hooks.errors import HookError, error_response, unauthorized
+from ..hooks.routes import router as hooks_router
 from ..review import router as review_router
-from .body import read_json
-from .discovery import Service, discovery, services
-from .errors import HookError, error_response, unauthorized
 from .feedback import FeedbackStore
-from .prefetch import resolve
-from .requests import parse_call, parse_feedback
 from .security import AuthError, ReplayCache, ReviewTokens, Verifier
-from .service import answer
 from .settings import Settings
 
 log = logging.getLogger("cds.hooks")
@@ -117,56 +110,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return unauthorized()
         return None
 
-    def service_for(service_id: str) -> Service:
-        service = services(_knowledge.default()).get(service_id)
-        if service is None:
-            # Not the id asked for: never echo request input.
-            raise HookError(404, "no such CDS service; GET /cds-services lists them")
-        return service
-
-    @app.get("/cds-services")
-    async def list_services() -> Response:
-        return _json(discovery(_knowledge.default()))
-
-    @app.post("/cds-services/{service_id}")
-    async def call_service(service_id: str, request: Request) -> Response:
-        service = service_for(service_id)
-        refused = await authenticate(request)
-        if refused is not None:
-            return refused
-        call = parse_call(await read_json(request, settings.max_body_bytes), service.hook)
-        prefetch = await resolve(call, service.prefetch, settings.fetch_timeout)
-        paths = _route_paths(app.routes)
-        try:
-            result = await anyio.to_thread.run_sync(
-                lambda: answer(call, prefetch, service, base_url=base_url(request), as_of=settings.as_of,
-                               available_paths=paths, trail=trail))
-        except HookError:
-            raise
-        except LimitError as exc:
-            raise HookError(413, exc.problems) from None
-        except (StoreError, SQLAlchemyError) as exc:
-            # No card without its audit record: the trail must hold every evaluation shown.
-            log.error("audit trail append failed with %s", type(exc).__name__)
-            raise HookError(503, "the evaluation could not be recorded in the audit trail") from None
-        except Exception as exc:  # noqa: BLE001 - a record no rule can read is answered, not a 500
-            # The type only: messages and tracebacks can quote patient data.
-            log.error("assessment failed with %s", type(exc).__name__)
-            raise HookError(400, "the record in this request could not be assessed") from None
-        if tokens is not None:
-            _sign_review_links(result, base_url(request) + "/review/", tokens)
-        return _json(result)
-
-    @app.post("/cds-services/{service_id}/feedback")
-    async def feedback(service_id: str, request: Request) -> Response:
-        service = service_for(service_id)
-        refused = await authenticate(request)
-        if refused is not None:
-            return refused
-        parsed = parse_feedback(await read_json(request, settings.max_body_bytes))
-        await anyio.to_thread.run_sync(store.add, service.id, parsed.feedback)
-        return Response(status_code=200)
-
+    app.include_router(hooks_router(settings=settings, store=store, trail=trail, authenticate=authenticate,
+                                    base_url=base_url, tokens=tokens, paths=lambda: _route_paths(app.routes)))
     app.include_router(catalog_routes.router())
 
     async def bearer(request: Request) -> bool:
@@ -185,16 +130,6 @@ def create_app_from_env() -> FastAPI:
     return create_app(settings)
 
 
-def _sign_review_links(result: dict[str, Any], prefix: str, tokens: ReviewTokens) -> None:
-    """Give each card's review link a short-lived token for its record: with auth the review
-    page opens only from a link this service made."""
-    for card in result.get("cards", []):
-        for link in card.get("links", []):
-            url = link.get("url", "")
-            if url.startswith(prefix) and "?" not in url:
-                link["url"] = f"{url}?token={tokens.link(url[len(prefix):])}"
-
-
 def _route_paths(routes: Any) -> set[str]:
     """Every route path, including those of included routers (FastAPI may keep an included
     router as one route object without a path of its own)."""
@@ -207,7 +142,3 @@ def _route_paths(routes: Any) -> set[str]:
         if inner is not None:
             found |= _route_paths(inner.routes)
     return found
-
-
-def _json(data: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(data), status_code=status, media_type="application/json")

@@ -41,7 +41,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8080, workers
     # Workers are separate processes (each with its own durable-rules engine, which is not
     # thread-safe); they build the app from these settings.
     os.environ[ENV_VAR] = settings.model_copy(update={"log_level": log_level}).to_env()
-    config = uvicorn.Config("cds.hooks.app:create_app_from_env", factory=True, host=host, port=port,
+    config = uvicorn.Config("cds.web.app:create_app_from_env", factory=True, host=host, port=port,
                             workers=workers, log_level=log_level, ssl_certfile=ssl_certfile,
                             ssl_keyfile=ssl_keyfile, timeout_worker_healthcheck=worker_healthcheck_timeout,
                             # Our middleware logs each call without query strings; uvicorn's would not.

@@ -12,9 +12,45 @@ import json
 import sqlite3
 from contextlib import closing
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from .requests import FeedbackItem
+from pydantic import BaseModel, ConfigDict, Field
+
+NonEmpty = Field(min_length=1)
+# Service id -> the hook it answers (the ids discovery lists and feedback is stored under).
+SERVICE_HOOKS = {
+    "home-infusion-patient-view": "patient-view",
+    "home-infusion-order-select": "order-select",
+    "home-infusion-order-sign": "order-sign",
+}
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class Coding(_Open):
+    system: str = NonEmpty
+    code: str = NonEmpty
+    display: str | None = None
+
+
+class OverrideReason(_Open):
+    reason: Coding | None = None
+    userComment: str | None = None
+
+
+class AcceptedSuggestion(_Open):
+    id: str = NonEmpty
+
+
+class FeedbackItem(_Open):
+    card: str = NonEmpty
+    outcome: Literal["accepted", "overridden"]
+    acceptedSuggestions: list[AcceptedSuggestion] | None = None
+    overrideReason: OverrideReason | None = None
+    outcomeTimestamp: dt.datetime
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS feedback (

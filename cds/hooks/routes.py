@@ -1,0 +1,111 @@
+"""The CDS Hooks endpoints: discovery, service calls and feedback.
+
+Handlers are async so that FHIR fetches overlap; evaluation runs in a worker thread (the
+engine serialises itself with a lock and must never block the event loop). The app they are
+mounted on (cds/web/app.py) supplies authentication, the stores and the base URL.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+import orjson
+from fastapi import APIRouter, Request, Response
+from sqlalchemy.exc import SQLAlchemyError
+
+from .. import knowledge as _knowledge
+from ..audit import AuditTrail, StoreError
+from ..fhir.limits import LimitError
+from ..web.feedback import FeedbackStore
+from ..web.security import ReviewTokens
+from ..web.settings import Settings
+from .body import read_json
+from .discovery import Service, discovery, services
+from .errors import HookError
+from .prefetch import resolve
+from .requests import parse_call, parse_feedback
+from .service import answer
+
+log = logging.getLogger("cds.hooks")
+
+
+def router(
+    *,
+    settings: Settings,
+    store: FeedbackStore,
+    trail: AuditTrail,
+    authenticate: Callable[[Request], Awaitable[Response | None]],
+    base_url: Callable[[Request], str],
+    tokens: ReviewTokens | None,
+    paths: Callable[[], set[str]],
+) -> APIRouter:
+    app = APIRouter()
+
+    def service_for(service_id: str) -> Service:
+        service = services(_knowledge.default()).get(service_id)
+        if service is None:
+            # Not the id asked for: never echo request input.
+            raise HookError(404, "no such CDS service; GET /cds-services lists them")
+        return service
+
+    @app.get("/cds-services")
+    async def list_services() -> Response:
+        return _json(discovery(_knowledge.default()))
+
+    @app.post("/cds-services/{service_id}")
+    async def call_service(service_id: str, request: Request) -> Response:
+        service = service_for(service_id)
+        refused = await authenticate(request)
+        if refused is not None:
+            return refused
+        call = parse_call(await read_json(request, settings.max_body_bytes), service.hook)
+        prefetch = await resolve(call, service.prefetch, settings.fetch_timeout)
+        available = paths()
+        try:
+            result = await anyio.to_thread.run_sync(
+                lambda: answer(call, prefetch, service, base_url=base_url(request), as_of=settings.as_of,
+                               available_paths=available, trail=trail))
+        except HookError:
+            raise
+        except LimitError as exc:
+            raise HookError(413, exc.problems) from None
+        except (StoreError, SQLAlchemyError) as exc:
+            # No card without its audit record: the trail must hold every evaluation shown.
+            log.error("audit trail append failed with %s", type(exc).__name__)
+            raise HookError(503, "the evaluation could not be recorded in the audit trail") from None
+        except Exception as exc:  # noqa: BLE001 - a record no rule can read is answered, not a 500
+            # The type only: messages and tracebacks can quote patient data.
+            log.error("assessment failed with %s", type(exc).__name__)
+            raise HookError(400, "the record in this request could not be assessed") from None
+        if tokens is not None:
+            _sign_review_links(result, base_url(request) + "/review/", tokens)
+        return _json(result)
+
+    @app.post("/cds-services/{service_id}/feedback")
+    async def feedback(service_id: str, request: Request) -> Response:
+        service = service_for(service_id)
+        refused = await authenticate(request)
+        if refused is not None:
+            return refused
+        parsed = parse_feedback(await read_json(request, settings.max_body_bytes))
+        await anyio.to_thread.run_sync(store.add, service.id, parsed.feedback)
+        return Response(status_code=200)
+
+    return app
+
+
+def _sign_review_links(result: dict[str, Any], prefix: str, tokens: ReviewTokens) -> None:
+    """Give each card's review link a short-lived token for its record: with auth the review
+    page opens only from a link this service made."""
+    for card in result.get("cards", []):
+        for link in card.get("links", []):
+            url = link.get("url", "")
+            if url.startswith(prefix) and "?" not in url:
+                link["url"] = f"{url}?token={tokens.link(url[len(prefix):])}"
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(data), status_code=status, media_type="application/json")
