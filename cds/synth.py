@@ -21,11 +21,10 @@ from pydantic import BaseModel
 
 from . import knowledge
 from .terminology import icd10cm
-from .terminology.valuesets import RXNORM, SNOMED
+from .terminology.valuesets import HCPCS_BLUE_BUTTON, RXNORM, SNOMED
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "fixtures" / "synth" / "scenarios.yaml"
 LOINC = "http://loinc.org"
-HCPCS = "https://bluebutton.cms.gov/resources/codesystem/hcpcs"
 CLINICAL_STATUS = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 SYSTEMS = {"icd-10-cm": icd10cm.SYSTEM, "snomed": SNOMED}
 Resource = dict[str, Any]
@@ -143,7 +142,7 @@ class _Writer:
         self.add("MedicationRequest", body)
 
     def claim(self, claim: Claim) -> None:
-        item: Resource = {"sequence": 1, "productOrService": {"coding": [{"system": HCPCS, "code": claim.code}]}}
+        item: Resource = {"sequence": 1, "productOrService": {"coding": [{"system": HCPCS_BLUE_BUTTON, "code": claim.code}]}}
         kind = "ExplanationOfBenefit" if claim.eob else "Claim"
         if claim.eob:
             item["servicedPeriod"] = {"start": self.day(claim.days_before), "end": self.day(claim.days_before - 30)}

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from cds.audit import AuditTrail, Source, assess_with_facts, input_hash
+from cds.audit import AuditTrail, Source, assess_record, input_hash
 from cds.evaluate import read_input
 from cds.fhir.record import build_records
 
@@ -32,7 +32,7 @@ def _fill(url: str, count: int) -> list[Any]:
                          medication_request(f"m{n}", "oxycodone hydrochloride 5 MG Oral Tablet", status="completed",
                                             pid=f"p{n}", authoredOn="2026-01-05")]
             record = build_records(read_input(bundle(*resources)))[0]
-            facts, assessment = assess_with_facts(record, AS_OF)
+            facts, assessment = assess_record(record, AS_OF)
             written.append(trail.append(source=Source(kind="cli"), input_hash=input_hash(resources),
                                         assessment=assessment, facts=facts))
         return written

@@ -18,10 +18,12 @@ RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 # HCPCS Level II as FHIR records name it: terminology.hl7.org's URI (both schemes are seen in
 # the wild) and the CMS Blue Button URI that Da Vinci CRD examples use.
 HCPCS = "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
+# The URI CMS claims data (Blue Button) codes claim lines with.
+HCPCS_BLUE_BUTTON = "https://bluebutton.cms.gov/resources/codesystem/hcpcs"
 HCPCS_SYSTEMS = frozenset({
     HCPCS,
     "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets",
-    "https://bluebutton.cms.gov/resources/codesystem/hcpcs",
+    HCPCS_BLUE_BUTTON,
 })
 
 
