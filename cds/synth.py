@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +20,12 @@ import orjson
 import yaml
 from pydantic import BaseModel
 
-from . import knowledge
+from . import cases, knowledge
 from .terminology import icd10cm
 from .terminology.valuesets import HCPCS_BLUE_BUTTON, RXNORM, SNOMED
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "fixtures" / "synth" / "scenarios.yaml"
+AS_OF = dt.date(2026, 11, 22)
 LOINC = "http://loinc.org"
 CLINICAL_STATUS = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 SYSTEMS = {"icd-10-cm": icd10cm.SYSTEM, "snomed": SNOMED}
@@ -68,11 +70,14 @@ class Claim(BaseModel):
 
 class Scenario(BaseModel):
     id: str
+    # Therapy -> status; a scenario drawn from a test case names only the therapies it expects.
     expect: dict[str, str]
-    age: tuple[int, int] | None
-    conditions: list[Coded]
-    medications: list[Medication]
+    age: tuple[int, int] | None = None
+    conditions: list[Coded] = []
+    medications: list[Medication] = []
     claims: list[Claim] = []
+    # A test case of fixtures/cases whose record this scenario's patients carry.
+    case: str | None = None
 
 
 class Scenarios(BaseModel):
@@ -80,8 +85,28 @@ class Scenarios(BaseModel):
     scenarios: list[Scenario]
 
     @classmethod
-    def load(cls, path: Path = SCENARIOS) -> "Scenarios":
-        return cls.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    def load(cls, path: Path = SCENARIOS, *, with_cases: bool = True, as_of: dt.date = AS_OF) -> "Scenarios":
+        """The scenarios of the file, then (with_cases) one per ruleset and status drawn from
+        the test cases (fixtures/cases), so that a corpus exercises every ruleset."""
+        loaded = cls.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        if with_cases:
+            loaded.scenarios += case_scenarios(as_of)
+        return loaded
+
+
+def case_scenarios(as_of: dt.date = AS_OF) -> list[Scenario]:
+    """For every ruleset and status, the first test case (by name) that expects it on as_of."""
+    if not cases.DEFAULT_FOLDER.is_dir():
+        return []
+    found: dict[tuple[str, str], Scenario] = {}
+    for name, case in sorted(_cases().items()):
+        block = case.expect.get(case.ruleset, {})
+        status = block.get("status")
+        if case.as_of != as_of or case.known_gap or not isinstance(status, str):
+            continue
+        found.setdefault((case.ruleset, status), Scenario(id=f"case:{name}", expect={case.ruleset: status},
+                                                         case=name))
+    return list(found.values())
 
 
 class _Writer:
@@ -191,8 +216,8 @@ def generate(patients: int, *, size: int = 50, seed: int = 1, as_of: dt.date | N
              scenarios: Scenarios | None = None, start: int = 0) -> Iterator[tuple[Scenario, list[Resource]]]:
     """(scenario, resources) for patients start .. start + patients - 1; the same seed gives the
     same corpus, and the same patient whatever the start."""
-    chosen = scenarios or Scenarios.load()
-    day = as_of or dt.date(2026, 11, 22)
+    day = as_of or AS_OF
+    chosen = scenarios or Scenarios.load(as_of=day)
     loaded = knowledge.default()
     codes = _drug_codes(loaded)
     routes = {name: code for code, name in loaded.terminology.routes.snomed.items()}
@@ -200,6 +225,11 @@ def generate(patients: int, *, size: int = 50, seed: int = 1, as_of: dt.date | N
         scenario = chosen.scenarios[n % len(chosen.scenarios)]
         rng = random.Random(f"{seed}/{n}")
         writer = _Writer(n, day, rng, codes, routes)
+        if scenario.case is not None:
+            writer.resources.extend(_case_record(scenario.case, writer.id, routes))
+            writer.pad(chosen.filler, size)
+            yield scenario, writer.resources
+            continue
         writer.patient(scenario.age)
         for coded in scenario.conditions:
             writer.condition(coded, rng.randint(30, 900))
@@ -233,6 +263,23 @@ def write(folder: Path, patients: int, *, size: int = 50, seed: int = 1, fmt: st
     for kind, lines in sorted(by_type.items()):
         (folder / f"{kind}.ndjson").write_bytes(b"\n".join(lines) + b"\n")
     return counts
+
+
+@lru_cache(maxsize=1)
+def _cases() -> dict[str, cases.Case]:
+    return cases.load()
+
+
+def _case_record(name: str, patient_id: str, routes: dict[str, str]) -> list[Resource]:
+    """A test case's resources, renamed for one synthetic patient (ids stay unique)."""
+    case = _cases()[name]
+    entries = cases.build(case, routes)["entry"]
+    text = orjson.dumps([e["resource"] for e in entries]).decode()
+    # The case's references are its fullUrls; the corpus's are Type/id.
+    for entry in entries:
+        resource = entry["resource"]
+        text = text.replace(f'"{entry["fullUrl"]}"', f'"{resource["resourceType"]}/{resource["id"]}"')
+    return list(orjson.loads(text.replace(case.slug, patient_id)))
 
 
 def _drug_codes(loaded: knowledge.Knowledge) -> dict[str, str]:
