@@ -763,10 +763,26 @@ def render_readme(built: list[Built]) -> str:
     return "\n".join(lines)
 
 
+HAND_WRITTEN = "## Written by hand"
+
+
+def hand_written_section(readme: str) -> str:
+    """The README's "Written by hand" section, kept as it stands: those files (LOINC, CPT, LA
+    answer codes) are not produced here, so regenerating must not drop their description."""
+    start = readme.find(HAND_WRITTEN)
+    if start < 0:
+        return ""
+    end = readme.find("\n## ", start + len(HAND_WRITTEN))
+    section = readme[start:] if end < 0 else readme[start:end + 1]
+    return "\n" + section.rstrip("\n") + "\n"
+
+
 def write_outputs(built: list[Built], out_dir: Path, check: bool) -> list[Path]:
     """Write (or, with check, compare) every file; returns the files that differ."""
     files = {f"{b.id}.json": render_json(b.resource) for b in built}
-    files["README.md"] = render_readme(built)
+    readme = out_dir / "README.md"
+    files["README.md"] = render_readme(built) + hand_written_section(
+        readme.read_text(encoding="utf-8") if readme.exists() else "")
     changed = []
     for name, text in files.items():
         path = out_dir / name
