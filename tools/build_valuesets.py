@@ -128,6 +128,9 @@ VSAC_SPECS: tuple[VsacSpec, ...] = (
     VsacSpec("opioids-vsac", "Opioids", "2.16.840.1.113762.1.4.1248.120", "medication.py"),
     VsacSpec("schedule-iv-benzodiazepines", "ScheduleIvBenzodiazepines", "2.16.840.1.113762.1.4.1125.1", "medication.py"),
     VsacSpec("meperidine-medications", "MeperidineMedications", "2.16.840.1.113883.3.464.1003.1248", "medication.py"),
+    VsacSpec("psychotic-disorder-vsac", "SchizophreniaOrPsychoticDisorder", "2.16.840.1.113883.3.464.1003.105.12.1104",
+             "condition.py"),
+    VsacSpec("sepsis-vsac", "Sepsis", "2.16.840.1.113762.1.4.1029.237", "no_qdm_category_assigned.py"),
 )
 
 CHRONIC_PAIN_SNOMED = (SnomedRef("82423001", "chronic pain"),)
@@ -242,6 +245,45 @@ CURATED: tuple[CuratedSpec, ...] = (
         icd=(("Z33.1", "pregnant state"), ("O09", "high risk pregnancy")),
         snomed=(SnomedRef("77386006", "pregnancy"), SnomedRef("72892002", "normal pregnancy")),
         note="The VSAC set itself is pregnant-state-vsac.",
+    ),
+    CuratedSpec(
+        "psychotic-disorder", "Schizophrenia or psychotic disorder (ICD-10-CM F20-F29)",
+        "S9327-S9328.md S9328.safety.psychosis (VSAC Schizophrenia or Psychotic Disorder "
+        "2.16.840.1.113883.3.464.1003.105.12.1104 or ICD-10-CM F20-F29)",
+        icd=(("F20", "schizophrenia"), ("F21", "schizotypal disorder"), ("F22", "delusional disorders"),
+             ("F23", "brief psychotic disorder"), ("F24", "shared psychotic disorder"),
+             ("F25", "schizoaffective disorders"), ("F28", "other psychotic disorder"),
+             ("F29", "unspecified psychosis")),
+        note="F20-F29 = the categories of that block that exist (F26 and F27 do not). The VSAC "
+        "set itself is psychotic-disorder-vsac.",
+    ),
+    CuratedSpec(
+        "neuraxial-infection", "Active infection: sepsis, meningitis, intraspinal abscess, infusion catheter infection",
+        "S9327-S9328.md S9328.safety.infection (VSAC Sepsis 2.16.840.1.113762.1.4.1029.237 or "
+        "ICD-10-CM A41, G00, G03, G06.1, T85.735, T85.79)",
+        icd=(("A41", "other sepsis"), ("G00", "bacterial meningitis"), ("G03", "meningitis"),
+             ("G06.1", "intraspinal abscess"), ("T85.735", "spinal infusion catheter"),
+             ("T85.79", "infection and inflammatory reaction")),
+        note="The VSAC set itself is sepsis-vsac.",
+    ),
+    CuratedSpec(
+        "bleeding-diathesis", "Bleeding disorder (ICD-10-CM D65-D68 without the thrombophilias D68.5, D68.6)",
+        "S9327-S9328.md S9328.safety.bleeding (ICD-10-CM D65-D68, except the thrombophilias "
+        "D68.5 and D68.6)",
+        icd=(("D65", "disseminated intravascular coagulation"), ("D66", "hereditary factor VIII deficiency"),
+             ("D67", "hereditary factor IX deficiency"), ("D68.0", "von willebrand"),
+             ("D68.1", "hereditary factor XI deficiency"), ("D68.2", "hereditary deficiency of other clotting factors"),
+             ("D68.3", "hemorrhagic disorder due to"), ("D68.4", "acquired coagulation factor deficiency"),
+             ("D68.8", "other specified coagulation defects"), ("D68.9", "coagulation defect, unspecified")),
+        note="D68 is listed by subcategory so that D68.5 and D68.6 stay out. The VSAC set Bleeding "
+        "Disorder 2.16.840.1.113762.1.4.1029.287 holds D68.5x and D68.6x, and this tool cannot "
+        "exclude codes from a VSAC set, so it is not generated.",
+    ),
+    CuratedSpec(
+        "programmable-device", "Another implanted programmable device",
+        "S9327-S9328.md S9328.safety.programmable-device (ICD-10-CM Z95.0 pacemaker, Z95.810 "
+        "implantable defibrillator, Z96.82 neurostimulator)",
+        icd=(("Z95.0", "cardiac pacemaker"), ("Z95.810", "defibrillator"), ("Z96.82", "neurostimulator")),
     ),
     CuratedSpec(
         "high-cord-injury", "Cervical or high thoracic spinal cord injury",
@@ -763,10 +805,26 @@ def render_readme(built: list[Built]) -> str:
     return "\n".join(lines)
 
 
+HAND_WRITTEN = "## Written by hand"
+
+
+def hand_written_section(readme: str) -> str:
+    """The README's "Written by hand" section, kept as it stands: those files (LOINC, CPT, LA
+    answer codes) are not produced here, so regenerating must not drop their description."""
+    start = readme.find(HAND_WRITTEN)
+    if start < 0:
+        return ""
+    end = readme.find("\n## ", start + len(HAND_WRITTEN))
+    section = readme[start:] if end < 0 else readme[start:end + 1]
+    return "\n" + section.rstrip("\n") + "\n"
+
+
 def write_outputs(built: list[Built], out_dir: Path, check: bool) -> list[Path]:
     """Write (or, with check, compare) every file; returns the files that differ."""
     files = {f"{b.id}.json": render_json(b.resource) for b in built}
-    files["README.md"] = render_readme(built)
+    readme = out_dir / "README.md"
+    files["README.md"] = render_readme(built) + hand_written_section(
+        readme.read_text(encoding="utf-8") if readme.exists() else "")
     changed = []
     for name, text in files.items():
         path = out_dir / name

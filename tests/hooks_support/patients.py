@@ -46,6 +46,8 @@ def pain_patient(pid: str, marker: str = "") -> dict[str, Any]:
         "patient": patient(pid),
         "conditions": searchset(condition(f"{pid}-pain", pid, "G89.4", f"Chronic pain syndrome {marker}".strip())),
         "medications": searchset(medication(f"{pid}-oxy", pid, "oxycodone hydrochloride 5 MG Oral Tablet")),
+        # Rulesets that read Procedures make it a prefetch key (an empty Bundle: none on record).
+        "procedures": searchset(),
     }
 
 
@@ -57,6 +59,7 @@ def spasticity_patient(pid: str, marker: str = "") -> dict[str, Any]:
         "patient": patient(pid),
         "conditions": searchset(condition(f"{pid}-ms", pid, "G35", f"Multiple sclerosis {marker}".strip())),
         "medications": searchset(baclofen),
+        "procedures": searchset(),
     }
 
 
@@ -66,6 +69,7 @@ def plain_patient(pid: str) -> dict[str, Any]:
         "patient": patient(pid),
         "conditions": searchset(condition(f"{pid}-htn", pid, "I10", "Essential hypertension")),
         "medications": searchset(),
+        "procedures": searchset(),
     }
 
 
