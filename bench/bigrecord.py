@@ -35,7 +35,7 @@ def request(conditions: int = CONDITIONS) -> dict[str, Any]:
             "context": {"userId": "Practitioner/dr-1", "patientId": "p1"},
             "prefetch": {"patient": {"resourceType": "Patient", "id": "p1", "birthDate": "1960-05-01"},
                          "conditions": {"resourceType": "Bundle", "type": "searchset", "entry": entries},
-                         "medications": None}}
+                         "medications": None, "observations": None, "procedures": None}}
 
 
 def run(repeats: int = 5, conditions: int = CONDITIONS) -> dict[str, Any]:

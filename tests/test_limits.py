@@ -26,7 +26,8 @@ def _searchset(resources: list[dict[str, Any]]) -> dict[str, Any]:
 def _big_view(conditions: int) -> dict[str, Any]:
     # Chronic pain (read by the rules) and type 2 diabetes (in no value set), alternating.
     resources = [condition(f"c{n}", ICD, ("G89.4", "E11.9")[n % 2], "", pid="p1") for n in range(conditions)]
-    prefetch = {"patient": patient("p1"), "conditions": _searchset(resources), "medications": None}
+    prefetch = {"patient": patient("p1"), "conditions": _searchset(resources), "medications": None,
+                "observations": None, "procedures": None}
     return hook_request("patient-view", "p1", prefetch, hook_instance="big-1")
 
 
@@ -40,7 +41,7 @@ def test_a_patient_view_with_20000_conditions_answers_with_its_card(client: Chec
     response = client.post(VIEW, json=_big_view(20_000))
     assert response.status_code == 200, response.text
     [card] = response.json()["cards"]
-    assert card["summary"].startswith("Home infusion candidate (1): S9326")
+    assert card["summary"].startswith("Home infusion candidate (") and "S9326" in card["summary"]
     # Every matching condition is evidence, once, in record order.
     assert "Condition/c0" in card["detail"]
 
