@@ -42,8 +42,9 @@ def test_every_synthea_bundle_evaluates() -> None:
     results = cds.evaluate_all(SYNTHEA, as_of=AS_OF)
     assert len(results) == 5
     for result in results:
-        assert [a.therapy for a in result.assessments] == ["S9326", "S9363"]
-        # None of them has a pain or spasticity indication (reference README).
+        # Every loaded therapy assesses every patient (candidates: no orders in these bundles).
+        assert [a.therapy for a in result.assessments] == sorted(knowledge.default().rulesets)
+        # None of them has a pain, spasticity or heart failure indication (reference README).
         assert {a.status for a in result.assessments} == {"not-eligible"}
 
 
@@ -124,7 +125,7 @@ def test_us_core_examples_resolve_contained_and_referenced_medications() -> None
     resolved = next(c for c in facts.conditions if c.ref == "Condition/condition-duodenal-ulcer-res")
     assert not resolved.active
     result = cds.evaluate(folder, as_of=AS_OF)
-    assert {a.therapy: a.status for a in result.assessments} == {"S9326": "not-eligible", "S9363": "not-eligible"}
+    assert {a.therapy: a.status for a in result.assessments} == {t: "not-eligible" for t in knowledge.default().rulesets}
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in (REFERENCE / "us-core-examples").glob("*.json"))
