@@ -12,7 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .conditions import ParsedRuleset, parse_ruleset, terms
+from .conditions import ParsedRuleset, Term, parse_ruleset, terms
 from .fhir.registry import BY_NAME
 from .engine import CompiledRuleset
 from .ruleset import Ruleset, RulesetError, load_ruleset
@@ -103,11 +103,18 @@ _ALWAYS = {"Patient", "Medication", "Condition", "MedicationRequest", "ServiceRe
 _TERM_TYPES = {"observation": "Observation", "procedure": "Procedure", "record": "Procedure"}
 
 
+def _reads_its_type(term: Term) -> bool:
+    """`record: {empty: [medication_history]}` asks about MedicationRequests only: it must not
+    make the hooks prefetch Procedures."""
+    return term.kind != "record" or "procedures" in term.spec["empty"]
+
+
 def read_types(parsed: Iterable[ParsedRuleset]) -> set[str]:
     types = set(_ALWAYS)
     for ruleset in parsed:
         for clause in ruleset.clauses:
-            types |= {_TERM_TYPES[t.kind] for t in terms(clause.node) if t.kind in _TERM_TYPES}
+            types |= {_TERM_TYPES[t.kind] for t in terms(clause.node) if t.kind in _TERM_TYPES
+                      and _reads_its_type(t)}
     return types
 
 

@@ -25,7 +25,7 @@ import yaml
 
 from cds.knowledge import default
 
-from .hooks_support.patients import hook_request, morphine_infusion, pain_patient
+from .hooks_support.patients import hook_request, morphine_infusion, pain_patient, searchset
 
 ROOT = Path(__file__).resolve().parent.parent
 THERAPY_ID = re.compile(r"S93[0-9]{2}")
@@ -134,8 +134,9 @@ def test_discovery_cards_and_review_page_show_the_new_therapy(copy: tuple[Path, 
     _, new_id = copy
     services = httpx.get(f"{server}/cds-services").json()["services"]
     assert all(new_id in s["description"] for s in services)
-    call = hook_request("order-sign", "pt-copy", pain_patient("pt-copy"),
-                        orders=[morphine_infusion("order-copy", "pt-copy")])
+    # Rulesets that read Observations and Procedures make those prefetch keys; empty means none.
+    prefetch = {**pain_patient("pt-copy"), "observations": searchset(), "procedures": searchset()}
+    call = hook_request("order-sign", "pt-copy", prefetch, orders=[morphine_infusion("order-copy", "pt-copy")])
     answer = httpx.post(f"{server}/cds-services/home-infusion-order-sign", json=call, timeout=30)
     assert answer.status_code == 200, answer.text
     cards = answer.json()["cards"]

@@ -131,6 +131,8 @@ VSAC_SPECS: tuple[VsacSpec, ...] = (
     VsacSpec("psychotic-disorder-vsac", "SchizophreniaOrPsychoticDisorder", "2.16.840.1.113883.3.464.1003.105.12.1104",
              "condition.py"),
     VsacSpec("sepsis-vsac", "Sepsis", "2.16.840.1.113762.1.4.1029.237", "no_qdm_category_assigned.py"),
+    VsacSpec("heart-failure-vsac", "HeartFailure", "2.16.840.1.113883.3.526.3.376", "condition.py"),
+    VsacSpec("palliative-care-diagnosis-vsac", "PalliativeCareDiagnosis", "2.16.840.1.113883.3.464.1003.1167", "condition.py"),
 )
 
 CHRONIC_PAIN_SNOMED = (SnomedRef("82423001", "chronic pain"),)
@@ -289,6 +291,83 @@ CURATED: tuple[CuratedSpec, ...] = (
         "high-cord-injury", "Cervical or high thoracic spinal cord injury",
         "S9363.md S9363.safety.withdrawal (cervical/high thoracic cord injury: S14.1, S24.1)",
         icd=(("S14.1", "cervical spinal cord"), ("S24.1", "thoracic spinal cord")),
+    ),
+    CuratedSpec(
+        "heart-failure", "Heart failure (any code)",
+        "S9348.md S9348.indication (ICD-10-CM I50 (all), I11.0, I13.0, I13.2, I09.81; SNOMED "
+        "84114007 heart failure, 42343007 congestive heart failure, 88805009 chronic congestive "
+        "heart failure)",
+        icd=(("I50", "heart failure"), ("I11.0", "heart failure"), ("I13.0", "heart failure"),
+             ("I13.2", "heart failure"), ("I09.81", "rheumatic heart failure")),
+        snomed=(SnomedRef("84114007", "heart failure"), SnomedRef("42343007", "congestive heart failure"),
+                SnomedRef("88805009", "chronic congestive heart failure")),
+        note="The VSAC set itself is heart-failure-vsac.",
+    ),
+    CuratedSpec(
+        "cardiogenic-shock", "Cardiogenic shock (not an indication; used to give the reason)",
+        "S9348.md S9348.indication (cardiogenic shock alone, R57.0, is not an indication)",
+        icd=(("R57.0", "cardiogenic shock"),),
+    ),
+    CuratedSpec(
+        "heart-failure-stage-d", "Heart failure stage D / end stage",
+        "S9348.md S9348.advanced-hf (ICD-10-CM I50.84; SNOMED 120851000119104 systolic HF stage "
+        "D, 120881000119106 diastolic HF stage D, 67431000119105 congestive HF stage D)",
+        icd=(("I50.84", "end stage heart failure"),),
+        snomed=(SnomedRef("120851000119104", "systolic heart failure stage D"),
+                SnomedRef("120881000119106", "diastolic heart failure stage D"),
+                SnomedRef("67431000119105", "congestive heart failure stage D")),
+    ),
+    CuratedSpec(
+        "ventricular-arrhythmia", "Ventricular tachycardia, fibrillation or cardiac arrest",
+        "S9348.md S9348.safety.ventricular-arrhythmia (ICD-10-CM I47.2, I49.01, I49.02, I46; "
+        "SNOMED 71908006 ventricular fibrillation, 410429000 cardiac arrest)",
+        icd=(("I47.2", "ventricular tachycardia"), ("I49.01", "ventricular fibrillation"),
+             ("I49.02", "ventricular flutter"), ("I46", "cardiac arrest")),
+        snomed=(SnomedRef("71908006", "ventricular fibrillation"), SnomedRef("410429000", "cardiac arrest")),
+    ),
+    CuratedSpec(
+        "outflow-obstruction", "Obstructive hypertrophic cardiomyopathy or aortic stenosis",
+        "S9348.md S9348.safety.outflow-obstruction (ICD-10-CM I42.1, I35.0, I35.2)",
+        icd=(("I42.1", "obstructive hypertrophic cardiomyopathy"), ("I35.0", "stenosis"),
+             ("I35.2", "stenosis with insufficiency")),
+    ),
+    CuratedSpec(
+        "ckd-stage-4-5-esrd", "CKD stage 4, 5 or ESRD (milrinone)",
+        "S9348.md S9348.safety.renal (ICD-10-CM N18.4, N18.5, N18.6; SNOMED 433146000 CKD stage 5)",
+        icd=(("N18.4", "stage 4"), ("N18.5", "stage 5"), ("N18.6", "end stage renal disease")),
+        snomed=(SnomedRef("433146000", "CKD stage 5"),),
+    ),
+    CuratedSpec(
+        "central-line-infection", "Infection due to a central venous catheter",
+        "S9348.md S9348.safety.line-infection (ICD-10-CM T80.21, T80.211-T80.219, any 7th character)",
+        icd=(("T80.21", "infection due to central venous catheter"),),
+    ),
+    CuratedSpec(
+        "atrial-fibrillation-flutter", "Atrial fibrillation or flutter",
+        "S9348.md S9348.safety.atrial-fibrillation (ICD-10-CM I48; SNOMED 49436004)",
+        icd=(("I48", "atrial fibrillation and flutter"),),
+        snomed=(SnomedRef("49436004", "atrial fibrillation"),),
+    ),
+    CuratedSpec(
+        "defibrillator-status", "Automatic implantable cardiac defibrillator in place",
+        "S9348.md S9348.safety.icd-deactivation (ICD-10-CM Z95.810)",
+        icd=(("Z95.810", "defibrillator"),),
+    ),
+    CuratedSpec(
+        "palliative-care-encounter", "Encounter for palliative care",
+        "S9348.md S9348.safety.icd-deactivation, S9348.doc.bridge-or-palliative (ICD-10-CM Z51.5)",
+        icd=(("Z51.5", "palliative care"),),
+        note="The VSAC set Palliative Care Diagnosis is palliative-care-diagnosis-vsac.",
+    ),
+    CuratedSpec(
+        "awaiting-transplant", "Awaiting organ transplant status",
+        "S9348.md S9348.doc.bridge-or-palliative (ICD-10-CM Z76.82)",
+        icd=(("Z76.82", "awaiting organ transplant"),),
+    ),
+    CuratedSpec(
+        "heart-assist-or-transplant", "Heart assist device or heart transplant status",
+        "S9348.md mechanical-circulatory-support alternative (ICD-10-CM Z95.811, Z94.1)",
+        icd=(("Z95.811", "heart assist device"), ("Z94.1", "heart transplant status")),
     ),
 )
 
