@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from cds import knowledge
+
 from .hooks_support.checks import make_client
 
 
@@ -18,9 +20,16 @@ def test_one_service_per_hook_with_required_fields(tmp_path: Path) -> None:
         "home-infusion-order-select": "order-select",
         "home-infusion-order-sign": "order-sign",
     }
+    loaded = knowledge.default()
     for service in services.values():
         assert service["title"] and service["description"]
-        assert set(service["prefetch"]) == {"patient", "conditions", "medications"}
+        # The therapies come from the rulesets, every one of them named.
+        assert all(therapy in service["description"] for therapy in loaded.rulesets)
+        # One template per resource type the loaded rulesets read, nothing else.
+        expected = {"patient", "conditions", "medications"}
+        expected |= {"observations"} if "Observation" in loaded.reads else set()
+        expected |= {"procedures"} if "Procedure" in loaded.reads else set()
+        assert set(service["prefetch"]) == expected
 
 
 def test_prefetch_templates_use_only_the_patient_id_token(tmp_path: Path) -> None:
