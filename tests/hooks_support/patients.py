@@ -46,6 +46,7 @@ def pain_patient(pid: str, marker: str = "") -> dict[str, Any]:
         "patient": patient(pid),
         "conditions": searchset(condition(f"{pid}-pain", pid, "G89.4", f"Chronic pain syndrome {marker}".strip())),
         "medications": searchset(medication(f"{pid}-oxy", pid, "oxycodone hydrochloride 5 MG Oral Tablet")),
+        "observations": searchset(),  # rulesets that read Observations make this key required
     }
 
 
@@ -57,6 +58,7 @@ def spasticity_patient(pid: str, marker: str = "") -> dict[str, Any]:
         "patient": patient(pid),
         "conditions": searchset(condition(f"{pid}-ms", pid, "G35", f"Multiple sclerosis {marker}".strip())),
         "medications": searchset(baclofen),
+        "observations": searchset(),
     }
 
 
@@ -66,6 +68,7 @@ def plain_patient(pid: str) -> dict[str, Any]:
         "patient": patient(pid),
         "conditions": searchset(condition(f"{pid}-htn", pid, "I10", "Essential hypertension")),
         "medications": searchset(),
+        "observations": searchset(),
     }
 
 
