@@ -395,20 +395,20 @@ def _referenced_medication(request: MedicationRequest, record: PatientRecord) ->
 
 
 def _delivery(dosage: list[Any]) -> Literal["continuous", "intermittent", "unknown"]:
-    """Continuous: a rate, or a duration of 24 h or more; a frequency without a rate is not."""
+    """Continuous: a rate with no repeat frequency, or a duration of 24 h or more. A frequency
+    whose administrations last under 24 h is intermittent even with a rate (criteria README)."""
     intermittent = False
     for instruction in dosage:
-        for dose in instruction.doseAndRate or []:
-            if dose.rateQuantity is not None or dose.rateRatio is not None or dose.rateRange is not None:
-                return "continuous"
+        rate = any(dose.rateQuantity is not None or dose.rateRatio is not None or dose.rateRange is not None
+                   for dose in instruction.doseAndRate or [])
         repeat = instruction.timing.repeat if instruction.timing is not None else None
-        if repeat is None:
-            continue
-        if repeat.duration is not None and repeat.durationUnit in _HOURS_PER_UNIT:
+        if repeat is not None and repeat.duration is not None and repeat.durationUnit in _HOURS_PER_UNIT:
             if Decimal(repeat.duration) * _HOURS_PER_UNIT[repeat.durationUnit] >= 24:
                 return "continuous"
-        if repeat.frequency is not None or repeat.period is not None:
-            intermittent = True
+        repeats = repeat is not None and (repeat.frequency is not None or repeat.period is not None)
+        if rate and not repeats:
+            return "continuous"
+        intermittent = intermittent or repeats
     return "intermittent" if intermittent else "unknown"
 
 

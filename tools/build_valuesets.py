@@ -139,6 +139,72 @@ CHRONIC_PAIN_SNOMED = (SnomedRef("82423001", "chronic pain"),)
 HEMIPLEGIA_AFTER_CVD = "Hemiplegia and hemiparesis following"
 
 CURATED: tuple[CuratedSpec, ...] = (
+    # S9347 (../shared/criteria/S9347.md)
+    CuratedSpec(
+        "ph-primary", "Primary pulmonary hypertension",
+        "S9347.md S9347.indication (ICD-10-CM I27.0 primary pulmonary hypertension)",
+        icd=(("I27.0", "primary pulmonary hypertension"),),
+    ),
+    CuratedSpec(
+        "ph-secondary-covered", "Secondary pulmonary arterial hypertension; Eisenmenger's syndrome",
+        "S9347.md S9347.indication (ICD-10-CM I27.21 secondary pulmonary arterial hypertension, "
+        "I27.83 Eisenmenger's syndrome)",
+        icd=(("I27.21", "secondary pulmonary arterial hypertension"),
+             ("I27.83", "eisenmenger")),
+    ),
+    CuratedSpec(
+        "ph-ctph", "Chronic thromboembolic pulmonary hypertension",
+        "S9347.md S9347.indication and S9347.safety.ctph (ICD-10-CM I27.24)",
+        icd=(("I27.24", "chronic thromboembolic pulmonary hypertension"),),
+    ),
+    CuratedSpec(
+        "ph-unclassified", "Pulmonary hypertension, unspecified or other secondary",
+        "S9347.md S9347.indication (ICD-10-CM I27.20 and I27.29: count only with an active "
+        "associated condition)",
+        icd=(("I27.20", "pulmonary hypertension, unspecified"),
+             ("I27.29", "other secondary pulmonary hypertension")),
+    ),
+    CuratedSpec(
+        "ph-associated", "Conditions pulmonary hypertension may be secondary to (L33794 causes)",
+        "S9347.md S9347.indication (connective tissue disease M32, M33, M34, M35.1; HIV B20; "
+        "cirrhosis K70.3, K74.6; congenital shunt Q21.0, Q21.1, Q21.4, Q25.0)",
+        icd=(("M32", "lupus erythematosus"), ("M33", "dermatopolymyositis"),
+             ("M34", "systemic sclerosis"), ("M35.1", "overlap syndromes"),
+             ("B20", "human immunodeficiency virus"), ("K70.3", "alcoholic cirrhosis"),
+             ("K74.6", "cirrhosis"), ("Q21.0", "ventricular septal defect"),
+             ("Q21.1", "atrial septal defect"), ("Q21.4", "aortopulmonary septal defect"),
+             ("Q25.0", "patent ductus arteriosus")),
+    ),
+    CuratedSpec(
+        "ph-excluded", "Pulmonary hypertension L33794 excludes (left heart disease, lung disease)",
+        "S9347.md S9347.indication (ICD-10-CM I27.22, I27.23 are exclusions)",
+        icd=(("I27.22", "left heart disease"), ("I27.23", "lung diseases and hypoxia")),
+    ),
+    CuratedSpec(
+        "left-heart-disease", "Left heart disease next to pulmonary hypertension",
+        "S9347.md S9347.safety.left-heart-disease (ICD-10-CM I27.22, I50 (all), I35.0, I35.2; "
+        "VSAC Heart Failure is heart-failure-vsac)",
+        icd=(("I27.22", "left heart disease"), ("I50", "heart failure"),
+             ("I35.0", "aortic (valve) stenosis"), ("I35.2", "aortic (valve) stenosis with insufficiency")),
+    ),
+    CuratedSpec(
+        "ph-lung-disease", "Respiratory disease next to pulmonary hypertension",
+        "S9347.md S9347.safety.lung-disease (ICD-10-CM I27.23, J44, J84.1, G47.33)",
+        icd=(("I27.23", "lung diseases and hypoxia"), ("J44", "chronic obstructive pulmonary"),
+             ("J84.1", "interstitial pulmonary diseases with fibrosis"),
+             ("G47.33", "obstructive sleep apnea")),
+    ),
+    CuratedSpec(
+        "central-line-infection", "Infection following infusion (central line infection), any status",
+        "S9347.md S9347.safety.line-infection (ICD-10-CM T80.21 (all)); S9348.md S9348.safety.line-infection "
+        "(ICD-10-CM T80.21, T80.211-T80.219, any 7th character)",
+        icd=(("T80.21", "infection due to central venous catheter"),),
+    ),
+    CuratedSpec(
+        "long-term-anticoagulant", "Long term (current) use of anticoagulants",
+        "S9347.md S9347.safety.bleeding (ICD-10-CM Z79.01)",
+        icd=(("Z79.01", "long term (current) use of anticoagulants"),),
+    ),
     CuratedSpec(
         "malignancy", "Malignant neoplasm (ICD-10-CM C00-C96, C7A, C7B)",
         "S9326.md S9326.indication (cancer-related pain: an active malignancy, ICD-10-CM "
@@ -336,11 +402,6 @@ CURATED: tuple[CuratedSpec, ...] = (
         "S9348.md S9348.safety.renal (ICD-10-CM N18.4, N18.5, N18.6; SNOMED 433146000 CKD stage 5)",
         icd=(("N18.4", "stage 4"), ("N18.5", "stage 5"), ("N18.6", "end stage renal disease")),
         snomed=(SnomedRef("433146000", "CKD stage 5"),),
-    ),
-    CuratedSpec(
-        "central-line-infection", "Infection due to a central venous catheter",
-        "S9348.md S9348.safety.line-infection (ICD-10-CM T80.21, T80.211-T80.219, any 7th character)",
-        icd=(("T80.21", "infection due to central venous catheter"),),
     ),
     CuratedSpec(
         "atrial-fibrillation-flutter", "Atrial fibrillation or flutter",

@@ -46,8 +46,9 @@ def pain_patient(pid: str, marker: str = "") -> dict[str, Any]:
         "patient": patient(pid),
         "conditions": searchset(condition(f"{pid}-pain", pid, "G89.4", f"Chronic pain syndrome {marker}".strip())),
         "medications": searchset(medication(f"{pid}-oxy", pid, "oxycodone hydrochloride 5 MG Oral Tablet")),
-        # Rulesets that read Procedures make it a prefetch key (an empty Bundle: none on record).
+        # Rulesets that read Procedures or Observations make them prefetch keys (empty: none).
         "procedures": searchset(),
+        "observations": searchset(),
     }
 
 
@@ -60,6 +61,7 @@ def spasticity_patient(pid: str, marker: str = "") -> dict[str, Any]:
         "conditions": searchset(condition(f"{pid}-ms", pid, "G35", f"Multiple sclerosis {marker}".strip())),
         "medications": searchset(baclofen),
         "procedures": searchset(),
+        "observations": searchset(),
     }
 
 
@@ -70,6 +72,7 @@ def plain_patient(pid: str) -> dict[str, Any]:
         "conditions": searchset(condition(f"{pid}-htn", pid, "I10", "Essential hypertension")),
         "medications": searchset(),
         "procedures": searchset(),
+        "observations": searchset(),
     }
 
 
