@@ -819,10 +819,28 @@ def render_readme(built: list[Built]) -> str:
     return "\n".join(lines)
 
 
+HAND_HEADING = "## Written by hand"
+
+
+def hand_section(readme: Path) -> str:
+    """The README's "Written by hand" section as it stands (sets this script cannot generate):
+    kept verbatim, so a regeneration neither drops it nor touches the files it lists."""
+    if not readme.exists():
+        return ""
+    text = readme.read_text(encoding="utf-8")
+    start = text.find(HAND_HEADING)
+    if start < 0:
+        return ""
+    end = text.find("\n## ", start + len(HAND_HEADING))
+    return text[start:] if end < 0 else text[start:end + 1]
+
+
 def write_outputs(built: list[Built], out_dir: Path, check: bool) -> list[Path]:
     """Write (or, with check, compare) every file; returns the files that differ."""
     files = {f"{b.id}.json": render_json(b.resource) for b in built}
-    files["README.md"] = render_readme(built)
+    hand = hand_section(out_dir / "README.md")
+    files["README.md"] = render_readme(built) + ("\n" + hand if hand else "")
+    hand_files = {f"{name}.json" for name in re.findall(r"^\| `([^`]+)` \|", hand, re.MULTILINE)}
     changed = []
     for name, text in files.items():
         path = out_dir / name
@@ -831,7 +849,8 @@ def write_outputs(built: list[Built], out_dir: Path, check: bool) -> list[Path]:
             if not check:
                 out_dir.mkdir(parents=True, exist_ok=True)
                 path.write_text(text, encoding="utf-8")
-    stale = sorted(p.name for p in out_dir.glob("*.json") if p.name not in files) if out_dir.exists() else []
+    stale = sorted(p.name for p in out_dir.glob("*.json")
+                   if p.name not in files and p.name not in hand_files) if out_dir.exists() else []
     if stale:
         print(f"warning: files not produced by this script: {', '.join(stale)}", file=sys.stderr)
     return changed
