@@ -175,10 +175,13 @@ def _compare(value: Any, scope: Scope, term: str, extra: set[str] = set()) -> tu
 
 
 def _window(spec: dict[str, Any], out: dict[str, Any], scope: Scope, term: str) -> None:
-    if "before" in spec and "within_days" not in spec:
+    # started_days_before (medication only: its keys admit it) shares the anchor of within_days.
+    anchored = {"within_days", "started_days_before"}.intersection(spec)
+    if "before" in spec and not anchored:
         raise RulesetError(f"{scope.where}: {term}.before: goes with within_days")
-    if "within_days" in spec:
-        out["within_days"] = _int(spec, "within_days", scope, term)
+    for key in sorted(anchored):
+        out[key] = _int(spec, key, scope, term)
+    if anchored:
         out["before"] = _names(spec, "before", ANCHORS, scope, term)[0] if "before" in spec else "as-of"
 
 
@@ -209,7 +212,7 @@ def _conditions_count(spec: Any, scope: Scope) -> Term:
 
 def _medication(spec: Any, scope: Scope) -> Term:
     keys = {"class", "not_class", "ingredient", "route", "route_class", "status", "order",
-            "delivery", "status_reason", "within_days", "before", *ORDER_MEASURES}
+            "delivery", "status_reason", "within_days", "started_days_before", "before", *ORDER_MEASURES}
     spec = _check_keys(spec, keys, scope, "medication")
     term = scope.terminology
     classes = set(term.drug_classes)

@@ -138,6 +138,8 @@ VSAC_SPECS: tuple[VsacSpec, ...] = (
 CHRONIC_PAIN_SNOMED = (SnomedRef("82423001", "chronic pain"),)
 HEMIPLEGIA_AFTER_CVD = "Hemiplegia and hemiparesis following"
 
+P_S9357 = "S9357.md S9357.indication "
+
 CURATED: tuple[CuratedSpec, ...] = (
     # S9347 (../shared/criteria/S9347.md)
     CuratedSpec(
@@ -429,6 +431,59 @@ CURATED: tuple[CuratedSpec, ...] = (
         "heart-assist-or-transplant", "Heart assist device or heart transplant status",
         "S9348.md mechanical-circulatory-support alternative (ICD-10-CM Z95.811, Z94.1)",
         icd=(("Z95.811", "heart assist device"), ("Z94.1", "heart transplant status")),
+    ),
+    # S9357 (enzyme replacement): one set per disease, so the order's ERT is paired with its
+    # disease (S9357.md Order routing).
+    CuratedSpec("lsd-gaucher", "Gaucher disease", P_S9357 + "(Gaucher: ICD-10-CM E75.22)",
+                icd=(("E75.22", "gaucher"),)),
+    CuratedSpec("lsd-fabry", "Fabry disease", P_S9357 + "(Fabry: ICD-10-CM E75.21)",
+                icd=(("E75.21", "fabry"),)),
+    CuratedSpec(
+        "lsd-pompe", "Pompe disease", P_S9357 + "(Pompe: ICD-10-CM E74.02; SNOMED 274864009, "
+        "722302009 infantile onset, 722343009 late onset, found by the page in VSAC "
+        "Neuromuscular Disorder 2.16.840.1.113762.1.4.1248.239, which itself is not used)",
+        icd=(("E74.02", "pompe"),),
+        snomed=(SnomedRef("274864009", "Pompe disease"),
+                SnomedRef("722302009", "Pompe disease infantile onset"),
+                SnomedRef("722343009", "Pompe disease late onset")),
+    ),
+    CuratedSpec("lsd-mps-i", "Mucopolysaccharidosis type I", P_S9357 + "(MPS I: ICD-10-CM E76.01, E76.02, E76.03)",
+                icd=(("E76.01", "hurler"), ("E76.02", "hurler-scheie"), ("E76.03", "scheie"))),
+    CuratedSpec("lsd-mps-ii", "Mucopolysaccharidosis type II", P_S9357 + "(MPS II: ICD-10-CM E76.1)",
+                icd=(("E76.1", "mucopolysaccharidosis, type ii"),)),
+    CuratedSpec("lsd-mps-iva", "Morquio A (MPS IVA)", P_S9357 + "(MPS IVA: ICD-10-CM E76.210)",
+                icd=(("E76.210", "morquio a"),)),
+    CuratedSpec("lsd-mps-other", "Other mucopolysaccharidoses (MPS VI, MPS VII)",
+                P_S9357 + "(MPS VI and VII share ICD-10-CM E76.29)",
+                icd=(("E76.29", "other mucopolysaccharidoses"),)),
+    CuratedSpec("lsd-lipid-other", "Other lipid storage disorders (lysosomal acid lipase deficiency)",
+                P_S9357 + "(LAL deficiency: ICD-10-CM E75.5, which also covers disorders without an ERT)",
+                icd=(("E75.5", "other lipid storage disorders"),)),
+    CuratedSpec("lsd-asmd", "Acid sphingomyelinase deficiency (Niemann-Pick A, B, A/B)",
+                P_S9357 + "(ICD-10-CM E75.240, E75.241, E75.244)",
+                icd=(("E75.240", "type a"), ("E75.241", "type b"), ("E75.244", "type a/b"))),
+    CuratedSpec("lsd-glycoprotein", "Defects in glycoprotein degradation (alpha-mannosidosis)",
+                P_S9357 + "(alpha-mannosidosis: ICD-10-CM E77.1, which also covers disorders without an ERT)",
+                icd=(("E77.1", "glycoprotein degradation"),)),
+    CuratedSpec(
+        "lsd-no-iv-ert", "Lysosomal storage disorders without an IV ERT",
+        P_S9357 + "(not IV ERT indications: Niemann-Pick C E75.242, Morquio B E76.211, Sanfilippo "
+        "E76.22, CLN2 E75.4)",
+        icd=(("E75.242", "type c"), ("E76.211", "morquio b"), ("E76.22", "sanfilippo"),
+             ("E75.4", "neuronal ceroid lipofuscinosis")),
+    ),
+    CuratedSpec(
+        "ert-prior-reaction", "Prior anaphylaxis or infusion reaction",
+        "S9357.md S9357.safety.prior-reaction (ICD-10-CM T88.6, T78.2, T80.89, Z88.8)",
+        icd=(("T88.6", "anaphylactic reaction"), ("T78.2", "anaphylactic shock"),
+             ("T80.89", "following infusion"), ("Z88.8", "allergy status to other drugs")),
+    ),
+    CuratedSpec(
+        "ert-cardiorespiratory", "Compromised cardiac or respiratory function",
+        "S9357.md S9357.safety.cardiorespiratory (ICD-10-CM I50, J96.1, Z99.11, Z99.81; the "
+        "VSAC set Heart Failure is heart-failure-vsac)",
+        icd=(("I50", "heart failure"), ("J96.1", "chronic respiratory failure"),
+             ("Z99.11", "respirator"), ("Z99.81", "supplemental oxygen")),
     ),
 )
 
@@ -963,8 +1018,10 @@ def write_outputs(built: list[Built], out_dir: Path, check: bool) -> list[Path]:
     """Write (or, with check, compare) every file; returns the files that differ."""
     files = {f"{b.id}.json": render_json(b.resource) for b in built}
     readme = out_dir / "README.md"
-    files["README.md"] = render_readme(built) + hand_written_section(
-        readme.read_text(encoding="utf-8") if readme.exists() else "")
+    hand = hand_written_section(readme.read_text(encoding="utf-8") if readme.exists() else "")
+    files["README.md"] = render_readme(built) + hand
+    # The files the hand-written section lists are not this script's: not stale either.
+    hand_files = {f"{name}.json" for name in re.findall(r"^\| `([^`]+)` \|", hand, re.MULTILINE)}
     changed = []
     for name, text in files.items():
         path = out_dir / name
@@ -973,7 +1030,8 @@ def write_outputs(built: list[Built], out_dir: Path, check: bool) -> list[Path]:
             if not check:
                 out_dir.mkdir(parents=True, exist_ok=True)
                 path.write_text(text, encoding="utf-8")
-    stale = sorted(p.name for p in out_dir.glob("*.json") if p.name not in files) if out_dir.exists() else []
+    stale = sorted(p.name for p in out_dir.glob("*.json")
+                   if p.name not in files and p.name not in hand_files) if out_dir.exists() else []
     if stale:
         print(f"warning: files not produced by this script: {', '.join(stale)}", file=sys.stderr)
     return changed

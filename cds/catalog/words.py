@@ -108,6 +108,9 @@ def _medication(spec: dict[str, Any]) -> Words:
                                  ("duration_hours", "infusion duration", "h")):
         if measure in spec:
             parts.append(f"whose {label} is {_compared(spec[measure], unit)}")
+    if "started_days_before" in spec:
+        anchor = "the as-of date" if spec["before"] == "as-of" else "the order's date"
+        parts.append(f"started at least {spec['started_days_before']} days before {anchor}")
     text = subject + (" " + ", ".join(parts) if parts else "") + _window(spec)
     if order is True:
         text = "there is " + text

@@ -140,6 +140,10 @@ def _medication(spec: dict[str, Any], therapy: str, derived: str | None) -> dict
     if "status_reason" in spec:
         parts.append({"status_reason": spec["status_reason"]})
     parts += _window(spec)
+    if "started_days_before" in spec:
+        # A request without a start has no *_start_ago, so it never matches.
+        prefix = "asof" if spec["before"] == "as-of" else "order"
+        parts.append({"$gte": {f"{prefix}_start_ago": spec["started_days_before"]}})
     for measure in ("interval_hours", "daily_volume_ml", "duration_hours"):
         if measure in spec:
             parts += _compare(measure, spec[measure])
