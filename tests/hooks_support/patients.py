@@ -40,12 +40,18 @@ def searchset(*resources: dict[str, Any]) -> dict[str, Any]:
                       for r in resources]}
 
 
+def no_measurements() -> dict[str, Any]:
+    """Empty observation and procedure prefetch: a ruleset that reads them makes the service ask."""
+    return {"observations": searchset(), "procedures": searchset()}
+
+
 def pain_patient(pid: str, marker: str = "") -> dict[str, Any]:
     """Chronic pain with an earlier oral opioid: S9326's indication is met."""
     return {
         "patient": patient(pid),
         "conditions": searchset(condition(f"{pid}-pain", pid, "G89.4", f"Chronic pain syndrome {marker}".strip())),
         "medications": searchset(medication(f"{pid}-oxy", pid, "oxycodone hydrochloride 5 MG Oral Tablet")),
+        **no_measurements(),
     }
 
 
@@ -57,6 +63,7 @@ def spasticity_patient(pid: str, marker: str = "") -> dict[str, Any]:
         "patient": patient(pid),
         "conditions": searchset(condition(f"{pid}-ms", pid, "G35", f"Multiple sclerosis {marker}".strip())),
         "medications": searchset(baclofen),
+        **no_measurements(),
     }
 
 
@@ -66,6 +73,7 @@ def plain_patient(pid: str) -> dict[str, Any]:
         "patient": patient(pid),
         "conditions": searchset(condition(f"{pid}-htn", pid, "I10", "Essential hypertension")),
         "medications": searchset(),
+        **no_measurements(),
     }
 
 
