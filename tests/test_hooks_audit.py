@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from cds import knowledge
 from cds.audit import AuditTrail, StoreError
 
 from .hooks_support.checks import check_cards, make_client
@@ -95,7 +96,8 @@ def test_patient_view_without_cards_still_records_the_evaluation(tmp_path: Path)
     assert response.json() == {"cards": []}
     [record] = _trail(tmp_path)
     assert record.source.hook == "patient-view"
-    assert {a.therapy for a in record.patient_assessment().assessments} == {"S9326", "S9363"}
+    # Every loaded ruleset is assessed, as a candidate when no order is signed.
+    assert {a.therapy for a in record.patient_assessment().assessments} == set(knowledge.default().rulesets)
 
 
 def test_order_sign_without_therapy_orders_evaluates_and_records_nothing(tmp_path: Path) -> None:
