@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from cds import knowledge
 from cds.cli import main
 
 from .conftest import ICD, ROOT, bundle, condition, patient
@@ -25,7 +26,7 @@ def test_json_lines_one_line_per_patient(tmp_path: Path) -> None:
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert [line["patient"] for line in lines] == ["Patient/a", "Patient/b"]
     assert all(line["asOf"] == "2026-11-22" for line in lines)
-    assert set(lines[0]["rulesets"]) == {"S9326", "S9363"}
+    assert set(lines[0]["rulesets"]) == set(knowledge.default().rulesets)
     assert all("+sha256:" in v for v in lines[0]["rulesets"].values())
 
 
