@@ -140,7 +140,7 @@ def _medication(spec: dict[str, Any], therapy: str, derived: str | None) -> dict
     if "status_reason" in spec:
         parts.append({"status_reason": spec["status_reason"]})
     parts += _window(spec)
-    for measure in ("interval_hours", "daily_volume_ml", "duration_hours"):
+    for measure in ("interval_hours", "daily_volume_ml", "daily_dose_mg", "duration_hours"):
         if measure in spec:
             parts += _compare(measure, spec[measure])
     return {"$and": parts}
