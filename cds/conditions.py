@@ -26,7 +26,7 @@ ANCHORS = {"as-of", "order"}
 PICKS = {"latest", "min", "max"}
 COMPARISONS = {"lt": "$lt", "le": "$lte", "gt": "$gt", "ge": "$gte", "eq": "="}
 # Order facts read from the dosage (cds/facts.py), compared with numbers.
-ORDER_MEASURES = ("interval_hours", "daily_volume_ml", "duration_hours")
+ORDER_MEASURES = ("interval_hours", "daily_volume_ml", "daily_dose_mg", "duration_hours")
 RECORD_PARTS = {"procedures", "medication_history"}
 # Terms about the patient's data: the ones `none:` may negate.
 DATA_TERMS = {"condition", "medication", "service_order", "patient", "course", "observation",

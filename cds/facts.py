@@ -7,6 +7,7 @@ than 255 properties); codes are normalised and tagged with the value sets that h
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -36,6 +37,7 @@ _HOURS_PER_UNIT = {"h": 1, "d": 24, "wk": 168, "mo": 720, "min": Decimal(1) / 60
 _TIMING_CODES = {"Q1H": 1, "Q2H": 2, "Q3H": 3, "Q4H": 4, "Q6H": 6, "Q8H": 8, "BID": 12, "TID": 8,
                  "QID": 6, "QD": 24, "AM": 24, "PM": 24, "QOD": 48}
 _ML_PER_UNIT = {"ml": 1, "mL": 1, "L": 1000, "l": 1000, "dL": 100, "cL": 10}
+_MG_PER_UNIT = {"mg": 1, "g": 1000, "ug": Decimal("0.001"), "mcg": Decimal("0.001")}
 # Observation statuses that count (criteria README: never preliminary, cancelled, entered-in-error).
 OBSERVATION_STATUSES = {"final", "amended", "corrected"}
 
@@ -76,9 +78,10 @@ class MedicationFact(BaseModel):
     end: dt.date | None = None
     authored: dt.date | None = None
     # Read from the order's dosage (criteria README "Continuous", the pages' Billing sections):
-    # hours between doses, mL a day, hours one administration lasts. None: cannot be told.
+    # hours between doses, mL a day, mg a day, hours one administration lasts. None: cannot be told.
     interval_hours: float | None = None
     daily_volume_ml: float | None = None
+    daily_dose_mg: float | None = None
     duration_hours: float | None = None
 
 
@@ -376,7 +379,7 @@ def _medication(
         delivery=_delivery(dosage), status_reason=request.statusReason is not None,
         display=drug.name, start=start, end=end, authored=_day(request.authoredOn),
         interval_hours=interval, duration_hours=duration,
-        daily_volume_ml=_daily_volume_ml(dosage),
+        daily_volume_ml=_daily_volume_ml(dosage), daily_dose_mg=_daily_amount(dosage, _milligrams),
     )
     if is_order:
         fact.order_for = claiming(fact, rulesets)
@@ -479,8 +482,22 @@ def _millilitres(quantity: Any) -> float | None:
     return float(Decimal(str(quantity.value)) * factor) if factor is not None else None
 
 
+def _milligrams(quantity: Any) -> float | None:
+    """A mass in mg (also the mass part of a rate such as mg/h)."""
+    if quantity is None or quantity.value is None:
+        return None
+    unit = (quantity.code or quantity.unit or "").split("/")[0]
+    factor = _MG_PER_UNIT.get(unit)
+    return float(Decimal(str(quantity.value)) * factor) if factor is not None else None
+
+
 def _daily_volume_ml(dosage: list[Any]) -> float | None:
-    """mL a day (the nutrition and hydration pages, Billing): dose volume x doses a day, or rate (mL/h) x hours
+    """mL a day (the nutrition and hydration pages, Billing)."""
+    return _daily_amount(dosage, _millilitres)
+
+
+def _daily_amount(dosage: list[Any], amount: Callable[[Any], float | None]) -> float | None:
+    """An amount a day (mL, or mg for a page's dose limit): dose x doses a day, or rate (per hour) x hours
     infused a day (repeat.duration x frequency, else 24 h when continuous)."""
     total = 0.0
     found = False
@@ -489,7 +506,7 @@ def _daily_volume_ml(dosage: list[Any]) -> float | None:
         for dose in instruction.doseAndRate or []:
             rate = dose.rateQuantity
             if rate is not None and (rate.code or rate.unit or "").endswith("/h"):
-                per_hour = _millilitres(rate)
+                per_hour = amount(rate)
                 if per_hour is None:
                     continue
                 hours = 24.0
@@ -504,7 +521,7 @@ def _daily_volume_ml(dosage: list[Any]) -> float | None:
                 total += per_hour * hours
                 found = True
                 continue
-            volume = _millilitres(dose.doseQuantity)
+            volume = amount(dose.doseQuantity)
             per_day = _per_day(repeat) if repeat is not None else None
             if volume is not None and per_day is not None:
                 total += volume * per_day

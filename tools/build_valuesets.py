@@ -133,6 +133,7 @@ VSAC_SPECS: tuple[VsacSpec, ...] = (
     VsacSpec("sepsis-vsac", "Sepsis", "2.16.840.1.113762.1.4.1029.237", "no_qdm_category_assigned.py"),
     VsacSpec("heart-failure-vsac", "HeartFailure", "2.16.840.1.113883.3.526.3.376", "condition.py"),
     VsacSpec("palliative-care-diagnosis-vsac", "PalliativeCareDiagnosis", "2.16.840.1.113883.3.464.1003.1167", "condition.py"),
+    VsacSpec("blood-transfusion-vsac", "BloodTransfusion", "2.16.840.1.113762.1.4.1029.213", "procedure.py"),
 )
 
 CHRONIC_PAIN_SNOMED = (SnomedRef("82423001", "chronic pain"),)
@@ -484,6 +485,60 @@ CURATED: tuple[CuratedSpec, ...] = (
         "VSAC set Heart Failure is heart-failure-vsac)",
         icd=(("I50", "heart failure"), ("J96.1", "chronic respiratory failure"),
              ("Z99.11", "respirator"), ("Z99.81", "supplemental oxygen")),
+    ),
+    CuratedSpec(
+        "transfusional-hemochromatosis", "Hemochromatosis due to repeated red blood cell transfusions",
+        "S9355.md S9355.indication (ICD-10-CM E83.111)",
+        icd=(("E83.111", "repeated red blood cell transfusions"),),
+    ),
+    CuratedSpec(
+        "hereditary-hemochromatosis", "Hereditary hemochromatosis",
+        "S9355.md S9355.indication (ICD-10-CM E83.110: unknown alone, phlebotomy first)",
+        icd=(("E83.110", "hereditary hemochromatosis"),),
+    ),
+    CuratedSpec(
+        "other-hemochromatosis", "Other or unspecified hemochromatosis",
+        "S9355.md S9355.indication (ICD-10-CM E83.118, E83.119)",
+        icd=(("E83.118", "other hemochromatosis"), ("E83.119", "hemochromatosis, unspecified")),
+    ),
+    CuratedSpec(
+        "transfusion-dependent-anemia", "Transfusion-dependent anemia",
+        "S9355.md S9355.indication (ICD-10-CM D56 except D56.3 and D56.4; D57 except D57.3; D46; "
+        "D61; D64.4; SNOMED 109995007 myelodysplastic syndrome)",
+        icd=(("D56.0", "alpha thalassemia"), ("D56.1", "beta thalassemia"),
+             ("D56.2", "delta-beta thalassemia"), ("D56.5", "hemoglobin e-beta thalassemia"),
+             ("D56.8", "other thalassemias"), ("D56.9", "thalassemia, unspecified"),
+             ("D57.0", "hb-ss disease"), ("D57.1", "sickle-cell disease without crisis"),
+             ("D57.2", "sickle-cell/hb-c disease"), ("D57.4", "sickle-cell thalassemia"),
+             ("D57.8", "other sickle-cell disorders"), ("D46", "myelodysplastic syndromes"),
+             ("D61", "aplastic anemias"), ("D64.4", "congenital dyserythropoietic anemia")),
+        snomed=(SnomedRef("109995007", "myelodysplastic syndrome"),),
+        note="D56.3 thalassemia minor, D56.4 hereditary persistence of fetal hemoglobin and D57.3 "
+        "sickle-cell trait are left out as the page says (VSAC Sickle Cell Disease with and "
+        "without Crisis 2.16.840.1.113762.1.4.1111.175 likewise lists no D57.3).",
+    ),
+    CuratedSpec(
+        "acute-iron-poisoning", "Acute iron poisoning",
+        "S9355.md S9355.indication (ICD-10-CM T45.4X1-T45.4X4, any 7th character)",
+        icd=(("T45.4X1", "poisoning by iron"), ("T45.4X2", "poisoning by iron"),
+             ("T45.4X3", "poisoning by iron"), ("T45.4X4", "poisoning by iron")),
+    ),
+    CuratedSpec(
+        "ckd-4-5-esrd", "CKD stage 4-5 or ESRD",
+        "S9355.md S9355.safety.renal (ICD-10-CM N18.4, N18.5, N18.6; SNOMED 433146000)",
+        icd=(("N18.4", "stage 4"), ("N18.5", "stage 5"), ("N18.6", "end stage renal disease")),
+        snomed=(SnomedRef("433146000", "CKD stage 5"),),
+    ),
+    CuratedSpec(
+        "pregnancy-icd", "Pregnancy (ICD-10-CM)",
+        "S9355.md S9355.safety.pregnancy (ICD-10-CM Z33.1, O09)",
+        icd=(("Z33.1", "pregnant state"), ("O09", "high risk pregnancy")),
+        note="The page's SNOMED codes come from VSAC Pregnant State: pregnant-state-vsac.",
+    ),
+    CuratedSpec(
+        "hearing-loss-retinal", "Hearing loss or retinal disorder",
+        "S9355.md S9355.safety.hearing-vision (ICD-10-CM H90, H91, H35)",
+        icd=(("H90", "hearing loss"), ("H91", "hearing loss"), ("H35", "retinal disorders")),
     ),
 )
 

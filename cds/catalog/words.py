@@ -105,6 +105,7 @@ def _medication(spec: dict[str, Any]) -> Words:
     if "status_reason" in spec:
         parts.append("stopped with a reason" if spec["status_reason"] else "without a status reason")
     for measure, label, unit in (("interval_hours", "dosing interval", "h"), ("daily_volume_ml", "daily volume", "mL"),
+                                 ("daily_dose_mg", "daily dose", "mg"),
                                  ("duration_hours", "infusion duration", "h")):
         if measure in spec:
             parts.append(f"whose {label} is {_compared(spec[measure], unit)}")

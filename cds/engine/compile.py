@@ -144,7 +144,7 @@ def _medication(spec: dict[str, Any], therapy: str, derived: str | None) -> dict
         # A request without a start has no *_start_ago, so it never matches.
         prefix = "asof" if spec["before"] == "as-of" else "order"
         parts.append({"$gte": {f"{prefix}_start_ago": spec["started_days_before"]}})
-    for measure in ("interval_hours", "daily_volume_ml", "duration_hours"):
+    for measure in ("interval_hours", "daily_volume_ml", "daily_dose_mg", "duration_hours"):
         if measure in spec:
             parts += _compare(measure, spec[measure])
     return {"$and": parts}
