@@ -102,8 +102,9 @@ def test_a_folder_reports_an_unreadable_file_and_an_invalid_patient_together(tmp
 
 
 def test_other_resource_types_are_skipped_not_rejected(tmp_path: Path) -> None:
-    odd = {"resourceType": "Observation", "id": "o1", "this is": "not valid R4"}
-    path = _write(tmp_path, "with-observation.json", json.dumps(bundle(patient(), odd)))
+    # A type no rule reads (cds/fhir/registry.py) is not validated, however odd.
+    odd = {"resourceType": "Encounter", "id": "e1", "this is": "not valid R4"}
+    path = _write(tmp_path, "with-encounter.json", json.dumps(bundle(patient(), odd)))
     assert cds.evaluate(path, as_of="2026-11-22").patient == "Patient/p1"
 
 
