@@ -46,6 +46,9 @@ def pain_patient(pid: str, marker: str = "") -> dict[str, Any]:
         "patient": patient(pid),
         "conditions": searchset(condition(f"{pid}-pain", pid, "G89.4", f"Chronic pain syndrome {marker}".strip())),
         "medications": searchset(medication(f"{pid}-oxy", pid, "oxycodone hydrochloride 5 MG Oral Tablet")),
+        # Rulesets read Observations and Procedures (S9494): the service asks for them.
+        "observations": searchset(),
+        "procedures": searchset(),
     }
 
 
@@ -57,6 +60,9 @@ def spasticity_patient(pid: str, marker: str = "") -> dict[str, Any]:
         "patient": patient(pid),
         "conditions": searchset(condition(f"{pid}-ms", pid, "G35", f"Multiple sclerosis {marker}".strip())),
         "medications": searchset(baclofen),
+        # Rulesets read Observations and Procedures (S9494): the service asks for them.
+        "observations": searchset(),
+        "procedures": searchset(),
     }
 
 
@@ -66,6 +72,9 @@ def plain_patient(pid: str) -> dict[str, Any]:
         "patient": patient(pid),
         "conditions": searchset(condition(f"{pid}-htn", pid, "I10", "Essential hypertension")),
         "medications": searchset(),
+        # Rulesets read Observations and Procedures (S9494): the service asks for them.
+        "observations": searchset(),
+        "procedures": searchset(),
     }
 
 
