@@ -95,7 +95,7 @@ def test_patient_view_without_cards_still_records_the_evaluation(tmp_path: Path)
     assert response.json() == {"cards": []}
     [record] = _trail(tmp_path)
     assert record.source.hook == "patient-view"
-    assert {a.therapy for a in record.patient_assessment().assessments} == {"S9326", "S9363"}
+    assert {a.therapy for a in record.patient_assessment().assessments} == {"S9326", "S9363", "S9494"}
 
 
 def test_order_sign_without_therapy_orders_evaluates_and_records_nothing(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ def test_one_service_per_hook_with_required_fields(tmp_path: Path) -> None:
     }
     for service in services.values():
         assert service["title"] and service["description"]
-        assert set(service["prefetch"]) == {"patient", "conditions", "medications"}
+        assert set(service["prefetch"]) == {"patient", "conditions", "medications", "observations", "procedures"}
 
 
 def test_prefetch_templates_use_only_the_patient_id_token(tmp_path: Path) -> None:

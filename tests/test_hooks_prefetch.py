@@ -29,6 +29,9 @@ def _serve_patient(stub: FhirStub, pid: str, page_size: int = 2) -> None:
     conditions.append(data["conditions"]["entry"][0]["resource"])
     stub.pages(f"/Condition?patient={pid}", conditions, page_size)
     stub.pages(f"/MedicationRequest?patient={pid}", [e["resource"] for e in data["medications"]["entry"]], page_size)
+    # A shipped ruleset (S9494) reads Observations and Procedures: the service fetches them too.
+    stub.pages(f"/Observation?patient={pid}", [], page_size)
+    stub.pages(f"/Procedure?patient={pid}", [], page_size)
 
 
 def test_omitted_keys_are_fetched_with_the_bearer_token_across_pages(tmp_path: Path) -> None:
@@ -42,7 +45,8 @@ def test_omitted_keys_are_fetched_with_the_bearer_token_across_pages(tmp_path: P
     assert [c["source"]["topic"]["code"] for c in cards] == ["S9326"]
     paths = [path for path, _ in stub.seen]
     assert sorted(paths) == sorted(["/Patient/p1", "/Condition?patient=p1", "/Condition?patient=p1&_page=1",
-                                    "/Condition?patient=p1&_page=2", "/MedicationRequest?patient=p1"])
+                                    "/Condition?patient=p1&_page=2", "/MedicationRequest?patient=p1",
+                                    "/Observation?patient=p1", "/Procedure?patient=p1"])
     assert {auth for _, auth in stub.seen} == {f"Bearer {TOKEN}"}
 
 

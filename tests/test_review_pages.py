@@ -101,7 +101,7 @@ def test_an_evaluation_is_stored_with_its_facts_and_opens_by_its_permalink(app: 
     assert location == f"/review/{record.id}"
     assert record.patient == "Patient/S9326.indication--cancer-related-pain"
     assert record.as_of.isoformat() == "2026-11-22"
-    assert {a.therapy for a in record.patient_assessment().assessments} == {"S9326", "S9363"}
+    assert {a.therapy for a in record.patient_assessment().assessments} == {"S9326", "S9363", "S9494"}
     assert record.patient_facts().conditions[0].codes == ["G89.3"]
     page = app.client.get(location).text
     assert record.id in page and "Patient/S9326.indication--cancer-related-pain" in page
