@@ -134,6 +134,8 @@ VSAC_SPECS: tuple[VsacSpec, ...] = (
     VsacSpec("heart-failure-vsac", "HeartFailure", "2.16.840.1.113883.3.526.3.376", "condition.py"),
     VsacSpec("palliative-care-diagnosis-vsac", "PalliativeCareDiagnosis", "2.16.840.1.113883.3.464.1003.1167", "condition.py"),
     VsacSpec("blood-transfusion-vsac", "BloodTransfusion", "2.16.840.1.113762.1.4.1029.213", "procedure.py"),
+    VsacSpec("high-intensity-statin-therapy", "HighIntensityStatinTherapy", "2.16.840.1.113883.3.526.3.1572", "medication.py"),
+    VsacSpec("moderate-intensity-statin-therapy", "ModerateIntensityStatinTherapy", "2.16.840.1.113883.3.526.3.1575", "medication.py"),
 )
 
 CHRONIC_PAIN_SNOMED = (SnomedRef("82423001", "chronic pain"),)
@@ -539,6 +541,139 @@ CURATED: tuple[CuratedSpec, ...] = (
         "hearing-loss-retinal", "Hearing loss or retinal disorder",
         "S9355.md S9355.safety.hearing-vision (ICD-10-CM H90, H91, H35)",
         icd=(("H90", "hearing loss"), ("H91", "hearing loss"), ("H35", "retinal disorders")),
+    ),
+    CuratedSpec(
+        "s9494-bone-joint", "Bone and joint infection (S9494 indication kind bone-joint)",
+        "S9494.md S9494.indication, kind bone-joint (curated: ICD-10-CM M86, M46.2, M46.3, M00, "
+        "T84.5, T84.6, T84.7, A69.23; SNOMED 203241002, 444760002, 445063003, 33937009)",
+        icd=(("M86", "osteomyelitis"), ("M46.2", "osteomyelitis of vertebra"),
+             ("M46.3", "infection of intervertebral disc"), ("M00", "pyogenic arthritis"),
+             ("T84.5", "internal joint prosthesis"), ("T84.6", "internal fixation device"),
+             ("T84.7", "orthopedic prosthetic devices"), ("A69.23", "arthritis due to lyme")),
+        snomed=(SnomedRef("203241002", "osteomyelitis of vertebra"),
+                SnomedRef("444760002", "acute osteomyelitis of vertebra"),
+                SnomedRef("445063003", "chronic osteomyelitis of vertebra"),
+                SnomedRef("33937009", "Lyme arthritis")),
+    ),
+    CuratedSpec(
+        "s9494-endovascular", "Endovascular infection (S9494 indication kind endovascular)",
+        "S9494.md S9494.indication, kind endovascular (curated: ICD-10-CM I33.0, B37.6, T82.6, "
+        "T82.7, T80.211, R78.81, A40, A41, B37.7; SNOMED 91302008 sepsis)",
+        icd=(("I33.0", "infective endocarditis"), ("B37.6", "candidal endocarditis"),
+             ("T82.6", "cardiac valve prosthesis"), ("T82.7", "cardiac and vascular devices"),
+             ("T80.211", "bloodstream infection"), ("R78.81", "bacteremia"),
+             ("A40", "streptococcal sepsis"), ("A41", "sepsis"), ("B37.7", "candidal sepsis")),
+        snomed=(SnomedRef("91302008", "sepsis"),),
+    ),
+    CuratedSpec(
+        "s9494-cns", "Central nervous system infection (S9494 indication kind cns)",
+        "S9494.md S9494.indication, kind cns (curated: ICD-10-CM G00, G06, B00.4, B02.0, B02.1, "
+        "A69.21, A69.22; SNOMED 230150008 meningitis in Lyme disease)",
+        icd=(("G00", "bacterial meningitis"), ("G06", "abscess"), ("B00.4", "encephalitis"),
+             ("B02.0", "zoster encephalitis"), ("B02.1", "zoster meningitis"),
+             ("A69.21", "meningitis due to lyme"), ("A69.22", "lyme disease")),
+        snomed=(SnomedRef("230150008", "meningitis in Lyme disease"),),
+    ),
+    CuratedSpec(
+        "s9494-deep-abscess", "Deep abscess (S9494 indication kind deep-abscess)",
+        "S9494.md S9494.indication, kind deep-abscess (curated: ICD-10-CM K65.1, K75.0, K63.0, "
+        "J85, J86, N15.1, M72.6)",
+        icd=(("K65.1", "peritoneal abscess"), ("K75.0", "abscess of liver"),
+             ("K63.0", "abscess of intestine"), ("J85", "abscess of lung"), ("J86", "pyothorax"),
+             ("N15.1", "perinephric abscess"), ("M72.6", "necrotizing fasciitis")),
+    ),
+    CuratedSpec(
+        "s9494-urinary", "Pyelonephritis (S9494 indication kind urinary)",
+        "S9494.md S9494.indication, kind urinary (curated: ICD-10-CM N10; SNOMED 36689008 acute "
+        "pyelonephritis, 45816000 pyelonephritis)",
+        icd=(("N10", "acute pyelonephritis"),),
+        snomed=(SnomedRef("36689008", "acute pyelonephritis"), SnomedRef("45816000", "pyelonephritis")),
+    ),
+    CuratedSpec(
+        "s9494-viral", "Viral infection (S9494 indication kind viral)",
+        "S9494.md S9494.indication, kind viral (curated: ICD-10-CM B25, B02.7)",
+        icd=(("B25", "cytomegaloviral"), ("B02.7", "disseminated zoster")),
+    ),
+    CuratedSpec(
+        "s9494-fungal", "Invasive fungal infection (S9494 indication kind fungal)",
+        "S9494.md S9494.indication, kind fungal (curated: ICD-10-CM B44, B45, B46, B38, B39, B40)",
+        icd=(("B44", "aspergillosis"), ("B45", "cryptococcosis"), ("B46", "zygomycosis"),
+             ("B38", "coccidioidomycosis"), ("B39", "histoplasmosis"), ("B40", "blastomycosis")),
+    ),
+    CuratedSpec(
+        "s9494-oral-usually", "Infection usually treated orally (S9494 indication kind oral-usually)",
+        "S9494.md S9494.indication, kind oral-usually (curated: ICD-10-CM L02, L03, J13, J14, "
+        "J15, J16, J18, N30, N39.0)",
+        icd=(("L02", "cutaneous abscess"), ("L03", "cellulitis"), ("J13", "pneumonia"),
+             ("J14", "pneumonia"), ("J15", "bacterial pneumonia"), ("J16", "pneumonia"),
+             ("J18", "pneumonia"), ("N30", "cystitis"), ("N39.0", "urinary tract infection")),
+    ),
+    CuratedSpec(
+        "upper-respiratory-infection", "Acute pharyngitis or upper respiratory infection",
+        "S9494.md S9494.indication (named as not an indication) and the rank-1 rule for "
+        "oral-step-down (ICD-10-CM J02, J06)",
+        icd=(("J02", "acute pharyngitis"), ("J06", "upper respiratory infections")),
+    ),
+    CuratedSpec(
+        "substance-use-disorder", "Opioid, cocaine, stimulant or other psychoactive substance use disorder",
+        "S9494.md S9494.safety.substance-use (ICD-10-CM F11, F14, F15, F19)",
+        icd=(("F11", "opioid"), ("F14", "cocaine"), ("F15", "stimulant"),
+             ("F19", "psychoactive substance")),
+    ),
+    CuratedSpec(
+        "kidney-impairment", "Impaired or unstable kidney function",
+        "S9494.md S9494.safety.nephrotoxic-renal (ICD-10-CM N17, N18.4, N18.5, N18.6, Z99.2; "
+        "SNOMED 433146000, 46177005)",
+        icd=(("N17", "acute kidney failure"), ("N18.4", "stage 4"), ("N18.5", "stage 5"),
+             ("N18.6", "end stage renal disease"), ("Z99.2", "renal dialysis")),
+        snomed=(SnomedRef("433146000", None), SnomedRef("46177005", None)),
+    ),
+    CuratedSpec(
+        "s9494-pregnancy", "Pregnancy (S9494 vancomycin excipients)",
+        "S9494.md S9494.safety.pregnancy-vancomycin (ICD-10-CM Z33.1, O09; SNOMED 77386006)",
+        icd=(("Z33.1", "pregnant state"), ("O09", "high risk pregnancy")),
+        snomed=(SnomedRef("77386006", "pregnancy"),),
+    ),
+    CuratedSpec(
+        "advanced-ckd", "Advanced chronic kidney disease or dialysis",
+        "S9494.md S9494.safety.ckd-vein-preservation (curated: ICD-10-CM N18.32, N18.4, N18.5, "
+        "N18.6, Z99.2)",
+        icd=(("N18.32", "stage 3b"), ("N18.4", "stage 4"), ("N18.5", "stage 5"),
+             ("N18.6", "end stage renal disease"), ("Z99.2", "renal dialysis")),
+    ),
+    CuratedSpec(
+        "antibiotic-allergy", "Allergy status to penicillin or other antibiotic agents",
+        "S9494.md S9494.safety.beta-lactam-allergy (ICD-10-CM Z88.0, Z88.1)",
+        icd=(("Z88.0", "allergy status to penicillin"), ("Z88.1", "other antibiotic agents")),
+    ),
+    CuratedSpec(
+        "cannot-swallow-absorb", "Dysphagia or malabsorption",
+        "S9494.md S9494.doc.no-oral-option (ICD-10-CM R13.1 dysphagia, K90, K91.2 malabsorption)",
+        icd=(("R13.1", "dysphagia"), ("K90", "malabsorption"), ("K91.2", "malabsorption")),
+    ),
+    CuratedSpec(
+        "vascular-access-condition", "Vascular access device on record",
+        "S9494.md S9494.vascular-access (ICD-10-CM Z45.2, Z95.828)",
+        icd=(("Z45.2", "vascular access device"), ("Z95.828", "vascular implants")),
+    ),
+    CuratedSpec(
+        "central-line-placement", "Insertion or replacement of a PICC or central venous catheter",
+        "S9494.md S9494.vascular-access (SNOMED 428388009, 439414000, 439095005, 439355003, "
+        "439917001, 439918006, 431185003)",
+        snomed=(SnomedRef("428388009", "insertion of PICC"), SnomedRef("439414000", "replacement of PICC"),
+                SnomedRef("439095005", "replacement of PICC using fluoroscopy"),
+                SnomedRef("439355003", "replacement of tunneled CVC"),
+                SnomedRef("439917001", "replacement of non-tunneled CVC"),
+                SnomedRef("439918006", "replacement of tunneled CVC with subcutaneous pump"),
+                SnomedRef("431185003", "replacement of CVC using fluoroscopy")),
+    ),
+    CuratedSpec(
+        "central-line-removal", "Removal of a PICC or central venous catheter",
+        "S9494.md S9494.vascular-access, removal ends access (SNOMED 424606007, 440459001, "
+        "175853000, 450330005, 431678001, 431243009)",
+        snomed=(SnomedRef("424606007", None), SnomedRef("440459001", "removal of PICC"),
+                SnomedRef("175853000", "removal of central venous line"), SnomedRef("450330005", None),
+                SnomedRef("431678001", "removal of tunneled CVC"), SnomedRef("431243009", None)),
     ),
 )
 
