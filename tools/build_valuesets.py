@@ -128,6 +128,8 @@ VSAC_SPECS: tuple[VsacSpec, ...] = (
     VsacSpec("opioids-vsac", "Opioids", "2.16.840.1.113762.1.4.1248.120", "medication.py"),
     VsacSpec("schedule-iv-benzodiazepines", "ScheduleIvBenzodiazepines", "2.16.840.1.113762.1.4.1125.1", "medication.py"),
     VsacSpec("meperidine-medications", "MeperidineMedications", "2.16.840.1.113883.3.464.1003.1248", "medication.py"),
+    VsacSpec("chemotherapy-advanced-cancer-vsac", "ChemotherapyAgentsForAdvancedCancer", "2.16.840.1.113762.1.4.1248.355", "medication.py"),
+    VsacSpec("heart-failure-vsac", "HeartFailure", "2.16.840.1.113883.3.526.3.376", "condition.py"),
 )
 
 CHRONIC_PAIN_SNOMED = (SnomedRef("82423001", "chronic pain"),)
@@ -247,6 +249,36 @@ CURATED: tuple[CuratedSpec, ...] = (
         "high-cord-injury", "Cervical or high thoracic spinal cord injury",
         "S9363.md S9363.safety.withdrawal (cervical/high thoracic cord injury: S14.1, S24.1)",
         icd=(("S14.1", "cervical spinal cord"), ("S24.1", "thoracic spinal cord")),
+    ),
+    CuratedSpec(
+        "hepatocellular-carcinoma", "Primary hepatocellular carcinoma",
+        "S9330.md S9330.pump-indication (a): hepatocellular carcinoma C22.0 (SNOMED 109841003 "
+        "liver cell carcinoma)",
+        icd=(("C22.0", "liver cell carcinoma"),),
+        snomed=(SnomedRef("109841003", "liver cell carcinoma"),),
+    ),
+    CuratedSpec(
+        "colorectal-cancer", "Colorectal cancer",
+        "S9330.md S9330.pump-indication (a): colorectal C18, C19, C20 (SNOMED 363406005 "
+        "malignant neoplasm of colon, 363351006 malignant tumor of rectum)",
+        icd=(("C18", "malignant neoplasm of colon"), ("C19", "rectosigmoid junction"),
+             ("C20", "malignant neoplasm of rectum")),
+        snomed=(SnomedRef("363406005", "malignant neoplasm of colon"),
+                SnomedRef("363351006", "malignant tumor of rectum")),
+        note="C78.7 (liver metastasis) counts on the page only with a C18-C20 primary, which "
+        "this set already holds, so C78.7 is not listed.",
+    ),
+    CuratedSpec(
+        "heart-failure-cardiomyopathy", "Heart failure or cardiomyopathy",
+        "S9330.md S9330.safety.anthracycline-heart (ICD-10-CM I50 (all), I42; VSAC Heart "
+        "Failure is heart-failure-vsac)",
+        icd=(("I50", "heart failure"), ("I42", "cardiomyopathy")),
+    ),
+    CuratedSpec(
+        "neutropenia", "Neutropenia",
+        "S9330.md S9330.safety.neutropenia (ICD-10-CM D70 (all), including D70.1 agranulocytosis "
+        "secondary to cancer chemotherapy)",
+        icd=(("D70", "neutropenia"),),
     ),
 )
 
@@ -763,10 +795,27 @@ def render_readme(built: list[Built]) -> str:
     return "\n".join(lines)
 
 
+HAND_WRITTEN_HEADING = "## Written by hand"
+
+
+def hand_written_section(readme: Path) -> str:
+    """The README's "Written by hand" section as it stands: those value sets are not this
+    script's, so regenerating must keep their lines (and leaves their files alone)."""
+    if not readme.exists():
+        return ""
+    text = readme.read_text(encoding="utf-8")
+    start = text.find("\n" + HAND_WRITTEN_HEADING + "\n")
+    if start < 0:
+        return ""
+    end = text.find("\n## ", start + 1)
+    section = text[start + 1:] if end < 0 else text[start + 1:end + 1]
+    return "\n" + section.rstrip("\n") + "\n"
+
+
 def write_outputs(built: list[Built], out_dir: Path, check: bool) -> list[Path]:
     """Write (or, with check, compare) every file; returns the files that differ."""
     files = {f"{b.id}.json": render_json(b.resource) for b in built}
-    files["README.md"] = render_readme(built)
+    files["README.md"] = render_readme(built) + hand_written_section(out_dir / "README.md")
     changed = []
     for name, text in files.items():
         path = out_dir / name
