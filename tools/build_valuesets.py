@@ -136,6 +136,7 @@ VSAC_SPECS: tuple[VsacSpec, ...] = (
     VsacSpec("blood-transfusion-vsac", "BloodTransfusion", "2.16.840.1.113762.1.4.1029.213", "procedure.py"),
     VsacSpec("high-intensity-statin-therapy", "HighIntensityStatinTherapy", "2.16.840.1.113883.3.526.3.1572", "medication.py"),
     VsacSpec("moderate-intensity-statin-therapy", "ModerateIntensityStatinTherapy", "2.16.840.1.113883.3.526.3.1575", "medication.py"),
+    VsacSpec("chemotherapy-advanced-cancer-vsac", "ChemotherapyAgentsForAdvancedCancer", "2.16.840.1.113762.1.4.1248.355", "medication.py"),
 )
 
 CHRONIC_PAIN_SNOMED = (SnomedRef("82423001", "chronic pain"),)
@@ -674,6 +675,36 @@ CURATED: tuple[CuratedSpec, ...] = (
         snomed=(SnomedRef("424606007", None), SnomedRef("440459001", "removal of PICC"),
                 SnomedRef("175853000", "removal of central venous line"), SnomedRef("450330005", None),
                 SnomedRef("431678001", "removal of tunneled CVC"), SnomedRef("431243009", None)),
+    ),
+    CuratedSpec(
+        "hepatocellular-carcinoma", "Primary hepatocellular carcinoma",
+        "S9330.md S9330.pump-indication (a): hepatocellular carcinoma C22.0 (SNOMED 109841003 "
+        "liver cell carcinoma)",
+        icd=(("C22.0", "liver cell carcinoma"),),
+        snomed=(SnomedRef("109841003", "liver cell carcinoma"),),
+    ),
+    CuratedSpec(
+        "colorectal-cancer", "Colorectal cancer",
+        "S9330.md S9330.pump-indication (a): colorectal C18, C19, C20 (SNOMED 363406005 "
+        "malignant neoplasm of colon, 363351006 malignant tumor of rectum)",
+        icd=(("C18", "malignant neoplasm of colon"), ("C19", "rectosigmoid junction"),
+             ("C20", "malignant neoplasm of rectum")),
+        snomed=(SnomedRef("363406005", "malignant neoplasm of colon"),
+                SnomedRef("363351006", "malignant tumor of rectum")),
+        note="C78.7 (liver metastasis) counts on the page only with a C18-C20 primary, which "
+        "this set already holds, so C78.7 is not listed.",
+    ),
+    CuratedSpec(
+        "heart-failure-cardiomyopathy", "Heart failure or cardiomyopathy",
+        "S9330.md S9330.safety.anthracycline-heart (ICD-10-CM I50 (all), I42; VSAC Heart "
+        "Failure is heart-failure-vsac)",
+        icd=(("I50", "heart failure"), ("I42", "cardiomyopathy")),
+    ),
+    CuratedSpec(
+        "neutropenia", "Neutropenia",
+        "S9330.md S9330.safety.neutropenia (ICD-10-CM D70 (all), including D70.1 agranulocytosis "
+        "secondary to cancer chemotherapy)",
+        icd=(("D70", "neutropenia"),),
     ),
 )
 
