@@ -59,7 +59,8 @@ def order_sign_body(size: int) -> bytes:
         "context": {"userId": "Practitioner/bench", "patientId": patient["id"],
                     "draftOrders": {"resourceType": "Bundle", "type": "collection",
                                     "entry": [{"resource": r} for r in drafts]}},
-        "prefetch": {"patient": patient, "conditions": searchset(conditions), "medications": searchset(history)},
+        "prefetch": {"patient": patient, "conditions": searchset(conditions), "medications": searchset(history),
+                     "observations": searchset([]), "procedures": searchset([])},
     }).encode()
 
 

@@ -473,22 +473,21 @@ def _duration_hours(dosage: list[Any]) -> float | None:
     return None
 
 
-def _millilitres(quantity: Any) -> float | None:
-    """A volume in mL (also the volume part of a rate such as mL/h)."""
+def _amount(quantity: Any, per_unit: dict[str, Any]) -> float | None:
+    """A quantity in the unit of a table (mL, mg), also the numerator of a rate (mL/h, mg/h)."""
     if quantity is None or quantity.value is None:
         return None
     unit = (quantity.code or quantity.unit or "").split("/")[0]
-    factor = _ML_PER_UNIT.get(unit)
+    factor = per_unit.get(unit)
     return float(Decimal(str(quantity.value)) * factor) if factor is not None else None
+
+
+def _millilitres(quantity: Any) -> float | None:
+    return _amount(quantity, _ML_PER_UNIT)
 
 
 def _milligrams(quantity: Any) -> float | None:
-    """A mass in mg (also the mass part of a rate such as mg/h)."""
-    if quantity is None or quantity.value is None:
-        return None
-    unit = (quantity.code or quantity.unit or "").split("/")[0]
-    factor = _MG_PER_UNIT.get(unit)
-    return float(Decimal(str(quantity.value)) * factor) if factor is not None else None
+    return _amount(quantity, _MG_PER_UNIT)
 
 
 def _daily_volume_ml(dosage: list[Any]) -> float | None:
