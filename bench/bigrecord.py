@@ -1,5 +1,9 @@
 """A patient-view whose prefetch holds 20,000 Conditions (about 4.5 MB): the work must stay linear.
 
+Two records: the issue's (one diagnosis the rules read and one they do not, alternating: the
+engine sees the repeated diagnosis once) and a worst case where every Condition the rules read
+differs (its own onset date), so that each is a distinct fact for the engine.
+
 Run in-process through the ASGI app (no sockets), so the figure is the server's own time.
 """
 
@@ -12,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import orjson
 from fastapi.testclient import TestClient
 
 from cds.web import Settings, create_app
@@ -24,13 +29,15 @@ ICD = "http://hl7.org/fhir/sid/icd-10-cm"
 CODES = ("G89.4", "E11.9")
 
 
-def request(conditions: int = CONDITIONS) -> dict[str, Any]:
+def request(conditions: int = CONDITIONS, distinct: bool = False) -> dict[str, Any]:
+    onsets = [(dt.date(2000, 1, 1) + dt.timedelta(days=n // 2)).isoformat() for n in range(conditions)]
     entries = [{"resource": {
         "resourceType": "Condition", "id": f"c{n}",
         "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
                                        "code": "active"}]},
         "code": {"coding": [{"system": ICD, "code": CODES[n % 2]}], "text": f"condition {n}"},
-        "subject": {"reference": "Patient/p1"}}} for n in range(conditions)]
+        "subject": {"reference": "Patient/p1"}, **({"onsetDateTime": onsets[n]} if distinct else {})}}
+        for n in range(conditions)]
     return {"hook": "patient-view", "hookInstance": "bench-big-record",
             "context": {"userId": "Practitioner/dr-1", "patientId": "p1"},
             "prefetch": {"patient": {"resourceType": "Patient", "id": "p1", "birthDate": "1960-05-01"},
@@ -39,7 +46,16 @@ def request(conditions: int = CONDITIONS) -> dict[str, Any]:
 
 
 def run(repeats: int = 5, conditions: int = CONDITIONS) -> dict[str, Any]:
-    body = request(conditions)
+    usual, worst = _times(request(conditions), repeats), _times(request(conditions, distinct=True), repeats)
+    return {"conditions": conditions, "total_ms": usual.model_dump(), "distinct_total_ms": worst.model_dump(),
+            "rows": [[f"patient-view, {conditions:,} Conditions in the prefetch", str(usual),
+                      "well under 1 s", "yes" if usual.median < 1000 else "NO"],
+                     ["  the same, every Condition read distinct (worst case)", str(worst), "", ""]]}
+
+
+def _times(body: dict[str, Any], repeats: int) -> Figure:
+    # Encoded once, outside the clock: the figure is the server's time, not the test client's.
+    raw = orjson.dumps(body)
     times: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(as_of=dt.date(2026, 11, 22), feedback_db=Path(tmp) / "hooks.sqlite",
@@ -48,14 +64,12 @@ def run(repeats: int = 5, conditions: int = CONDITIONS) -> dict[str, Any]:
         with TestClient(create_app(settings)) as client:
             for _ in range(repeats):
                 start = time.perf_counter()
-                response = client.post("/cds-services/home-infusion-patient-view", json=body)
+                response = client.post("/cds-services/home-infusion-patient-view", content=raw,
+                                       headers={"content-type": "application/json"})
                 times.append((time.perf_counter() - start) * 1000)
                 if response.status_code != 200:
                     raise RuntimeError(f"status {response.status_code}: {response.text[:200]}")
-    figure = Figure.of(times, "ms")
-    return {"conditions": conditions, "total_ms": figure.model_dump(),
-            "rows": [[f"patient-view, {conditions:,} Conditions in the prefetch", str(figure),
-                      "well under 1 s", "yes" if figure.median < 1000 else "NO"]]}
+    return Figure.of(times, "ms")
 
 
 if __name__ == "__main__":

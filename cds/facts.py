@@ -16,7 +16,7 @@ from fhir.resources.R4B.medicationrequest import MedicationRequest
 from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.procedure import Procedure
 from fhir.resources.R4B.servicerequest import ServiceRequest
-from pydantic import BaseModel
+from pydantic import BaseModel, PrivateAttr
 
 from .fhir.errors import Problem
 from .fhir.record import PatientRecord
@@ -143,6 +143,8 @@ class PatientFacts(BaseModel):
     procedure_count: int = 0
     courses: dict[str, list[CourseFact]]
     warnings: list[Problem]
+    # The conditions as plain dicts, the same for every therapy: made once, not once per ruleset.
+    _plain_conditions: list[dict[str, Any]] | None = PrivateAttr(default=None)
 
     def has_order(self, therapy: str) -> bool:
         return any(therapy in o.order_for for o in [*self.medications, *self.service_orders])
@@ -164,7 +166,9 @@ class PatientFacts(BaseModel):
         # Every condition term asks for a condition in some value set (active unless it says
         # any status); others could match no rule, so they are not asserted (they stay in the
         # facts for the audit trail).
-        conditions = [_plain(c) for c in self.conditions if c.vs]
+        if self._plain_conditions is None:
+            self._plain_conditions = [_plain(c) for c in self.conditions if c.vs]
+        conditions = self._plain_conditions
         medications = []
         for medication in self.medications:
             plain = _plain(medication)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .listing import listed
 from .models import PatientAssessment
 
 MARKS = {"met": "[x]", "not-met": "[ ]", "unknown": "[?]", "not-applicable": "[-]"}
@@ -18,10 +19,10 @@ def render_text(result: PatientAssessment) -> str:
         for criterion in assessment.criteria:
             lines.append(f"    {MARKS[criterion.result]} {criterion.id}: {criterion.result} - {criterion.reason}")
             if criterion.evidence:
-                lines.append(f"        evidence: {', '.join(criterion.evidence)}")
+                lines.append(f"        evidence: {listed(criterion.evidence)}")
         if assessment.findings:
             lines.append("  safety findings:")
-            lines += [f"    ! {f.severity}: {f.id}: {f.text}" + (f" ({', '.join(f.evidence)})" if f.evidence else "")
+            lines += [f"    ! {f.severity}: {f.id}: {f.text}" + (f" ({listed(f.evidence)})" if f.evidence else "")
                       for f in assessment.findings]
         if assessment.documentation:
             lines.append("  documentation needed:")

@@ -12,6 +12,9 @@ from typing import Any
 
 import pytest
 
+import cds
+from cds.engine import host
+
 from .conftest import ICD, ROOT, bundle, condition, patient
 from .hooks_support.checks import CheckedClient, make_client
 from .hooks_support.patients import hook_request
@@ -42,8 +45,33 @@ def test_a_patient_view_with_20000_conditions_answers_with_its_card(client: Chec
     assert response.status_code == 200, response.text
     [card] = response.json()["cards"]
     assert card["summary"].startswith("Home infusion candidate (") and "S9326" in card["summary"]
-    # Every matching condition is evidence, once, in record order.
-    assert "Condition/c0" in card["detail"]
+    # Every matching condition is evidence, once, in record order; the card names the first
+    # few and how many more, not 10,000 references.
+    assert "Condition/c0, Condition/c2" in card["detail"]
+    assert "and 9,995 more" in card["detail"]
+    assert len(card["detail"]) < 20_000
+
+
+def test_repeated_entries_are_all_evidence_and_the_engine_sees_each_distinct_fact_once(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    asserted: list[dict[str, Any]] = []
+    original = host.Session.assert_fact
+
+    def spy(self: host.Session, fact: dict[str, Any]) -> None:
+        asserted.append(fact)
+        original(self, fact)
+
+    monkeypatch.setattr(host.Session, "assert_fact", spy)
+    # Twelve entries of one diagnosis, told apart only by id and text, and one with another onset.
+    same = [condition(f"c{n}", ICD, "G89.4", f"Chronic pain, entry {n}") for n in range(12)]
+    other = {**condition("c-onset", ICD, "G89.4", "Chronic pain"), "onsetDateTime": "2024-01-01"}
+    result = cds.evaluate(bundle(patient("p1"), *same, other), as_of="2026-11-22", therapies=["S9326"])
+    [indication] = [c for c in result.assessment("S9326").criteria if c.id == "S9326.indication"]
+    assert indication.result == "met"
+    assert indication.evidence == [f"Condition/c{n}" for n in range(12)] + ["Condition/c-onset"]
+    assert indication.reason.endswith("and 8 more.") or "and 8 more" in indication.reason
+    conditions = [f for f in asserted if f.get("t") == "condition"]
+    assert len(conditions) == 2  # the twelve equal entries as one fact, the other onset as another
 
 
 @pytest.mark.parametrize(("variable", "cap", "named"), [

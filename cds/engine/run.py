@@ -9,17 +9,23 @@ from __future__ import annotations
 
 import string
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from ..conditions import ParsedRuleset, terms
+from ..listing import listed
 from ..fhir.limits import limits, over
 from ..ruleset import Ruleset
 from . import host
 from .compile import compile_ruleset, flag
 
 Binding = list[dict[str, Any]]
+# What tells entries apart without any rule testing it (compile.py never reads these): facts
+# equal but for them are asserted once, as one group (see CompiledRuleset.run).
+_LABELS = frozenset({"ref", "display"})
 # The fact type (`t`) each condition term matches; derived terms match derived facts.
 _FACT_TYPE = {"service_order": "service-order", "observation": "derived", "medication_classes": "derived",
               "conditions_count": "derived"}
@@ -49,8 +55,9 @@ class _Collector:
     # Every fact asserted, by position: actions hand back positions, not durable's copies.
     facts: list[dict[str, Any]] = field(default_factory=list)
 
-    def view(self, fact: dict[str, Any]) -> dict[str, Any]:
-        self.facts.append(fact)
+    def view(self, fact: dict[str, Any], group: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """The engine's view of a fact; a group (the fact and its equals) is what a match hands back."""
+        self.facts.append({**fact, "group": group} if group and len(group) > 1 else fact)
         return engine_view(fact, len(self.facts) - 1)
 
 
@@ -108,9 +115,8 @@ class CompiledRuleset:
         with host.session(self.name) as session:
             _ACTIVE[self.name] = collector
             try:
-                for fact in facts:
-                    if self.relevant(fact):
-                        session.assert_fact(collector.view(fact))
+                for group in _groups(fact for fact in facts if self.relevant(fact)):
+                    session.assert_fact(collector.view(group[0], group))
                 session.assert_fact(collector.view({"t": "context", **context}))
                 results: dict[str, CriterionOutcome] = {}
                 for criterion in self.ruleset.criteria:
@@ -141,6 +147,26 @@ class CompiledRuleset:
                                 reason=render(other.reason, []), evidence=[])
 
 
+def _groups(facts: Iterable[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Facts grouped by what the rules can test, in first-seen order.
+
+    A record repeating one diagnosis 20,000 times then costs one assertion, not 20,000: the
+    engine's work grows with distinct facts, while evidence and reasons still name every entry.
+    Sound because no rule binds two facts that are equal in everything it tests (counts are
+    derived facts, computed before the rules).
+    """
+    groups: dict[bytes, list[dict[str, Any]]] = {}
+    for fact in facts:
+        key = orjson.dumps({k: v for k, v in fact.items() if k not in _LABELS}, option=orjson.OPT_SORT_KEYS)
+        groups.setdefault(key, []).append(fact)
+    return list(groups.values())
+
+
+def _members(binding: Binding) -> Iterator[dict[str, Any]]:
+    for fact in binding:
+        yield from fact.get("group") or (fact,)
+
+
 def engine_view(fact: dict[str, Any], position: int) -> dict[str, Any]:
     """The fact as durable-rules sees it: lists become flags, nothing else is an array.
 
@@ -162,7 +188,7 @@ def evidence(bindings: list[Binding]) -> list[str]:
     # A dict keeps first-seen order with O(1) membership: a list made 20,000 conditions quadratic.
     refs: dict[str, None] = {}
     for binding in bindings:
-        for fact in binding:
+        for fact in _members(binding):
             for ref in [fact.get("ref"), *fact.get("evidence", [])]:
                 if ref:
                     refs.setdefault(ref, None)
@@ -179,12 +205,12 @@ def render(template: str, bindings: list[Binding]) -> str:
     names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
     values: dict[str, dict[str, None]] = defaultdict(dict)
     for binding in bindings:
-        for fact in binding:
+        for fact in _members(binding):
             if fact.get("t") in ("context", "status"):
                 continue
             for key in names & fact.keys():
                 value = fact[key]
                 if isinstance(value, (str, int, float)) and not isinstance(value, bool) and key not in ("t", "id"):
                     values[key].setdefault(f"{value:g}" if isinstance(value, float) else str(value), None)
-    filled = _Values({name: "; ".join(values[name]) for name in names if values.get(name)})
+    filled = _Values({name: listed(list(values[name]), "; ") for name in names if values.get(name)})
     return template.format_map(filled)

@@ -13,6 +13,7 @@ from typing import Any
 from fhir.resources.R4B.resource import Resource
 from pydantic import ValidationError
 
+from . import memo
 from .errors import Problem
 from .read import RawEntry
 from .registry import BY_NAME
@@ -26,7 +27,7 @@ def validate(entry: RawEntry) -> tuple[Resource | None, list[Problem]]:
         return None, []
     elements = registered.elements
     try:
-        return registered.model.model_validate({k: v for k, v in entry.resource.items() if k in elements}), []
+        return memo.validate(registered.model, {k: v for k, v in entry.resource.items() if k in elements}), []
     except ValidationError as exc:
         return None, [_problem(entry, kind, error) for error in exc.errors()]
 

@@ -11,6 +11,7 @@ import re
 import uuid
 from typing import Any
 
+from ..listing import SHOWN, listed
 from ..models import Assessment
 from ..ruleset import Ruleset
 from ..terminology.valuesets import HCPCS as HCPCS_SYSTEM
@@ -79,12 +80,12 @@ def detail(assessment: Assessment, ruleset: Ruleset, as_of: str, warnings: list[
     lines = [f"**{VERDICTS[assessment.status].capitalize()}**: {md(assessment.title)} ({assessment.therapy}).", ""]
     lines += ["| Criterion | Result | Reason | Evidence |", "|---|---|---|---|"]
     for c in assessment.criteria:
-        evidence = ", ".join(md(e) for e in c.evidence) or "none"
+        evidence = listed([md(e) for e in c.evidence]) or "none"
         lines.append(f"| {md(c.id)}{'' if c.required else ' (optional)'} | {c.result} | {md(c.reason)} | {evidence} |")
     if assessment.findings:
         lines += ["", "**Safety findings**", ""]
         for f in assessment.findings:
-            evidence = f" (evidence: {', '.join(md(e) for e in f.evidence)})" if f.evidence else ""
+            evidence = f" (evidence: {listed([md(e) for e in f.evidence])})" if f.evidence else ""
             lines.append(f"- {f.severity}: {md(f.text)}{evidence}")
     if assessment.documentation:
         lines += ["", "**Documentation needed**", ""]
@@ -94,9 +95,7 @@ def detail(assessment: Assessment, ruleset: Ruleset, as_of: str, warnings: list[
         for a in assessment.alternatives:
             flag = "**Recommended:** " if a.recommended else ""
             lines.append(f"{a.rank}. {flag}{md(a.text)} Why: {md(a.reason)}")
-    if warnings:
-        lines += ["", "**Record data not used**", ""]
-        lines += [f"- {md(w)}" for w in warnings]
+    lines += _warnings(warnings)
     lines += ["", f"Ruleset {md(ruleset.therapy)} {md(ruleset.full_version)}, assessed as of {as_of}."]
     return "\n".join(lines)
 
@@ -114,8 +113,8 @@ def build_candidates_card(
 ) -> dict[str, Any]:
     """patient-view's one card: the therapies whose indication the record meets, each with its
     status and main reason, and one link to their review page (not a wall of cards)."""
-    listed = "; ".join(f"{a.therapy} {VERDICTS[a.status]}" for a in assessments)
-    text = f"Home infusion candidate ({len(assessments)}): {listed}"
+    verdicts = "; ".join(f"{a.therapy} {VERDICTS[a.status]}" for a in assessments)
+    text = f"Home infusion candidate ({len(assessments)}): {verdicts}"
     if len(text) >= SUMMARY_LIMIT:
         text = text[: SUMMARY_LIMIT - 2].rsplit(";", 1)[0] + " …"
     lines = ["| Therapy | Status | Main reason |", "|---|---|---|"]
@@ -125,11 +124,9 @@ def build_candidates_card(
     for a in assessments:
         lines += ["", f"**{md(a.therapy)}: {VERDICTS[a.status]}**", "",
                   "| Criterion | Result | Reason | Evidence |", "|---|---|---|---|"]
-        lines += [f"| {md(c.id)} | {c.result} | {md(c.reason)} | {', '.join(md(e) for e in c.evidence) or 'none'} |"
+        lines += [f"| {md(c.id)} | {c.result} | {md(c.reason)} | {listed([md(e) for e in c.evidence]) or 'none'} |"
                   for c in a.criteria]
-    if warnings:
-        lines += ["", "**Record data not used**", ""]
-        lines += [f"- {md(w)}" for w in warnings]
+    lines += _warnings(warnings)
     versions = ", ".join(f"{md(a.therapy)} {md(rulesets[a.therapy].full_version)}" for a in assessments)
     lines += ["", f"Rulesets {versions}, assessed as of {as_of}."]
     card: dict[str, Any] = {
@@ -173,3 +170,13 @@ def _suggestion(card_id: str, alternative: Any, patient_ref: str) -> dict[str, A
         },
     }]
     return suggestion
+
+
+def _warnings(warnings: list[str]) -> list[str]:
+    if not warnings:
+        return []
+    lines = ["", "**Record data not used**", ""]
+    lines += [f"- {md(w)}" for w in warnings[:SHOWN]]
+    if len(warnings) > SHOWN:
+        lines.append(f"- and {len(warnings) - SHOWN:,} more")
+    return lines

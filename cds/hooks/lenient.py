@@ -15,7 +15,7 @@ from typing import Any
 from fhir.resources.R4B.resource import Resource
 from pydantic import ValidationError
 
-from ..fhir import Problem, RawEntry
+from ..fhir import Problem, RawEntry, memo
 from ..fhir.registry import BY_NAME
 
 # Each round removes every element pydantic named; nested errors surface one level at a time.
@@ -37,7 +37,7 @@ def salvage(entry: RawEntry) -> tuple[RawEntry, list[Problem], Resource | None]:
     validated: Resource | None = None
     for _ in range(_ROUNDS):
         try:
-            validated = model.model_validate({k: v for k, v in resource.items() if k in elements})
+            validated = memo.validate(model, {k: v for k, v in resource.items() if k in elements})
         except ValidationError as exc:
             if resource is entry.resource:
                 resource = copy.deepcopy(resource)

@@ -6,6 +6,7 @@ cds/hooks and cds/review never import each other; this module puts them together
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -31,6 +32,11 @@ from .settings import Settings
 log = logging.getLogger("cds.hooks")
 
 
+# Generation 0 collected every 50,000 allocations (Python's default: 700); the older
+# generations at their usual multiples.
+GC_THRESHOLDS = (50_000, 10, 10)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     # httpx logs each request's URL at INFO, and our FHIR query URLs carry the patient id.
@@ -48,6 +54,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.warning("no CDS client authentication configured: calls are not authenticated")
         # Load and compile the rulesets before the first call, not during it.
         await anyio.to_thread.run_sync(_knowledge.default)
+        # A large record allocates millions of short-lived objects (parsed JSON, models,
+        # facts); at the default threshold (700) the collector ran thousands of times in one
+        # call and took 40 % of a 20,000-Condition patient-view. Collections stay, less often.
+        gc.set_threshold(*GC_THRESHOLDS)
         yield
         trail.close()
 
