@@ -158,6 +158,8 @@ def test_html_without_a_folder_is_refused() -> None:
 def test_markdown_without_a_folder_prints_the_index_only() -> None:
     done = cds("criteria")
     assert done.returncode == 0, done.stderr
-    assert done.stdout == markdown_pages(catalog())["index"]
-    assert len(done.stdout) < 20_000
+    pages = markdown_pages(catalog())
+    assert done.stdout == pages["index"]
+    # The index grows with every ruleset and value set; it stays a small part of the catalog.
+    assert len(done.stdout) < sum(len(page) for page in pages.values()) / 20
     assert "the index only; give --out DIR for all" in done.stderr

@@ -137,6 +137,8 @@ VSAC_SPECS: tuple[VsacSpec, ...] = (
     VsacSpec("high-intensity-statin-therapy", "HighIntensityStatinTherapy", "2.16.840.1.113883.3.526.3.1572", "medication.py"),
     VsacSpec("moderate-intensity-statin-therapy", "ModerateIntensityStatinTherapy", "2.16.840.1.113883.3.526.3.1575", "medication.py"),
     VsacSpec("chemotherapy-advanced-cancer-vsac", "ChemotherapyAgentsForAdvancedCancer", "2.16.840.1.113762.1.4.1248.355", "medication.py"),
+    # S9364.md S9364.nutrition-status: "active Condition in VSAC Malnutrition Diagnosis".
+    VsacSpec("malnutrition-diagnosis-vsac", "MalnutritionDiagnosis", "2.16.840.1.113762.1.4.1095.55", "condition.py"),
 )
 
 CHRONIC_PAIN_SNOMED = (SnomedRef("82423001", "chronic pain"),)
@@ -705,6 +707,104 @@ CURATED: tuple[CuratedSpec, ...] = (
         "S9330.md S9330.safety.neutropenia (ICD-10-CM D70 (all), including D70.1 agranulocytosis "
         "secondary to cancer chemotherapy)",
         icd=(("D70", "neutropenia"),),
+    ),    # S9364 (../shared/criteria/S9364.md): parenteral nutrition.
+    CuratedSpec(
+        "pn-malabsorption", "Malabsorption (S9364 indication kind malabsorption)",
+        "S9364.md S9364.indication, kind malabsorption (L38953 as stated by First Coast; HMSA "
+        "MM.08.007; Centene CP.MP.163: ICD-10-CM K90.82, K90.83, K91.2, K90.3, K90.89, K90.9, "
+        "K86.81, K52.0, K50, K55.1, Z94.82, T86.85, P77)",
+        icd=(("K90.82", "short bowel syndrome"), ("K90.83", "intestinal failure"),
+             ("K91.2", "postsurgical malabsorption"), ("K90.3", "pancreatic steatorrhea"),
+             ("K90.89", "other intestinal malabsorption"), ("K90.9", "intestinal malabsorption"),
+             ("K86.81", "exocrine pancreatic insufficiency"), ("K52.0", "due to radiation"),
+             ("K50", "crohn's disease"), ("K55.1", "chronic vascular disorders of intestine"),
+             ("Z94.82", "intestine transplant status"), ("T86.85", "intestine transplant"),
+             ("P77", "necrotizing enterocolitis")),
+    ),
+    CuratedSpec(
+        "pn-motility", "Gastric or intestinal motility disorder (S9364 indication kind motility)",
+        "S9364.md S9364.indication, kind motility (L38953 as stated by First Coast: ICD-10-CM "
+        "K31.84, K59.8, K56.0; SNOMED 713702000, 713703005, 713704004 gastroparesis due to "
+        "diabetes, found by the page in VSAC Diabetes 2.16.840.1.113883.3.464.1003.103.12.1001, "
+        "which itself is not used)",
+        icd=(("K31.84", "gastroparesis"), ("K59.8", "other specified functional intestinal"),
+             ("K56.0", "paralytic ileus")),
+        snomed=(SnomedRef("713702000", "gastroparesis due to type 1 diabetes mellitus"),
+                SnomedRef("713703005", "gastroparesis due to type 2 diabetes mellitus"),
+                SnomedRef("713704004", "gastroparesis due to diabetes mellitus")),
+    ),
+    CuratedSpec(
+        "pn-obstruction-fistula", "Intestinal obstruction or fistula (S9364 indication kind obstruction-fistula)",
+        "S9364.md S9364.indication, kind obstruction-fistula (HMSA MM.08.007: mechanical "
+        "obstruction not operable, proximal enterocutaneous fistula; Centene CP.MP.163: "
+        "ICD-10-CM K56.6, K56.7, K91.3, K63.2)",
+        icd=(("K56.6", "intestinal obstruction"), ("K56.7", "ileus, unspecified"),
+             ("K91.3", "postprocedural intestinal obstruction"), ("K63.2", "fistula of intestine")),
+    ),
+    CuratedSpec(
+        "pn-intestinal-failure", "Short bowel syndrome, intestinal failure or postsurgical malabsorption",
+        "S9364.md intestinal-rehabilitation alternative (kind malabsorption with ICD-10-CM K90.82, "
+        "K90.83 or K91.2)",
+        icd=(("K90.82", "short bowel syndrome"), ("K90.83", "intestinal failure"),
+             ("K91.2", "postsurgical malabsorption")),
+    ),
+    CuratedSpec(
+        "dysphagia", "Aphagia and dysphagia",
+        "S9364.md S9364.indication (dysphagia R13 alone is not an indication) and the "
+        "oral-nutrition-support alternative (offered when no R13 is on record)",
+        icd=(("R13", "dysphagia"),),
+    ),
+    CuratedSpec(
+        "pn-gut-works", "Anorexia, malnutrition or cachexia (not an indication for PN)",
+        "S9364.md S9364.indication (anorexia R63.0, malnutrition E40-E46 or cachexia R64 without a "
+        "gut condition is not an indication: enteral nutrition, NCD 180.2)",
+        icd=(("R63.0", "anorexia"), ("E40", "kwashiorkor"), ("E41", "nutritional marasmus"),
+             ("E42", "marasmic kwashiorkor"), ("E43", "severe protein-calorie malnutrition"),
+             ("E44", "protein-calorie malnutrition"), ("E45", "protein-calorie malnutrition"),
+             ("E46", "protein-calorie malnutrition"), ("R64", "cachexia")),
+    ),
+    CuratedSpec(
+        "abnormal-weight-loss", "Abnormal weight loss",
+        "S9364.md S9364.nutrition-status (ICD-10-CM R63.4, next to VSAC Malnutrition Diagnosis)",
+        icd=(("R63.4", "abnormal weight loss"),),
+    ),
+    CuratedSpec(
+        "hypertriglyceridemia", "Pure hyperglyceridemia",
+        "S9364.md S9364.safety.hypertriglyceridemia (ICD-10-CM E78.1 when no triglyceride value)",
+        icd=(("E78.1", "pure hyperglyceridemia"),),
+    ),
+    CuratedSpec(
+        "egg-seafood-allergy", "Allergy to eggs or seafood",
+        "S9364.md S9364.safety.lipid-allergy (ICD-10-CM Z91.012, Z91.013; SMOFlipid labelling)",
+        icd=(("Z91.012", "allergy to eggs"), ("Z91.013", "allergy to seafood")),
+    ),
+    CuratedSpec(
+        "liver-disease", "Diseases of liver (ICD-10-CM K70-K77)",
+        "S9364.md S9364.safety.liver (curated condition list: ICD-10-CM K70-K77)",
+        icd=(("K70", "alcoholic liver disease"), ("K71", "toxic liver disease"),
+             ("K72", "hepatic failure"), ("K73", "chronic hepatitis"),
+             ("K74", "fibrosis and cirrhosis of liver"), ("K75", "inflammatory liver diseases"),
+             ("K76", "other diseases of liver"), ("K77", "liver disorders")),
+    ),
+    CuratedSpec(
+        "diabetes-type-1-2", "Type 1 or type 2 diabetes mellitus",
+        "S9364.md S9364.safety.diabetes (ICD-10-CM E10, E11)",
+        icd=(("E10", "type 1 diabetes mellitus"), ("E11", "type 2 diabetes mellitus")),
+    ),
+    CuratedSpec(
+        "pn-volume-risk", "Heart failure or CKD stage 4-5 or dialysis",
+        "S9364.md S9364.safety.volume (curated: ICD-10-CM I50, N18.4, N18.5, N18.6, Z99.2; SNOMED "
+        "84114007, 42343007, 433146000, 46177005, found by the page in VSAC AdvancedIllness)",
+        icd=(("I50", "heart failure"), ("N18.4", "stage 4"), ("N18.5", "stage 5"),
+             ("N18.6", "end stage renal disease"), ("Z99.2", "renal dialysis")),
+        snomed=(SnomedRef("84114007", "heart failure"), SnomedRef("42343007", "congestive heart failure"),
+                SnomedRef("433146000", "chronic kidney disease stage 5"),
+                SnomedRef("46177005", "end-stage renal disease")),
+    ),
+    CuratedSpec(
+        "clabsi", "Bloodstream infection due to central venous catheter, any status",
+        "S9364.md S9364.safety.clabsi-history (ICD-10-CM T80.211, any 7th character, any status)",
+        icd=(("T80.211", "bloodstream infection due to central venous catheter"),),
     ),
 )
 
