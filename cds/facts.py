@@ -505,6 +505,9 @@ def _daily_amount(dosage: list[Any], amount: Callable[[Any], float | None]) -> f
     total = 0.0
     found = False
     for instruction in dosage:
+        if instruction.asNeededBoolean or instruction.asNeededCodeableConcept is not None:
+            # "As needed": how much a day is given cannot be told from the order.
+            return None
         repeat = instruction.timing.repeat if instruction.timing is not None else None
         for dose in instruction.doseAndRate or []:
             rate = dose.rateQuantity
