@@ -161,12 +161,17 @@ def _md_ruleset(r: RulesetView, header: str, titles: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _names(drug_class: dict[str, Any]) -> list[str]:
+    combinations = [" with ".join(c) for c in drug_class.get("combinations", [])]
+    return [*drug_class["ingredients"], *drug_class.get("brands", []), *combinations]
+
+
 def _md_terminology(data: Catalog, header: str) -> str:
     t = data.terminology
     lines = ["# Medication classes and routes", "", header, "",
              f"File `rulesets/terminology.yaml`, sha256 `{data.terminology_sha256}`.", "",
-             "| Class | Value sets | Ingredients |", "|---|---|---|"]
-    lines += [f"| {name} | {', '.join(c['valuesets'])} | {', '.join(c['ingredients'])} |"
+             "| Class | Value sets | Ingredients and brands |", "|---|---|---|"]
+    lines += [f"| {name} | {', '.join(c['valuesets'])} | {', '.join(_names(c))} |"
               for name, c in t["drug_classes"].items()]
     lines += ["", "| SNOMED CT | Route | Class |", "|---|---|---|"]
     lines += [f"| `{code}` | {route} | {t['routes']['classes'].get(route, '')} |"

@@ -24,7 +24,13 @@ class DrugClass(BaseModel):
     # Names found as words or phrases (case-insensitive) in a drug's display or text.
     ingredients: list[str] = []
     brands: list[str] = []
+    # A combination product named by its ingredients: every one must be named in the text
+    # ("hydralazine ... / isosorbide dinitrate ..."); ingredient terms name it "a with b".
+    combinations: list[list[str]] = []
     sources: list[str]
+
+    def names(self) -> list[str]:
+        return [*self.ingredients, *self.brands, *(combination_name(c) for c in self.combinations)]
 
 
 class Routes(BaseModel):
@@ -49,7 +55,7 @@ class Terminology(BaseModel):
 
     def names(self) -> set[str]:
         """Every ingredient and brand name a condition or routing block may name."""
-        return {n for c in self.drug_classes.values() for n in [*c.ingredients, *c.brands]}
+        return {n for c in self.drug_classes.values() for n in c.names()}
 
     @classmethod
     def load(cls, path: Path) -> "Terminology":
@@ -70,6 +76,10 @@ class Drug(BaseModel):
     ingredients: list[str]
     route: str | None
     route_class: RouteClass
+
+
+def combination_name(ingredients: list[str]) -> str:
+    return " with ".join(ingredients)
 
 
 def _named(name: str, words: set[str], text: str) -> bool:
@@ -117,6 +127,8 @@ class DrugClassifier:
         classes: set[str] = set()
         for class_name, drug_class in self.terminology.drug_classes.items():
             found = {n for n in [*drug_class.ingredients, *drug_class.brands] if _named(n, words, lowered)}
+            found |= {combination_name(c) for c in drug_class.combinations
+                      if all(_named(n, words, lowered) for n in c)}
             ingredients |= found
             if found or memberships.intersection(drug_class.valuesets) or codes.intersection(drug_class.rxnorm):
                 classes.add(class_name)
