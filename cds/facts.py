@@ -325,7 +325,8 @@ def _condition(ref: str, condition: Condition, valuesets: ValueSets, warnings: l
     active = (clinical is None or clinical in ACTIVE_CLINICAL) and verification not in EXCLUDED_VERIFICATION
     memberships: set[str] = set()
     codes: list[str] = []
-    for coding in _codings(condition.code):
+    # The FHIR codings themselves: a record can hold 20,000 conditions, a copy of each costs.
+    for coding in (condition.code.coding or []) if condition.code is not None else []:
         if not coding.code:
             continue
         if coding.system == icd10cm.SYSTEM and not icd10cm.exists(coding.code):
