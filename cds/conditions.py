@@ -289,28 +289,36 @@ def _course(spec: Any, scope: Scope) -> Term:
 
 
 def _observation(spec: Any, scope: Scope) -> Term:
-    keys = {"in", "within_days", "before", "pick", "value", "answer", "interpretation", "count_at_least"}
+    keys = {"in", "within_days", "before", "pick", "value", "answer", "interpretation", "count_at_least",
+            "loss_percent", "spread_days"}
     spec = _check_keys(spec, keys, scope, "observation", {"in", "within_days"})
     base: dict[str, Any] = {"in": tuple(_valuesets(spec, "in", scope, "observation"))}
     _window(spec, base, scope, "observation")
     parsed: dict[str, Any] = {}
+    if "value" in spec and "loss_percent" in spec:
+        raise RulesetError(f"{scope.where}: observation: value and loss_percent compare different things; one term each")
     if "value" in spec:
         compare, extra = _compare(spec["value"], scope, "observation.value", {"unit"})
-        unit = extra.get("unit")
-        if unit is None:
-            raise RulesetError(f"{scope.where}: observation.value: needs the unit the threshold is in (UCUM)")
-        if not scope.terminology.units.knows(unit):
-            raise RulesetError(f"{scope.where}: observation.value.unit: unknown unit {unit!r}; "
-                               f"known: {', '.join(scope.terminology.units.known)}")
-        base["unit"] = unit
+        base["unit"] = _unit(extra, scope, "observation.value")
         parsed["value"] = compare
+    if "loss_percent" in spec:
+        # The most recent value in the window against the highest in the days before it.
+        compare, extra = _compare(spec["loss_percent"], scope, "observation.loss_percent", {"unit", "baseline_days"})
+        base["unit"] = _unit(extra, scope, "observation.loss_percent")
+        if "baseline_days" not in extra:
+            raise RulesetError(f"{scope.where}: observation.loss_percent: needs baseline_days (the days before "
+                               "the most recent value in which the highest is taken)")
+        base["loss_days"] = _int(extra, "baseline_days", scope, "observation.loss_percent")
+        parsed["loss"] = compare
+    if "spread_days" in spec:
+        parsed["spread"] = _compare(spec["spread_days"], scope, "observation.spread_days")[0]
     if "answer" in spec:
         parsed["answer"] = _valuesets(spec, "answer", scope, "observation.answer")
         base["coded"] = True
     if "interpretation" in spec:
         parsed["interpretation"] = [str(v) for v in _list(spec["interpretation"], scope, "observation.interpretation")]
     if "count_at_least" in spec:
-        if "value" in spec or "answer" in spec:
+        if {"value", "answer", "loss_percent"}.intersection(spec):
             raise RulesetError(f"{scope.where}: observation.count_at_least: counts observations; no value or answer")
         parsed["count_at_least"] = _int(spec, "count_at_least", scope, "observation")
     base["pick"] = _names(spec, "pick", PICKS, scope, "observation")[0] if "pick" in spec else "latest"
@@ -318,6 +326,16 @@ def _observation(spec: Any, scope: Scope) -> Term:
         raise RulesetError(f"{scope.where}: observation.pick: min and max compare values; give value")
     key = _derive("observation", base, scope)
     return Term("observation", {**base, **parsed}, key)
+
+
+def _unit(extra: dict[str, Any], scope: Scope, term: str) -> str:
+    unit = extra.get("unit")
+    if unit is None:
+        raise RulesetError(f"{scope.where}: {term}: needs the unit the values are compared in (UCUM)")
+    if not scope.terminology.units.knows(unit):
+        raise RulesetError(f"{scope.where}: {term}.unit: unknown unit {unit!r}; "
+                           f"known: {', '.join(scope.terminology.units.known)}")
+    return str(unit)
 
 
 def _procedure(spec: Any, scope: Scope) -> Term:

@@ -44,46 +44,87 @@ def _within(start: dt.date | None, end: dt.date | None, spec: dict[str, Any],
 def _observation(facts: PatientFacts, spec: Derived, anchors: dict[str, dt.date | None], units: Units,
                  warnings: list[Problem]) -> dict[str, Any] | None:
     wanted = set(spec.spec["in"])
-    candidates = [o for o in facts.observations
-                  if wanted.intersection(o.vs) and _within(o.date, o.date, spec.spec, anchors)]
+    coded = [o for o in facts.observations if wanted.intersection(o.vs)]
+    candidates = [o for o in coded if _within(o.date, o.date, spec.spec, anchors)]
     unit = spec.spec.get("unit")
-    valued: list[tuple[float, ObservationFact]] = []
     if unit is not None:
-        for observation in candidates:
-            if observation.value is None:
-                continue
-            value = units.convert(observation.value, observation.unit, unit, observation.vs)
-            if value is None:
-                problem = Problem(source=observation.ref, element="Observation.valueQuantity", severity="warning",
-                                  message=f"unit {observation.unit or 'missing'} cannot be compared with {unit}: "
-                                          "value not used")
-                if problem not in warnings:
-                    warnings.append(problem)
-                continue
-            valued.append((value, observation))
+        valued = _valued(candidates, unit, units, warnings)
         if not valued:
             return None
+        if "loss_days" in spec.spec:
+            return _loss(valued, _valued(coded, unit, units, warnings), spec.spec["loss_days"])
         pick = spec.spec["pick"]
         if pick == "latest":
             value, chosen = max(valued, key=lambda item: item[1].date or dt.date.min)
         else:
             value, chosen = (min if pick == "min" else max)(valued, key=lambda item: item[0])
-        return _about(chosen, value=round(value, 6), count=len(valued))
+        return _about(chosen, value=round(value, 6), count=len(valued),
+                      spread=_spread([o for _, o in valued]))
     if spec.spec.get("coded"):
         candidates = [o for o in candidates if o.coded]
     if not candidates:
         # No fact: `none: {observation: ...}` then holds (no observation in the window).
         return None
     chosen = max(candidates, key=lambda o: o.date or dt.date.min)
-    return _about(chosen, count=len(candidates))
+    return _about(chosen, count=len(candidates), spread=_spread(candidates))
 
 
-def _about(observation: ObservationFact, *, value: float | None = None, count: int) -> dict[str, Any]:
+def _valued(observations: list[ObservationFact], unit: str, units: Units,
+            warnings: list[Problem]) -> list[tuple[float, ObservationFact]]:
+    """Each observation's value in `unit`; one that cannot be converted is left out, with a warning."""
+    valued: list[tuple[float, ObservationFact]] = []
+    for observation in observations:
+        if observation.value is None:
+            continue
+        value = units.convert(observation.value, observation.unit, unit, observation.vs)
+        if value is None:
+            problem = Problem(source=observation.ref, element="Observation.valueQuantity", severity="warning",
+                              message=f"unit {observation.unit or 'missing'} cannot be compared with {unit}: "
+                                      "value not used")
+            if problem not in warnings:
+                warnings.append(problem)
+            continue
+        valued.append((value, observation))
+    return valued
+
+
+def _loss(valued: list[tuple[float, ObservationFact]], every: list[tuple[float, ObservationFact]],
+          days: int) -> dict[str, Any] | None:
+    """The most recent value against the highest of the `days` before its date: the percentage
+    lost (negative for a gain). None when the latest is undated or nothing precedes it."""
+    value, latest = max(valued, key=lambda item: item[1].date or dt.date.min)
+    if latest.date is None:
+        return None
+    before = [(v, o) for v, o in every
+              if o.date is not None and 0 < (latest.date - o.date).days <= days]
+    if not before:
+        return None
+    high, highest = max(before, key=lambda item: item[0])
+    if high <= 0:
+        return None
+    loss = (high - value) / high * 100
+    fact = _about(latest, value=round(loss, 6), count=len(valued))
+    fact["display"] = (f"{_display(latest, None)}, {loss:.1f} % below the highest of the {days} days "
+                       f"before it, {_display(highest, None)}")
+    fact["evidence"] = [highest.ref]
+    return fact
+
+
+def _spread(observations: list[ObservationFact]) -> int | None:
+    """Days from the first to the last dated observation."""
+    dates = [o.date for o in observations if o.date is not None]
+    return (max(dates) - min(dates)).days if dates else None
+
+
+def _about(observation: ObservationFact, *, value: float | None = None, count: int,
+           spread: int | None = None) -> dict[str, Any]:
     fact: dict[str, Any] = {"ref": observation.ref, "count": count, "answers": observation.answers,
                             "interpretation": observation.interpretation,
                             "display": _display(observation, value)}
     if value is not None:
         fact["value"] = value
+    if spread is not None:
+        fact["spread_days"] = spread
     if observation.date is not None:
         fact["date"] = observation.date.isoformat()
     return fact

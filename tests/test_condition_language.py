@@ -77,6 +77,12 @@ def _check(folder: Path) -> subprocess.CompletedProcess[str]:
      "unknown unit"),
     ("in: [test-ferriten], within_days: 90, pick: max, value: {gt: 1000, unit: ng/mL}",
      "unknown ['test-ferriten']"),
+    ("in: [test-ferritin], within_days: 90, loss_percent: {gt: 5, unit: ng/mL}",
+     "loss_percent: needs baseline_days"),
+    ("in: [test-ferritin], within_days: 90, loss_percent: {gt: 5, baseline_days: 30}",
+     "loss_percent: needs the unit"),
+    ("in: [test-ferritin], within_days: 90, value: {gt: 1, unit: ng/mL}, loss_percent: {gt: 5, baseline_days: 30, unit: ng/mL}",
+     "value and loss_percent compare different things"),
 ])
 def test_load_errors_name_file_and_line(folder: Path, tmp_path: Path, change: str, message: str) -> None:
     broken = tmp_path / "rulesets"

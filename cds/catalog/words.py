@@ -155,8 +155,13 @@ def _observation(spec: dict[str, Any]) -> Words:
     text = f"{pick} observation (final, amended or corrected){_window(spec)}"
     if "value" in spec:
         text += f" has a value {_compared(spec['value'], spec['unit'])}"
+    if "loss" in spec:
+        text += (f" has lost, against the highest value of the {spec['loss_days']} days before it (in"
+                 f" {spec['unit']}), a share {_compared(spec['loss'], 'percent')}")
     if "count_at_least" in spec:
         text = f"at least {spec['count_at_least']} observations{_window(spec)}"
+    if "spread" in spec:
+        text += f", the first and the last {_compared(spec['spread'])} days apart"
     if "interpretation" in spec:
         text += f", flagged {_or(spec['interpretation'])}"
     if "answer" in spec:

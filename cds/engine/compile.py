@@ -180,6 +180,10 @@ def _observation(spec: dict[str, Any], therapy: str, derived: str | None) -> dic
     parts: list[dict[str, Any]] = []
     if "value" in spec:
         parts += _compare("value", spec["value"])
+    if "loss" in spec:
+        parts += _compare("value", spec["loss"])
+    if "spread" in spec:
+        parts += _compare("spread_days", spec["spread"])
     if "answer" in spec:
         parts.append(_any_item("answers", spec["answer"]))
     if "interpretation" in spec:
