@@ -16,6 +16,7 @@ from .conditions import Derived
 from .facts import MedicationFact, ObservationFact, PatientFacts
 from .fhir.errors import Problem
 from .terminology.units import Units
+from .texts import phrase_flag
 
 
 def derived_facts(facts: PatientFacts, therapy: str, specs: Iterable[Derived], units: Units,
@@ -41,18 +42,39 @@ def _within(start: dt.date | None, end: dt.date | None, spec: dict[str, Any],
     return (anchor - start).days >= 0 and (anchor - end).days <= spec["within_days"]
 
 
+def first_request(facts: PatientFacts, drug_class: str) -> dt.date | None:
+    """The start of the first request of a drug class in the medication history (not the order)."""
+    starts = [m.start for m in facts.medications
+              if not m.order and m.classes.get(drug_class) and m.start and m.status != "entered-in-error"]
+    return min(starts) if starts else None
+
+
 def _observation(facts: PatientFacts, spec: Derived, anchors: dict[str, dt.date | None], units: Units,
                  warnings: list[Problem]) -> dict[str, Any] | None:
-    wanted = set(spec.spec["in"])
-    coded = [o for o in facts.observations if wanted.intersection(o.vs)]
-    candidates = [o for o in coded if _within(o.date, o.date, spec.spec, anchors)]
+    wanted = set(spec.spec.get("in", ()))
+    named = {phrase_flag(p) for p in spec.spec.get("text", ())}
+    if spec.spec.get("before") == "first-request":
+        # A baseline: on or before the day the first request of the class started.
+        anchor = first_request(facts, spec.spec["first_request"])
+        if anchor is None:
+            return None
+        anchors = {**anchors, "first-request": anchor}
+        # No within_days: any time on or before that day (a pretreatment level does not expire).
+        window = {"within_days": spec.spec.get("within_days", (anchor - dt.date.min).days),
+                  "before": "first-request"}
+    else:
+        window = spec.spec
+    allowed = set(spec.spec.get("units", ()))
+    matching = [o for o in facts.observations
+                if (wanted.intersection(o.vs) or named.intersection(o.texts)) and (not allowed or o.unit in allowed)]
+    candidates = [o for o in matching if _within(o.date, o.date, window, anchors)]
     unit = spec.spec.get("unit")
     if unit is not None:
         valued = _valued(candidates, unit, units, warnings)
         if not valued:
             return None
         if "loss_days" in spec.spec:
-            return _loss(valued, _valued(coded, unit, units, warnings), spec.spec["loss_days"])
+            return _loss(valued, _valued(matching, unit, units, warnings), spec.spec["loss_days"])
         pick = spec.spec["pick"]
         if pick == "latest":
             value, chosen = max(valued, key=lambda item: item[1].date or dt.date.min)
@@ -120,6 +142,7 @@ def _about(observation: ObservationFact, *, value: float | None = None, count: i
            spread: int | None = None) -> dict[str, Any]:
     fact: dict[str, Any] = {"ref": observation.ref, "count": count, "answers": observation.answers,
                             "interpretation": observation.interpretation,
+                            "value_texts": observation.value_texts, "method_texts": observation.method_texts,
                             "display": _display(observation, value)}
     if value is not None:
         fact["value"] = value
@@ -132,9 +155,12 @@ def _about(observation: ObservationFact, *, value: float | None = None, count: i
 
 def _display(observation: ObservationFact, value: float | None) -> str:
     when = f" on {observation.date.isoformat()}" if observation.date else ""
+    method = f" by {observation.method}" if observation.method else ""
     if observation.value is not None:
-        return f"{observation.display} {observation.value:g} {observation.unit or ''}".rstrip() + when
-    return observation.display + when
+        return f"{observation.display} {observation.value:g} {observation.unit or ''}".rstrip() + method + when
+    if observation.value_text:
+        return f"{observation.display}: {observation.value_text}" + method + when
+    return observation.display + method + when
 
 
 def _medication_classes(facts: PatientFacts, spec: Derived, anchors: dict[str, dt.date | None], units: Units,

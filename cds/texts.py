@@ -1,0 +1,48 @@
+"""Phrases of the rulesets found in free text (a code's display or text, a value, a method).
+
+A condition term may name phrases (`condition: {text: [...]}`, `observation: {text: [...],
+value_text: ..., method_text: ...}`, rulesets/README.md). Every phrase of every ruleset is known
+at load; each Condition and Observation is matched once when its fact is built (cds/facts.py),
+and the fact carries the flags of the phrases found, which the rules then test. So the cost is
+one scan per resource, never one per rule.
+
+Matching is by words, case-insensitive: text and phrase are lowercased, "α" read as "alpha",
+letters and digits split apart ("alpha1" = "alpha 1" = "alpha-1"), and every other character is
+a word break; a phrase matches when its words occur in a row in the text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+_BOUNDARY = re.compile(r"(?<=[a-z])(?=[0-9])|(?<=[0-9])(?=[a-z])")
+_BREAK = re.compile(r"[^a-z0-9]+")
+
+
+def normal(text: str) -> str:
+    """The words of a text, lowercased, single-spaced."""
+    lowered = _BOUNDARY.sub(" ", text.lower().replace("α", "alpha"))
+    return " ".join(_BREAK.split(lowered)).strip()
+
+
+def phrase_flag(phrase: str) -> str:
+    """The name a phrase goes by in facts and rules ("pulmonary_hypertension")."""
+    return normal(phrase).replace(" ", "_")
+
+
+class TextMatcher:
+    """The phrases of the rulesets, matched against texts."""
+
+    def __init__(self, phrases: Iterable[str] = ()) -> None:
+        self._padded = {phrase_flag(p): f" {normal(p)} " for p in phrases if normal(p)}
+
+    def __bool__(self) -> bool:
+        return bool(self._padded)
+
+    def match(self, *texts: str | None) -> list[str]:
+        """Flags of the phrases found in any of the texts, sorted."""
+        padded = [f" {normal(t)} " for t in texts if t]
+        if not padded or not self._padded:
+            return []
+        return sorted(flag for flag, phrase in self._padded.items() if any(phrase in t for t in padded))
