@@ -42,10 +42,15 @@ def _within(start: dt.date | None, end: dt.date | None, spec: dict[str, Any],
     return (anchor - start).days >= 0 and (anchor - end).days <= spec["within_days"]
 
 
+# Requests that never stood as treatment do not mark its start (a draft is an order, not history).
+_NOT_GIVEN = {"cancelled", "entered-in-error", "draft"}
+
+
 def first_request(facts: PatientFacts, drug_class: str) -> dt.date | None:
-    """The start of the first request of a drug class in the medication history (not the order)."""
+    """The start of the first request of a drug class in the medication history (not the order):
+    what came before it is pretreatment."""
     starts = [m.start for m in facts.medications
-              if not m.order and m.classes.get(drug_class) and m.start and m.status != "entered-in-error"]
+              if not m.order and m.classes.get(drug_class) and m.start and m.status not in _NOT_GIVEN]
     return min(starts) if starts else None
 
 
