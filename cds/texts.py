@@ -35,14 +35,26 @@ class TextMatcher:
     """The phrases of the rulesets, matched against texts."""
 
     def __init__(self, phrases: Iterable[str] = ()) -> None:
-        self._padded = {phrase_flag(p): f" {normal(p)} " for p in phrases if normal(p)}
+        # Phrase words -> flag. A text is then looked up by its runs of up to `_longest` words,
+        # not scanned once per phrase: a record holds thousands of texts, the rulesets ~100 phrases.
+        self._flags = {tuple(normal(p).split()): phrase_flag(p) for p in phrases if normal(p)}
+        self._longest = max((len(words) for words in self._flags), default=0)
 
     def __bool__(self) -> bool:
-        return bool(self._padded)
+        return bool(self._flags)
 
     def match(self, *texts: str | None) -> list[str]:
         """Flags of the phrases found in any of the texts, sorted."""
-        padded = [f" {normal(t)} " for t in texts if t]
-        if not padded or not self._padded:
+        if not self._flags:
             return []
-        return sorted(flag for flag, phrase in self._padded.items() if any(phrase in t for t in padded))
+        found: set[str] = set()
+        for text in texts:
+            if not text:
+                continue
+            words = normal(text).split()
+            for start in range(len(words)):
+                for end in range(start + 1, min(start + self._longest, len(words)) + 1):
+                    flag = self._flags.get(tuple(words[start:end]))
+                    if flag is not None:
+                        found.add(flag)
+        return sorted(found)
