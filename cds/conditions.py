@@ -233,7 +233,8 @@ def _conditions_count(spec: Any, scope: Scope) -> Term:
 
 def _medication(spec: Any, scope: Scope) -> Term:
     keys = {"class", "not_class", "ingredient", "route", "route_class", "status", "order",
-            "delivery", "status_reason", "within_days", "started_days_before", "before", *ORDER_MEASURES}
+            "delivery", "status_reason", "within_days", "started_days_before", "before", "timing_text",
+            *ORDER_MEASURES}
     spec = _check_keys(spec, keys, scope, "medication")
     term = scope.terminology
     classes = set(term.drug_classes)
@@ -258,6 +259,9 @@ def _medication(spec: Any, scope: Scope) -> Term:
         parsed["order"] = spec["order"]
     if "status_reason" in spec:
         parsed["status_reason"] = bool(spec["status_reason"])
+    if "timing_text" in spec:
+        # The dosage's text or its timing code (text or display) names a phrase ("continuous").
+        parsed["timing_text"] = _phrases(spec["timing_text"], scope, "medication.timing_text")
     _window(spec, parsed, scope, "medication")
     for measure in ORDER_MEASURES:
         if measure in spec:
@@ -494,8 +498,9 @@ def parse_ruleset(ruleset: Ruleset, terminology: Terminology, valuesets: ValueSe
 
 
 def phrases(node: Node) -> list[str]:
-    """Every phrase a condition matches in free text (text, value_text, method_text)."""
-    return [p for t in terms(node) for key in ("text", "value_text", "method_text") for p in t.spec.get(key, ())]
+    """Every phrase a condition matches in free text (text, value_text, method_text, timing_text)."""
+    return [p for t in terms(node) for key in ("text", "value_text", "method_text", "timing_text")
+            for p in t.spec.get(key, ())]
 
 
 def terms(node: Node) -> list[Term]:

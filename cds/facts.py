@@ -86,6 +86,8 @@ class MedicationFact(BaseModel):
     daily_volume_ml: float | None = None
     daily_dose_mg: float | None = None
     duration_hours: float | None = None
+    # Flags of the rulesets' phrases (cds/texts.py) in the dosage text or the timing code.
+    timing_texts: list[str] = []
 
 
 class ObservationFact(BaseModel):
@@ -223,14 +225,15 @@ def build_facts(
 ) -> PatientFacts:
     """Every fact of one patient, once for all therapies; order_refs names the orders under
     evaluation (None: every draft MedicationRequest and ServiceRequest); texts, the rulesets'
-    phrases (cds.knowledge.Knowledge.texts), matched here once per Condition and Observation."""
+    phrases (cds.knowledge.Knowledge.texts), matched here once per Condition, Observation and
+    MedicationRequest."""
     warnings = list(record.warnings)
     texts = texts or TextMatcher()
     patient = PatientFact(ref=record.reference, age_years=_age(record.patient.birthDate, as_of),
                           age_days=_age_days(record.patient.birthDate, as_of), as_of=as_of)
     conditions = [_condition(ref, c, valuesets, warnings, texts) for ref, c in record.conditions]
     medications = [
-        _medication(ref, request, record, classifier, rulesets, as_of, order_refs)
+        _medication(ref, request, record, classifier, rulesets, as_of, order_refs, texts)
         for ref, request in record.medication_requests
     ]
     observations = [o for ref, obs in record.observations
@@ -391,6 +394,7 @@ def _medication(
     rulesets: list[Ruleset],
     as_of: dt.date,
     order_refs: set[str] | None,
+    texts: TextMatcher,
 ) -> MedicationFact:
     concept = request.medicationCodeableConcept
     if concept is None and request.medicationReference is not None:
@@ -413,6 +417,8 @@ def _medication(
         display=drug.name, start=start, end=end, authored=_day(request.authoredOn),
         interval_hours=interval, duration_hours=duration,
         daily_volume_ml=_daily_volume_ml(dosage), daily_dose_mg=_daily_amount(dosage, _milligrams),
+        timing_texts=texts.match(*(d.text for d in dosage),
+                                 *(t for d in dosage if d.timing is not None for t in _texts(d.timing.code))),
     )
     if is_order:
         fact.order_for = claiming(fact, rulesets)

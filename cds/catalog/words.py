@@ -116,6 +116,8 @@ def _medication(spec: dict[str, Any]) -> Words:
         parts.append(f"with status {_or(spec['status'])}")
     if "status_reason" in spec:
         parts.append("stopped with a reason" if spec["status_reason"] else "without a status reason")
+    if "timing_text" in spec:
+        parts.append(f"whose dosage text or timing code says {_quoted(spec['timing_text'])}")
     for measure, label, unit in (("interval_hours", "dosing interval", "h"), ("daily_volume_ml", "daily volume", "mL"),
                                  ("daily_dose_mg", "daily dose", "mg"),
                                  ("duration_hours", "infusion duration", "h")):

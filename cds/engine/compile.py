@@ -146,6 +146,8 @@ def _medication(spec: dict[str, Any], therapy: str, derived: str | None) -> dict
         parts.append({"order": False})
     if "status_reason" in spec:
         parts.append({"status_reason": spec["status_reason"]})
+    if "timing_text" in spec:
+        parts.append(_any_item("timing_texts", [phrase_flag(p) for p in spec["timing_text"]]))
     parts += _window(spec)
     if "started_days_before" in spec:
         # A request without a start has no *_start_ago, so it never matches.
