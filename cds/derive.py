@@ -70,20 +70,8 @@ def _observation(facts: PatientFacts, spec: Derived, anchors: dict[str, dt.date 
                   and _within(o.date, o.date, window, anchors)
                   and (not allowed or o.unit in allowed)]
     unit = spec.spec.get("unit")
-    valued: list[tuple[float, ObservationFact]] = []
     if unit is not None:
-        for observation in candidates:
-            if observation.value is None:
-                continue
-            value = units.convert(observation.value, observation.unit, unit, observation.vs)
-            if value is None:
-                problem = Problem(source=observation.ref, element="Observation.valueQuantity", severity="warning",
-                                  message=f"unit {observation.unit or 'missing'} cannot be compared with {unit}: "
-                                          "value not used")
-                if problem not in warnings:
-                    warnings.append(problem)
-                continue
-            valued.append((value, observation))
+        valued = _valued(candidates, unit, units, warnings)
         if not valued:
             return None
         pick = spec.spec["pick"]
@@ -91,7 +79,10 @@ def _observation(facts: PatientFacts, spec: Derived, anchors: dict[str, dt.date 
             value, chosen = max(valued, key=lambda item: item[1].date or dt.date.min)
         else:
             value, chosen = (min if pick == "min" else max)(valued, key=lambda item: item[0])
-        return _about(chosen, value=round(value, 6), count=len(valued))
+        fact = _about(chosen, value=round(value, 6), count=len(valued))
+        if "baseline_class" in spec.spec:
+            fact.update(_change(facts, spec.spec, value, chosen, wanted, named, allowed, units, warnings))
+        return fact
     if spec.spec.get("coded"):
         candidates = [o for o in candidates if o.coded]
     if not candidates:
@@ -99,6 +90,44 @@ def _observation(facts: PatientFacts, spec: Derived, anchors: dict[str, dt.date 
         return None
     chosen = max(candidates, key=lambda o: o.date or dt.date.min)
     return _about(chosen, count=len(candidates))
+
+
+def _valued(candidates: list[ObservationFact], unit: str, units: Units,
+            warnings: list[Problem]) -> list[tuple[float, ObservationFact]]:
+    """The candidates with a value in `unit` (converted); a unit that cannot be converted is warned about."""
+    valued: list[tuple[float, ObservationFact]] = []
+    for observation in candidates:
+        if observation.value is None:
+            continue
+        value = units.convert(observation.value, observation.unit, unit, observation.vs)
+        if value is None:
+            problem = Problem(source=observation.ref, element="Observation.valueQuantity", severity="warning",
+                              message=f"unit {observation.unit or 'missing'} cannot be compared with {unit}: "
+                                      "value not used")
+            if problem not in warnings:
+                warnings.append(problem)
+            continue
+        valued.append((value, observation))
+    return valued
+
+
+def _change(facts: PatientFacts, spec: dict[str, Any], value: float, chosen: ObservationFact, wanted: set[str],
+            named: set[str], allowed: set[str], units: Units, warnings: list[Problem]) -> dict[str, Any]:
+    """The picked value's change from the baseline (the latest value of the same observations on or
+    before the start of the first request of the class); nothing when either cannot be told, or the
+    picked value is itself from before that start (it would be compared with itself)."""
+    anchor = first_request(facts, spec["baseline_class"])
+    if anchor is None or chosen.date is None or chosen.date <= anchor:
+        return {}
+    before = [o for o in facts.observations
+              if (wanted.intersection(o.vs) or named.intersection(o.texts)) and o.date is not None
+              and o.date <= anchor and (not allowed or o.unit in allowed)]
+    valued = _valued(before, spec["unit"], units, warnings)
+    if not valued:
+        return {}
+    baseline, observation = max(valued, key=lambda item: item[1].date or dt.date.min)
+    return {"baseline": round(baseline, 6), "change": round(value - baseline, 6),
+            "evidence": [observation.ref]}
 
 
 def _about(observation: ObservationFact, *, value: float | None = None, count: int) -> dict[str, Any]:

@@ -187,6 +187,8 @@ def _observation(spec: dict[str, Any], therapy: str, derived: str | None) -> dic
     parts: list[dict[str, Any]] = []
     if "value" in spec:
         parts += _compare("value", spec["value"])
+    if "change" in spec:
+        parts += _compare("change", spec["change"])
     if "answer" in spec:
         parts.append(_any_item("answers", spec["answer"]))
     if "interpretation" in spec:
