@@ -34,15 +34,32 @@ def phrase_flag(phrase: str) -> str:
 class TextMatcher:
     """The phrases of the rulesets, matched against texts."""
 
+    # Records repeat the same displays many times (vital signs, a diagnosis on every encounter):
+    # each distinct text is matched once, up to this many texts.
+    CACHE = 20_000
+
     def __init__(self, phrases: Iterable[str] = ()) -> None:
         self._padded = {phrase_flag(p): f" {normal(p)} " for p in phrases if normal(p)}
+        self._seen: dict[str, frozenset[str]] = {}
 
     def __bool__(self) -> bool:
         return bool(self._padded)
 
     def match(self, *texts: str | None) -> list[str]:
         """Flags of the phrases found in any of the texts, sorted."""
-        padded = [f" {normal(t)} " for t in texts if t]
-        if not padded or not self._padded:
+        if not self._padded:
             return []
-        return sorted(flag for flag, phrase in self._padded.items() if any(phrase in t for t in padded))
+        found: set[str] = set()
+        for text in texts:
+            if text:
+                found |= self._one(text)
+        return sorted(found)
+
+    def _one(self, text: str) -> frozenset[str]:
+        known = self._seen.get(text)
+        if known is None:
+            padded = f" {normal(text)} "
+            known = frozenset(flag for flag, phrase in self._padded.items() if phrase in padded)
+            if len(self._seen) < self.CACHE:
+                self._seen[text] = known
+        return known
