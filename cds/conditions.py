@@ -315,7 +315,7 @@ def _course(spec: Any, scope: Scope) -> Term:
 
 def _observation(spec: Any, scope: Scope) -> Term:
     keys = {"in", "text", "within_days", "before", "pick", "value", "answer", "interpretation", "count_at_least",
-            "units", "value_text", "method_text", "loss_percent", "spread_days"}
+            "units", "value_text", "method_text", "loss_percent", "spread_days", "from_baseline"}
     spec = _check_keys(spec, keys, scope, "observation")
     if "in" not in spec and "text" not in spec:
         raise RulesetError(f"{scope.where}: observation: needs in (value sets) or text (phrases)")
@@ -365,6 +365,20 @@ def _observation(spec: Any, scope: Scope) -> Term:
         parsed["loss"] = compare
     if "spread_days" in spec:
         parsed["spread"] = _compare(spec["spread_days"], scope, "observation.spread_days")[0]
+    if "from_baseline" in spec:
+        # The picked value's change from a baseline: the latest value of the same observations
+        # on or before the start of the first request of a drug class (a later one is compared).
+        baseline = _check_keys(spec["from_baseline"], {"first_request", "change"}, scope, "observation.from_baseline",
+                               {"first_request", "change"})
+        base["baseline_class"] = _names(baseline, "first_request", set(scope.terminology.drug_classes), scope,
+                                        "observation.from_baseline")[0]
+        compare, extra = _compare(baseline["change"], scope, "observation.from_baseline.change", {"unit"})
+        unit = extra.get("unit")
+        if unit is None or not scope.terminology.units.knows(unit) or base.get("unit", unit) != unit:
+            raise RulesetError(f"{scope.where}: observation.from_baseline.change: needs a known unit (UCUM), "
+                               f"the same as value's")
+        base["unit"] = unit
+        parsed["change"] = compare
     if "answer" in spec:
         parsed["answer"] = _valuesets(spec, "answer", scope, "observation.answer")
         base["coded"] = True
@@ -380,7 +394,7 @@ def _observation(spec: Any, scope: Scope) -> Term:
             raise RulesetError(f"{scope.where}: observation.count_at_least: counts observations; no value or answer")
         parsed["count_at_least"] = _int(spec, "count_at_least", scope, "observation")
     base["pick"] = _names(spec, "pick", PICKS, scope, "observation")[0] if "pick" in spec else "latest"
-    if base["pick"] != "latest" and "value" not in spec:
+    if base["pick"] != "latest" and "unit" not in base:
         raise RulesetError(f"{scope.where}: observation.pick: min and max compare values; give value")
     key = _derive("observation", base, scope)
     return Term("observation", {**base, **parsed}, key)

@@ -85,8 +85,10 @@ def _observation(facts: PatientFacts, spec: Derived, anchors: dict[str, dt.date 
             value, chosen = max(valued, key=lambda item: item[1].date or dt.date.min)
         else:
             value, chosen = (min if pick == "min" else max)(valued, key=lambda item: item[0])
-        return _about(chosen, value=round(value, 6), count=len(valued),
-                      spread=_spread([o for _, o in valued]))
+        fact = _about(chosen, value=round(value, 6), count=len(valued), spread=_spread([o for _, o in valued]))
+        if "baseline_class" in spec.spec:
+            fact.update(_change(facts, spec.spec, value, chosen, wanted, named, allowed, units, warnings))
+        return fact
     if spec.spec.get("coded"):
         candidates = [o for o in candidates if o.coded]
     if not candidates:
@@ -141,6 +143,25 @@ def _spread(observations: list[ObservationFact]) -> int | None:
     """Days from the first to the last dated observation."""
     dates = [o.date for o in observations if o.date is not None]
     return (max(dates) - min(dates)).days if dates else None
+
+
+def _change(facts: PatientFacts, spec: dict[str, Any], value: float, chosen: ObservationFact, wanted: set[str],
+            named: set[str], allowed: set[str], units: Units, warnings: list[Problem]) -> dict[str, Any]:
+    """The picked value's change from the baseline (the latest value of the same observations on or
+    before the start of the first request of the class); nothing when either cannot be told, or the
+    picked value is itself from before that start (it would be compared with itself)."""
+    anchor = first_request(facts, spec["baseline_class"])
+    if anchor is None or chosen.date is None or chosen.date <= anchor:
+        return {}
+    before = [o for o in facts.observations
+              if (wanted.intersection(o.vs) or named.intersection(o.texts)) and o.date is not None
+              and o.date <= anchor and (not allowed or o.unit in allowed)]
+    valued = _valued(before, spec["unit"], units, warnings)
+    if not valued:
+        return {}
+    baseline, observation = max(valued, key=lambda item: item[1].date or dt.date.min)
+    return {"baseline": round(baseline, 6), "change": round(value - baseline, 6),
+            "evidence": [observation.ref]}
 
 
 def _about(observation: ObservationFact, *, value: float | None = None, count: int,

@@ -34,11 +34,16 @@ def phrase_flag(phrase: str) -> str:
 class TextMatcher:
     """The phrases of the rulesets, matched against texts."""
 
+    # Records repeat the same displays many times (vital signs, a diagnosis on every encounter):
+    # each distinct text is matched once, up to this many texts.
+    CACHE = 20_000
+
     def __init__(self, phrases: Iterable[str] = ()) -> None:
         # Phrase words -> flag. A text is then looked up by its runs of up to `_longest` words,
         # not scanned once per phrase: a record holds thousands of texts, the rulesets ~100 phrases.
         self._flags = {tuple(normal(p).split()): phrase_flag(p) for p in phrases if normal(p)}
         self._longest = max((len(words) for words in self._flags), default=0)
+        self._seen: dict[str, frozenset[str]] = {}
 
     def __bool__(self) -> bool:
         return bool(self._flags)
@@ -49,12 +54,20 @@ class TextMatcher:
             return []
         found: set[str] = set()
         for text in texts:
-            if not text:
-                continue
-            words = normal(text).split()
-            for start in range(len(words)):
-                for end in range(start + 1, min(start + self._longest, len(words)) + 1):
-                    flag = self._flags.get(tuple(words[start:end]))
-                    if flag is not None:
-                        found.add(flag)
+            if text:
+                found |= self._one(text)
         return sorted(found)
+
+    def _one(self, text: str) -> frozenset[str]:
+        known = self._seen.get(text)
+        if known is None:
+            words = normal(text).split()
+            known = frozenset(
+                flag
+                for start in range(len(words))
+                for end in range(start + 1, min(start + self._longest, len(words)) + 1)
+                if (flag := self._flags.get(tuple(words[start:end]))) is not None
+            )
+            if len(self._seen) < self.CACHE:
+                self._seen[text] = known
+        return known

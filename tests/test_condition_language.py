@@ -2,7 +2,8 @@
 
 tests/language/S9998.yaml does the same for the text terms (a condition known only by its
 text; observations named by text, with a value as text, a method, units; a baseline before the
-first request of a drug class), with its cases in tests/language/cases/S9998.yaml.
+first request of a drug class and the change from it), with its cases in
+tests/language/cases/S9998.yaml.
 
 tests/language/S9999.yaml is a test ruleset with one criterion per such term (observations in
 a window with units and coded answers, procedures and "no procedure at all", counts of drug

@@ -190,6 +190,10 @@ def _observation(spec: dict[str, Any]) -> Words:
         text += f", the first and the last {_compared(spec['spread'])} days apart"
     if "interpretation" in spec:
         text += f", flagged {_or(spec['interpretation'])}"
+    if "change" in spec:
+        text += (f" has a value whose change from the baseline (the latest on or before the start of the first "
+                 f"{spec['baseline_class']} request in the history; the value dated after it) is "
+                 f"{_compared(spec['change'], spec['unit'])}")
     if "value_text" in spec:
         text += f", its value as text containing {_quoted(spec['value_text'])}"
     if "method_text" in spec:

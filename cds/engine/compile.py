@@ -193,6 +193,8 @@ def _observation(spec: dict[str, Any], therapy: str, derived: str | None) -> dic
         parts += _compare("value", spec["loss"])
     if "spread" in spec:
         parts += _compare("spread_days", spec["spread"])
+    if "change" in spec:
+        parts += _compare("change", spec["change"])
     if "answer" in spec:
         parts.append(_any_item("answers", spec["answer"]))
     if "interpretation" in spec:
