@@ -104,9 +104,9 @@ def _medication(spec: dict[str, Any]) -> Words:
         parts.append(f"with status {_or(spec['status'])}")
     if "status_reason" in spec:
         parts.append("stopped with a reason" if spec["status_reason"] else "without a status reason")
-    for measure, label, unit in (("interval_hours", "dosing interval", "h"), ("daily_volume_ml", "daily volume", "mL"),
-                                 ("daily_dose_mg", "daily dose", "mg"),
-                                 ("duration_hours", "infusion duration", "h")):
+    if "routed_to" in spec:
+        parts.append(f"that the routing of {_or(spec['routed_to'])} claims")
+    for measure, label, unit in _MEASURES:
         if measure in spec:
             parts.append(f"whose {label} is {_compared(spec[measure], unit)}")
     if "started_days_before" in spec:
@@ -119,6 +119,25 @@ def _medication(spec: dict[str, Any]) -> Words:
 
 
 _ADVERB = {"continuous": "continuously", "intermittent": "intermittently"}
+_MEASURES = (("interval_hours", "dosing interval", "h"), ("daily_volume_ml", "daily volume", "mL"),
+             ("daily_dose_mg", "daily dose", "mg"), ("duration_hours", "infusion duration", "h"),
+             ("planned_days", "planned duration (start to stated end)", "days"))
+
+
+def _observation_ratio(spec: dict[str, Any]) -> Words:
+    text = (f"the ratio of two observations measured on the same day (the latest such day{_window(spec)}, "
+            f"numerator in {spec['numerator_unit']}, denominator in {spec['denominator_unit']})")
+    if "value" in spec:
+        text += f" is {_compared(spec['value'])}"
+    return Words(text=text + "; numerator coded in", valuesets=list(spec["numerator"]),
+                 children=[Words(text="denominator coded in", valuesets=list(spec["denominator"]))])
+
+
+def _orders_total(spec: dict[str, Any]) -> Words:
+    label, unit = next((lab, u) for m, lab, u in _MEASURES if m == spec["measure"])
+    of = f" of drug class {_or(spec['class'])}" if "class" in spec else ""
+    return Words(text=f"the {label} summed over this therapy's orders under evaluation{of} is "
+                      f"{_compared(spec['value'], unit)}")
 
 
 def _medication_classes(spec: dict[str, Any]) -> Words:
@@ -187,7 +206,8 @@ def _status(spec: dict[str, Any]) -> Words:
 
 _TERMS = {"condition": _condition, "conditions_count": _conditions_count, "medication": _medication,
           "medication_classes": _medication_classes, "service_order": _service_order, "patient": _patient,
-          "course": _course, "observation": _observation, "procedure": _procedure, "record": _record,
+          "course": _course, "observation": _observation, "observation_ratio": _observation_ratio,
+          "orders_total": _orders_total, "procedure": _procedure, "record": _record,
           "result": _result, "status": _status}
 
 
@@ -206,6 +226,14 @@ def claim_words(claim: Claim) -> str:
         parts.append(f"by a route that is {_or(claim.route_classes)}")
     if claim.delivery:
         parts.append(f"given {_or([_ADVERB.get(d, d) for d in claim.delivery])}")
+    if claim.only_classes:
+        parts.append(f"whose every ingredient is of drug class {_or(claim.only_classes)} (no other active ingredient "
+                     "named)")
+    for name, limit in claim.percent_at_most.items():
+        parts.append(f"with {name} at {limit:g}% or less (or no strength stated)")
+    if claim.not_beside_other_therapies:
+        besides = f" other than {_or(claim.beside_allowed)}" if claim.beside_allowed else ""
+        parts.append(f"not ordered in the same request as an order another therapy{besides} claims")
     return "a draft medication order " + ", ".join(parts)
 
 
@@ -213,7 +241,7 @@ def valuesets_in(node: Node) -> list[str]:
     """Value set ids a condition names, in order, once each."""
     found: list[str] = []
     for term in terms(node):
-        for key in ("in", "answer"):
+        for key in ("in", "answer", "numerator", "denominator"):
             found.extend(v for v in term.spec.get(key, ()) if v not in found)
     return found
 
@@ -223,6 +251,6 @@ def drug_classes_in(node: Node) -> list[str]:
     found: list[str] = []
     for term in terms(node):
         for key in ("class", "not_class", "classes"):
-            if term.kind in ("medication", "medication_classes"):
+            if term.kind in ("medication", "medication_classes", "orders_total"):
                 found.extend(c for c in term.spec.get(key, ()) if c not in found)
     return found
