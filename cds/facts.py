@@ -250,9 +250,11 @@ def _route_orders(medications: list[MedicationFact], rulesets: list[Ruleset]) ->
     """Which therapies claim each order, judged beside the other orders of the request (a bag
     beside another therapy's drug is its diluent): first each alone, then each beside the
     others' first answers."""
-    orders = [m for m in medications if m.order]
-    for order in orders:
-        others = [o.routed_to for o in orders if o is not order]
+    # The request's drafts: the orders under evaluation, and drafts not selected (order-select
+    # evaluates the selections, yet the draftOrders bundle holds the rest of the order set).
+    drafts = [m for m in medications if m.order or m.status == "draft"]
+    for order in (m for m in medications if m.order):
+        others = [o.routed_to for o in drafts if o is not order]
         order.order_for = claiming(order, rulesets, beside=others)
 
 
