@@ -229,7 +229,11 @@ def build_facts(
         _medication(ref, request, record, classifier, rulesets, as_of, order_refs)
         for ref, request in record.medication_requests
     ]
-    _route_orders(medications, rulesets)
+    service_orders = [
+        order for ref, request in record.service_requests
+        if (order := _service_order(ref, request, rulesets, order_refs)) is not None
+    ]
+    _route_orders(medications, service_orders, rulesets)
     observations = [o for ref, obs in record.observations
                     if (o := _observation(ref, obs, valuesets)) is not None]
     procedures = [p for ref, proc in record.procedures if (p := _procedure(ref, proc, valuesets)) is not None]
@@ -237,24 +241,21 @@ def build_facts(
         r.therapy: [c for course in r.courses if (c := _course(course, medications)) is not None]
         for r in rulesets
     }
-    service_orders = [
-        order for ref, request in record.service_requests
-        if (order := _service_order(ref, request, rulesets, order_refs)) is not None
-    ]
     return PatientFacts(patient=patient, conditions=conditions, medications=medications,
                         service_orders=service_orders, observations=observations, procedures=procedures,
                         procedure_count=len(record.procedures), courses=courses, warnings=warnings)
 
 
-def _route_orders(medications: list[MedicationFact], rulesets: list[Ruleset]) -> None:
+def _route_orders(medications: list[MedicationFact], service_orders: list[ServiceOrderFact],
+                  rulesets: list[Ruleset]) -> None:
     """Which therapies claim each order, judged beside the other orders of the request (a bag
-    beside another therapy's drug is its diluent): first each alone, then each beside the
-    others' first answers."""
+    beside another therapy's drug or service request is its diluent): first each alone, then
+    each beside the others' first answers."""
     # The request's drafts: the orders under evaluation, and drafts not selected (order-select
     # evaluates the selections, yet the draftOrders bundle holds the rest of the order set).
     drafts = [m for m in medications if m.order or m.status == "draft"]
     for order in (m for m in medications if m.order):
-        others = [o.routed_to for o in drafts if o is not order]
+        others = [o.routed_to for o in drafts if o is not order] + [o.order_for for o in service_orders]
         order.order_for = claiming(order, rulesets, beside=others)
 
 

@@ -187,6 +187,10 @@ def test_a_bag_beside_another_therapys_order_is_its_diluent_but_not_beside_an_al
     assert _result(_bundle(_NS, _CEFTRIAXONE), "S9373.infusion-order") == "not-applicable"
     assert _result(_bundle(_NS, _CEFTRIAXONE), "S9494.infusion-order") == "met"
     assert _result(_bundle(_NS, _PN), "S9373.infusion-order") == "met"
+    # Beside a service request another therapy bills (the antibiotic per diem), too.
+    service = {"service": "S9494", "display": "Home infusion therapy, antibiotic, per diem"}
+    assert _result(_bundle(service, _NS), "S9373.infusion-order") == "not-applicable"
+    assert _result(_bundle({**service, "service": "S9374"}, _NS), "S9373.infusion-order") == "met"
 
 
 def test_order_select_judges_the_selected_bag_beside_the_drafts_not_selected() -> None:
