@@ -108,7 +108,8 @@ def _medication(spec: dict[str, Any]) -> Words:
         parts.append(f"that the routing of {_or(spec['routed_to'])} claims")
     for measure, label, unit in _MEASURES:
         if measure in spec:
-            parts.append(f"whose {label} is {_compared(spec[measure], unit)}")
+            compare = spec[measure]
+            parts.append(f"whose {label} cannot be told" if compare.unknown else f"whose {label} is {_compared(compare, unit)}")
     if "started_days_before" in spec:
         anchor = "the as-of date" if spec["before"] == "as-of" else "the order's date"
         parts.append(f"started at least {spec['started_days_before']} days before {anchor}")
@@ -129,15 +130,16 @@ def _observation_ratio(spec: dict[str, Any]) -> Words:
             f"numerator in {spec['numerator_unit']}, denominator in {spec['denominator_unit']})")
     if "value" in spec:
         text += f" is {_compared(spec['value'])}"
-    return Words(text=text + "; numerator coded in", valuesets=list(spec["numerator"]),
-                 children=[Words(text="denominator coded in", valuesets=list(spec["denominator"]))])
+    # One list (numerator sets first): a negated term shows no children.
+    return Words(text=text + "; numerator, then denominator, coded in",
+                 valuesets=[*spec["numerator"], *spec["denominator"]])
 
 
 def _orders_total(spec: dict[str, Any]) -> Words:
     label, unit = next((lab, u) for m, lab, u in _MEASURES if m == spec["measure"])
     of = f" of drug class {_or(spec['class'])}" if "class" in spec else ""
-    return Words(text=f"the {label} summed over this therapy's orders under evaluation{of} is "
-                      f"{_compared(spec['value'], unit)}")
+    compared = "cannot be told" if spec["value"].unknown else f"is {_compared(spec['value'], unit)}"
+    return Words(text=f"the {label} summed over this therapy's orders under evaluation{of} {compared}")
 
 
 def _medication_classes(spec: dict[str, Any]) -> Words:
