@@ -133,6 +133,10 @@ def _claim(**keys: Any) -> Any:
     ("heparin sodium 2 UNT/ML in sodium chloride 0.9% Injection", False),  # idem
     ("sodium bicarbonate 50 MEQ in sodium chloride 0.45%", False),        # a word no class names
     ("Sodium Chloride 0.9% Flush", False),
+    ("0.9% Sodium Chloride Injection, USP in VIAFLEX Plastic Container", True),  # container words
+    ("sodium chloride 9 MG/ML Injectable Solution [Baxter NS]", True),          # a bracketed brand
+    ("magnesium chloride 0.3 MG/ML / sodium acetate 3.7 MG/ML / sodium chloride 5.26 MG/ML Injectable Solution "
+     "[Plasma-Lyte A]", False),
 ])
 def test_only_classes_claims_a_drug_whose_every_ingredient_is_of_the_classes(name: str, held: bool) -> None:
     from cds.routing import claims

@@ -19,6 +19,7 @@ _WORD = re.compile(r"[a-z]+")
 _NUMBER = r"(\d+(?:\.\d+)?)"
 # A product volume in a drug's name ("1000 ML sodium chloride 9 MG/ML Injection"): a number of
 # mL or L that is not the numerator of a concentration (mg/mL, meq/mL).
+_BRACKETED = re.compile(r"\[[^\]]*\]")
 _PACK = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(ml|l)\b(?!\s*/)")
 
 
@@ -177,8 +178,11 @@ class DrugClassifier:
             if found or memberships.intersection(drug_class.valuesets) or codes.intersection(drug_class.rxnorm):
                 classes.add(class_name)
         explained = {w for n in ingredients for w in _fold(n).split()}
-        # Single letters are what an apostrophe or an abbreviation leaves ("Ringer's", "D5W").
-        other_words = sorted(w for w in words - explained - self._plain_words if len(w) > 1)
+        # A bracketed brand ends an RxNorm branded drug name after its ingredients ("... Injection
+        # [Plasma-Lyte A]"): it names no further ingredient. Single letters are what an apostrophe
+        # or an abbreviation leaves ("Ringer's", "D5W").
+        unbracketed = {w for name in names for w in _WORD.findall(_BRACKETED.sub(" ", name.lower()))}
+        other_words = sorted(w for w in unbracketed - explained - self._plain_words if len(w) > 1)
         raw = " ".join(names).lower()
         strengths = {n: value for n in ingredients if (value := _strength(n, raw)) is not None}
         route_name = self._route(route, route_text) or self._dose_form(names)
