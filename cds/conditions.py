@@ -27,11 +27,14 @@ ANCHORS = {"as-of", "order"}
 PICKS = {"latest", "min", "max"}
 COMPARISONS = {"lt": "$lt", "le": "$lte", "gt": "$gt", "ge": "$gte", "eq": "="}
 # Order facts read from the dosage (cds/facts.py), compared with numbers.
-ORDER_MEASURES = ("interval_hours", "daily_volume_ml", "daily_dose_mg", "duration_hours")
+ORDER_MEASURES = ("interval_hours", "daily_volume_ml", "daily_dose_mg", "duration_hours", "planned_days")
+# Order measures that add up over a therapy's orders (`orders_total`).
+SUMMED_MEASURES = ("daily_volume_ml", "daily_dose_mg")
 RECORD_PARTS = {"procedures", "medication_history"}
 # Terms about the patient's data: the ones `none:` may negate.
 DATA_TERMS = {"condition", "medication", "service_order", "patient", "course", "observation",
-              "procedure", "record", "medication_classes", "conditions_count"}
+              "procedure", "record", "medication_classes", "conditions_count", "observation_ratio",
+              "orders_total"}
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,7 @@ class Derived:
     """A fact computed from the record before the rules run, shared by the terms naming it."""
 
     key: str
-    kind: str           # observation | medication_classes | conditions_count
+    kind: str           # observation | observation_ratio | medication_classes | conditions_count | orders_total
     spec: dict[str, Any]
 
 
@@ -233,7 +236,7 @@ def _conditions_count(spec: Any, scope: Scope) -> Term:
 
 def _medication(spec: Any, scope: Scope) -> Term:
     keys = {"class", "not_class", "ingredient", "route", "route_class", "status", "order",
-            "delivery", "status_reason", "within_days", "started_days_before", "before", "timing_text",
+            "delivery", "status_reason", "within_days", "started_days_before", "before", "timing_text", "routed_to",
             *ORDER_MEASURES}
     spec = _check_keys(spec, keys, scope, "medication")
     term = scope.terminology
@@ -262,6 +265,12 @@ def _medication(spec: Any, scope: Scope) -> Term:
     if "timing_text" in spec:
         # The dosage's text or its timing code (text or display) names a phrase ("continuous").
         parsed["timing_text"] = _phrases(spec["timing_text"], scope, "medication.timing_text")
+    if "routed_to" in spec:
+        # Therapy ids: checked against the folder's rulesets once all are loaded (cds/knowledge.py).
+        routed = spec["routed_to"] if isinstance(spec["routed_to"], list) else [spec["routed_to"]]
+        if not routed or not all(isinstance(r, str) and r for r in routed):
+            raise RulesetError(f"{scope.where}: medication.routed_to: a list of ruleset ids")
+        parsed["routed_to"] = [str(r) for r in routed]
     _window(spec, parsed, scope, "medication")
     for measure in ORDER_MEASURES:
         if measure in spec:
@@ -410,6 +419,46 @@ def _unit(extra: dict[str, Any], scope: Scope, term: str) -> str:
     return str(unit)
 
 
+def _ratio_part(spec: dict[str, Any], key: str, scope: Scope) -> tuple[tuple[str, ...], str]:
+    part = _check_keys(spec[key], {"in", "unit"}, scope, f"observation_ratio.{key}", {"in", "unit"})
+    unit = part["unit"]
+    if not scope.terminology.units.knows(unit):
+        raise RulesetError(f"{scope.where}: observation_ratio.{key}.unit: unknown unit {unit!r}; "
+                           f"known: {', '.join(scope.terminology.units.known)}")
+    return tuple(_valuesets(part, "in", scope, f"observation_ratio.{key}")), str(unit)
+
+
+def _observation_ratio(spec: Any, scope: Scope) -> Term:
+    """The ratio of two observations measured on the same day (BUN / creatinine): the latest
+    day within the window on which both were measured."""
+    spec = _check_keys(spec, {"numerator", "denominator", "within_days", "before", "value"}, scope,
+                       "observation_ratio", {"numerator", "denominator", "within_days"})
+    numerator, numerator_unit = _ratio_part(spec, "numerator", scope)
+    denominator, denominator_unit = _ratio_part(spec, "denominator", scope)
+    base: dict[str, Any] = {"numerator": numerator, "numerator_unit": numerator_unit,
+                            "denominator": denominator, "denominator_unit": denominator_unit}
+    _window(spec, base, scope, "observation_ratio")
+    parsed: dict[str, Any] = {}
+    if "value" in spec:
+        parsed["value"] = _compare(spec["value"], scope, "observation_ratio.value")[0]
+    key = _derive("observation_ratio", base, scope)
+    return Term("observation_ratio", {**base, **parsed}, key)
+
+
+def _orders_total(spec: Any, scope: Scope) -> Term:
+    """A measure summed over this therapy's orders under evaluation (several bags a day)."""
+    spec = _check_keys(spec, {"class", *SUMMED_MEASURES}, scope, "orders_total")
+    measures = [m for m in SUMMED_MEASURES if m in spec]
+    if len(measures) != 1:
+        raise RulesetError(f"{scope.where}: orders_total: compares exactly one of {', '.join(SUMMED_MEASURES)}")
+    base: dict[str, Any] = {"measure": measures[0]}
+    if "class" in spec:
+        base["class"] = tuple(_names(spec, "class", set(scope.terminology.drug_classes), scope, "orders_total"))
+    key = _derive("orders_total", base, scope)
+    compare = _compare(spec[measures[0]], scope, f"orders_total.{measures[0]}")[0]
+    return Term("orders_total", {**base, "value": compare}, key)
+
+
 def _procedure(spec: Any, scope: Scope) -> Term:
     spec = _check_keys(spec, {"in", "within_days", "before"}, scope, "procedure", {"in"})
     parsed: dict[str, Any] = {"in": _valuesets(spec, "in", scope, "procedure")}
@@ -450,6 +499,8 @@ _TERMS: dict[str, Callable[[Any, Scope], Term]] = {
     "patient": _patient,
     "course": _course,
     "observation": _observation,
+    "observation_ratio": _observation_ratio,
+    "orders_total": _orders_total,
     "procedure": _procedure,
     "record": _record,
     "result": _result,

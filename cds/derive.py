@@ -25,7 +25,10 @@ def derived_facts(facts: PatientFacts, therapy: str, specs: Iterable[Derived], u
     anchors = {"as-of": facts.patient.as_of, "order": facts.order_date(therapy)}
     found: list[dict[str, Any]] = []
     for spec in specs:
-        fact = _COMPUTE[spec.kind](facts, spec, anchors, units, warnings)
+        if spec.kind == "orders_total":
+            fact = _orders_total(facts, spec, therapy)
+        else:
+            fact = _COMPUTE[spec.kind](facts, spec, anchors, units, warnings)
         if fact is not None:
             found.append({"t": "derived", "key": spec.key, **fact})
     return found
@@ -164,6 +167,48 @@ def _change(facts: PatientFacts, spec: dict[str, Any], value: float, chosen: Obs
             "evidence": [observation.ref]}
 
 
+def _observation_ratio(facts: PatientFacts, spec: Derived, anchors: dict[str, dt.date | None], units: Units,
+                       warnings: list[Problem]) -> dict[str, Any] | None:
+    """Numerator / denominator from the latest day in the window on which both were measured
+    (on that day the last of each in the record); no fact when no day has both."""
+    sides = []
+    for part in ("numerator", "denominator"):
+        wanted = set(spec.spec[part])
+        candidates = [o for o in facts.observations if wanted.intersection(o.vs) and o.date is not None
+                      and _within(o.date, o.date, spec.spec, anchors)]
+        by_day: dict[dt.date, tuple[float, ObservationFact]] = {}
+        for value, observation in _valued(candidates, spec.spec[f"{part}_unit"], units, warnings):
+            by_day[observation.date] = (value, observation)  # type: ignore[index]
+        sides.append(by_day)
+    days = sorted(set(sides[0]).intersection(sides[1]), reverse=True)
+    day = next((d for d in days if sides[1][d][0] != 0), None)
+    if day is None:
+        return None
+    (top, top_obs), (bottom, bottom_obs) = sides[0][day], sides[1][day]
+    ratio = top / bottom
+    display = (f"{_display(top_obs, None)} / {_display(bottom_obs, None).removesuffix(f' on {day.isoformat()}')}: "
+               f"ratio {ratio:.1f}")
+    return {"value": round(ratio, 6), "count": 1, "display": display, "date": day.isoformat(),
+            "evidence": [top_obs.ref, bottom_obs.ref]}
+
+
+def _orders_total(facts: PatientFacts, spec: Derived, therapy: str) -> dict[str, Any] | None:
+    """A measure summed over the therapy's orders under evaluation (of the classes, when given);
+    no `value` when one of them does not tell it; no fact when there is no such order."""
+    classes = spec.spec.get("class")
+    orders = [m for m in facts.medications if therapy in m.order_for
+              and (not classes or any(m.classes.get(c) for c in classes))]
+    if not orders:
+        return None
+    measure = spec.spec["measure"]
+    values = [getattr(m, measure) for m in orders]
+    fact: dict[str, Any] = {"count": len(orders), "display": "; ".join(dict.fromkeys(m.display for m in orders)),
+                            "evidence": [m.ref for m in orders]}
+    if all(v is not None for v in values):
+        fact["value"] = round(sum(values), 6)
+    return fact
+
+
 def _about(observation: ObservationFact, *, value: float | None = None, count: int,
            spread: int | None = None) -> dict[str, Any]:
     fact: dict[str, Any] = {"ref": observation.ref, "count": count, "answers": observation.answers,
@@ -211,6 +256,7 @@ def _conditions_count(facts: PatientFacts, spec: Derived, anchors: dict[str, dt.
 
 _COMPUTE = {
     "observation": _observation,
+    "observation_ratio": _observation_ratio,
     "medication_classes": _medication_classes,
     "conditions_count": _conditions_count,
 }

@@ -70,8 +70,14 @@ class MedicationFact(BaseModel):
     status: str
     order: bool
     order_for: list[str]
+    # The therapies whose routing claims the request, order or history (a history request is
+    # judged without the other orders of the request).
+    routed_to: list[str] = []
     classes: dict[str, bool]
     ingredients: list[str]
+    # Read by routing only (cds/routing.py), never by the rules.
+    other_words: list[str] = []
+    strengths: dict[str, float] = {}
     route: str | None
     route_class: str
     delivery: Literal["continuous", "intermittent", "unknown"]
@@ -88,6 +94,9 @@ class MedicationFact(BaseModel):
     duration_hours: float | None = None
     # Flags of the rulesets' phrases (cds/texts.py) in the dosage text or the timing code.
     timing_texts: list[str] = []
+    # Days from the start to the planned end (boundsDuration, boundsPeriod.end or
+    # validityPeriod.end); None: the order has no end.
+    planned_days: float | None = None
 
 
 class ObservationFact(BaseModel):
@@ -236,6 +245,11 @@ def build_facts(
         _medication(ref, request, record, classifier, rulesets, as_of, order_refs, texts)
         for ref, request in record.medication_requests
     ]
+    service_orders = [
+        order for ref, request in record.service_requests
+        if (order := _service_order(ref, request, rulesets, order_refs)) is not None
+    ]
+    _route_orders(medications, service_orders, rulesets)
     observations = [o for ref, obs in record.observations
                     if (o := _observation(ref, obs, valuesets, texts)) is not None]
     procedures = [p for ref, proc in record.procedures if (p := _procedure(ref, proc, valuesets)) is not None]
@@ -243,13 +257,22 @@ def build_facts(
         r.therapy: [c for course in r.courses if (c := _course(course, medications)) is not None]
         for r in rulesets
     }
-    service_orders = [
-        order for ref, request in record.service_requests
-        if (order := _service_order(ref, request, rulesets, order_refs)) is not None
-    ]
     return PatientFacts(patient=patient, conditions=conditions, medications=medications,
                         service_orders=service_orders, observations=observations, procedures=procedures,
                         procedure_count=len(record.procedures), courses=courses, warnings=warnings)
+
+
+def _route_orders(medications: list[MedicationFact], service_orders: list[ServiceOrderFact],
+                  rulesets: list[Ruleset]) -> None:
+    """Which therapies claim each order, judged beside the other orders of the request (a bag
+    beside another therapy's drug or service request is its diluent): first each alone, then
+    each beside the others' first answers."""
+    # The request's drafts: the orders under evaluation, and drafts not selected (order-select
+    # evaluates the selections, yet the draftOrders bundle holds the rest of the order set).
+    drafts = [m for m in medications if m.order or m.status == "draft"]
+    for order in (m for m in medications if m.order):
+        others = [o.routed_to for o in drafts if o is not order] + [o.order_for for o in service_orders]
+        order.order_for = claiming(order, rulesets, beside=others)
 
 
 def _service_order(ref: str, request: ServiceRequest, rulesets: list[Ruleset],
@@ -412,17 +435,47 @@ def _medication(
     fact = MedicationFact(
         ref=ref, status=request.status, order=is_order, order_for=[],
         classes={name: name in drug.classes for name in classifier.terminology.drug_classes},
-        ingredients=drug.ingredients, route=drug.route, route_class=drug.route_class,
+        ingredients=drug.ingredients, other_words=drug.other_words, strengths=drug.strengths,
+        route=drug.route, route_class=drug.route_class,
         delivery=_delivery(dosage), status_reason=request.statusReason is not None,
         display=drug.name, start=start, end=end, authored=_day(request.authoredOn),
         interval_hours=interval, duration_hours=duration,
-        daily_volume_ml=_daily_volume_ml(dosage), daily_dose_mg=_daily_amount(dosage, _milligrams),
+        daily_volume_ml=_daily_volume_ml(dosage, drug.pack_ml), daily_dose_mg=_daily_amount(dosage, _milligrams),
+        planned_days=_planned_days(request),
         timing_texts=texts.match(*(d.text for d in dosage),
                                  *(t for d in dosage if d.timing is not None for t in _texts(d.timing.code))),
     )
-    if is_order:
-        fact.order_for = claiming(fact, rulesets)
+    # Judged alone here; an order is judged again beside the request's other orders (_route_orders).
+    fact.routed_to = claiming(fact, rulesets)
     return fact
+
+
+def _planned_days(request: MedicationRequest) -> float | None:
+    """Days from the start to the planned end: boundsDuration, else boundsPeriod.end, else
+    validityPeriod.end (from its start, else authoredOn); None when the order states no end."""
+    authored = _day(request.authoredOn)
+    for dosage in request.dosageInstruction or []:
+        repeat = dosage.timing.repeat if dosage.timing is not None else None
+        if repeat is None:
+            continue
+        if repeat.boundsDuration is not None and repeat.boundsDuration.value is not None:
+            bounds = repeat.boundsDuration
+            unit = bounds.code or bounds.unit or ""
+            if unit in _DAYS_PER_UNIT:
+                return float(Decimal(str(bounds.value)) * Decimal(_DAYS_PER_UNIT[unit]))
+        period = repeat.boundsPeriod
+        if period is not None and period.end is not None:
+            start = _day(period.start) or authored
+            end = _day(period.end)
+            if start is not None and end is not None:
+                return float((end - start).days)
+    validity = request.dispenseRequest.validityPeriod if request.dispenseRequest else None
+    if validity is not None and validity.end is not None:
+        start = _day(validity.start) or authored
+        end = _day(validity.end)
+        if start is not None and end is not None:
+            return float((end - start).days)
+    return None
 
 
 def _referenced_medication(request: MedicationRequest, record: PatientRecord) -> Any:
@@ -529,14 +582,30 @@ def _milligrams(quantity: Any) -> float | None:
     return _amount(quantity, _MG_PER_UNIT)
 
 
-def _daily_volume_ml(dosage: list[Any]) -> float | None:
-    """mL a day (the nutrition and hydration pages, Billing)."""
-    return _daily_amount(dosage, _millilitres)
+# Dose units that count product units ("1 bag"): the volume is then the product volume in the name.
+_PACK_UNITS = {"bag", "{bag}", "bags", "{bags}", "ea", "{each}", "each"}
 
 
-def _daily_amount(dosage: list[Any], amount: Callable[[Any], float | None]) -> float | None:
+def _daily_volume_ml(dosage: list[Any], pack_ml: float | None = None) -> float | None:
+    """mL on a day the order is given (the nutrition and hydration pages, Billing): a schedule
+    longer than a day (three times a week) counts the days infused, not an average; "1 bag"
+    counts the product volume the drug's name states (the hydration page, curated)."""
+
+    def millilitres(quantity: Any) -> float | None:
+        volume = _millilitres(quantity)
+        if volume is None and pack_ml is not None and quantity is not None and quantity.value is not None \
+                and (quantity.code or quantity.unit or "") in _PACK_UNITS:
+            return float(quantity.value) * pack_ml
+        return volume
+
+    return _daily_amount(dosage, millilitres, per_infused_day=True)
+
+
+def _daily_amount(dosage: list[Any], amount: Callable[[Any], float | None],
+                  per_infused_day: bool = False) -> float | None:
     """An amount a day (mL, or mg for a page's dose limit): dose x doses a day, or rate (per hour) x hours
-    infused a day (repeat.duration x frequency, else 24 h when continuous)."""
+    infused a day (repeat.duration x frequency, else 24 h when continuous). `per_infused_day`: a
+    schedule over more than a day counts a day it is given (at least one dose)."""
     total = 0.0
     found = False
     for instruction in dosage:
@@ -553,7 +622,7 @@ def _daily_amount(dosage: list[Any], amount: Callable[[Any], float | None]) -> f
                 hours = 24.0
                 if repeat is not None and repeat.duration is not None:
                     one = _hours(repeat.duration, repeat.durationUnit)
-                    per_day = _per_day(repeat)
+                    per_day = _per_day(repeat, per_infused_day)
                     if one is None or per_day is None:
                         continue
                     hours = float(one) * per_day
@@ -563,18 +632,19 @@ def _daily_amount(dosage: list[Any], amount: Callable[[Any], float | None]) -> f
                 found = True
                 continue
             volume = amount(dose.doseQuantity)
-            per_day = _per_day(repeat) if repeat is not None else None
+            per_day = _per_day(repeat, per_infused_day) if repeat is not None else None
             if volume is not None and per_day is not None:
                 total += volume * per_day
                 found = True
     return total if found else None
 
 
-def _per_day(repeat: Any) -> float | None:
+def _per_day(repeat: Any, per_infused_day: bool = False) -> float | None:
     period = _hours(repeat.period, repeat.periodUnit) if repeat.period is not None else None
     if period is None or period == 0:
         return None
-    return float(Decimal(repeat.frequency or 1) * 24 / period)
+    per_day = float(Decimal(repeat.frequency or 1) * 24 / period)
+    return max(per_day, 1.0) if per_infused_day and period > 24 else per_day
 
 
 def _float(value: Decimal | None) -> float | None:
@@ -646,8 +716,12 @@ def _course(course: Course, medications: list[MedicationFact]) -> CourseFact | N
     )
 
 
+# What routing reads and no rule does: kept out of the engine's facts.
+_ROUTING_ONLY = {"other_words", "strengths"}
+
+
 def _plain(fact: BaseModel) -> dict[str, Any]:
-    data = fact.model_dump(mode="json", exclude_none=True)
+    data = fact.model_dump(mode="json", exclude_none=True, exclude=_ROUTING_ONLY if isinstance(fact, MedicationFact) else None)
     if isinstance(data.get("classes"), dict):
         data.update({f"class_{k}": v for k, v in data.pop("classes").items()})
     return data

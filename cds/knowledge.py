@@ -104,7 +104,14 @@ def load(folder: Path) -> Knowledge:
         rulesets[ruleset.therapy] = ruleset
     if not rulesets:
         raise RulesetError(f"{folder}: no ruleset files (S*.yaml)")
+    check_therapies_named(rulesets)
     parsed = {t: parse_ruleset(r, terminology, valuesets) for t, r in rulesets.items()}
+    for therapy, ruleset_parsed in parsed.items():
+        for clause in ruleset_parsed.clauses:
+            unknown = sorted({r for t in terms(clause.node) if t.kind == "medication"
+                              for r in t.spec.get("routed_to", ())} - set(rulesets))
+            if unknown:
+                raise RulesetError(f"{clause.where}: medication.routed_to names no ruleset: {', '.join(unknown)}")
     compiled = {t: CompiledRuleset(r, parsed[t]) for t, r in rulesets.items()}
     texts = TextMatcher(p for r in parsed.values() for clause in r.clauses for p in phrases(clause.node))
     return Knowledge(folder, terminology, valuesets, classifier, rulesets, compiled,
@@ -113,7 +120,8 @@ def load(folder: Path) -> Knowledge:
 
 # Resource types read for every therapy; the others only when a rule reads them.
 _ALWAYS = {"Patient", "Medication", "Condition", "MedicationRequest", "ServiceRequest"}
-_TERM_TYPES = {"observation": "Observation", "procedure": "Procedure", "record": "Procedure"}
+_TERM_TYPES = {"observation": "Observation", "observation_ratio": "Observation", "procedure": "Procedure",
+               "record": "Procedure"}
 
 
 def _reads_its_type(term: Term) -> bool:
@@ -142,12 +150,25 @@ def check_routing(ruleset: Ruleset, terminology: Terminology) -> None:
         here = f"{ruleset.file}: line {claim.line}: routing claim {number}"
         if not (claim.classes or claim.ingredients):
             raise RulesetError(f"{here}: claims nothing: name drug classes or ingredients")
-        problems = [f"unknown drug class {c}" for c in [*claim.classes, *claim.not_classes]
+        problems = [f"unknown drug class {c}" for c in [*claim.classes, *claim.not_classes, *claim.only_classes]
                     if c not in terminology.drug_classes]
-        problems += [f"unknown ingredient or brand {n}" for n in claim.ingredients if n not in terminology.names()]
+        problems += [f"unknown ingredient or brand {n}" for n in [*claim.ingredients, *claim.percent_at_most]
+                     if n not in terminology.names()]
         problems += [f"unknown route {r}" for r in claim.routes if r not in terminology.routes.classes]
         if problems:
             raise RulesetError(f"{here}: {'; '.join(problems)}")
+        claim._only_names = {n for c in claim.only_classes for n in terminology.drug_classes[c].names()}
+
+
+def check_therapies_named(rulesets: dict[str, Ruleset]) -> None:
+    """Therapies a ruleset names (routing `beside_allowed`, `routed_to` of a medication term)
+    must be rulesets of the folder."""
+    for ruleset in rulesets.values():
+        for number, claim in enumerate(ruleset.routing.claims, start=1):
+            unknown = sorted(set(claim.beside_allowed) - set(rulesets))
+            if unknown:
+                raise RulesetError(f"{ruleset.file}: line {claim.line}: routing claim {number}: "
+                                   f"beside_allowed names no ruleset: {', '.join(unknown)}")
 
 
 @lru_cache(maxsize=4)

@@ -8,7 +8,7 @@ rule picks it (../shared/criteria/README.md, "Which therapy an order belongs to"
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from .ruleset import Claim, Ruleset
@@ -23,10 +23,15 @@ class OrderLike(Protocol):
     route: str | None
     route_class: str
     delivery: str
+    other_words: list[str]
+    strengths: dict[str, float]
 
 
-def claims(claim: Claim, order: OrderLike) -> bool:
-    """Whether one claim of a routing block holds for a medication order."""
+def claims(claim: Claim, order: OrderLike, therapy: str = "", beside: Iterable[Iterable[str]] | None = None) -> bool:
+    """Whether one claim of a routing block holds for a medication order of `therapy`.
+
+    `beside` holds, for each other order under evaluation in the same request, the therapies
+    that claim it; None (history, the claim audit) leaves `not_beside_other_therapies` unjudged."""
     if claim.classes and not any(order.classes.get(c) for c in claim.classes):
         return False
     if any(order.classes.get(c) for c in claim.not_classes):
@@ -39,12 +44,23 @@ def claims(claim: Claim, order: OrderLike) -> bool:
         return False
     if claim.delivery and order.delivery not in claim.delivery:
         return False
+    if claim.only_classes and (order.other_words or not set(order.ingredients) <= set(claim.only_names)):
+        return False
+    if any(order.strengths.get(name, 0) > limit for name, limit in claim.percent_at_most.items()):
+        return False
+    if claim.not_beside_other_therapies and beside is not None:
+        allowed = {therapy, *claim.beside_allowed}
+        if any(set(others) - allowed for others in beside):
+            return False
     return True
 
 
-def claiming(order: OrderLike, rulesets: Sequence[Ruleset]) -> list[str]:
-    """The therapies that claim a draft MedicationRequest, in ruleset (code) order."""
-    return [r.therapy for r in rulesets if any(claims(c, order) for c in r.routing.claims)]
+def claiming(order: OrderLike, rulesets: Sequence[Ruleset],
+             beside: Iterable[Iterable[str]] | None = None) -> list[str]:
+    """The therapies that claim a MedicationRequest, in ruleset (code) order; `beside`: the
+    therapies claiming each other order of the same request (see `claims`)."""
+    others = None if beside is None else [list(b) for b in beside]
+    return [r.therapy for r in rulesets if any(claims(c, order, r.therapy, others) for c in r.routing.claims)]
 
 
 def one_answer(assessments: Sequence["Assessment"], rulesets: dict[str, Ruleset]) -> "Assessment":

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 Result = Literal["met", "not-met", "unknown", "not-applicable"]
 Kind = Literal["indication", "eligibility"]
@@ -118,6 +118,26 @@ class Claim(_Item):
     routes: list[str] = []
     route_classes: list[Literal["non-invasive", "parenteral", "other", "unknown"]] = []
     delivery: list[Literal["continuous", "intermittent", "unknown"]] = []
+    # Every ingredient the name holds is of one of these classes: no ingredient of another
+    # class, and no word that names no known ingredient, unit, dose form or vehicle.
+    only_classes: list[str] = []
+    # Ingredient name -> the highest strength in % (w/v) the name may state (none stated holds).
+    percent_at_most: dict[str, float] = {}
+    # Not claimed when another order under evaluation in the same request (a draft bundle, the
+    # hook's draftOrders) is claimed by another therapy, except those in `beside_allowed`.
+    not_beside_other_therapies: bool = False
+    beside_allowed: list[str] = []
+    # The names of `only_classes`, filled at load from the terminology (cds/knowledge.py).
+    _only_names: set[str] = PrivateAttr(default_factory=set)
+
+    @field_validator("percent_at_most", mode="before")
+    @classmethod
+    def _no_line_marker(cls, value: Any) -> Any:
+        return strip_lines(value)
+
+    @property
+    def only_names(self) -> set[str]:
+        return self._only_names
 
 
 class Routing(_Item):

@@ -10,6 +10,10 @@ a window with units and coded answers, procedures and "no procedure at all", cou
 classes, windows before the order, the order's interval and daily volume, billing codes picked
 from the order); tests/language/cases/S9999.yaml holds its cases with their expected results.
 The ruleset runs from a copy of rulesets/ (CDS_RULESETS), as a deployment's own would.
+The routing keys and terms that read several entries at once (every ingredient of some classes,
+a strength limit, a bag beside another therapy's order, a same-day ratio of two observations, a
+measure summed over a therapy's orders, an order's planned duration) are shown at the end with
+the shipped rulesets.
 """
 
 from __future__ import annotations
@@ -151,3 +155,154 @@ def test_text_terms_in_words(folder: Path) -> None:
     assert 'its value as text containing "zz" or "z null"' in said["c|S9998.phenotype|0"]
     assert 'recorded in mg/dL' in said["c|S9998.level|1"]
     assert 'its method containing "radial immunodiffusion"' in said["c|S9998.level|1"]
+
+
+# Routing claims and terms read over several entries: every ingredient of some classes, a
+# strength limit, a bag beside another therapy's order, a ratio of two observations measured the
+# same day, a measure summed over a therapy's orders, a request's planned duration. Shown with the
+# shipped terminology and rulesets, as a deployment's own ruleset would use them.
+
+def _drug(name: str) -> Any:
+    knowledge_ = default()
+    drug = knowledge_.classifier.classify([], name, [], None)
+    return type("Order", (), {"classes": {c: True for c in drug.classes}, "ingredients": drug.ingredients,
+                              "route": drug.route, "route_class": drug.route_class, "delivery": "unknown",
+                              "other_words": drug.other_words, "strengths": drug.strengths})()
+
+
+def _claim(**keys: Any) -> Any:
+    from cds.ruleset import Claim
+    claim = Claim(**keys)
+    claim._only_names = {n for c in claim.only_classes for n in default().terminology.drug_classes[c].names()}
+    return claim
+
+
+@pytest.mark.parametrize(("name", "held"), [
+    ("1000 ML sodium chloride 9 MG/ML Injection", True),
+    ("Dextrose 5% and 0.45% Sodium Chloride with potassium chloride 20 mEq Injection", True),
+    ("Lactated Ringer's Injection", True),
+    ("milrinone lactate 0.2 MG/ML in Dextrose 5% Injection", False),     # an ingredient of another class
+    ("heparin sodium 2 UNT/ML in sodium chloride 0.9% Injection", False),  # idem
+    ("sodium bicarbonate 50 MEQ in sodium chloride 0.45%", False),        # a word no class names
+    ("Sodium Chloride 0.9% Flush", False),
+    ("0.9% Sodium Chloride Injection, USP in VIAFLEX Plastic Container", True),  # container words
+    ("sodium chloride 9 MG/ML Injectable Solution [Baxter NS]", True),          # a bracketed brand
+    ("magnesium chloride 0.3 MG/ML / sodium acetate 3.7 MG/ML / sodium chloride 5.26 MG/ML Injectable Solution "
+     "[Plasma-Lyte A]", False),
+])
+def test_only_classes_claims_a_drug_whose_every_ingredient_is_of_the_classes(name: str, held: bool) -> None:
+    from cds.routing import claims
+    claim = _claim(classes=["hydration-fluid"], only_classes=["hydration-fluid", "hydration-additive"])
+    assert claims(claim, _drug(name)) is held
+
+
+@pytest.mark.parametrize(("name", "held"), [
+    ("dextrose 100 MG/ML Injectable Solution", True),   # 10%
+    ("Dextrose 10% Injection", True),
+    ("dextrose in water Injection", True),              # no strength stated
+    ("Dextrose 50% Injection", False),
+    ("dextrose 500 MG/ML Injectable Solution", False),  # 50%
+    ("12.5% dextrose injection", False),
+])
+def test_percent_at_most_reads_the_strength_next_to_the_ingredient(name: str, held: bool) -> None:
+    from cds.routing import claims
+    assert claims(_claim(classes=["dextrose"], percent_at_most={"dextrose": 10}), _drug(name)) is held
+
+
+def _bundle(order: dict[str, Any] | None, *drafts: dict[str, Any], observations: list[dict[str, Any]] = (),
+            raw: list[dict[str, Any]] = ()) -> dict[str, Any]:
+    """A dehydrated adult's record: the order, other drafts of the same request, observations."""
+    import datetime as dt
+    record: dict[str, Any] = {"patient": {"birthDate": "1960-01-01"},
+                              "conditions": [{"code": "icd10:E86.0", "display": "Dehydration"}],
+                              "medications": [{**d, "status": "draft"} for d in drafts],
+                              "observations": list(observations), "raw": list(raw)}
+    if order is not None:
+        record["order"] = order
+    case = case_files.Case(name="S9373.x/y", ruleset="S9373", description="d", as_of=dt.date(2026, 11, 22),
+                           record=record, expect={})
+    return case_files.build(case, case_files.route_codes(default().terminology.routes.snomed))
+
+
+_NS = {"drug": "sodium chloride 0.9% 100 mL Injection", "route": "intravenous", "dose": "100 mL", "frequency": 1,
+       "period": "1 d", "start": "2026-11-22", "end": "2026-11-29"}
+_CEFTRIAXONE = {"drug": "ceftriaxone 2 GM Injection", "route": "intravenous", "dose": "2 g", "frequency": 1,
+                "period": "1 d"}
+_PN = {"drug": "Clinimix E 4.25/10 amino acids in dextrose", "route": "intravenous", "dose": "1500 mL",
+       "frequency": 1, "period": "1 d"}
+
+
+def _result(bundle: dict[str, Any], criterion: str) -> str:
+    therapy = criterion.split(".")[0]
+    assessment = cds.evaluate(bundle, as_of="2026-11-22").assessment(therapy)
+    return next(c.result for c in assessment.criteria if c.id == criterion)
+
+
+def test_a_bag_beside_another_therapys_order_is_its_diluent_but_not_beside_an_allowed_one() -> None:
+    assert _result(_bundle(_NS), "S9373.infusion-order") == "met"
+    assert _result(_bundle(_NS, _CEFTRIAXONE), "S9373.infusion-order") == "not-applicable"
+    assert _result(_bundle(_NS, _CEFTRIAXONE), "S9494.infusion-order") == "met"
+    assert _result(_bundle(_NS, _PN), "S9373.infusion-order") == "met"
+    # Beside a service request another therapy bills (the antibiotic per diem), too.
+    service = {"service": "S9494", "display": "Home infusion therapy, antibiotic, per diem"}
+    assert _result(_bundle(service, _NS), "S9373.infusion-order") == "not-applicable"
+    assert _result(_bundle({**service, "service": "S9374"}, _NS), "S9373.infusion-order") == "met"
+
+
+def test_order_select_judges_the_selected_bag_beside_the_drafts_not_selected() -> None:
+    from cds.evaluate import patient_records
+    from cds.fhir import read_document
+    from cds.hooks.orders import therapy_orders
+    bundle = _bundle(_NS, _CEFTRIAXONE)
+    [record] = patient_records(read_document(bundle, "test"))
+    bag = next(ref for ref, _ in record.medication_requests if ref.endswith("-order"))
+    import datetime as dt
+    _, orders = therapy_orders(record, {bag}, default(), dt.date(2026, 11, 22))
+    assert "S9373" not in orders
+
+
+def test_observation_ratio_reads_the_latest_same_day_pair_and_refuses_an_unknown_unit() -> None:
+    bun = {"loinc": "3094-0", "display": "Urea nitrogen"}
+    creatinine = {"loinc": "2160-0", "display": "Creatinine"}
+    same_day = [{**bun, "value": "30 mg/dL", "date": "2026-11-20"}, {**creatinine, "value": "1.0 mg/dL", "date": "2026-11-20"}]
+    assert _result(_bundle(None, observations=same_day), "S9373.indication") == "met"
+    later_day_low = same_day + [{**bun, "value": "10 mg/dL", "date": "2026-11-21"},
+                                {**creatinine, "value": "1.0 mg/dL", "date": "2026-11-21"}]
+    bundle = _bundle(None, observations=later_day_low)
+    bundle["entry"] = [e for e in bundle["entry"] if e["resource"]["resourceType"] != "Condition"]
+    assert _result(bundle, "S9373.indication") == "not-met"
+    urea_mmol = [{**bun, "value": "10 mmol/L", "date": "2026-11-20"}, {**creatinine, "value": "0.5 mg/dL", "date": "2026-11-20"}]
+    bundle = _bundle(None, observations=urea_mmol)
+    bundle["entry"] = [e for e in bundle["entry"] if e["resource"]["resourceType"] != "Condition"]
+    result = cds.evaluate(bundle, as_of="2026-11-22")
+    assert next(c.result for c in result.assessment("S9373").criteria if c.id == "S9373.indication") == "not-met"
+    assert any("cannot be compared with mg/dL" in w for w in result.warnings)
+
+
+def test_orders_total_sums_the_therapys_orders_and_cannot_be_told_when_one_does_not_tell() -> None:
+    litre = {**_NS, "drug": "sodium chloride 0.9% Injection", "dose": "1000 mL"}
+    half = {**_NS, "drug": "Dextrose 5% in water Injection", "dose": "500 mL"}
+    assert cds.evaluate(_bundle(litre, half), as_of="2026-11-22").assessment("S9373").billing.code == "S9375"
+    untold = {**half, "dose": "1 bag"}
+    assessment = cds.evaluate(_bundle(litre, untold), as_of="2026-11-22").assessment("S9373")
+    assert assessment.billing.code == "S9373"
+    assert "S9373.doc.daily-volume" in [d.id for d in assessment.documentation]
+
+
+@pytest.mark.parametrize(("bounds", "open_ended"), [
+    ({"boundsDuration": {"value": 5, "unit": "days", "system": "http://unitsofmeasure.org", "code": "d"}}, False),
+    ({"boundsDuration": {"value": 6, "unit": "weeks", "system": "http://unitsofmeasure.org", "code": "wk"}}, True),
+    ({"boundsPeriod": {"start": "2026-11-22", "end": "2026-12-10"}}, False),
+    ({"boundsPeriod": {"start": "2026-11-22"}}, True),
+])
+def test_planned_days_reads_bounds_and_an_order_without_an_end(bounds: dict[str, Any], open_ended: bool) -> None:
+    order = {"resourceType": "MedicationRequest", "status": "draft", "intent": "order", "subject": "patient",
+             "authoredOn": "2026-11-21", "medicationCodeableConcept": {"text": "sodium chloride 0.9% Injection"},
+             "dosageInstruction": [{
+                 "route": {"coding": [{"system": "http://snomed.info/sct", "code": "47625008"}]},
+                 "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d", **bounds}},
+                 "doseAndRate": [{"doseQuantity": {"value": 1000, "unit": "mL", "system": "http://unitsofmeasure.org",
+                                                   "code": "mL"}}]}]}
+    assessment = cds.evaluate(_bundle(None, raw=[order]), as_of="2026-11-22").assessment("S9373")
+    assert ("S9373.safety.long-term" in [f.id for f in assessment.findings]) is open_ended
+    assert assessment.billing.code == "S9374"

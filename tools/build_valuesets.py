@@ -858,6 +858,80 @@ CURATED: tuple[CuratedSpec, ...] = (
         "S9364.md S9364.safety.clabsi-history (ICD-10-CM T80.211, any 7th character, any status)",
         icd=(("T80.211", "bloodstream infection due to central venous catheter"),),
     ),
+    # S9373 (../shared/criteria/S9373.md): hydration.
+    CuratedSpec(
+        "hydration-hypovolemia", "Volume depletion (S9373 indication kind hypovolemia)",
+        "S9373.md S9373.indication, kind hypovolemia (BCBS Kansas CAM 929; HMSA: ICD-10-CM E86: "
+        "E86.0, E86.1, E86.9)",
+        icd=(("E86", "volume depletion"),),
+    ),
+    CuratedSpec(
+        "hydration-fluid-loss", "Conditions expected to increase fluid losses or cut intake (S9373 kind fluid-loss)",
+        "S9373.md S9373.indication, kind fluid-loss (BCBS Kansas CAM 929; HMSA MM.08.006: "
+        "ICD-10-CM O21, R11.1, R11.2, R19.7, A08, A09, K52.9, K90.82, K91.2)",
+        icd=(("O21", "excessive vomiting in pregnancy"), ("R11.1", "vomiting"),
+             ("R11.2", "nausea with vomiting"), ("R19.7", "diarrhea"),
+             ("A08", "intestinal infections"), ("A09", "infectious gastroenteritis"),
+             ("K52.9", "noninfective gastroenteritis"), ("K90.82", "short bowel syndrome"),
+             ("K91.2", "postsurgical malabsorption")),
+    ),
+    CuratedSpec(
+        "hydration-chemo-adverse-effect", "Adverse effect of antineoplastic drugs (S9373 kind chemotherapy)",
+        "S9373.md S9373.indication, kind chemotherapy (ICD-10-CM T45.1X5, any 7th character, with "
+        "an active malignancy C00-C96)",
+        icd=(("T45.1X5", "adverse effect of antineoplastic"),),
+    ),
+    CuratedSpec(
+        "hydration-chemo-encounter", "Encounter for antineoplastic chemotherapy (S9373 kind chemotherapy)",
+        "S9373.md S9373.indication, kind chemotherapy (ICD-10-CM Z51.11)",
+        icd=(("Z51.11", "encounter for antineoplastic chemotherapy"),),
+    ),
+    CuratedSpec(
+        "hydration-palliative", "Encounter for palliative care (S9373 kind palliative)",
+        "S9373.md S9373.indication, kind palliative (HMSA; BCBS Kansas CAM 929: ICD-10-CM Z51.5)",
+        icd=(("Z51.5", "encounter for palliative care"),),
+    ),
+    CuratedSpec(
+        "hydration-pots", "Postural orthostatic tachycardia syndrome (not an indication for IV hydration)",
+        "S9373.md S9373.indication (POTS alone is not an indication, BCBS Kansas CAM 929: "
+        "ICD-10-CM G90.A; SNOMED 371073003, found by the page in VSAC Hypotension "
+        "2.16.840.1.113883.3.526.3.370)",
+        icd=(("G90.A", "postural orthostatic tachycardia syndrome"),),
+        snomed=(SnomedRef("371073003", "postural orthostatic tachycardia syndrome"),),
+    ),
+    CuratedSpec(
+        "hydration-heart-failure", "Heart failure (S9373 safety)",
+        "S9373.md S9373.safety.heart-failure (curated: ICD-10-CM I50; SNOMED 84114007, 42343007, "
+        "found by the page in VSAC AdvancedIllness)",
+        icd=(("I50", "heart failure"),),
+        snomed=(SnomedRef("84114007", "heart failure"), SnomedRef("42343007", "congestive heart failure")),
+    ),
+    CuratedSpec(
+        "hydration-renal", "CKD stage 4-5 or dialysis (S9373 safety)",
+        "S9373.md S9373.safety.renal (curated: ICD-10-CM N18.4, N18.5, N18.6, Z99.2; SNOMED "
+        "433146000, 46177005, found by the page in VSAC AdvancedIllness)",
+        icd=(("N18.4", "stage 4"), ("N18.5", "stage 5"), ("N18.6", "end stage renal disease"),
+             ("Z99.2", "renal dialysis")),
+        snomed=(SnomedRef("433146000", "chronic kidney disease stage 5"),
+                SnomedRef("46177005", "end-stage renal disease")),
+    ),
+    CuratedSpec(
+        "hydration-vomiting", "Excessive vomiting in pregnancy, vomiting, or nausea with vomiting",
+        "S9373.md S9373.safety.thiamine (curated: ICD-10-CM O21, R11.1, R11.2)",
+        icd=(("O21", "excessive vomiting in pregnancy"), ("R11.1", "vomiting"),
+             ("R11.2", "nausea with vomiting")),
+    ),
+    CuratedSpec(
+        "hydration-nausea-vomiting", "Excessive vomiting in pregnancy, or nausea and vomiting",
+        "S9373.md antiemetic-optimization alternative (kind fluid-loss with ICD-10-CM O21 or R11; "
+        "Centene CP.MP.34)",
+        icd=(("O21", "excessive vomiting in pregnancy"), ("R11", "nausea and vomiting")),
+    ),
+    CuratedSpec(
+        "gastrostomy-status", "Gastrostomy status",
+        "S9373.md enteral-hydration alternative (ICD-10-CM Z93.1)",
+        icd=(("Z93.1", "gastrostomy status"),),
+    ),
 )
 
 

@@ -118,11 +118,12 @@ def _medication(spec: dict[str, Any]) -> Words:
         parts.append("stopped with a reason" if spec["status_reason"] else "without a status reason")
     if "timing_text" in spec:
         parts.append(f"whose dosage text or timing code says {_quoted(spec['timing_text'])}")
-    for measure, label, unit in (("interval_hours", "dosing interval", "h"), ("daily_volume_ml", "daily volume", "mL"),
-                                 ("daily_dose_mg", "daily dose", "mg"),
-                                 ("duration_hours", "infusion duration", "h")):
+    if "routed_to" in spec:
+        parts.append(f"that the routing of {_or(spec['routed_to'])} claims")
+    for measure, label, unit in _MEASURES:
         if measure in spec:
-            parts.append(f"whose {label} is {_compared(spec[measure], unit)}")
+            compare = spec[measure]
+            parts.append(f"whose {label} cannot be told" if compare.unknown else f"whose {label} is {_compared(compare, unit)}")
     if "started_days_before" in spec:
         anchor = "the as-of date" if spec["before"] == "as-of" else "the order's date"
         parts.append(f"started at least {spec['started_days_before']} days before {anchor}")
@@ -133,6 +134,26 @@ def _medication(spec: dict[str, Any]) -> Words:
 
 
 _ADVERB = {"continuous": "continuously", "intermittent": "intermittently"}
+_MEASURES = (("interval_hours", "dosing interval", "h"), ("daily_volume_ml", "daily volume", "mL"),
+             ("daily_dose_mg", "daily dose", "mg"), ("duration_hours", "infusion duration", "h"),
+             ("planned_days", "planned duration (start to stated end)", "days"))
+
+
+def _observation_ratio(spec: dict[str, Any]) -> Words:
+    text = (f"the ratio of two observations measured on the same day (the latest such day{_window(spec)}, "
+            f"numerator in {spec['numerator_unit']}, denominator in {spec['denominator_unit']})")
+    if "value" in spec:
+        text += f" is {_compared(spec['value'])}"
+    # One list (numerator sets first): a negated term shows no children.
+    return Words(text=text + "; numerator, then denominator, coded in",
+                 valuesets=[*spec["numerator"], *spec["denominator"]])
+
+
+def _orders_total(spec: dict[str, Any]) -> Words:
+    label, unit = next((lab, u) for m, lab, u in _MEASURES if m == spec["measure"])
+    of = f" of drug class {_or(spec['class'])}" if "class" in spec else ""
+    compared = "cannot be told" if spec["value"].unknown else f"is {_compared(spec['value'], unit)}"
+    return Words(text=f"the {label} summed over this therapy's orders under evaluation{of} {compared}")
 
 
 def _medication_classes(spec: dict[str, Any]) -> Words:
@@ -228,7 +249,8 @@ def _status(spec: dict[str, Any]) -> Words:
 
 _TERMS = {"condition": _condition, "conditions_count": _conditions_count, "medication": _medication,
           "medication_classes": _medication_classes, "service_order": _service_order, "patient": _patient,
-          "course": _course, "observation": _observation, "procedure": _procedure, "record": _record,
+          "course": _course, "observation": _observation, "observation_ratio": _observation_ratio,
+          "orders_total": _orders_total, "procedure": _procedure, "record": _record,
           "result": _result, "status": _status}
 
 
@@ -247,6 +269,14 @@ def claim_words(claim: Claim) -> str:
         parts.append(f"by a route that is {_or(claim.route_classes)}")
     if claim.delivery:
         parts.append(f"given {_or([_ADVERB.get(d, d) for d in claim.delivery])}")
+    if claim.only_classes:
+        parts.append(f"whose every ingredient is of drug class {_or(claim.only_classes)} (no other active ingredient "
+                     "named)")
+    for name, limit in claim.percent_at_most.items():
+        parts.append(f"with {name} at {limit:g}% or less (or no strength stated)")
+    if claim.not_beside_other_therapies:
+        besides = f" other than {_or(claim.beside_allowed)}" if claim.beside_allowed else ""
+        parts.append(f"not ordered in the same request as an order another therapy{besides} claims")
     return "a draft medication order " + ", ".join(parts)
 
 
@@ -254,7 +284,7 @@ def valuesets_in(node: Node) -> list[str]:
     """Value set ids a condition names, in order, once each."""
     found: list[str] = []
     for term in terms(node):
-        for key in ("in", "answer"):
+        for key in ("in", "answer", "numerator", "denominator"):
             found.extend(v for v in term.spec.get(key, ()) if v not in found)
     return found
 
@@ -264,6 +294,6 @@ def drug_classes_in(node: Node) -> list[str]:
     found: list[str] = []
     for term in terms(node):
         for key in ("class", "not_class", "classes"):
-            if term.kind in ("medication", "medication_classes"):
+            if term.kind in ("medication", "medication_classes", "orders_total"):
                 found.extend(c for c in term.spec.get(key, ()) if c not in found)
     return found

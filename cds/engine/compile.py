@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..conditions import COMPARISONS, All, Any_, Compare, Node, Not, ParsedRuleset, Term
+from ..conditions import COMPARISONS, ORDER_MEASURES, All, Any_, Compare, Node, Not, ParsedRuleset, Term
 from ..ruleset import Ruleset
 from ..texts import phrase_flag
 
@@ -148,12 +148,14 @@ def _medication(spec: dict[str, Any], therapy: str, derived: str | None) -> dict
         parts.append({"status_reason": spec["status_reason"]})
     if "timing_text" in spec:
         parts.append(_any_item("timing_texts", [phrase_flag(p) for p in spec["timing_text"]]))
+    if "routed_to" in spec:
+        parts.append(_any_item("routed_to", spec["routed_to"]))
     parts += _window(spec)
     if "started_days_before" in spec:
         # A request without a start has no *_start_ago, so it never matches.
         prefix = "asof" if spec["before"] == "as-of" else "order"
         parts.append({"$gte": {f"{prefix}_start_ago": spec["started_days_before"]}})
-    for measure in ("interval_hours", "daily_volume_ml", "daily_dose_mg", "duration_hours"):
+    for measure in ORDER_MEASURES:
         if measure in spec:
             parts += _compare(measure, spec[measure])
     return {"$and": parts}
@@ -208,6 +210,11 @@ def _observation(spec: dict[str, Any], therapy: str, derived: str | None) -> dic
     return _derived(derived, *parts)
 
 
+def _valued(spec: dict[str, Any], therapy: str, derived: str | None) -> dict[str, Any]:
+    """A derived fact whose `value` is compared (a ratio, a total; absent: cannot be told)."""
+    return _derived(derived, *(_compare("value", spec["value"]) if "value" in spec else []))
+
+
 def _procedure(spec: dict[str, Any], therapy: str, derived: str | None) -> dict[str, Any]:
     return {"$and": [{"t": "procedure"}, _any_item("vs", spec["in"]), *_window(spec)]}
 
@@ -238,6 +245,8 @@ _PATTERNS: dict[str, Callable[[dict[str, Any], str, str | None], dict[str, Any]]
     "patient": _patient,
     "course": _course,
     "observation": _observation,
+    "observation_ratio": _valued,
+    "orders_total": _valued,
     "procedure": _procedure,
     "record": _record,
     "result": _result,

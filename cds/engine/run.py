@@ -29,7 +29,7 @@ Binding = list[dict[str, Any]]
 _LABELS = frozenset({"ref", "display"})
 # The fact type (`t`) each condition term matches; derived terms match derived facts.
 _FACT_TYPE = {"service_order": "service-order", "observation": "derived", "medication_classes": "derived",
-              "conditions_count": "derived"}
+              "conditions_count": "derived", "observation_ratio": "derived", "orders_total": "derived"}
 
 
 @dataclass

@@ -14,6 +14,13 @@ from .valuesets import RXNORM, SNOMED, ValueSets
 
 RouteClass = Literal["non-invasive", "parenteral", "other", "unknown"]
 _WORD = re.compile(r"[a-z]+")
+# A strength stated next to an ingredient name: "dextrose 5%", "5% dextrose", "dextrose 50 MG/ML"
+# (mg/mL read as % w/v: 10 mg/mL = 1 %).
+_NUMBER = r"(\d+(?:\.\d+)?)"
+# A product volume in a drug's name ("1000 ML sodium chloride 9 MG/ML Injection"): a number of
+# mL or L that is not the numerator of a concentration (mg/mL, meq/mL).
+_BRACKETED = re.compile(r"\[[^\]]*\]")
+_PACK = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(ml|l)\b(?!\s*/)")
 
 
 class DrugClass(BaseModel):
@@ -52,6 +59,10 @@ class Terminology(BaseModel):
     routes: Routes
     dose_forms: dict[str, str]
     units: Units
+    # Words of a drug's name that name no active ingredient (units, containers, vehicles,
+    # "in", "with"): with the words of dose forms and route words they are what a name may hold
+    # besides its ingredients when a routing claim asks that every ingredient be of some classes.
+    name_words: list[str] = []
 
     def names(self) -> set[str]:
         """Every ingredient and brand name a condition or routing block may name."""
@@ -76,18 +87,50 @@ class Drug(BaseModel):
     ingredients: list[str]
     route: str | None
     route_class: RouteClass
+    # Words of the name that are neither an ingredient or brand the terminology knows nor a
+    # unit, dose form or vehicle word: an active ingredient no class names (routing
+    # `only_classes`).
+    other_words: list[str] = []
+    # Ingredient name -> strength in % stated in the name (routing `percent_at_most`).
+    strengths: dict[str, float] = {}
+    # The product volume stated in the name, in mL ("1000 ML ... Injection").
+    pack_ml: float | None = None
 
 
 def combination_name(ingredients: list[str]) -> str:
     return " with ".join(ingredients)
 
 
+def _fold(name: str) -> str:
+    """A name as words ("lactated Ringer's" -> "lactated ringer s"), as the text is read."""
+    return " ".join(_WORD.findall(name.lower()))
+
+
 def _named(name: str, words: set[str], text: str) -> bool:
     """A one-word name is a word of the text; a longer one ("amino acids") a phrase of it."""
-    folded = name.lower()
+    folded = _fold(name)
     if " " not in folded:
         return folded in words
     return f" {folded} " in f" {text} "
+
+
+def _strength(name: str, text: str) -> float | None:
+    """The highest strength in % stated next to a name in a drug's name, if any."""
+    words = r"[^a-z0-9]+".join(re.escape(w) for w in _fold(name).split())
+    found: list[float] = []
+    for match in re.finditer(rf"\b{words}\b[^a-z0-9]*{_NUMBER}\s*(%|mg\s*/\s*ml)", text):
+        value = float(match.group(1))
+        found.append(value if match.group(2) == "%" else value / 10)
+    for match in re.finditer(rf"{_NUMBER}\s*%[^a-z0-9]*{words}\b", text):
+        found.append(float(match.group(1)))
+    return max(found) if found else None
+
+
+def _pack_ml(names: list[str]) -> float | None:
+    """The one product volume a drug's name states, in mL (None: none, or several)."""
+    volumes = {float(m.group(1)) * (1000 if m.group(2) == "l" else 1)
+               for name in names for m in _PACK.finditer(name.lower())}
+    return volumes.pop() if len(volumes) == 1 else None
 
 
 class DrugClassifier:
@@ -104,6 +147,8 @@ class DrugClassifier:
         unknown = {r for r in terminology.dose_forms.values()} - set(terminology.routes.classes)
         if unknown:
             raise ValueError(f"terminology.yaml: dose forms name routes with no class: {sorted(unknown)}")
+        self._plain_words = {w for text in [*terminology.name_words, *terminology.dose_forms,
+                                            *terminology.routes.words] for w in _WORD.findall(text.lower())}
 
     def classify(
         self, codings: list[Coding], text: str | None, route: list[Coding], route_text: str | None
@@ -132,6 +177,14 @@ class DrugClassifier:
             ingredients |= found
             if found or memberships.intersection(drug_class.valuesets) or codes.intersection(drug_class.rxnorm):
                 classes.add(class_name)
+        explained = {w for n in ingredients for w in _fold(n).split()}
+        # A bracketed brand ends an RxNorm branded drug name after its ingredients ("... Injection
+        # [Plasma-Lyte A]"): it names no further ingredient. Single letters are what an apostrophe
+        # or an abbreviation leaves ("Ringer's", "D5W").
+        unbracketed = {w for name in names for w in _WORD.findall(_BRACKETED.sub(" ", name.lower()))}
+        other_words = sorted(w for w in unbracketed - explained - self._plain_words if len(w) > 1)
+        raw = " ".join(names).lower()
+        strengths = {n: value for n in ingredients if (value := _strength(n, raw)) is not None}
         route_name = self._route(route, route_text) or self._dose_form(names)
         if route_name is not None:
             route_class: RouteClass = self.terminology.routes.classes.get(route_name, "unknown")
@@ -145,6 +198,9 @@ class DrugClassifier:
             ingredients=sorted(ingredients),
             route=route_name,
             route_class=route_class,
+            other_words=other_words,
+            strengths=strengths,
+            pack_ml=_pack_ml(names),
         )
 
     def _route(self, codings: list[Coding], text: str | None) -> str | None:
