@@ -128,6 +128,8 @@ def test_a_routing_block_that_claims_nothing_is_a_load_error(folder: Path, tmp_p
     ("within_days: 365, units: [umol/L]", "within_days: 365, units: [furlongs]", "unknown unit(s) ['furlongs']"),
     ('condition: {text: ["chronic pain"]', 'condition: {text: ["--"]', "a list of phrases"),
     ('value_text: {matches: ["mm", "mz"]}', 'value_text: ["mm", "mz"]', "value_text: expects a mapping"),
+    ("from_baseline: {first_request: opioid, change: {lt: 0, unit: ng/mL}}",
+     "from_baseline: {first_request: opioid, change: {lt: 0}}", "from_baseline.change: needs the unit"),
 ])
 def test_text_term_load_errors_name_file_and_line(folder: Path, tmp_path: Path, original: str, change: str,
                                                   message: str) -> None:
