@@ -382,10 +382,9 @@ def _observation(spec: Any, scope: Scope) -> Term:
         base["baseline_class"] = _names(baseline, "first_request", set(scope.terminology.drug_classes), scope,
                                         "observation.from_baseline")[0]
         compare, extra = _compare(baseline["change"], scope, "observation.from_baseline.change", {"unit"})
-        unit = extra.get("unit")
-        if unit is None or not scope.terminology.units.knows(unit) or base.get("unit", unit) != unit:
-            raise RulesetError(f"{scope.where}: observation.from_baseline.change: needs a known unit (UCUM), "
-                               f"the same as value's")
+        unit = _unit(extra, scope, "observation.from_baseline.change")
+        if base.get("unit", unit) != unit:
+            raise RulesetError(f"{scope.where}: observation.from_baseline.change: the same unit as value's")
         base["unit"] = unit
         parsed["change"] = compare
     if "answer" in spec:
