@@ -71,6 +71,8 @@ def bill(ruleset: Ruleset, outcome: Outcome, has_order: bool, service_codes: lis
     for the order; else the family's general code, with a note when an order did not tell."""
     billing = ruleset.billing
     notes = list(billing.notes)
+    if has_order:
+        notes[0:0] = [item.note for n, item in enumerate(billing.order_notes) if outcome.matches.get(f"n|{n}")]
     code = billing.code
     if service_codes:
         code = service_codes[0]

@@ -324,7 +324,8 @@ def _course(spec: Any, scope: Scope) -> Term:
 
 def _observation(spec: Any, scope: Scope) -> Term:
     keys = {"in", "text", "within_days", "before", "pick", "value", "answer", "interpretation", "count_at_least",
-            "units", "value_text", "method_text", "loss_percent", "spread_days", "from_baseline"}
+            "units", "value_text", "method_text", "loss_percent", "spread_days", "from_baseline",
+            "below_reference_low"}
     spec = _check_keys(spec, keys, scope, "observation")
     if "in" not in spec and "text" not in spec:
         raise RulesetError(f"{scope.where}: observation: needs in (value sets) or text (phrases)")
@@ -337,10 +338,15 @@ def _observation(spec: Any, scope: Scope) -> Term:
     if isinstance(spec.get("before"), dict):
         # A baseline: taken on or before the start of the first request of a drug class in the
         # history; within_days (optional) then counts back from that start.
-        anchor = _check_keys(spec["before"], {"first_request"}, scope, "observation.before", {"first_request"})
+        anchor = _check_keys(spec["before"], {"first_request", "not_class"}, scope, "observation.before",
+                             {"first_request"})
         base["before"] = "first-request"
         base["first_request"] = _names(anchor, "first_request", set(scope.terminology.drug_classes), scope,
                                        "observation.before")[0]
+        if "not_class" in anchor:
+            # ... and of none of these classes (a hyperimmune globulin is no immune globulin therapy).
+            base["first_request_not"] = tuple(_names(anchor, "not_class", set(scope.terminology.drug_classes),
+                                                     scope, "observation.before"))
         if "within_days" in spec:
             base["within_days"] = _int(spec, "within_days", scope, "observation")
     elif "within_days" not in spec:
@@ -397,6 +403,10 @@ def _observation(spec: Any, scope: Scope) -> Term:
         parsed["method_text"] = _phrases(spec["method_text"], scope, "observation.method_text")
     if "interpretation" in spec:
         parsed["interpretation"] = [str(v) for v in _list(spec["interpretation"], scope, "observation.interpretation")]
+    if "below_reference_low" in spec:
+        if spec["below_reference_low"] is not True:
+            raise RulesetError(f"{scope.where}: observation.below_reference_low: only true")
+        parsed["below_reference_low"] = True
     if "count_at_least" in spec:
         if {"value", "answer", "loss_percent"}.intersection(spec):
             raise RulesetError(f"{scope.where}: observation.count_at_least: counts observations; no value or answer")
@@ -558,6 +568,8 @@ def parse_ruleset(ruleset: Ruleset, terminology: Terminology, valuesets: ValueSe
                 f"{file}: line {lead.line}: {alternative.id} lead {number + 1}")
     for number, code in enumerate(ruleset.billing.codes):
         add(f"b|{number}", code.when, ids, False, f"{file}: line {code.line}: billing code {code.code}")
+    for number, item in enumerate(ruleset.billing.order_notes):
+        add(f"n|{number}", item.when, ids, False, f"{file}: line {item.line}: billing order note {number + 1}")
     return ParsedRuleset(found, derived)
 
 

@@ -49,11 +49,12 @@ def _within(start: dt.date | None, end: dt.date | None, spec: dict[str, Any],
 _NOT_GIVEN = {"cancelled", "entered-in-error", "draft"}
 
 
-def first_request(facts: PatientFacts, drug_class: str) -> dt.date | None:
-    """The start of the first request of a drug class in the medication history (not the order):
-    what came before it is pretreatment."""
+def first_request(facts: PatientFacts, drug_class: str, excluded: tuple[str, ...] = ()) -> dt.date | None:
+    """The start of the first request of a drug class (and of none of `excluded`) in the
+    medication history (not the order): what came before it is pretreatment."""
     starts = [m.start for m in facts.medications
-              if not m.order and m.classes.get(drug_class) and m.start and m.status not in _NOT_GIVEN]
+              if not m.order and m.classes.get(drug_class) and not any(m.classes.get(c) for c in excluded)
+              and m.start and m.status not in _NOT_GIVEN]
     return min(starts) if starts else None
 
 
@@ -63,7 +64,7 @@ def _observation(facts: PatientFacts, spec: Derived, anchors: dict[str, dt.date 
     named = {phrase_flag(p) for p in spec.spec.get("text", ())}
     if spec.spec.get("before") == "first-request":
         # A baseline: on or before the day the first request of the class started.
-        anchor = first_request(facts, spec.spec["first_request"])
+        anchor = first_request(facts, spec.spec["first_request"], spec.spec.get("first_request_not", ()))
         if anchor is None:
             return None
         anchors = {**anchors, "first-request": anchor}
@@ -82,13 +83,13 @@ def _observation(facts: PatientFacts, spec: Derived, anchors: dict[str, dt.date 
         if not valued:
             return None
         if "loss_days" in spec.spec:
-            return _loss(valued, _valued(matching, unit, units, warnings), spec.spec["loss_days"])
+            return _loss(valued, _valued(matching, unit, units, warnings), spec.spec["loss_days"], units)
         pick = spec.spec["pick"]
         if pick == "latest":
             value, chosen = max(valued, key=lambda item: item[1].date or dt.date.min)
         else:
             value, chosen = (min if pick == "min" else max)(valued, key=lambda item: item[0])
-        fact = _about(chosen, value=round(value, 6), count=len(valued), spread=_spread([o for _, o in valued]))
+        fact = _about(chosen, units, value=round(value, 6), count=len(valued), spread=_spread([o for _, o in valued]))
         if "baseline_class" in spec.spec:
             fact.update(_change(facts, spec.spec, value, chosen, wanted, named, allowed, units, warnings))
         return fact
@@ -98,7 +99,7 @@ def _observation(facts: PatientFacts, spec: Derived, anchors: dict[str, dt.date 
         # No fact: `none: {observation: ...}` then holds (no observation in the window).
         return None
     chosen = max(candidates, key=lambda o: o.date or dt.date.min)
-    return _about(chosen, count=len(candidates), spread=_spread(candidates))
+    return _about(chosen, units, count=len(candidates), spread=_spread(candidates))
 
 
 def _valued(observations: list[ObservationFact], unit: str, units: Units,
@@ -121,7 +122,7 @@ def _valued(observations: list[ObservationFact], unit: str, units: Units,
 
 
 def _loss(valued: list[tuple[float, ObservationFact]], every: list[tuple[float, ObservationFact]],
-          days: int) -> dict[str, Any] | None:
+          days: int, units: Units) -> dict[str, Any] | None:
     """The most recent value against the highest of the `days` before its date: the percentage
     lost (negative for a gain). None when the latest is undated or nothing precedes it."""
     value, latest = max(valued, key=lambda item: item[1].date or dt.date.min)
@@ -135,7 +136,7 @@ def _loss(valued: list[tuple[float, ObservationFact]], every: list[tuple[float, 
     if high <= 0:
         return None
     loss = (high - value) / high * 100
-    fact = _about(latest, value=round(loss, 6), count=len(valued))
+    fact = _about(latest, units, value=round(loss, 6), count=len(valued))
     fact["display"] = (f"{_display(latest, None)}, {loss:.1f} % below the highest of the {days} days "
                        f"before it, {_display(highest, None)}")
     fact["evidence"] = [highest.ref]
@@ -209,10 +210,29 @@ def _orders_total(facts: PatientFacts, spec: Derived, therapy: str) -> dict[str,
     return fact
 
 
-def _about(observation: ObservationFact, *, value: float | None = None, count: int,
+def _below_low(observation: ObservationFact, units: Units) -> bool:
+    """The value is under the low limit of one of its reference ranges, the limit converted to
+    the value's unit (a limit without a unit is in the value's unit; one that cannot be
+    converted is not compared)."""
+    if observation.value is None:
+        return False
+    for low, unit in observation.lows:
+        if unit is None:
+            limit: float | None = low
+        elif observation.unit is None:
+            continue
+        else:
+            limit = units.convert(low, unit, observation.unit, observation.vs)
+        if limit is not None and observation.value < limit:
+            return True
+    return False
+
+
+def _about(observation: ObservationFact, units: Units, *, value: float | None = None, count: int,
            spread: int | None = None) -> dict[str, Any]:
     fact: dict[str, Any] = {"ref": observation.ref, "count": count, "answers": observation.answers,
                             "interpretation": observation.interpretation,
+                            "below_low": _below_low(observation, units),
                             "value_texts": observation.value_texts, "method_texts": observation.method_texts,
                             "display": _display(observation, value)}
     if value is not None:

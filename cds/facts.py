@@ -111,6 +111,9 @@ class ObservationFact(BaseModel):
     coded: bool = False              # the value is a valueCodeableConcept
     answers: list[str] = []          # value sets holding valueCodeableConcept's codes
     interpretation: list[str] = []   # interpretation codes (H, HH, L, LL, ...)
+    # The low limits of its reference ranges (value, unit; unit None: the value's own unit),
+    # compared with the value after unit conversion by cds/derive.py.
+    lows: list[tuple[float, str | None]] = []
     display: str
     # Flags of the rulesets' phrases (cds/texts.py) found in the code's text or displays, in the
     # value as text (valueString, valueCodeableConcept) and in the method.
@@ -311,10 +314,17 @@ def _observation(ref: str, observation: Observation, valuesets: ValueSets,
     method_texts = texts.match(*_texts(observation.method))
     return ObservationFact(ref=ref, vs=sorted(memberships), date=date, value=value, unit=unit,
                            coded=observation.valueCodeableConcept is not None, answers=sorted(answers), interpretation=interpretation,
+                           lows=_lows(observation),
                            display=_label(observation.code) or "observation", texts=named,
                            value_texts=value_texts, method_texts=method_texts,
                            value_text=observation.valueString or _label(observation.valueCodeableConcept),
                            method=_label(observation.method))
+
+
+def _lows(observation: Observation) -> list[tuple[float, str | None]]:
+    """The low limits of the observation's reference ranges, with their units."""
+    return [(float(r.low.value), r.low.code or r.low.unit) for r in observation.referenceRange or []
+            if r.low is not None and r.low.value is not None]
 
 
 def _procedure(ref: str, procedure: Procedure, valuesets: ValueSets) -> ProcedureFact | None:

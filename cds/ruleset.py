@@ -155,6 +155,12 @@ class BillingCode(_Item):
     when: Condition
 
 
+class BillingNote(_Item):
+    id: str
+    note: str
+    when: Condition
+
+
 class Billing(_Item):
     # The family's general code: without an order, or when no entry of `codes` holds.
     code: str
@@ -162,6 +168,9 @@ class Billing(_Item):
     codes: list[BillingCode] = []
     # The note added when `codes` exist, an order is evaluated and none of them holds.
     untold: str | None = None
+    # Notes that depend on the order (e.g. what an SC order bills besides the per diem): each
+    # is added, before `notes`, when an order is evaluated and its condition holds.
+    order_notes: list[BillingNote] = []
     unit: str
     notes: list[str]
     sources: list[str]

@@ -98,6 +98,13 @@ def _check(folder: Path) -> subprocess.CompletedProcess[str]:
      "loss_percent: needs the unit"),
     ("in: [test-ferritin], within_days: 90, value: {gt: 1, unit: ng/mL}, loss_percent: {gt: 5, baseline_days: 30, unit: ng/mL}",
      "value and loss_percent compare different things"),
+    # A baseline's excluded classes are drug classes; a reference-range check is only ever true.
+    ("in: [test-ferritin], before: {first_request: opioid, not_class: [opiod]}, pick: max, value: {gt: 1000, unit: ng/mL}",
+     "unknown ['opiod']"),
+    ("in: [test-ferritin], before: {first_request: opioid, but_not: [meperidine]}, pick: max, value: {gt: 1000, unit: ng/mL}",
+     "unknown key(s) ['but_not']"),
+    ("in: [test-ferritin], within_days: 90, pick: max, value: {gt: 1000, unit: ng/mL}, below_reference_low: false",
+     "below_reference_low: only true"),
 ])
 def test_load_errors_name_file_and_line(folder: Path, tmp_path: Path, change: str, message: str) -> None:
     broken = tmp_path / "rulesets"

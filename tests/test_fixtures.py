@@ -28,7 +28,7 @@ from cds.ruleset import Ruleset, strip_lines
 STATUSES = ("eligible", "needs-review", "insufficient-information", "not-eligible")
 RESULTS = ("met", "not-met", "unknown", "not-applicable")
 BLOCK_KEYS = {"status", "criteria", "categories", "findings", "documentation", "alternatives", "gated_findings",
-              "tried", "billing"}
+              "tried", "billing", "order_notes"}
 ICD10CM = cases.SYSTEMS["icd10"]
 SNOMED = cases.SYSTEMS["snomed"]
 
@@ -97,6 +97,11 @@ def _compare(therapy: str, block: Expected, actual: Assessment) -> list[str]:
     check("recommended", recommended, [a.recommended for a in actual.alternatives])
     if "billing" in block:
         check("billing code", block["billing"], actual.billing.code)
+    if "order_notes" in block:
+        # Exact: the billing.order_notes (by id) whose text the assessment's notes carry.
+        order_notes = {n.id: n.note for n in _rulesets()[therapy].billing.order_notes}
+        check("order notes", sorted(block["order_notes"]),
+              sorted(i for i, note in order_notes.items() if note in actual.billing.notes))
     return problems
 
 
@@ -186,6 +191,7 @@ def _block_problems(ruleset: Ruleset, block: Expected) -> list[str]:
         ("documentation", {d.id for d in ruleset.documentation}),
         ("alternatives", {a.id for a in ruleset.alternatives}),
         ("tried", {a.id for a in ruleset.alternatives if a.tried}),
+        ("order_notes", {n.id for n in ruleset.billing.order_notes}),
     ]
     for key, known_ids in kinds:
         ids = block.get(key) or []

@@ -85,6 +85,8 @@ class BillingView(BaseModel):
     # Codes picked from the order, first that holds wins; `code` otherwise.
     codes: list[tuple[str, Words]] = []
     untold: str | None = None
+    # Notes added when an order is evaluated and the condition holds.
+    order_notes: list[tuple[str, Words]] = []
 
 
 class RulesetView(BaseModel):
@@ -218,7 +220,9 @@ def _ruleset(ruleset: Ruleset, parsed: ParsedRuleset, class_sets: dict[str, list
         billing=BillingView(code=ruleset.billing.code, unit=ruleset.billing.unit, notes=ruleset.billing.notes,
                             sources=cite(ruleset.billing.sources),
                             codes=[(c.code, describe(parsed.node(f"b|{n}"))) for n, c in enumerate(ruleset.billing.codes)],
-                            untold=ruleset.billing.untold),
+                            untold=ruleset.billing.untold,
+                            order_notes=[(item.note, describe(parsed.node(f"n|{n}")))
+                                         for n, item in enumerate(ruleset.billing.order_notes)]),
         valuesets=reads,
     )
 

@@ -155,6 +155,8 @@ def _md_ruleset(r: RulesetView, header: str, titles: dict[str, str]) -> str:
         lines += [f"**{code}** when:", when.plain(), ""]
     if r.billing.untold:
         lines += [f"Otherwise {r.billing.code}: {r.billing.untold}", ""]
+    for note, when in r.billing.order_notes:
+        lines += ["With an order, when:", when.plain(titles), "", f"> {note}", ""]
     lines += [f"- {n}" for n in r.billing.notes] + ["", "Sources:", *_md_sources(r.billing.sources), ""]
     lines += ["## Value sets read", ""] + [f"- {titles.get(v, v)} (`{v}`)" for v in r.valuesets]
     lines += ["", "## Sources", "", *_md_sources(r.sources)]

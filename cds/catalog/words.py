@@ -188,7 +188,8 @@ def _course(spec: dict[str, Any]) -> Words:
 def _observation_window(spec: dict[str, Any]) -> str:
     if spec.get("before") != "first-request":
         return _window(spec)
-    start = f"the start of the first {spec['first_request']} request in the history"
+    excluded = f" (not {_or(list(spec['first_request_not']))})" if spec.get("first_request_not") else ""
+    start = f"the start of the first {spec['first_request']}{excluded} request in the history"
     if "within_days" in spec:
         return f" within {spec['within_days']} days before {start}"
     return f" on or before {start}"
@@ -215,6 +216,8 @@ def _observation(spec: dict[str, Any]) -> Words:
         text += (f" has a value whose change from the baseline (the latest on or before the start of the first "
                  f"{spec['baseline_class']} request in the history; the value dated after it) is "
                  f"{_compared(spec['change'], spec['unit'])}")
+    if spec.get("below_reference_low"):
+        text += ", below the low limit of its reference range"
     if "value_text" in spec:
         text += f", its value as text containing {_quoted(spec['value_text'])}"
     if "method_text" in spec:

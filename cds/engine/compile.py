@@ -201,6 +201,8 @@ def _observation(spec: dict[str, Any], therapy: str, derived: str | None) -> dic
         parts.append(_any_item("answers", spec["answer"]))
     if "interpretation" in spec:
         parts.append(_any_item("interpretation", spec["interpretation"]))
+    if spec.get("below_reference_low"):
+        parts.append({"below_low": True})
     if "value_text" in spec:
         parts.append(_any_item("value_texts", [phrase_flag(p) for p in spec["value_text"]]))
     if "method_text" in spec:
