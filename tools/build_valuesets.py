@@ -139,12 +139,21 @@ VSAC_SPECS: tuple[VsacSpec, ...] = (
     VsacSpec("chemotherapy-advanced-cancer-vsac", "ChemotherapyAgentsForAdvancedCancer", "2.16.840.1.113762.1.4.1248.355", "medication.py"),
     # S9364.md S9364.nutrition-status: "active Condition in VSAC Malnutrition Diagnosis".
     VsacSpec("malnutrition-diagnosis-vsac", "MalnutritionDiagnosis", "2.16.840.1.113762.1.4.1095.55", "condition.py"),
+    # S9338.md (immune globulin): S9338.indication (SCID), S9338.safety.thrombosis (VTE,
+    # estrogens), S9338.safety.renal (CKD stage 5, ESRD).
+    VsacSpec("scid-vsac", "SevereCombinedImmunodeficiency", "2.16.840.1.113883.3.464.1003.120.12.1007", "condition.py"),
+    VsacSpec("venous-thromboembolism-vsac", "VenousThromboembolism", "2.16.840.1.113883.3.117.1.7.1.279", "condition.py"),
+    VsacSpec("harmful-estrogens-vsac", "PotentiallyHarmfulEstrogensForOlderAdults", "2.16.840.1.113883.3.464.1003.1058",
+             "medication.py"),
+    VsacSpec("ckd-stage-5-vsac", "ChronicKidneyDiseaseStage5", "2.16.840.1.113883.3.526.3.1002", "condition.py"),
+    VsacSpec("esrd-vsac", "EndStageRenalDisease", "2.16.840.1.113883.3.526.3.353", "condition.py"),
 )
 
 CHRONIC_PAIN_SNOMED = (SnomedRef("82423001", "chronic pain"),)
 HEMIPLEGIA_AFTER_CVD = "Hemiplegia and hemiparesis following"
 
 P_S9357 = "S9357.md S9357.indication "
+P_S9338 = "S9338.md S9338.indication "
 
 CURATED: tuple[CuratedSpec, ...] = (
     # S9347 (../shared/criteria/S9347.md)
@@ -932,6 +941,89 @@ CURATED: tuple[CuratedSpec, ...] = (
         "S9373.md enteral-hydration alternative (ICD-10-CM Z93.1)",
         icd=(("Z93.1", "gastrostomy status"),),
     ),
+    # S9338 (../shared/criteria/S9338.md): immune globulin. The indication's six kinds are one
+    # set each, so the criterion reports the kind found (PID Medicare list first).
+    CuratedSpec(
+        "ig-pid-medicare", "Primary immunodeficiency on the Medicare IVIG/SCIG list",
+        P_S9338 + "(PID (Medicare list) = A52507 group 3 = A52509 group 1: ICD-10-CM D80.0, D80.2-D80.7, "
+        "D81.0, D81.1, D81.2, D81.5, D81.6, D81.7, D81.82, D81.89, D81.9, D82.0, D82.1, D82.4, D83 (all), "
+        "G11.3; SNOMED CT 23238000, 65880007, 191011000, 191012007, 191013002, 190979003, 190980000, "
+        "190981001; VSAC Severe Combined Immunodeficiency is scid-vsac)",
+        icd=(("D80.0", "hereditary hypogammaglobulinemia"), ("D80.2", "immunoglobulin a"),
+             ("D80.3", "immunoglobulin g"), ("D80.4", "immunoglobulin m"), ("D80.5", "increased immunoglobulin m"),
+             ("D80.6", "antibody deficiency"), ("D80.7", "transient hypogammaglobulinemia"),
+             ("D81.0", "reticular dysgenesis"), ("D81.1", "low t- and b-cell"), ("D81.2", "low or normal b-cell"),
+             ("D81.5", "purine nucleoside phosphorylase"), ("D81.6", "class i deficiency"),
+             ("D81.7", "class ii deficiency"), ("D81.82", "activated phosphoinositide"),
+             ("D81.89", "other combined immunodeficiencies"), ("D81.9", "combined immunodeficiency"),
+             ("D82.0", "wiskott-aldrich"), ("D82.1", "di george"), ("D82.4", "hyperimmunoglobulin e"),
+             ("D83", "common variable immunodeficiency"), ("G11.3", "defective dna repair")),
+        snomed=(SnomedRef("23238000", "common variable agammaglobulinemia"),
+                SnomedRef("65880007", "X-linked agammaglobulinemia"),
+                SnomedRef("191011000", None), SnomedRef("191012007", None), SnomedRef("191013002", None),
+                SnomedRef("190979003", "selective IgA deficiency"), SnomedRef("190980000", "selective IgM deficiency"),
+                SnomedRef("190981001", "selective IgG deficiency")),
+    ),
+    CuratedSpec(
+        "ig-pid-other", "Other antibody or combined immunodeficiencies (not on the Medicare list)",
+        P_S9338 + "(PID (other), curated: ICD-10-CM D80.1, D80.8, D80.9, D81.30, D81.31, D81.39, D81.4, "
+        "D82.2, D82.3, D82.8, D82.9)",
+        icd=(("D80.1", "nonfamilial hypogammaglobulinemia"), ("D80.8", "predominantly antibody defects"),
+             ("D80.9", "predominantly antibody defects"), ("D81.30", "adenosine deaminase"),
+             ("D81.31", "adenosine deaminase"), ("D81.39", "adenosine deaminase"), ("D81.4", "nezelof"),
+             ("D82.2", "short-limbed stature"), ("D82.3", "epstein-barr"), ("D82.8", "other specified major defects"),
+             ("D82.9", "major defect, unspecified")),
+    ),
+    CuratedSpec("ig-cidp", "Chronic inflammatory demyelinating polyneuropathy",
+                P_S9338 + "(CIDP: ICD-10-CM G61.81, A52507 group 6)",
+                icd=(("G61.81", "chronic inflammatory demyelinating"),)),
+    CuratedSpec("ig-mmn", "Multifocal motor neuropathy", P_S9338 + "(MMN: ICD-10-CM G61.82)",
+                icd=(("G61.82", "multifocal motor neuropathy"),)),
+    CuratedSpec("ig-chronic-itp", "Immune thrombocytopenic purpura", P_S9338 + "(chronic ITP: ICD-10-CM D69.3)",
+                icd=(("D69.3", "immune thrombocytopenic purpura"),)),
+    CuratedSpec("ig-dermatomyositis", "Dermatomyositis (adult)",
+                P_S9338 + "(dermatomyositis, curated: ICD-10-CM M33.1 (all), M33.9 (all))",
+                icd=(("M33.1", "other dermatomyositis"), ("M33.9", "dermatopolymyositis, unspecified"))),
+    CuratedSpec(
+        "ig-not-indicated", "Conditions this page does not treat with home immune globulin",
+        P_S9338 + "(not-met with that reason: Guillain-Barre syndrome G61.0, multiple sclerosis G35, "
+        "myasthenia gravis G70.0, secondary immunodeficiency D84.8)",
+        icd=(("G61.0", "guillain-barre"), ("G35", "multiple sclerosis"), ("G70.0", "myasthenia gravis"),
+             ("D84.8", "other specified immunodeficiencies")),
+    ),
+    CuratedSpec(
+        "igg-level-applies", "Hypogammaglobulinemia and common variable immunodeficiency (IgG level read)",
+        "S9338.md S9338.igg-level (applies to ICD-10-CM D80.0, D80.1, D80.9, D83 (all); SNOMED CT 23238000, "
+        "65880007, 191011000, 191012007, 191013002)",
+        icd=(("D80.0", "hereditary hypogammaglobulinemia"), ("D80.1", "nonfamilial hypogammaglobulinemia"),
+             ("D80.9", "predominantly antibody defects"), ("D83", "common variable immunodeficiency")),
+        snomed=(SnomedRef("23238000", "common variable agammaglobulinemia"),
+                SnomedRef("65880007", "X-linked agammaglobulinemia"),
+                SnomedRef("191011000", None), SnomedRef("191012007", None), SnomedRef("191013002", None)),
+    ),
+    CuratedSpec(
+        "ig-thrombosis-risk", "Thrombosis, thrombophilia or hyperviscosity (immune globulin boxed warning)",
+        "S9338.md S9338.safety.thrombosis (ICD-10-CM I26, I80, I82, Z86.71, I63, Z86.73, I21; thrombophilia "
+        "D68.5, D68.6; hyperviscosity C88.0, D47.2, D45; VSAC Venous Thromboembolism is "
+        "venous-thromboembolism-vsac)",
+        icd=(("I26", "pulmonary embolism"), ("I80", "phlebitis"), ("I82", "venous embolism and thrombosis"),
+             ("Z86.71", "venous thrombosis"), ("I63", "cerebral infarction"), ("Z86.73", "cerebral infarction"),
+             ("I21", "acute myocardial infarction"), ("D68.5", "primary thrombophilia"),
+             ("D68.6", "other thrombophilia"), ("C88.0", "macroglobulinemia"), ("D47.2", "monoclonal gammopathy"),
+             ("D45", "polycythemia vera")),
+    ),
+    CuratedSpec(
+        "ig-renal-disease", "Acute kidney failure or CKD stage 3-5 or ESRD (IGIV boxed warning)",
+        "S9338.md S9338.safety.renal (ICD-10-CM N17, N18.3 (all), N18.4, N18.5, N18.6; VSAC CKD stage 5 and "
+        "ESRD are ckd-stage-5-vsac and esrd-vsac)",
+        icd=(("N17", "acute kidney failure"), ("N18.3", "stage 3"), ("N18.4", "stage 4"), ("N18.5", "stage 5"),
+             ("N18.6", "end stage renal disease")),
+    ),
+    # Selective IgA deficiency (S9338.safety.iga-deficiency): the S9346 set iga-deficiency holds the
+    # page's codes (D80.2, SNOMED 190979003).
+    CuratedSpec("ig-heart-failure", "Heart failure (ICD-10-CM I50)",
+                "S9338.md S9338.safety.volume (ICD-10-CM I50; VSAC Heart Failure is heart-failure-vsac)",
+                icd=(("I50", "heart failure"),)),
 )
 
 
