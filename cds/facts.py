@@ -711,6 +711,7 @@ def _course(course: Course, medications: list[MedicationFact]) -> CourseFact | N
     members = [
         m for m in medications
         if not m.order and m.classes.get(course.drug_class) and m.route_class == course.route_class
+        and not any(m.classes.get(c) for c in course.not_drug_classes)
         and m.status in course.statuses
     ]
     if not members:

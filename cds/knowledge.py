@@ -97,7 +97,7 @@ def load(folder: Path) -> Knowledge:
         ruleset = load_ruleset(path)
         if ruleset.therapy != path.stem:
             raise RulesetError(f"{path}: therapy {ruleset.therapy} does not match the file name")
-        unknown = {c.drug_class for c in ruleset.courses} - set(terminology.drug_classes)
+        unknown = {n for c in ruleset.courses for n in [c.drug_class, *c.not_drug_classes]} - set(terminology.drug_classes)
         if unknown:
             raise RulesetError(f"{path}: unknown drug classes {sorted(unknown)}")
         check_routing(ruleset, terminology)

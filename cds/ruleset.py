@@ -104,6 +104,9 @@ class Course(_Item):
 
     id: str
     drug_class: str
+    # Requests also in one of these classes are not part of the course (e.g. a hyperimmune
+    # globulin, whose name says "immune globulin", in an immune globulin course).
+    not_drug_classes: list[str] = []
     route_class: Literal["non-invasive", "parenteral", "unknown"]
     statuses: list[str]
     sources: list[str]
