@@ -24,7 +24,7 @@ ROUTE_CLASSES = {"non-invasive", "parenteral", "other", "unknown"}
 STATUSES = {"eligible", "needs-review", "insufficient-information", "not-eligible"}
 RESULTS = {"met", "not-met", "unknown", "not-applicable"}
 ANCHORS = {"as-of", "order"}
-PICKS = {"latest", "min", "max"}
+PICKS = {"latest", "min", "max", "any"}
 COMPARISONS = {"lt": "$lt", "le": "$lte", "gt": "$gt", "ge": "$gte", "eq": "="}
 # Order facts read from the dosage (cds/facts.py), compared with numbers.
 ORDER_MEASURES = ("interval_hours", "daily_volume_ml", "daily_dose_mg", "duration_hours", "planned_days")
@@ -412,7 +412,10 @@ def _observation(spec: Any, scope: Scope) -> Term:
             raise RulesetError(f"{scope.where}: observation.count_at_least: counts observations; no value or answer")
         parsed["count_at_least"] = _int(spec, "count_at_least", scope, "observation")
     base["pick"] = _names(spec, "pick", PICKS, scope, "observation")[0] if "pick" in spec else "latest"
-    if base["pick"] != "latest" and "unit" not in base:
+    if base["pick"] == "any" and ("unit" in base or "answer" in spec or "count_at_least" in spec):
+        raise RulesetError(f"{scope.where}: observation.pick: any reads the flags of every observation in the "
+                           "window (interpretation, below_reference_low); values are compared with min or max")
+    if base["pick"] in ("min", "max") and "unit" not in base:
         raise RulesetError(f"{scope.where}: observation.pick: min and max compare values; give value")
     key = _derive("observation", base, scope)
     return Term("observation", {**base, **parsed}, key)

@@ -98,8 +98,22 @@ def _observation(facts: PatientFacts, spec: Derived, anchors: dict[str, dt.date 
     if not candidates:
         # No fact: `none: {observation: ...}` then holds (no observation in the window).
         return None
+    if spec.spec["pick"] == "any":
+        return _any_flagged(candidates, units)
     chosen = max(candidates, key=lambda o: o.date or dt.date.min)
     return _about(chosen, units, count=len(candidates), spread=_spread(candidates))
+
+
+def _any_flagged(candidates: list[ObservationFact], units: Units) -> dict[str, Any]:
+    """Every observation's flags at once ("none is flagged low"): the interpretations of all of
+    them and whether any is below its reference range, told by the latest flagged one."""
+    flagged = [o for o in candidates if o.interpretation or _below_low(o, units)]
+    chosen = max(flagged or candidates, key=lambda o: o.date or dt.date.min)
+    fact = _about(chosen, units, count=len(candidates), spread=_spread(candidates))
+    fact["interpretation"] = sorted({code for o in candidates for code in o.interpretation})
+    fact["below_low"] = any(_below_low(o, units) for o in candidates)
+    fact["evidence"] = [o.ref for o in flagged if o is not chosen]
+    return fact
 
 
 def _valued(observations: list[ObservationFact], unit: str, units: Units,

@@ -94,6 +94,8 @@ def _check(folder: Path) -> subprocess.CompletedProcess[str]:
      "unknown ['test-ferriten']"),
     ("in: [test-ferritin], within_days: 90, loss_percent: {gt: 5, unit: ng/mL}",
      "loss_percent: needs baseline_days"),
+    ("in: [test-ferritin], within_days: 90, pick: any, value: {gt: 1000, unit: ng/mL}",
+     "pick: any reads the flags of every observation"),
     ("in: [test-ferritin], within_days: 90, loss_percent: {gt: 5, baseline_days: 30}",
      "loss_percent: needs the unit"),
     ("in: [test-ferritin], within_days: 90, value: {gt: 1, unit: ng/mL}, loss_percent: {gt: 5, baseline_days: 30, unit: ng/mL}",

@@ -196,7 +196,7 @@ def _observation_window(spec: dict[str, Any]) -> str:
 
 
 def _observation(spec: dict[str, Any]) -> Words:
-    pick = {"latest": "the most recent", "min": "the lowest", "max": "the highest"}[spec["pick"]]
+    pick = {"latest": "the most recent", "min": "the lowest", "max": "the highest", "any": "any"}[spec["pick"]]
     window = _observation_window(spec)
     text = f"{pick} observation (final, amended or corrected){window}"
     if "units" in spec:
