@@ -14,7 +14,6 @@ from typing import Any
 import orjson
 
 from cds import knowledge, synth
-from cds.facts import build_facts
 from cds.fhir.read import read_document
 from cds.evaluate import assess_facts, patient_records
 from cds.fhir.registry import BY_NAME
@@ -38,7 +37,7 @@ def evaluate_in_stages(data: bytes) -> dict[str, float]:
     marks.append(time.perf_counter())
     [record] = patient_records(entries)
     marks.append(time.perf_counter())
-    facts = build_facts(record, AS_OF, list(loaded.rulesets.values()), loaded.classifier, loaded.valuesets)
+    facts = loaded.facts(record, AS_OF)
     marks.append(time.perf_counter())
     assess_facts(facts, AS_OF, list(loaded.rulesets))
     marks.append(time.perf_counter())

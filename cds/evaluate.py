@@ -10,7 +10,7 @@ from typing import Any
 from . import knowledge as _knowledge
 from .assess import assess, decide_status
 from .derive import derived_facts
-from .facts import PatientFacts, build_facts
+from .facts import PatientFacts
 from .fhir import InputError, Problem, RawEntry, read_document
 from .fhir.read import PartlyUnreadable, read_paths
 from .fhir.record import PatientRecord, build_records, validation_problems
@@ -79,8 +79,7 @@ def assess_record(
     Also returns the facts (the audit trail stores them)."""
     knowledge = _knowledge.default()
     selected = _therapies(knowledge, therapies)
-    facts = build_facts(record, as_of, list(knowledge.rulesets.values()), knowledge.classifier,
-                        knowledge.valuesets, order_refs, knowledge.texts)
+    facts = knowledge.facts(record, as_of, order_refs)
     return facts, assess_facts(facts, as_of, selected)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import datetime as dt
 import os
 from contextlib import ExitStack
 from collections.abc import Iterable
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from .conditions import ParsedRuleset, Term, parse_ruleset, phrases, terms
+from .facts import PatientFacts, build_facts
+from .fhir.record import PatientRecord
 from .fhir.registry import BY_NAME
 from .engine import CompiledRuleset
 from .ruleset import Ruleset, RulesetError, load_ruleset
@@ -72,6 +75,12 @@ class Knowledge:
         codings = concept.get("coding") if isinstance(concept.get("coding"), list) else []
         found = [concept.get("text"), *(c.get("display") for c in codings if isinstance(c, dict))]
         return bool(self.texts.match(*(t for t in found if isinstance(t, str))))
+
+    def facts(self, record: PatientRecord, as_of: dt.date, order_refs: set[str] | None = None) -> PatientFacts:
+        """Every fact of one patient for these rulesets, once for all therapies (cds/facts.py):
+        the one place facts are built from a record, so no caller forgets a piece of knowledge."""
+        return build_facts(record, as_of, list(self.rulesets.values()), self.classifier, self.valuesets,
+                           order_refs, self.texts)
 
     @property
     def versions(self) -> dict[str, str]:

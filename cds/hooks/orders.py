@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from ..facts import PatientFacts, build_facts
+from ..facts import PatientFacts
 from ..fhir.record import PatientRecord
 from ..knowledge import Knowledge
 
@@ -19,8 +19,7 @@ def therapy_orders(record: PatientRecord, candidates: Iterable[str], knowledge: 
                    as_of: dt.date) -> tuple[PatientFacts, dict[str, set[str]]]:
     """The facts with the candidates as orders, and therapy -> the candidate orders it claims."""
     wanted = set(candidates)
-    facts = build_facts(record, as_of, list(knowledge.rulesets.values()), knowledge.classifier,
-                        knowledge.valuesets, order_refs=wanted, texts=knowledge.texts)
+    facts = knowledge.facts(record, as_of, order_refs=wanted)
     found: dict[str, set[str]] = {}
     for order in [*facts.medications, *facts.service_orders]:
         for therapy in order.order_for:
