@@ -74,8 +74,7 @@ def _observation(facts: PatientFacts, spec: Derived, anchors: dict[str, dt.date 
     else:
         window = spec.spec
     allowed = set(spec.spec.get("units", ()))
-    matching = [o for o in facts.observations
-                if (wanted.intersection(o.vs) or named.intersection(o.texts)) and (not allowed or o.unit in allowed)]
+    matching = [o for o in facts.observations_in(wanted, named) if not allowed or o.unit in allowed]
     candidates = [o for o in matching if _within(o.date, o.date, window, anchors)]
     unit = spec.spec.get("unit")
     if unit is not None:
@@ -171,8 +170,7 @@ def _change(facts: PatientFacts, spec: dict[str, Any], value: float, chosen: Obs
     anchor = first_request(facts, spec["baseline_class"])
     if anchor is None or chosen.date is None or chosen.date <= anchor:
         return {}
-    before = [o for o in facts.observations
-              if (wanted.intersection(o.vs) or named.intersection(o.texts)) and o.date is not None
+    before = [o for o in facts.observations_in(wanted, named) if o.date is not None
               and o.date <= anchor and (not allowed or o.unit in allowed)]
     valued = _valued(before, spec["unit"], units, warnings)
     if not valued:
@@ -189,7 +187,7 @@ def _observation_ratio(facts: PatientFacts, spec: Derived, anchors: dict[str, dt
     sides = []
     for part in ("numerator", "denominator"):
         wanted = set(spec.spec[part])
-        candidates = [o for o in facts.observations if wanted.intersection(o.vs) and o.date is not None
+        candidates = [o for o in facts.observations_in(wanted, set()) if o.date is not None
                       and _within(o.date, o.date, spec.spec, anchors)]
         by_day: dict[dt.date, tuple[float, ObservationFact]] = {}
         for value, observation in _valued(candidates, spec.spec[f"{part}_unit"], units, warnings):

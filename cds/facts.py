@@ -169,6 +169,20 @@ class PatientFacts(BaseModel):
     warnings: list[Problem]
     # The conditions as plain dicts, the same for every therapy: made once, not once per ruleset.
     _plain_conditions: list[dict[str, Any]] | None = PrivateAttr(default=None)
+    # Observations by value set and by phrase flag: each derived fact reads a few sets of many.
+    _observations_by: dict[str, list[int]] | None = PrivateAttr(default=None)
+
+    def observations_in(self, valuesets: set[str], flags: set[str]) -> list[ObservationFact]:
+        """The observations in any of the value sets or naming any of the phrase flags, in record order."""
+        if self._observations_by is None:
+            index: dict[str, list[int]] = {}
+            for n, observation in enumerate(self.observations):
+                for key in {*(f"vs:{v}" for v in observation.vs), *(f"text:{t}" for t in observation.texts)}:
+                    index.setdefault(key, []).append(n)
+            self._observations_by = index
+        found = {n for v in valuesets for n in self._observations_by.get(f"vs:{v}", ())}
+        found.update(n for t in flags for n in self._observations_by.get(f"text:{t}", ()))
+        return [self.observations[n] for n in sorted(found)]
 
     def has_order(self, therapy: str) -> bool:
         return any(therapy in o.order_for for o in [*self.medications, *self.service_orders])
