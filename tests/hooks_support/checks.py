@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 from fastapi.testclient import TestClient
 from fhir.resources.R4B import get_fhir_model_class
 
+from .crd import check_system_actions
+
 CARD_KEYS = {"uuid", "summary", "detail", "indicator", "source", "suggestions", "selectionBehavior",
              "overrideReasons", "links", "extension"}
 SERVICE_CALL = re.compile(r"^/cds-services/[^/]+$")
@@ -127,8 +129,8 @@ def check_outcome(body: Any) -> None:
     no_null_or_empty(body)
 
 
-def check_response(method: str, path: str, status: int, headers: Any, body: bytes) -> None:
-    """What every response of this service must satisfy."""
+def check_response(method: str, path: str, status: int, headers: Any, body: bytes, request: Any = None) -> None:
+    """What every response of this service must satisfy (request: the JSON body sent, if any)."""
     import orjson
 
     assert status != 500, "no input may produce a 500"
@@ -136,7 +138,10 @@ def check_response(method: str, path: str, status: int, headers: Any, body: byte
         assert headers["content-type"].startswith("application/fhir+json")
         check_outcome(orjson.loads(body))
     elif method == "POST" and SERVICE_CALL.match(path):
-        check_cards(orjson.loads(body))
+        answer = orjson.loads(body)
+        check_cards(answer)
+        # CRD coverage information, held to the 2.0.1 definition and to the request's orders.
+        check_system_actions(answer, request)
     elif method == "GET" and path == "/cds-services":
         services = orjson.loads(body)["services"]
         no_null_or_empty(services)
@@ -148,7 +153,7 @@ class CheckedClient(TestClient):
     def request(self, method: str, url: Any, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         response = super().request(method, url, *args, **kwargs)
         check_response(method.upper(), response.request.url.path, response.status_code, response.headers,
-                       response.content)
+                       response.content, kwargs.get("json"))
         return response
 
 
