@@ -73,7 +73,12 @@ def check_card(card: dict[str, Any], patient_ref: str | None = None) -> None:
     assert isinstance(source["label"], str)
     assert _absolute(source["url"]) and re.search(r"/criteria/S\d{4}$", source["url"]), source["url"]
     _coding(source["topic"], display_required=False)
-    assert source["url"].endswith("/" + source["topic"]["code"])
+    # The topic is the therapy's billing code, which need not be its id (S9330 bills S9329 when
+    # the duration is untold): the ruleset names it.
+    from cds.knowledge import default
+
+    therapy = source["url"].rsplit("/", 1)[1]
+    assert source["topic"]["code"] == default().rulesets[therapy].billing.code, (therapy, source["topic"])
     for reason in card.get("overrideReasons", []):
         _coding(reason, display_required=True)
     suggestions = card.get("suggestions", [])
