@@ -34,7 +34,8 @@ class CoverageOf:
     why: str                # for a standing other than active: what was found
 
 
-def read_coverages(value: Any, patient_id: str, as_of: dt.date, source: str = f"prefetch.{PREFETCH_KEY}") -> list[CoverageOf]:
+def read_coverages(value: Any, patient_id: str, as_of: dt.date,
+                   source: str = f"prefetch.{PREFETCH_KEY}") -> list[CoverageOf]:
     """Every Coverage of a prefetch value (a Bundle, one Coverage, or None for none)."""
     if value is None:
         return []

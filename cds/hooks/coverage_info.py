@@ -86,8 +86,8 @@ def actions(call: ParsedCall, chosen: dict[str, Assessment], found: list[Coverag
             for decision, coverage, assertion_id in zip(decisions, found, assertion_ids[assessment.therapy])
         ]
         described = "; ".join(f"{c.reference}: {summary(d)}" for d, c in zip(decisions, found))
-        result.append(system_action(order, extensions, f"Coverage information for {ref} "
-                                                       f"({assessment.billing.code} {ruleset.short_title}): {described}."))
+        therapy = f"{assessment.billing.code} {ruleset.short_title}"
+        result.append(system_action(order, extensions, f"Coverage information for {ref} ({therapy}): {described}."))
     return result
 
 
