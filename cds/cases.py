@@ -211,13 +211,13 @@ class _Builder:
         return patient
 
     def _condition(self, item: dict[str, Any], rid: str) -> dict[str, Any]:
-        _known(item, {"code", "display", "clinical", "verification", "onset"}, "conditions")
+        _known(item, {"code", "display", "text", "clinical", "verification", "onset"}, "conditions")
         condition: dict[str, Any] = {
             "resourceType": "Condition", "id": rid,
             "clinicalStatus": {"coding": [{"system": CLINICAL, "code": item.get("clinical", "active")}]},
             "verificationStatus": {"coding": [{"system": VERIFICATION,
                                                "code": item.get("verification", "confirmed")}]},
-            "code": {"coding": [_coding(item["code"], item.get("display"))]},
+            "code": _concept(item, item.get("code"), "conditions"),
             "subject": self._subject(),
         }
         if "onset" in item:
@@ -225,12 +225,17 @@ class _Builder:
         return condition
 
     def _observation(self, item: dict[str, Any], rid: str) -> dict[str, Any]:
-        _known(item, {"loinc", "value", "code", "status", "date", "display"}, "observations")
+        _known(item, {"loinc", "value", "code", "status", "date", "display", "text", "value_text", "method"},
+               "observations")
         observation: dict[str, Any] = {
             "resourceType": "Observation", "id": rid, "status": item.get("status", "final"),
-            "code": {"coding": [_coding(f"loinc:{item['loinc']}", item.get("display"))]},
+            "code": _concept(item, f"loinc:{item['loinc']}" if "loinc" in item else None, "observations"),
             "subject": self._subject(),
         }
+        if "value_text" in item:
+            observation["valueString"] = str(item["value_text"])
+        if "method" in item:
+            observation["method"] = {"text": str(item["method"])}
         if "date" in item:
             observation["effectiveDateTime"] = _date(item["date"])
         if "value" in item:
@@ -340,6 +345,18 @@ def _known(item: Mapping[str, Any], keys: set[str], where: str) -> None:
     unknown = set(item) - keys
     if unknown:
         raise CaseError(f"{where}: unknown keys {sorted(unknown)}; known: {sorted(keys)}")
+
+
+def _concept(item: dict[str, Any], code: str | None, where: str) -> dict[str, Any]:
+    """A CodeableConcept: the code (with its display) and/or `text` (a name known only by its text)."""
+    if code is None and "text" not in item:
+        raise CaseError(f"{where}: give a code or a text")
+    concept: dict[str, Any] = {}
+    if code is not None:
+        concept["coding"] = [_coding(code, item.get("display"))]
+    if "text" in item:
+        concept["text"] = str(item["text"])
+    return concept
 
 
 def _coding(code: Any, display: Any) -> dict[str, str]:

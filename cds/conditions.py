@@ -15,6 +15,7 @@ from typing import Any, Union
 
 from .ruleset import Condition, Ruleset, RulesetError, strip_lines
 from .terminology import Terminology, ValueSets
+from .texts import normal
 
 MEDICATION_STATUSES = {"active", "on-hold", "cancelled", "completed", "entered-in-error",
                        "stopped", "draft", "unknown"}
@@ -195,9 +196,29 @@ def _derive(kind: str, spec: dict[str, Any], scope: Scope) -> str:
     return key
 
 
+def _phrases(value: Any, scope: Scope, term: str) -> list[str]:
+    """Phrases matched as words in free text (cds/texts.py): a non-empty list of strings with words."""
+    values = value if isinstance(value, list) else [value]
+    bad = [v for v in values if not isinstance(v, str) or not normal(v)]
+    if bad or not values:
+        raise RulesetError(f"{scope.where}: {term}: a list of phrases (text with letters or digits), "
+                           f"got {bad or 'an empty list'}")
+    return [str(v) for v in values]
+
+
 def _condition(spec: Any, scope: Scope) -> Term:
-    spec = _check_keys(spec, {"in", "any_status"}, scope, "condition", {"in"})
-    parsed: dict[str, Any] = {"in": _valuesets(spec, "in", scope, "condition")}
+    spec = _check_keys(spec, {"in", "any_status", "text", "not_in"}, scope, "condition")
+    if "in" not in spec and "text" not in spec:
+        raise RulesetError(f"{scope.where}: condition: needs in (value sets) or text (phrases)")
+    parsed: dict[str, Any] = {}
+    if "in" in spec:
+        parsed["in"] = _valuesets(spec, "in", scope, "condition")
+    if "text" in spec:
+        # Known by its text: the code's text or a coding's display names one of the phrases.
+        parsed["text"] = _phrases(spec["text"], scope, "condition.text")
+    if "not_in" in spec:
+        # ... and none of its codes is in these sets (a coded one is judged by its code).
+        parsed["not_in"] = _valuesets(spec, "not_in", scope, "condition")
     if "any_status" in spec:
         parsed["any_status"] = bool(spec["any_status"])
     return Term("condition", parsed)
@@ -212,7 +233,8 @@ def _conditions_count(spec: Any, scope: Scope) -> Term:
 
 def _medication(spec: Any, scope: Scope) -> Term:
     keys = {"class", "not_class", "ingredient", "route", "route_class", "status", "order",
-            "delivery", "status_reason", "within_days", "started_days_before", "before", *ORDER_MEASURES}
+            "delivery", "status_reason", "within_days", "started_days_before", "before", "timing_text",
+            *ORDER_MEASURES}
     spec = _check_keys(spec, keys, scope, "medication")
     term = scope.terminology
     classes = set(term.drug_classes)
@@ -237,6 +259,9 @@ def _medication(spec: Any, scope: Scope) -> Term:
         parsed["order"] = spec["order"]
     if "status_reason" in spec:
         parsed["status_reason"] = bool(spec["status_reason"])
+    if "timing_text" in spec:
+        # The dosage's text or its timing code (text or display) names a phrase ("continuous").
+        parsed["timing_text"] = _phrases(spec["timing_text"], scope, "medication.timing_text")
     _window(spec, parsed, scope, "medication")
     for measure in ORDER_MEASURES:
         if measure in spec:
@@ -289,35 +314,100 @@ def _course(spec: Any, scope: Scope) -> Term:
 
 
 def _observation(spec: Any, scope: Scope) -> Term:
-    keys = {"in", "within_days", "before", "pick", "value", "answer", "interpretation", "count_at_least"}
-    spec = _check_keys(spec, keys, scope, "observation", {"in", "within_days"})
-    base: dict[str, Any] = {"in": tuple(_valuesets(spec, "in", scope, "observation"))}
-    _window(spec, base, scope, "observation")
+    keys = {"in", "text", "within_days", "before", "pick", "value", "answer", "interpretation", "count_at_least",
+            "units", "value_text", "method_text", "loss_percent", "spread_days", "from_baseline"}
+    spec = _check_keys(spec, keys, scope, "observation")
+    if "in" not in spec and "text" not in spec:
+        raise RulesetError(f"{scope.where}: observation: needs in (value sets) or text (phrases)")
+    base: dict[str, Any] = {}
+    if "in" in spec:
+        base["in"] = tuple(_valuesets(spec, "in", scope, "observation"))
+    if "text" in spec:
+        # Also an Observation whose code's text or display names a phrase (no code verified).
+        base["text"] = tuple(_phrases(spec["text"], scope, "observation.text"))
+    if isinstance(spec.get("before"), dict):
+        # A baseline: taken on or before the start of the first request of a drug class in the
+        # history; within_days (optional) then counts back from that start.
+        anchor = _check_keys(spec["before"], {"first_request"}, scope, "observation.before", {"first_request"})
+        base["before"] = "first-request"
+        base["first_request"] = _names(anchor, "first_request", set(scope.terminology.drug_classes), scope,
+                                       "observation.before")[0]
+        if "within_days" in spec:
+            base["within_days"] = _int(spec, "within_days", scope, "observation")
+    elif "within_days" not in spec:
+        raise RulesetError(f"{scope.where}: observation: needs within_days (or before: {{first_request: CLASS}})")
+    else:
+        _window(spec, base, scope, "observation")
+    if "units" in spec:
+        # Only values recorded in these units are read (others are not candidates, and no warning):
+        # a unit with no conversion to the threshold's, e.g. umol/L next to mg/dL.
+        units = _list(spec["units"], scope, "observation.units")
+        unknown = [u for u in units if not scope.terminology.units.knows(u)]
+        if unknown or not units:
+            raise RulesetError(f"{scope.where}: observation.units: unknown unit(s) {unknown or 'empty list'}; "
+                               f"known: {', '.join(scope.terminology.units.known)}")
+        base["units"] = tuple(str(u) for u in units)
     parsed: dict[str, Any] = {}
+    if "value" in spec and "loss_percent" in spec:
+        raise RulesetError(f"{scope.where}: observation: value and loss_percent compare different things; one term each")
     if "value" in spec:
         compare, extra = _compare(spec["value"], scope, "observation.value", {"unit"})
-        unit = extra.get("unit")
-        if unit is None:
-            raise RulesetError(f"{scope.where}: observation.value: needs the unit the threshold is in (UCUM)")
-        if not scope.terminology.units.knows(unit):
-            raise RulesetError(f"{scope.where}: observation.value.unit: unknown unit {unit!r}; "
-                               f"known: {', '.join(scope.terminology.units.known)}")
-        base["unit"] = unit
+        base["unit"] = _unit(extra, scope, "observation.value")
         parsed["value"] = compare
+    if "loss_percent" in spec:
+        # The most recent value in the window against the highest in the days before it.
+        compare, extra = _compare(spec["loss_percent"], scope, "observation.loss_percent", {"unit", "baseline_days"})
+        base["unit"] = _unit(extra, scope, "observation.loss_percent")
+        if "baseline_days" not in extra:
+            raise RulesetError(f"{scope.where}: observation.loss_percent: needs baseline_days (the days before "
+                               "the most recent value in which the highest is taken)")
+        base["loss_days"] = _int(extra, "baseline_days", scope, "observation.loss_percent")
+        parsed["loss"] = compare
+    if "spread_days" in spec:
+        parsed["spread"] = _compare(spec["spread_days"], scope, "observation.spread_days")[0]
+    if "from_baseline" in spec:
+        # The picked value's change from a baseline: the latest value of the same observations
+        # on or before the start of the first request of a drug class (a later one is compared).
+        baseline = _check_keys(spec["from_baseline"], {"first_request", "change"}, scope, "observation.from_baseline",
+                               {"first_request", "change"})
+        base["baseline_class"] = _names(baseline, "first_request", set(scope.terminology.drug_classes), scope,
+                                        "observation.from_baseline")[0]
+        compare, extra = _compare(baseline["change"], scope, "observation.from_baseline.change", {"unit"})
+        unit = extra.get("unit")
+        if unit is None or not scope.terminology.units.knows(unit) or base.get("unit", unit) != unit:
+            raise RulesetError(f"{scope.where}: observation.from_baseline.change: needs a known unit (UCUM), "
+                               f"the same as value's")
+        base["unit"] = unit
+        parsed["change"] = compare
     if "answer" in spec:
         parsed["answer"] = _valuesets(spec, "answer", scope, "observation.answer")
         base["coded"] = True
+    if "value_text" in spec:
+        matches = _check_keys(spec["value_text"], {"matches"}, scope, "observation.value_text", {"matches"})
+        parsed["value_text"] = _phrases(matches["matches"], scope, "observation.value_text.matches")
+    if "method_text" in spec:
+        parsed["method_text"] = _phrases(spec["method_text"], scope, "observation.method_text")
     if "interpretation" in spec:
         parsed["interpretation"] = [str(v) for v in _list(spec["interpretation"], scope, "observation.interpretation")]
     if "count_at_least" in spec:
-        if "value" in spec or "answer" in spec:
+        if {"value", "answer", "loss_percent"}.intersection(spec):
             raise RulesetError(f"{scope.where}: observation.count_at_least: counts observations; no value or answer")
         parsed["count_at_least"] = _int(spec, "count_at_least", scope, "observation")
     base["pick"] = _names(spec, "pick", PICKS, scope, "observation")[0] if "pick" in spec else "latest"
-    if base["pick"] != "latest" and "value" not in spec:
+    if base["pick"] != "latest" and "unit" not in base:
         raise RulesetError(f"{scope.where}: observation.pick: min and max compare values; give value")
     key = _derive("observation", base, scope)
     return Term("observation", {**base, **parsed}, key)
+
+
+def _unit(extra: dict[str, Any], scope: Scope, term: str) -> str:
+    unit = extra.get("unit")
+    if unit is None:
+        raise RulesetError(f"{scope.where}: {term}: needs the unit the values are compared in (UCUM)")
+    if not scope.terminology.units.knows(unit):
+        raise RulesetError(f"{scope.where}: {term}.unit: unknown unit {unit!r}; "
+                           f"known: {', '.join(scope.terminology.units.known)}")
+    return str(unit)
 
 
 def _procedure(spec: Any, scope: Scope) -> Term:
@@ -419,6 +509,12 @@ def parse_ruleset(ruleset: Ruleset, terminology: Terminology, valuesets: ValueSe
     for number, code in enumerate(ruleset.billing.codes):
         add(f"b|{number}", code.when, ids, False, f"{file}: line {code.line}: billing code {code.code}")
     return ParsedRuleset(found, derived)
+
+
+def phrases(node: Node) -> list[str]:
+    """Every phrase a condition matches in free text (text, value_text, method_text, timing_text)."""
+    return [p for t in terms(node) for key in ("text", "value_text", "method_text", "timing_text")
+            for p in t.spec.get(key, ())]
 
 
 def terms(node: Node) -> list[Term]:

@@ -80,7 +80,7 @@ def assess_record(
     knowledge = _knowledge.default()
     selected = _therapies(knowledge, therapies)
     facts = build_facts(record, as_of, list(knowledge.rulesets.values()), knowledge.classifier,
-                        knowledge.valuesets, order_refs)
+                        knowledge.valuesets, order_refs, knowledge.texts)
     return facts, assess_facts(facts, as_of, selected)
 
 

@@ -25,6 +25,7 @@ from .ruleset import Course, Ruleset
 from .terminology import Coding, DrugClassifier, ValueSets
 from .terminology import icd10cm
 from .terminology.valuesets import HCPCS_SYSTEMS
+from .texts import TextMatcher
 
 ACTIVE_CLINICAL = {"active", "recurrence", "relapse"}
 EXCLUDED_VERIFICATION = {"refuted", "entered-in-error"}
@@ -59,6 +60,8 @@ class ConditionFact(BaseModel):
     codes: list[str]
     display: str
     onset: str | None = None
+    # Flags of the rulesets' phrases found in the code's text or displays (cds/texts.py).
+    texts: list[str] = []
 
 
 class MedicationFact(BaseModel):
@@ -83,6 +86,8 @@ class MedicationFact(BaseModel):
     daily_volume_ml: float | None = None
     daily_dose_mg: float | None = None
     duration_hours: float | None = None
+    # Flags of the rulesets' phrases (cds/texts.py) in the dosage text or the timing code.
+    timing_texts: list[str] = []
 
 
 class ObservationFact(BaseModel):
@@ -98,6 +103,13 @@ class ObservationFact(BaseModel):
     answers: list[str] = []          # value sets holding valueCodeableConcept's codes
     interpretation: list[str] = []   # interpretation codes (H, HH, L, LL, ...)
     display: str
+    # Flags of the rulesets' phrases (cds/texts.py) found in the code's text or displays, in the
+    # value as text (valueString, valueCodeableConcept) and in the method.
+    texts: list[str] = []
+    value_texts: list[str] = []
+    method_texts: list[str] = []
+    value_text: str | None = None     # the value as text, for reasons
+    method: str | None = None         # the method's text or display, for reasons
 
 
 class ProcedureFact(BaseModel):
@@ -167,7 +179,7 @@ class PatientFacts(BaseModel):
         # any status); others could match no rule, so they are not asserted (they stay in the
         # facts for the audit trail).
         if self._plain_conditions is None:
-            self._plain_conditions = [_plain(c) for c in self.conditions if c.vs]
+            self._plain_conditions = [_plain(c) for c in self.conditions if c.vs or c.texts]
         conditions = self._plain_conditions
         medications = []
         for medication in self.medications:
@@ -209,19 +221,23 @@ def build_facts(
     classifier: DrugClassifier,
     valuesets: ValueSets,
     order_refs: set[str] | None = None,
+    texts: TextMatcher | None = None,
 ) -> PatientFacts:
     """Every fact of one patient, once for all therapies; order_refs names the orders under
-    evaluation (None: every draft MedicationRequest and ServiceRequest)."""
+    evaluation (None: every draft MedicationRequest and ServiceRequest); texts, the rulesets'
+    phrases (cds.knowledge.Knowledge.texts), matched here once per Condition, Observation and
+    MedicationRequest."""
     warnings = list(record.warnings)
+    texts = texts or TextMatcher()
     patient = PatientFact(ref=record.reference, age_years=_age(record.patient.birthDate, as_of),
                           age_days=_age_days(record.patient.birthDate, as_of), as_of=as_of)
-    conditions = [_condition(ref, c, valuesets, warnings) for ref, c in record.conditions]
+    conditions = [_condition(ref, c, valuesets, warnings, texts) for ref, c in record.conditions]
     medications = [
-        _medication(ref, request, record, classifier, rulesets, as_of, order_refs)
+        _medication(ref, request, record, classifier, rulesets, as_of, order_refs, texts)
         for ref, request in record.medication_requests
     ]
     observations = [o for ref, obs in record.observations
-                    if (o := _observation(ref, obs, valuesets)) is not None]
+                    if (o := _observation(ref, obs, valuesets, texts)) is not None]
     procedures = [p for ref, proc in record.procedures if (p := _procedure(ref, proc, valuesets)) is not None]
     courses = {
         r.therapy: [c for course in r.courses if (c := _course(course, medications)) is not None]
@@ -248,13 +264,15 @@ def _service_order(ref: str, request: ServiceRequest, rulesets: list[Ruleset],
                             display=_label(request.code) or ", ".join(therapies))
 
 
-def _observation(ref: str, observation: Observation, valuesets: ValueSets) -> ObservationFact | None:
+def _observation(ref: str, observation: Observation, valuesets: ValueSets,
+                 texts: TextMatcher) -> ObservationFact | None:
     if observation.status not in OBSERVATION_STATUSES:
         return None
     memberships: set[str] = set()
     for coding in _codings(observation.code):
         memberships |= valuesets.memberships(coding.system, coding.code)
-    if not memberships:
+    named = texts.match(*_texts(observation.code))
+    if not memberships and not named:
         return None
     answers: set[str] = set()
     for coding in _codings(observation.valueCodeableConcept):
@@ -266,9 +284,14 @@ def _observation(ref: str, observation: Observation, valuesets: ValueSets) -> Ob
                              if c.code})
     period = observation.effectivePeriod
     date = _day(observation.effectiveDateTime) or _day(period.start if period else None) or _day(observation.issued)
+    value_texts = texts.match(observation.valueString, *_texts(observation.valueCodeableConcept))
+    method_texts = texts.match(*_texts(observation.method))
     return ObservationFact(ref=ref, vs=sorted(memberships), date=date, value=value, unit=unit,
                            coded=observation.valueCodeableConcept is not None, answers=sorted(answers), interpretation=interpretation,
-                           display=_label(observation.code) or "observation")
+                           display=_label(observation.code) or "observation", texts=named,
+                           value_texts=value_texts, method_texts=method_texts,
+                           value_text=observation.valueString or _label(observation.valueCodeableConcept),
+                           method=_label(observation.method))
 
 
 def _procedure(ref: str, procedure: Procedure, valuesets: ValueSets) -> ProcedureFact | None:
@@ -319,13 +342,15 @@ def _first_code(concept: Any) -> str | None:
     return None
 
 
-def _condition(ref: str, condition: Condition, valuesets: ValueSets, warnings: list[Problem]) -> ConditionFact:
+def _condition(ref: str, condition: Condition, valuesets: ValueSets, warnings: list[Problem],
+               texts: TextMatcher) -> ConditionFact:
     clinical = _first_code(condition.clinicalStatus)
     verification = _first_code(condition.verificationStatus)
     active = (clinical is None or clinical in ACTIVE_CLINICAL) and verification not in EXCLUDED_VERIFICATION
     memberships: set[str] = set()
     codes: list[str] = []
-    for coding in _codings(condition.code):
+    # The FHIR codings themselves: a record can hold 20,000 conditions, a copy of each costs.
+    for coding in (condition.code.coding or []) if condition.code is not None else []:
         if not coding.code:
             continue
         if coding.system == icd10cm.SYSTEM and not icd10cm.exists(coding.code):
@@ -340,7 +365,14 @@ def _condition(ref: str, condition: Condition, valuesets: ValueSets, warnings: l
     display = _label(condition.code) or "condition"
     onset = condition.onsetDateTime
     return ConditionFact(ref=ref, active=active, vs=sorted(memberships), codes=codes, display=display,
-                         onset=str(onset)[:10] if onset else None)
+                         onset=str(onset)[:10] if onset else None, texts=texts.match(*_texts(condition.code)))
+
+
+def _texts(concept: Any) -> list[str]:
+    """A CodeableConcept's text and its codings' displays: what a phrase is looked for in."""
+    if concept is None:
+        return []
+    return [t for t in [concept.text, *(c.display for c in concept.coding or [])] if t]
 
 
 def _label(concept: Any) -> str | None:
@@ -362,6 +394,7 @@ def _medication(
     rulesets: list[Ruleset],
     as_of: dt.date,
     order_refs: set[str] | None,
+    texts: TextMatcher,
 ) -> MedicationFact:
     concept = request.medicationCodeableConcept
     if concept is None and request.medicationReference is not None:
@@ -384,6 +417,8 @@ def _medication(
         display=drug.name, start=start, end=end, authored=_day(request.authoredOn),
         interval_hours=interval, duration_hours=duration,
         daily_volume_ml=_daily_volume_ml(dosage), daily_dose_mg=_daily_amount(dosage, _milligrams),
+        timing_texts=texts.match(*(d.text for d in dosage),
+                                 *(t for d in dosage if d.timing is not None for t in _texts(d.timing.code))),
     )
     if is_order:
         fact.order_for = claiming(fact, rulesets)

@@ -12,11 +12,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .conditions import ParsedRuleset, Term, parse_ruleset, terms
+from .conditions import ParsedRuleset, Term, parse_ruleset, phrases, terms
 from .fhir.registry import BY_NAME
 from .engine import CompiledRuleset
 from .ruleset import Ruleset, RulesetError, load_ruleset
 from .terminology import DrugClassifier, Terminology, ValueSetError, ValueSets
+from .texts import TextMatcher
 
 # A deployment's own rulesets folder, instead of the ones shipped with the package.
 ENV_VAR = "CDS_RULESETS"
@@ -50,6 +51,8 @@ class Knowledge:
     # The resource types the rules read (cds/fhir/registry.py): Patient, Condition and
     # MedicationRequest always; Observation and Procedure when a rule reads them.
     reads: frozenset[str] = frozenset()
+    # Every phrase the rulesets look for in free text (condition and observation text terms).
+    texts: TextMatcher = TextMatcher()
 
     def screen(self, resource: dict[str, Any]) -> bool:
         """False for a resource no rule can read: a type no ruleset reads, or (Condition,
@@ -59,7 +62,16 @@ class Knowledge:
             return True
         if registered.name not in self.reads and registered.record_list is not None:
             return False
-        return self.valuesets.screen(resource)
+        return self.valuesets.screen(resource) or self._named(resource)
+
+    def _named(self, resource: dict[str, Any]) -> bool:
+        """Whether a Condition's or Observation's code names a phrase a rule looks for."""
+        concept = resource.get("code")
+        if not self.texts or not isinstance(concept, dict):
+            return False
+        codings = concept.get("coding") if isinstance(concept.get("coding"), list) else []
+        found = [concept.get("text"), *(c.get("display") for c in codings if isinstance(c, dict))]
+        return bool(self.texts.match(*(t for t in found if isinstance(t, str))))
 
     @property
     def versions(self) -> dict[str, str]:
@@ -94,8 +106,9 @@ def load(folder: Path) -> Knowledge:
         raise RulesetError(f"{folder}: no ruleset files (S*.yaml)")
     parsed = {t: parse_ruleset(r, terminology, valuesets) for t, r in rulesets.items()}
     compiled = {t: CompiledRuleset(r, parsed[t]) for t, r in rulesets.items()}
+    texts = TextMatcher(p for r in parsed.values() for clause in r.clauses for p in phrases(clause.node))
     return Knowledge(folder, terminology, valuesets, classifier, rulesets, compiled,
-                     reads=frozenset(read_types(parsed.values())))
+                     reads=frozenset(read_types(parsed.values())), texts=texts)
 
 
 # Resource types read for every therapy; the others only when a rule reads them.

@@ -202,6 +202,9 @@ def test_only_json_content_types_are_read(tmp_path: Path, content_type: str | No
     (b'{"a": {"\\u0062": 1, "b": 2}}', "a", "b"),
     (b'{\n  "a" : {"b" : 1},\n  "a" : 2\n}', None, "a"),
     (b'{"note": "\\":", "note": 1}', None, "note"),
+    (b'{"a":1,"a":2}', None, "a"),
+    # A quote escaped as \u0022 before a colon: as many `":` as the value written back.
+    (b'{"note": "\\u0022:", "a": 1, "a": 2}', None, "a"),
     (b'{"' + b"k" * 500 + b'": 1, "' + b"k" * 500 + b'": 2}', None, "k" * 64 + "\u2026"),
 ])
 def test_a_repeated_json_key_answers_400_naming_it(tmp_path: Path, raw: bytes, element: str | None, key: str) -> None:

@@ -801,6 +801,58 @@ CURATED: tuple[CuratedSpec, ...] = (
                 SnomedRef("433146000", "chronic kidney disease stage 5"),
                 SnomedRef("46177005", "end-stage renal disease")),
     ),
+    # S9346 (../shared/criteria/S9346.md)
+    CuratedSpec(
+        "aatd", "Alpha-1 antitrypsin deficiency",
+        "S9346.md S9346.indication (ICD-10-CM E88.01; SNOMED 30188007 alpha-1-antitrypsin "
+        "deficiency, found in VSAC Chronic Liver Disease 2.16.840.1.113883.3.464.1003.199.12.1035, "
+        "the set itself not used; SNOMED 233674008 counts as both AATD and emphysema)",
+        icd=(("E88.01", "alpha-1-antitrypsin deficiency"),),
+        snomed=(SnomedRef("30188007", "Alpha-1-antitrypsin deficiency"),
+                SnomedRef("233674008", "Pulmonary emphysema in alpha-1 primary immunodeficiency deficiency")),
+    ),
+    CuratedSpec(
+        "aatd-lung-disease", "Emphysema or chronic obstructive pulmonary disease (AATD augmentation)",
+        "S9346.md S9346.indication (ICD-10-CM J43 (all) emphysema, J44 (all) COPD; SNOMED 87433001 "
+        "pulmonary emphysema, 4981000 panacinar emphysema, 68328006 centriacinar emphysema, "
+        "185086009 chronic obstructive bronchitis; 233674008 counts as both)",
+        icd=(("J43", "emphysema"), ("J44", "chronic obstructive pulmonary disease")),
+        snomed=(SnomedRef("87433001", "pulmonary emphysema"), SnomedRef("4981000", "panacinar emphysema"),
+                SnomedRef("68328006", "centriacinar emphysema"),
+                SnomedRef("185086009", "chronic obstructive bronchitis"),
+                SnomedRef("233674008", "Pulmonary emphysema in alpha-1 primary immunodeficiency deficiency")),
+    ),
+    CuratedSpec(
+        "aatd-emphysema", "Pulmonary emphysema in alpha-1 antitrypsin deficiency (one concept for both)",
+        "S9346.md S9346.indication (SNOMED 233674008 counts as both AATD and emphysema: one condition "
+        "meets the criterion)",
+        snomed=(SnomedRef("233674008", "Pulmonary emphysema in alpha-1 primary immunodeficiency deficiency"),),
+    ),
+    CuratedSpec(
+        "liver-fibrosis-cirrhosis", "Fibrosis and cirrhosis of liver",
+        "S9346.md S9346.safety.liver-disease and S9346.indication (AATD liver disease only): "
+        "ICD-10-CM K74 (all)",
+        icd=(("K74", "fibrosis and cirrhosis of liver"),),
+    ),
+    CuratedSpec(
+        "iga-deficiency", "Selective deficiency of immunoglobulin A",
+        "S9346.md S9346.safety.iga-deficiency (ICD-10-CM D80.2; SNOMED 190979003 selective "
+        "immunoglobulin A deficiency)",
+        icd=(("D80.2", "immunoglobulin a"),),
+        snomed=(SnomedRef("190979003", "selective immunoglobulin A deficiency"),),
+    ),
+    CuratedSpec(
+        "tobacco-smoking-condition", "Nicotine dependence from smoking, not in remission; tobacco use",
+        "S9346.md S9346.non-smoker (active Condition F17.20x, F17.21x or F17.29x not in remission "
+        "(not F17.201, F17.211, F17.291), or Z72.0)",
+        icd=(("F17.200", "uncomplicated"), ("F17.203", "withdrawal"), ("F17.208", "other nicotine-induced"),
+             ("F17.209", "unspecified nicotine-induced"),
+             ("F17.210", "uncomplicated"), ("F17.213", "withdrawal"), ("F17.218", "other nicotine-induced"),
+             ("F17.219", "unspecified nicotine-induced"),
+             ("F17.290", "uncomplicated"), ("F17.293", "withdrawal"), ("F17.298", "other nicotine-induced"),
+             ("F17.299", "unspecified nicotine-induced"),
+             ("Z72.0", "tobacco use")),
+    ),
     CuratedSpec(
         "clabsi", "Bloodstream infection due to central venous catheter, any status",
         "S9364.md S9364.safety.clabsi-history (ICD-10-CM T80.211, any 7th character, any status)",
@@ -857,7 +909,36 @@ MALIGNANT_EXCLUDE_WORDS = (
     "medullary stenosis",
 )
 
+# S9346.md S9346.non-smoker: the smoking concepts of VSAC Tobacco User / Tobacco Non User;
+# smokeless-only concepts (snuff, chewing, moist tobacco) are not smoking.
+TOBACCO_SMOKING_WORDS = ("smok", "cigar", "pipe", "tobacco non-user", "never used tobacco", "ex-tobacco user")
+TOBACCO_SMOKELESS_WORDS = ("snuff", "chew", "moist", "smokeless")
+
 DISPLAY_FILTERED: tuple[DisplayFilterSpec, ...] = (
+    DisplayFilterSpec(
+        "tobacco-smoker", "Smokes tobacco (smoking concepts of VSAC Tobacco User)",
+        "S9346.md S9346.non-smoker (value of LOINC 72166-2 in VSAC \"Tobacco User\" "
+        "2.16.840.1.113883.3.526.3.1170 that is a smoking concept = smoker; smokeless-only "
+        "concepts are not smoking)",
+        source=VsacSpec("tobacco-user-vsac", "TobaccoUser", "2.16.840.1.113883.3.526.3.1170",
+                        "no_qdm_category_assigned.py"),
+        system=SNOMED, include_words=TOBACCO_SMOKING_WORDS, exclude_words=TOBACCO_SMOKELESS_WORDS,
+        required=("449868002", "77176002", "65568007", "59978006", "82302008", "722499006"),
+        note="\"Tobacco user\" (110483000) does not say whether the tobacco is smoked: left out "
+        "(the status is then unknown).",
+    ),
+    DisplayFilterSpec(
+        "tobacco-non-smoker", "Does not smoke tobacco (smoking concepts of VSAC Tobacco Non User)",
+        "S9346.md S9346.non-smoker (value of LOINC 72166-2 in VSAC \"Tobacco Non User\" "
+        "2.16.840.1.113883.3.526.3.1189, e.g. never smoked tobacco, ex-smoker, non-smoker = "
+        "non-smoker; smokeless-only concepts are not smoking)",
+        source=VsacSpec("tobacco-non-user-vsac", "TobaccoNonUser", "2.16.840.1.113883.3.526.3.1189",
+                        "no_qdm_category_assigned.py"),
+        system=SNOMED, include_words=TOBACCO_SMOKING_WORDS, exclude_words=TOBACCO_SMOKELESS_WORDS,
+        required=("266919005", "8517006", "8392000"),
+        note="Smokeless-only non-use (does not use snuff, never chewed tobacco, smokeless "
+        "tobacco non-user) says nothing of smoking: left out.",
+    ),
     DisplayFilterSpec(
         "malignant-neoplasm-snomed", "Malignant neoplasm (SNOMED CT, from VSAC Cancer)",
         "S9326.md S9326.indication (cancer-related pain: an active malignancy, ICD-10-CM "

@@ -72,9 +72,21 @@ def _window(spec: dict[str, Any]) -> str:
     return f" within {spec['within_days']} days before {anchor}"
 
 
+def _quoted(phrases: Any) -> str:
+    return _or([f'"{p}"' for p in phrases])
+
+
 def _condition(spec: dict[str, Any]) -> Words:
     kind = "a condition (any status)" if spec.get("any_status") else "an active condition"
-    return Words(text=f"{kind} coded in", valuesets=list(spec["in"]))
+    if "text" not in spec:
+        return Words(text=f"{kind} coded in", valuesets=list(spec["in"]))
+    text = f"{kind} whose name (code text or display) contains {_quoted(spec['text'])}"
+    children = []
+    if "in" in spec:
+        children.append(Words(text="coded in", valuesets=list(spec["in"])))
+    if "not_in" in spec:
+        children.append(Words(text="with no code in", valuesets=list(spec["not_in"])))
+    return Words(text=text, children=children)
 
 
 def _conditions_count(spec: dict[str, Any]) -> Words:
@@ -104,6 +116,8 @@ def _medication(spec: dict[str, Any]) -> Words:
         parts.append(f"with status {_or(spec['status'])}")
     if "status_reason" in spec:
         parts.append("stopped with a reason" if spec["status_reason"] else "without a status reason")
+    if "timing_text" in spec:
+        parts.append(f"whose dosage text or timing code says {_quoted(spec['timing_text'])}")
     for measure, label, unit in (("interval_hours", "dosing interval", "h"), ("daily_volume_ml", "daily volume", "mL"),
                                  ("daily_dose_mg", "daily dose", "mg"),
                                  ("duration_hours", "infusion duration", "h")):
@@ -150,19 +164,46 @@ def _course(spec: dict[str, Any]) -> Words:
     return Words(text=text)
 
 
+def _observation_window(spec: dict[str, Any]) -> str:
+    if spec.get("before") != "first-request":
+        return _window(spec)
+    start = f"the start of the first {spec['first_request']} request in the history"
+    if "within_days" in spec:
+        return f" within {spec['within_days']} days before {start}"
+    return f" on or before {start}"
+
+
 def _observation(spec: dict[str, Any]) -> Words:
     pick = {"latest": "the most recent", "min": "the lowest", "max": "the highest"}[spec["pick"]]
-    text = f"{pick} observation (final, amended or corrected){_window(spec)}"
+    window = _observation_window(spec)
+    text = f"{pick} observation (final, amended or corrected){window}"
+    if "units" in spec:
+        text += f" recorded in {_or(spec['units'])}"
     if "value" in spec:
         text += f" has a value {_compared(spec['value'], spec['unit'])}"
+    if "loss" in spec:
+        text += (f" has lost, against the highest value of the {spec['loss_days']} days before it (in"
+                 f" {spec['unit']}), a share {_compared(spec['loss'], 'percent')}")
     if "count_at_least" in spec:
-        text = f"at least {spec['count_at_least']} observations{_window(spec)}"
+        text = f"at least {spec['count_at_least']} observations{window}"
+    if "spread" in spec:
+        text += f", the first and the last {_compared(spec['spread'])} days apart"
     if "interpretation" in spec:
         text += f", flagged {_or(spec['interpretation'])}"
-    if "answer" in spec:
-        return Words(text=text + ", coded in", valuesets=list(spec["in"]),
-                     children=[Words(text="with an answer in", valuesets=list(spec["answer"]))])
-    return Words(text=text + ", coded in", valuesets=list(spec["in"]))
+    if "change" in spec:
+        text += (f" has a value whose change from the baseline (the latest on or before the start of the first "
+                 f"{spec['baseline_class']} request in the history; the value dated after it) is "
+                 f"{_compared(spec['change'], spec['unit'])}")
+    if "value_text" in spec:
+        text += f", its value as text containing {_quoted(spec['value_text'])}"
+    if "method_text" in spec:
+        text += f", its method containing {_quoted(spec['method_text'])}"
+    named = f"named (code text or display) with {_quoted(spec['text'])}" if "text" in spec else ""
+    answer = [Words(text="with an answer in", valuesets=list(spec["answer"]))] if "answer" in spec else []
+    if "in" not in spec:
+        return Words(text=f"{text}, {named}", children=answer)
+    children = [Words(text=f"or {named}"), *answer] if named else answer
+    return Words(text=text + ", coded in", valuesets=list(spec["in"]), children=children)
 
 
 def _procedure(spec: dict[str, Any]) -> Words:

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..conditions import COMPARISONS, All, Any_, Compare, Node, Not, ParsedRuleset, Term
 from ..ruleset import Ruleset
+from ..texts import phrase_flag
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,13 @@ def _condition(spec: dict[str, Any], therapy: str, derived: str | None) -> dict[
     parts: list[dict[str, Any]] = [{"t": "condition"}]
     if not spec.get("any_status"):
         parts.append({"active": True})
-    return {"$and": [*parts, _any_item("vs", spec["in"])]}
+    if "in" in spec:
+        parts.append(_any_item("vs", spec["in"]))
+    if "text" in spec:
+        parts.append(_any_item("texts", [phrase_flag(p) for p in spec["text"]]))
+    # A flag is present only when true (run.engine_view): "not in the set" is its absence.
+    parts += [{"$nex": {flag("vs", v): 1}} for v in spec.get("not_in", ())]
+    return {"$and": parts}
 
 
 def _derived(key: str | None, *parts: dict[str, Any]) -> dict[str, Any]:
@@ -139,6 +146,8 @@ def _medication(spec: dict[str, Any], therapy: str, derived: str | None) -> dict
         parts.append({"order": False})
     if "status_reason" in spec:
         parts.append({"status_reason": spec["status_reason"]})
+    if "timing_text" in spec:
+        parts.append(_any_item("timing_texts", [phrase_flag(p) for p in spec["timing_text"]]))
     parts += _window(spec)
     if "started_days_before" in spec:
         # A request without a start has no *_start_ago, so it never matches.
@@ -180,10 +189,20 @@ def _observation(spec: dict[str, Any], therapy: str, derived: str | None) -> dic
     parts: list[dict[str, Any]] = []
     if "value" in spec:
         parts += _compare("value", spec["value"])
+    if "loss" in spec:
+        parts += _compare("value", spec["loss"])
+    if "spread" in spec:
+        parts += _compare("spread_days", spec["spread"])
+    if "change" in spec:
+        parts += _compare("change", spec["change"])
     if "answer" in spec:
         parts.append(_any_item("answers", spec["answer"]))
     if "interpretation" in spec:
         parts.append(_any_item("interpretation", spec["interpretation"]))
+    if "value_text" in spec:
+        parts.append(_any_item("value_texts", [phrase_flag(p) for p in spec["value_text"]]))
+    if "method_text" in spec:
+        parts.append(_any_item("method_texts", [phrase_flag(p) for p in spec["method_text"]]))
     if "count_at_least" in spec:
         parts.append({"$gte": {"count": spec["count_at_least"]}})
     return _derived(derived, *parts)

@@ -21,6 +21,7 @@ from ..fhir.limits import limits, over
 from ..ruleset import Ruleset
 from . import host
 from .compile import compile_ruleset, flag
+from ..texts import phrase_flag
 
 Binding = list[dict[str, Any]]
 # What tells entries apart without any rule testing it (compile.py never reads these): facts
@@ -82,13 +83,15 @@ class CompiledRuleset:
         # and a record carries many conditions that only other therapies read).
         read = [t for clause in parsed.clauses for t in terms(clause.node)]
         self._kinds = {_FACT_TYPE.get(t.kind, t.kind) for t in read}
-        self._valuesets = {v for t in read if t.kind in ("condition", "procedure") for v in t.spec["in"]}
+        self._valuesets = {v for t in read if t.kind in ("condition", "procedure") for v in t.spec.get("in", ())}
+        self._texts = {phrase_flag(p) for t in read if t.kind == "condition" for p in t.spec.get("text", ())}
 
     def relevant(self, fact: dict[str, Any]) -> bool:
         """Whether a fact can match one of this ruleset's rules."""
         kind = fact.get("t")
         if kind in ("condition", "procedure"):
-            return kind in self._kinds and not self._valuesets.isdisjoint(fact.get("vs", ()))
+            return kind in self._kinds and (not self._valuesets.isdisjoint(fact.get("vs", ()))
+                                            or not self._texts.isdisjoint(fact.get("texts", ())))
         return kind in self._kinds
 
     def _action(self, key: str, bindings: int) -> Callable[[Any], None]:

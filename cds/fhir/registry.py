@@ -55,7 +55,7 @@ REGISTRY: tuple[ResourceType, ...] = (
     ResourceType("Observation", Observation,
                  frozenset({"resourceType", "id", "status", "code", "subject", "effectiveDateTime",
                             "effectivePeriod", "issued", "valueQuantity", "valueCodeableConcept",
-                            "interpretation"}),
+                            "interpretation", "valueString", "method"}),
                  "observations", "observations", "Observation?patient={{context.patientId}}", screened=True),
     ResourceType("Procedure", Procedure,
                  frozenset({"resourceType", "id", "status", "code", "subject", "performedDateTime",

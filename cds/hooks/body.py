@@ -17,6 +17,8 @@ JSON_TYPES = frozenset({"application/json", "application/fhir+json"})
 # no quote, so scanning string after string never falls out of step.
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"(\s*:)?', re.DOTALL)
 _SPACE_BEFORE_COLON = re.compile(rb'"\s+:')
+# A quote written as a unicode escape: orjson writes it back as \", so counts would differ.
+_QUOTE_ESCAPE = re.compile(rb"\\u0022", re.IGNORECASE)
 _KEY_SHOWN = 64
 
 
@@ -45,7 +47,7 @@ def parse(raw: bytes) -> Any:
     except orjson.JSONDecodeError:
         # Not the parser's message: it quotes the input.
         raise HookError(400, "request body is not valid JSON") from None
-    if _repeats_key(raw, _count_keys(value)):
+    if _repeats_key(raw, value):
         # Rare: only now pay for the slow parse that sees every key.
         found = _first_duplicate(json.loads(raw, object_pairs_hook=_Pairs))
         if found is not None:
@@ -55,15 +57,19 @@ def parse(raw: bytes) -> Any:
     return value
 
 
-def _repeats_key(raw: bytes, parsed: int) -> bool:
+def _repeats_key(raw: bytes, value: Any) -> bool:
     """Whether the text holds more object keys than the parsed value: orjson keeps only the
     last of repeated keys."""
-    # Fast and usual: every key is a string right before a colon. Text inside a string can
-    # only add to this count, never hide a repeat, so an equal count proves there is none.
-    if raw.count(b'":') == parsed and _SPACE_BEFORE_COLON.search(raw) is None:
-        return False
+    # Fast and usual: orjson's compact output writes every key as `"...":` and every quote in a
+    # string as `\"`, as the input does unless it escapes a quote as \u0022 or puts a space before
+    # a colon. Then the input has as many `":` as the value written back, unless a key was dropped.
+    if _SPACE_BEFORE_COLON.search(raw) is None and _QUOTE_ESCAPE.search(raw) is None:
+        try:
+            return raw.count(b'":') != orjson.dumps(value).count(b'":')
+        except orjson.JSONEncodeError:
+            pass
     # Pretty-printed, or a string holding '":': scan the strings one by one (slower, exact).
-    return sum(1 for found in _STRING.findall(raw) if found) != parsed
+    return sum(1 for found in _STRING.findall(raw) if found) != _count_keys(value)
 
 
 def _capped(text: str, limit: int = _KEY_SHOWN) -> str:

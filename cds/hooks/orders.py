@@ -20,7 +20,7 @@ def therapy_orders(record: PatientRecord, candidates: Iterable[str], knowledge: 
     """The facts with the candidates as orders, and therapy -> the candidate orders it claims."""
     wanted = set(candidates)
     facts = build_facts(record, as_of, list(knowledge.rulesets.values()), knowledge.classifier,
-                        knowledge.valuesets, order_refs=wanted)
+                        knowledge.valuesets, order_refs=wanted, texts=knowledge.texts)
     found: dict[str, set[str]] = {}
     for order in [*facts.medications, *facts.service_orders]:
         for therapy in order.order_for:

@@ -44,6 +44,10 @@ class ValueSetInfo(BaseModel):
     groups: list[tuple[str, str]]
 
 
+# Distinct codes remembered; bounded so that a record of made-up codes cannot grow it for ever.
+_MAX_ANSWERS = 100_000
+
+
 class ValueSets:
     """Every value set of a folder, indexed by code for fast membership."""
 
@@ -60,21 +64,29 @@ class ValueSets:
                     self._display.setdefault(key, display)
             for system, code in info.groups:
                 self._groups[icd10cm.normalise(code)].add(info.id)
+        # A record repeats its codes (every entry of a diagnosis): each is looked up once.
+        self._answers: dict[tuple[str, str], frozenset[str]] = {}
 
     @classmethod
     def load(cls, folder: Path) -> "ValueSets":
         return cls([_load_file(path) for path in sorted(folder.glob("*.json"))])
 
-    def memberships(self, system: str | None, code: str | None) -> set[str]:
+    def memberships(self, system: str | None, code: str | None) -> frozenset[str]:
         """Ids of the value sets that hold this code (ICD-10-CM groups cover descendants)."""
         if not system or not code:
-            return set()
+            return frozenset()
+        known = self._answers.get((system, code))
+        if known is not None:
+            return known
         found = set(self._exact.get((system, _normal(system, code)), ()))
         if system == icd10cm.SYSTEM:
             for ancestor in icd10cm.lineage(code):
                 found |= self._groups.get(ancestor, set())
                 found |= self._exact.get((system, ancestor), set())
-        return found
+        if len(self._answers) >= _MAX_ANSWERS:
+            self._answers.clear()
+        answer = self._answers[(system, code)] = frozenset(found)
+        return answer
 
     def screen(self, resource: dict[str, Any]) -> bool:
         """False only for a well-formed resource of a screened type (cds/fhir/registry.py:
