@@ -215,6 +215,24 @@ def test_an_order_no_therapy_claims_gets_no_system_action(clients: dict[dt.date,
     assert _post(clients[case.as_of], SIGN, body) == {"cards": []}
 
 
+def test_an_order_that_already_carries_the_same_coverage_information_gets_no_new_system_action(
+        clients: dict[dt.date, CheckedClient]) -> None:
+    case = _case_with("insufficient-information")
+    pid = cases.build(case, ROUTES)["entry"][0]["resource"]["id"]
+    body, _ = _request(case, [coverage("cov-1", pid)])
+    client = clients[case.as_of]
+    [action] = _post(client, SIGN, body)["systemActions"]
+    # The client stored the extension on its order and calls again (resp-34): nothing is new (resp-35).
+    body["context"]["draftOrders"]["entry"] = [{"resource": action["resource"]}]
+    again = _post(client, SIGN, body)
+    assert again["cards"] and "systemActions" not in again
+    # A second Coverage is new: the order is updated again, with both.
+    body["prefetch"]["coverage"] = searchset(coverage("cov-1", pid), coverage("cov-2", pid))
+    [updated] = _post(client, SIGN, body)["systemActions"]
+    assert [i["coverage"] for i in coverage_information(updated)] == \
+        [[{"reference": f"{EHR}/Coverage/cov-1"}], [{"reference": f"{EHR}/Coverage/cov-2"}]]
+
+
 def _case_with(status: str) -> Case:
     return next(c for c in CASES if _expect(c)["status"] == status)
 

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from ..davinci.canonical import questionnaire_canonical
 from ..davinci.coverage import PREFETCH_KEY, CoverageOf, read_coverages
-from ..davinci.crd import coverage_information, decide, summary, system_action
+from ..davinci.crd import EXTENSION_URL, coverage_information, decide, summary, system_action
 from ..davinci.policy import PayerPolicy
 from ..fhir import InputError, Problem
 from ..models import Assessment
@@ -25,6 +25,8 @@ from ..ruleset import Ruleset
 from .errors import HookError
 from .requests import ParsedCall
 
+# Sub-extensions that differ on every call even when nothing about the coverage changed.
+VOLATILE = ("date", "coverage-assertion-id")
 CONFIGURATION = "davinci-crd.configuration"
 OPTION = "coverage-info"
 # Declared in discovery (CRD configuration options; the IG's discovery example words it).
@@ -85,10 +87,25 @@ def actions(call: ParsedCall, chosen: dict[str, Assessment], found: list[Coverag
                                  questionnaire=questionnaire_canonical(base_url, ruleset))
             for decision, coverage, assertion_id in zip(decisions, found, assertion_ids[assessment.therapy])
         ]
+        if _same(order, extensions):
+            # resp-35: nothing new since the coverage information the order already carries.
+            continue
         described = "; ".join(f"{c.reference}: {summary(d)}" for d, c in zip(decisions, found))
         therapy = f"{assessment.billing.code} {ruleset.short_title}"
         result.append(system_action(order, extensions, f"Coverage information for {ref} ({therapy}): {described}."))
     return result
+
+
+def _same(order: dict[str, Any], extensions: list[dict[str, Any]]) -> bool:
+    """The order already carries these assertions (apart from their date and assertion id, new on
+    every call)."""
+    def core(extension: Any) -> Any:
+        if not isinstance(extension, dict) or not isinstance(extension.get("extension"), list):
+            return extension
+        return [p for p in extension["extension"] if not (isinstance(p, dict) and p.get("url") in VOLATILE)]
+
+    present = [core(e) for e in order.get("extension") or [] if isinstance(e, dict) and e.get("url") == EXTENSION_URL]
+    return bool(present) and present == [core(e) for e in extensions]
 
 
 def _valid(order: dict[str, Any]) -> bool:
