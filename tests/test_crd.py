@@ -333,6 +333,13 @@ def test_cds_serve_refuses_a_bad_payer_policy_before_starting(tmp_path: Path,
     assert error.startswith("cds serve: payer policy ") and "default: Input should be" in error
 
 
+def test_the_app_does_not_start_with_a_bad_payer_policy(tmp_path: Path) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text("therapies: {S9999: no-auth}\n", encoding="utf-8")
+    with pytest.raises(PolicyError, match="no ruleset for S9999"), make_client(tmp_path, payer_policy=path):
+        pass
+
+
 def test_the_shipped_policy_cites_its_source_and_requires_authorization() -> None:
     policy = policy_for(KNOWLEDGE.folder, KNOWLEDGE.rulesets)
     assert policy.sources and policy.default == "auth-needed"
