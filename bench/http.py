@@ -60,7 +60,11 @@ def order_sign_body(size: int) -> bytes:
                     "draftOrders": {"resourceType": "Bundle", "type": "collection",
                                     "entry": [{"resource": r} for r in drafts]}},
         "prefetch": {"patient": patient, "conditions": searchset(conditions), "medications": searchset(history),
-                     "observations": searchset([]), "procedures": searchset([])},
+                     "observations": searchset([]), "procedures": searchset([]),
+                     # The CRD key: one active Coverage, so that the coverage information is built too.
+                     "coverage": searchset([{"resourceType": "Coverage", "id": f"{patient['id']}-cov",
+                                             "status": "active", "beneficiary": {"reference": f"Patient/{patient['id']}"},
+                                             "payor": [{"display": "Bench Health Plan"}]}])},
     }).encode()
 
 

@@ -127,7 +127,7 @@ def test_16_concurrent_patients_each_get_cards_about_themselves_only(server: tup
         async with httpx.AsyncClient(base_url=server[0], timeout=60) as client:
             return await _concurrently(client)
     for n, response in enumerate(asyncio.run(run())):
-        check_response("POST", SIGN, response.status_code, response.headers, response.content)
+        check_response("POST", SIGN, response.status_code, response.headers, response.content, _request(n))
         assert response.status_code == 200
         _assert_own_patient_only(n, response.json())
 
@@ -141,6 +141,7 @@ def test_16_concurrent_patients_in_one_process(tmp_path: Path) -> None:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
             return await _concurrently(client)
     for n, response in enumerate(asyncio.run(run())):
+        check_response("POST", SIGN, response.status_code, response.headers, response.content, _request(n))
         assert response.status_code == 200
         _assert_own_patient_only(n, response.json())
 

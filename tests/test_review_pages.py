@@ -14,6 +14,7 @@ from cds.web import AuthSettings, TrustedIssuer
 from cds.web.overrides import OVERRIDE_REASONS, card_uuid
 from cds.web.security import ReviewTokens as AuthTokens
 
+from .hooks_support.crd import check_system_actions
 from .hooks_support.patients import hook_request, morphine_infusion, pain_patient
 from .hooks_support.tokens import ISSUER, REVIEW_SECRET, ClientKeys
 from .review_support.pages import CASES, App, fixture_json, review_app, section, text
@@ -214,7 +215,9 @@ def test_override_without_a_reason_asks_for_one(app: App) -> None:
 def test_a_hook_card_and_its_review_page_share_one_feedback_record(app: App) -> None:
     request = hook_request("order-sign", "p1", pain_patient("p1"), orders=[morphine_infusion("o1", "p1")],
                            hook_instance="hi-7")
-    [card] = app.client.post("/cds-services/home-infusion-order-sign", json=request).json()["cards"]
+    answer = app.client.post("/cds-services/home-infusion-order-sign", json=request).json()
+    check_system_actions(answer, request)
+    [card] = answer["cards"]
     review = card["links"][0]["url"].split("testserver", 1)[1]
     app.client.post("/cds-services/home-infusion-order-sign/feedback", json={"feedback": [{
         "card": card["uuid"], "outcome": "overridden", "outcomeTimestamp": "2026-11-22T10:00:00Z",

@@ -25,6 +25,7 @@ import yaml
 
 from cds.knowledge import default
 
+from .hooks_support.crd import check_system_actions
 from .hooks_support.patients import hook_request, morphine_infusion, pain_patient, searchset
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -139,6 +140,9 @@ def test_discovery_cards_and_review_page_show_the_new_therapy(copy: tuple[Path, 
     call = hook_request("order-sign", "pt-copy", prefetch, orders=[morphine_infusion("order-copy", "pt-copy")])
     answer = httpx.post(f"{server}/cds-services/home-infusion-order-sign", json=call, timeout=30)
     assert answer.status_code == 200, answer.text
+    # The CRD coverage information names the copy's own billing code and Questionnaire.
+    [action] = check_system_actions(answer.json(), call)
+    assert f"/fhir/Questionnaire/hit-{new_id.lower()}|" in str(action)
     cards = answer.json()["cards"]
     # Both the original and the copy claim the morphine order: one card, the copy's (first by code).
     assert len(cards) == 1
