@@ -54,6 +54,11 @@ def _picked() -> list[Case]:
             routed = KNOWLEDGE.rulesets[therapy].routing.criterion
             if case.expect[therapy]["criteria"].get(routed) == "not-applicable":
                 continue
+            # An order its therapy cannot judge (route untold) may be shown under another therapy
+            # that claims it too (README: the first by code whose order criterion is met, else
+            # unknown): the card and its coverage information are then that therapy's.
+            if case.expect[therapy]["criteria"].get(routed) == "unknown" and "service" not in case.record["order"]:
+                continue
             status = case.expect[therapy]["status"]
             if counts[status] < PER_STATUS:
                 counts[status] += 1
@@ -116,8 +121,7 @@ def test_order_sign_returns_the_coverage_information_the_case_calls_for(
     answer = _post(client, SIGN, body)
     [card] = answer["cards"]
     therapy = card["source"]["url"].rsplit("/", 1)[1]
-    if therapy != case.ruleset:
-        pytest.skip(f"the order goes to {therapy} (routing picks one therapy per order)")
+    assert therapy == case.ruleset
     expect, ruleset = _expect(case), KNOWLEDGE.rulesets[case.ruleset]
     [action] = answer["systemActions"]
     assert action["resource"]["id"] == order["id"]
