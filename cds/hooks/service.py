@@ -6,12 +6,13 @@ Synchronous on purpose: it runs in a worker thread, and the engine serialises it
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from .. import knowledge as _knowledge
 from ..audit import AuditTrail, Source, assess_record, input_hash
 from ..evaluate import assess_facts
+from ..fhir.record import PatientRecord
 from ..models import Assessment, PatientAssessment
 from ..routing import one_answer
 from .cards import build_candidates_card, build_card
@@ -30,10 +31,14 @@ def answer(
     as_of: dt.date | None,
     available_paths: set[str],
     trail: AuditTrail | None = None,
+    amend: Callable[[PatientRecord, set[str]], None] | None = None,
 ) -> dict[str, Any]:
     knowledge = _knowledge.default()
     day = as_of or dt.date.today()
     record, drafts = build_record(call, prefetch)
+    if amend is not None and drafts:
+        # Answers given to a DTR questionnaire about these orders, as record entries (cds/davinci).
+        amend(record, drafts)
     if service.hook == "patient-view":
         facts, result = assess_record(record, day, order_refs=set())
         # Only therapies the patient is a candidate for: a card per unmet indication would be
