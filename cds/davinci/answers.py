@@ -31,6 +31,8 @@ from .items import Item, items
 from .store import ResponseStore, StoredResponse
 
 READ_STATUSES = frozenset({"completed", "amended"})
+# FHIR R4 QuestionnaireResponse.status (required binding; fhir.resources does not check codes).
+STATUSES = frozenset({"in-progress", "completed", "amended", "entered-in-error", "stopped"})
 ANSWER_KEYS = {"boolean": "valueBoolean", "choice": "valueCoding", "quantity": "valueQuantity", "date": "valueDate"}
 _CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 _VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
@@ -60,6 +62,8 @@ def accept(body: Any, knowledge: Knowledge, trail: AuditTrail, base_url: str) ->
         # Where, never what: validation messages quote the input.
         places = sorted({".".join(str(p) for p in e["loc"] if not isinstance(p, int)) for e in exc.errors()})
         raise _refuse("not a valid FHIR R4B QuestionnaireResponse (" + ", ".join(places[:5]) + ")", 400) from None
+    if body.get("status") not in STATUSES:
+        raise _refuse("status is not a QuestionnaireResponse status", 400)
     therapy = therapy_of(knowledge, str(body.get("questionnaire") or ""), base_url)
     if therapy is None:
         raise _refuse("questionnaire is not a Questionnaire of this service at its current version")
@@ -77,8 +81,11 @@ def accept(body: Any, knowledge: Knowledge, trail: AuditTrail, base_url: str) ->
     _check_answers(body.get("item") or [], {i.link_id: i for i in items(knowledge, therapy)}, knowledge)
     authored = _day(body.get("authored")) or record.as_of
     orders = [ref for ref in _context(body) if not ref.startswith("Coverage/")]
-    return StoredResponse(id=str(uuid.uuid4()), patient=patient, therapy=therapy, assertion_id=record.id,
-                          orders=orders, status=str(body["status"]), authored=authored, resource=body)
+    # Our id: the one the evidence will name (a client's id is its own).
+    stored_id = str(uuid.uuid4())
+    return StoredResponse(id=stored_id, patient=patient, therapy=therapy, assertion_id=record.id,
+                          orders=orders, status=str(body["status"]), authored=authored,
+                          resource={**body, "id": stored_id})
 
 
 def _context(body: dict[str, Any]) -> list[str]:

@@ -76,12 +76,16 @@ def questionnaire_package(body: Any, knowledge: Knowledge, trail: AuditTrail, ba
     wanted = _wanted(given, knowledge, base_url)
     if given.context is not None:
         patient, assessments, facts, day, assertion = _from_context(given.context, trail)
+        coverage = _check_coverage(given.coverages, patient)
     elif given.orders:
-        patient, assessments, facts, day, assertion = _from_orders(given, knowledge, trail, as_of)
+        patient = _order_patient(given)
+        # The Coverage is checked before anything is assessed or recorded.
+        coverage = _check_coverage(given.coverages, patient)
+        assessments, facts, day, assertion = _from_orders(given, patient, knowledge, trail, as_of)
     else:
         patient = _beneficiary(given.coverages)
+        coverage = _check_coverage(given.coverages, patient)
         assessments, facts, day, assertion = {t: None for t in wanted or []}, None, as_of, {}
-    coverage = _check_coverage(given.coverages, patient)
     therapies = [t for t in assessments if wanted is None or t in wanted]
     if given.questionnaires and given.context is None and not given.orders:
         therapies = list(wanted or [])
@@ -119,11 +123,16 @@ def _from_context(context: str, trail: AuditTrail) -> tuple[str, dict[str, Asses
             {a.therapy: record.id for a in result.assessments})
 
 
-def _from_orders(given: _Input, knowledge: Knowledge, trail: AuditTrail, as_of: dt.date
-                 ) -> tuple[str, dict[str, Assessment | None], PatientFacts, dt.date, dict[str, str]]:
+def _order_patient(given: _Input) -> str:
     subjects = {tail(((o.get("subject") or o.get("patient") or {}).get("reference"))) for o in given.orders}
-    if len(subjects) != 1 or not (patient := next(iter(subjects))) or not patient.startswith("Patient/"):
+    patient = next(iter(subjects)) if len(subjects) == 1 else None
+    if not patient or not patient.startswith("Patient/"):
         raise _problem(400, "every order must have the same Patient as subject", "order")
+    return patient
+
+
+def _from_orders(given: _Input, patient: str, knowledge: Knowledge, trail: AuditTrail, as_of: dt.date
+                 ) -> tuple[dict[str, Assessment | None], PatientFacts, dt.date, dict[str, str]]:
     pid = patient.split("/", 1)[1]
     resources = [*given.referenced, *given.orders]
     if not any(r.get("resourceType") == "Patient" and r.get("id") == pid for r in resources):
@@ -140,7 +149,7 @@ def _from_orders(given: _Input, knowledge: Knowledge, trail: AuditTrail, as_of: 
               f"{o['resourceType']}/Parameters#{resources.index(o)}" for o in given.orders}
     facts, claimed = therapy_orders(record, drafts, knowledge, as_of)
     if not claimed:
-        return patient, {}, facts, as_of, {}
+        return {}, facts, as_of, {}
     result = assess_facts(facts, as_of, sorted(claimed))
     # One audit record per therapy, as order-sign: its id is the coverage-assertion-id the
     # response is linked by.
@@ -148,7 +157,7 @@ def _from_orders(given: _Input, knowledge: Knowledge, trail: AuditTrail, as_of: 
     digest = input_hash(resources)
     ids = {a.therapy: trail.append(source=source, input_hash=digest, assessment=_narrowed(result, a), facts=facts).id
            for a in result.assessments}
-    return patient, {a.therapy: a for a in result.assessments}, facts, as_of, ids
+    return {a.therapy: a for a in result.assessments}, facts, as_of, ids
 
 
 def _narrowed(result: PatientAssessment, assessment: Assessment) -> PatientAssessment:
