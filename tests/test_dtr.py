@@ -416,3 +416,28 @@ def test_every_shipped_questionnaire_data_file_loads() -> None:
         load_data(known, ruleset)
     files = sorted(p.stem for p in (known.folder / "questionnaires").glob("*.yaml"))
     assert files and set(files) <= set(known.rulesets)
+
+
+def test_cds_questionnaire_prints_the_questionnaire(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from cds.cli import main
+
+    assert main(["questionnaire", "s9348", "--base-url", BASE]) == 0
+    check_questionnaire(json.loads(capsys.readouterr().out), "S9348")
+    assert main(["questionnaire", "S9348", "--base-url", BASE, "--with-valuesets"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert [e["resource"]["resourceType"] for e in printed["entry"]][0] == "Questionnaire"
+    assert {e["resource"]["id"] for e in printed["entry"][1:]} >= {"nyha-class-iv", "nyha-class-i-ii"}
+    assert main(["questionnaire", "NOPE"]) == 2
+    assert "no ruleset" in capsys.readouterr().err
+
+
+def test_the_criteria_catalog_links_each_therapy_to_its_questionnaire(tmp_path: Path) -> None:
+    with make_client(tmp_path) as client:
+        for therapy in RULESETS:
+            page = client.get(f"/criteria/{therapy}").text
+            path = f"/fhir/Questionnaire/hit-{therapy.lower()}"
+            assert f"<code>{path}</code> on the service" in page
+            # The link answers: the catalog and the service name the same Questionnaire.
+            assert client.get(path).json()["version"] == knowledge.default().rulesets[therapy].version
