@@ -304,6 +304,20 @@ def test_an_order_no_therapy_claims_gets_no_package_but_an_outcome(tmp_path: Pat
     assert outcome["issue"][0]["severity"] == "warning"
 
 
+def test_questionnaires_asked_for_are_added_and_unknown_ones_are_a_warning(tmp_path: Path) -> None:
+    with make_client(tmp_path) as client:
+        _, record = _sign(client, tmp_path)
+        body = package_for(client, {"name": "context", "valueString": record.id},
+                           {"name": "questionnaire", "valueCanonical": questionnaire_url(BASE, "S9347")},
+                           {"name": "questionnaire", "valueCanonical": f"{BASE}/fhir/Questionnaire/MARKER"})
+        # Row 299: the union of the context's questionnaire and the one asked for; row 301: the
+        # unknown one is a warning in the outcome.
+        found = [check_package(b, b["entry"][0]["resource"]["id"][4:].upper())[0]["id"] for b in bundles(body)]
+        assert found == ["hit-s9348", "hit-s9347"]
+        [outcome] = [p["resource"] for p in body["parameter"] if p["name"] == "operationOutcome"]
+        assert [i["severity"] for i in outcome["issue"]] == ["warning"] and "MARKER" not in str(outcome)
+
+
 def test_the_quantity_answer_is_recorded_in_its_unit(tmp_path: Path) -> None:
     """S9347.hemodynamics asks for mean pulmonary artery pressure in mm[Hg] (S9347.md, L33794)."""
     with make_client(tmp_path) as client:
@@ -319,8 +333,6 @@ BAD_CONTEXT = "no-such-assertion-MARKER"
 @pytest.mark.parametrize(("parameters", "status"), [
     ([{"name": "context", "valueString": BAD_CONTEXT}], 404),
     ([{"name": "coverage", "resource": coverage("p1")}], 400),                      # dtr-1
-    ([{"name": "questionnaire", "valueCanonical": f"{BASE}/fhir/Questionnaire/MARKER"},
-      {"name": "coverage", "resource": coverage("p1")}], 404),
     ([{"name": "order", "resource": dobutamine_infusion("d", "p1")},
       {"name": "coverage", "resource": coverage("someone-else")}], 422),
     ([{"name": "order", "resource": dobutamine_infusion("d", "p1")},

@@ -73,7 +73,7 @@ class _Input:
 def questionnaire_package(body: Any, knowledge: Knowledge, trail: AuditTrail, base_url: str,
                           as_of: dt.date) -> dict[str, Any]:
     given = _Input(body)
-    wanted = _wanted(given, knowledge, base_url)
+    wanted, unknown = _wanted(given, knowledge, base_url)
     if given.context is not None:
         patient, assessments, facts, day, assertion = _from_context(given.context, trail)
         coverage = _check_coverage(given.coverages, patient)
@@ -85,31 +85,34 @@ def questionnaire_package(body: Any, knowledge: Knowledge, trail: AuditTrail, ba
     else:
         patient = _beneficiary(given.coverages)
         coverage = _check_coverage(given.coverages, patient)
-        assessments, facts, day, assertion = {t: None for t in wanted or []}, None, as_of, {}
-    therapies = [t for t in assessments if wanted is None or t in wanted]
-    if given.questionnaires and given.context is None and not given.orders:
-        therapies = list(wanted or [])
+        assessments, facts, day, assertion = {}, None, as_of, {}
+    # Row 299: the union of what each parameter names; a questionnaire asked for that the
+    # assessment did not cover comes with a blank draft.
+    therapies = list(dict.fromkeys([*assessments, *wanted]))
     bundles = [package_bundle(knowledge, t, assessments.get(t), facts,
                               Subject(patient=patient, orders=tuple(_orders(facts, t)), coverage=coverage,
                                       assertion_id=assertion.get(t), as_of=day), base_url)
                for t in therapies]
     parameters: list[dict[str, Any]] = [{"name": fhir.PACKAGE_PARAMETER, "resource": b} for b in bundles]
-    if not bundles:
-        # oper-8: no questionnaire, so say why (a warning, the call itself succeeded).
+    warnings = []
+    if unknown:
+        # Row 301: a questionnaire asked for that cannot be found is a warning, not a failure.
+        warnings.append(f"{unknown} questionnaire(s) asked for are not Questionnaires of this service "
+                        "at their current version")
+    if not bundles and given.orders:
+        # Rows 302 and oper-8: no questionnaire for the orders, so say why.
+        warnings.append("no home infusion therapy of this service claims the orders given: no questionnaire applies")
+    if warnings:
         parameters.append({"name": fhir.OUTCOME_PARAMETER, "resource": {
-            "resourceType": "OperationOutcome", "issue": [{"severity": "warning", "code": "not-found", "diagnostics":
-                "no home infusion therapy of this service applies to the orders given: no questionnaire is needed"}]}})
+            "resourceType": "OperationOutcome",
+            "issue": [{"severity": "warning", "code": "not-found", "diagnostics": w} for w in warnings]}})
     return {"resourceType": "Parameters", "meta": {"profile": [fhir.OUTPUT_PARAMETERS]}, "parameter": parameters}
 
 
-def _wanted(given: _Input, knowledge: Knowledge, base_url: str) -> list[str] | None:
-    if not given.questionnaires:
-        return None
+def _wanted(given: _Input, knowledge: Knowledge, base_url: str) -> tuple[list[str], int]:
+    """The therapies of the questionnaires asked for, and how many asked for are not ours."""
     therapies = [therapy_of(knowledge, q, base_url) for q in given.questionnaires]
-    known = [t for t in dict.fromkeys(therapies) if t is not None]
-    if not known:
-        raise _problem(404, "no questionnaire named is a Questionnaire of this service", "questionnaire")
-    return known
+    return [t for t in dict.fromkeys(therapies) if t is not None], therapies.count(None)
 
 
 def _from_context(context: str, trail: AuditTrail) -> tuple[str, dict[str, Assessment | None], PatientFacts,
