@@ -8,6 +8,7 @@ Expected results are written from the criteria pages and the DTR 2.0.1 rules
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,9 @@ from fhir.resources.R4B.valueset import ValueSet
 from cds import knowledge
 from cds.audit import AuditTrail
 from cds.davinci.canonical import questionnaire_url
+from cds.davinci.answers import record_entries
 from cds.davinci.items import load_data
+from cds.davinci.store import StoredResponse
 from cds.ruleset import RulesetError
 from cds.web import AuthSettings, TrustedIssuer
 
@@ -325,6 +328,18 @@ def test_the_quantity_answer_is_recorded_in_its_unit(tmp_path: Path) -> None:
     item = next(i for i in questionnaire["item"] if i["linkId"] == "S9347.hemodynamics")
     assert item["type"] == "quantity"
     assert item["extension"][0]["valueCoding"]["code"] == "mm[Hg]"
+    # A completed answer becomes the Observation the criterion reads: LOINC 8414-5 (S9347.md),
+    # valued in mm[Hg], dated when the response was authored.
+    pressure = {"value": 38, "unit": "mm Hg", "system": UCUM, "code": "mm[Hg]"}
+    stored = StoredResponse(id="r1", patient="Patient/p1", therapy="S9347", assertion_id="a1", orders=[],
+                            status="completed", authored=dt.date(2026, 11, 20), resource={"item": [
+                                {"linkId": "S9347.hemodynamics", "answer": [{"valueQuantity": pressure}]},
+                                {"linkId": "S9347.indication", "answer": [{"valueBoolean": True}]}]})
+    [(ref, observation)] = record_entries(knowledge.default(), [stored], "Patient/p1")
+    assert ref == "QuestionnaireResponse/r1#S9347.hemodynamics"
+    assert [(c.system, c.code) for c in observation.code.coding] == [(LOINC, "8414-5")]
+    assert (float(observation.valueQuantity.value), observation.valueQuantity.code) == (38.0, "mm[Hg]")
+    assert observation.status == "final" and str(observation.effectiveDateTime)[:10] == "2026-11-20"
 
 
 BAD_CONTEXT = "no-such-assertion-MARKER"
@@ -453,3 +468,22 @@ def test_the_criteria_catalog_links_each_therapy_to_its_questionnaire(tmp_path: 
             assert f"<code>{path}</code> on the service" in page
             # The link answers: the catalog and the service name the same Questionnaire.
             assert client.get(path).json()["version"] == knowledge.default().rulesets[therapy].version
+
+
+def test_the_readme_package_call_answers_as_shown(tmp_path: Path) -> None:
+    import json
+    import re
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Da Vinci DTR"):readme.index("## Payers")]
+    body = re.search(r"<<'JSON'\n(.*?)\nJSON\n", section, re.S).group(1)
+    hooks = readme[readme.index("### Example"):readme.index("### Conformance")]
+    request = json.loads(re.search(r"<<'JSON'\n(.*?)\nJSON\n", hooks, re.S).group(1))
+    with make_client(tmp_path) as client:
+        cards = check_cards(client.post(ORDER_SIGN, json=request).json())
+        assertion = cards[0]["links"][0]["url"].rsplit("/", 1)[1]
+        answer = package_for(client, *json.loads(body.replace("<coverage-assertion-id>", assertion))["parameter"])
+    [bundle] = bundles(answer)
+    questionnaire, response = check_package(bundle, cards[0]["source"]["topic"]["code"])
+    assert questionnaire["id"] in section and response["status"] == "in-progress"
+    assert "cds questionnaire THERAPY" in section
