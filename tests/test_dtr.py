@@ -386,7 +386,7 @@ def test_a_response_that_does_not_fit_its_questionnaire_is_refused(tmp_path: Pat
             response = client.post("/fhir/QuestionnaireResponse", json=body)
             assert response.status_code == 422, name
             assert "MARKER" not in response.text, name
-        for invalid in (good | {"status": "MARKER"}, good | {"authored": "MARKER"}, good | {"item": "MARKER"}):
+        for invalid in (good | {"status": "MARKER"}, good | {"authored": "MARKER"}, good | {"item": "MARKER"}, good | {"MARKER": 1}):
             response = client.post("/fhir/QuestionnaireResponse", json=invalid)
             assert response.status_code == 400 and "MARKER" not in response.text
         assert client.post("/fhir/QuestionnaireResponse", json=good).status_code == 201

@@ -59,9 +59,11 @@ def accept(body: Any, knowledge: Knowledge, trail: AuditTrail, base_url: str) ->
     try:
         QuestionnaireResponse.model_validate(body)
     except ValidationError as exc:
-        # Where, never what: validation messages quote the input.
-        places = sorted({".".join(str(p) for p in e["loc"] if not isinstance(p, int)) for e in exc.errors()})
-        raise _refuse("not a valid FHIR R4B QuestionnaireResponse (" + ", ".join(places[:5]) + ")", 400) from None
+        # Where, never what: validation messages quote the input, and an unknown key is input too.
+        places = sorted({str(e["loc"][0]) for e in exc.errors()
+                         if e["loc"] and e["loc"][0] in QuestionnaireResponse.model_fields})
+        where = f" ({', '.join(places[:5])})" if places else ""
+        raise _refuse(f"not a valid FHIR R4B QuestionnaireResponse{where}", 400) from None
     if body.get("status") not in STATUSES:
         raise _refuse("status is not a QuestionnaireResponse status", 400)
     therapy = therapy_of(knowledge, str(body.get("questionnaire") or ""), base_url)
