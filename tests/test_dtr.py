@@ -24,6 +24,7 @@ from cds import knowledge
 from cds.audit import AuditTrail
 from cds.davinci.canonical import questionnaire_url
 from cds.davinci.answers import record_entries
+from cds.davinci.items import items as questionnaire_items
 from cds.davinci.items import load_data
 from cds.davinci.store import StoredResponse
 from cds.ruleset import RulesetError
@@ -487,3 +488,50 @@ def test_the_readme_package_call_answers_as_shown(tmp_path: Path) -> None:
     questionnaire, response = check_package(bundle, cards[0]["source"]["topic"]["code"])
     assert questionnaire["id"] in section and response["status"] == "in-progress"
     assert "cds questionnaire THERAPY" in section
+
+
+def _order_case(therapy: str) -> Any:
+    """A test case of the therapy (fixtures/cases, written from its page) with an order and no
+    known gap: a status case first."""
+    from cds import cases
+
+    found = [c for c in cases.load().values() if c.ruleset == therapy and "order" in c.record
+             and not c.known_gap and therapy in c.expect]
+    return sorted(found, key=lambda c: (not c.name.startswith(f"{therapy}.status/"), c.name))[0]
+
+
+def _loose(bundle: dict[str, Any]) -> list[dict[str, Any]]:
+    """The case's resources as an EHR sends them: references `Type/id`, not the Bundle's urn:uuid."""
+    import json
+
+    text = json.dumps([e["resource"] for e in bundle["entry"]])
+    for entry in bundle["entry"]:
+        text = text.replace(entry["fullUrl"], f"{entry['resource']['resourceType']}/{entry['resource']['id']}")
+    return json.loads(text)
+
+
+@pytest.mark.parametrize("therapy", RULESETS)
+def test_every_therapy_s_package_for_its_order_is_prefilled_as_its_page_says(tmp_path: Path, therapy: str) -> None:
+    from cds import cases
+
+    case = _order_case(therapy)
+    resources = _loose(cases.build(case, cases.route_codes(knowledge.default().terminology.routes.snomed)))
+    order = next(r for r in resources if r["id"] == f"{case.slug}-order")
+    pid = next(r["id"] for r in resources if r["resourceType"] == "Patient")
+    with make_client(tmp_path, as_of=case.as_of) as client:
+        body = package_for(client, {"name": "coverage", "resource": coverage(pid)},
+                           {"name": "order", "resource": order},
+                           *({"name": "referenced", "resource": r} for r in resources if r is not order))
+    by_therapy = {b["entry"][0]["resource"]["id"]: b for b in bundles(body)}
+    _, response = check_package(by_therapy[f"hit-{therapy.lower()}"], therapy)
+    assert f"{order['resourceType']}/{order['id']}" in [
+        e["valueReference"]["reference"] for e in response["extension"] if e["url"] == f"{DTR}/qr-context"]
+    # The yes/no answers are the case's expected criterion results (met: yes, not met: no);
+    # criteria expected unknown or not applicable stay unanswered.
+    questions = {i.link_id: i for i in questionnaire_items(knowledge.default(), therapy)}
+    expected = {c: r == "met" for c, r in case.expect[therapy]["criteria"].items()
+                if r in ("met", "not-met") and questions[c].type == "boolean"}
+    answered = {i["linkId"]: i["answer"][0].get("valueBoolean") for i in response["item"] if "answer" in i}
+    assert {k: v for k, v in answered.items() if questions[k].type == "boolean"} == expected, case.name
+    unsettled = {c for c, r in case.expect[therapy]["criteria"].items() if r in ("unknown", "not-applicable")}
+    assert not unsettled & set(answered), case.name
