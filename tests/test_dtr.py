@@ -535,3 +535,33 @@ def test_every_therapy_s_package_for_its_order_is_prefilled_as_its_page_says(tmp
     assert {k: v for k, v in answered.items() if questions[k].type == "boolean"} == expected, case.name
     unsettled = {c for c, r in case.expect[therapy]["criteria"].items() if r in ("unknown", "not-applicable")}
     assert not unsettled & set(answered), case.name
+
+
+def test_a_yes_answer_records_the_declared_condition_and_a_no_records_nothing(tmp_path: Path) -> None:
+    """The `condition` mapping (rulesets/questionnaires/README.md), on a rulesets folder whose
+    data declares one: a yes becomes an active Condition coded with the value set's concept."""
+    import shutil
+
+    folder = tmp_path / "rulesets"
+    shutil.copytree(knowledge.default().folder, folder, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    (folder / "questionnaires" / "S9348.yaml").write_text(
+        "therapy: S9348\nitems:\n  - {id: S9348.doc.bridge-or-palliative, type: boolean, "
+        "records: {condition: awaiting-transplant}, sources: [criteria S9348]}\n")
+    loaded = knowledge.load(folder)
+    item = next(i for i in questionnaire_items(loaded, "S9348") if i.link_id == "S9348.doc.bridge-or-palliative")
+    assert (item.kind, item.type, item.records.condition) == ("documentation", "boolean", "awaiting-transplant")
+
+    def answered(value: bool, rid: str) -> StoredResponse:
+        return StoredResponse(id=rid, patient="Patient/p1", therapy="S9348", assertion_id="a1", orders=[],
+                              status="completed", authored=dt.date(2026, 11, 20), resource={"item": [
+                                  {"linkId": "S9348.doc.bridge-or-palliative", "answer": [{"valueBoolean": value}]}]})
+
+    [(ref, recorded)] = record_entries(loaded, [answered(True, "yes")], "Patient/p1")
+    assert ref == "QuestionnaireResponse/yes#S9348.doc.bridge-or-palliative"
+    # Z76.82: the one concept of rulesets/valuesets/awaiting-transplant.json.
+    assert [(c.system, c.code) for c in recorded.code.coding] == [("http://hl7.org/fhir/sid/icd-10-cm", "Z76.82")]
+    assert recorded.clinicalStatus.coding[0].code == "active"
+    assert record_entries(loaded, [answered(False, "no")], "Patient/p1") == []
+    # The later response counts: a yes then a no records nothing.
+    later = answered(False, "later").model_copy(update={"authored": dt.date(2026, 11, 21)})
+    assert record_entries(loaded, [answered(True, "yes"), later], "Patient/p1") == []
