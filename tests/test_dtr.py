@@ -33,6 +33,7 @@ from cds.web import AuthSettings, TrustedIssuer
 from .hooks_support.checks import CheckedClient, check_cards, make_client
 from .hooks_support.patients import (AS_OF, SNOMED, UCUM, condition, hook_request, medication, patient,
                                      searchset)
+from .hooks_support.patients import coverage as ehr_coverage
 from .hooks_support.tokens import ISSUER, REVIEW_SECRET, ClientKeys
 
 BASE = "http://testserver"
@@ -150,6 +151,8 @@ def heart_failure_patient(pid: str) -> dict[str, Any]:
                        authored="2026-11-10", dosageInstruction=[{"route": _route("47625008")}])),
         "procedures": searchset(),
         "observations": searchset(),
+        # The CRD prefetch of the order hooks: one active Coverage.
+        "coverage": searchset(ehr_coverage(f"{pid}-cov", pid)),
     }
 
 

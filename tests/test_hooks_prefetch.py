@@ -9,6 +9,7 @@ from cds import knowledge
 from cds.hooks.discovery import prefetch
 
 from .hooks_support.checks import check_cards, make_client
+from .hooks_support.crd import coverage_information
 from .hooks_support.fhir_stub import FhirStub, fhir_stub
 from .hooks_support.patients import condition, hook_request, medication, morphine_infusion, pain_patient
 
@@ -36,6 +37,8 @@ def _serve_patient(stub: FhirStub, pid: str, page_size: int = 2) -> None:
     # them) answers with an empty Bundle.
     for path in _other_searches(pid):
         stub.pages(path, [], page_size)
+    # The CRD key of the order hooks (patient-view does not ask for it).
+    stub.pages(f"/Coverage?patient={pid}&status=active", [e["resource"] for e in data["coverage"]["entry"]], page_size)
 
 
 def _other_searches(pid: str) -> list[str]:
@@ -150,3 +153,9 @@ def test_order_sign_fetches_history_and_evaluates_the_draft(tmp_path: Path) -> N
             response = client.post(ORDER_SIGN, json=body)
     cards = check_cards(response.json(), "Patient/p1")
     assert "| S9326.oral-trial | met |" in cards[0]["detail"] and "MedicationRequest/old" in cards[0]["detail"]
+    # The Coverage is fetched like every other key, with the CRD template, and the order's
+    # coverage information names it.
+    assert "/Coverage?patient=p1&status=active" in [path for path, _ in stub.seen]
+    [action] = response.json()["systemActions"]
+    [information] = coverage_information(action)
+    assert information["coverage"] == [{"reference": "Coverage/p1-cov"}]

@@ -61,7 +61,7 @@ def test_the_hook_library_examples_answer_with_a_complete_request(tmp_path: Path
     patient = {"resourceType": "Patient", "id": context["patientId"]}
     body = {"hook": hook, "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea", "context": context,
             "prefetch": {"patient": patient, "conditions": None, "medications": None,
-                          "observations": None, "procedures": None}}
+                          "observations": None, "procedures": None, "coverage": None}}
     with make_client(tmp_path) as client:
         response = client.post(f"/cds-services/{SERVICE_FOR_HOOK[hook]}", json=body)
     # Not valid R4 (no Bundle.type, STU3 doses) and no home infusion order: 200, no cards.

@@ -1,6 +1,13 @@
-"""Da Vinci DTR for the home infusion rulesets: each therapy's Questionnaire generated from its
-ruleset, the `$questionnaire-package` operation, and completed QuestionnaireResponses read back
-as record entries in the next assessment of their order.
+"""Da Vinci CRD and DTR for the home infusion rulesets.
 
-The FHIR endpoints are in routes.py; what an answer records is data (rulesets/questionnaires/).
+CRD, the coverage information the order hooks return as systemActions: coverage.py reads the
+patient's Coverage resources, policy.py the payer policy (prior authorization per therapy, data
+in rulesets/davinci/), crd.py builds the ext-coverage-information extension and the
+systemAction, canonical.py names each therapy's DTR Questionnaire.
+
+DTR: each therapy's Questionnaire generated from its ruleset (questionnaire.py, items.py), the
+`$questionnaire-package` operation (operation.py, package.py), and completed
+QuestionnaireResponses (store.py) read back as record entries in the next assessment of their
+order (answers.py). The FHIR endpoints are in routes.py; what an answer records is data
+(rulesets/questionnaires/).
 """

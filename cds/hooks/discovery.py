@@ -11,9 +11,15 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from ..davinci.coverage import PREFETCH as COVERAGE_PREFETCH
+from ..davinci.coverage import PREFETCH_KEY as COVERAGE_KEY
 from ..fhir.registry import REGISTRY
 from ..knowledge import Knowledge
 from ..web.feedback import SERVICE_HOOKS as HOOKS
+from .coverage_info import CONFIGURATION_OPTIONS
+
+# The hooks that return CRD coverage information (order-sign primary, order-select secondary).
+CRD_HOOKS = ("order-select", "order-sign")
 
 
 class Service(BaseModel):
@@ -23,6 +29,7 @@ class Service(BaseModel):
     description: str
     prefetch: dict[str, str]
     usageRequirements: str | None = None
+    extension: dict[str, Any] | None = None
 
 
 def prefetch(knowledge: Knowledge) -> dict[str, str]:
@@ -56,10 +63,23 @@ def _services(knowledge: Knowledge) -> dict[str, Service]:
             "alternatives: one card per order."),
     }
     return {
-        service_id: Service(id=service_id, hook=HOOKS[service_id], title=title, description=description,
-                            prefetch=templates, usageRequirements=usage)
+        service_id: _service(service_id, title, description, templates, usage)
         for service_id, (title, description) in described.items()
     }
+
+
+def _service(service_id: str, title: str, description: str, templates: dict[str, str], usage: str) -> Service:
+    """The order hooks also speak Da Vinci CRD: the Coverage prefetch of the IG's discovery
+    example, and the coverage-info configuration option (cds/hooks/coverage_info.py)."""
+    hook = HOOKS[service_id]
+    if hook not in CRD_HOOKS:
+        return Service(id=service_id, hook=hook, title=title, description=description, prefetch=templates,
+                       usageRequirements=usage)
+    return Service(id=service_id, hook=hook, title=title,
+                   description=description + " Da Vinci CRD: coverage information on each order as a systemAction.",
+                   prefetch={**templates, COVERAGE_KEY: COVERAGE_PREFETCH},
+                   usageRequirements=usage.replace("Reads the patient's ", f"Reads the patient's {COVERAGE_KEY}, "),
+                   extension={"davinci-crd.configuration-options": CONFIGURATION_OPTIONS})
 
 
 def services(knowledge: Knowledge) -> dict[str, Service]:

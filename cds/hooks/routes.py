@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .. import knowledge as _knowledge
 from ..audit import AuditTrail, StoreError
+from ..davinci.policy import policy_for
 from ..fhir.limits import LimitError
 from ..fhir.record import PatientRecord
 from ..web.feedback import FeedbackStore
@@ -66,10 +67,13 @@ def router(
         call = parse_call(await read_json(request, settings.max_body_bytes), service.hook)
         prefetch = await resolve(call, service.prefetch, settings.fetch_timeout)
         available = paths()
+        knowledge = _knowledge.default()
+        # Checked when the app was made (a bad file never serves); cached after the first read.
+        policy = policy_for(knowledge.folder, knowledge.rulesets, settings.payer_policy)
         try:
             result = await anyio.to_thread.run_sync(
                 lambda: answer(call, prefetch, service, base_url=base_url(request), as_of=settings.as_of,
-                               available_paths=available, trail=trail, amend=amend))
+                               available_paths=available, trail=trail, policy=policy, amend=amend))
         except HookError:
             raise
         except LimitError as exc:

@@ -10,11 +10,14 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from .. import knowledge as _knowledge
-from ..audit import AuditTrail, Source, assess_record, input_hash
+from ..audit import AuditTrail, Entry, Source, assess_record, input_hash
+from ..davinci.coverage import PREFETCH_KEY
+from ..davinci.policy import PayerPolicy
 from ..evaluate import assess_facts
 from ..fhir.record import PatientRecord
 from ..models import Assessment, PatientAssessment
 from ..routing import one_answer
+from . import coverage_info
 from .cards import build_candidates_card, build_card
 from .discovery import Service
 from .orders import therapy_orders
@@ -31,11 +34,15 @@ def answer(
     as_of: dt.date | None,
     available_paths: set[str],
     trail: AuditTrail | None = None,
+    policy: PayerPolicy | None = None,
     amend: Callable[[PatientRecord, set[str]], None] | None = None,
 ) -> dict[str, Any]:
+    """policy: the payer policy; with it (and a trail, whose record ids are the assertion ids)
+    the order hooks return CRD coverage information as systemActions."""
     knowledge = _knowledge.default()
     day = as_of or dt.date.today()
-    record, drafts = build_record(call, prefetch)
+    # The Coverages are the payer's business, not the record's: the rules never read them.
+    record, drafts = build_record(call, {k: v for k, v in prefetch.items() if k != PREFETCH_KEY})
     if amend is not None and drafts:
         # Answers given to a DTR questionnaire about these orders, as record entries (cds/davinci).
         amend(record, drafts)
@@ -53,7 +60,11 @@ def answer(
         if not orders:
             return {"cards": []}
         result = assess_facts(facts, day, sorted(orders))
-        assessments = _one_per_order(result.assessments, orders, knowledge.rulesets)
+        chosen = _one_per_order(result.assessments, orders, knowledge.rulesets)
+        assessments = []
+        for a in chosen.values():
+            if a not in assessments:
+                assessments.append(a)
     source = Source(kind="hook", hook=call.request.hook, hook_instance=call.request.hookInstance)
     if service.hook == "patient-view":
         # One card for all the therapies the patient is a candidate for, and one record behind it.
@@ -67,34 +78,45 @@ def answer(
             as_of=day.isoformat(), warnings=result.warnings, available_paths=available_paths,
             assessment_id=stored.id if stored is not None else None)
         return {"cards": [card]}
+    crd = policy is not None and trail is not None and coverage_info.wanted(call)
+    found = coverage_info.coverages(call, prefetch, day) if crd else []
     ids: dict[str, str] = {}
+    assertion_ids: dict[str, list[str]] = {}
     if trail is not None:
         digest = input_hash(_input_resources(call, prefetch))
-        # One record per card, so that each card's link opens that card's assessment.
-        for a in assessments:
-            ids[a.therapy] = trail.append(source=source, input_hash=digest, assessment=_narrowed(result, [a]),
-                                          facts=facts).id
+        # One record per card, so that each card's link opens that card's assessment; and one per
+        # Coverage beside it, because each Coverage's assertion needs its own id (CRD resp-32).
+        entries = [[Entry.of(source=source, input_hash=digest, assessment=_narrowed(result, [a]), facts=facts)]
+                   * max(1, len(found)) for a in assessments]
+        stored = trail.append_entries([e for group in entries for e in group])
+        for a, group in zip(assessments, entries):
+            assertion_ids[a.therapy] = [r.id for r in stored[:len(group)]]
+            ids[a.therapy] = assertion_ids[a.therapy][0]
+            stored = stored[len(group):]
     cards = [
         build_card(a, knowledge.rulesets[a.therapy], hook_instance=call.request.hookInstance,
                    patient_ref=record.reference, base_url=base_url, as_of=day.isoformat(),
                    warnings=result.warnings, available_paths=available_paths, assessment_id=ids.get(a.therapy))
         for a in assessments
     ]
-    return {"cards": cards}
+    if not crd or policy is None:
+        return {"cards": cards}
+    actions = coverage_info.actions(call, chosen, found, assertion_ids, knowledge.rulesets, policy,
+                                    base_url=base_url, as_of=day, secondary=service.hook == "order-select")
+    # CDS Hooks: an empty systemActions array is left out, not sent.
+    return {"cards": cards, "systemActions": actions} if actions else {"cards": cards}
 
 
 def _one_per_order(assessments: list[Assessment], orders: dict[str, set[str]],
-                   rulesets: dict[str, Any]) -> list[Assessment]:
-    """One assessment per order: when several therapies claim it, the README's rule picks
-    (cds/routing.py); an assessment shown for one order is not shown again for another."""
+                   rulesets: dict[str, Any]) -> dict[str, Assessment]:
+    """Order reference -> its one assessment: when several therapies claim it, the README's rule
+    picks (cds/routing.py); an assessment shown for one order is not shown again for another."""
     by_therapy = {a.therapy: a for a in assessments}
-    shown: list[Assessment] = []
+    chosen: dict[str, Assessment] = {}
     for ref in sorted(set().union(*orders.values())):
         claimed = [by_therapy[t] for t in sorted(orders) if ref in orders[t]]
-        chosen = one_answer(claimed, rulesets)
-        if chosen not in shown:
-            shown.append(chosen)
-    return shown
+        chosen[ref] = one_answer(claimed, rulesets)
+    return chosen
 
 
 def _narrowed(result: PatientAssessment, assessments: list[Assessment]) -> PatientAssessment:

@@ -24,6 +24,7 @@ from ..audit import AuditTrail
 from ..catalog import routes as catalog_routes
 from ..davinci import answers as dtr_answers
 from ..davinci import routes as dtr_routes
+from ..davinci.policy import policy_for
 from ..davinci.store import ResponseStore
 from ..hooks.errors import HookError, error_response, unauthorized
 from ..hooks.routes import router as hooks_router
@@ -58,7 +59,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if verifier is None:
             log.warning("no CDS client authentication configured: calls are not authenticated")
         # Load and compile the rulesets before the first call, not during it.
-        await anyio.to_thread.run_sync(_knowledge.default)
+        knowledge = await anyio.to_thread.run_sync(_knowledge.default)
+        # A payer policy that cannot be used stops the service here, not on its first order.
+        policy_for(knowledge.folder, knowledge.rulesets, settings.payer_policy)
         # A large record allocates millions of short-lived objects (parsed JSON, models,
         # facts); at the default threshold (700) the collector ran thousands of times in one
         # call and took 40 % of a 20,000-Condition patient-view. Collections stay, less often.

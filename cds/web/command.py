@@ -33,6 +33,9 @@ def add_serve_parser(commands: Any) -> None:
                        help="deadline for all FHIR fetches of one call (default 0.4)")
     serve.add_argument("--public-base-url", metavar="URL",
                        help="the URL clients call (JWT audience, card links); required with --auth-config")
+    serve.add_argument("--payer-policy", metavar="FILE",
+                       help="YAML: the payer's prior-authorization policy per therapy for the CRD coverage "
+                            "information (default: rulesets/davinci/payer-policy.yaml)")
     serve.add_argument("--as-of", help="assess as of this date (YYYY-MM-DD; default today)")
     serve.add_argument("--ssl-certfile", metavar="PEM",
                        help="serve HTTPS with this certificate (CDS Hooks requires TLS; or use a TLS proxy)")
@@ -59,6 +62,8 @@ def run_serve(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from ..audit import StoreError, default_url
+    from ..davinci.policy import PolicyError, policy_for
+    from ..knowledge import default as default_knowledge
     from .serve import UnsafeBind, serve
     from .settings import AuthSettings, Settings
 
@@ -77,11 +82,16 @@ def run_serve(args: argparse.Namespace) -> int:
             auth=auth, cors_origins=args.cors_origin, feedback_db=args.feedback_db,
             max_body_bytes=args.max_body_bytes, fetch_timeout=args.fetch_timeout,
             public_base_url=args.public_base_url, as_of=args.as_of, audit_url=args.audit_url or default_url(),
+            payer_policy=args.payer_policy,
         )
+        if settings.payer_policy is not None:
+            # Checked before any worker starts: a bad file is named here, once.
+            knowledge = default_knowledge()
+            policy_for(knowledge.folder, knowledge.rulesets, settings.payer_policy)
         serve(settings, host=args.host, port=args.port, workers=args.workers, log_level=args.log_level,
               ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile,
               worker_healthcheck_timeout=args.worker_healthcheck_timeout)
-    except (OSError, yaml.YAMLError, ValidationError, UnsafeBind, StoreError) as exc:
+    except (OSError, yaml.YAMLError, ValidationError, UnsafeBind, StoreError, PolicyError) as exc:
         print(f"cds serve: {exc}", file=sys.stderr)
         return EXIT_USAGE
     return 0

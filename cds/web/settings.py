@@ -57,6 +57,9 @@ class Settings(BaseModel):
     # A fixed evaluation date (demos, tests); None: today.
     as_of: dt.date | None = None
     log_level: str = "info"
+    # The payer policy for CRD coverage information (cds/davinci/policy.py); None: the one
+    # shipped with the rulesets (rulesets/davinci/payer-policy.yaml).
+    payer_policy: Path | None = None
 
     @model_validator(mode="after")
     def _audience_is_configured(self) -> Settings:

@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 from fastapi.testclient import TestClient
 from fhir.resources.R4B import get_fhir_model_class
 
+from .crd import check_system_actions
+
 CARD_KEYS = {"uuid", "summary", "detail", "indicator", "source", "suggestions", "selectionBehavior",
              "overrideReasons", "links", "extension"}
 SERVICE_CALL = re.compile(r"^/cds-services/[^/]+$")
@@ -71,7 +73,12 @@ def check_card(card: dict[str, Any], patient_ref: str | None = None) -> None:
     assert isinstance(source["label"], str)
     assert _absolute(source["url"]) and re.search(r"/criteria/S\d{4}$", source["url"]), source["url"]
     _coding(source["topic"], display_required=False)
-    assert source["url"].endswith("/" + source["topic"]["code"])
+    # The topic is the therapy's billing code, which need not be its id (S9330 bills S9329 when
+    # the duration is untold): the ruleset names it.
+    from cds.knowledge import default
+
+    therapy = source["url"].rsplit("/", 1)[1]
+    assert source["topic"]["code"] == default().rulesets[therapy].billing.code, (therapy, source["topic"])
     for reason in card.get("overrideReasons", []):
         _coding(reason, display_required=True)
     suggestions = card.get("suggestions", [])
@@ -127,8 +134,8 @@ def check_outcome(body: Any) -> None:
     no_null_or_empty(body)
 
 
-def check_response(method: str, path: str, status: int, headers: Any, body: bytes) -> None:
-    """What every response of this service must satisfy."""
+def check_response(method: str, path: str, status: int, headers: Any, body: bytes, request: Any = None) -> None:
+    """What every response of this service must satisfy (request: the JSON body sent, if any)."""
     import orjson
 
     assert status != 500, "no input may produce a 500"
@@ -136,7 +143,10 @@ def check_response(method: str, path: str, status: int, headers: Any, body: byte
         assert headers["content-type"].startswith("application/fhir+json")
         check_outcome(orjson.loads(body))
     elif method == "POST" and SERVICE_CALL.match(path):
-        check_cards(orjson.loads(body))
+        answer = orjson.loads(body)
+        check_cards(answer)
+        # CRD coverage information, held to the 2.0.1 definition and to the request's orders.
+        check_system_actions(answer, request)
     elif method == "GET" and path == "/cds-services":
         services = orjson.loads(body)["services"]
         no_null_or_empty(services)
@@ -148,7 +158,7 @@ class CheckedClient(TestClient):
     def request(self, method: str, url: Any, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         response = super().request(method, url, *args, **kwargs)
         check_response(method.upper(), response.request.url.path, response.status_code, response.headers,
-                       response.content)
+                       response.content, kwargs.get("json"))
         return response
 
 

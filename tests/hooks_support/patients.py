@@ -34,6 +34,13 @@ def medication(mid: str, pid: str, text: str, status: str = "stopped", authored:
             "authoredOn": authored, **extra}
 
 
+def coverage(cid: str, pid: str, status: str = "active", payor: str = "Example Health Plan",
+             **extra: Any) -> dict[str, Any]:
+    """A Coverage of the patient (the CRD `coverage` prefetch key)."""
+    return {"resourceType": "Coverage", "id": cid, "status": status, "beneficiary": {"reference": f"Patient/{pid}"},
+            "payor": [{"display": payor}], **extra}
+
+
 def searchset(*resources: dict[str, Any]) -> dict[str, Any]:
     return {"resourceType": "Bundle", "type": "searchset", "total": len(resources),
             "entry": [{"fullUrl": f"http://ehr.example/fhir/{r['resourceType']}/{r['id']}", "resource": r}
@@ -49,6 +56,8 @@ def pain_patient(pid: str, marker: str = "") -> dict[str, Any]:
         # Rulesets that read Procedures or Observations make them prefetch keys (empty: none).
         "procedures": searchset(),
         "observations": searchset(),
+        # The CRD prefetch of the order hooks: one active Coverage.
+        "coverage": searchset(coverage(f"{pid}-cov", pid)),
     }
 
 
@@ -62,6 +71,8 @@ def spasticity_patient(pid: str, marker: str = "") -> dict[str, Any]:
         "medications": searchset(baclofen),
         "procedures": searchset(),
         "observations": searchset(),
+        # The CRD prefetch of the order hooks: one active Coverage.
+        "coverage": searchset(coverage(f"{pid}-cov", pid)),
     }
 
 
@@ -73,6 +84,8 @@ def plain_patient(pid: str) -> dict[str, Any]:
         "medications": searchset(),
         "procedures": searchset(),
         "observations": searchset(),
+        # The CRD prefetch of the order hooks: one active Coverage.
+        "coverage": searchset(coverage(f"{pid}-cov", pid)),
     }
 
 
