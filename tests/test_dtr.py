@@ -31,6 +31,7 @@ from cds.ruleset import RulesetError
 from cds.web import AuthSettings, TrustedIssuer
 
 from .hooks_support.checks import CheckedClient, check_cards, make_client
+from .hooks_support.crd import coverage_information
 from .hooks_support.patients import (AS_OF, SNOMED, UCUM, condition, hook_request, medication, patient,
                                      searchset)
 from .hooks_support.patients import coverage as ehr_coverage
@@ -166,6 +167,12 @@ def dobutamine_infusion(oid: str, pid: str) -> dict[str, Any]:
 def _sign(client: CheckedClient, tmp_path: Path, pid: str = "hf1") -> tuple[dict[str, Any], Any]:
     """order-sign for the dobutamine order: the one card and its audit record (the CRD
     coverage-assertion-id is that record's id)."""
+    card, record, _ = _sign_crd(client, tmp_path, pid)
+    return card, record
+
+
+def _sign_crd(client: CheckedClient, tmp_path: Path, pid: str = "hf1") -> tuple[dict[str, Any], Any, dict[str, Any]]:
+    """order-sign, with the CRD coverage information of its one systemAction ({url: [values]})."""
     body = client.post(ORDER_SIGN, json=hook_request("order-sign", pid, heart_failure_patient(pid),
                                                      orders=[dobutamine_infusion("dobu", pid)])).json()
     cards = check_cards(body, f"Patient/{pid}")
@@ -174,7 +181,11 @@ def _sign(client: CheckedClient, tmp_path: Path, pid: str = "hf1") -> tuple[dict
     with AuditTrail.open(f"sqlite:///{tmp_path / 'audit.sqlite'}") as trail:
         record = trail.get(record_id)
     assert record is not None and record.id == record_id
-    return cards[0], record
+    [action] = body["systemActions"]
+    [information] = coverage_information(action)
+    # The assertion CRD names is the record DTR reads as `context`.
+    assert information["coverage-assertion-id"] == [record.id]
+    return cards[0], record, information
 
 
 def _answer(response: dict[str, Any], link_id: str, value: dict[str, Any]) -> dict[str, Any]:
@@ -240,10 +251,13 @@ def test_the_package_from_a_coverage_assertion_is_prefilled_from_its_assessment(
 
 def test_round_trip_an_answer_settles_the_unknown_criterion_at_the_next_order_sign(tmp_path: Path) -> None:
     with make_client(tmp_path) as client:
-        card, record = _sign(client, tmp_path)
+        card, record, crd = _sign_crd(client, tmp_path)
         before = record.patient_assessment().assessment("S9348")
         assert before.status == "insufficient-information"
         assert "information missing" in card["summary"]
+        # CRD: conditional, documentation asked in this service's Questionnaire.
+        assert crd["covered"] == ["conditional"] and crd["doc-needed"] == ["clinical"]
+        assert crd["questionnaire"] == [f"{questionnaire_url(BASE, 'S9348')}|2026.1"]
         # Both operation paths answer the same.
         [bundle] = bundles(package_for(client, {"name": "context", "valueString": record.id},
                                        path="/fhir/$questionnaire-package"))
@@ -253,17 +267,32 @@ def test_round_trip_an_answer_settles_the_unknown_criterion_at_the_next_order_si
         assert stored.status_code == 201
         response_id = stored.headers["location"].rsplit("/", 1)[1]
         assert record.id in stored.json()["issue"][0]["diagnostics"]
-        card, again = _sign(client, tmp_path)
-    after = again.patient_assessment().assessment("S9348")
-    nyha = after.criterion("S9348.advanced-hf")
-    # S9348.md: NYHA class IV within 90 days meets advanced-hf; with every other criterion met
-    # and no safety finding the order is eligible.
-    assert (nyha.result, nyha.category) == ("met", "nyha-iv")
-    assert nyha.evidence == [f"QuestionnaireResponse/{response_id}#S9348.advanced-hf"]
-    assert after.status == "eligible"
-    assert ": eligible." in card["summary"]
-    # The answer is a record entry of the audited facts, so a replay reads it too.
-    assert any(o.ref == nyha.evidence[0] for o in again.patient_facts().observations)
+        card, again, crd = _sign_crd(client, tmp_path)
+        after = again.patient_assessment().assessment("S9348")
+        nyha = after.criterion("S9348.advanced-hf")
+        # S9348.md: NYHA class IV within 90 days meets advanced-hf; with every other criterion
+        # met and no safety finding the order is eligible.
+        assert (nyha.result, nyha.category) == ("met", "nyha-iv")
+        assert nyha.evidence == [f"QuestionnaireResponse/{response_id}#S9348.advanced-hf"]
+        assert after.status == "eligible"
+        assert ": eligible." in card["summary"]
+        # The answer is a record entry of the audited facts, so a replay reads it too.
+        assert any(o.ref == nyha.evidence[0] for o in again.patient_facts().observations)
+        # CRD: still conditional while documentation items remain, but no longer for the NYHA class.
+        assert crd["covered"] == ["conditional"]
+        assert not any("S9348.advanced-hf" in r.get("text", "") for r in crd.get("reason", []))
+        assert after.documentation
+        # Every documentation item attested in the next response: none remains, so covered.
+        [bundle] = bundles(package_for(client, {"name": "context", "valueString": again.id}))
+        _, draft = check_package(bundle, "S9348")
+        for item in after.documentation:
+            draft = _answer(draft, item.id, {"valueBoolean": True})
+        assert client.post("/fhir/QuestionnaireResponse", json=draft).status_code == 201
+        card, last, crd = _sign_crd(client, tmp_path)
+    final = last.patient_assessment().assessment("S9348")
+    assert final.status == "eligible" and final.documentation == []
+    assert {d.item for d in last.patient_facts().documented} == {d.id for d in after.documentation}
+    assert crd["covered"] == ["covered"] and "doc-needed" not in crd
 
 
 def test_answers_count_only_for_their_own_order_and_when_completed(tmp_path: Path) -> None:

@@ -144,20 +144,13 @@ def record_entries(knowledge: Knowledge, responses: list[StoredResponse],
                    patient: str) -> list[tuple[str, Observation | Condition]]:
     """(reference, resource) for every answer whose item records an entry; for each question
     the latest response's answer counts."""
-    latest: dict[tuple[str, str], tuple[StoredResponse, dict[str, Any]]] = {}
-    for response in sorted(responses, key=lambda r: r.authored):
-        for entry in response.resource.get("item") or []:
-            if entry.get("answer"):
-                latest[(response.therapy, entry["linkId"])] = (response, entry["answer"][0])
     out: list[tuple[str, Observation | Condition]] = []
-    for (therapy, link_id), (response, answer) in sorted(latest.items()):
-        question = next((i for i in items(knowledge, therapy) if i.link_id == link_id), None) \
-            if therapy in knowledge.rulesets else None
-        if question is None or question.records is None:
+    for question, response, answer in _latest(knowledge, responses):
+        if question.records is None:
             continue
         resource = _entry(knowledge, question, answer, response, patient)
         if resource is not None:
-            out.append((f"QuestionnaireResponse/{response.id}#{link_id}", resource))
+            out.append((f"QuestionnaireResponse/{response.id}#{question.link_id}", resource))
     return out
 
 
@@ -183,10 +176,38 @@ def _entry(knowledge: Knowledge, question: Item, answer: dict[str, Any], respons
                                        "subject": {"reference": patient}, "effectiveDateTime": when, **value})
 
 
+def attested(knowledge: Knowledge, responses: list[StoredResponse]) -> list[tuple[str, str]]:
+    """(reference, documentation item id) for every documentation item the latest response
+    about it answers yes: the clinician attests the documentation exists."""
+    return [(f"QuestionnaireResponse/{response.id}#{question.link_id}", question.link_id)
+            for question, response, answer in _latest(knowledge, responses)
+            if question.kind == "documentation" and answer.get("valueBoolean") is True]
+
+
+def _latest(knowledge: Knowledge, responses: list[StoredResponse]) -> list[tuple[Item, StoredResponse, dict[str, Any]]]:
+    """Each question's answer in the latest response that answers it (by `authored`, then as
+    stored), for the questions of the current Questionnaires."""
+    latest: dict[tuple[str, str], tuple[StoredResponse, dict[str, Any]]] = {}
+    for response in sorted(responses, key=lambda r: r.authored):
+        for entry in response.resource.get("item") or []:
+            if entry.get("answer"):
+                latest[(response.therapy, entry["linkId"])] = (response, entry["answer"][0])
+    out = []
+    for (therapy, link_id), (response, answer) in sorted(latest.items()):
+        question = next((i for i in items(knowledge, therapy) if i.link_id == link_id), None) \
+            if therapy in knowledge.rulesets else None
+        if question is not None:
+            out.append((question, response, answer))
+    return out
+
+
 def amend(record: PatientRecord, orders: Iterable[str], store: ResponseStore, knowledge: Knowledge) -> None:
-    """Add the answers about these orders to the record, as the entries the rules read."""
-    for ref, resource in record_entries(knowledge, applicable(store, record.reference, orders), record.reference):
+    """Add the answers about these orders to the record: the entries the rules read, and the
+    documentation items attested."""
+    responses = applicable(store, record.reference, orders)
+    for ref, resource in record_entries(knowledge, responses, record.reference):
         if isinstance(resource, Observation):
             record.observations.append((ref, resource))
         else:
             record.conditions.append((ref, resource))
+    record.documented.extend(attested(knowledge, responses))
