@@ -105,7 +105,8 @@ def capability_statement(base_url: str) -> dict[str, Any]:
         "kind": "instance", "fhirVersion": "4.0.1", "format": ["json"],
         "implementation": {"description": "Home infusion CDS: Da Vinci DTR payer service (no CQL; prefill on the server)",
                            "url": f"{base_url}/fhir"},
-        "instantiates": ["http://hl7.org/fhir/us/davinci-dtr/CapabilityStatement/dtr-payer-service"],
+        # No `instantiates` of DTR's dtr-payer-service: its $log-questionnaire-errors and
+        # ValueSet/$expand are not offered.
         "rest": [{"mode": "server", "resource": [
             {"type": "Questionnaire", "interaction": [{"code": "read"}],
              "operation": [{"name": "questionnaire-package", "definition": OPERATION}]},
