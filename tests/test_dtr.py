@@ -354,6 +354,24 @@ def test_questionnaires_asked_for_are_added_and_unknown_ones_are_a_warning(tmp_p
         assert [i["severity"] for i in outcome["issue"]] == ["warning"] and "MARKER" not in str(outcome)
 
 
+def test_the_draft_s_intended_use_follows_the_payer_policy(tmp_path: Path) -> None:
+    """Without prior authorization (the policy's no-auth) the documentation goes with the claim,
+    as CRD's doc-purpose says; by default (auth-needed) with the prior authorization."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("default: auth-needed\ntherapies: {S9348: no-auth}\n")
+    uses = {}
+    for name, settings in (("default", {}), ("no-auth", {"payer_policy": policy})):
+        with make_client(tmp_path / name, **settings) as client:
+            [bundle] = bundles(package_for(client, {"name": "coverage", "resource": coverage("p9")},
+                                           {"name": "questionnaire",
+                                            "valueCanonical": questionnaire_url(BASE, "S9348")}))
+        _, response = check_package(bundle, "S9348")
+        [use] = [e["valueCodeableConcept"]["coding"][0]["code"] for e in response["extension"]
+                 if e["url"] == f"{DTR}/intendedUse"]
+        uses[name] = use
+    assert uses == {"default": "withpa", "no-auth": "withclaim"}
+
+
 def test_the_quantity_answer_is_recorded_in_its_unit(tmp_path: Path) -> None:
     """S9347.hemodynamics asks for mean pulmonary artery pressure in mm[Hg] (S9347.md, L33794)."""
     with make_client(tmp_path) as client:

@@ -15,8 +15,10 @@ OPERATION = "http://hl7.org/fhir/us/davinci-dtr/OperationDefinition/questionnair
 # 2.0.1 output profile: parameter names fixed by pattern (2.2.0 renamed them packagebundle/outcome).
 PACKAGE_PARAMETER = "PackageBundle"
 OUTCOME_PARAMETER = "operationOutcome"
-# CRD 2.0.1 DocReason (bound to intendedUse): the documentation goes with the prior authorization.
+# CRD 2.0.1 DocReason (bound to intendedUse), codes of CRD's temp CodeSystem: the documentation
+# goes with the prior authorization, or (no prior authorization needed) with the claim.
 CRD_TEMP = "http://hl7.org/fhir/us/davinci-crd/CodeSystem/temp"
+INTENDED_USES = {"withpa": "Include in prior authorization", "withclaim": "Include with claim"}
 UNIT_OPTION = "http://hl7.org/fhir/StructureDefinition/questionnaire-unitOption"
 UCUM = "http://unitsofmeasure.org"
 # Where the draft QuestionnaireResponse names the CRD coverage-assertion-id it was built from.

@@ -28,6 +28,7 @@ from ..knowledge import Knowledge
 from ..models import Assessment, PatientAssessment
 from . import fhir
 from .answers import therapy_of
+from .policy import PayerPolicy
 from .package import Subject, package_bundle
 
 ORDER_TYPES = frozenset({"Appointment", "Encounter", "CommunicationRequest", "DeviceRequest", "MedicationRequest",
@@ -71,7 +72,9 @@ class _Input:
 
 
 def questionnaire_package(body: Any, knowledge: Knowledge, trail: AuditTrail, base_url: str,
-                          as_of: dt.date) -> dict[str, Any]:
+                          as_of: dt.date, policy: PayerPolicy | None = None) -> dict[str, Any]:
+    """policy: the payer policy CRD answers with (prior authorization per therapy); it decides
+    the draft's intendedUse."""
     given = _Input(body)
     wanted, unknown = _wanted(given, knowledge, base_url)
     if given.context is not None:
@@ -91,7 +94,8 @@ def questionnaire_package(body: Any, knowledge: Knowledge, trail: AuditTrail, ba
     therapies = list(dict.fromkeys([*assessments, *wanted]))
     bundles = [package_bundle(knowledge, t, assessments.get(t), facts,
                               Subject(patient=patient, orders=tuple(_orders(facts, t)), coverage=coverage,
-                                      assertion_id=assertion.get(t), as_of=day), base_url)
+                                      assertion_id=assertion.get(t), as_of=day,
+                                      intended_use=_intended_use(policy, t)), base_url)
                for t in therapies]
     parameters: list[dict[str, Any]] = [{"name": fhir.PACKAGE_PARAMETER, "resource": b} for b in bundles]
     warnings = []
@@ -190,6 +194,11 @@ def _check_coverage(coverages: list[dict[str, Any]], patient: str) -> str | None
             raise _problem(422, "the Coverage is not active", "coverage")
     first = coverages[0] if coverages else None
     return f"Coverage/{first['id']}" if first and isinstance(first.get("id"), str) else None
+
+
+def _intended_use(policy: PayerPolicy | None, therapy: str) -> str:
+    # As CRD's doc-purpose (cds/davinci/crd.py): with the prior authorization when one is needed.
+    return "withpa" if policy is None or policy.pa_needed(therapy) == "auth-needed" else "withclaim"
 
 
 def _orders(facts: PatientFacts | None, therapy: str) -> list[str]:

@@ -32,6 +32,9 @@ class Subject(BaseModel):
     coverage: str | None = None
     assertion_id: str | None = None
     as_of: dt.date
+    # CRD DocReason: withpa when the payer policy needs prior authorization, else withclaim
+    # (as CRD's doc-purpose says).
+    intended_use: str = "withpa"
 
 
 def package_bundle(knowledge: Knowledge, therapy: str, assessment: Assessment | None, facts: PatientFacts | None,
@@ -57,7 +60,8 @@ def draft_response(knowledge: Knowledge, therapy: str, assessment: Assessment | 
         "extension": [
             *({"url": fhir.QR_CONTEXT, "valueReference": {"reference": r}} for r in contexts),
             {"url": fhir.INTENDED_USE, "valueCodeableConcept": {"coding": [
-                {"system": fhir.CRD_TEMP, "code": "withpa", "display": "Include in prior authorization"}]}},
+                {"system": fhir.CRD_TEMP, "code": subject.intended_use,
+                 "display": fhir.INTENDED_USES[subject.intended_use]}]}},
         ],
         "questionnaire": versioned(questionnaire_url(base_url, therapy), ruleset.version),
         "status": "in-progress",

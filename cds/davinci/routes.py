@@ -29,6 +29,7 @@ from .answers import accept
 from .fhir import OPERATION
 from .canonical import questionnaire_id
 from .operation import questionnaire_package
+from .policy import policy_for
 from .questionnaire import build_questionnaire, build_valuesets
 from .store import ResponseStore
 
@@ -73,8 +74,10 @@ def router(*, settings: Settings, trail: AuditTrail, responses: ResponseStore,
             return refused
         body = await read_json(request, settings.max_body_bytes)
         day = settings.as_of or dt.date.today()
+        knowledge = _knowledge.default()
+        policy = policy_for(knowledge.folder, knowledge.rulesets, settings.payer_policy)
         result = await anyio.to_thread.run_sync(
-            lambda: questionnaire_package(body, _knowledge.default(), trail, base_url(request), day))
+            lambda: questionnaire_package(body, knowledge, trail, base_url(request), day, policy))
         return _fhir(result)
 
     for path in PACKAGE_PATHS:
