@@ -35,7 +35,9 @@ def decide_status(
     return "eligible"
 
 
-def assess(ruleset: Ruleset, outcome: Outcome, has_order: bool, service_codes: list[str] | None = None) -> Assessment:
+def assess(ruleset: Ruleset, outcome: Outcome, has_order: bool, service_codes: list[str] | None = None,
+           documented: frozenset[str] = frozenset()) -> Assessment:
+    """documented: documentation items already attested (DTR answers): not listed as needed."""
     results = outcome.criteria
     matches = outcome.matches
     criteria = [
@@ -55,7 +57,8 @@ def assess(ruleset: Ruleset, outcome: Outcome, has_order: bool, service_codes: l
         findings.sort(key=lambda f: f.severity != "warning")
     documentation = [
         DocumentationItem(id=d.id, text=d.text)
-        for d in ruleset.documentation if d.when is None or matches.get(f"d|{d.id}")
+        for d in ruleset.documentation
+        if (d.when is None or matches.get(f"d|{d.id}")) and d.id not in documented
     ]
     return Assessment(
         therapy=ruleset.therapy, title=ruleset.title, status=outcome.status,  # type: ignore[arg-type]

@@ -99,7 +99,8 @@ def assess_facts(facts: PatientFacts, as_of: dt.date, therapies: list[str]) -> P
             {"as_of": as_of.isoformat()},
             lambda results, matches, r=ruleset: decide_status(r, results, matches, has_order),
         )
-        assessments.append(assess(ruleset, outcome, has_order, facts.service_codes(therapy)))
+        assessments.append(assess(ruleset, outcome, has_order, facts.service_codes(therapy),
+                                  frozenset(d.item for d in facts.documented)))
     return PatientAssessment(
         patient=facts.patient.ref, as_of=as_of,
         rulesets={t: knowledge.rulesets[t].full_version for t in therapies},

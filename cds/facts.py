@@ -155,6 +155,14 @@ class CourseFact(BaseModel):
     display: str
 
 
+class DocumentedFact(BaseModel):
+    """A documentation item a clinician attested (a yes in a DTR QuestionnaireResponse): it is
+    no longer listed as needed."""
+
+    item: str                        # the documentation item's id
+    ref: str                         # QuestionnaireResponse/<id>#<item>
+
+
 class PatientFacts(BaseModel):
     patient: PatientFact
     conditions: list[ConditionFact]
@@ -167,6 +175,7 @@ class PatientFacts(BaseModel):
     procedure_count: int = 0
     courses: dict[str, list[CourseFact]]
     warnings: list[Problem]
+    documented: list[DocumentedFact] = []
     # The conditions as plain dicts, the same for every therapy: made once, not once per ruleset.
     _plain_conditions: list[dict[str, Any]] | None = PrivateAttr(default=None)
     # Observations by value set and by phrase flag: each derived fact reads a few sets of many.
@@ -276,7 +285,8 @@ def build_facts(
     }
     return PatientFacts(patient=patient, conditions=conditions, medications=medications,
                         service_orders=service_orders, observations=observations, procedures=procedures,
-                        procedure_count=len(record.procedures), courses=courses, warnings=warnings)
+                        procedure_count=len(record.procedures), courses=courses, warnings=warnings,
+                        documented=[DocumentedFact(ref=ref, item=item) for ref, item in record.documented])
 
 
 def _route_orders(medications: list[MedicationFact], service_orders: list[ServiceOrderFact],

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 from pydantic import BaseModel
 
+from ..davinci.canonical import questionnaire_url
 from ..knowledge import Knowledge
 from ..ruleset import Ruleset
 from ..terminology import icd10cm
@@ -106,6 +107,10 @@ class RulesetView(BaseModel):
     alternatives: list[AlternativeView]
     billing: BillingView
     valuesets: list[str]      # every value set the ruleset reads, directly or by drug class
+    # The therapy's Da Vinci DTR Questionnaire on the service (path under its base URL) and
+    # its version (the ruleset's declared version): `cds questionnaire THERAPY` prints it.
+    questionnaire: str = ""
+    questionnaire_version: str = ""
 
 
 class Concept(BaseModel):
@@ -225,6 +230,7 @@ def _ruleset(ruleset: Ruleset, parsed: ParsedRuleset, class_sets: dict[str, list
                             order_notes=[(item.note, describe(parsed.node(f"n|{n}")))
                                          for n, item in enumerate(ruleset.billing.order_notes)]),
         valuesets=reads,
+        questionnaire=questionnaire_url("", ruleset.therapy), questionnaire_version=ruleset.version,
     )
 
 

@@ -127,6 +127,8 @@ def _md_sources(items: list) -> list[str]:  # type: ignore[type-arg]
 def _md_ruleset(r: RulesetView, header: str, titles: dict[str, str]) -> str:
     lines = [f"# {r.therapy}: {r.title}", "", header, "", r.summary, "",
              f"File `rulesets/{r.file}`, version `{r.full_version}`, content sha256 `{r.content_hash}`.", "",
+             f"DTR Questionnaire: `{r.questionnaire}|{r.questionnaire_version}` on the service "
+             f"(`cds questionnaire {r.therapy}` prints it).", "",
              "## Criteria", ""]
     for c in r.criteria:
         lines += [f'<a id="{c.id}"></a>', f"### `{c.id}` ({c.kind}{', required' if c.required else ''})", "",

@@ -1,6 +1,13 @@
-"""Da Vinci CRD: the coverage information the order hooks return as systemActions.
+"""Da Vinci CRD and DTR for the home infusion rulesets.
 
-coverage.py reads the patient's Coverage resources, policy.py the payer policy (prior
-authorization per therapy, data in rulesets/davinci/), crd.py builds the ext-coverage-information
-extension and the systemAction, canonical.py names each therapy's DTR Questionnaire.
+CRD, the coverage information the order hooks return as systemActions: coverage.py reads the
+patient's Coverage resources, policy.py the payer policy (prior authorization per therapy, data
+in rulesets/davinci/), crd.py builds the ext-coverage-information extension and the
+systemAction, canonical.py names each therapy's DTR Questionnaire.
+
+DTR: each therapy's Questionnaire generated from its ruleset (questionnaire.py, items.py), the
+`$questionnaire-package` operation (operation.py, package.py), and completed
+QuestionnaireResponses (store.py) read back as record entries in the next assessment of their
+order (answers.py). The FHIR endpoints are in routes.py; what an answer records is data
+(rulesets/questionnaires/).
 """

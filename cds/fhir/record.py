@@ -38,6 +38,9 @@ class PatientRecord:
     medications: dict[str, Medication] = field(default_factory=dict)
     # Problems in resources the rules could not use; reported, never fatal on their own.
     warnings: list[Problem] = field(default_factory=list)
+    # Documentation items attested in a DTR QuestionnaireResponse (cds/davinci/answers.py):
+    # (the answer's reference, the documentation item's id).
+    documented: list[tuple[str, str]] = field(default_factory=list)
 
 
 Screen = Callable[[dict[str, Any]], bool]

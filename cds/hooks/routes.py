@@ -20,6 +20,7 @@ from .. import knowledge as _knowledge
 from ..audit import AuditTrail, StoreError
 from ..davinci.policy import policy_for
 from ..fhir.limits import LimitError
+from ..fhir.record import PatientRecord
 from ..web.feedback import FeedbackStore
 from ..web.security import ReviewTokens
 from ..web.settings import Settings
@@ -42,6 +43,7 @@ def router(
     base_url: Callable[[Request], str],
     tokens: ReviewTokens | None,
     paths: Callable[[], set[str]],
+    amend: Callable[[PatientRecord, set[str]], None] | None = None,
 ) -> APIRouter:
     app = APIRouter()
 
@@ -71,7 +73,7 @@ def router(
         try:
             result = await anyio.to_thread.run_sync(
                 lambda: answer(call, prefetch, service, base_url=base_url(request), as_of=settings.as_of,
-                               available_paths=available, trail=trail, policy=policy))
+                               available_paths=available, trail=trail, policy=policy, amend=amend))
         except HookError:
             raise
         except LimitError as exc:

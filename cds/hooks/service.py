@@ -6,7 +6,7 @@ Synchronous on purpose: it runs in a worker thread, and the engine serialises it
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from .. import knowledge as _knowledge
@@ -14,6 +14,7 @@ from ..audit import AuditTrail, Entry, Source, assess_record, input_hash
 from ..davinci.coverage import PREFETCH_KEY
 from ..davinci.policy import PayerPolicy
 from ..evaluate import assess_facts
+from ..fhir.record import PatientRecord
 from ..models import Assessment, PatientAssessment
 from ..routing import one_answer
 from . import coverage_info
@@ -34,6 +35,7 @@ def answer(
     available_paths: set[str],
     trail: AuditTrail | None = None,
     policy: PayerPolicy | None = None,
+    amend: Callable[[PatientRecord, set[str]], None] | None = None,
 ) -> dict[str, Any]:
     """policy: the payer policy; with it (and a trail, whose record ids are the assertion ids)
     the order hooks return CRD coverage information as systemActions."""
@@ -41,6 +43,9 @@ def answer(
     day = as_of or dt.date.today()
     # The Coverages are the payer's business, not the record's: the rules never read them.
     record, drafts = build_record(call, {k: v for k, v in prefetch.items() if k != PREFETCH_KEY})
+    if amend is not None and drafts:
+        # Answers given to a DTR questionnaire about these orders, as record entries (cds/davinci).
+        amend(record, drafts)
     if service.hook == "patient-view":
         facts, result = assess_record(record, day, order_refs=set())
         # Only therapies the patient is a candidate for: a card per unmet indication would be

@@ -22,7 +22,10 @@ from starlette.middleware.cors import CORSMiddleware
 from .. import knowledge as _knowledge
 from ..audit import AuditTrail
 from ..catalog import routes as catalog_routes
+from ..davinci import answers as dtr_answers
+from ..davinci import routes as dtr_routes
 from ..davinci.policy import policy_for
+from ..davinci.store import ResponseStore
 from ..hooks.errors import HookError, error_response, unauthorized
 from ..hooks.routes import router as hooks_router
 from ..review import router as review_router
@@ -46,6 +49,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     store = FeedbackStore(settings.feedback_db)
     # Once per worker process: every evaluation this app makes is appended to it.
     trail = AuditTrail.open(settings.audit_url)
+    # Completed DTR QuestionnaireResponses, beside the feedback.
+    responses = ResponseStore(settings.feedback_db)
     verifier = Verifier(settings.auth, ReplayCache(settings.feedback_db)) if settings.auth else None
     tokens = ReviewTokens(settings.auth.review_secret.get_secret_value()) if settings.auth else None
 
@@ -124,7 +129,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return None
 
     app.include_router(hooks_router(settings=settings, store=store, trail=trail, authenticate=authenticate,
-                                    base_url=base_url, tokens=tokens, paths=lambda: _route_paths(app.routes)))
+                                    base_url=base_url, tokens=tokens, paths=lambda: _route_paths(app.routes),
+                                    amend=lambda record, drafts: dtr_answers.amend(
+                                        record, drafts, responses, _knowledge.default())))
+    app.include_router(dtr_routes.router(settings=settings, trail=trail, responses=responses,
+                                         authenticate=authenticate, base_url=base_url))
     app.include_router(catalog_routes.router())
 
     async def bearer(request: Request) -> bool:

@@ -1,0 +1,123 @@
+"""The FHIR endpoints of the DTR payer service, under /fhir:
+
+    GET  /fhir/metadata                                  CapabilityStatement
+    GET  /fhir/Questionnaire/{id}                        a therapy's Questionnaire
+    GET  /fhir/ValueSet/{id}                             a ValueSet a Questionnaire uses
+    POST /fhir/Questionnaire/$questionnaire-package      and POST /fhir/$questionnaire-package
+    POST /fhir/QuestionnaireResponse                     store a completed response
+
+Authenticated as the hooks are (cds/web/app.py hands in `authenticate`); errors are FHIR
+OperationOutcomes that never quote the request.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+import orjson
+from fastapi import APIRouter, Request, Response
+
+from .. import knowledge as _knowledge
+from ..audit import AuditTrail
+from ..hooks.body import read_json
+from ..hooks.errors import FHIR_JSON, HookError
+from ..web.settings import Settings
+from .answers import accept
+from .fhir import OPERATION
+from .canonical import questionnaire_id
+from .operation import questionnaire_package
+from .policy import policy_for
+from .questionnaire import build_questionnaire, build_valuesets
+from .store import ResponseStore
+
+PACKAGE_PATHS = ("/fhir/Questionnaire/$questionnaire-package", "/fhir/$questionnaire-package")
+
+
+def router(*, settings: Settings, trail: AuditTrail, responses: ResponseStore,
+           authenticate: Callable[[Request], Awaitable[Response | None]],
+           base_url: Callable[[Request], str]) -> APIRouter:
+    app = APIRouter()
+
+    @app.get("/fhir/metadata")
+    async def metadata(request: Request) -> Response:
+        return _fhir(capability_statement(base_url(request)))
+
+    @app.get("/fhir/Questionnaire/{resource_id}")
+    async def questionnaire(resource_id: str, request: Request) -> Response:
+        refused = await authenticate(request)
+        if refused is not None:
+            return refused
+        knowledge = _knowledge.default()
+        therapy = next((t for t in knowledge.rulesets if questionnaire_id(t) == resource_id), None)
+        if therapy is None:
+            raise HookError(404, "no such Questionnaire; GET /criteria lists the therapies")
+        return _fhir(build_questionnaire(knowledge, therapy, base_url(request)))
+
+    @app.get("/fhir/ValueSet/{resource_id}")
+    async def valueset(resource_id: str, request: Request) -> Response:
+        refused = await authenticate(request)
+        if refused is not None:
+            return refused
+        knowledge = _knowledge.default()
+        for therapy in knowledge.rulesets:
+            for found in build_valuesets(knowledge, therapy, base_url(request)):
+                if found["id"] == resource_id:
+                    return _fhir(found)
+        raise HookError(404, "no such ValueSet")
+
+    async def package(request: Request) -> Response:
+        refused = await authenticate(request)
+        if refused is not None:
+            return refused
+        body = await read_json(request, settings.max_body_bytes)
+        day = settings.as_of or dt.date.today()
+        knowledge = _knowledge.default()
+        policy = policy_for(knowledge.folder, knowledge.rulesets, settings.payer_policy)
+        result = await anyio.to_thread.run_sync(
+            lambda: questionnaire_package(body, knowledge, trail, base_url(request), day, policy))
+        return _fhir(result)
+
+    for path in PACKAGE_PATHS:
+        app.add_api_route(path, package, methods=["POST"])
+
+    @app.post("/fhir/QuestionnaireResponse")
+    async def store_response(request: Request) -> Response:
+        refused = await authenticate(request)
+        if refused is not None:
+            return refused
+        body = await read_json(request, settings.max_body_bytes)
+        stored = await anyio.to_thread.run_sync(lambda: accept(body, _knowledge.default(), trail, base_url(request)))
+        await anyio.to_thread.run_sync(responses.add, stored)
+        outcome = {"resourceType": "OperationOutcome", "issue": [{
+            "severity": "information", "code": "informational",
+            "diagnostics": f"stored as QuestionnaireResponse/{stored.id}, linked to coverage assertion "
+                           f"{stored.assertion_id}; its answers count in the next assessment of the order"}]}
+        return _fhir(outcome, 201, {"Location": f"{base_url(request)}/fhir/QuestionnaireResponse/{stored.id}"})
+
+    return app
+
+
+def capability_statement(base_url: str) -> dict[str, Any]:
+    """What this server does, as DTR's payer CapabilityStatement asks: the package operation on
+    Questionnaire, reading Questionnaire and ValueSet, creating QuestionnaireResponse."""
+    return {
+        "resourceType": "CapabilityStatement", "status": "active", "date": dt.date.today().isoformat(),
+        "kind": "instance", "fhirVersion": "4.0.1", "format": ["json"],
+        "implementation": {"description": "Home infusion CDS: Da Vinci DTR payer service (no CQL; prefill on the server)",
+                           "url": f"{base_url}/fhir"},
+        # No `instantiates` of DTR's dtr-payer-service: its $log-questionnaire-errors and
+        # ValueSet/$expand are not offered.
+        "rest": [{"mode": "server", "resource": [
+            {"type": "Questionnaire", "interaction": [{"code": "read"}],
+             "operation": [{"name": "questionnaire-package", "definition": OPERATION}]},
+            {"type": "ValueSet", "interaction": [{"code": "read"}]},
+            {"type": "QuestionnaireResponse", "interaction": [{"code": "create"}]},
+        ]}],
+    }
+
+
+def _fhir(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(data), status_code=status, media_type=FHIR_JSON, headers=headers)
