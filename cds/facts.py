@@ -20,7 +20,7 @@ from pydantic import BaseModel, PrivateAttr
 
 from .fhir.errors import Problem
 from .fhir.record import PatientRecord
-from .routing import claiming
+from .routing import RecordView, claiming
 from .ruleset import Course, Ruleset
 from .terminology import Coding, DrugClassifier, ValueSets
 from .terminology import icd10cm
@@ -275,10 +275,10 @@ def build_facts(
         order for ref, request in record.service_requests
         if (order := _service_order(ref, request, rulesets, order_refs)) is not None
     ]
-    _route_orders(medications, service_orders, rulesets)
     observations = [o for ref, obs in record.observations
                     if (o := _observation(ref, obs, valuesets, texts)) is not None]
     procedures = [p for ref, proc in record.procedures if (p := _procedure(ref, proc, valuesets)) is not None]
+    _route_orders(medications, service_orders, rulesets, RecordView(procedures, len(record.procedures), as_of))
     courses = {
         r.therapy: [c for course in r.courses if (c := _course(course, medications)) is not None]
         for r in rulesets
@@ -290,7 +290,7 @@ def build_facts(
 
 
 def _route_orders(medications: list[MedicationFact], service_orders: list[ServiceOrderFact],
-                  rulesets: list[Ruleset]) -> None:
+                  rulesets: list[Ruleset], record: RecordView) -> None:
     """Which therapies claim each order, judged beside the other orders of the request (a bag
     beside another therapy's drug or service request is its diluent): first each alone, then
     each beside the others' first answers."""
@@ -299,7 +299,7 @@ def _route_orders(medications: list[MedicationFact], service_orders: list[Servic
     drafts = [m for m in medications if m.order or m.status == "draft"]
     for order in (m for m in medications if m.order):
         others = [o.routed_to for o in drafts if o is not order] + [o.order_for for o in service_orders]
-        order.order_for = claiming(order, rulesets, beside=others)
+        order.order_for = claiming(order, rulesets, beside=others, record=record)
 
 
 def _service_order(ref: str, request: ServiceRequest, rulesets: list[Ruleset],

@@ -109,7 +109,7 @@ def load(folder: Path) -> Knowledge:
         unknown = {n for c in ruleset.courses for n in [c.drug_class, *c.not_drug_classes]} - set(terminology.drug_classes)
         if unknown:
             raise RulesetError(f"{path}: unknown drug classes {sorted(unknown)}")
-        check_routing(ruleset, terminology)
+        check_routing(ruleset, terminology, valuesets)
         rulesets[ruleset.therapy] = ruleset
     if not rulesets:
         raise RulesetError(f"{folder}: no ruleset files (S*.yaml)")
@@ -148,8 +148,8 @@ def read_types(parsed: Iterable[ParsedRuleset]) -> set[str]:
     return types
 
 
-def check_routing(ruleset: Ruleset, terminology: Terminology) -> None:
-    """A routing block must claim something, with names the terminology knows."""
+def check_routing(ruleset: Ruleset, terminology: Terminology, valuesets: ValueSets) -> None:
+    """A routing block must claim something, with names the terminology and value sets know."""
     where = f"{ruleset.file}: line {ruleset.routing.line}: routing"
     if not ruleset.routing.claims:
         raise RulesetError(f"{where}: claims nothing (no claims)")
@@ -164,6 +164,9 @@ def check_routing(ruleset: Ruleset, terminology: Terminology) -> None:
         problems += [f"unknown ingredient or brand {n}" for n in [*claim.ingredients, *claim.percent_at_most]
                      if n not in terminology.names()]
         problems += [f"unknown route {r}" for r in claim.routes if r not in terminology.routes.classes]
+        if claim.record_procedures is not None:
+            problems += [f"unknown value set {v}" for p in claim.record_procedures.any for v in p.in_
+                         if v not in valuesets.by_id]
         if problems:
             raise RulesetError(f"{here}: {'; '.join(problems)}")
         claim._only_names = {n for c in claim.only_classes for n in terminology.drug_classes[c].names()}

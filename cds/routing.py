@@ -8,13 +8,30 @@ rule picks it (../shared/criteria/README.md, "Which therapy an order belongs to"
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from .ruleset import Claim, Ruleset
+from .ruleset import Claim, RecordProcedures, Ruleset
 
 if TYPE_CHECKING:
     from .models import Assessment
+
+
+class ProcedureLike(Protocol):
+    vs: list[str]
+    date: dt.date | None
+
+
+@dataclass(frozen=True)
+class RecordView:
+    """What a claim may read of the record besides the order: its completed Procedures in some
+    value set, how many Procedure resources it holds at all, and the as-of date."""
+
+    procedures: Sequence[ProcedureLike]
+    procedure_count: int
+    as_of: dt.date
 
 
 class OrderLike(Protocol):
@@ -27,11 +44,13 @@ class OrderLike(Protocol):
     strengths: dict[str, float]
 
 
-def claims(claim: Claim, order: OrderLike, therapy: str = "", beside: Iterable[Iterable[str]] | None = None) -> bool:
+def claims(claim: Claim, order: OrderLike, therapy: str = "", beside: Iterable[Iterable[str]] | None = None,
+           record: RecordView | None = None) -> bool:
     """Whether one claim of a routing block holds for a medication order of `therapy`.
 
     `beside` holds, for each other order under evaluation in the same request, the therapies
-    that claim it; None (history, the claim audit) leaves `not_beside_other_therapies` unjudged."""
+    that claim it; None (history, the claim audit) leaves `not_beside_other_therapies` unjudged.
+    `record` likewise: None leaves `record_procedures` unjudged."""
     if claim.classes and not any(order.classes.get(c) for c in claim.classes):
         return False
     if any(order.classes.get(c) for c in claim.not_classes):
@@ -52,15 +71,29 @@ def claims(claim: Claim, order: OrderLike, therapy: str = "", beside: Iterable[I
         allowed = {therapy, *claim.beside_allowed}
         if any(set(others) - allowed for others in beside):
             return False
+    if claim.record_procedures is not None and record is not None:
+        return _shown(claim.record_procedures, record)
     return True
 
 
+def _shown(wanted: RecordProcedures, record: RecordView) -> bool:
+    if wanted.or_none_on_record and record.procedure_count == 0:
+        return True
+    return any(
+        set(entry.in_).intersection(p.vs)
+        and (entry.within_days is None or (p.date is not None and 0 <= (record.as_of - p.date).days <= entry.within_days))
+        for entry in wanted.any for p in record.procedures
+    )
+
+
 def claiming(order: OrderLike, rulesets: Sequence[Ruleset],
-             beside: Iterable[Iterable[str]] | None = None) -> list[str]:
+             beside: Iterable[Iterable[str]] | None = None, record: RecordView | None = None) -> list[str]:
     """The therapies that claim a MedicationRequest, in ruleset (code) order; `beside`: the
-    therapies claiming each other order of the same request (see `claims`)."""
+    therapies claiming each other order of the same request, `record`: what the record shows
+    (see `claims`)."""
     others = None if beside is None else [list(b) for b in beside]
-    return [r.therapy for r in rulesets if any(claims(c, order, r.therapy, others) for c in r.routing.claims)]
+    return [r.therapy for r in rulesets
+            if any(claims(c, order, r.therapy, others, record) for c in r.routing.claims)]
 
 
 def one_answer(assessments: Sequence["Assessment"], rulesets: dict[str, Ruleset]) -> "Assessment":

@@ -112,6 +112,22 @@ class Course(_Item):
     sources: list[str]
 
 
+class ProcedureOnRecord(_Item):
+    """A completed Procedure in one of the value sets, within N days before the as-of date if given."""
+
+    in_: list[str] = Field(alias="in", min_length=1)
+    within_days: int | None = Field(default=None, ge=0)
+
+
+class RecordProcedures(_Item):
+    """What the record's Procedures must show for a claim to hold: one of `any`, or (with
+    `or_none_on_record`) no Procedure at all, since then nothing can be told (S9328: an implanted
+    pump met or unknown)."""
+
+    any: list[ProcedureOnRecord] = Field(min_length=1)
+    or_none_on_record: bool = False
+
+
 class Claim(_Item):
     """Draft MedicationRequests a therapy claims: every key given must hold (lists: any of)."""
 
@@ -130,6 +146,8 @@ class Claim(_Item):
     # hook's draftOrders) is claimed by another therapy, except those in `beside_allowed`.
     not_beside_other_therapies: bool = False
     beside_allowed: list[str] = []
+    # The record's Procedures must show one of these (the order's place depends on the record).
+    record_procedures: RecordProcedures | None = None
     # The names of `only_classes`, filled at load from the terminology (cds/knowledge.py).
     _only_names: set[str] = PrivateAttr(default_factory=set)
 

@@ -131,6 +131,23 @@ def test_a_routing_block_that_claims_nothing_is_a_load_error(folder: Path, tmp_p
     assert done.returncode == 2 and "S9999.yaml: line" in done.stderr and "claims nothing" in done.stderr
 
 
+@pytest.mark.parametrize(("change", "message"), [
+    ("          - {in: [intrathecal-pump-implantaton]}", "unknown value set intrathecal-pump-implantaton"),
+    ("          - {in: [intrathecal-pump-implantation], within_days: -1}", "greater than or equal to 0"),
+])
+def test_a_claim_on_the_record_names_known_value_sets(folder: Path, tmp_path: Path, change: str, message: str) -> None:
+    """S9328's claim reads the record's Procedures (an implanted pump): its value sets must exist."""
+    broken = tmp_path / "rulesets"
+    shutil.copytree(folder, broken)
+    text = (broken / "S9328.yaml").read_text(encoding="utf-8")
+    original = "          - {in: [intrathecal-pump-implantation]}"
+    assert original in text
+    (broken / "S9328.yaml").write_text(text.replace(original, change, 1), encoding="utf-8")
+    done = _check(broken)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "S9328.yaml" in done.stderr and message in done.stderr, done.stderr
+
+
 @pytest.mark.parametrize(("original", "change", "message"), [
     ("before: {first_request: opioid}, within_days: 60, value: {gt: 1000",
      "before: {first_request: opiod}, within_days: 60, value: {gt: 1000", "unknown ['opiod']"),

@@ -280,6 +280,12 @@ def claim_words(claim: Claim) -> str:
     if claim.not_beside_other_therapies:
         besides = f" other than {_or(claim.beside_allowed)}" if claim.beside_allowed else ""
         parts.append(f"not ordered in the same request as an order another therapy{besides} claims")
+    if claim.record_procedures is not None:
+        shown = [f"a completed procedure coded in {_or(p.in_)}"
+                 + (f" within {p.within_days} days before the as-of date" if p.within_days is not None else "")
+                 for p in claim.record_procedures.any]
+        none = ", or no Procedure at all" if claim.record_procedures.or_none_on_record else ""
+        parts.append(f"when the record shows {_or(shown)}{none}")
     return "a draft medication order " + ", ".join(parts)
 
 
