@@ -50,9 +50,12 @@ def assess(ruleset: Ruleset, outcome: Outcome, has_order: bool, service_codes: l
     ]
     findings = []
     if findings_apply(ruleset, results, has_order):
+        # `info_when` gives the finding at info severity when its `when` does not hold.
         findings = [
-            FindingResult(id=f.id, severity=f.severity, text=f.text, evidence=evidence(matches[f"f|{f.id}"]))
-            for f in ruleset.findings if matches.get(f"f|{f.id}")
+            FindingResult(id=f.id, severity=f.severity if key.startswith("f|") else "info", text=f.text,
+                          evidence=evidence(matches[key]))
+            for f in ruleset.findings
+            if (key := next((k for k in (f"f|{f.id}", f"fi|{f.id}") if matches.get(k)), None))
         ]
         findings.sort(key=lambda f: f.severity != "warning")
     documentation = [

@@ -557,6 +557,9 @@ def parse_ruleset(ruleset: Ruleset, terminology: Terminology, valuesets: ValueSe
                 f"{file}: line {branch.line}: {criterion.id} branch {number + 1}")
     for finding in ruleset.findings:
         add(f"f|{finding.id}", finding.when, ids, False, f"{file}: line {finding.line}: {finding.id}")
+        if finding.info_when is not None:
+            add(f"fi|{finding.id}", finding.info_when, ids, False,
+                f"{file}: line {finding.line}: {finding.id} info_when")
     for doc in ruleset.documentation:
         add(f"d|{doc.id}", doc.when, ids, False, f"{file}: line {doc.line}: {doc.id}")
     for alternative in ruleset.alternatives:

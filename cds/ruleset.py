@@ -60,6 +60,9 @@ class Finding(_Item):
     text: str
     sources: list[str]
     when: Condition
+    # The same finding at info severity when `when` does not hold (a page giving one finding two
+    # severities, e.g. S9330.safety.dpyd: a warning before a first course, info on a continuing one).
+    info_when: Condition | None = None
 
 
 class Documentation(_Item):

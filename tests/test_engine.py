@@ -111,3 +111,19 @@ def test_a_second_load_of_the_same_rulesets_still_gets_its_matches(tmp_path: Pat
         outcome = current.compiled[therapy].run(facts.for_engine(therapy), {"as_of": day.isoformat()},
                                                 lambda *_: "eligible")
         assert outcome.matches, "no rule fired"
+
+
+def test_a_finding_with_info_when_is_info_where_its_when_does_not_hold() -> None:
+    """S9330.safety.dpyd: a warning before a first course, info on a continuing one (the page)."""
+    import cds
+
+    loaded = cases.load()
+    routes = cases.route_codes(knowledge.default().terminology.routes.snomed)
+    severities = {}
+    for name in ("S9330.safety.dpyd/first-course", "S9330.safety.dpyd/continuing-without-result-info"):
+        case = loaded[name]
+        result = cds.evaluate(cases.build(case, routes), as_of=case.as_of, therapies=["S9330"])
+        [finding] = [f for f in result.assessment("S9330").findings if f.id == "S9330.safety.dpyd"]
+        severities[name] = finding.severity
+    assert severities == {"S9330.safety.dpyd/first-course": "warning",
+                          "S9330.safety.dpyd/continuing-without-result-info": "info"}

@@ -46,6 +46,7 @@ class FindingView(BaseModel):
     text: str
     sources: list[Cited]
     when: Words
+    info_when: Words | None = None
     line: int | None
 
 
@@ -196,9 +197,11 @@ def _ruleset(ruleset: Ruleset, parsed: ParsedRuleset, class_sets: dict[str, list
                                       logic=c.logic.strip(), sources=cite(c.sources), branches=branches, line=c.line))
     findings = []
     for f in ruleset.findings:
-        note(f.id, f"f|{f.id}")
+        note(f.id, f"f|{f.id}", *([f"fi|{f.id}"] if f.info_when is not None else []))
         findings.append(FindingView(id=f.id, severity=f.severity, text=f.text, sources=cite(f.sources),
-                                    when=describe(parsed.node(f"f|{f.id}")), line=f.line))
+                                    when=describe(parsed.node(f"f|{f.id}")),
+                                    info_when=describe(parsed.node(f"fi|{f.id}")) if f.info_when is not None else None,
+                                    line=f.line))
     documents = []
     for d in ruleset.documentation:
         note(d.id, f"d|{d.id}")

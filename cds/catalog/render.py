@@ -139,7 +139,9 @@ def _md_ruleset(r: RulesetView, header: str, titles: dict[str, str]) -> str:
     lines += ["## Safety findings", ""]
     for f in r.findings:
         lines += [f'<a id="{f.id}"></a>', f"### `{f.id}` ({f.severity})", "", f.text, "",
-                  f"**When:** {_md_words(f.when, titles)}", "", "Sources:", *_md_sources(f.sources), ""]
+                  f"**When:** {_md_words(f.when, titles)}", "",
+                  *([f"**As info when:** {_md_words(f.info_when, titles)}", ""] if f.info_when else []),
+                  "Sources:", *_md_sources(f.sources), ""]
     lines += ["## Documentation", ""]
     for d in r.documentation:
         lines += [f'<a id="{d.id}"></a>', f"### `{d.id}`", "", d.text, "",
