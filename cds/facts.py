@@ -18,6 +18,7 @@ from fhir.resources.R4B.procedure import Procedure
 from fhir.resources.R4B.servicerequest import ServiceRequest
 from pydantic import BaseModel, PrivateAttr
 
+from .fhir.dates import day as _day
 from .fhir.errors import Problem
 from .fhir.record import PatientRecord
 from .routing import RecordView, claiming
@@ -710,20 +711,6 @@ def _span(request: MedicationRequest, as_of: dt.date) -> tuple[dt.date | None, d
     else:
         end = authored or start
     return start, max(end, start)
-
-
-def _day(value: Any) -> dt.date | None:
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    text = str(value)
-    try:
-        return dt.date.fromisoformat(text[:10]) if len(text) >= 10 else None
-    except ValueError:
-        return None
 
 
 def _course(course: Course, medications: list[MedicationFact]) -> CourseFact | None:

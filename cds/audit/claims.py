@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from ..facts import PatientFacts
+from ..fhir.dates import day as _day
 from ..models import Assessment
 from ..routing import claiming
 from ..ruleset import Ruleset
@@ -98,10 +99,3 @@ def _start(period: Any) -> dt.date | None:
     return _day(period.get("start")) if isinstance(period, dict) else None
 
 
-def _day(value: Any) -> dt.date | None:
-    if not isinstance(value, str) or len(value) < 10:
-        return None
-    try:
-        return dt.date.fromisoformat(value[:10])
-    except ValueError:
-        return None

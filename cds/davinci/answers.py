@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from ..audit import AuditTrail
 from ..audit.inputs import tail
 from ..fhir import Problem
+from ..fhir.dates import day as _day
 from ..fhir.record import PatientRecord
 from ..hooks.errors import HookError
 from ..knowledge import Knowledge
@@ -122,15 +123,6 @@ def _check_answers(answered: list[dict[str, Any]], questions: dict[str, Item], k
 def _offered(coding: dict[str, Any], question: Item, knowledge: Knowledge) -> bool:
     return any((coding.get("system"), coding.get("code")) == (system, code)
                for option in question.options for system, code, _ in knowledge.valuesets.by_id[option].concepts)
-
-
-def _day(value: Any) -> dt.date | None:
-    if not isinstance(value, str) or len(value) < 10:
-        return None
-    try:
-        return dt.date.fromisoformat(value[:10])
-    except ValueError:
-        return None
 
 
 def applicable(store: ResponseStore, patient: str, orders: Iterable[str]) -> list[StoredResponse]:

@@ -16,6 +16,7 @@ from fhir.resources.R4B.coverage import Coverage
 from pydantic import ValidationError
 
 from ..fhir import InputError, Problem
+from ..fhir.dates import day
 
 # The prefetch key and template of the CRD IG's discovery example (crd/examples/CRDServices-discovery.json).
 PREFETCH_KEY = "coverage"
@@ -92,28 +93,10 @@ def _standing(coverage: Coverage, patient_id: str, as_of: dt.date) -> tuple[Stan
     if coverage.status != "active":
         return "no-active-coverage", f"the Coverage's status is {coverage.status}, not active"
     period = coverage.period
-    start = _day(period.start, last=False) if period is not None else None
-    end = _day(period.end, last=True) if period is not None else None
+    start = day(period.start, "first") if period is not None else None
+    end = day(period.end, "last") if period is not None else None
     if (start is not None and as_of < start) or (end is not None and as_of > end):
         return "no-active-coverage", f"the Coverage's period does not include {as_of.isoformat()}"
     return "active", ""
 
 
-def _day(value: Any, *, last: bool) -> dt.date | None:
-    """A FHIR dateTime as a day; a partial one (2026, 2026-05) as its first or last day."""
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    text = str(value)
-    if len(text) == 4:
-        return dt.date(int(text), 12, 31) if last else dt.date(int(text), 1, 1)
-    if len(text) == 7:
-        year, month = int(text[:4]), int(text[5:7])
-        if not last:
-            return dt.date(year, month, 1)
-        following = dt.date(year + month // 12, month % 12 + 1, 1)
-        return following - dt.timedelta(days=1)
-    return dt.date.fromisoformat(text[:10])
