@@ -106,14 +106,6 @@ def _fold(name: str) -> str:
     return " ".join(_WORD.findall(name.lower()))
 
 
-def _named(name: str, words: set[str], text: str) -> bool:
-    """A one-word name is a word of the text; a longer one ("amino acids") a phrase of it."""
-    folded = _fold(name)
-    if " " not in folded:
-        return folded in words
-    return f" {folded} " in f" {text} "
-
-
 def _strength(name: str, text: str) -> float | None:
     """The highest strength in % stated next to a name in a drug's name, if any."""
     words = r"[^a-z0-9]+".join(re.escape(w) for w in _fold(name).split())
@@ -149,6 +141,16 @@ class DrugClassifier:
             raise ValueError(f"terminology.yaml: dose forms name routes with no class: {sorted(unknown)}")
         self._plain_words = {w for text in [*terminology.name_words, *terminology.dose_forms,
                                             *terminology.routes.words] for w in _WORD.findall(text.lower())}
+        # Ingredient and brand names by their words: a drug's name is then looked up by its runs of
+        # words, not tested against every name of every class (hundreds, and a record has many drugs).
+        self._names: dict[tuple[str, ...], list[tuple[str, str]]] = {}
+        for class_name, drug_class in terminology.drug_classes.items():
+            for name in [*drug_class.ingredients, *drug_class.brands]:
+                if words := tuple(_fold(name).split()):
+                    self._names.setdefault(words, []).append((class_name, name))
+        self._longest = max(
+            (len(w) for w in [*self._names, *(tuple(_fold(n).split()) for c in terminology.drug_classes.values()
+                                               for combo in c.combinations for n in combo)]), default=1)
 
     def classify(
         self, codings: list[Coding], text: str | None, route: list[Coding], route_text: str | None
@@ -166,14 +168,21 @@ class DrugClassifier:
         if text:
             names.append(text)
         words = {w for name in names for w in _WORD.findall(name.lower())}
-        lowered = " ".join(_WORD.findall(" ".join(names).lower()))
+        tokens = _WORD.findall(" ".join(names).lower())
+        # Every run of words the name holds: a name is found when its words are one of them.
+        runs = {tuple(tokens[start:end]) for start in range(len(tokens))
+                for end in range(start + 1, min(start + self._longest, len(tokens)) + 1)}
+        named: dict[str, set[str]] = {}
+        for run in runs:
+            for class_name, name in self._names.get(run, ()):
+                named.setdefault(class_name, set()).add(name)
         codes = {c.code for c in codings if c.system == RXNORM and c.code}
         ingredients: set[str] = set()
         classes: set[str] = set()
         for class_name, drug_class in self.terminology.drug_classes.items():
-            found = {n for n in [*drug_class.ingredients, *drug_class.brands] if _named(n, words, lowered)}
+            found = named.get(class_name, set())
             found |= {combination_name(c) for c in drug_class.combinations
-                      if all(_named(n, words, lowered) for n in c)}
+                      if all(tuple(_fold(n).split()) in runs for n in c)}
             ingredients |= found
             if found or memberships.intersection(drug_class.valuesets) or codes.intersection(drug_class.rxnorm):
                 classes.add(class_name)
