@@ -61,7 +61,7 @@ class Finding(_Item):
     sources: list[str]
     when: Condition
     # The same finding at info severity when `when` does not hold (a page giving one finding two
-    # severities, e.g. S9330.safety.dpyd: a warning before a first course, info on a continuing one).
+    # severities, e.g. a warning before a first course and information on a continuing one).
     info_when: Condition | None = None
 
 
@@ -124,8 +124,8 @@ class ProcedureOnRecord(_Item):
 
 class RecordProcedures(_Item):
     """What the record's Procedures must show for a claim to hold: one of `any`, or (with
-    `or_none_on_record`) no Procedure at all, since then nothing can be told (S9328: an implanted
-    pump met or unknown)."""
+    `or_none_on_record`) no Procedure at all, since then nothing can be told (e.g. an implanted
+    pump shown or not told)."""
 
     any: list[ProcedureOnRecord] = Field(min_length=1)
     or_none_on_record: bool = False
