@@ -69,9 +69,14 @@ class Case:
         return self.name.replace("/", "--")
 
 
+# libyaml's safe loader where PyYAML was built with it: the same documents, ten times faster (the
+# review page and the tests read every case file).
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load_file(path: Path) -> list[Case]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)  # noqa: S506 - a safe loader
     except yaml.YAMLError as error:
         raise CaseError(f"{path.name}: not YAML: {error}") from None
     if not isinstance(data, dict) or not isinstance(data.get("cases"), dict):
