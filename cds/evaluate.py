@@ -10,6 +10,7 @@ from typing import Any
 from . import knowledge as _knowledge
 from .assess import assess, decide_status
 from .derive import derived_facts
+from .engine.run import grouped
 from .facts import PatientFacts
 from .fhir import InputError, Problem, RawEntry, read_document
 from .fhir.read import PartlyUnreadable, read_paths
@@ -88,6 +89,8 @@ def assess_facts(facts: PatientFacts, as_of: dt.date, therapies: list[str]) -> P
     knowledge = _knowledge.default()
     assessments = []
     warnings = list(facts.warnings)
+    # A record repeats its diagnoses: equal condition facts are grouped once for every therapy.
+    shared = grouped(facts.conditions_for_engine())
     for therapy in therapies:
         ruleset = knowledge.rulesets[therapy]
         compiled = knowledge.compiled[therapy]
@@ -95,7 +98,7 @@ def assess_facts(facts: PatientFacts, as_of: dt.date, therapies: list[str]) -> P
         derived = derived_facts(facts, therapy, compiled.parsed.derived.values(), knowledge.terminology.units,
                                 warnings)
         outcome = compiled.run(
-            [*facts.for_engine(therapy), *derived],
+            [*facts.for_engine(therapy, shared), *derived],
             {"as_of": as_of.isoformat()},
             lambda results, matches, r=ruleset: decide_status(r, results, matches, has_order),
         )

@@ -206,17 +206,22 @@ class PatientFacts(BaseModel):
         dates = [m.authored for m in self.medications if therapy in m.order_for and m.authored]
         return min(dates) if dates else None
 
-    def for_engine(self, therapy: str) -> list[dict[str, Any]]:
-        """Plain dicts for durable-rules: no None values, dates as ISO strings, and the day
-        counts the window terms compare (before the as-of date and before the order)."""
-        as_of = self.patient.as_of
-        order_day = self.order_date(therapy)
-        # Every condition term asks for a condition in some value set (active unless it says
-        # any status); others could match no rule, so they are not asserted (they stay in the
-        # facts for the audit trail).
+    def conditions_for_engine(self) -> list[dict[str, Any]]:
+        """The conditions as plain dicts, the same for every therapy. Every condition term asks
+        for a condition in some value set or naming a phrase; others could match no rule, so they
+        are not asserted (they stay in the facts for the audit trail)."""
         if self._plain_conditions is None:
             self._plain_conditions = [_plain(c) for c in self.conditions if c.vs or c.texts]
-        conditions = self._plain_conditions
+        return self._plain_conditions
+
+    def for_engine(self, therapy: str, conditions: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+        """Plain dicts for durable-rules: no None values, dates as ISO strings, and the day
+        counts the window terms compare (before the as-of date and before the order).
+        `conditions`: the condition facts to use (default `conditions_for_engine()`)."""
+        as_of = self.patient.as_of
+        order_day = self.order_date(therapy)
+        if conditions is None:
+            conditions = self.conditions_for_engine()
         medications = []
         for medication in self.medications:
             plain = _plain(medication)

@@ -26,7 +26,7 @@ from ..texts import phrase_flag
 Binding = list[dict[str, Any]]
 # What tells entries apart without any rule testing it (compile.py never reads these): facts
 # equal but for them are asserted once, as one group (see CompiledRuleset.run).
-_LABELS = frozenset({"ref", "display"})
+_LABELS = frozenset({"ref", "display", "group"})
 # The fact type (`t`) each condition term matches; derived terms match derived facts.
 _FACT_TYPE = {"service_order": "service-order", "observation": "derived", "medication_classes": "derived",
               "conditions_count": "derived", "observation_ratio": "derived", "orders_total": "derived"}
@@ -111,8 +111,10 @@ class CompiledRuleset:
         decide_status: Callable[[dict[str, CriterionOutcome], dict[str, list[Binding]]], str],
     ) -> Outcome:
         cap = limits().max_facts
-        if len(facts) > cap:
-            raise over("evaluation", f"facts for {self.ruleset.therapy}", len(facts), cap,
+        # Facts grouped beforehand (grouped()) count by their members: the cap is on the record's facts.
+        count = sum(len(fact["group"]) if "group" in fact else 1 for fact in facts)
+        if count > cap:
+            raise over("evaluation", f"facts for {self.ruleset.therapy}", count, cap,
                        "max facts per evaluation, $CDS_MAX_FACTS")
         collector = _Collector()
         with host.session(self.name) as session:
@@ -165,6 +167,12 @@ def _groups(facts: Iterable[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     return list(groups.values())
 
 
+def grouped(facts: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Facts grouped once for many rulesets (a patient's conditions): one fact per group, carrying
+    its members under "group" as a run's own groups do."""
+    return [group[0] if len(group) == 1 else {**group[0], "group": group} for group in _groups(facts)]
+
+
 def _members(binding: Binding) -> Iterator[dict[str, Any]]:
     for fact in binding:
         yield from fact.get("group") or (fact,)
@@ -178,6 +186,8 @@ def engine_view(fact: dict[str, Any], position: int) -> dict[str, Any]:
     """
     view: dict[str, Any] = {"i": position}
     for key, value in fact.items():
+        if key == "group":
+            continue
         if isinstance(value, list):
             if key != "evidence":
                 view.update({flag(key, str(item)): True for item in value})
