@@ -472,9 +472,12 @@ def _orders_total(spec: Any, scope: Scope) -> Term:
 
 
 def _procedure(spec: Any, scope: Scope) -> Term:
-    spec = _check_keys(spec, {"in", "within_days", "before"}, scope, "procedure", {"in"})
+    spec = _check_keys(spec, {"in", "within_days", "before", "not_followed_by"}, scope, "procedure", {"in"})
     parsed: dict[str, Any] = {"in": _valuesets(spec, "in", scope, "procedure")}
     _window(spec, parsed, scope, "procedure")
+    if "not_followed_by" in spec:
+        # No later completed Procedure whose code text or display names a phrase (a removal).
+        parsed["not_followed_by"] = _phrases(spec["not_followed_by"], scope, "procedure.not_followed_by")
     return Term("procedure", parsed)
 
 
@@ -580,8 +583,9 @@ def parse_ruleset(ruleset: Ruleset, terminology: Terminology, valuesets: ValueSe
 
 
 def phrases(node: Node) -> list[str]:
-    """Every phrase a condition matches in free text (text, value_text, method_text, timing_text)."""
-    return [p for t in terms(node) for key in ("text", "value_text", "method_text", "timing_text")
+    """Every phrase a condition matches in free text (text, value_text, method_text, timing_text,
+    not_followed_by)."""
+    return [p for t in terms(node) for key in ("text", "value_text", "method_text", "timing_text", "not_followed_by")
             for p in t.spec.get(key, ())]
 
 

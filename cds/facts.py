@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from itertools import groupby
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -132,6 +133,10 @@ class ProcedureFact(BaseModel):
     status: str
     date: dt.date | None
     display: str
+    # Flags of the rulesets' phrases (cds/texts.py) in the code's text or displays, and those of
+    # every later procedure (a removal after an implantation).
+    texts: list[str] = []
+    followed_by: list[str] = []
 
 
 class ServiceOrderFact(BaseModel):
@@ -283,7 +288,8 @@ def build_facts(
     ]
     observations = [o for ref, obs in record.observations
                     if (o := _observation(ref, obs, valuesets, texts)) is not None]
-    procedures = [p for ref, proc in record.procedures if (p := _procedure(ref, proc, valuesets)) is not None]
+    procedures = _followed([p for ref, proc in record.procedures
+                            if (p := _procedure(ref, proc, valuesets, texts)) is not None])
     _route_orders(medications, service_orders, rulesets, RecordView(procedures, len(record.procedures), as_of))
     courses = {
         r.therapy: [c for course in r.courses if (c := _course(course, medications)) is not None]
@@ -357,16 +363,34 @@ def _lows(observation: Observation) -> list[tuple[float, str | None]]:
             if r.low is not None and r.low.value is not None]
 
 
-def _procedure(ref: str, procedure: Procedure, valuesets: ValueSets) -> ProcedureFact | None:
+def _procedure(ref: str, procedure: Procedure, valuesets: ValueSets, texts: TextMatcher) -> ProcedureFact | None:
     memberships: set[str] = set()
     for coding in _codings(procedure.code):
         memberships |= valuesets.memberships(coding.system, coding.code)
-    if not memberships or procedure.status != "completed":
+    named = texts.match(*_texts(procedure.code))
+    if not (memberships or named) or procedure.status != "completed":
         return None
     period = procedure.performedPeriod
     date = _day(procedure.performedDateTime) or _day(period.start if period else None)
     return ProcedureFact(ref=ref, vs=sorted(memberships), status=procedure.status, date=date,
-                         display=_label(procedure.code) or "procedure")
+                         display=_label(procedure.code) or "procedure", texts=named)
+
+
+def _procedure_day(procedure: ProcedureFact) -> dt.date:
+    return procedure.date or dt.date.min
+
+
+def _followed(procedures: list[ProcedureFact]) -> list[ProcedureFact]:
+    """Each dated procedure learns the phrases of the procedures dated after it (latest first,
+    so a record of many procedures costs a sort, not a comparison of every pair)."""
+    later: set[str] = set()
+    dated = sorted((p for p in procedures if p.date is not None), key=_procedure_day, reverse=True)
+    for _, group in groupby(dated, key=_procedure_day):
+        same = list(group)
+        for procedure in same:
+            procedure.followed_by = sorted(later)
+        later |= {t for p in same for t in p.texts}
+    return procedures
 
 
 def _age(birth: Any, as_of: dt.date) -> int | None:

@@ -122,7 +122,9 @@ def load(folder: Path) -> Knowledge:
             if unknown:
                 raise RulesetError(f"{clause.where}: medication.routed_to names no ruleset: {', '.join(unknown)}")
     compiled = {t: CompiledRuleset(r, parsed[t]) for t, r in rulesets.items()}
-    texts = TextMatcher(p for r in parsed.values() for clause in r.clauses for p in phrases(clause.node))
+    texts = TextMatcher([*(p for r in parsed.values() for clause in r.clauses for p in phrases(clause.node)),
+                         *(p for r in rulesets.values() for claim in r.routing.claims if claim.record_procedures
+                           for entry in claim.record_procedures.any for p in entry.not_followed_by)])
     return Knowledge(folder, terminology, valuesets, classifier, rulesets, compiled,
                      reads=frozenset(read_types(parsed.values())), texts=texts)
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from .ruleset import Claim, RecordProcedures, Ruleset
+from .texts import phrase_flag
 
 if TYPE_CHECKING:
     from .models import Assessment
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 class ProcedureLike(Protocol):
     vs: list[str]
     date: dt.date | None
+    followed_by: list[str]
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,7 @@ def _shown(wanted: RecordProcedures, record: RecordView) -> bool:
     return any(
         set(entry.in_).intersection(p.vs)
         and (entry.within_days is None or (p.date is not None and 0 <= (record.as_of - p.date).days <= entry.within_days))
+        and not {phrase_flag(f) for f in entry.not_followed_by}.intersection(p.followed_by)
         for entry in wanted.any for p in record.procedures
     )
 

@@ -120,6 +120,8 @@ class ProcedureOnRecord(_Item):
 
     in_: list[str] = Field(alias="in", min_length=1)
     within_days: int | None = Field(default=None, ge=0)
+    # ... and no later completed Procedure names one of these phrases (a removal).
+    not_followed_by: list[str] = []
 
 
 class RecordProcedures(_Item):

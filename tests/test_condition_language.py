@@ -132,15 +132,15 @@ def test_a_routing_block_that_claims_nothing_is_a_load_error(folder: Path, tmp_p
 
 
 @pytest.mark.parametrize(("change", "message"), [
-    ("          - {in: [intrathecal-pump-implantaton]}", "unknown value set intrathecal-pump-implantaton"),
-    ("          - {in: [intrathecal-pump-implantation], within_days: -1}", "greater than or equal to 0"),
+    ("{in: [intrathecal-pump-implantaton], not_followed_by: &pump-removal", "unknown value set intrathecal-pump-implantaton"),
+    ("{in: [intrathecal-pump-implantation], within_days: -1, not_followed_by: &pump-removal", "greater than or equal to 0"),
 ])
 def test_a_claim_on_the_record_names_known_value_sets(folder: Path, tmp_path: Path, change: str, message: str) -> None:
     """S9328's claim reads the record's Procedures (an implanted pump): its value sets must exist."""
     broken = tmp_path / "rulesets"
     shutil.copytree(folder, broken)
     text = (broken / "S9328.yaml").read_text(encoding="utf-8")
-    original = "          - {in: [intrathecal-pump-implantation]}"
+    original = "{in: [intrathecal-pump-implantation], not_followed_by: &pump-removal"
     assert original in text
     (broken / "S9328.yaml").write_text(text.replace(original, change, 1), encoding="utf-8")
     done = _check(broken)

@@ -231,7 +231,9 @@ def _observation(spec: dict[str, Any]) -> Words:
 
 
 def _procedure(spec: dict[str, Any]) -> Words:
-    return Words(text=f"a completed procedure{_window(spec)} coded in", valuesets=list(spec["in"]))
+    later = (f" with no later procedure whose name contains {_quoted(spec['not_followed_by'])}"
+             if "not_followed_by" in spec else "")
+    return Words(text=f"a completed procedure{_window(spec)}{later}, coded in", valuesets=list(spec["in"]))
 
 
 def _record(spec: dict[str, Any]) -> Words:
@@ -283,6 +285,8 @@ def claim_words(claim: Claim) -> str:
     if claim.record_procedures is not None:
         shown = [f"a completed procedure coded in {_or(p.in_)}"
                  + (f" within {p.within_days} days before the as-of date" if p.within_days is not None else "")
+                 + (f" with no later procedure whose name contains {_quoted(p.not_followed_by)}"
+                    if p.not_followed_by else "")
                  for p in claim.record_procedures.any]
         none = ", or no Procedure at all" if claim.record_procedures.or_none_on_record else ""
         parts.append(f"when the record shows {_or(shown)}{none}")
