@@ -32,11 +32,16 @@ PAGES = ("S9326", "S9327", "S9328", "S9330", "S9338", "S9346", "S9347", "S9348",
 SYNTHEA = Path(__file__).resolve().parents[2] / "shared" / "reference" / "synthea-samples"
 
 
+# The platform's starting point: the two rulesets built before the therapy pages.
+STARTING = ("S9326", "S9363")
+
+
 def _two_folder(source: Path, out: Path) -> Path:
-    """The rulesets folder with only the first two rulesets (the platform's starting point)."""
+    """The rulesets folder with only the two starting rulesets."""
     shutil.copytree(source, out, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
-    for extra in sorted(out.glob("S*.yaml"))[2:]:
-        extra.unlink()
+    for extra in out.glob("S*.yaml"):
+        if extra.stem not in STARTING:
+            extra.unlink()
     return out
 
 

@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from .terminology.valuesets import HCPCS, RXNORM, SNOMED
+from .yamlfile import safe_load
 
 # The repository's cases; an installed package without them has none.
 DEFAULT_FOLDER = Path(__file__).resolve().parent.parent / "fixtures" / "cases"
@@ -69,14 +70,10 @@ class Case:
         return self.name.replace("/", "--")
 
 
-# libyaml's safe loader where PyYAML was built with it: the same documents, ten times faster (the
-# review page and the tests read every case file).
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 def load_file(path: Path) -> list[Case]:
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)  # noqa: S506 - a safe loader
+        # The review page and the tests read every case file (cds/yamlfile.py: libyaml's loader).
+        data = safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         raise CaseError(f"{path.name}: not YAML: {error}") from None
     if not isinstance(data, dict) or not isinstance(data.get("cases"), dict):

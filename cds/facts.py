@@ -186,6 +186,8 @@ class PatientFacts(BaseModel):
     _plain_conditions: list[dict[str, Any]] | None = PrivateAttr(default=None)
     # Observations by value set and by phrase flag: each derived fact reads a few sets of many.
     _observations_by: dict[str, list[int]] | None = PrivateAttr(default=None)
+    # The patient, medications and procedures as plain dicts, dumped once and copied per therapy.
+    _plain_facts: tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]] | None = PrivateAttr(default=None)
 
     def observations_in(self, valuesets: set[str], flags: set[str]) -> list[ObservationFact]:
         """The observations in any of the value sets or naming any of the phrase flags, in record order."""
@@ -227,21 +229,25 @@ class PatientFacts(BaseModel):
         order_day = self.order_date(therapy)
         if conditions is None:
             conditions = self.conditions_for_engine()
+        if self._plain_facts is None:
+            self._plain_facts = (_plain(self.patient), [_plain(m) for m in self.medications],
+                                 [_plain(p) for p in self.procedures])
+        patient, plain_medications, plain_procedures = self._plain_facts
         medications = []
-        for medication in self.medications:
-            plain = _plain(medication)
+        for medication, dumped in zip(self.medications, plain_medications):
+            plain = dict(dumped)
             if therapy not in medication.order_for:
                 plain.pop("order_for", None)
             _windows(plain, medication.start, medication.end, as_of, order_day)
             medications.append(plain)
         procedures = []
-        for procedure in self.procedures:
-            plain = _plain(procedure)
+        for procedure, dumped in zip(self.procedures, plain_procedures):
+            plain = dict(dumped)
             _windows(plain, procedure.date, procedure.date, as_of, order_day)
             procedures.append(plain)
         summary = {"t": "record", "procedures": self.procedure_count,
                    "medication_history": sum(not m.order for m in self.medications)}
-        return [_plain(self.patient), *conditions, *medications,
+        return [patient, *conditions, *medications,
                 *(_plain(o) for o in self.service_orders if therapy in o.order_for),
                 *procedures, *(_plain(c) for c in self.courses.get(therapy, [])), summary]
 

@@ -14,6 +14,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
+from .yamlfile import SafeLoader
+
 Result = Literal["met", "not-met", "unknown", "not-applicable"]
 Kind = Literal["indication", "eligibility"]
 Severity = Literal["warning", "info"]
@@ -263,8 +265,9 @@ class Ruleset(_Item):
         return self
 
 
-class _LineLoader(yaml.SafeLoader):
-    """Records the line of every mapping so errors can point at it."""
+class _LineLoader(SafeLoader):  # type: ignore[misc,valid-type]
+    """Records the line of every mapping so errors can point at it (libyaml's nodes carry the
+    same marks as PyYAML's)."""
 
 
 def _mapping_with_line(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:

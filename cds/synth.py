@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import yaml
 from pydantic import BaseModel
 
 from . import cases, knowledge
 from .terminology import icd10cm
 from .terminology.valuesets import HCPCS_BLUE_BUTTON, RXNORM, SNOMED
+from .yamlfile import safe_load
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "fixtures" / "synth" / "scenarios.yaml"
 AS_OF = dt.date(2026, 11, 22)
@@ -88,7 +88,7 @@ class Scenarios(BaseModel):
     def load(cls, path: Path = SCENARIOS, *, with_cases: bool = True, as_of: dt.date = AS_OF) -> "Scenarios":
         """The scenarios of the file, then (with_cases) one per ruleset and status drawn from
         the test cases (fixtures/cases), so that a corpus exercises every ruleset."""
-        loaded = cls.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        loaded = cls.model_validate(safe_load(path.read_text(encoding="utf-8")))
         if with_cases:
             loaded.scenarios += case_scenarios(as_of)
         return loaded

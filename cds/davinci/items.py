@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from ..knowledge import Knowledge
 from ..ruleset import Ruleset, RulesetError
+from ..yamlfile import safe_load
 
 AnswerType = Literal["boolean", "choice", "quantity", "date"]
 FOLDER = "questionnaires"
@@ -133,7 +134,7 @@ def load_data(knowledge: Knowledge, ruleset: Ruleset) -> QuestionnaireData:
     if not path.is_file():
         return QuestionnaireData(therapy=ruleset.therapy, items=[])
     try:
-        data = QuestionnaireData.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        data = QuestionnaireData.model_validate(safe_load(path.read_text(encoding="utf-8")))
     except (yaml.YAMLError, ValidationError) as exc:
         raise RulesetError(f"{path}: {exc}") from None
     problems = _problems(knowledge, ruleset, data)

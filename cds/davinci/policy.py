@@ -15,6 +15,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from ..yamlfile import safe_load
+
 # The CRD 2.0.1 coveragePaDetail codes this service can assert: `satisfied` needs a PA id
 # (crd-ci-q5) and `conditional` needs info-needed naming what decides it, neither of which a
 # static policy can give.
@@ -46,7 +48,7 @@ def load(path: Path, therapies: Iterable[str]) -> PayerPolicy:
 @lru_cache(maxsize=8)
 def _load(path: str, therapies: tuple[str, ...]) -> PayerPolicy:
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        data = safe_load(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise PolicyError(f"payer policy {path}: cannot be read ({exc.strerror or exc})") from None
     except yaml.YAMLError as exc:

@@ -54,6 +54,29 @@ def compile_ruleset(
     return definition
 
 
+def fields_tested(definition: dict[str, Any]) -> frozenset[str]:
+    """Every fact property a rule of the definition tests (flags included): what the engine is given
+    of a fact (run.engine_view). durable-rules parses and hashes every property of every fact
+    asserted, and a medication fact carries a flag per drug class of every therapy."""
+    found: set[str] = set()
+
+    def walk(pattern: Any) -> None:
+        if isinstance(pattern, list):
+            for item in pattern:
+                walk(item)
+        elif isinstance(pattern, dict):
+            for key, value in pattern.items():
+                if key.startswith("$"):
+                    walk(value)
+                else:
+                    found.add(key)
+
+    for rule in definition.values():
+        for binding in rule["all"]:
+            walk(list(binding.values()))
+    return frozenset(found)
+
+
 def dnf(node: Node, therapy: str) -> list[tuple[Atom, ...]]:
     if isinstance(node, All):
         parts = [dnf(item, therapy) for item in node.items]

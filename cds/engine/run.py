@@ -18,9 +18,9 @@ import orjson
 from ..conditions import ParsedRuleset, terms
 from ..listing import listed
 from ..fhir.limits import limits, over
-from ..ruleset import Ruleset
+from ..ruleset import Criterion, Ruleset
 from . import host
-from .compile import compile_ruleset, flag
+from .compile import compile_ruleset, dnf, fields_tested, flag
 from ..texts import phrase_flag
 
 Binding = list[dict[str, Any]]
@@ -50,16 +50,37 @@ class Outcome:
     status: str
 
 
+@dataclass(frozen=True)
+class Fields:
+    """What the rules of one ruleset test: property names, and per list property the items whose
+    flags they test (`vs` -> {"cancer-related-pain": "vs__cancer-related-pain"})."""
+
+    names: frozenset[str]
+    flags: dict[str, dict[str, str]]
+
+    @classmethod
+    def of(cls, tested: frozenset[str]) -> Fields:
+        flags: dict[str, dict[str, str]] = {}
+        for name in tested:
+            field, _, item = name.partition("__")
+            if item:
+                flags.setdefault(field, {})[item] = name
+        return cls(names=tested, flags=flags)
+
+
 @dataclass
 class _Collector:
     matches: dict[str, list[Binding]] = field(default_factory=lambda: defaultdict(list))
     # Every fact asserted, by position: actions hand back positions, not durable's copies.
     facts: list[dict[str, Any]] = field(default_factory=list)
 
+    # The properties some rule tests: the engine is given nothing else of a fact.
+    fields: Fields | None = None
+
     def view(self, fact: dict[str, Any], group: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         """The engine's view of a fact; a group (the fact and its equals) is what a match hands back."""
         self.facts.append({**fact, "group": group} if group and len(group) > 1 else fact)
-        return engine_view(fact, len(self.facts) - 1)
+        return engine_view(fact, len(self.facts) - 1, self.fields)
 
 
 # The collector of the evaluation running in each durable-rules ruleset. A ruleset is
@@ -79,12 +100,19 @@ class CompiledRuleset:
         self.name = f"{ruleset.therapy}_{ruleset.content_hash[:16]}"
         definition = compile_ruleset(ruleset, parsed, self._action)
         host.register(self.name, definition)
+        self._fields = Fields.of(fields_tested(definition))
         # What its rules can match: other facts are not asserted (each assert costs engine time,
         # and a record carries many conditions that only other therapies read).
         read = [t for clause in parsed.clauses for t in terms(clause.node)]
         self._kinds = {_FACT_TYPE.get(t.kind, t.kind) for t in read}
         self._valuesets = {v for t in read if t.kind in ("condition", "procedure") for v in t.spec.get("in", ())}
         self._texts = {phrase_flag(p) for t in read if t.kind == "condition" for p in t.spec.get("text", ())}
+        # Results, the status and the context are asserted only where a rule reads them: a fact
+        # no pattern matches is not stored by durable-rules, so skipping it changes nothing but
+        # the time (most criteria are read by no later rule).
+        self._results_read = {t.spec["criterion"] for t in read if t.kind == "result"}
+        self._status_read = "status" in self._kinds
+        self._context_read = any(a.negated for c in parsed.clauses for conj in dnf(c.node, ruleset.therapy) for a in conj)
 
     def relevant(self, fact: dict[str, Any]) -> bool:
         """Whether a fact can match one of this ruleset's rules."""
@@ -116,30 +144,34 @@ class CompiledRuleset:
         if count > cap:
             raise over("evaluation", f"facts for {self.ruleset.therapy}", count, cap,
                        "max facts per evaluation, $CDS_MAX_FACTS")
-        collector = _Collector()
+        collector = _Collector(fields=self._fields)
         with host.session(self.name) as session:
             _ACTIVE[self.name] = collector
             try:
                 for group in _groups(fact for fact in facts if self.relevant(fact)):
                     session.assert_fact(collector.view(group[0], group))
-                session.assert_fact(collector.view({"t": "context", **context}))
+                if self._context_read:
+                    session.assert_fact(collector.view({"t": "context", **context}))
                 results: dict[str, CriterionOutcome] = {}
                 for criterion in self.ruleset.criteria:
-                    outcome = self._resolve(criterion.id, collector)
+                    outcome = self._resolve(criterion, collector)
                     results[criterion.id] = outcome
+                    if criterion.id not in self._results_read:
+                        continue
                     fact = {"t": "result", "criterion": outcome.id, "result": outcome.result,
                             "evidence": outcome.evidence, "display": outcome.reason}
                     if outcome.category:
                         fact["category"] = outcome.category
                     session.assert_fact(collector.view(fact))
                 status = decide_status(results, collector.matches)
-                session.assert_fact(collector.view({"t": "status", "status": status}))
+                if self._status_read:
+                    session.assert_fact(collector.view({"t": "status", "status": status}))
             finally:
                 _ACTIVE.pop(self.name, None)
         return Outcome(criteria=results, matches=dict(collector.matches), status=status)
 
-    def _resolve(self, criterion_id: str, collector: _Collector) -> CriterionOutcome:
-        criterion = next(c for c in self.ruleset.criteria if c.id == criterion_id)
+    def _resolve(self, criterion: Criterion, collector: _Collector) -> CriterionOutcome:
+        criterion_id = criterion.id
         for number, branch in enumerate(criterion.branches):
             bindings = collector.matches.get(f"c|{criterion_id}|{number}")
             if bindings:
@@ -178,20 +210,26 @@ def _members(binding: Binding) -> Iterator[dict[str, Any]]:
         yield from fact.get("group") or (fact,)
 
 
-def engine_view(fact: dict[str, Any], position: int) -> dict[str, Any]:
-    """The fact as durable-rules sees it: lists become flags, nothing else is an array.
+def engine_view(fact: dict[str, Any], position: int, fields: Fields | None = None) -> dict[str, Any]:
+    """The fact as durable-rules sees it: lists become flags, nothing else is an array; with
+    `fields`, only the properties and flags a rule tests.
 
     durable-rules 2.0.28 corrupts its heap (double free) when a negated pattern tests an
-    array; flags (`vs__cancer-related-pain: true`) are plain properties.
+    array; flags (`vs__cancer-related-pain: true`) are plain properties. Leaving out what no
+    pattern names changes no match: a pattern tests only the properties it names (`$nex`
+    included, and a name it tests is kept).
     """
     view: dict[str, Any] = {"i": position}
     for key, value in fact.items():
-        if key == "group":
+        if key == "group" or key == "evidence":
             continue
         if isinstance(value, list):
-            if key != "evidence":
+            if fields is None:
                 view.update({flag(key, str(item)): True for item in value})
-        else:
+            elif key in fields.flags:
+                tested = fields.flags[key]
+                view.update({tested[item]: True for item in map(str, value) if item in tested})
+        elif fields is None or key in fields.names:
             view[key] = value
     return view
 

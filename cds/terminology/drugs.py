@@ -6,11 +6,11 @@ import re
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict
 
 from .units import Units
 from .valuesets import RXNORM, SNOMED, ValueSets
+from ..yamlfile import safe_load
 
 RouteClass = Literal["non-invasive", "parenteral", "other", "unknown"]
 _WORD = re.compile(r"[a-z]+")
@@ -70,7 +70,7 @@ class Terminology(BaseModel):
 
     @classmethod
     def load(cls, path: Path) -> "Terminology":
-        return cls.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        return cls.model_validate(safe_load(path.read_text(encoding="utf-8")))
 
 
 class Coding(BaseModel):

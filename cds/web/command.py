@@ -66,12 +66,13 @@ def run_serve(args: argparse.Namespace) -> int:
     from ..knowledge import default as default_knowledge
     from .serve import UnsafeBind, serve
     from .settings import AuthSettings, Settings
+    from ..yamlfile import safe_load
 
     try:
         auth = None
         if args.auth_config:
             with open(args.auth_config, encoding="utf-8") as handle:
-                auth = AuthSettings.model_validate(yaml.safe_load(handle))
+                auth = AuthSettings.model_validate(safe_load(handle))
             if not args.public_base_url:
                 # The JWT audience must be configured: from request headers a caller could name
                 # another service and replay its tokens here.
