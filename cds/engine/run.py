@@ -20,7 +20,7 @@ from ..listing import listed
 from ..fhir.limits import limits, over
 from ..ruleset import Criterion, Ruleset
 from . import host
-from .compile import compile_ruleset, dnf, fields_tested, flag
+from .compile import compile_ruleset, fields_tested, flag
 from ..texts import phrase_flag
 
 Binding = list[dict[str, Any]]
@@ -112,7 +112,9 @@ class CompiledRuleset:
         # the time (most criteria are read by no later rule).
         self._results_read = {t.spec["criterion"] for t in read if t.kind == "result"}
         self._status_read = "status" in self._kinds
-        self._context_read = any(a.negated for c in parsed.clauses for conj in dnf(c.node, ruleset.therapy) for a in conj)
+        # compile_ruleset puts the context fact in exactly the rules that hold a negation.
+        self._context_read = any(key.endswith("$not") for rule in definition.values() for binding in rule["all"]
+                                 for key in binding)
 
     def relevant(self, fact: dict[str, Any]) -> bool:
         """Whether a fact can match one of this ruleset's rules."""
