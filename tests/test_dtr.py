@@ -7,7 +7,6 @@ Expected results are written from the criteria pages and the DTR 2.0.1 rules
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,6 @@ from typing import Any
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
-from fhir.resources.R4B.parameters import Parameters
 from fhir.resources.R4B.questionnaire import Questionnaire
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from fhir.resources.R4B.valueset import ValueSet
@@ -32,18 +30,11 @@ from cds.web import AuthSettings, TrustedIssuer
 
 from .hooks_support.checks import CheckedClient, check_cards, make_client
 from .hooks_support.crd import coverage_information
-from .hooks_support.patients import (AS_OF, SNOMED, UCUM, condition, hook_request, medication, patient,
-                                     searchset)
-from .hooks_support.patients import coverage as ehr_coverage
+from .hooks_support.dtr import (BASE, DTR, LOINC, NYHA_IV, ORDER_SIGN, ORIGIN, PACKAGE, answered, bundles,
+                                coverage, dobutamine_infusion, heart_failure_patient, package_for)
+from .hooks_support.patients import AS_OF, UCUM, hook_request, medication, patient
 from .hooks_support.tokens import ISSUER, REVIEW_SECRET, ClientKeys
 
-BASE = "http://testserver"
-ORDER_SIGN = "/cds-services/home-infusion-order-sign"
-PACKAGE = "/fhir/Questionnaire/$questionnaire-package"
-DTR = "http://hl7.org/fhir/us/davinci-dtr/StructureDefinition"
-ORIGIN = f"{DTR}/information-origin"
-LOINC = "http://loinc.org"
-NYHA_IV = {"system": LOINC, "code": "LA28407-7", "display": "Class IV"}   # S9348.md, Synthea heart
 RULESETS = sorted(knowledge.default().rulesets)
 
 
@@ -113,57 +104,6 @@ def check_questionnaire(questionnaire: dict[str, Any], therapy: str) -> None:
             assert item["extension"][0]["url"] == "http://hl7.org/fhir/StructureDefinition/questionnaire-unitOption"
 
 
-def package_for(client: CheckedClient, *parameters: dict[str, Any], path: str = PACKAGE) -> dict[str, Any]:
-    response = client.post(path, json={"resourceType": "Parameters", "parameter": list(parameters)})
-    assert response.status_code == 200, response.text
-    body = response.json()
-    Parameters.model_validate(body)
-    assert body["meta"]["profile"] == [f"{DTR}/dtr-qpackage-output-parameters"]
-    return body
-
-
-def bundles(body: dict[str, Any]) -> list[dict[str, Any]]:
-    # DTR 2.0.1's output profile fixes the parameter name to PackageBundle.
-    return [p["resource"] for p in body["parameter"] if p["name"] == "PackageBundle"]
-
-
-def coverage(pid: str, status: str = "active") -> dict[str, Any]:
-    return {"resourceType": "Coverage", "id": f"cov-{pid}", "status": status,
-            "beneficiary": {"reference": f"Patient/{pid}"}, "payor": [{"reference": "Organization/payer-1"}]}
-
-
-# ---- an S9348 patient (S9348.md): every criterion met except the NYHA class, which is missing ----
-
-def _route(code: str) -> dict[str, Any]:
-    return {"coding": [{"system": SNOMED, "code": code}]}
-
-
-def heart_failure_patient(pid: str) -> dict[str, Any]:
-    """Chronic systolic heart failure (I50.22), two GDMT classes (furosemide, carvedilol), IV
-    dobutamine 12 days before the order: S9348.md's indication, gdmt and inpatient-start are
-    met; no NYHA class and no stage D condition, so S9348.advanced-hf is unknown."""
-    return {
-        "patient": patient(pid),
-        "conditions": searchset(condition(f"{pid}-hf", pid, "I50.22", "Chronic systolic heart failure")),
-        "medications": searchset(
-            medication(f"{pid}-furo", pid, "furosemide 40 MG Oral Tablet", status="active", authored="2026-06-01"),
-            medication(f"{pid}-carv", pid, "carvedilol 25 MG Oral Tablet", status="active", authored="2026-06-01"),
-            medication(f"{pid}-dobu-in", pid, "dobutamine 250 MG in 250 ML Injectable Solution", status="completed",
-                       authored="2026-11-10", dosageInstruction=[{"route": _route("47625008")}])),
-        "procedures": searchset(),
-        "observations": searchset(),
-        # The CRD prefetch of the order hooks: one active Coverage.
-        "coverage": searchset(ehr_coverage(f"{pid}-cov", pid)),
-    }
-
-
-def dobutamine_infusion(oid: str, pid: str) -> dict[str, Any]:
-    """A continuous IV dobutamine draft (a rate): an S9348 order, S9348.infusion-order met."""
-    return medication(oid, pid, "dobutamine 250 MG in 250 ML Injectable Solution", status="draft", authored=AS_OF,
-                      dosageInstruction=[{"route": _route("47625008"), "doseAndRate": [{"rateQuantity": {
-                          "value": 5, "unit": "ug/kg/min", "system": UCUM, "code": "ug/kg/min"}}]}])
-
-
 def _sign(client: CheckedClient, tmp_path: Path, pid: str = "hf1") -> tuple[dict[str, Any], Any]:
     """order-sign for the dobutamine order: the one card and its audit record (the CRD
     coverage-assertion-id is that record's id)."""
@@ -186,19 +126,6 @@ def _sign_crd(client: CheckedClient, tmp_path: Path, pid: str = "hf1") -> tuple[
     # The assertion CRD names is the record DTR reads as `context`.
     assert information["coverage-assertion-id"] == [record.id]
     return cards[0], record, information
-
-
-def _answer(response: dict[str, Any], link_id: str, value: dict[str, Any]) -> dict[str, Any]:
-    filled = copy.deepcopy(response)
-    for item in filled["item"]:
-        if item["linkId"] == link_id:
-            item["answer"] = [{"extension": [{"url": ORIGIN, "extension": [
-                {"url": "source", "valueCode": "manual"},
-                {"url": "author", "extension": [{"url": "practitioner",
-                                                 "valueReference": {"reference": "Practitioner/dr-1"}}]}]}],
-                **value}]
-    filled["status"] = "completed"
-    return filled
 
 
 # ---- tests ----
@@ -262,7 +189,7 @@ def test_round_trip_an_answer_settles_the_unknown_criterion_at_the_next_order_si
         [bundle] = bundles(package_for(client, {"name": "context", "valueString": record.id},
                                        path="/fhir/$questionnaire-package"))
         _, draft = check_package(bundle, "S9348")
-        filled = _answer(draft, "S9348.advanced-hf", {"valueCoding": NYHA_IV})
+        filled = answered(draft, "S9348.advanced-hf", {"valueCoding": NYHA_IV})
         stored = client.post("/fhir/QuestionnaireResponse", json=filled)
         assert stored.status_code == 201
         response_id = stored.headers["location"].rsplit("/", 1)[1]
@@ -286,7 +213,7 @@ def test_round_trip_an_answer_settles_the_unknown_criterion_at_the_next_order_si
         [bundle] = bundles(package_for(client, {"name": "context", "valueString": again.id}))
         _, draft = check_package(bundle, "S9348")
         for item in after.documentation:
-            draft = _answer(draft, item.id, {"valueBoolean": True})
+            draft = answered(draft, item.id, {"valueBoolean": True})
         assert client.post("/fhir/QuestionnaireResponse", json=draft).status_code == 201
         card, last, crd = _sign_crd(client, tmp_path)
     final = last.patient_assessment().assessment("S9348")
@@ -300,12 +227,12 @@ def test_answers_count_only_for_their_own_order_and_when_completed(tmp_path: Pat
         _, record = _sign(client, tmp_path)
         [bundle] = bundles(package_for(client, {"name": "context", "valueString": record.id}))
         _, draft = check_package(bundle, "S9348")
-        in_progress = _answer(draft, "S9348.advanced-hf", {"valueCoding": NYHA_IV}) | {"status": "in-progress"}
+        in_progress = answered(draft, "S9348.advanced-hf", {"valueCoding": NYHA_IV}) | {"status": "in-progress"}
         assert client.post("/fhir/QuestionnaireResponse", json=in_progress).status_code == 201
         _, again = _sign(client, tmp_path)
         assert again.patient_assessment().assessment("S9348").criterion("S9348.advanced-hf").result == "unknown"
         # Completed, but about another order of the patient.
-        other = _answer(draft, "S9348.advanced-hf", {"valueCoding": NYHA_IV})
+        other = answered(draft, "S9348.advanced-hf", {"valueCoding": NYHA_IV})
         for extension in other["extension"]:
             if extension["url"] == f"{DTR}/qr-context":
                 extension["valueReference"]["reference"] = "MedicationRequest/another"
@@ -421,11 +348,11 @@ def test_a_response_that_does_not_fit_its_questionnaire_is_refused(tmp_path: Pat
         _, record = _sign(client, tmp_path)
         [bundle] = bundles(package_for(client, {"name": "context", "valueString": record.id}))
         _, draft = check_package(bundle, "S9348")
-        good = _answer(draft, "S9348.advanced-hf", {"valueCoding": NYHA_IV})
+        good = answered(draft, "S9348.advanced-hf", {"valueCoding": NYHA_IV})
         class_iii = {"system": LOINC, "code": "LA28406-9"}     # not an offered answer
         bad = {
-            "not an option": _answer(draft, "S9348.advanced-hf", {"valueCoding": class_iii}),
-            "wrong type": _answer(draft, "S9348.advanced-hf", {"valueBoolean": True}),
+            "not an option": answered(draft, "S9348.advanced-hf", {"valueCoding": class_iii}),
+            "wrong type": answered(draft, "S9348.advanced-hf", {"valueBoolean": True}),
             "unknown questionnaire": good | {"questionnaire": f"{BASE}/fhir/Questionnaire/MARKER|1"},
             "old version": good | {"questionnaire": good["questionnaire"].split("|")[0] + "|1900.1"},
             "no assertion": {k: v for k, v in good.items() if k != "identifier"},

@@ -6,7 +6,8 @@
     POST /fhir/Questionnaire/$questionnaire-package      and POST /fhir/$questionnaire-package
     POST /fhir/QuestionnaireResponse                     store a completed response
 
-Authenticated as the hooks are (cds/web/app.py hands in `authenticate`); errors are FHIR
+Authenticated as the hooks are (cds/web/app.py hands in `authenticate`); the packages issued
+and the answers stored belong to the calling client (cds/davinci/store.py). Errors are FHIR
 OperationOutcomes that never quote the request.
 """
 
@@ -24,8 +25,9 @@ from .. import knowledge as _knowledge
 from ..audit import AuditTrail
 from ..hooks.body import read_json
 from ..hooks.errors import FHIR_JSON, HookError
+from ..web.security import client_of
 from ..web.settings import Settings
-from .answers import accept
+from .answers import accept, issued_packages
 from .fhir import OPERATION
 from .canonical import questionnaire_id
 from .operation import questionnaire_package
@@ -78,6 +80,9 @@ def router(*, settings: Settings, trail: AuditTrail, responses: ResponseStore,
         policy = policy_for(knowledge.folder, knowledge.rulesets, settings.payer_policy)
         result = await anyio.to_thread.run_sync(
             lambda: questionnaire_package(body, knowledge, trail, base_url(request), day, policy))
+        # Answers are taken only to packages handed out, and only from the client they went to.
+        issued = issued_packages(result, client_of(request), knowledge, base_url(request))
+        await anyio.to_thread.run_sync(responses.issue, issued)
         return _fhir(result)
 
     for path in PACKAGE_PATHS:
@@ -88,9 +93,12 @@ def router(*, settings: Settings, trail: AuditTrail, responses: ResponseStore,
         refused = await authenticate(request)
         if refused is not None:
             return refused
-        body = await read_json(request, settings.max_body_bytes)
-        stored = await anyio.to_thread.run_sync(lambda: accept(body, _knowledge.default(), trail, base_url(request)))
-        await anyio.to_thread.run_sync(responses.add, stored)
+        # A completed form is small: a larger body is refused before it is read whole.
+        body = await read_json(request, min(settings.max_body_bytes, settings.max_answer_bytes))
+        client = client_of(request)
+        stored = await anyio.to_thread.run_sync(
+            lambda: accept(body, _knowledge.default(), responses, base_url(request), client))
+        await anyio.to_thread.run_sync(responses.add, stored, settings.max_stored_answers)
         outcome = {"resourceType": "OperationOutcome", "issue": [{
             "severity": "information", "code": "informational",
             "diagnostics": f"stored as QuestionnaireResponse/{stored.id}, linked to coverage assertion "

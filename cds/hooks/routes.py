@@ -22,7 +22,7 @@ from ..davinci.policy import policy_for
 from ..fhir.limits import LimitError
 from ..fhir.record import PatientRecord
 from ..web.feedback import FeedbackStore
-from ..web.security import ReviewTokens
+from ..web.security import ReviewTokens, client_of
 from ..web.settings import Settings
 from .body import read_json
 from .discovery import Service, discovery, services
@@ -43,8 +43,10 @@ def router(
     base_url: Callable[[Request], str],
     tokens: ReviewTokens | None,
     paths: Callable[[], set[str]],
-    amend: Callable[[PatientRecord, set[str]], None] | None = None,
+    amend: Callable[[str, PatientRecord, set[str]], None] | None = None,
 ) -> APIRouter:
+    """amend(client, record, orders): adds what the calling client answered about the orders
+    (DTR QuestionnaireResponses, cds/davinci) to the record."""
     app = APIRouter()
 
     def service_for(service_id: str) -> Service:
@@ -70,10 +72,12 @@ def router(
         knowledge = _knowledge.default()
         # Checked when the app was made (a bad file never serves); cached after the first read.
         policy = policy_for(knowledge.folder, knowledge.rulesets, settings.payer_policy)
+        client = client_of(request)
+        amend_for_client = (lambda record, orders: amend(client, record, orders)) if amend is not None else None
         try:
             result = await anyio.to_thread.run_sync(
                 lambda: answer(call, prefetch, service, base_url=base_url(request), as_of=settings.as_of,
-                               available_paths=available, trail=trail, policy=policy, amend=amend))
+                               available_paths=available, trail=trail, policy=policy, amend=amend_for_client))
         except HookError:
             raise
         except LimitError as exc:

@@ -30,7 +30,7 @@ from ..hooks.errors import HookError, error_response, unauthorized
 from ..hooks.routes import router as hooks_router
 from ..review import router as review_router
 from .feedback import FeedbackStore
-from .security import AuthError, ReplayCache, ReviewTokens, Verifier
+from .security import ANONYMOUS_CLIENT, AuthError, ReplayCache, ReviewTokens, Verifier
 from .settings import Settings
 
 log = logging.getLogger("cds.hooks")
@@ -118,20 +118,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     async def authenticate(request: Request) -> Response | None:
         if verifier is None:
+            request.state.client = ANONYMOUS_CLIENT
             return None
         assert settings.public_base_url is not None
         audience = settings.public_base_url.rstrip("/") + request.url.path[len(request.scope.get("root_path", "")):]
         try:
-            await anyio.to_thread.run_sync(verifier.verify, request.headers.get("authorization"), audience)
+            claims = await anyio.to_thread.run_sync(verifier.verify, request.headers.get("authorization"), audience)
         except AuthError as exc:
             log.info("JWT refused: %s", exc)
             return unauthorized()
+        # The tenant of DTR answers (cds/davinci/store.py): each issuer reads only its own.
+        request.state.client = claims["iss"]
         return None
 
     app.include_router(hooks_router(settings=settings, store=store, trail=trail, authenticate=authenticate,
                                     base_url=base_url, tokens=tokens, paths=lambda: _route_paths(app.routes),
-                                    amend=lambda record, drafts: dtr_answers.amend(
-                                        record, drafts, responses, _knowledge.default())))
+                                    amend=lambda client, record, drafts: dtr_answers.amend(
+                                        record, drafts, responses, _knowledge.default(), client)))
     app.include_router(dtr_routes.router(settings=settings, trail=trail, responses=responses,
                                          authenticate=authenticate, base_url=base_url))
     app.include_router(catalog_routes.router())

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import jwt
+from starlette.requests import Request
 
 from .feedback import connect
 from .settings import AuthSettings, TrustedIssuer
@@ -32,6 +33,17 @@ REQUIRED_CLAIMS = ["iss", "aud", "exp", "iat", "jti"]
 LINK_LIFETIME = 15 * 60
 # Seconds a review session (from one link) lasts: reading the assessment and deciding on it.
 SESSION_LIFETIME = 60 * 60
+
+
+# The one client there is without authentication: whoever reaches the (loopback) port.
+ANONYMOUS_CLIENT = "anonymous"
+
+
+def client_of(request: Request) -> str:
+    """Who called, as authentication found (the JWT's issuer, or ANONYMOUS_CLIENT): the tenant
+    whose DTR answers a call may store and read. Set only once a call is authenticated, so a
+    handler that forgot to authenticate fails instead of reading another client's data."""
+    return str(request.state.client)
 
 
 class AuthError(Exception):
