@@ -7,6 +7,8 @@ import argparse
 import sys
 from typing import Any
 
+from .settings import DEFAULT_MAX_ANSWER_BYTES, DEFAULT_STORED_ANSWERS
+
 EXIT_USAGE = 2
 
 
@@ -29,6 +31,11 @@ def add_serve_parser(commands: Any) -> None:
                        help="audit trail of every evaluation: sqlite:///PATH or postgresql://... "
                             "(default $CDS_AUDIT_URL, else sqlite:///cds-audit.sqlite)")
     serve.add_argument("--max-body-bytes", type=int, default=5 * 1024 * 1024)
+    serve.add_argument("--max-stored-answers", type=int, default=DEFAULT_STORED_ANSWERS, metavar="N",
+                       help="DTR QuestionnaireResponses kept per patient and client; the latest completed one "
+                            f"of each Questionnaire is always kept (default {DEFAULT_STORED_ANSWERS})")
+    serve.add_argument("--max-answer-bytes", type=int, default=DEFAULT_MAX_ANSWER_BYTES, metavar="BYTES",
+                       help=f"the largest QuestionnaireResponse accepted (default {DEFAULT_MAX_ANSWER_BYTES})")
     serve.add_argument("--fetch-timeout", type=float, default=0.4, metavar="SECONDS",
                        help="deadline for all FHIR fetches of one call (default 0.4)")
     serve.add_argument("--public-base-url", metavar="URL",
@@ -82,6 +89,7 @@ def run_serve(args: argparse.Namespace) -> int:
         settings = Settings(
             auth=auth, cors_origins=args.cors_origin, feedback_db=args.feedback_db,
             max_body_bytes=args.max_body_bytes, fetch_timeout=args.fetch_timeout,
+            max_stored_answers=args.max_stored_answers, max_answer_bytes=args.max_answer_bytes,
             public_base_url=args.public_base_url, as_of=args.as_of, audit_url=args.audit_url or default_url(),
             payer_policy=args.payer_policy,
         )

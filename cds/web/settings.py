@@ -14,6 +14,7 @@ ENV_VAR = "CDS_HOOKS_SETTINGS"
 DEFAULT_MAX_BODY = 5 * 1024 * 1024
 # A completed DTR form is a few kB (the largest draft, S9348's, is under 10 kB).
 DEFAULT_MAX_ANSWER_BYTES = 64 * 1024
+DEFAULT_STORED_ANSWERS = 20
 
 
 class TrustedIssuer(BaseModel):
@@ -61,7 +62,7 @@ class Settings(BaseModel):
     log_level: str = "info"
     # DTR QuestionnaireResponses kept per patient and client: the newest, and always the latest
     # completed one of each Questionnaire (an older one is never read again).
-    max_stored_answers: int = Field(default=20, ge=1)
+    max_stored_answers: int = Field(default=DEFAULT_STORED_ANSWERS, ge=1)
     # The largest QuestionnaireResponse body accepted (413 above).
     max_answer_bytes: int = Field(default=DEFAULT_MAX_ANSWER_BYTES, ge=1024)
     # The payer policy for CRD coverage information (cds/davinci/policy.py); None: the one
