@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 ENV_VAR = "CDS_HOOKS_SETTINGS"
 DEFAULT_MAX_BODY = 5 * 1024 * 1024
-# A completed DTR form is a few kB (the largest draft, S9348's, is under 10 kB).
+# A completed DTR form is a few kB (the largest blank draft is about 4 kB): 16 times that.
 DEFAULT_MAX_ANSWER_BYTES = 64 * 1024
 DEFAULT_STORED_ANSWERS = 20
 
