@@ -20,6 +20,7 @@ from cds import knowledge
 from cds.audit import AuditTrail
 from cds.davinci.store import ResponseStore
 from cds.web import AuthSettings, TrustedIssuer
+from cds.web.security import ANONYMOUS_CLIENT
 
 from .hooks_support.checks import CheckedClient, check_cards, make_client
 from .hooks_support.crd import coverage_information
@@ -143,7 +144,7 @@ def test_answers_are_capped_per_patient_and_the_latest_completed_one_is_kept(tmp
         # Drafts saved after it (in progress: never read) must not push the completed answer out.
         for _ in range(5):
             assert post(client, template).status_code == 201
-        stored = ResponseStore(tmp_path / "hooks.sqlite").for_patient("anonymous", "Patient/hf1")
+        stored = ResponseStore(tmp_path / "hooks.sqlite").for_patient(ANONYMOUS_CLIENT, "Patient/hf1")
         assert len(stored) == 3
         assert [r.status for r in stored] == ["completed", "in-progress", "in-progress"]
         assert nyha(sign(client, tmp_path, "hf1")) == "met"
@@ -208,6 +209,6 @@ def test_a_store_made_before_answers_had_a_client_keeps_its_rows_unread(tmp_path
                    "'S9348', 'a1', '[\"MedicationRequest/dobu\"]', 'completed', '2026-11-01', '{}')")
     store = ResponseStore(path)
     assert store.get("old") is not None
-    assert store.for_patient("anonymous", "Patient/hf1") == []
+    assert store.for_patient(ANONYMOUS_CLIENT, "Patient/hf1") == []
     with make_client(tmp_path) as client:
         assert nyha(sign(client, tmp_path, "hf1")) == "unknown"

@@ -55,7 +55,7 @@ CREATE TABLE IF NOT EXISTS dtr_package (
     PRIMARY KEY (client, assertion_id, therapy)
 )
 """
-READ_STATUSES = ("completed", "amended")
+READ_STATUSES = frozenset({"completed", "amended"})
 
 
 class IssuedPackage(BaseModel):
