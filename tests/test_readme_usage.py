@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from cds import cases, demo
+
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -22,7 +24,8 @@ def _free_port() -> int:
 
 
 def test_the_curl_example_waits_for_the_server_and_prints_cards(tmp_path: Path) -> None:
-    section = README[README.index("### Example"):]
+    # The heading itself: prose elsewhere (the quick start's output) may name the section.
+    section = README[README.index("\n### Example\n"):]
     script = re.search(r"```sh\n(.*?\nJSON\n)```", section, re.S).group(1)
     port = str(_free_port())
     script = script.replace("8080", port).replace("--as-of 2026-11-22 &",
@@ -47,3 +50,29 @@ def test_the_curl_example_waits_for_the_server_and_prints_cards(tmp_path: Path) 
 ])
 def test_the_readme_documents(documented: str) -> None:
     assert documented in README
+
+
+# The quick start shows what `make run` prints ------------------------------------------------
+
+
+def _quick_start_output() -> list[str]:
+    section = README[README.index("## Quick start"):README.index("## Install")]
+    blocks = re.findall(r"^```(\w*)\n(.*?)^```", section, re.S | re.M)
+    return next(text for language, text in blocks if not language).splitlines()
+
+
+def test_the_quick_start_shows_the_commands_make_run_runs() -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    recipe = re.search(r"\nrun: .*?\n((?:\t.*\n)+)", makefile).group(1)
+    commands = [line.strip().replace("$(BIN)", ".venv/bin") for line in recipe.splitlines()]
+    shown = _quick_start_output()
+    assert [line for line in shown if line.startswith(".venv/bin/")] == commands
+    assert not any("fixtures build" in c for c in commands), "make run stays fast: the full case set is opt-in"
+    assert re.fullmatch(r"rulesets: ok, \d+ rulesets and \d+ value sets", shown[1])
+
+
+def test_the_quick_start_shows_what_the_demo_prints() -> None:
+    known = cases.load()
+    printed = demo.render(demo.assess(demo.load(known=known)), cds=".venv/bin/cds", case_count=len(known))
+    shown = _quick_start_output()
+    assert shown[shown.index(".venv/bin/cds demo") + 1:] == printed.splitlines()
