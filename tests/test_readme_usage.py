@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import signal
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from cds import cases, demo
+from cds.cli import _parser, main
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -76,3 +78,78 @@ def test_the_quick_start_shows_what_the_demo_prints() -> None:
     printed = demo.render(demo.assess(demo.load(known=known)), cds=".venv/bin/cds", case_count=len(known))
     shown = _quick_start_output()
     assert shown[shown.index(".venv/bin/cds demo") + 1:] == printed.splitlines()
+
+
+# Every option the README (and docs/) gives a `cds` command is in that command's --help ------
+
+
+DOCUMENTS = ("README.md", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "docs").glob("*.md")))
+
+
+def _readme_commands(document: str = "README.md") -> list[str]:
+    """Each `cds ...` command line of a document: in shell blocks (with their indented or
+    backslash continuation lines, without comments) and in inline code."""
+    text = (ROOT / document).read_text(encoding="utf-8")
+    found: list[str] = []
+    blocks = re.findall(r"```sh\n(.*?)```", text, re.S)
+    for block in blocks:
+        joined = re.sub(r"\\\n|\n(?=[ \t]+\[)", " ", block)
+        for line in joined.splitlines():
+            found += [c.strip() for c in re.findall(r"(?:^|[\s/])cds (.*)", re.split(r"\s#", line)[0])]
+    prose = re.sub(r"```.*?```", "", text, flags=re.S)
+    for code in re.findall(r"`([^`]+)`", prose):
+        found += re.findall(r"^(?:\S*/)?cds (.*)", " ".join(code.split()))
+    return found
+
+
+def _subcommand(words: list[str]) -> list[str]:
+    parser, path = _parser(), []
+    for word in words:
+        choices = next((a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+        if not choices or word not in choices:
+            break
+        parser, path = choices[word], [*path, word]
+    return path
+
+
+def _help(path: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    with pytest.raises(SystemExit):
+        main([*path, "--help"])
+    return capsys.readouterr().out
+
+
+def test_the_readme_command_lines_are_found() -> None:
+    commands = " | ".join(_readme_commands())
+    for expected in ("evaluate PATH...", "serve [--host H]", "audit report --out", "criteria [--format",
+                     "questionnaire THERAPY", "serve --payer-policy FILE", "audit show ID"):
+        assert expected in commands
+
+
+def _missing_options(command: str, capsys: pytest.CaptureFixture[str]) -> list[str]:
+    path = _subcommand(command.split())
+    assert path, f"`cds {command}`: no such command"
+    text = _help(path, capsys)
+    options = set(re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]*)", command))
+    missing = [o for o in options if not re.search(rf"(?<![\w-]){re.escape(o)}(?![\w-])", text)]
+    # Choices written `--format md|html|json`: each is one the help offers.
+    for option, choices in re.findall(r"(--[a-z][a-z0-9-]*) ([a-z0-9]+(?:\|[a-z0-9]+)+)", command):
+        missing += [f"{option} {c}" for c in choices.split("|") if not re.search(rf"[{{,]{c}[,}}]", text)]
+    return sorted(missing)
+
+
+@pytest.mark.parametrize(("document", "command"),
+                         [(d, c) for d in DOCUMENTS for c in sorted(set(_readme_commands(d)))])
+def test_every_option_the_readme_uses_is_in_the_commands_help(
+        document: str, command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _missing_options(command, capsys) == []
+
+
+def test_an_option_missing_from_the_help_is_caught(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _missing_options("serve --port 1 [--no-such-option]", capsys) == ["--no-such-option"]
+    assert _missing_options("criteria --format md|pdf", capsys) == ["--format pdf"]
+
+
+def test_cds_help_names_every_command_the_readme_uses(capsys: pytest.CaptureFixture[str]) -> None:
+    text = _help([], capsys)
+    used = {_subcommand(command.split())[0] for d in DOCUMENTS for command in _readme_commands(d)}
+    assert sorted(c for c in used if not re.search(rf"^\s+{c}\s", text, re.M)) == []
