@@ -77,7 +77,8 @@ def test_the_quick_start_shows_what_the_demo_prints() -> None:
     known = cases.load()
     printed = demo.render(demo.assess(demo.load(known=known)), cds=".venv/bin/cds", case_count=len(known))
     shown = _quick_start_output()
-    assert shown[shown.index(".venv/bin/cds demo") + 1:] == printed.splitlines()
+    assert shown[shown.index(".venv/bin/cds demo") + 1:] == printed.splitlines(), \
+        "the README's quick start is not what `make run` prints: paste `make run`'s output there"
 
 
 # Every option the README (and docs/) gives a `cds` command is in that command's --help ------
