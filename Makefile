@@ -16,11 +16,11 @@ $(STAMP): pyproject.toml setup.py
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The rulesets checked, then a few named test patients on one screen and where to go next
+# (fixtures/demo.yaml). Every test case: `cds fixtures build`, `cds evaluate build/fixtures`.
 run: $(STAMP)
-	$(BIN)/cds rulesets check
-	rm -rf build/fixtures
-	$(BIN)/cds fixtures build --out build/fixtures
-	$(BIN)/cds evaluate build/fixtures --as-of 2026-11-22 --format table
+	$(BIN)/cds rulesets check --quiet
+	$(BIN)/cds demo
 
 # The CDS Hooks service on http://127.0.0.1:8080/cds-services (HOST/PORT/WORKERS to change).
 serve: $(STAMP)
@@ -39,6 +39,9 @@ test: $(STAMP)
 # What CI runs on a second interpreter (`make smoke PYTHON=python3.13 VENV=.venv313`): the
 # fixtures through the CLI, the engine's durable-rules tests, the fixture and hooks tests.
 smoke: run
+	rm -rf build/fixtures
+	$(BIN)/cds fixtures build --out build/fixtures
+	$(BIN)/cds evaluate build/fixtures --as-of 2026-11-22 --format table > build/fixtures.txt
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_engine.py tests/test_engine_negation.py \
 		tests/test_fixtures.py tests/test_hooks_*.py
 

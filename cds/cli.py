@@ -10,7 +10,7 @@ from pathlib import Path
 
 import orjson
 
-from . import cases, knowledge
+from . import cases, demo, knowledge
 from .audit.cli import add_audit_commands, add_audit_options, evaluate_audited
 from .catalog.cli import add_criteria_command
 from .davinci.cli import add_questionnaire_command
@@ -43,7 +43,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cds", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="cds", description="Clinical decision support for home infusion therapy: FHIR R4 records in, "
+                                "an assessment per therapy out. Start with `cds demo`; `cds COMMAND --help` "
+                                "for each command.")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     evaluate = commands.add_parser("evaluate", help="assess patients from FHIR files")
@@ -68,6 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     rulesets = commands.add_parser("rulesets", help="work with the rulesets")
     rulesets_commands = rulesets.add_subparsers(required=True, metavar="ACTION")
     check = rulesets_commands.add_parser("check", help="validate every ruleset and value set")
+    check.add_argument("--quiet", action="store_true", help="one line for all of them (errors still in full)")
     check.set_defaults(func=_rulesets_check)
 
     fixtures = commands.add_parser("fixtures", help="work with the test cases (fixtures/cases)")
@@ -77,6 +81,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="case files (default: every file of fixtures/cases)")
     build.add_argument("--out", type=Path, default=Path("build/fixtures"), help="folder to write into")
     build.set_defaults(func=_fixtures_build)
+
+    demo_command = commands.add_parser("demo", help="a few named test patients assessed, on one screen (make run)")
+    demo_command.set_defaults(func=_demo)
 
     add_serve_parser(commands)
     add_criteria_command(commands)
@@ -136,10 +143,20 @@ def _fixtures_build(args: argparse.Namespace) -> int:
 
 def _rulesets_check(args: argparse.Namespace) -> int:
     loaded = knowledge.load(knowledge.rulesets_folder())
+    if args.quiet:
+        print(f"rulesets: ok, {len(loaded.rulesets)} rulesets and {len(loaded.valuesets.by_id)} value sets")
+        return 0
     for therapy, ruleset in loaded.rulesets.items():
         print(f"{ruleset.file}: ok, {therapy} {ruleset.full_version}, "
               f"{len(ruleset.criteria)} criteria, {len(ruleset.findings)} findings")
     print(f"valuesets: ok, {len(loaded.valuesets.by_id)} value sets")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    known = cases.load()
+    chosen = demo.load(known=known)
+    print(demo.render(demo.assess(chosen), cds=demo.command(), case_count=len(known)))
     return 0
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from .listing import listed
 from .models import PatientAssessment
 
+GAP = 2
+# ASCII: the terminal or the file the output goes to may not be UTF-8.
+ELLIPSIS = "..."
 MARKS = {"met": "[x]", "not-met": "[ ]", "unknown": "[?]", "not-applicable": "[-]"}
 
 
@@ -37,12 +40,39 @@ def render_text(result: PatientAssessment) -> str:
 
 
 def render_table(results: Sequence[PatientAssessment]) -> str:
-    rows = [("patient", "therapy", "status", "top alternative")]
-    for result in results:
-        for assessment in result.assessments:
-            top = assessment.alternatives[0].id if assessment.alternatives else "-"
-            rows.append((result.patient, assessment.therapy, assessment.status, top))
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    rows = [(result.patient, assessment.therapy, assessment.status,
+             assessment.alternatives[0].id if assessment.alternatives else "-")
+            for result in results for assessment in result.assessments]
+    return columns(("patient", "therapy", "status", "top alternative"), rows)
+
+
+def columns(header: Sequence[str], rows: Iterable[Sequence[str]], *, width: int | None = None,
+            fit: int | None = None) -> str:
+    return "\n".join(column_lines(header, rows, width=width, fit=fit))
+
+
+def column_lines(header: Sequence[str], rows: Iterable[Sequence[str]], *, width: int | None = None,
+                 fit: int | None = None) -> list[str]:
+    """Aligned columns: the header, a rule, a line per row. With `width`, the column `fit` is
+    shortened (at a word, with an ellipsis) so that no line is wider: a table that fits the
+    terminal stays readable."""
+    table = [list(header)] + [list(row) for row in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    if width is not None and fit is not None:
+        room = width - (sum(widths) - widths[fit]) - GAP * (len(header) - 1)
+        widths[fit] = max(len(header[fit]), min(widths[fit], room))
+        for row in table:
+            row[fit] = shortened(row[fit], widths[fit])
+    lines = [(" " * GAP).join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in table]
+    lines.insert(1, (" " * GAP).join("-" * w for w in widths))
+    return lines
+
+
+def shortened(text: str, width: int) -> str:
+    """The text cut to `width` characters at a word boundary, an ellipsis saying it was cut."""
+    if len(text) <= width:
+        return text
+    cut = text[:width - len(ELLIPSIS)]
+    if " " in cut and text[len(cut)] != " ":
+        cut = cut[:cut.rindex(" ")]
+    return cut.rstrip(" ,;:(") + ELLIPSIS

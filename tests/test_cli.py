@@ -104,3 +104,11 @@ def test_max_bytes_caps_what_is_read_per_file(tmp_path: Path, max_bytes: str, co
     assert done.returncode == code, done.stderr
     if code:
         assert "more than 100 bytes: over the cap (max bytes per file, --max-bytes" in done.stderr
+
+
+def test_rulesets_check_quiet_is_one_line() -> None:
+    done = _run("rulesets", "check", "--quiet")
+    assert done.returncode == 0, done.stderr
+    loaded = knowledge.default()
+    assert done.stdout == (f"rulesets: ok, {len(loaded.rulesets)} rulesets and "
+                           f"{len(loaded.valuesets.by_id)} value sets\n")
