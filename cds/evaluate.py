@@ -119,7 +119,7 @@ def assess_facts(facts: PatientFacts, as_of: dt.date, therapies: list[str]) -> P
 def _concurrent(facts: PatientFacts, assessments: list[Any], outcomes: dict[str, Any],
                 knowledge: _knowledge.Knowledge) -> None:
     """Billing notes for concurrent per diems: each order is billed by the one therapy shown for
-    it (an IV opioid both S9326-like and S9327-like pages claim is one per diem, README)."""
+    it (an IV opioid that a continuous and an intermittent page both claim is one per diem, README)."""
     by_therapy = {a.therapy: a for a in assessments}
     shown = {one_answer(claimed, knowledge.rulesets).therapy for therapies in facts.orders().values()
              if (claimed := [by_therapy[t] for t in therapies if t in by_therapy])}

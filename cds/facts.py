@@ -94,7 +94,7 @@ class MedicationFact(BaseModel):
     # hours between doses, mL a day, mg a day, hours one administration lasts. None: cannot be told.
     interval_hours: float | None = None
     daily_volume_ml: float | None = None
-    # mL on a day the order is given (a page billing only the days infused: S9373.md).
+    # mL on a day the order is given (a page billing only the days infused: the hydration page).
     infused_day_volume_ml: float | None = None
     daily_dose_mg: float | None = None
     duration_hours: float | None = None

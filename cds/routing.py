@@ -44,8 +44,6 @@ class OrderLike(Protocol):
     delivery: str
     other_words: list[str]
     strengths: dict[str, float]
-    drug_unread: bool
-    order: bool
 
 
 def claims(claim: Claim, order: OrderLike, therapy: str = "", beside: Iterable[Iterable[str]] | None = None,
@@ -58,8 +56,8 @@ def claims(claim: Claim, order: OrderLike, therapy: str = "", beside: Iterable[I
     An order whose drug cannot be read (a reference that does not resolve) is judged by what
     it tells besides the drug: any therapy might be its own, so it is kept, never dropped
     (history of an unknown drug is no therapy's)."""
-    if order.drug_unread:
-        return order.order and _claims_unread(claim, order)
+    if getattr(order, "drug_unread", False):
+        return bool(getattr(order, "order", False)) and _claims_unread(claim, order)
     if claim.classes and not any(order.classes.get(c) for c in claim.classes):
         return False
     if any(order.classes.get(c) for c in claim.not_classes):
