@@ -103,6 +103,15 @@ def test_order_select_evaluates_only_the_selected_orders(tmp_path: Path) -> None
     assert _therapies(_cards(tmp_path, ORDER_SELECT, body)) == ["S9363"]
 
 
+def test_a_selection_that_names_no_draft_order_answers_400_not_silence(tmp_path: Path) -> None:
+    body = hook_request("order-select", "p1", pain_patient("p1"), orders=[morphine_infusion("o1", "p1")],
+                        selections=["MedicationRequest/o1", "MedicationRequest/<gone>"])
+    with make_client(tmp_path) as client:
+        response = client.post(ORDER_SELECT, json=body)
+    assert response.status_code == 400
+    assert "names no order in context.draftOrders" in response.text and "<gone>" not in response.text
+
+
 def test_a_service_request_coded_with_the_hcpcs_code_is_an_order_for_that_therapy(tmp_path: Path) -> None:
     body = hook_request("order-select", "p1", pain_patient("p1"), orders=[infusion_service("s1", "p1", "S9326")])
     assert _therapies(_cards(tmp_path, ORDER_SELECT, body)) == ["S9326"]
