@@ -93,6 +93,47 @@ def bill(ruleset: Ruleset, outcome: Outcome, has_order: bool, service_codes: lis
     return Billing(code=code, unit=billing.unit, notes=notes)
 
 
+def per_diems(ruleset: Ruleset, outcome: Outcome, assessment: Assessment, orders: list[str]) -> list[str]:
+    """The per diem lines one therapy bills for its orders under evaluation: none when the
+    order is refused (not billed); one, its billing code; with `billing.per_order`, one per
+    order, each order's own code (the first of `codes` holding for it, else the general code),
+    the billing code first."""
+    if outcome.criteria[ruleset.routing.criterion].result == "not-met":
+        return []
+    if not ruleset.billing.per_order or len(orders) < 2:
+        return [assessment.billing.code]
+    own = {}
+    for n, item in enumerate(ruleset.billing.codes):
+        for ref in evidence(outcome.matches.get(f"b|{n}", [])):
+            own.setdefault(ref, item.code)
+    codes = [own.get(ref, ruleset.billing.code) for ref in orders]
+    main = assessment.billing.code
+    rest = codes[:codes.index(main)] + codes[codes.index(main) + 1:] if main in codes else codes[1:]
+    return [main, *rest]
+
+
+# README "Billing code picked from the order": the second concurrent per diem carries modifier
+# SH, the third and any later SJ.
+_MODIFIERS = ("SH", "SJ")
+
+
+def concurrent_notes(lines: dict[str, list[str]], assessments: list[Assessment]) -> None:
+    """Several per diems on one day (therapies in code order, none named primary by a page;
+    within one therapy its billing code first): each after the first gets a note naming its
+    code with the modifier, on the assessment that bills it."""
+    ordered = [(therapy, code) for therapy in sorted(lines) for code in lines[therapy]]
+    if len(ordered) < 2:
+        return
+    by_therapy = {a.therapy: a for a in assessments}
+    first = ordered[0][1]
+    for n, (therapy, code) in enumerate(ordered[1:], start=2):
+        modifier = _MODIFIERS[min(n - 2, len(_MODIFIERS) - 1)]
+        which = "second" if n == 2 else "third" if n == 3 else f"{n}th"
+        by_therapy[therapy].billing.notes.insert(
+            0, f"{code}-{modifier}: the {which} home infusion per diem on the same day (first: {first}) "
+               f"is billed with modifier {modifier}.")
+
+
 def rank_alternatives(ruleset: Ruleset, matches: dict[str, list[Binding]], status: str) -> list[AlternativeResult]:
     """Offered alternatives in ruleset order; the best-priority lead that holds takes rank 1;
     one the record shows already tried and failed goes last, with that reason."""

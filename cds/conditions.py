@@ -27,9 +27,10 @@ ANCHORS = {"as-of", "order"}
 PICKS = {"latest", "min", "max", "any"}
 COMPARISONS = {"lt": "$lt", "le": "$lte", "gt": "$gt", "ge": "$gte", "eq": "="}
 # Order facts read from the dosage (cds/facts.py), compared with numbers.
-ORDER_MEASURES = ("interval_hours", "daily_volume_ml", "daily_dose_mg", "duration_hours", "planned_days")
+ORDER_MEASURES = ("interval_hours", "daily_volume_ml", "infused_day_volume_ml", "daily_dose_mg", "duration_hours",
+                  "planned_days")
 # Order measures that add up over a therapy's orders (`orders_total`).
-SUMMED_MEASURES = ("daily_volume_ml", "daily_dose_mg")
+SUMMED_MEASURES = ("daily_volume_ml", "infused_day_volume_ml", "daily_dose_mg")
 RECORD_PARTS = {"procedures", "medication_history"}
 # Terms about the patient's data: the ones `none:` may negate.
 DATA_TERMS = {"condition", "medication", "service_order", "patient", "course", "observation",
@@ -179,8 +180,9 @@ def _compare(value: Any, scope: Scope, term: str, extra: set[str] = set()) -> tu
 
 
 def _window(spec: dict[str, Any], out: dict[str, Any], scope: Scope, term: str) -> None:
-    # started_days_before (medication only: its keys admit it) shares the anchor of within_days.
-    anchored = {"within_days", "started_days_before"}.intersection(spec)
+    # started_days_before and started_within_days (medication only: its keys admit them) share
+    # the anchor of within_days.
+    anchored = {"within_days", "started_days_before", "started_within_days"}.intersection(spec)
     if "before" in spec and not anchored:
         raise RulesetError(f"{scope.where}: {term}.before: goes with within_days")
     for key in sorted(anchored):
@@ -236,7 +238,7 @@ def _conditions_count(spec: Any, scope: Scope) -> Term:
 
 def _medication(spec: Any, scope: Scope) -> Term:
     keys = {"class", "not_class", "ingredient", "route", "route_class", "status", "order",
-            "delivery", "status_reason", "within_days", "started_days_before", "before", "timing_text", "routed_to",
+            "delivery", "status_reason", "within_days", "started_days_before", "started_within_days", "before", "timing_text", "routed_to",
             *ORDER_MEASURES}
     spec = _check_keys(spec, keys, scope, "medication")
     term = scope.terminology
@@ -587,6 +589,25 @@ def phrases(node: Node) -> list[str]:
     not_followed_by)."""
     return [p for t in terms(node) for key in ("text", "value_text", "method_text", "timing_text", "not_followed_by")
             for p in t.spec.get(key, ())]
+
+
+# What a medication term asks of the drug itself (not of its route, timing or dates).
+_DRUG_KEYS = ("class", "not_class", "ingredient", "routed_to")
+
+
+def order_criteria(ruleset: Ruleset, parsed: ParsedRuleset) -> frozenset[str]:
+    """The criteria that read the drug of the order under evaluation: a branch asks the order
+    for a class or ingredient (a medication term with `order: true`, `orders_total` by class),
+    or reads the result of a criterion that does. An order whose drug cannot be read makes
+    these `unknown`."""
+    found: set[str] = set()
+    for criterion in ruleset.criteria:
+        for clause in (c for c in parsed.clauses if c.key.startswith(f"c|{criterion.id}|")):
+            if any((t.kind == "orders_total" and "class" in t.spec)
+                   or (t.kind == "medication" and t.spec.get("order") is True and any(k in t.spec for k in _DRUG_KEYS))
+                   or (t.kind == "result" and t.spec["criterion"] in found) for t in terms(clause.node)):
+                found.add(criterion.id)
+    return frozenset(found)
 
 
 def terms(node: Node) -> list[Term]:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from . import knowledge as _knowledge
-from .assess import assess, decide_status
+from .assess import assess, concurrent_notes, decide_status, per_diems
 from .derive import derived_facts
 from .engine.run import grouped
 from .facts import PatientFacts
@@ -16,6 +16,7 @@ from .fhir import InputError, Problem, RawEntry, read_document
 from .fhir.read import PartlyUnreadable, read_paths
 from .fhir.record import PatientRecord, build_records, validation_problems
 from .models import PatientAssessment
+from .routing import one_answer
 
 Input = str | Path | dict[str, Any] | Sequence[dict[str, Any]]
 
@@ -88,6 +89,7 @@ def assess_facts(facts: PatientFacts, as_of: dt.date, therapies: list[str]) -> P
     """Run the rules over facts already built (the audit trail replays stored facts this way)."""
     knowledge = _knowledge.default()
     assessments = []
+    outcomes = {}
     warnings = list(facts.warnings)
     # A record repeats its diagnoses: equal condition facts are grouped once for every therapy.
     shared = grouped(facts.conditions_for_engine())
@@ -101,14 +103,30 @@ def assess_facts(facts: PatientFacts, as_of: dt.date, therapies: list[str]) -> P
             [*facts.for_engine(therapy, shared), *derived],
             {"as_of": as_of.isoformat()},
             lambda results, matches, r=ruleset: decide_status(r, results, matches, has_order),
+            unread_orders=facts.unread_orders(therapy),
         )
+        outcomes[therapy] = outcome
         assessments.append(assess(ruleset, outcome, has_order, facts.service_codes(therapy),
                                   frozenset(d.item for d in facts.documented)))
+    _concurrent(facts, assessments, outcomes, knowledge)
     return PatientAssessment(
         patient=facts.patient.ref, as_of=as_of,
         rulesets={t: knowledge.rulesets[t].full_version for t in therapies},
         assessments=assessments, warnings=[str(w) for w in warnings],
     )
+
+
+def _concurrent(facts: PatientFacts, assessments: list[Any], outcomes: dict[str, Any],
+                knowledge: _knowledge.Knowledge) -> None:
+    """Billing notes for concurrent per diems: each order is billed by the one therapy shown for
+    it (an IV opioid that a continuous and an intermittent page both claim is one per diem, README)."""
+    by_therapy = {a.therapy: a for a in assessments}
+    shown = {one_answer(claimed, knowledge.rulesets).therapy for therapies in facts.orders().values()
+             if (claimed := [by_therapy[t] for t in therapies if t in by_therapy])}
+    orders = facts.orders()
+    lines = {t: per_diems(knowledge.rulesets[t], outcomes[t], by_therapy[t],
+                          [ref for ref, claiming in orders.items() if t in claiming]) for t in shown}
+    concurrent_notes({t: codes for t, codes in lines.items() if codes}, assessments)
 
 
 def read_input(source: Input | Sequence[str | Path]) -> list[RawEntry]:

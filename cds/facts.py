@@ -12,6 +12,7 @@ from itertools import groupby
 from decimal import Decimal
 from typing import Any, Literal
 
+from fhir.resources.R4B.codeableconcept import CodeableConcept
 from fhir.resources.R4B.condition import Condition
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 from fhir.resources.R4B.observation import Observation
@@ -27,7 +28,7 @@ from .ruleset import Course, Ruleset
 from .terminology import Coding, DrugClassifier, ValueSets
 from .terminology import icd10cm
 from .terminology.valuesets import HCPCS_SYSTEMS
-from .texts import TextMatcher
+from .texts import TextMatcher, phrase_flag
 
 ACTIVE_CLINICAL = {"active", "recurrence", "relapse"}
 EXCLUDED_VERIFICATION = {"refuted", "entered-in-error"}
@@ -36,9 +37,6 @@ ONGOING_STATUSES = {"active", "on-hold"}
 _DAYS_PER_UNIT = {"d": 1, "day": 1, "days": 1, "wk": 7, "week": 7, "weeks": 7, "mo": 30,
                   "month": 30, "months": 30, "h": Decimal(1) / 24, "hour": Decimal(1) / 24}
 _HOURS_PER_UNIT = {"h": 1, "d": 24, "wk": 168, "mo": 720, "min": Decimal(1) / 60, "s": Decimal(1) / 3600}
-# FHIR TimingAbbreviation codes that state an interval (hours between doses).
-_TIMING_CODES = {"Q1H": 1, "Q2H": 2, "Q3H": 3, "Q4H": 4, "Q6H": 6, "Q8H": 8, "BID": 12, "TID": 8,
-                 "QID": 6, "QD": 24, "AM": 24, "PM": 24, "QOD": 48}
 _ML_PER_UNIT = {"ml": 1, "mL": 1, "L": 1000, "l": 1000, "dL": 100, "cL": 10}
 _MG_PER_UNIT = {"mg": 1, "g": 1000, "ug": Decimal("0.001"), "mcg": Decimal("0.001")}
 # Observation statuses that count (criteria README: never preliminary, cancelled, entered-in-error).
@@ -85,6 +83,10 @@ class MedicationFact(BaseModel):
     delivery: Literal["continuous", "intermittent", "unknown"]
     status_reason: bool
     display: str
+    # The drug cannot be read: its medicationReference resolves to no Medication with a code
+    # (reported as an input warning). Routing then reads only the route and delivery, and the
+    # criteria reading the order are unknown (cds/engine/run.py).
+    drug_unread: bool = False
     start: dt.date | None = None
     end: dt.date | None = None
     authored: dt.date | None = None
@@ -92,6 +94,8 @@ class MedicationFact(BaseModel):
     # hours between doses, mL a day, mg a day, hours one administration lasts. None: cannot be told.
     interval_hours: float | None = None
     daily_volume_ml: float | None = None
+    # mL on a day the order is given (a page billing only the days infused: the hydration page).
+    infused_day_volume_ml: float | None = None
     daily_dose_mg: float | None = None
     duration_hours: float | None = None
     # Flags of the rulesets' phrases (cds/texts.py) in the dosage text or the timing code.
@@ -208,6 +212,14 @@ class PatientFacts(BaseModel):
         """The HCPCS codes that ServiceRequests under evaluation name for this therapy."""
         return [o.codes[therapy] for o in self.service_orders if therapy in o.codes]
 
+    def orders(self) -> dict[str, list[str]]:
+        """Each order under evaluation (medication or service) -> the therapies claiming it."""
+        return {o.ref: o.order_for for o in [*self.medications, *self.service_orders] if o.order_for}
+
+    def unread_orders(self, therapy: str) -> list[str]:
+        """The therapy's orders whose drug cannot be read."""
+        return [m.ref for m in self.medications if therapy in m.order_for and m.drug_unread]
+
     def order_date(self, therapy: str) -> dt.date | None:
         """The date of the therapy's order: the earliest authoredOn of its draft orders."""
         dates = [m.authored for m in self.medications if therapy in m.order_for and m.authored]
@@ -285,7 +297,7 @@ def build_facts(
                           age_days=_age_days(record.patient.birthDate, as_of), as_of=as_of)
     conditions = [_condition(ref, c, valuesets, warnings, texts) for ref, c in record.conditions]
     medications = [
-        _medication(ref, request, record, classifier, rulesets, as_of, order_refs, texts)
+        _medication(ref, request, record, classifier, rulesets, as_of, order_refs, texts, warnings)
         for ref, request in record.medication_requests
     ]
     service_orders = [
@@ -461,11 +473,15 @@ def _condition(ref: str, condition: Condition, valuesets: ValueSets, warnings: l
                          onset=str(onset)[:10] if onset else None, texts=texts.match(*_texts(condition.code)))
 
 
-def _texts(concept: Any) -> list[str]:
-    """A CodeableConcept's text and its codings' displays: what a phrase is looked for in."""
+def _texts(concept: Any, codes: bool = False) -> list[str]:
+    """A CodeableConcept's text and its codings' displays (and codes, where a code is a word:
+    a timing code "CONTINUOUS"): what a phrase is looked for in."""
     if concept is None:
         return []
-    return [t for t in [concept.text, *(c.display for c in concept.coding or [])] if t]
+    words = [concept.text, *(c.display for c in concept.coding or [])]
+    if codes:
+        words += [c.code for c in concept.coding or []]
+    return [t for t in words if t]
 
 
 def _label(concept: Any) -> str | None:
@@ -488,10 +504,15 @@ def _medication(
     as_of: dt.date,
     order_refs: set[str] | None,
     texts: TextMatcher,
+    warnings: list[Problem],
 ) -> MedicationFact:
     concept = request.medicationCodeableConcept
+    unread = None
     if concept is None and request.medicationReference is not None:
-        concept = _referenced_medication(request, record)
+        concept, unread = _referenced_medication(request, record)
+        if unread is not None:
+            warnings.append(Problem(source=ref, element="MedicationRequest.medicationReference",
+                                    message=unread, severity="warning"))
     dosage = request.dosageInstruction or []
     route_concept = next((d.route for d in dosage if d.route is not None), None)
     drug = classifier.classify(
@@ -500,20 +521,24 @@ def _medication(
     )
     is_order = request.status == "draft" if order_refs is None else ref in order_refs
     start, end = _span(request, as_of)
-    interval = _interval_hours(dosage)
+    timing = classifier.terminology.timing
+    timing_texts = texts.match(*(d.text for d in dosage),
+                               *(t for d in dosage if d.timing is not None for t in _texts(d.timing.code, codes=True)))
+    delivery = _delivery(dosage, {phrase_flag(w) for w in timing.continuous}.intersection(timing_texts))
+    # A continuous or 24-hour infusion states no dosing interval (S9494.md Billing).
+    interval = None if delivery == "continuous" else _interval_hours(dosage, timing.interval_codes)
     duration = _duration_hours(dosage)
     fact = MedicationFact(
         ref=ref, status=request.status, order=is_order, order_for=[],
         classes={name: name in drug.classes for name in classifier.terminology.drug_classes},
         ingredients=drug.ingredients, other_words=drug.other_words, strengths=drug.strengths,
         route=drug.route, route_class=drug.route_class,
-        delivery=_delivery(dosage), status_reason=request.statusReason is not None,
-        display=drug.name, start=start, end=end, authored=_day(request.authoredOn),
+        delivery=delivery, status_reason=request.statusReason is not None,
+        display=drug.name, drug_unread=unread is not None, start=start, end=end, authored=_day(request.authoredOn),
         interval_hours=interval, duration_hours=duration,
-        daily_volume_ml=_daily_volume_ml(dosage, drug.pack_ml), daily_dose_mg=_daily_amount(dosage, _milligrams),
-        planned_days=_planned_days(request),
-        timing_texts=texts.match(*(d.text for d in dosage),
-                                 *(t for d in dosage if d.timing is not None for t in _texts(d.timing.code))),
+        daily_volume_ml=_daily_volume_ml(dosage, drug.pack_ml),
+        infused_day_volume_ml=_daily_volume_ml(dosage, drug.pack_ml, per_infused_day=True), daily_dose_mg=_daily_amount(dosage, _milligrams),
+        planned_days=_planned_days(request), timing_texts=timing_texts,
     )
     # Judged alone here; an order is judged again beside the request's other orders (_route_orders).
     fact.routed_to = claiming(fact, rulesets)
@@ -548,33 +573,62 @@ def _planned_days(request: MedicationRequest) -> float | None:
     return None
 
 
-def _referenced_medication(request: MedicationRequest, record: PatientRecord) -> Any:
-    reference = request.medicationReference.reference or ""
+def _referenced_medication(request: MedicationRequest, record: PatientRecord) -> tuple[Any, str | None]:
+    """The drug a medicationReference names, and what is wrong when it names none: a
+    reference that does not resolve is reported, never a silently dropped order (issue 20)."""
+    pointer = request.medicationReference
+    reference = pointer.reference or ""
     if reference.startswith("#"):
-        for contained in request.contained or []:
-            if contained.id == reference[1:] and contained.get_resource_type() == "Medication":
-                return contained.code
-        return None
-    medication = record.medications.get(reference)
-    return medication.code if medication is not None else None
+        medication = next((c for c in request.contained or []
+                           if c.id == reference[1:] and c.get_resource_type() == "Medication"), None)
+        where = "no contained Medication"
+    else:
+        # An absolute reference names the Medication by its last two segments as well.
+        medication = record.medications.get(reference) or record.medications.get(
+            "/".join(reference.split("/_history/")[0].rstrip("/").split("/")[-2:]))
+        where = "no Medication in the input"
+    if medication is not None and medication.code is not None:
+        return medication.code, None
+    if pointer.display:
+        # A reference with only a display names the drug in words, as a text-only drug does.
+        return CodeableConcept(text=pointer.display), None
+    if not reference:
+        return None, "medicationReference has no reference: the drug cannot be read; its criteria are unknown"
+    if medication is not None:
+        return None, f"medicationReference {reference}: the Medication has no code: the drug cannot be read; its criteria are unknown"
+    return None, f"medicationReference {reference} resolves to {where}: the drug cannot be read; its criteria are unknown"
 
 
-def _delivery(dosage: list[Any]) -> Literal["continuous", "intermittent", "unknown"]:
-    """Continuous: a rate with no repeat frequency, or a duration of 24 h or more. A frequency
-    whose administrations last under 24 h is intermittent even with a rate (criteria README)."""
-    intermittent = False
+def _delivery(dosage: list[Any], says_continuous: set[str]) -> Literal["continuous", "intermittent", "unknown"]:
+    """Continuous (criteria README): the timing says so (`says_continuous`: the continuous words
+    found in the dosage text or timing code), a rate with no repeat frequency, or administrations
+    of 24 h or more. Intermittent only when the administrations last under 24 h: a stated (or
+    volume / rate) duration under 24 h, doses less than 24 h apart, or a dose with no rate. A
+    rate with a frequency whose administrations could last a day (once a day, no duration) is
+    unknown. Several instructions: continuous when any is."""
+    if says_continuous:
+        return "continuous"
+    intermittent = unknown = False
     for instruction in dosage:
         rate = any(dose.rateQuantity is not None or dose.rateRatio is not None or dose.rateRange is not None
                    for dose in instruction.doseAndRate or [])
         repeat = instruction.timing.repeat if instruction.timing is not None else None
-        if repeat is not None and repeat.duration is not None and repeat.durationUnit in _HOURS_PER_UNIT:
-            if Decimal(repeat.duration) * _HOURS_PER_UNIT[repeat.durationUnit] >= 24:
-                return "continuous"
+        lasts = _one_duration(instruction)
+        if lasts is not None and lasts >= 24:
+            return "continuous"
         repeats = repeat is not None and (repeat.frequency is not None or repeat.period is not None)
         if rate and not repeats:
             return "continuous"
-        intermittent = intermittent or repeats
-    return "intermittent" if intermittent else "unknown"
+        if not repeats:
+            continue
+        apart = _hours(repeat.period, repeat.periodUnit) if repeat.period is not None else None
+        if apart is not None and repeat.frequency:
+            apart = apart / Decimal(repeat.frequency)
+        if lasts is not None or not rate or (apart is not None and apart < 24):
+            intermittent = True
+        else:
+            unknown = True
+    return "intermittent" if intermittent and not unknown else "unknown"
 
 
 def _repeat(dosage: list[Any]) -> Any:
@@ -591,9 +645,10 @@ def _hours(value: Any, unit: str | None) -> Decimal | None:
     return Decimal(str(value)) * Decimal(_HOURS_PER_UNIT[unit])
 
 
-def _interval_hours(dosage: list[Any]) -> float | None:
-    """Hours between doses: period / frequency from timing.repeat, else timing.code (S9494.md,
-    Billing). None when the order does not tell: no timing, a range, as needed, continuous."""
+def _interval_hours(dosage: list[Any], codes: dict[str, float]) -> float | None:
+    """Hours between doses: period / frequency from timing.repeat, else timing.code, only the
+    codes listed (S9494.md, Billing). None when the order does not tell: no timing, a range, as
+    needed (and, decided by the caller, a continuous or 24-hour infusion)."""
     for instruction in dosage:
         timing = instruction.timing
         if timing is None:
@@ -609,29 +664,39 @@ def _interval_hours(dosage: list[Any]) -> float | None:
                 return None
             return float(period / Decimal(repeat.frequency or 1))
         code = next((c.code for c in (timing.code.coding or []) if c.code), None) if timing.code else None
-        if code in _TIMING_CODES:
-            return float(_TIMING_CODES[code])
+        if code in codes:
+            return float(codes[code])
         return None
     return None
 
 
 def _duration_hours(dosage: list[Any]) -> float | None:
-    """Hours one administration lasts (the chemotherapy page): repeat.duration; else boundsDuration of a
-    single administration; else dose volume / rate; None when it cannot be told."""
+    """Hours one administration lasts (the chemotherapy page), from the first instruction that tells."""
     for instruction in dosage:
         repeat = instruction.timing.repeat if instruction.timing is not None else None
         if repeat is not None and repeat.duration is not None:
-            return _float(_hours(repeat.duration, repeat.durationUnit))
-        if repeat is not None and repeat.boundsDuration is not None and repeat.frequency is None \
-                and repeat.period is None:
-            bounds = repeat.boundsDuration
-            return _float(_hours(bounds.value, bounds.code or bounds.unit))
-        for dose in instruction.doseAndRate or []:
-            volume = _millilitres(dose.doseQuantity)
-            rate = dose.rateQuantity
-            per_hour = _millilitres(rate) if rate is not None and (rate.code or rate.unit or "").endswith("/h") else None
-            if volume and per_hour:
-                return volume / per_hour
+            return _one_duration(instruction)
+        if (lasts := _one_duration(instruction)) is not None:
+            return lasts
+    return None
+
+
+def _one_duration(instruction: Any) -> float | None:
+    """Hours one administration of an instruction lasts: repeat.duration; else boundsDuration of a
+    single administration; else dose volume / rate; None when it cannot be told."""
+    repeat = instruction.timing.repeat if instruction.timing is not None else None
+    if repeat is not None and repeat.duration is not None:
+        return _float(_hours(repeat.duration, repeat.durationUnit))
+    if repeat is not None and repeat.boundsDuration is not None and repeat.frequency is None \
+            and repeat.period is None:
+        bounds = repeat.boundsDuration
+        return _float(_hours(bounds.value, bounds.code or bounds.unit))
+    for dose in instruction.doseAndRate or []:
+        volume = _millilitres(dose.doseQuantity)
+        rate = dose.rateQuantity
+        per_hour = _millilitres(rate) if rate is not None and (rate.code or rate.unit or "").endswith("/h") else None
+        if volume and per_hour:
+            return volume / per_hour
     return None
 
 
@@ -656,10 +721,11 @@ def _milligrams(quantity: Any) -> float | None:
 _PACK_UNITS = {"bag", "{bag}", "bags", "{bags}", "ea", "{each}", "each"}
 
 
-def _daily_volume_ml(dosage: list[Any], pack_ml: float | None = None) -> float | None:
-    """mL on a day the order is given (the nutrition and hydration pages, Billing): a schedule
-    longer than a day (three times a week) counts the days infused, not an average; "1 bag"
-    counts the product volume the drug's name states (the hydration page, curated)."""
+def _daily_volume_ml(dosage: list[Any], pack_ml: float | None = None, per_infused_day: bool = False) -> float | None:
+    """mL a day (the nutrition page, Billing): dose volume x administrations per day, so 2,000 mL
+    every 48 h is 1,000 mL a day; `per_infused_day`: mL on a day it is given instead (the
+    hydration page bills only the days infused); "1 bag" counts the product volume the drug's
+    name states (the hydration page, curated)."""
 
     def millilitres(quantity: Any) -> float | None:
         volume = _millilitres(quantity)
@@ -668,14 +734,14 @@ def _daily_volume_ml(dosage: list[Any], pack_ml: float | None = None) -> float |
             return float(quantity.value) * pack_ml
         return volume
 
-    return _daily_amount(dosage, millilitres, per_infused_day=True)
+    return _daily_amount(dosage, millilitres, per_infused_day)
 
 
 def _daily_amount(dosage: list[Any], amount: Callable[[Any], float | None],
                   per_infused_day: bool = False) -> float | None:
-    """An amount a day (mL, or mg for a page's dose limit): dose x doses a day, or rate (per hour) x hours
-    infused a day (repeat.duration x frequency, else 24 h when continuous). `per_infused_day`: a
-    schedule over more than a day counts a day it is given (at least one dose)."""
+    """An amount a day (mL, or mg for a page's dose limit): dose x administrations a day, or rate
+    (per hour) x hours infused a day (repeat.duration x frequency, else 24 h when continuous).
+    `per_infused_day`: a schedule over more than a day counts a day it is given (one dose)."""
     total = 0.0
     found = False
     for instruction in dosage:
@@ -710,6 +776,8 @@ def _daily_amount(dosage: list[Any], amount: Callable[[Any], float | None],
 
 
 def _per_day(repeat: Any, per_infused_day: bool = False) -> float | None:
+    """Administrations a day: five a week is 5/7 (the nutrition page: dose x administrations per
+    day); `per_infused_day`: at least one on a day it is given."""
     period = _hours(repeat.period, repeat.periodUnit) if repeat.period is not None else None
     if period is None or period == 0:
         return None

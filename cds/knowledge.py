@@ -124,7 +124,8 @@ def load(folder: Path) -> Knowledge:
     compiled = {t: CompiledRuleset(r, parsed[t]) for t, r in rulesets.items()}
     texts = TextMatcher([*(p for r in parsed.values() for clause in r.clauses for p in phrases(clause.node)),
                          *(p for r in rulesets.values() for claim in r.routing.claims if claim.record_procedures
-                           for entry in claim.record_procedures.any for p in entry.not_followed_by)])
+                           for entry in claim.record_procedures.any for p in entry.not_followed_by),
+                         *terminology.timing.continuous])
     return Knowledge(folder, terminology, valuesets, classifier, rulesets, compiled,
                      reads=frozenset(read_types(parsed.values())), texts=texts)
 

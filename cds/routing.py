@@ -52,7 +52,12 @@ def claims(claim: Claim, order: OrderLike, therapy: str = "", beside: Iterable[I
 
     `beside` holds, for each other order under evaluation in the same request, the therapies
     that claim it; None (history, the claim audit) leaves `not_beside_other_therapies` unjudged.
-    `record` likewise: None leaves `record_procedures` unjudged."""
+    `record` likewise: None leaves `record_procedures` unjudged.
+    An order whose drug cannot be read (a reference that does not resolve) is judged by what
+    it tells besides the drug: any therapy might be its own, so it is kept, never dropped
+    (history of an unknown drug is no therapy's)."""
+    if getattr(order, "drug_unread", False):
+        return bool(getattr(order, "order", False)) and _claims_unread(claim, order)
     if claim.classes and not any(order.classes.get(c) for c in claim.classes):
         return False
     if any(order.classes.get(c) for c in claim.not_classes):
@@ -76,6 +81,15 @@ def claims(claim: Claim, order: OrderLike, therapy: str = "", beside: Iterable[I
     if claim.record_procedures is not None and record is not None:
         return _shown(claim.record_procedures, record)
     return True
+
+
+def _claims_unread(claim: Claim, order: OrderLike) -> bool:
+    """A claim for an order of an unknown drug: its route (when the order states one; the dose
+    form that tells it otherwise is the drug's) and its delivery."""
+    if order.route is not None and (claim.routes and order.route not in claim.routes
+                                    or claim.route_classes and order.route_class not in claim.route_classes):
+        return False
+    return not claim.delivery or order.delivery in claim.delivery
 
 
 def _shown(wanted: RecordProcedures, record: RecordView) -> bool:

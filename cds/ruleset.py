@@ -199,6 +199,10 @@ class Billing(_Item):
     # Notes that depend on the order (e.g. what an SC order bills besides the per diem): each
     # is added, before `notes`, when an order is evaluated and its condition holds.
     order_notes: list[BillingNote] = []
+    # Each order under evaluation is its own per diem (S9494.md: a second anti-infective on the
+    # same day): its code is picked from `codes` alone, and it is billed as a concurrent per
+    # diem (README: the second carries modifier SH, the third SJ).
+    per_order: bool = False
     unit: str
     notes: list[str]
     sources: list[str]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
+from cds import cases
 from cds.audit import AuditTrail
-from cds.knowledge import DEFAULT_RULESETS
+from cds.knowledge import DEFAULT_RULESETS, default
 
 from .audit_support import AS_OF, bundles, cds, scenario_number, sqlite_url
 
@@ -52,3 +54,24 @@ def test_replay_with_changed_rulesets_prints_what_changed(tmp_path: Path) -> Non
     # The trail is untouched by a replay.
     with AuditTrail.open(url) as trail:
         assert len(trail) == 1 and trail.verify().intact
+
+
+def test_an_unresolved_medication_reference_is_kept_in_the_trail(tmp_path: Path) -> None:
+    # Issue 20, class 10: the warning is part of the audited assessment, and the stored facts
+    # replay to the same assessment (the order's unknown drug is in the facts, not re-read).
+    name = "S9494.infusion-order/missing-contained-medication"
+    case = cases.load()[name]
+    bundle = tmp_path / "bundle.json"
+    bundle.write_text(json.dumps(cases.build(case, cases.route_codes(default().terminology.routes.snomed))))
+    url = sqlite_url(tmp_path)
+    done = cds("evaluate", str(bundle), "--as-of", case.as_of.isoformat(), "--audit", "--audit-url", url)
+    assert done.returncode == 0, done.stderr
+    with AuditTrail.open(url) as trail:
+        record = trail.get("#1")
+    assert record is not None
+    stored = record.patient_assessment()
+    assert any("medicationReference #med1 resolves to no contained Medication" in w for w in stored.warnings)
+    assert stored.assessment("S9494").status == "insufficient-information"
+    done = cds("audit", "replay", record.id, "--audit-url", url)
+    assert done.returncode == 0, done.stderr
+    assert "no change: today's rulesets give the same assessment" in done.stdout

@@ -249,7 +249,12 @@ def test_order_select_answers_only_for_selections_and_never_asks_for_information
     [action] = _post(clients[refused.as_of], SELECT, body)["systemActions"]
     [info] = coverage_information(action)
     assert info["covered"] == ["not-covered"] and action["resource"]["id"] == order["id"]
-    # Not selected: neither assessed nor annotated (hook-34).
+    # Not selected: neither assessed nor annotated (hook-34). The selection is another draft of
+    # the bundle (a selection naming no draft at all is a bad request: test_hooks_app).
+    body["context"]["draftOrders"]["entry"].append({"resource": {
+        "resourceType": "MedicationRequest", "id": "something-else", "status": "draft", "intent": "order",
+        "medicationCodeableConcept": {"text": "amoxicillin 500 MG Oral Capsule"},
+        "subject": {"reference": f"Patient/{pid}"}}})
     body["context"]["selections"] = ["MedicationRequest/something-else"]
     assert "systemActions" not in _post(clients[refused.as_of], SELECT, body)
     # Information missing: order-sign asks for it, order-select may not (hook-19) and stays silent.

@@ -12,6 +12,7 @@ too, so deselecting a case deselects all that concerns it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from functools import cache
 from typing import Any
@@ -28,7 +29,9 @@ from cds.ruleset import Ruleset, strip_lines
 STATUSES = ("eligible", "needs-review", "insufficient-information", "not-eligible")
 RESULTS = ("met", "not-met", "unknown", "not-applicable")
 BLOCK_KEYS = {"status", "criteria", "categories", "findings", "documentation", "alternatives", "gated_findings",
-              "tried", "billing", "order_notes"}
+              "tried", "billing", "order_notes", "concurrent", "input_warnings"}
+# A billing note naming a concurrent per diem: "<code>-<modifier>" (criteria README: SH, SJ).
+CONCURRENT = re.compile(r"\b(S\d{4}-S[HJ])\b")
 ICD10CM = cases.SYSTEMS["icd10"]
 SNOMED = cases.SYSTEMS["snomed"]
 
@@ -102,6 +105,10 @@ def _compare(therapy: str, block: Expected, actual: Assessment) -> list[str]:
         order_notes = {n.id: n.note for n in _rulesets()[therapy].billing.order_notes}
         check("order notes", sorted(block["order_notes"]),
               sorted(i for i, note in order_notes.items() if note in actual.billing.notes))
+    if "concurrent" in block:
+        # Exact: the concurrent per diems (code-modifier) the billing notes name.
+        check("concurrent per diems", sorted(block["concurrent"]),
+              sorted(m for note in actual.billing.notes for m in CONCURRENT.findall(note)))
     return problems
 
 
@@ -114,6 +121,9 @@ def test_case(name: str) -> None:
     problems: list[str] = []
     for therapy, block in case.expect.items():
         problems += _compare(therapy, block, result.assessment(therapy))
+        # Each phrase is in one of the input warnings (a bad reference is reported, not silent).
+        problems += [f"no input warning saying {w!r}: {result.warnings}" for w in block.get("input_warnings", [])
+                     if not any(w in got for got in result.warnings)]
     # Every reason a person reads is filled in: no template placeholder left.
     reasons = [c.reason for a in result.assessments for c in a.criteria] + [
         alt.reason for a in result.assessments for alt in a.alternatives]

@@ -75,6 +75,20 @@ def test_order_sign_of_an_infusion_the_record_does_not_support_warns(tmp_path: P
     assert action["type"] == "create" and action["resource"]["subject"] == {"reference": "Patient/p2"}
 
 
+def test_an_order_whose_medication_reference_does_not_resolve_is_reported_not_dropped(tmp_path: Path) -> None:
+    # A continuous IV draft naming a contained Medication that is not there (issue 20, class 10):
+    # the drug is unknown, yet the order gets a card, its order criterion unknown, the problem shown.
+    order = morphine_infusion("o1", "p1")
+    del order["medicationCodeableConcept"]
+    order["medicationReference"] = {"reference": "#missing"}
+    cards = _cards(tmp_path, ORDER_SIGN, hook_request("order-sign", "p1", pain_patient("p1"), orders=[order]))
+    assert len(cards) == 1
+    detail = cards[0]["detail"]
+    assert "information missing" in cards[0]["summary"]
+    assert "infusion-order | unknown |" in detail
+    assert "medicationReference #missing resolves to no contained Medication" in detail
+
+
 def test_order_sign_without_therapy_orders_answers_no_cards(tmp_path: Path) -> None:
     orders = [oral_amoxicillin("o2", "p1"), oral_oxycodone("o3", "p1")]
     assert _cards(tmp_path, ORDER_SIGN, hook_request("order-sign", "p1", pain_patient("p1"), orders=orders)) == []
@@ -87,6 +101,15 @@ def test_order_select_evaluates_only_the_selected_orders(tmp_path: Path) -> None
     assert _therapies(_cards(tmp_path, ORDER_SELECT, body)) == ["S9326"]
     body["context"]["selections"] = ["MedicationRequest/o2"]
     assert _therapies(_cards(tmp_path, ORDER_SELECT, body)) == ["S9363"]
+
+
+def test_a_selection_that_names_no_draft_order_answers_400_not_silence(tmp_path: Path) -> None:
+    body = hook_request("order-select", "p1", pain_patient("p1"), orders=[morphine_infusion("o1", "p1")],
+                        selections=["MedicationRequest/o1", "MedicationRequest/<gone>"])
+    with make_client(tmp_path) as client:
+        response = client.post(ORDER_SELECT, json=body)
+    assert response.status_code == 400
+    assert "names no order in context.draftOrders" in response.text and "<gone>" not in response.text
 
 
 def test_a_service_request_coded_with_the_hcpcs_code_is_an_order_for_that_therapy(tmp_path: Path) -> None:

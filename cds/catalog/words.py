@@ -127,6 +127,9 @@ def _medication(spec: dict[str, Any]) -> Words:
     if "started_days_before" in spec:
         anchor = "the as-of date" if spec["before"] == "as-of" else "the order's date"
         parts.append(f"started at least {spec['started_days_before']} days before {anchor}")
+    if "started_within_days" in spec:
+        anchor = "the as-of date" if spec["before"] == "as-of" else "the order's date"
+        parts.append(f"started within {spec['started_within_days']} days before {anchor}")
     text = subject + (" " + ", ".join(parts) if parts else "") + _window(spec)
     if order is True:
         text = "there is " + text
@@ -135,6 +138,7 @@ def _medication(spec: dict[str, Any]) -> Words:
 
 _ADVERB = {"continuous": "continuously", "intermittent": "intermittently"}
 _MEASURES = (("interval_hours", "dosing interval", "h"), ("daily_volume_ml", "daily volume", "mL"),
+             ("infused_day_volume_ml", "volume on a day it is infused", "mL"),
              ("daily_dose_mg", "daily dose", "mg"), ("duration_hours", "infusion duration", "h"),
              ("planned_days", "planned duration (start to stated end)", "days"))
 

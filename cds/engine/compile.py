@@ -178,6 +178,11 @@ def _medication(spec: dict[str, Any], therapy: str, derived: str | None) -> dict
         # A request without a start has no *_start_ago, so it never matches.
         prefix = "asof" if spec["before"] == "as-of" else "order"
         parts.append({"$gte": {f"{prefix}_start_ago": spec["started_days_before"]}})
+    if "started_within_days" in spec:
+        # The start itself in the window, whatever the request's end (a page saying "authored
+        # within 30 days"): an ongoing request started earlier does not reach into it.
+        prefix = "asof" if spec["before"] == "as-of" else "order"
+        parts += [{"$gte": {f"{prefix}_start_ago": 0}}, {"$lte": {f"{prefix}_start_ago": spec["started_within_days"]}}]
     for measure in ORDER_MEASURES:
         if measure in spec:
             parts += _compare(measure, spec[measure])

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from ..conditions import ParsedRuleset, terms
+from ..conditions import ParsedRuleset, order_criteria, terms
 from ..listing import listed
 from ..fhir.limits import limits, over
 from ..ruleset import Criterion, Ruleset
@@ -113,6 +113,7 @@ class CompiledRuleset:
         self._results_read = {t.spec["criterion"] for t in read if t.kind == "result"}
         self._status_read = "status" in self._kinds
         # compile_ruleset puts the context fact in exactly the rules that hold a negation.
+        self._order_criteria = order_criteria(ruleset, parsed)
         self._context_read = any(key.endswith("$not") for rule in definition.values() for binding in rule["all"]
                                  for key in binding)
 
@@ -139,7 +140,10 @@ class CompiledRuleset:
         facts: list[dict[str, Any]],
         context: dict[str, Any],
         decide_status: Callable[[dict[str, CriterionOutcome], dict[str, list[Binding]]], str],
+        unread_orders: list[str] | None = None,
     ) -> Outcome:
+        """`unread_orders`: this therapy's orders whose drug cannot be read (a reference that
+        does not resolve): every criterion reading the order is then `unknown`."""
         cap = limits().max_facts
         # Facts grouped beforehand (grouped()) count by their members: the cap is on the record's facts.
         count = sum(len(fact["group"]) if "group" in fact else 1 for fact in facts)
@@ -157,6 +161,11 @@ class CompiledRuleset:
                 results: dict[str, CriterionOutcome] = {}
                 for criterion in self.ruleset.criteria:
                     outcome = self._resolve(criterion, collector)
+                    if unread_orders and criterion.id in self._order_criteria:
+                        outcome = CriterionOutcome(
+                            id=criterion.id, result="unknown", category=None, evidence=list(unread_orders),
+                            reason="The order's drug cannot be read (its medication reference does not "
+                                   "resolve): this criterion cannot be told.")
                     results[criterion.id] = outcome
                     if criterion.id not in self._results_read:
                         continue

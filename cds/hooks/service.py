@@ -14,12 +14,14 @@ from ..audit import AuditTrail, Entry, Source, assess_record, input_hash
 from ..davinci.coverage import PREFETCH_KEY
 from ..davinci.policy import PayerPolicy
 from ..evaluate import assess_facts
+from ..fhir import Problem
 from ..fhir.record import PatientRecord
 from ..models import Assessment, PatientAssessment
 from ..routing import one_answer
 from . import coverage_info
 from .cards import build_candidates_card, build_card
 from .discovery import Service
+from .errors import HookError
 from .orders import therapy_orders
 from .records import build_record
 from .requests import OrderSelectContext, OrderSignContext, ParsedCall
@@ -55,6 +57,13 @@ def answer(
         candidates = drafts
         if isinstance(call.context, OrderSelectContext):
             selected = {_relative(s) for s in call.context.selections}
+            # A selection is a reference into draftOrders: one that names none is a bad request,
+            # not an order silently left unassessed (the reference is not echoed back).
+            unresolved = [n for n, s in enumerate(call.context.selections) if _relative(s) not in drafts]
+            if unresolved:
+                raise HookError(400, [Problem(source="context.selections", entry=n, element="selections",
+                                              message="names no order in context.draftOrders")
+                                      for n in unresolved])
             candidates = {ref for ref in drafts if ref in selected}
         facts, orders = therapy_orders(record, candidates, knowledge, day)
         if not orders:

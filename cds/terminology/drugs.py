@@ -48,6 +48,17 @@ class Routes(BaseModel):
     sources: list[str]
 
 
+class Timing(BaseModel):
+    """How an order's timing is read (terminology.yaml `timing`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    # Words of the dosage text or timing code saying the order is continuous.
+    continuous: list[str] = []
+    # TimingAbbreviation code -> hours between doses.
+    interval_codes: dict[str, float] = {}
+    sources: list[str] = []
+
+
 class Terminology(BaseModel):
     """The schema of rulesets/terminology.yaml."""
 
@@ -59,6 +70,7 @@ class Terminology(BaseModel):
     routes: Routes
     dose_forms: dict[str, str]
     units: Units
+    timing: Timing = Timing()
     # Words of a drug's name that name no active ingredient (units, containers, vehicles,
     # "in", "with"): with the words of dose forms and route words they are what a name may hold
     # besides its ingredients when a routing claim asks that every ingredient be of some classes.
