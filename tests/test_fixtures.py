@@ -28,7 +28,7 @@ from cds.ruleset import Ruleset, strip_lines
 STATUSES = ("eligible", "needs-review", "insufficient-information", "not-eligible")
 RESULTS = ("met", "not-met", "unknown", "not-applicable")
 BLOCK_KEYS = {"status", "criteria", "categories", "findings", "documentation", "alternatives", "gated_findings",
-              "tried", "billing", "order_notes"}
+              "tried", "billing", "order_notes", "doc_notes"}
 ICD10CM = cases.SYSTEMS["icd10"]
 SNOMED = cases.SYSTEMS["snomed"]
 
@@ -102,6 +102,12 @@ def _compare(therapy: str, block: Expected, actual: Assessment) -> list[str]:
         order_notes = {n.id: n.note for n in _rulesets()[therapy].billing.order_notes}
         check("order notes", sorted(block["order_notes"]),
               sorted(i for i, note in order_notes.items() if note in actual.billing.notes))
+    if "doc_notes" in block:
+        # Exact: the documentation notes (`<doc id>/<note id>`) whose text the listed items carry.
+        listed = {d.id: d.text for d in actual.documentation}
+        doc_notes = {f"{d.id}/{n.id}": (d.id, n.note) for d in _rulesets()[therapy].documentation for n in d.notes}
+        check("documentation notes", sorted(block["doc_notes"]),
+              sorted(i for i, (doc, note) in doc_notes.items() if note in listed.get(doc, "")))
     return problems
 
 
@@ -192,6 +198,7 @@ def _block_problems(ruleset: Ruleset, block: Expected) -> list[str]:
         ("alternatives", {a.id for a in ruleset.alternatives}),
         ("tried", {a.id for a in ruleset.alternatives if a.tried}),
         ("order_notes", {n.id for n in ruleset.billing.order_notes}),
+        ("doc_notes", {f"{d.id}/{n.id}" for d in ruleset.documentation for n in d.notes}),
     ]
     for key, known_ids in kinds:
         ids = block.get(key) or []

@@ -233,7 +233,10 @@ def _observation(spec: dict[str, Any]) -> Words:
 def _procedure(spec: dict[str, Any]) -> Words:
     later = (f" with no later procedure whose name contains {_quoted(spec['not_followed_by'])}"
              if "not_followed_by" in spec else "")
-    return Words(text=f"a completed procedure{_window(spec)}{later}, coded in", valuesets=list(spec["in"]))
+    removals = ([Words(text="with no later procedure (a removal) coded in", valuesets=list(spec["not_followed_by_in"]))]
+                if "not_followed_by_in" in spec else [])
+    return Words(text=f"a completed procedure{_window(spec)}{later}, coded in", valuesets=list(spec["in"]),
+                 children=removals)
 
 
 def _record(spec: dict[str, Any]) -> Words:
