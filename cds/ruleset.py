@@ -68,8 +68,8 @@ class Finding(_Item):
 
 
 class DocumentNote(_Item):
-    """What the record suggests for a documentation item (S9348: awaiting transplant points to a
-    bridge): added to the item's text when its condition holds."""
+    """What the record suggests for a documentation item (a status on record pointing to one
+    reading of the need): added to the item's text when its condition holds."""
 
     id: str
     note: str
