@@ -96,7 +96,8 @@ def _conditions_count(spec: dict[str, Any]) -> Words:
 def _medication(spec: dict[str, Any]) -> Words:
     order = spec.get("order")
     subject = ("an order under evaluation" if order is True
-               else "an earlier medication request (history, not the order)" if order is False
+               else "an earlier medication request (history, not the order: active, on-hold, completed or stopped)"
+               if order is False
                else "a medication request")
     parts = []
     if "class" in spec:
@@ -240,7 +241,7 @@ def _procedure(spec: dict[str, Any]) -> Words:
 
 
 def _record(spec: dict[str, Any]) -> Words:
-    names = {"procedures": "no Procedure at all", "medication_history": "no medication request besides the order"}
+    names = {"procedures": "no Procedure at all", "medication_history": "no medication history (no active, on-hold, completed or stopped request besides the order)"}
     return Words(text="the record holds " + " and ".join(names[p] for p in spec["empty"]))
 
 
