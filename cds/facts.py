@@ -408,11 +408,14 @@ def _procedure_day(procedure: ProcedureFact) -> dt.date:
 
 
 def _followed(procedures: list[ProcedureFact]) -> list[ProcedureFact]:
-    """Each dated procedure learns the phrases and value sets of the procedures dated after it
+    """Each procedure learns the phrases and value sets of the procedures that may come after it
     (latest first, so a record of many procedures costs a sort, not a comparison of every pair):
-    a removal cancels only the devices placed before it."""
-    later: set[str] = set()
-    later_vs: set[str] = set()
+    a removal cancels only the devices placed before it. An undated one may come before or after
+    any other, so it counts as later than every procedure and is followed by every other: a
+    device is in place only when the record shows no removal that may follow it."""
+    undated = [p for p in procedures if p.date is None]
+    later = {t for p in undated for t in p.texts}
+    later_vs = {v for p in undated for v in p.vs}
     dated = sorted((p for p in procedures if p.date is not None), key=_procedure_day, reverse=True)
     for _, group in groupby(dated, key=_procedure_day):
         same = list(group)
@@ -421,6 +424,10 @@ def _followed(procedures: list[ProcedureFact]) -> list[ProcedureFact]:
             procedure.followed_by_vs = sorted(later_vs)
         later |= {t for p in same for t in p.texts}
         later_vs |= {v for p in same for v in p.vs}
+    for procedure in undated:
+        others = [p for p in procedures if p is not procedure]
+        procedure.followed_by = sorted({t for p in others for t in p.texts})
+        procedure.followed_by_vs = sorted({v for p in others for v in p.vs})
     return procedures
 
 
