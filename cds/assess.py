@@ -59,7 +59,8 @@ def assess(ruleset: Ruleset, outcome: Outcome, has_order: bool, service_codes: l
         ]
         findings.sort(key=lambda f: f.severity != "warning")
     documentation = [
-        DocumentationItem(id=d.id, text=d.text)
+        DocumentationItem(id=d.id, text=" ".join([d.text, *(item.note for n, item in enumerate(d.notes)
+                                                            if matches.get(f"dn|{d.id}|{n}"))]))
         for d in ruleset.documentation
         if (d.when is None or matches.get(f"d|{d.id}")) and d.id not in documented
     ]

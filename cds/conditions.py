@@ -13,12 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Union
 
+from .facts import HISTORY_STATUSES
 from .ruleset import Condition, Ruleset, RulesetError, strip_lines
 from .terminology import Terminology, ValueSets
 from .texts import normal
 
-MEDICATION_STATUSES = {"active", "on-hold", "cancelled", "completed", "entered-in-error",
-                       "stopped", "draft", "unknown"}
+# A `status` narrows the medication history, which holds only these (cds/facts.py): a cancelled or
+# entered-in-error request counts nowhere, so a term naming one is a load error.
+MEDICATION_STATUSES = set(HISTORY_STATUSES)
 DELIVERY = {"continuous", "intermittent", "unknown"}
 ROUTE_CLASSES = {"non-invasive", "parenteral", "other", "unknown"}
 STATUSES = {"eligible", "needs-review", "insufficient-information", "not-eligible"}
@@ -478,8 +480,18 @@ def _procedure(spec: Any, scope: Scope) -> Term:
     parsed: dict[str, Any] = {"in": _valuesets(spec, "in", scope, "procedure")}
     _window(spec, parsed, scope, "procedure")
     if "not_followed_by" in spec:
-        # No later completed Procedure whose code text or display names a phrase (a removal).
-        parsed["not_followed_by"] = _phrases(spec["not_followed_by"], scope, "procedure.not_followed_by")
+        # No later completed Procedure (a removal) whose code is in the sets or whose code text or
+        # display names a phrase; a list is phrases. A removal cancels only what was placed before it.
+        later = spec["not_followed_by"]
+        if isinstance(later, dict):
+            later = _check_keys(later, {"in", "text"}, scope, "procedure.not_followed_by")
+            if not later:
+                raise RulesetError(f"{scope.where}: procedure.not_followed_by: needs in (value sets) or text (phrases)")
+            if "in" in later:
+                parsed["not_followed_by_in"] = _valuesets(later, "in", scope, "procedure.not_followed_by")
+            later = later.get("text")
+        if later is not None:
+            parsed["not_followed_by"] = _phrases(later, scope, "procedure.not_followed_by")
     return Term("procedure", parsed)
 
 
@@ -567,6 +579,9 @@ def parse_ruleset(ruleset: Ruleset, terminology: Terminology, valuesets: ValueSe
                 f"{file}: line {finding.line}: {finding.id} info_when")
     for doc in ruleset.documentation:
         add(f"d|{doc.id}", doc.when, ids, False, f"{file}: line {doc.line}: {doc.id}")
+        for number, item in enumerate(doc.notes):
+            add(f"dn|{doc.id}|{number}", item.when, ids, False,
+                f"{file}: line {item.line}: {doc.id} note {item.id}")
     for alternative in ruleset.alternatives:
         for number, offer in enumerate(alternative.offered):
             add(f"o|{alternative.id}|{number}", offer.when, ids, True,

@@ -45,16 +45,12 @@ def _within(start: dt.date | None, end: dt.date | None, spec: dict[str, Any],
     return (anchor - start).days >= 0 and (anchor - end).days <= spec["within_days"]
 
 
-# Requests that never stood as treatment do not mark its start (a draft is an order, not history).
-_NOT_GIVEN = {"cancelled", "entered-in-error", "draft"}
-
-
 def first_request(facts: PatientFacts, drug_class: str, excluded: tuple[str, ...] = ()) -> dt.date | None:
     """The start of the first request of a drug class (and of none of `excluded`) in the
     medication history (not the order): what came before it is pretreatment."""
     starts = [m.start for m in facts.medications
-              if not m.order and m.classes.get(drug_class) and not any(m.classes.get(c) for c in excluded)
-              and m.start and m.status not in _NOT_GIVEN]
+              if m.history and m.classes.get(drug_class) and not any(m.classes.get(c) for c in excluded)
+              and m.start]
     return min(starts) if starts else None
 
 
@@ -271,7 +267,7 @@ def _medication_classes(facts: PatientFacts, spec: Derived, anchors: dict[str, d
     statuses = set(spec.spec.get("status", ()))
     members: list[MedicationFact] = [
         m for m in facts.medications
-        if not m.order and (not statuses or m.status in statuses) and _within(m.start, m.end, spec.spec, anchors)
+        if m.history and (not statuses or m.status in statuses) and _within(m.start, m.end, spec.spec, anchors)
     ]
     covered = [c for c in spec.spec["classes"] if any(m.classes.get(c) for m in members)]
     evidence = [m.ref for m in members if any(m.classes.get(c) for c in covered)]

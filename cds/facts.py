@@ -34,6 +34,11 @@ ACTIVE_CLINICAL = {"active", "recurrence", "relapse"}
 EXCLUDED_VERIFICATION = {"refuted", "entered-in-error"}
 # A request's end when nothing else gives it (criteria README; the anti-spasmodic oral trial).
 ONGOING_STATUSES = {"active", "on-hold"}
+# The medication history (criteria README "Medication history statuses"): the drug was given.
+# A request besides the orders under evaluation with any other status (cancelled: never started;
+# entered-in-error: never happened; a draft not under evaluation; unknown) counts nowhere: it is
+# not given to the rules, courses, class counts, first requests or "no history" checks.
+HISTORY_STATUSES = ("active", "on-hold", "completed", "stopped")
 _DAYS_PER_UNIT = {"d": 1, "day": 1, "days": 1, "wk": 7, "week": 7, "weeks": 7, "mo": 30,
                   "month": 30, "months": 30, "h": Decimal(1) / 24, "hour": Decimal(1) / 24}
 _HOURS_PER_UNIT = {"h": 1, "d": 24, "wk": 168, "mo": 720, "min": Decimal(1) / 60, "s": Decimal(1) / 3600}
@@ -56,6 +61,9 @@ class ConditionFact(BaseModel):
     t: Literal["condition"] = "condition"
     ref: str
     active: bool
+    # Not refuted or entered-in-error: an unverified condition counts nowhere, even where a page
+    # says "any status" (that widens the clinical status only: criteria README).
+    verified: bool = True
     vs: list[str]
     codes: list[str]
     display: str
@@ -104,6 +112,16 @@ class MedicationFact(BaseModel):
     # validityPeriod.end); None: the order has no end.
     planned_days: float | None = None
 
+    @property
+    def history(self) -> bool:
+        """Part of the medication history: not an order under evaluation, and given."""
+        return not self.order and self.status in HISTORY_STATUSES
+
+    @property
+    def counts(self) -> bool:
+        """What the rules see of the requests: the orders under evaluation and the history."""
+        return self.order or self.history
+
 
 class ObservationFact(BaseModel):
     """An Observation in some value set, with a usable status (criteria README)."""
@@ -138,9 +156,10 @@ class ProcedureFact(BaseModel):
     date: dt.date | None
     display: str
     # Flags of the rulesets' phrases (cds/texts.py) in the code's text or displays, and those of
-    # every later procedure (a removal after an implantation).
+    # every later procedure (a removal after an implantation); the value sets of every later one.
     texts: list[str] = []
     followed_by: list[str] = []
+    followed_by_vs: list[str] = []
 
 
 class ServiceOrderFact(BaseModel):
@@ -227,10 +246,10 @@ class PatientFacts(BaseModel):
 
     def conditions_for_engine(self) -> list[dict[str, Any]]:
         """The conditions as plain dicts, the same for every therapy. Every condition term asks
-        for a condition in some value set or naming a phrase; others could match no rule, so they
-        are not asserted (they stay in the facts for the audit trail)."""
+        for a verified condition in some value set or naming a phrase; others could match no rule,
+        so they are not asserted (they stay in the facts for the audit trail)."""
         if self._plain_conditions is None:
-            self._plain_conditions = [_plain(c) for c in self.conditions if c.vs or c.texts]
+            self._plain_conditions = [_plain(c) for c in self.conditions if c.verified and (c.vs or c.texts)]
         return self._plain_conditions
 
     def for_engine(self, therapy: str, conditions: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
@@ -247,6 +266,8 @@ class PatientFacts(BaseModel):
         patient, plain_medications, plain_procedures = self._plain_facts
         medications = []
         for medication, dumped in zip(self.medications, plain_medications):
+            if not medication.counts:
+                continue
             plain = dict(dumped)
             if therapy not in medication.order_for:
                 plain.pop("order_for", None)
@@ -258,7 +279,7 @@ class PatientFacts(BaseModel):
             _windows(plain, procedure.date, procedure.date, as_of, order_day)
             procedures.append(plain)
         summary = {"t": "record", "procedures": self.procedure_count,
-                   "medication_history": sum(not m.order for m in self.medications)}
+                   "medication_history": sum(m.history for m in self.medications)}
         return [patient, *conditions, *medications,
                 *(_plain(o) for o in self.service_orders if therapy in o.order_for),
                 *procedures, *(_plain(c) for c in self.courses.get(therapy, [])), summary]
@@ -399,15 +420,26 @@ def _procedure_day(procedure: ProcedureFact) -> dt.date:
 
 
 def _followed(procedures: list[ProcedureFact]) -> list[ProcedureFact]:
-    """Each dated procedure learns the phrases of the procedures dated after it (latest first,
-    so a record of many procedures costs a sort, not a comparison of every pair)."""
-    later: set[str] = set()
+    """Each procedure learns the phrases and value sets of the procedures that may come after it
+    (latest first, so a record of many procedures costs a sort, not a comparison of every pair):
+    a removal cancels only the devices placed before it. An undated one may come before or after
+    any other, so it counts as later than every procedure and is followed by every other: a
+    device is in place only when the record shows no removal that may follow it."""
+    undated = [p for p in procedures if p.date is None]
+    later = {t for p in undated for t in p.texts}
+    later_vs = {v for p in undated for v in p.vs}
     dated = sorted((p for p in procedures if p.date is not None), key=_procedure_day, reverse=True)
     for _, group in groupby(dated, key=_procedure_day):
         same = list(group)
         for procedure in same:
             procedure.followed_by = sorted(later)
+            procedure.followed_by_vs = sorted(later_vs)
         later |= {t for p in same for t in p.texts}
+        later_vs |= {v for p in same for v in p.vs}
+    for procedure in undated:
+        others = [p for p in procedures if p is not procedure]
+        procedure.followed_by = sorted({t for p in others for t in p.texts})
+        procedure.followed_by_vs = sorted({v for p in others for v in p.vs})
     return procedures
 
 
@@ -451,7 +483,8 @@ def _condition(ref: str, condition: Condition, valuesets: ValueSets, warnings: l
                texts: TextMatcher) -> ConditionFact:
     clinical = _first_code(condition.clinicalStatus)
     verification = _first_code(condition.verificationStatus)
-    active = (clinical is None or clinical in ACTIVE_CLINICAL) and verification not in EXCLUDED_VERIFICATION
+    verified = verification not in EXCLUDED_VERIFICATION
+    active = (clinical is None or clinical in ACTIVE_CLINICAL) and verified
     memberships: set[str] = set()
     codes: list[str] = []
     # The FHIR codings themselves: a record can hold 20,000 conditions, a copy of each costs.
@@ -469,7 +502,7 @@ def _condition(ref: str, condition: Condition, valuesets: ValueSets, warnings: l
         memberships |= valuesets.memberships(coding.system, coding.code)
     display = _label(condition.code) or "condition"
     onset = condition.onsetDateTime
-    return ConditionFact(ref=ref, active=active, vs=sorted(memberships), codes=codes, display=display,
+    return ConditionFact(ref=ref, active=active, verified=verified, vs=sorted(memberships), codes=codes, display=display,
                          onset=str(onset)[:10] if onset else None, texts=texts.match(*_texts(condition.code)))
 
 
@@ -824,9 +857,9 @@ def _course(course: Course, medications: list[MedicationFact]) -> CourseFact | N
     """
     members = [
         m for m in medications
-        if not m.order and m.classes.get(course.drug_class) and m.route_class == course.route_class
+        if m.history and m.classes.get(course.drug_class) and m.route_class == course.route_class
         and not any(m.classes.get(c) for c in course.not_drug_classes)
-        and m.status in course.statuses
+        and (not course.statuses or m.status in course.statuses)
     ]
     if not members:
         return None

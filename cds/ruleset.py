@@ -67,12 +67,22 @@ class Finding(_Item):
     info_when: Condition | None = None
 
 
+class DocumentNote(_Item):
+    """What the record suggests for a documentation item (a status on record pointing to one
+    reading of the need): added to the item's text when its condition holds."""
+
+    id: str
+    note: str
+    when: Condition
+
+
 class Documentation(_Item):
     id: str
     text: str
     sources: list[str]
     # Absent: always listed.
     when: Condition | None = None
+    notes: list[DocumentNote] = []
 
 
 class Offer(_Item):
@@ -113,7 +123,8 @@ class Course(_Item):
     # globulin, whose name says "immune globulin", in an immune globulin course).
     not_drug_classes: list[str] = []
     route_class: Literal["non-invasive", "parenteral", "unknown"]
-    statuses: list[str]
+    # Narrows the medication history (cds/facts.py HISTORY_STATUSES); absent: all of it.
+    statuses: list[Literal["active", "on-hold", "completed", "stopped"]] = []
     sources: list[str]
 
 

@@ -59,6 +59,11 @@ def test_findings_documents_alternatives_and_billing_appear(pages: dict[str, str
             card = _card(page, item.id)
             assert item.text in card
             assert all(f"<b>{s}</b>" in card for s in item.sources)
+        for document in ruleset.documentation:
+            # What the record suggests is shown with the condition that adds it.
+            card = _card(page, document.id)
+            assert all(note.note in card for note in document.notes)
+            assert card.count("<b>Adds, when</b>") == len(document.notes)
         for alternative in ruleset.alternatives:
             card = _card(page, f"alternative-{alternative.id}")
             assert alternative.text in card
@@ -72,6 +77,9 @@ def test_conditions_are_given_in_words_with_links_to_their_value_sets(pages: dic
     assert "the patient is 4 years or older on the as-of date" in card
     indication = _card(pages["/criteria/S9363"], "S9363.indication")
     assert 'href="/criteria/valuesets/spasticity-origin"' in indication
+    access = _card(pages["/criteria/S9494"], "S9494.vascular-access")
+    assert "with no later procedure (a removal) coded in" in access
+    assert 'href="/criteria/valuesets/central-line-removal"' in access
 
 
 def test_every_term_of_the_condition_language_is_described_in_words() -> None:

@@ -148,6 +148,27 @@ def test_a_claim_on_the_record_names_known_value_sets(folder: Path, tmp_path: Pa
     assert "S9328.yaml" in done.stderr and message in done.stderr, done.stderr
 
 
+@pytest.mark.parametrize(("file", "original", "change", "message"), [
+    # A removal is named by value sets or phrases; the sets must exist.
+    ("S9494", "not_followed_by: {in: [central-line-removal]}", "not_followed_by: {in: [central-line-remova]}",
+     "unknown ['central-line-remova']"),
+    ("S9494", "not_followed_by: {in: [central-line-removal]}", "not_followed_by: {}", "needs in (value sets) or text"),
+    # A cancelled or entered-in-error request counts nowhere: a term cannot ask for one.
+    ("S9363", "class: [botulinum-toxin], status: [stopped]", "class: [botulinum-toxin], status: [cancelled]",
+     "unknown ['cancelled']"),
+])
+def test_history_and_removal_load_errors(folder: Path, tmp_path: Path, file: str, original: str, change: str,
+                                         message: str) -> None:
+    broken = tmp_path / "rulesets"
+    shutil.copytree(folder, broken)
+    text = (broken / f"{file}.yaml").read_text(encoding="utf-8")
+    assert original in text
+    (broken / f"{file}.yaml").write_text(text.replace(original, change, 1), encoding="utf-8")
+    done = _check(broken)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert f"{file}.yaml: line" in done.stderr and message in done.stderr, done.stderr
+
+
 @pytest.mark.parametrize(("original", "change", "message"), [
     ("before: {first_request: opioid}, within_days: 60, value: {gt: 1000",
      "before: {first_request: opiod}, within_days: 60, value: {gt: 1000", "unknown ['opiod']"),

@@ -29,7 +29,8 @@ from cds.ruleset import Ruleset, strip_lines
 STATUSES = ("eligible", "needs-review", "insufficient-information", "not-eligible")
 RESULTS = ("met", "not-met", "unknown", "not-applicable")
 BLOCK_KEYS = {"status", "criteria", "categories", "findings", "documentation", "alternatives", "gated_findings",
-              "tried", "billing", "order_notes", "concurrent", "input_warnings"}
+              "tried", "billing", "order_notes", "concurrent", "input_warnings",
+              "doc_notes"}
 # A billing note naming a concurrent per diem: "<code>-<modifier>" (criteria README: SH, SJ).
 CONCURRENT = re.compile(r"\b(S\d{4}-S[HJ])\b")
 ICD10CM = cases.SYSTEMS["icd10"]
@@ -109,6 +110,12 @@ def _compare(therapy: str, block: Expected, actual: Assessment) -> list[str]:
         # Exact: the concurrent per diems (code-modifier) the billing notes name.
         check("concurrent per diems", sorted(block["concurrent"]),
               sorted(m for note in actual.billing.notes for m in CONCURRENT.findall(note)))
+    if "doc_notes" in block:
+        # Exact: the documentation notes (`<doc id>/<note id>`) whose text the listed items carry.
+        listed = {d.id: d.text for d in actual.documentation}
+        doc_notes = {f"{d.id}/{n.id}": (d.id, n.note) for d in _rulesets()[therapy].documentation for n in d.notes}
+        check("documentation notes", sorted(block["doc_notes"]),
+              sorted(i for i, (doc, note) in doc_notes.items() if note in listed.get(doc, "")))
     return problems
 
 
@@ -202,6 +209,7 @@ def _block_problems(ruleset: Ruleset, block: Expected) -> list[str]:
         ("alternatives", {a.id for a in ruleset.alternatives}),
         ("tried", {a.id for a in ruleset.alternatives if a.tried}),
         ("order_notes", {n.id for n in ruleset.billing.order_notes}),
+        ("doc_notes", {f"{d.id}/{n.id}" for d in ruleset.documentation for n in d.notes}),
     ]
     for key, known_ids in kinds:
         ids = block.get(key) or []

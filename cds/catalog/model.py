@@ -56,6 +56,8 @@ class DocumentView(BaseModel):
     sources: list[Cited]
     when: Words | None        # None: always asked for
     line: int | None
+    # What the record suggests: (note, when) added to the text when the condition holds.
+    notes: list[tuple[str, Words]] = []
 
 
 class OfferView(BaseModel):
@@ -204,9 +206,10 @@ def _ruleset(ruleset: Ruleset, parsed: ParsedRuleset, class_sets: dict[str, list
                                     line=f.line))
     documents = []
     for d in ruleset.documentation:
-        note(d.id, f"d|{d.id}")
+        note(d.id, f"d|{d.id}", *(f"dn|{d.id}|{n}" for n in range(len(d.notes))))
         documents.append(DocumentView(id=d.id, text=d.text, sources=cite(d.sources), when=words(f"d|{d.id}", d.when),
-                                      line=d.line))
+                                      line=d.line, notes=[(item.note, describe(parsed.node(f"dn|{d.id}|{n}")))
+                                                          for n, item in enumerate(d.notes)]))
     for course in ruleset.courses:
         for valueset in class_sets.get(course.drug_class, []):
             if valueset not in reads:

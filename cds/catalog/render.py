@@ -145,8 +145,10 @@ def _md_ruleset(r: RulesetView, header: str, titles: dict[str, str]) -> str:
     lines += ["## Documentation", ""]
     for d in r.documentation:
         lines += [f'<a id="{d.id}"></a>', f"### `{d.id}`", "", d.text, "",
-                  f"**When:** {_md_words(d.when, titles) if d.when else 'always'}", "",
-                  "Sources:", *_md_sources(d.sources), ""]
+                  f"**When:** {_md_words(d.when, titles) if d.when else 'always'}", ""]
+        for note, when in d.notes:
+            lines += [f"Adds, when {_md_words(when, titles)}:", "", f"> {note}", ""]
+        lines += ["Sources:", *_md_sources(d.sources), ""]
     lines += ["## Alternatives", ""]
     for a in r.alternatives:
         lines += [f"### `{a.id}`", "", a.text, ""]

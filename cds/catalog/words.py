@@ -96,7 +96,8 @@ def _conditions_count(spec: dict[str, Any]) -> Words:
 def _medication(spec: dict[str, Any]) -> Words:
     order = spec.get("order")
     subject = ("an order under evaluation" if order is True
-               else "an earlier medication request (history, not the order)" if order is False
+               else "an earlier medication request (history, not the order: active, on-hold, completed or stopped)"
+               if order is False
                else "a medication request")
     parts = []
     if "class" in spec:
@@ -237,11 +238,14 @@ def _observation(spec: dict[str, Any]) -> Words:
 def _procedure(spec: dict[str, Any]) -> Words:
     later = (f" with no later procedure whose name contains {_quoted(spec['not_followed_by'])}"
              if "not_followed_by" in spec else "")
-    return Words(text=f"a completed procedure{_window(spec)}{later}, coded in", valuesets=list(spec["in"]))
+    removals = ([Words(text="with no later procedure (a removal) coded in", valuesets=list(spec["not_followed_by_in"]))]
+                if "not_followed_by_in" in spec else [])
+    return Words(text=f"a completed procedure{_window(spec)}{later}, coded in", valuesets=list(spec["in"]),
+                 children=removals)
 
 
 def _record(spec: dict[str, Any]) -> Words:
-    names = {"procedures": "no Procedure at all", "medication_history": "no medication request besides the order"}
+    names = {"procedures": "no Procedure at all", "medication_history": "no medication history (no active, on-hold, completed or stopped request besides the order)"}
     return Words(text="the record holds " + " and ".join(names[p] for p in spec["empty"]))
 
 

@@ -248,6 +248,7 @@ def _valued(spec: dict[str, Any], therapy: str, derived: str | None) -> dict[str
 def _procedure(spec: dict[str, Any], therapy: str, derived: str | None) -> dict[str, Any]:
     # A flag is present only when true (run.engine_view): "no later procedure names it" is its absence.
     later = [{"$nex": {flag("followed_by", phrase_flag(p)): 1}} for p in spec.get("not_followed_by", ())]
+    later += [{"$nex": {flag("followed_by_vs", v): 1}} for v in spec.get("not_followed_by_in", ())]
     return {"$and": [{"t": "procedure"}, _any_item("vs", spec["in"]), *_window(spec), *later]}
 
 
