@@ -31,10 +31,11 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 # Every test, with what the tests need: a PostgreSQL server for the audit trail and Debian's
-# Chromium for the review pages (both installed with apt-get when missing, then started).
+# Chromium for the review pages (both installed with apt-get when missing, then started). The
+# tests run on one worker process per core (pytest-xdist).
 test: $(STAMP)
 	scripts/chromium.sh
-	eval "$$(scripts/postgres.sh)" && $(BIN)/python -m pytest
+	eval "$$(scripts/postgres.sh)" && $(BIN)/python -m pytest -n auto --dist loadgroup
 
 # What CI runs on a second interpreter (`make smoke PYTHON=python3.13 VENV=.venv313`): the
 # fixtures through the CLI, the engine's durable-rules tests, the fixture and hooks tests.
