@@ -379,7 +379,15 @@ def _observation(spec: Any, scope: Scope) -> Term:
         base["loss_days"] = _int(extra, "baseline_days", scope, "observation.loss_percent")
         parsed["loss"] = compare
     if "spread_days" in spec:
-        parsed["spread"] = _compare(spec["spread_days"], scope, "observation.spread_days")[0]
+        # With a unit, only usable values count (a number in a unit that converts to it): a
+        # weight with no number or in an unknown unit is no weight (criteria README).
+        compare, extra = _compare(spec["spread_days"], scope, "observation.spread_days", {"unit"})
+        if "unit" in extra:
+            unit = _unit(extra, scope, "observation.spread_days")
+            if base.get("unit", unit) != unit:
+                raise RulesetError(f"{scope.where}: observation.spread_days: the same unit as value's")
+            base["unit"] = unit
+        parsed["spread"] = compare
     if "from_baseline" in spec:
         # The picked value's change from a baseline: the latest value of the same observations
         # on or before the start of the first request of a drug class (a later one is compared).

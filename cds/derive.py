@@ -73,8 +73,8 @@ def _observation(facts: PatientFacts, spec: Derived, anchors: dict[str, dt.date 
                   "before": "first-request"}
     else:
         window = spec.spec
-    allowed = set(spec.spec.get("units", ()))
-    matching = [o for o in facts.observations_in(wanted, named) if not allowed or o.unit in allowed]
+    allowed = {units.code(u) for u in spec.spec.get("units", ())}
+    matching = [o for o in facts.observations_in(wanted, named) if not allowed or units.code(o.unit) in allowed]
     candidates = [o for o in matching if _within(o.date, o.date, window, anchors)]
     unit = spec.spec.get("unit")
     if unit is not None:
@@ -171,7 +171,7 @@ def _change(facts: PatientFacts, spec: dict[str, Any], value: float, chosen: Obs
     if anchor is None or chosen.date is None or chosen.date <= anchor:
         return {}
     before = [o for o in facts.observations_in(wanted, named) if o.date is not None
-              and o.date <= anchor and (not allowed or o.unit in allowed)]
+              and o.date <= anchor and (not allowed or units.code(o.unit) in allowed)]
     valued = _valued(before, spec["unit"], units, warnings)
     if not valued:
         return {}

@@ -27,7 +27,7 @@ from .ruleset import Course, Ruleset
 from .terminology import Coding, DrugClassifier, ValueSets
 from .terminology import icd10cm
 from .terminology.valuesets import HCPCS_SYSTEMS
-from .texts import TextMatcher
+from .texts import ResultMatcher, TextMatcher
 
 ACTIVE_CLINICAL = {"active", "recurrence", "relapse"}
 EXCLUDED_VERIFICATION = {"refuted", "entered-in-error"}
@@ -274,13 +274,15 @@ def build_facts(
     valuesets: ValueSets,
     order_refs: set[str] | None = None,
     texts: TextMatcher | None = None,
+    results: ResultMatcher | None = None,
 ) -> PatientFacts:
     """Every fact of one patient, once for all therapies; order_refs names the orders under
     evaluation (None: every draft MedicationRequest and ServiceRequest); texts, the rulesets'
     phrases (cds.knowledge.Knowledge.texts), matched here once per Condition, Observation and
-    MedicationRequest."""
+    MedicationRequest; results, the phrases results are read for (`value_text`, with word forms)."""
     warnings = list(record.warnings)
     texts = texts or TextMatcher()
+    results = results or ResultMatcher()
     patient = PatientFact(ref=record.reference, age_years=_age(record.patient.birthDate, as_of),
                           age_days=_age_days(record.patient.birthDate, as_of), as_of=as_of)
     conditions = [_condition(ref, c, valuesets, warnings, texts) for ref, c in record.conditions]
@@ -293,7 +295,7 @@ def build_facts(
         if (order := _service_order(ref, request, rulesets, order_refs)) is not None
     ]
     observations = [o for ref, obs in record.observations
-                    if (o := _observation(ref, obs, valuesets, texts)) is not None]
+                    if (o := _observation(ref, obs, valuesets, texts, results)) is not None]
     procedures = _followed([p for ref, proc in record.procedures
                             if (p := _procedure(ref, proc, valuesets, texts)) is not None])
     _route_orders(medications, service_orders, rulesets, RecordView(procedures, len(record.procedures), as_of))
@@ -333,7 +335,7 @@ def _service_order(ref: str, request: ServiceRequest, rulesets: list[Ruleset],
 
 
 def _observation(ref: str, observation: Observation, valuesets: ValueSets,
-                 texts: TextMatcher) -> ObservationFact | None:
+                 texts: TextMatcher, results: ResultMatcher) -> ObservationFact | None:
     if observation.status not in OBSERVATION_STATUSES:
         return None
     memberships: set[str] = set()
@@ -352,14 +354,19 @@ def _observation(ref: str, observation: Observation, valuesets: ValueSets,
                              if c.code})
     period = observation.effectivePeriod
     date = _day(observation.effectiveDateTime) or _day(period.start if period else None) or _day(observation.issued)
-    value_texts = texts.match(observation.valueString, *_texts(observation.valueCodeableConcept))
+    # A result read as words (criteria README "Results in words"): the value as text and the
+    # interpretation, its codes read as the words they stand for.
+    value_texts = results.read([observation.valueString, *_texts(observation.valueCodeableConcept),
+                                *(t for concept in observation.interpretation or [] for t in _texts(concept))],
+                               interpretation)
     method_texts = texts.match(*_texts(observation.method))
     return ObservationFact(ref=ref, vs=sorted(memberships), date=date, value=value, unit=unit,
                            coded=observation.valueCodeableConcept is not None, answers=sorted(answers), interpretation=interpretation,
                            lows=_lows(observation),
                            display=_label(observation.code) or "observation", texts=named,
                            value_texts=value_texts, method_texts=method_texts,
-                           value_text=observation.valueString or _label(observation.valueCodeableConcept),
+                           value_text=observation.valueString or _label(observation.valueCodeableConcept)
+                           or next((t for c in observation.interpretation or [] if (t := _label(c))), None),
                            method=_label(observation.method))
 
 
