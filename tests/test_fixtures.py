@@ -28,7 +28,7 @@ from cds.ruleset import Ruleset, strip_lines
 STATUSES = ("eligible", "needs-review", "insufficient-information", "not-eligible")
 RESULTS = ("met", "not-met", "unknown", "not-applicable")
 BLOCK_KEYS = {"status", "criteria", "categories", "findings", "documentation", "alternatives", "gated_findings",
-              "tried", "billing", "order_notes"}
+              "tried", "billing", "order_notes", "evidence", "reasons"}
 ICD10CM = cases.SYSTEMS["icd10"]
 SNOMED = cases.SYSTEMS["snomed"]
 
@@ -105,6 +105,26 @@ def _compare(therapy: str, block: Expected, actual: Assessment) -> list[str]:
     return problems
 
 
+def _cited(name: str, block: Expected, actual: Assessment) -> list[str]:
+    """`evidence`: per criterion or finding id, exactly the case's resources it cites, by the
+    suffix of their ids (`o1`, `order`, `m1`: fixtures/cases/README.md); `reasons`: per id, a text
+    its reason holds."""
+    prefix = name.replace("/", "--") + "-"
+    items = {**{c.id: (c.evidence, c.reason) for c in actual.criteria},
+             **{f.id: (f.evidence, f.reason or "") for f in actual.findings}}
+    problems: list[str] = []
+    for item, want in (block.get("evidence") or {}).items():
+        refs = items.get(item, ([], ""))[0]
+        got = sorted(r.split("/", 1)[-1].removeprefix(prefix) for r in refs)
+        if sorted(want) != got:
+            problems.append(f"{item} evidence: expected {sorted(want)!r}, got {got!r}")
+    for item, text in (block.get("reasons") or {}).items():
+        reason = items.get(item, ([], ""))[1]
+        if text not in reason:
+            problems.append(f"{item} reason: expected it to say {text!r}, got {reason!r}")
+    return problems
+
+
 @pytest.mark.parametrize("name", _params(gaps_fail=True))
 def test_case(name: str) -> None:
     case = _cases()[name]
@@ -114,9 +134,11 @@ def test_case(name: str) -> None:
     problems: list[str] = []
     for therapy, block in case.expect.items():
         problems += _compare(therapy, block, result.assessment(therapy))
+        problems += _cited(name, block, result.assessment(therapy))
     # Every reason a person reads is filled in: no template placeholder left.
     reasons = [c.reason for a in result.assessments for c in a.criteria] + [
-        alt.reason for a in result.assessments for alt in a.alternatives]
+        alt.reason for a in result.assessments for alt in a.alternatives] + [
+        f.reason for a in result.assessments for f in a.findings if f.reason]
     problems += [f"unfilled reason: {r}" for r in reasons if "{" in r or "}" in r]
     assert not problems, "\n".join([case.description, *problems])
 
@@ -193,6 +215,9 @@ def _block_problems(ruleset: Ruleset, block: Expected) -> list[str]:
         ("tried", {a.id for a in ruleset.alternatives if a.tried}),
         ("order_notes", {n.id for n in ruleset.billing.order_notes}),
     ]
+    cited = {c.id for c in ruleset.criteria} | {f.id for f in ruleset.findings}
+    for key in ("evidence", "reasons"):
+        problems += [f"{key}: unknown criterion or finding {i}" for i in block.get(key) or {} if i not in cited]
     for key, known_ids in kinds:
         ids = block.get(key) or []
         problems += [f"{key}: unknown id {i}" for i in ids if i not in known_ids]
