@@ -295,7 +295,7 @@ def build_facts(
         if (order := _service_order(ref, request, rulesets, order_refs)) is not None
     ]
     observations = [o for ref, obs in record.observations
-                    if (o := _observation(ref, obs, valuesets, texts, results)) is not None]
+                    if (o := _observation(ref, obs, valuesets, texts, results, warnings)) is not None]
     procedures = _followed([p for ref, proc in record.procedures
                             if (p := _procedure(ref, proc, valuesets, texts)) is not None])
     _route_orders(medications, service_orders, rulesets, RecordView(procedures, len(record.procedures), as_of))
@@ -335,7 +335,7 @@ def _service_order(ref: str, request: ServiceRequest, rulesets: list[Ruleset],
 
 
 def _observation(ref: str, observation: Observation, valuesets: ValueSets,
-                 texts: TextMatcher, results: ResultMatcher) -> ObservationFact | None:
+                 texts: TextMatcher, results: ResultMatcher, warnings: list[Problem]) -> ObservationFact | None:
     if observation.status not in OBSERVATION_STATUSES:
         return None
     memberships: set[str] = set()
@@ -343,6 +343,13 @@ def _observation(ref: str, observation: Observation, valuesets: ValueSets,
         memberships |= valuesets.memberships(coding.system, coding.code)
     named = texts.match(*_texts(observation.code))
     if not memberships and not named:
+        return None
+    if not _has_result(observation):
+        # No value and no interpretation (a dataAbsentReason, a quantity with no number): no
+        # result, so not used: it neither decides a criterion nor stands for a measurement taken
+        # (criteria README, "Units as written").
+        warnings.append(Problem(source=ref, element="Observation.value[x]", severity="warning",
+                                message="no value or interpretation: not used"))
         return None
     answers: set[str] = set()
     for coding in _codings(observation.valueCodeableConcept):
@@ -368,6 +375,17 @@ def _observation(ref: str, observation: Observation, valuesets: ValueSets,
                            value_text=observation.valueString or _label(observation.valueCodeableConcept)
                            or next((t for c in observation.interpretation or [] if (t := _label(c))), None),
                            method=_label(observation.method))
+
+
+_VALUES = ("valueString", "valueCodeableConcept", "valueBoolean", "valueInteger", "valueRange", "valueRatio",
+           "valueSampledData", "valueTime", "valueDateTime", "valuePeriod")
+
+
+def _has_result(observation: Observation) -> bool:
+    """A value (a quantity with a number, or any other value[x]) or an interpretation."""
+    quantity = observation.valueQuantity
+    return (quantity is not None and quantity.value is not None) or bool(observation.interpretation) \
+        or any(getattr(observation, name, None) is not None for name in _VALUES)
 
 
 def _lows(observation: Observation) -> list[tuple[float, str | None]]:
