@@ -587,6 +587,25 @@ def test_every_therapy_s_package_for_its_order_is_prefilled_as_its_page_says(tmp
     assert not unsettled & set(answered), case.name
 
 
+def test_a_quantity_printed_in_another_spelling_is_prefilled_in_the_item_s_unit(tmp_path: Path) -> None:
+    """Issue #20 class 4: an mPAP printed "mmHg" prefills the hemodynamics answer in mm[Hg]."""
+    from cds import cases
+
+    case = cases.load()["S9347.hemodynamics/printed-mmhg"]
+    resources = _loose(cases.build(case, cases.route_codes(knowledge.default().terminology.routes.snomed)))
+    order = next(r for r in resources if r["id"] == f"{case.slug}-order")
+    pid = next(r["id"] for r in resources if r["resourceType"] == "Patient")
+    with make_client(tmp_path, as_of=case.as_of) as client:
+        body = package_for(client, {"name": "coverage", "resource": coverage(pid)},
+                           {"name": "order", "resource": order},
+                           *({"name": "referenced", "resource": r} for r in resources if r is not order))
+    by_therapy = {b["entry"][0]["resource"]["id"]: b for b in bundles(body)}
+    _, response = check_package(by_therapy["hit-s9347"], "S9347")
+    answers = {i["linkId"]: i["answer"][0] for i in response["item"] if "answer" in i}
+    quantity = answers["S9347.hemodynamics"]["valueQuantity"]
+    assert (quantity["value"], quantity["code"]) == (38, "mm[Hg]")
+
+
 def test_a_yes_answer_records_the_declared_condition_and_a_no_records_nothing(tmp_path: Path) -> None:
     """The `condition` mapping (rulesets/questionnaires/README.md), on a rulesets folder whose
     data declares one: a yes becomes an active Condition coded with the value set's concept."""
