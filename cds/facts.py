@@ -26,6 +26,7 @@ from .routing import RecordView, claiming
 from .ruleset import Course, Ruleset
 from .terminology import Coding, DrugClassifier, ValueSets
 from .terminology import icd10cm
+from .terminology.units import fold
 from .terminology.valuesets import HCPCS_SYSTEMS
 from .texts import ResultMatcher, TextMatcher
 
@@ -664,8 +665,9 @@ def _amount(quantity: Any, per_unit: dict[str, Any]) -> float | None:
     """A quantity in the unit of a table (mL, mg), also the numerator of a rate (mL/h, mg/h)."""
     if quantity is None or quantity.value is None:
         return None
-    unit = (quantity.code or quantity.unit or "").split("/")[0]
-    factor = per_unit.get(unit)
+    # As printed: "ML" (RxNorm style) or "µg" read as mL and ug (criteria README, "Units as written").
+    unit = fold((quantity.code or quantity.unit or "").split("/")[0])
+    factor = next((f for name, f in per_unit.items() if fold(name) == unit), None)
     return float(Decimal(str(quantity.value)) * factor) if factor is not None else None
 
 

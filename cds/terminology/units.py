@@ -24,7 +24,7 @@ class Conversion(BaseModel):
 class Units(BaseModel):
     model_config = ConfigDict(extra="forbid")
     known: list[str]
-    # UCUM code -> the other ways records print it (lbs, mL/min/1.73m2); compared as _fold does.
+    # UCUM code -> the other ways records print it (lbs, mL/min/1.73m2); compared as fold does.
     spellings: dict[str, list[str]] = {}
     conversions: list[Conversion] = []
     sources: list[str]
@@ -32,17 +32,17 @@ class Units(BaseModel):
 
     @model_validator(mode="after")
     def _index(self) -> Units:
-        codes = {_fold(u): u for u in self.known}
+        codes = {fold(u): u for u in self.known}
         for code, spelled in self.spellings.items():
-            if _fold(code) not in codes:
+            if fold(code) not in codes:
                 raise ValueError(f"units.spellings: {code!r} is not in units.known")
             for spelling in spelled:
-                taken = codes.setdefault(_fold(spelling), codes[_fold(code)])
-                if taken != codes[_fold(code)]:
+                taken = codes.setdefault(fold(spelling), codes[fold(code)])
+                if taken != codes[fold(code)]:
                     raise ValueError(f"units.spellings: {spelling!r} spells both {taken} and {code}")
         for conversion in self.conversions:
             for unit in (conversion.from_, conversion.to):
-                if _fold(unit) not in codes:
+                if fold(unit) not in codes:
                     raise ValueError(f"units.conversions: {unit!r} is not in units.known")
         self._codes = codes
         return self
@@ -50,7 +50,7 @@ class Units(BaseModel):
     def code(self, unit: str | None) -> str | None:
         """The UCUM code of a unit as written (its code or a spelling); None: a unit the table
         does not name (or none)."""
-        return self._codes.get(_fold(unit)) if unit else None
+        return self._codes.get(fold(unit)) if unit else None
 
     def knows(self, unit: str) -> bool:
         return self.code(unit) is not None
@@ -74,7 +74,8 @@ class Units(BaseModel):
         return None
 
 
-def _fold(unit: str) -> str:
+def fold(unit: str) -> str:
+    """A unit as compared: case, spaces and the micro sign do not count."""
     # Records write mEq/L and meq/L, mL and ml, "1.73 m2" and "1.73m2", µ and μ alike; UCUM's case
     # matters only for units no record here uses (e.g. Pa vs PA), so units are compared
     # case-insensitively, without spaces, with either micro sign read as u.
