@@ -358,8 +358,11 @@ def _observation(ref: str, observation: Observation, valuesets: ValueSets,
     quantity = observation.valueQuantity
     value = float(quantity.value) if quantity is not None and quantity.value is not None else None
     unit = (quantity.code or quantity.unit) if quantity is not None else None
+    # Coded, or written as the word of a code only ("Low" read as L: criteria README "Results in words").
     interpretation = sorted({c.code for concept in observation.interpretation or [] for c in concept.coding or []
-                             if c.code})
+                             if c.code} | {code for concept in observation.interpretation or []
+                                           if not any(c.code for c in concept.coding or [])
+                                           for code in results.codes(_texts(concept))})
     period = observation.effectivePeriod
     date = _day(observation.effectiveDateTime) or _day(period.start if period else None) or _day(observation.issued)
     # A result read as words (criteria README "Results in words"): the value as text and the

@@ -114,6 +114,12 @@ class ResultMatcher(TextMatcher):
         super().__init__(phrases, forms)
         self._codes = dict(codes or {})
 
+    def codes(self, texts: Iterable[str | None]) -> list[str]:
+        """The interpretation codes whose word a text is, whole ("Low" is L, "Positive" is POS):
+        an interpretation written as text only."""
+        words = {normal(word): code for code, word in self._codes.items()}
+        return sorted({words[said] for text in texts if text and (said := normal(text)) in words})
+
     def read(self, texts: Iterable[str | None], codes: Iterable[str]) -> list[str]:
         """Flags of the phrases found in the texts or in the words of the interpretation codes."""
         return self.match(*texts, *(self._codes[c] for c in codes if c in self._codes))

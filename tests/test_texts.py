@@ -54,3 +54,12 @@ def test_results_are_read_in_their_word_forms_and_interpretation_codes(
     """criteria README "Results in words": deficiency reads as deficient, "not detected" as
     negative (never as positive), an interpretation code as its word."""
     assert _results().read(texts, codes) == flags
+
+
+@pytest.mark.parametrize(("texts", "codes"), [
+    (["Low"], ["L"]), (["HIGH"], ["H"]), (["Positive"], ["POS"]), (["Indeterminate"], ["IND"]),
+    (["below low normal"], []), ([None, ""], []),
+])
+def test_an_interpretation_written_as_the_word_of_a_code_reads_as_that_code(
+        texts: list[str | None], codes: list[str]) -> None:
+    assert _results().codes(texts) == codes
