@@ -53,9 +53,11 @@ def assess(ruleset: Ruleset, outcome: Outcome, has_order: bool, service_codes: l
         # `info_when` gives the finding at info severity when its `when` does not hold.
         findings = [
             FindingResult(id=f.id, severity=f.severity if key.startswith("f|") else "info", text=f.text,
-                          evidence=evidence(matches[key]))
+                          evidence=evidence(matches[key] + cited),
+                          reason=render(f.cites.reason, cited) if f.cites is not None and cited else None)
             for f in ruleset.findings
             if (key := next((k for k in (f"f|{f.id}", f"fi|{f.id}") if matches.get(k)), None))
+            for cited in [matches.get(f"fc|{f.id}", [])]
         ]
         findings.sort(key=lambda f: f.severity != "warning")
     documentation = [

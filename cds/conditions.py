@@ -383,7 +383,17 @@ def _observation(spec: Any, scope: Scope) -> Term:
         base["loss_days"] = _int(extra, "baseline_days", scope, "observation.loss_percent")
         parsed["loss"] = compare
     if "spread_days" in spec:
-        parsed["spread"] = _compare(spec["spread_days"], scope, "observation.spread_days")[0]
+        # With a unit, only usable values count (a number in a unit that converts to it): a
+        # weight with no number or in an unknown unit is no weight (criteria README).
+        compare, extra = _compare(spec["spread_days"], scope, "observation.spread_days", {"unit"})
+        if "unit" in extra:
+            unit = _unit(extra, scope, "observation.spread_days")
+            if base.get("unit", unit) != unit:
+                raise RulesetError(f"{scope.where}: observation.spread_days: the same unit as value's")
+            base["unit"] = unit
+        # The term reads the first observation as well as the last: both are its evidence.
+        base["cite"] = "first-and-last"
+        parsed["spread"] = compare
     if "from_baseline" in spec:
         # The picked value's change from a baseline: the latest value of the same observations
         # on or before the start of the first request of a drug class (a later one is compared).
@@ -415,6 +425,7 @@ def _observation(spec: Any, scope: Scope) -> Term:
         if {"value", "answer", "loss_percent"}.intersection(spec):
             raise RulesetError(f"{scope.where}: observation.count_at_least: counts observations; no value or answer")
         parsed["count_at_least"] = _int(spec, "count_at_least", scope, "observation")
+        base["cite"] = "all"  # every observation counted is evidence
     base["pick"] = _names(spec, "pick", PICKS, scope, "observation")[0] if "pick" in spec else "latest"
     if base["pick"] == "any" and ("unit" in base or "answer" in spec or "count_at_least" in spec):
         raise RulesetError(f"{scope.where}: observation.pick: any reads the flags of every observation in the "
@@ -577,6 +588,9 @@ def parse_ruleset(ruleset: Ruleset, terminology: Terminology, valuesets: ValueSe
         if finding.info_when is not None:
             add(f"fi|{finding.id}", finding.info_when, ids, False,
                 f"{file}: line {finding.line}: {finding.id} info_when")
+        if finding.cites is not None:
+            add(f"fc|{finding.id}", finding.cites.when, ids, False,
+                f"{file}: line {finding.cites.line}: {finding.id} cites")
     for doc in ruleset.documentation:
         add(f"d|{doc.id}", doc.when, ids, False, f"{file}: line {doc.line}: {doc.id}")
         for number, item in enumerate(doc.notes):

@@ -69,8 +69,8 @@ def _observation(facts: PatientFacts, spec: Derived, anchors: dict[str, dt.date 
                   "before": "first-request"}
     else:
         window = spec.spec
-    allowed = set(spec.spec.get("units", ()))
-    matching = [o for o in facts.observations_in(wanted, named) if not allowed or o.unit in allowed]
+    allowed = {units.code(u) for u in spec.spec.get("units", ())}
+    matching = [o for o in facts.observations_in(wanted, named) if not allowed or units.code(o.unit) in allowed]
     candidates = [o for o in matching if _within(o.date, o.date, window, anchors)]
     unit = spec.spec.get("unit")
     if unit is not None:
@@ -87,7 +87,7 @@ def _observation(facts: PatientFacts, spec: Derived, anchors: dict[str, dt.date 
         fact = _about(chosen, units, value=round(value, 6), count=len(valued), spread=_spread([o for _, o in valued]))
         if "baseline_class" in spec.spec:
             fact.update(_change(facts, spec.spec, value, chosen, wanted, named, allowed, units, warnings))
-        return fact
+        return _cite(fact, [o for _, o in valued], spec.spec.get("cite"))
     if spec.spec.get("coded"):
         candidates = [o for o in candidates if o.coded]
     if not candidates:
@@ -96,7 +96,22 @@ def _observation(facts: PatientFacts, spec: Derived, anchors: dict[str, dt.date 
     if spec.spec["pick"] == "any":
         return _any_flagged(candidates, units)
     chosen = max(candidates, key=lambda o: o.date or dt.date.min)
-    return _about(chosen, units, count=len(candidates), spread=_spread(candidates))
+    return _cite(_about(chosen, units, count=len(candidates), spread=_spread(candidates)), candidates,
+                 spec.spec.get("cite"))
+
+
+def _cite(fact: dict[str, Any], observations: list[ObservationFact], how: str | None) -> dict[str, Any]:
+    """Every observation a term read is its evidence, not only the one picked: the first one
+    too for a spread of dates, each one counted for a count."""
+    if how == "all":
+        cited = observations
+    elif how == "first-and-last":
+        dated = [o for o in observations if o.date is not None]
+        cited = [min(dated, key=lambda o: o.date or dt.date.min)] if dated else []
+    else:
+        return fact
+    fact["evidence"] = [*fact.get("evidence", []), *(o.ref for o in cited if o.ref != fact["ref"])]
+    return fact
 
 
 def _any_flagged(candidates: list[ObservationFact], units: Units) -> dict[str, Any]:
@@ -167,7 +182,7 @@ def _change(facts: PatientFacts, spec: dict[str, Any], value: float, chosen: Obs
     if anchor is None or chosen.date is None or chosen.date <= anchor:
         return {}
     before = [o for o in facts.observations_in(wanted, named) if o.date is not None
-              and o.date <= anchor and (not allowed or o.unit in allowed)]
+              and o.date <= anchor and (not allowed or units.code(o.unit) in allowed)]
     valued = _valued(before, spec["unit"], units, warnings)
     if not valued:
         return {}

@@ -27,8 +27,9 @@ from .routing import RecordView, claiming
 from .ruleset import Course, Ruleset
 from .terminology import Coding, DrugClassifier, ValueSets
 from .terminology import icd10cm
+from .terminology.units import fold
 from .terminology.valuesets import HCPCS_SYSTEMS
-from .texts import TextMatcher, phrase_flag
+from .texts import ResultMatcher, TextMatcher, phrase_flag
 
 ACTIVE_CLINICAL = {"active", "recurrence", "relapse"}
 EXCLUDED_VERIFICATION = {"refuted", "entered-in-error"}
@@ -307,13 +308,15 @@ def build_facts(
     valuesets: ValueSets,
     order_refs: set[str] | None = None,
     texts: TextMatcher | None = None,
+    results: ResultMatcher | None = None,
 ) -> PatientFacts:
     """Every fact of one patient, once for all therapies; order_refs names the orders under
     evaluation (None: every draft MedicationRequest and ServiceRequest); texts, the rulesets'
     phrases (cds.knowledge.Knowledge.texts), matched here once per Condition, Observation and
-    MedicationRequest."""
+    MedicationRequest; results, the phrases results are read for (`value_text`, with word forms)."""
     warnings = list(record.warnings)
     texts = texts or TextMatcher()
+    results = results or ResultMatcher()
     patient = PatientFact(ref=record.reference, age_years=_age(record.patient.birthDate, as_of),
                           age_days=_age_days(record.patient.birthDate, as_of), as_of=as_of)
     conditions = [_condition(ref, c, valuesets, warnings, texts) for ref, c in record.conditions]
@@ -326,7 +329,7 @@ def build_facts(
         if (order := _service_order(ref, request, rulesets, order_refs)) is not None
     ]
     observations = [o for ref, obs in record.observations
-                    if (o := _observation(ref, obs, valuesets, texts)) is not None]
+                    if (o := _observation(ref, obs, valuesets, texts, results, warnings)) is not None]
     procedures = _followed([p for ref, proc in record.procedures
                             if (p := _procedure(ref, proc, valuesets, texts)) is not None])
     _route_orders(medications, service_orders, rulesets, RecordView(procedures, len(record.procedures), as_of))
@@ -366,7 +369,7 @@ def _service_order(ref: str, request: ServiceRequest, rulesets: list[Ruleset],
 
 
 def _observation(ref: str, observation: Observation, valuesets: ValueSets,
-                 texts: TextMatcher) -> ObservationFact | None:
+                 texts: TextMatcher, results: ResultMatcher, warnings: list[Problem]) -> ObservationFact | None:
     if observation.status not in OBSERVATION_STATUSES:
         return None
     memberships: set[str] = set()
@@ -375,25 +378,51 @@ def _observation(ref: str, observation: Observation, valuesets: ValueSets,
     named = texts.match(*_texts(observation.code))
     if not memberships and not named:
         return None
+    if not _has_result(observation):
+        # No value and no interpretation (a dataAbsentReason, a quantity with no number): no
+        # result, so not used: it neither decides a criterion nor stands for a measurement taken
+        # (criteria README, "Units as written").
+        warnings.append(Problem(source=ref, element="Observation.value[x]", severity="warning",
+                                message="no value or interpretation: not used"))
+        return None
     answers: set[str] = set()
     for coding in _codings(observation.valueCodeableConcept):
         answers |= valuesets.memberships(coding.system, coding.code)
     quantity = observation.valueQuantity
     value = float(quantity.value) if quantity is not None and quantity.value is not None else None
     unit = (quantity.code or quantity.unit) if quantity is not None else None
+    # Coded, or written as the word of a code only ("Low" read as L: criteria README "Results in words").
     interpretation = sorted({c.code for concept in observation.interpretation or [] for c in concept.coding or []
-                             if c.code})
+                             if c.code} | {code for concept in observation.interpretation or []
+                                           if not any(c.code for c in concept.coding or [])
+                                           for code in results.codes(_texts(concept))})
     period = observation.effectivePeriod
     date = _day(observation.effectiveDateTime) or _day(period.start if period else None) or _day(observation.issued)
-    value_texts = texts.match(observation.valueString, *_texts(observation.valueCodeableConcept))
+    # A result read as words (criteria README "Results in words"): the value as text and the
+    # interpretation, its codes read as the words they stand for.
+    value_texts = results.read([observation.valueString, *_texts(observation.valueCodeableConcept),
+                                *(t for concept in observation.interpretation or [] for t in _texts(concept))],
+                               interpretation)
     method_texts = texts.match(*_texts(observation.method))
     return ObservationFact(ref=ref, vs=sorted(memberships), date=date, value=value, unit=unit,
                            coded=observation.valueCodeableConcept is not None, answers=sorted(answers), interpretation=interpretation,
                            lows=_lows(observation),
                            display=_label(observation.code) or "observation", texts=named,
                            value_texts=value_texts, method_texts=method_texts,
-                           value_text=observation.valueString or _label(observation.valueCodeableConcept),
+                           value_text=observation.valueString or _label(observation.valueCodeableConcept)
+                           or next((t for c in observation.interpretation or [] if (t := _label(c))), None),
                            method=_label(observation.method))
+
+
+_VALUES = ("valueString", "valueCodeableConcept", "valueBoolean", "valueInteger", "valueRange", "valueRatio",
+           "valueSampledData", "valueTime", "valueDateTime", "valuePeriod")
+
+
+def _has_result(observation: Observation) -> bool:
+    """A value (a quantity with a number, or any other value[x]) or an interpretation."""
+    quantity = observation.valueQuantity
+    return (quantity is not None and quantity.value is not None) or bool(observation.interpretation) \
+        or any(getattr(observation, name, None) is not None for name in _VALUES)
 
 
 def _lows(observation: Observation) -> list[tuple[float, str | None]]:
@@ -737,8 +766,9 @@ def _amount(quantity: Any, per_unit: dict[str, Any]) -> float | None:
     """A quantity in the unit of a table (mL, mg), also the numerator of a rate (mL/h, mg/h)."""
     if quantity is None or quantity.value is None:
         return None
-    unit = (quantity.code or quantity.unit or "").split("/")[0]
-    factor = per_unit.get(unit)
+    # As printed: "ML" (RxNorm style) or "µg" read as mL and ug (criteria README, "Units as written").
+    unit = fold((quantity.code or quantity.unit or "").split("/")[0])
+    factor = next((f for name, f in per_unit.items() if fold(name) == unit), None)
     return float(Decimal(str(quantity.value)) * factor) if factor is not None else None
 
 

@@ -20,7 +20,7 @@ from .fhir.registry import BY_NAME
 from .engine import CompiledRuleset
 from .ruleset import Ruleset, RulesetError, load_ruleset
 from .terminology import DrugClassifier, Terminology, ValueSetError, ValueSets
-from .texts import TextMatcher
+from .texts import ResultMatcher, TextMatcher
 
 # A deployment's own rulesets folder, instead of the ones shipped with the package.
 ENV_VAR = "CDS_RULESETS"
@@ -56,6 +56,8 @@ class Knowledge:
     reads: frozenset[str] = frozenset()
     # Every phrase the rulesets look for in free text (condition and observation text terms).
     texts: TextMatcher = TextMatcher()
+    # The phrases results are read for (`value_text`), with the word forms of terminology.yaml.
+    results: ResultMatcher = ResultMatcher()
 
     def screen(self, resource: dict[str, Any]) -> bool:
         """False for a resource no rule can read: a type no ruleset reads, or (Condition,
@@ -80,7 +82,7 @@ class Knowledge:
         """Every fact of one patient for these rulesets, once for all therapies (cds/facts.py):
         the one place facts are built from a record, so no caller forgets a piece of knowledge."""
         return build_facts(record, as_of, list(self.rulesets.values()), self.classifier, self.valuesets,
-                           order_refs, self.texts)
+                           order_refs, self.texts, self.results)
 
     @property
     def versions(self) -> dict[str, str]:
@@ -126,8 +128,11 @@ def load(folder: Path) -> Knowledge:
                          *(p for r in rulesets.values() for claim in r.routing.claims if claim.record_procedures
                            for entry in claim.record_procedures.any for p in entry.not_followed_by),
                          *terminology.timing.continuous])
+    words = terminology.result_words
+    results = ResultMatcher([p for r in parsed.values() for clause in r.clauses for t in terms(clause.node)
+                             for p in t.spec.get("value_text", ())], words.forms, words.interpretation)
     return Knowledge(folder, terminology, valuesets, classifier, rulesets, compiled,
-                     reads=frozenset(read_types(parsed.values())), texts=texts)
+                     reads=frozenset(read_types(parsed.values())), texts=texts, results=results)
 
 
 # Resource types read for every therapy; the others only when a rule reads them.

@@ -32,6 +32,9 @@ class FindingResult(_Model):
     severity: Literal["warning", "info"]
     text: str
     evidence: list[str]
+    # What the record shows beside the finding (the latest trough and its date), when the
+    # ruleset's `cites` names something the record holds.
+    reason: str | None = None
 
 
 class DocumentationItem(_Model):

@@ -25,7 +25,8 @@ def render_text(result: PatientAssessment) -> str:
                 lines.append(f"        evidence: {listed(criterion.evidence)}")
         if assessment.findings:
             lines.append("  safety findings:")
-            lines += [f"    ! {f.severity}: {f.id}: {f.text}" + (f" ({listed(f.evidence)})" if f.evidence else "")
+            lines += [f"    ! {f.severity}: {f.id}: {f.text}" + (f" {f.reason}" if f.reason else "")
+                      + (f" ({listed(f.evidence)})" if f.evidence else "")
                       for f in assessment.findings]
         if assessment.documentation:
             lines.append("  documentation needed:")

@@ -56,6 +56,15 @@ class Criterion(_Item):
     otherwise: Otherwise
 
 
+class Cite(_Item):
+    """Record entries a finding names when it is reported, without deciding it (S9494: the latest
+    vancomycin trough and its date, if any): their references join the finding's evidence and
+    `reason` is filled from them; no match, no reason."""
+
+    when: Condition
+    reason: str
+
+
 class Finding(_Item):
     id: str
     severity: Severity
@@ -65,6 +74,7 @@ class Finding(_Item):
     # The same finding at info severity when `when` does not hold (a page giving one finding two
     # severities, e.g. a warning before a first course and information on a continuing one).
     info_when: Condition | None = None
+    cites: Cite | None = None
 
 
 class DocumentNote(_Item):

@@ -487,11 +487,10 @@ def _loose(bundle: dict[str, Any]) -> list[dict[str, Any]]:
     return json.loads(text)
 
 
-@pytest.mark.parametrize("therapy", RULESETS)
-def test_every_therapy_s_package_for_its_order_is_prefilled_as_its_page_says(tmp_path: Path, therapy: str) -> None:
+def _case_package(tmp_path: Path, case: Any, therapy: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A case's order and the QuestionnaireResponse of the therapy's package for it."""
     from cds import cases
 
-    case = _order_case(therapy)
     resources = _loose(cases.build(case, cases.route_codes(knowledge.default().terminology.routes.snomed)))
     order = next(r for r in resources if r["id"] == f"{case.slug}-order")
     pid = next(r["id"] for r in resources if r["resourceType"] == "Patient")
@@ -501,6 +500,13 @@ def test_every_therapy_s_package_for_its_order_is_prefilled_as_its_page_says(tmp
                            *({"name": "referenced", "resource": r} for r in resources if r is not order))
     by_therapy = {b["entry"][0]["resource"]["id"]: b for b in bundles(body)}
     _, response = check_package(by_therapy[f"hit-{therapy.lower()}"], therapy)
+    return order, response
+
+
+@pytest.mark.parametrize("therapy", RULESETS)
+def test_every_therapy_s_package_for_its_order_is_prefilled_as_its_page_says(tmp_path: Path, therapy: str) -> None:
+    case = _order_case(therapy)
+    order, response = _case_package(tmp_path, case, therapy)
     assert f"{order['resourceType']}/{order['id']}" in [
         e["valueReference"]["reference"] for e in response["extension"] if e["url"] == f"{DTR}/qr-context"]
     # The yes/no answers are the case's expected criterion results (met: yes, not met: no);
@@ -512,6 +518,16 @@ def test_every_therapy_s_package_for_its_order_is_prefilled_as_its_page_says(tmp
     assert {k: v for k, v in answered.items() if questions[k].type == "boolean"} == expected, case.name
     unsettled = {c for c, r in case.expect[therapy]["criteria"].items() if r in ("unknown", "not-applicable")}
     assert not unsettled & set(answered), case.name
+
+
+def test_a_quantity_printed_in_another_spelling_is_prefilled_in_the_item_s_unit(tmp_path: Path) -> None:
+    """Issue #20 class 4: an mPAP printed "mmHg" prefills the hemodynamics answer in mm[Hg]."""
+    from cds import cases
+
+    _, response = _case_package(tmp_path, cases.load()["S9347.hemodynamics/printed-mmhg"], "S9347")
+    answers = {i["linkId"]: i["answer"][0] for i in response["item"] if "answer" in i}
+    quantity = answers["S9347.hemodynamics"]["valueQuantity"]
+    assert (quantity["value"], quantity["code"]) == (38, "mm[Hg]")
 
 
 def test_a_yes_answer_records_the_declared_condition_and_a_no_records_nothing(tmp_path: Path) -> None:

@@ -30,7 +30,7 @@ STATUSES = ("eligible", "needs-review", "insufficient-information", "not-eligibl
 RESULTS = ("met", "not-met", "unknown", "not-applicable")
 BLOCK_KEYS = {"status", "criteria", "categories", "findings", "documentation", "alternatives", "gated_findings",
               "tried", "billing", "order_notes", "concurrent", "input_warnings",
-              "doc_notes"}
+              "doc_notes", "evidence", "reasons"}
 # A billing note naming a concurrent per diem: "<code>-<modifier>" (criteria README: SH, SJ).
 CONCURRENT = re.compile(r"\b(S\d{4}-S[HJ])\b")
 ICD10CM = cases.SYSTEMS["icd10"]
@@ -119,6 +119,26 @@ def _compare(therapy: str, block: Expected, actual: Assessment) -> list[str]:
     return problems
 
 
+def _cited(name: str, block: Expected, actual: Assessment) -> list[str]:
+    """`evidence`: per criterion or finding id, exactly the case's resources it cites, by the
+    suffix of their ids (`o1`, `order`, `m1`: fixtures/cases/README.md); `reasons`: per id, a text
+    its reason holds."""
+    prefix = name.replace("/", "--") + "-"
+    items = {**{c.id: (c.evidence, c.reason) for c in actual.criteria},
+             **{f.id: (f.evidence, f.reason or "") for f in actual.findings}}
+    problems: list[str] = []
+    for item, want in (block.get("evidence") or {}).items():
+        refs = items.get(item, ([], ""))[0]
+        got = sorted(r.split("/", 1)[-1].removeprefix(prefix) for r in refs)
+        if sorted(want) != got:
+            problems.append(f"{item} evidence: expected {sorted(want)!r}, got {got!r}")
+    for item, text in (block.get("reasons") or {}).items():
+        reason = items.get(item, ([], ""))[1]
+        if text not in reason:
+            problems.append(f"{item} reason: expected it to say {text!r}, got {reason!r}")
+    return problems
+
+
 @pytest.mark.parametrize("name", _params(gaps_fail=True))
 def test_case(name: str) -> None:
     case = _cases()[name]
@@ -131,9 +151,11 @@ def test_case(name: str) -> None:
         # Each phrase is in one of the input warnings (a bad reference is reported, not silent).
         problems += [f"no input warning saying {w!r}: {result.warnings}" for w in block.get("input_warnings", [])
                      if not any(w in got for got in result.warnings)]
+        problems += _cited(name, block, result.assessment(therapy))
     # Every reason a person reads is filled in: no template placeholder left.
     reasons = [c.reason for a in result.assessments for c in a.criteria] + [
-        alt.reason for a in result.assessments for alt in a.alternatives]
+        alt.reason for a in result.assessments for alt in a.alternatives] + [
+        f.reason for a in result.assessments for f in a.findings if f.reason]
     problems += [f"unfilled reason: {r}" for r in reasons if "{" in r or "}" in r]
     assert not problems, "\n".join([case.description, *problems])
 
@@ -211,6 +233,9 @@ def _block_problems(ruleset: Ruleset, block: Expected) -> list[str]:
         ("order_notes", {n.id for n in ruleset.billing.order_notes}),
         ("doc_notes", {f"{d.id}/{n.id}" for d in ruleset.documentation for n in d.notes}),
     ]
+    cited = {c.id for c in ruleset.criteria} | {f.id for f in ruleset.findings}
+    for key in ("evidence", "reasons"):
+        problems += [f"{key}: unknown criterion or finding {i}" for i in block.get(key) or {} if i not in cited]
     for key, known_ids in kinds:
         ids = block.get(key) or []
         problems += [f"{key}: unknown id {i}" for i in ids if i not in known_ids]

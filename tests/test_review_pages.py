@@ -91,6 +91,16 @@ def test_the_review_shows_reasons_evidence_and_catalog_links(app: App) -> None:
         assert f'id="{link[1]}"' in app.client.get(link[0]).text
 
 
+def test_a_cited_observation_shows_its_value_and_date(app: App) -> None:
+    """Issue #20 class 9: the vancomycin levels finding cites the latest trough and its date."""
+    page = app.client.get(app.assess(fixture="S9494.safety.vancomycin-levels/latest-trough-cited")).text
+    s9494 = text(section(page, "therapy-S9494"))
+    findings = s9494[s9494.index("Safety findings"):s9494.index("Documentation needed")]
+    assert "Latest trough: Vancomycin [Mass/volume] in Serum or Plasma --trough 17 ug/mL on 2026-11-18." in findings
+    assert ("Observation S9494.safety.vancomycin-levels--latest-trough-cited-o3 Vancomycin [Mass/volume] in Serum "
+            "or Plasma --trough 2026-11-18 · 17 ug/mL") in findings
+
+
 def test_findings_are_grouped_by_severity(app: App) -> None:
     page = app.client.get(app.assess(fixture="S9326.safety.benzodiazepine/active")).text
     s9326 = text(section(page, "therapy-S9326"))

@@ -47,6 +47,8 @@ class FindingView(BaseModel):
     sources: list[Cited]
     when: Words
     info_when: Words | None = None
+    # What the finding names beside it when the record holds it (never deciding it).
+    cites: Words | None = None
     line: int | None
 
 
@@ -199,10 +201,12 @@ def _ruleset(ruleset: Ruleset, parsed: ParsedRuleset, class_sets: dict[str, list
                                       logic=c.logic.strip(), sources=cite(c.sources), branches=branches, line=c.line))
     findings = []
     for f in ruleset.findings:
-        note(f.id, f"f|{f.id}", *([f"fi|{f.id}"] if f.info_when is not None else []))
+        note(f.id, f"f|{f.id}", *([f"fi|{f.id}"] if f.info_when is not None else []),
+             *([f"fc|{f.id}"] if f.cites is not None else []))
         findings.append(FindingView(id=f.id, severity=f.severity, text=f.text, sources=cite(f.sources),
                                     when=describe(parsed.node(f"f|{f.id}")),
                                     info_when=describe(parsed.node(f"fi|{f.id}")) if f.info_when is not None else None,
+                                    cites=describe(parsed.node(f"fc|{f.id}")) if f.cites is not None else None,
                                     line=f.line))
     documents = []
     for d in ruleset.documentation:

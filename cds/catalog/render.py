@@ -141,6 +141,7 @@ def _md_ruleset(r: RulesetView, header: str, titles: dict[str, str]) -> str:
         lines += [f'<a id="{f.id}"></a>', f"### `{f.id}` ({f.severity})", "", f.text, "",
                   f"**When:** {_md_words(f.when, titles)}", "",
                   *([f"**As info when:** {_md_words(f.info_when, titles)}", ""] if f.info_when else []),
+                  *([f"**Cites, when the record holds it:** {_md_words(f.cites, titles)}", ""] if f.cites else []),
                   "Sources:", *_md_sources(f.sources), ""]
     lines += ["## Documentation", ""]
     for d in r.documentation:

@@ -214,7 +214,8 @@ def _observation(spec: dict[str, Any]) -> Words:
     if "count_at_least" in spec:
         text = f"at least {spec['count_at_least']} observations{window}"
     if "spread" in spec:
-        text += f", the first and the last {_compared(spec['spread'])} days apart"
+        usable = f" (of those with a value in {spec['unit']})" if "value" not in spec and "unit" in spec else ""
+        text += f", the first and the last{usable} {_compared(spec['spread'])} days apart"
     if "interpretation" in spec:
         text += f", flagged {_or(spec['interpretation'])}"
     if "change" in spec:
@@ -224,7 +225,7 @@ def _observation(spec: dict[str, Any]) -> Words:
     if spec.get("below_reference_low"):
         text += ", below the low limit of its reference range"
     if "value_text" in spec:
-        text += f", its value as text containing {_quoted(spec['value_text'])}"
+        text += f", its value as text or its interpretation containing {_quoted(spec['value_text'])}"
     if "method_text" in spec:
         text += f", its method containing {_quoted(spec['method_text'])}"
     named = f"named (code text or display) with {_quoted(spec['text'])}" if "text" in spec else ""

@@ -107,7 +107,7 @@ def prefill(item: Item, assessment: Assessment | None, facts: PatientFacts | Non
     if latest is None:
         return None
     if item.type == "quantity":
-        return _quantity(item, latest)
+        return _quantity(item, latest, knowledge)
     return _choice(item, latest, knowledge)
 
 
@@ -121,11 +121,14 @@ def _choice(item: Item, observation: ObservationFact, knowledge: Knowledge) -> d
     return {"valueCoding": {"system": system, "code": code, **({"display": display} if display else {})}}
 
 
-def _quantity(item: Item, observation: ObservationFact) -> dict[str, Any] | None:
+def _quantity(item: Item, observation: ObservationFact, knowledge: Knowledge) -> dict[str, Any] | None:
     assert item.unit is not None
-    if observation.value is None or observation.unit != item.unit.code:
+    # The record's unit as printed (mmHg for mm[Hg]) or one that converts: the answer is in the item's.
+    value = None if observation.value is None else knowledge.terminology.units.convert(
+        observation.value, observation.unit, item.unit.code, observation.vs)
+    if value is None:
         return None
-    return {"valueQuantity": {"value": observation.value, "unit": item.unit.display or item.unit.code,
+    return {"valueQuantity": {"value": round(value, 6), "unit": item.unit.display or item.unit.code,
                               "system": fhir.UCUM, "code": item.unit.code}}
 
 

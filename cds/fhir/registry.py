@@ -55,7 +55,10 @@ REGISTRY: tuple[ResourceType, ...] = (
     ResourceType("Observation", Observation,
                  frozenset({"resourceType", "id", "status", "code", "subject", "effectiveDateTime",
                             "effectivePeriod", "issued", "valueQuantity", "valueCodeableConcept",
-                            "interpretation", "referenceRange", "valueString", "method"}),
+                            "interpretation", "referenceRange", "valueString", "method",
+                            # Read for their presence only: an Observation with no value is not used.
+                            "valueBoolean", "valueInteger", "valueRange", "valueRatio", "valueSampledData",
+                            "valueTime", "valueDateTime", "valuePeriod"}),
                  "observations", "observations", "Observation?patient={{context.patientId}}", screened=True),
     ResourceType("Procedure", Procedure,
                  frozenset({"resourceType", "id", "status", "code", "subject", "performedDateTime",

@@ -86,7 +86,8 @@ def detail(assessment: Assessment, ruleset: Ruleset, as_of: str, warnings: list[
         lines += ["", "**Safety findings**", ""]
         for f in assessment.findings:
             evidence = f" (evidence: {listed([md(e) for e in f.evidence])})" if f.evidence else ""
-            lines.append(f"- {f.severity}: {md(f.text)}{evidence}")
+            said = f"{f.text} {f.reason}" if f.reason else f.text
+            lines.append(f"- {f.severity}: {md(said)}{evidence}")
     if assessment.documentation:
         lines += ["", "**Documentation needed**", ""]
         lines += [f"- {md(d.text)}" for d in assessment.documentation]

@@ -9,7 +9,8 @@ from dataclasses import dataclass, replace
 from ..facts import ONGOING_STATUSES, MedicationFact, PatientFacts
 
 TYPE_NAMES = {"Condition": "Condition", "MedicationRequest": "Medication request",
-              "ServiceRequest": "Service request", "Patient": "Patient"}
+              "ServiceRequest": "Service request", "Patient": "Patient", "Observation": "Observation",
+              "Procedure": "Procedure"}
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,17 @@ def resolve(reference: str, facts: PatientFacts, as_of: dt.date) -> Evidence:
     for order in facts.service_orders:
         if order.ref == reference:
             return replace(base, display=order.display, notes=["the order assessed"])
+    # A measurement is cited with what it said and when (a trough level and its date).
+    for observation in facts.observations:
+        if observation.ref == reference:
+            said = (f"{observation.value:g} {observation.unit or ''}".rstrip() if observation.value is not None
+                    else observation.value_text)
+            return replace(base, display=observation.display, notes=[said] if said else [],
+                           dates=observation.date.isoformat() if observation.date else None)
+    for procedure in facts.procedures:
+        if procedure.ref == reference:
+            return replace(base, display=procedure.display,
+                           dates=procedure.date.isoformat() if procedure.date else None)
     return base
 
 

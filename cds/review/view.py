@@ -94,7 +94,7 @@ def _criterion(c: CriterionResult, therapy: str, root: str, facts: PatientFacts,
 
 
 def _finding(f: FindingResult, therapy: str, root: str, facts: PatientFacts, as_of: dt.date) -> Finding:
-    return Finding(id=f.id, severity=f.severity, text=f.text,
+    return Finding(id=f.id, severity=f.severity, text=f"{f.text} {f.reason}" if f.reason else f.text,
                    evidence=[resolve(e, facts, as_of) for e in f.evidence],
                    catalog_url=_catalog_url(root, therapy, f.id))
 

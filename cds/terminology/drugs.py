@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from .results import ResultWords
 from .units import Units
 from .valuesets import RXNORM, SNOMED, ValueSets
 from ..yamlfile import safe_load
@@ -71,6 +72,7 @@ class Terminology(BaseModel):
     dose_forms: dict[str, str]
     units: Units
     timing: Timing = Timing()
+    result_words: ResultWords = ResultWords()
     # Words of a drug's name that name no active ingredient (units, containers, vehicles,
     # "in", "with"): with the words of dose forms and route words they are what a name may hold
     # besides its ingredients when a routing claim asks that every ingredient be of some classes.

@@ -1,12 +1,15 @@
-"""UCUM units the rulesets may name, and the conversions between them, from terminology.yaml.
+"""UCUM units the rulesets may name, the spellings records print them in, and the conversions
+between them, from terminology.yaml `units`.
 
-A value in a unit that cannot be converted to the one a condition names is not used (and is
-reported as a warning): criteria README, "Measurements".
+A unit is read in its UCUM code or one of its printed spellings ("lbs" is [lb_av],
+"mL/min/1.73m2" is mL/min/{1.73_m2}: criteria README, "Units as written"). A value in a unit
+the table does not name, or one that cannot be converted to the unit a condition names, is not
+used (and is reported as a warning): criteria README, "Measurements".
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 
 class Conversion(BaseModel):
@@ -21,29 +24,59 @@ class Conversion(BaseModel):
 class Units(BaseModel):
     model_config = ConfigDict(extra="forbid")
     known: list[str]
+    # UCUM code -> the other ways records print it (lbs, mL/min/1.73m2); compared as fold does.
+    spellings: dict[str, list[str]] = {}
     conversions: list[Conversion] = []
     sources: list[str]
+    _codes: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _index(self) -> Units:
+        codes = {fold(u): u for u in self.known}
+        for code, spelled in self.spellings.items():
+            if fold(code) not in codes:
+                raise ValueError(f"units.spellings: {code!r} is not in units.known")
+            for spelling in spelled:
+                taken = codes.setdefault(fold(spelling), codes[fold(code)])
+                if taken != codes[fold(code)]:
+                    raise ValueError(f"units.spellings: {spelling!r} spells both {taken} and {code}")
+        for conversion in self.conversions:
+            for unit in (conversion.from_, conversion.to):
+                if fold(unit) not in codes:
+                    raise ValueError(f"units.conversions: {unit!r} is not in units.known")
+        self._codes = codes
+        return self
+
+    def code(self, unit: str | None) -> str | None:
+        """The UCUM code of a unit as written (its code or a spelling); None: a unit the table
+        does not name (or none)."""
+        return self._codes.get(fold(unit)) if unit else None
 
     def knows(self, unit: str) -> bool:
-        return _fold(unit) in {_fold(u) for u in self.known}
+        return self.code(unit) is not None
 
     def convert(self, value: float, unit: str | None, to: str, valuesets: list[str]) -> float | None:
-        """The value in `to`, or None when no declared conversion applies."""
-        if unit is None:
+        """The value in `to`, or None when the unit is not one the table names or no declared
+        conversion applies."""
+        source, target = self.code(unit), self.code(to)
+        if source is None or target is None:
             return None
-        if _fold(unit) == _fold(to):
+        if source == target:
             return value
         for conversion in self.conversions:
             if conversion.for_ and not set(conversion.for_).intersection(valuesets):
                 continue
-            if _fold(conversion.from_) == _fold(unit) and _fold(conversion.to) == _fold(to):
+            start, end = self.code(conversion.from_), self.code(conversion.to)
+            if (start, end) == (source, target):
                 return value * conversion.factor
-            if _fold(conversion.to) == _fold(unit) and _fold(conversion.from_) == _fold(to):
+            if (end, start) == (source, target):
                 return value / conversion.factor
         return None
 
 
-def _fold(unit: str) -> str:
-    # Records write mEq/L and meq/L, mL and ml alike; UCUM's case matters only for units no
-    # record here uses (e.g. Pa vs PA), so units are compared case-insensitively.
-    return unit.strip().lower()
+def fold(unit: str) -> str:
+    """A unit as compared: case, spaces and the micro sign do not count."""
+    # Records write mEq/L and meq/L, mL and ml, "1.73 m2" and "1.73m2", µ and μ alike; UCUM's case
+    # matters only for units no record here uses (e.g. Pa vs PA), so units are compared
+    # case-insensitively, without spaces, with either micro sign read as u.
+    return "".join(unit.split()).lower().replace("\u00b5", "u").replace("\u03bc", "u").replace("\u00b2", "2")
