@@ -77,6 +77,8 @@ class Boundary:
         number = f"{self.threshold:g}"
         if self.field == "window":
             return f"{self.where}: {what} within {number} days"
+        if "loss_days" in spec:  # the value compared is the percentage lost
+            return f"{self.where}: {what} loss_percent {self.op} {number} (baseline {spec['loss_days']} days)"
         unit = f" {spec['unit']}" if self.field in ("value", "change") and "unit" in spec else ""
         return f"{self.where}: {what} {self.field} {self.op} {number}{unit}"
 

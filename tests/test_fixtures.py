@@ -349,14 +349,7 @@ def _boundaries(therapy: str) -> list[Boundary]:
     return boundaries(default(), therapy)
 
 
-# Rulesets whose boundary cases are still being written (strict: one that passes must leave the list).
-BOUNDARIES_PENDING = {
-                      "S9364"}
-
-
-@pytest.mark.parametrize("therapy", [
-    pytest.param(t, marks=[pytest.mark.xfail(strict=True, reason="boundary cases pending")] if t in BOUNDARIES_PENDING
-                 else []) for t in sorted(default().rulesets)])
+@pytest.mark.parametrize("therapy", sorted(default().rulesets))
 def test_every_boundary_has_a_case(therapy: str) -> None:
     """Each number a criterion, finding or billing code compares has a passing case at it and one
     just past it, each window a case on its edge and one a day outside (tests/case_boundaries.py
@@ -373,6 +366,19 @@ def test_every_boundary_has_a_case(therapy: str) -> None:
     missing = [f"{b.label}: no case {' or '.join(s for s in ('at', 'past') if s not in seen[n])}"
                for n, b in enumerate(found) if len(seen[n]) < 2]
     assert not missing, f"{therapy} boundaries without a case:\n" + "\n".join(missing)
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("S9494.safety.nephrotoxic-renal/egfr-30", {"at"}),
+    ("S9494.safety.nephrotoxic-renal/egfr-29", {"past"}),
+    ("S9494.safety.nephrotoxic-renal/egfr-low", set()),          # 25: not near 30
+    ("S9494.safety.nephrotoxic-renal/aki-condition", set()),     # no eGFR at all
+])
+def test_a_boundary_is_read_from_the_value_the_rule_compares(name: str, expected: set[str]) -> None:
+    """The definition the coverage test rests on, on cases whose eGFR is known: 30 is at the
+    `lt: 30` threshold, 29 just past it, 25 neither (a case that proves nothing there)."""
+    renal, = [b for b in _boundaries("S9494") if b.item == "S9494.safety.nephrotoxic-renal" and b.field == "value"]
+    assert sides(renal, _case_facts(name).values(renal)) == expected
 
 
 @pytest.mark.parametrize("name", _params(gaps_fail=False))
