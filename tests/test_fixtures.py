@@ -4,9 +4,10 @@ Each case is built into a FHIR R4 Bundle by cds.cases, validated with fhir.resou
 evaluated; its pytest id is its name (`S9326.oral-trial/short-trial`), so
 `pytest -k S9363.oral-trial` runs the cases of one criterion. The expectation keys are described
 in fixtures/cases/README.md. The meta-tests iterate over whatever rulesets the knowledge base
-loads: they fail when a ruleset has no case file, or a branch, finding, alternative, lead, tried
-rule or status of a ruleset has no (passing) case, when a case names an id no ruleset defines, or
-when an input shape the spec names is missing. The per-case checks are parametrised by case name
+loads: they fail when a ruleset has no case file, or a branch, finding (reported and absent),
+alternative, lead, tried rule, status or boundary (a threshold or window edge: a case at it and one
+just past it, tests/case_boundaries.py) of a ruleset has no (passing) case, when a case names an id
+no ruleset defines, or when an input shape the spec names is missing. The per-case checks are parametrised by case name
 too, so deselecting a case deselects all that concerns it.
 """
 
