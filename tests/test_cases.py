@@ -114,6 +114,8 @@ def test_cds_fixtures_build_writes_one_bundle_per_case(tmp_path: Path, capsys: p
     (None, "cds: case error: no such case file:"),
     ("cases: [1]", "cds: case error: X1.yaml: needs a mapping `cases:` of named cases"),
     ("cases: {", "cds: case error: X1.yaml: not YAML"),
+    # YAML would keep the second silently: the first case would vanish from the tests.
+    ("cases:\n  X1.a/b: {}\n  X1.a/b: {}\n", "cds: case error: X1.yaml: not YAML: key 'X1.a/b' written twice"),
 ])
 def test_cds_fixtures_build_reports_bad_case_files_with_exit_code_2(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | None, message: str) -> None:

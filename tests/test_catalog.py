@@ -3,6 +3,7 @@ sets, rendered from the files the engine runs; versions on every page; working l
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 import re
@@ -12,9 +13,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from cds import knowledge
+from cds import cases, knowledge
 from cds.catalog import catalog, html_pages, markdown_pages
 from cds.catalog.routes import router
+from cds.catalog import model as catalog_model
 from cds.catalog import words as catalog_words
 from cds.conditions import TERMS
 from cds.ruleset import Criterion
@@ -171,3 +173,76 @@ def test_markdown_without_a_folder_prints_the_index_only() -> None:
     # The index grows with every ruleset and value set; it stays a small part of the catalog.
     assert len(done.stdout) < sum(len(page) for page in pages.values()) / 20
     assert "the index only; give --out DIR for all" in done.stderr
+
+
+# The test evidence under each branch and finding -------------------------------------------------
+
+CASES = cases.load()
+
+
+def _rows(card: str) -> list[str]:
+    """The branch rows of a criterion card, in order (the last is "otherwise")."""
+    return card.split('<tr><td class="r-')[1:]
+
+
+@pytest.mark.parametrize("therapy", [r.therapy for r in RULESETS])
+def test_each_branch_lists_the_cases_written_for_it_with_their_expected_result(
+        pages: dict[str, str], therapy: str) -> None:
+    page = pages[f"/criteria/{therapy}"]
+    for criterion in KNOWLEDGE.rulesets[therapy].criteria:
+        rows = _rows(_card(page, criterion.id))
+        outcomes = {(b.result, b.category) for b in criterion.branches} | {(criterion.otherwise.result, None)}
+        for case in (c for c in CASES.values() if c.name.split("/")[0] == criterion.id):
+            result = case.expect[therapy]["criteria"][criterion.id]
+            categories = {c for r, c in outcomes if r == result}
+            if "categories" in case.expect[therapy]:
+                category = (case.expect[therapy]["categories"] or {}).get(criterion.id)
+            elif len(categories) == 1:
+                category, = categories  # the only branch giving that result
+            else:
+                continue  # the case does not say which of the result's branches it takes
+            expected = result + (f" ({category})" if category else "")
+            showing = [row for row in rows if f"<code>{case.name}</code>: {expected}<" in row
+                       or f"<code>{case.name}</code>: {expected} <" in row]
+            assert showing, f"{case.name} ({expected}) is not under a branch of {criterion.id}"
+            # ... and only under branches giving that result.
+            assert all(row.startswith(f'{result}">') for row in showing), case.name
+
+
+def test_each_finding_lists_its_cases_reported_or_not(pages: dict[str, str]) -> None:
+    for ruleset in RULESETS:
+        page = pages[f"/criteria/{ruleset.therapy}"]
+        for finding in ruleset.findings:
+            card = _card(page, finding.id)
+            named = [c for c in CASES.values() if c.name.split("/")[0] == finding.id]
+            for case in named:
+                reported = finding.id in case.expect[ruleset.therapy]["findings"]
+                shown = f"<code>{case.name}</code>: {'reported (' + finding.severity + ')' if reported else 'not reported'}"
+                assert shown in card, shown
+            if not named:
+                # Those reporting it, when none is named after it.
+                assert f"reported ({finding.severity})" in card, finding.id
+
+
+def test_a_payer_reads_the_evidence_in_markdown_and_json_and_known_gaps_are_marked() -> None:
+    name = "S9363.age/under-4"
+    case = CASES[name]
+    data = catalog_model.build(KNOWLEDGE, {name: dataclasses.replace(case, known_gap="the engine says met")})
+    age = next(c for c in data.ruleset("S9363").criteria if c.id == "S9363.age")
+    listed = [(b.result, ref.name, ref.known_gap) for b in age.branches for ref in b.evidence.cases]
+    assert listed == [("not-met", name, True)]
+    page = markdown_pages(data)["S9363"]
+    start = page.index('<a id="S9363.age"></a>')
+    section = page[start:page.index("<a id=", start + 1)]
+    assert f"`{name}` (not-met, known gap)" in section
+    assert section.count("| none |") == len(age.branches) - 1
+    shown = json.loads(data.model_dump_json())
+    criterion = next(c for r in shown["rulesets"] if r["therapy"] == "S9363" for c in r["criteria"]
+                     if c["id"] == "S9363.age")
+    assert {"name": name, "expected": "not-met", "known_gap": True} in criterion["branches"][2]["evidence"]["cases"]
+
+
+def test_without_cases_the_catalog_says_none() -> None:
+    data = catalog_model.build(KNOWLEDGE)
+    assert all(not b.evidence.cases and not b.evidence.others for r in data.rulesets for c in r.criteria
+               for b in c.branches)

@@ -4,9 +4,10 @@ Each case is built into a FHIR R4 Bundle by cds.cases, validated with fhir.resou
 evaluated; its pytest id is its name (`S9326.oral-trial/short-trial`), so
 `pytest -k S9363.oral-trial` runs the cases of one criterion. The expectation keys are described
 in fixtures/cases/README.md. The meta-tests iterate over whatever rulesets the knowledge base
-loads: they fail when a ruleset has no case file, or a branch, finding, alternative, lead, tried
-rule or status of a ruleset has no (passing) case, when a case names an id no ruleset defines, or
-when an input shape the spec names is missing. The per-case checks are parametrised by case name
+loads: they fail when a ruleset has no case file, or a branch, finding (reported and absent),
+alternative, lead, tried rule, status or boundary (a threshold or window edge: a case at it and one
+just past it, tests/case_boundaries.py) of a ruleset has no (passing) case, when a case names an id
+no ruleset defines, or when an input shape the spec names is missing. The per-case checks are parametrised by case name
 too, so deselecting a case deselects all that concerns it.
 """
 
@@ -22,9 +23,12 @@ from fhir.resources.R4B.bundle import Bundle
 
 import cds
 from cds import cases
+from cds.evaluate import patient_records, read_input
 from cds.knowledge import default
 from cds.models import Assessment
 from cds.ruleset import Ruleset, strip_lines
+
+from .case_boundaries import Boundary, CaseFacts, boundaries, sides
 
 STATUSES = ("eligible", "needs-review", "insufficient-information", "not-eligible")
 RESULTS = ("met", "not-met", "unknown", "not-applicable")
@@ -275,6 +279,24 @@ def test_every_finding_has_a_case() -> None:
     assert not missing, f"findings no case reports: {missing}"
 
 
+def _findings_apply(ruleset: Ruleset, block: Expected) -> bool:
+    """Whether the expected block is one where findings count: the indication met or an order
+    evaluated (an order criterion, one with a not-applicable branch, is not not-applicable)."""
+    order_criteria = [c.id for c in ruleset.criteria if any(b.result == "not-applicable" for b in c.branches)]
+    return block["criteria"][ruleset.indication.id] == "met" or any(
+        block["criteria"][cid] != "not-applicable" for cid in order_criteria)
+
+
+def test_every_finding_has_an_absent_case() -> None:
+    """Each finding's other outcome: a passing case of its ruleset where findings count (the
+    indication met or an order evaluated) and it is not reported."""
+    rulesets = _rulesets()
+    seen = {(t, f) for _, t, block in _blocks(_passing()) if _findings_apply(rulesets[t], block)
+            for f in {f.id for f in rulesets[t].findings} - set(block["findings"])}
+    missing = [f.id for t, r in rulesets.items() for f in r.findings if (t, f.id) not in seen]
+    assert not missing, f"findings no case shows absent where findings count: {missing}"
+
+
 def test_finding_gating_has_a_case() -> None:
     """Findings count only with the indication met or an order evaluated (criteria README)."""
     rulesets = _rulesets()
@@ -284,10 +306,7 @@ def test_finding_gating_has_a_case() -> None:
         if not block.get("gated_findings"):
             continue
         ruleset = rulesets[therapy]
-        order_criteria = [c.id for c in ruleset.criteria if any(b.result == "not-applicable" for b in c.branches)]
-        if block["criteria"][ruleset.indication.id] == "met" or block["findings"] or any(
-            block["criteria"][cid] != "not-applicable" for cid in order_criteria
-        ):
+        if _findings_apply(ruleset, block) or block["findings"]:
             problems.append(f"{name} {therapy}: gated findings need no indication, no order and no findings")
         gated.add(therapy)
     assert not problems, "\n".join(problems)
@@ -360,6 +379,50 @@ def test_every_tried_rule_has_a_case() -> None:
     missing = [f"{t}: {a.id}" for t, r in _rulesets().items() for a in r.alternatives
                if a.tried and (t, a.id) not in seen]
     assert not missing, f"tried-and-failed rules no case shows: {missing}"
+
+
+@cache
+def _case_facts(name: str) -> CaseFacts:
+    """The facts the engine is given for a case (no rules run): built once per session."""
+    record, = patient_records(read_input(_bundle(name)))
+    return CaseFacts(default(), default().facts(record, _cases()[name].as_of))
+
+
+@cache
+def _boundaries(therapy: str) -> list[Boundary]:
+    return boundaries(default(), therapy)
+
+
+@pytest.mark.parametrize("therapy", sorted(default().rulesets))
+def test_every_boundary_has_a_case(therapy: str) -> None:
+    """Each number a criterion, finding or billing code compares has a passing case at it and one
+    just past it, each window a case on its edge and one a day outside (tests/case_boundaries.py
+    and fixtures/cases/README.md say how a case's record is read)."""
+    found = _boundaries(therapy)
+    seen: dict[int, set[str]] = {n: set() for n in range(len(found))}
+    for name, case in _passing().items():
+        if therapy not in case.expect:
+            continue
+        facts = _case_facts(name)
+        for n, boundary in enumerate(found):
+            if len(seen[n]) < 2:
+                seen[n] |= sides(boundary, facts.values(boundary))
+    missing = [f"{b.label}: no case {' or '.join(s for s in ('at', 'past') if s not in seen[n])}"
+               for n, b in enumerate(found) if len(seen[n]) < 2]
+    assert not missing, f"{therapy} boundaries without a case:\n" + "\n".join(missing)
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("S9494.safety.nephrotoxic-renal/egfr-30", {"at"}),
+    ("S9494.safety.nephrotoxic-renal/egfr-29", {"past"}),
+    ("S9494.safety.nephrotoxic-renal/egfr-low", set()),          # 25: not near 30
+    ("S9494.safety.nephrotoxic-renal/aki-condition", set()),     # no eGFR at all
+])
+def test_a_boundary_is_read_from_the_value_the_rule_compares(name: str, expected: set[str]) -> None:
+    """The definition the coverage test rests on, on cases whose eGFR is known: 30 is at the
+    `lt: 30` threshold, 29 just past it, 25 neither (a case that proves nothing there)."""
+    renal, = [b for b in _boundaries("S9494") if b.item == "S9494.safety.nephrotoxic-renal" and b.field == "value"]
+    assert sides(renal, _case_facts(name).values(renal)) == expected
 
 
 @pytest.mark.parametrize("name", _params(gaps_fail=False))

@@ -61,6 +61,14 @@ def test_schema_errors_name_the_field(rulesets: Path) -> None:
         knowledge.load(rulesets)
 
 
+def test_a_key_written_twice_is_an_error_naming_its_line(rulesets: Path) -> None:
+    # YAML keeps the last silently: a branch's `when` written twice would lose the first.
+    path = rulesets / "S9363.yaml"
+    path.write_text(path.read_text().replace("severity: warning", "severity: warning\n    severity: info", 1))
+    with pytest.raises(RulesetError, match=r"(?s)S9363.yaml: not valid YAML: key 'severity' written twice.*line \d+"):
+        knowledge.load(rulesets)
+
+
 def test_a_source_cited_but_not_listed_is_an_error(rulesets: Path) -> None:
     path = rulesets / "S9363.yaml"
     path.write_text(path.read_text().replace("sources: [criteria S9363, eviCore CMM-210]",

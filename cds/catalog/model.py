@@ -9,11 +9,13 @@ from typing import Any
 import orjson
 from pydantic import BaseModel
 
+from ..cases import Case
 from ..davinci.canonical import questionnaire_url
 from ..knowledge import Knowledge
 from ..ruleset import Ruleset
 from ..terminology import icd10cm
 from ..conditions import ParsedRuleset
+from .evidence import Evidence, branch_evidence, finding_evidence
 from .words import Words, claim_words, describe, drug_classes_in, valuesets_in
 
 
@@ -27,6 +29,8 @@ class BranchView(BaseModel):
     category: str | None
     reason: str
     when: Words | None        # None: "otherwise"
+    # The test cases expecting this outcome (fixtures/cases): the evidence a payer reads beside it.
+    evidence: Evidence = Evidence()
 
 
 class CriterionView(BaseModel):
@@ -50,6 +54,7 @@ class FindingView(BaseModel):
     # What the finding names beside it when the record holds it (never deciding it).
     cites: Words | None = None
     line: int | None
+    evidence: Evidence = Evidence()
 
 
 class DocumentView(BaseModel):
@@ -155,10 +160,12 @@ class Catalog(BaseModel):
         return [(r.therapy, r.full_version, r.content_hash) for r in self.rulesets]
 
 
-def build(knowledge: Knowledge) -> Catalog:
+def build(knowledge: Knowledge, cases: dict[str, Case] | None = None) -> Catalog:
+    """cases: the test cases shown as evidence under each branch and finding (none: no evidence)."""
     class_sets = {name: c.valuesets for name, c in knowledge.terminology.drug_classes.items()}
     used: dict[str, list[str]] = {}
-    rulesets = [_ruleset(r, knowledge.compiled[t].parsed, class_sets, used) for t, r in knowledge.rulesets.items()]
+    rulesets = [_ruleset(r, knowledge.compiled[t].parsed, class_sets, used, cases or {})
+                for t, r in knowledge.rulesets.items()]
     for name, sets in class_sets.items():
         for valueset in sets:
             used.setdefault(valueset, []).append(f"drug class {name}")
@@ -171,7 +178,7 @@ def build(knowledge: Knowledge) -> Catalog:
 
 
 def _ruleset(ruleset: Ruleset, parsed: ParsedRuleset, class_sets: dict[str, list[str]],
-             used: dict[str, list[str]]) -> RulesetView:
+             used: dict[str, list[str]], cases: dict[str, Case]) -> RulesetView:
     """The page of a ruleset, its conditions in words from the form the engine compiles."""
     def cite(keys: list[str]) -> list[Cited]:
         return [Cited(key=k, citation=ruleset.sources[k]) for k in keys]
@@ -194,9 +201,12 @@ def _ruleset(ruleset: Ruleset, parsed: ParsedRuleset, class_sets: dict[str, list
     criteria = []
     for c in ruleset.criteria:
         note(c.id, *(f"c|{c.id}|{n}" for n in range(len(c.branches))))
+        evidence = branch_evidence(ruleset.therapy, c, cases)
         branches = [BranchView(result=b.result, category=b.category, reason=b.reason,
-                               when=words(f"c|{c.id}|{n}", b.when)) for n, b in enumerate(c.branches)]
-        branches.append(BranchView(result=c.otherwise.result, category=None, reason=c.otherwise.reason, when=None))
+                               when=words(f"c|{c.id}|{n}", b.when), evidence=evidence[n])
+                    for n, b in enumerate(c.branches)]
+        branches.append(BranchView(result=c.otherwise.result, category=None, reason=c.otherwise.reason, when=None,
+                                   evidence=evidence[-1]))
         criteria.append(CriterionView(id=c.id, kind=c.kind, required=c.required, text=c.text.strip(),
                                       logic=c.logic.strip(), sources=cite(c.sources), branches=branches, line=c.line))
     findings = []
@@ -207,7 +217,7 @@ def _ruleset(ruleset: Ruleset, parsed: ParsedRuleset, class_sets: dict[str, list
                                     when=describe(parsed.node(f"f|{f.id}")),
                                     info_when=describe(parsed.node(f"fi|{f.id}")) if f.info_when is not None else None,
                                     cites=describe(parsed.node(f"fc|{f.id}")) if f.cites is not None else None,
-                                    line=f.line))
+                                    line=f.line, evidence=finding_evidence(ruleset.therapy, f, cases)))
     documents = []
     for d in ruleset.documentation:
         note(d.id, f"d|{d.id}", *(f"dn|{d.id}|{n}" for n in range(len(d.notes))))

@@ -7,8 +7,10 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from .. import cases as _cases
 from .. import knowledge as _knowledge
 from ..knowledge import Knowledge
+from .evidence import Evidence
 from .model import Catalog, RulesetView, ValueSetView, build
 from .words import Words
 
@@ -24,8 +26,13 @@ _environment = Environment(loader=PackageLoader("cds.catalog", "templates"),
 
 
 def catalog(knowledge: Knowledge | None = None) -> Catalog:
-    """The catalog of the rulesets the engine runs (cds.knowledge.default() unless given)."""
-    return build(knowledge or _knowledge.default())
+    """The catalog of the rulesets the engine runs (cds.knowledge.default() unless given), with the
+    repository's test cases as evidence when the rulesets are the shipped ones and the cases are
+    there (an installed package has none; another rulesets folder is not what they test)."""
+    knowledge = knowledge or _knowledge.default()
+    shipped = knowledge.folder.resolve() == _knowledge.DEFAULT_RULESETS.resolve()
+    cases = _cases.load() if shipped and _cases.DEFAULT_FOLDER.is_dir() else None
+    return build(knowledge, cases)
 
 
 def pages(data: Catalog) -> list[str]:
@@ -106,6 +113,13 @@ def _md_words(words: Words | None, titles: dict[str, str]) -> str:
     return text
 
 
+def _md_evidence(evidence: Evidence) -> str:
+    shown = [f"`{c.name}` ({c.expected}{', known gap' if c.known_gap else ''})" for c in evidence.cases]
+    if evidence.others:
+        shown.append(f"{len(evidence.cases) and 'and '}{evidence.others} other case(s)")
+    return "; ".join(shown) or "none"
+
+
 def _md_index(data: Catalog, header: str) -> str:
     lines = ["# Home infusion therapy: coverage criteria", "", header, "",
              "Generated from the ruleset files the engine runs.", "", "## Therapies", "",
@@ -132,9 +146,10 @@ def _md_ruleset(r: RulesetView, header: str, titles: dict[str, str]) -> str:
              "## Criteria", ""]
     for c in r.criteria:
         lines += [f'<a id="{c.id}"></a>', f"### `{c.id}` ({c.kind}{', required' if c.required else ''})", "",
-                  c.text, "", f"**Logic:** {c.logic}", "", "| Result | When | Reason given |", "|---|---|---|"]
+                  c.text, "", f"**Logic:** {c.logic}", "", "| Result | When | Reason given | Test cases |",
+                  "|---|---|---|---|"]
         lines += [f"| {b.result}{f' ({b.category})' if b.category else ''} | {_cell(_md_words(b.when, titles))} | "
-                  f"{_cell(b.reason)} |" for b in c.branches]
+                  f"{_cell(b.reason)} | {_cell(_md_evidence(b.evidence))} |" for b in c.branches]
         lines += ["", "Sources:", *_md_sources(c.sources), ""]
     lines += ["## Safety findings", ""]
     for f in r.findings:
@@ -142,7 +157,7 @@ def _md_ruleset(r: RulesetView, header: str, titles: dict[str, str]) -> str:
                   f"**When:** {_md_words(f.when, titles)}", "",
                   *([f"**As info when:** {_md_words(f.info_when, titles)}", ""] if f.info_when else []),
                   *([f"**Cites, when the record holds it:** {_md_words(f.cites, titles)}", ""] if f.cites else []),
-                  "Sources:", *_md_sources(f.sources), ""]
+                  f"**Test cases:** {_md_evidence(f.evidence)}", "", "Sources:", *_md_sources(f.sources), ""]
     lines += ["## Documentation", ""]
     for d in r.documentation:
         lines += [f'<a id="{d.id}"></a>', f"### `{d.id}`", "", d.text, "",

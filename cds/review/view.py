@@ -9,7 +9,7 @@ from functools import lru_cache
 from .. import knowledge as _knowledge
 from ..audit import AuditRecord
 from ..facts import PatientFacts
-from ..catalog import catalog
+from ..catalog import build as build_catalog
 from ..models import Assessment, CriterionResult, FindingResult
 from .decisions import Decision
 from .evidence import Evidence, resolve
@@ -105,5 +105,7 @@ def _catalog_url(root: str, therapy: str, item: str) -> str | None:
 
 @lru_cache(maxsize=1)
 def _catalog_ids() -> dict[str, set[str]]:
-    """The criterion and finding ids the catalog has an entry for, per therapy."""
-    return {r.therapy: {c.id for c in r.criteria} | {f.id for f in r.findings} for r in catalog().rulesets}
+    """The criterion and finding ids the catalog has an entry for, per therapy (its ids only: no
+    test cases loaded as evidence)."""
+    views = build_catalog(_knowledge.default()).rulesets
+    return {r.therapy: {c.id for c in r.criteria} | {f.id for f in r.findings} for r in views}
