@@ -156,7 +156,7 @@ def _rulesets_check(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     known = cases.load()
     chosen = demo.load(known=known)
-    print(demo.render(demo.assess(chosen), cds=demo.command(), case_count=len(known)))
+    print(demo.render(demo.assess(chosen), cds=demo.command()))
     return 0
 
 

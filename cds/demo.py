@@ -38,7 +38,7 @@ ALTERNATIVE_MAX = 24
 # `{cds}` is how to call the command from where it ran (see `command()`).
 NEXT_STEPS = (
     ("your own FHIR files", "{cds} evaluate PATH... --format text   (Bundles, resources, NDJSON, folders)"),
-    ("all {cases} test cases", "{cds} fixtures build && {cds} evaluate build/fixtures --format table"),
+    ("every test case", "{cds} fixtures build && {cds} evaluate build/fixtures --format table"),
     ("the CDS Hooks service", "{cds} serve --as-of 2026-11-22, then the curl example of README.md's CDS Hooks section"),
     ("its review page", "http://127.0.0.1:8080/review (while the service runs)"),
     ("the criteria catalog", "{cds} criteria --format html --out build/criteria"),
@@ -98,7 +98,7 @@ def assess(chosen: list[Chosen]) -> list[tuple[Chosen, Assessment]]:
              .assessment(c.therapy)) for c in chosen]
 
 
-def render(assessed: list[tuple[Chosen, Assessment]], cds: str = "cds", case_count: int | None = None) -> str:
+def render(assessed: list[tuple[Chosen, Assessment]], cds: str = "cds") -> str:
     """The table, its rows under a heading per status (a status column would leave the reasons
     no room in 120 columns), then the next steps."""
     ordered = sorted(assessed, key=lambda pair: STATUSES.index(pair[1].status))
@@ -115,7 +115,7 @@ def render(assessed: list[tuple[Chosen, Assessment]], cds: str = "cds", case_cou
             status = assessment.status
             lines.append(f"{status} ({counts[status]})")
         lines.append(INDENT + line)
-    named = {"cds": cds, "cases": case_count if case_count is not None else "the"}
+    named = {"cds": cds}
     steps = [(what.format(**named), how.format(**named)) for what, how in NEXT_STEPS]
     width = max(len(what) for what, _ in steps)
     lines += ["", "Where to go next:", *(f"{INDENT}{what.ljust(width)}{INDENT}{how}" for what, how in steps)]

@@ -45,7 +45,7 @@ def test_each_row_is_what_its_case_expects(assessed: list[tuple[demo.Chosen, Ass
 
 def test_the_demo_fits_one_screen_and_says_where_to_go_next(
         assessed: list[tuple[demo.Chosen, Assessment]], known: dict[str, cases.Case]) -> None:
-    text = demo.render(assessed, cds=".venv/bin/cds", case_count=len(known))
+    text = demo.render(assessed, cds=".venv/bin/cds")
     lines = text.splitlines()
     assert len(lines) + MAKE_LINES <= SCREEN_LINES
     assert max(len(line) for line in lines) <= demo.WIDTH
@@ -56,7 +56,7 @@ def test_the_demo_fits_one_screen_and_says_where_to_go_next(
         assert any(line.startswith(f"{status} (") for line in lines)
     for step in (".venv/bin/cds evaluate PATH...", ".venv/bin/cds serve", "curl example of README.md",
                  "http://127.0.0.1:8080/review", ".venv/bin/cds criteria --format html",
-                 ".venv/bin/cds audit report", f"all {len(known)} test cases",
+                 ".venv/bin/cds audit report", "every test case",
                  ".venv/bin/cds evaluate build/fixtures"):
         assert step in text
 
