@@ -7,6 +7,8 @@ import argparse
 import sys
 from typing import Any
 
+from .settings import DEFAULT_MAX_BODY
+
 EXIT_USAGE = 2
 
 
@@ -28,7 +30,9 @@ def add_serve_parser(commands: Any) -> None:
     serve.add_argument("--audit-url", metavar="URL",
                        help="audit trail of every evaluation: sqlite:///PATH or postgresql://... "
                             "(default $CDS_AUDIT_URL, else sqlite:///cds-audit.sqlite)")
-    serve.add_argument("--max-body-bytes", type=int, default=5 * 1024 * 1024)
+    serve.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY, metavar="N",
+                       help=f"largest request body, and the most fetched from fhirServer for one call "
+                            f"(default {DEFAULT_MAX_BODY}: answered within ~500 ms)")
     serve.add_argument("--fetch-timeout", type=float, default=0.4, metavar="SECONDS",
                        help="deadline for all FHIR fetches of one call (default 0.4)")
     serve.add_argument("--public-base-url", metavar="URL",
