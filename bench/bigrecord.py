@@ -108,27 +108,36 @@ def run(repeats: int = 5, conditions: int = CONDITIONS) -> dict[str, Any]:
 def cap_rows(repeats: int = 5) -> dict[str, Any]:
     """The largest body accepted by default, against the budget and against 1,000 Conditions."""
     count, raw = largest()
-    base, top = _timed_pair(orjson.dumps(compact(BASE_CONDITIONS)), raw, repeats, DEFAULT_MAX_BODY)
+    base, top, cpu = _timed_pair(orjson.dumps(compact(BASE_CONDITIONS)), raw, repeats, DEFAULT_MAX_BODY)
     ratio = Figure.of([t / b for b, t in zip(base, top)], "x")
-    top_figure = Figure.of(top, "ms")
+    top_figure, cpu_figure = Figure.of(top, "ms"), Figure.of(cpu, "ms")
     return {"largest": {"bytes": len(raw), "conditions": count, "total_ms": top_figure.model_dump(),
+                        "cpu_ms": cpu_figure.model_dump(),
                         "base_ms": Figure.of(base, "ms").model_dump(), "over_base": ratio.model_dump()},
             "rows": [[f"patient-view, largest body accepted by default ({len(raw) / 1024:,.0f} KiB, "
                       f"{count:,} distinct Conditions)", str(top_figure), f"<= {BUDGET_MS} ms",
                       "yes" if top_figure.median <= BUDGET_MS else "NO"],
+                     # On a shared machine the wall time waits for other processes; CPU time does not.
+                     ["  its CPU time (all the server's threads)", str(cpu_figure), f"<= {BUDGET_MS} ms",
+                      "yes" if cpu_figure.median <= BUDGET_MS else "NO"],
                      [f"  over {BASE_CONDITIONS:,} such Conditions (linear: about {count / BASE_CONDITIONS:.1f} x)",
                       str(ratio), "", ""]]}
 
 
-def _timed_pair(first: bytes, second: bytes, repeats: int, limit: int) -> tuple[list[float], list[float]]:
-    """Both bodies timed alternately, so the machine's drift falls on both alike."""
+def _timed_pair(first: bytes, second: bytes, repeats: int,
+                limit: int) -> tuple[list[float], list[float], list[float]]:
+    """Both bodies timed alternately, so the machine's drift falls on both alike; and the
+    process's CPU time for the second."""
     a: list[float] = []
     b: list[float] = []
+    cpu: list[float] = []
     with _client(limit) as client:
         for _ in range(repeats):
             a.append(_post(client, first))
+            start = time.process_time()
             b.append(_post(client, second))
-    return a, b
+            cpu.append((time.process_time() - start) * 1000)
+    return a, b, cpu
 
 
 def _times(body: dict[str, Any], repeats: int) -> Figure:
