@@ -93,7 +93,8 @@ async def _fetch_all(call: ParsedCall, templates: dict[str, str], timeout: float
                     for key in queries:
                         group.start_soon(one, client, key)
     except TimeoutError:
-        failed = {key: f"no answer within {timeout:g} s" for key in queries if key not in results}
+        failed.update({key: f"no answer within {timeout:g} s" for key in queries
+                       if key not in results and key not in failed})
     if failed:
         # Keys and reasons only: URLs carry the patient id.
         log.warning("prefetch fetch failed for %s", ", ".join(f"{k} ({v})" for k, v in failed.items()))
