@@ -81,3 +81,29 @@ def test_the_same_json_is_reused_only_where_the_same_type_is_expected() -> None:
         validated = memo.validate(Observation, observation)
         assert type(validated.code.coding[0]) is Coding
         assert type(validated.valueQuantity) is Quantity
+
+
+def _texted(n: int, size: int) -> dict[str, Any]:
+    resource = condition(f"c{n}", ICD, "G89.4", "Chronic pain")
+    # A different text each time: the CodeableConcept is a new value on every call.
+    return {**resource, "code": {**resource["code"], "text": f"{n:08d}" + "x" * size}}
+
+
+def test_large_values_are_validated_but_not_kept() -> None:
+    memo.validate(Condition, condition("c0", ICD, "G89.4", "Chronic pain"))
+    before = memo.size()
+    for n in range(20):
+        result = memo.validate(Condition, _texted(n, 3 * 1024 * 1024))
+        assert result.code.text.startswith(f"{n:08d}x")
+    # 20 distinct 3 MB texts leave nothing behind (they once kept 60 MB, 80 of them 1.4 GB).
+    assert memo.size() == before
+
+
+def test_the_memo_is_bounded_by_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(memo, "MAX_BYTES", 256 * 1024)
+    for n in range(200):
+        memo.validate(Condition, _texted(n, memo.MAX_VALUE_BYTES - 200))
+        assert memo.size()[1] <= memo.MAX_BYTES
+    # Still reused where it can be: the last value is known.
+    known = _texted(199, memo.MAX_VALUE_BYTES - 200)
+    assert memo.validate(Condition, known).code is memo.validate(Condition, known).code

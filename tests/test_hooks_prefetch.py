@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import socket
+import time
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from cds import knowledge
 from cds.hooks.discovery import prefetch
@@ -86,24 +90,87 @@ def test_an_operation_outcome_in_the_prefetch_is_fetched_again(tmp_path: Path) -
     assert len(check_cards(response.json())) == 1
 
 
-def test_a_fhir_server_that_does_not_answer_in_time_gives_412(tmp_path: Path) -> None:
+def _generic_412(response: Any) -> None:
+    """The one text every failure to read from fhirServer gives (the reason is in the log)."""
+    assert response.status_code == 412
+    [issue] = response.json()["issue"]
+    assert issue["diagnostics"].endswith("not given, and it could not be read from fhirServer")
+
+
+def test_a_fhir_server_that_does_not_answer_in_time_gives_412(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     with fhir_stub() as stub:
         _serve_patient(stub, "p1")
         stub.hang.add("/Condition?patient=p1")  # never answers while the call waits
         with make_client(tmp_path, fetch_timeout=0.3) as client:
             response = client.post(PATIENT_VIEW, json=hook_request("patient-view", "p1", None, **_auth(stub)))
-    assert response.status_code == 412
-    assert "did not answer within 0.3 s" in response.text
+    _generic_412(response)
+    assert "conditions (no answer within 0.3 s)" in caplog.text
 
 
-def test_a_fhir_server_error_gives_412(tmp_path: Path) -> None:
+def test_a_fhir_server_error_gives_412(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     with fhir_stub() as stub:
         _serve_patient(stub, "p1")
         stub.add("/MedicationRequest?patient=p1", {"resourceType": "OperationOutcome"}, status=503)
         with make_client(tmp_path) as client:
             response = client.post(PATIENT_VIEW, json=hook_request("patient-view", "p1", None, **_auth(stub)))
-    assert response.status_code == 412
-    assert "medications: status 503" in response.text
+    _generic_412(response)
+    assert "medications (status 503)" in caplog.text
+
+
+def _closed_port() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/fhir"
+
+
+@pytest.mark.parametrize("answer", ["a closed port", "an HTTP server that has no such page", "a server that is not FHIR"])
+def test_the_412_text_does_not_tell_a_closed_port_from_an_open_one(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, answer: str) -> None:
+    with fhir_stub() as stub:
+        if answer == "a server that is not FHIR":
+            for path in ["/Patient/p1", "/Condition?patient=p1", "/MedicationRequest?patient=p1",
+                         *_other_searches("p1")]:
+                stub.routes[path] = (200, "SSH-2.0-OpenSSH_9.6")
+        request = hook_request("patient-view", "p1", None, **_auth(stub))
+        if answer == "a closed port":
+            request["fhirServer"] = _closed_port()
+        with make_client(tmp_path, fetch_timeout=0.3) as client:
+            started = time.perf_counter()
+            response = client.post(PATIENT_VIEW, json=request)
+            elapsed = time.perf_counter() - started
+    _generic_412(response)
+    assert response.json() == {"resourceType": "OperationOutcome", "issue": [{
+        "severity": "error", "code": "incomplete",
+        "diagnostics": "request: prefetch patient, conditions, medications, observations, procedures not given, "
+                       "and it could not be read from fhirServer"}]}
+    # Nor does the time: every failure waits out the deadline.
+    assert elapsed >= 0.3
+    assert "prefetch fetch failed" in caplog.text
+
+
+def test_fetched_data_over_the_byte_cap_is_read_no_further(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with fhir_stub() as stub:
+        _serve_patient(stub, "p1")
+        stub.endless.add("/Condition?patient=p1")   # a Bundle that never ends
+        with make_client(tmp_path, max_body_bytes=200_000, fetch_timeout=2) as client:
+            response = client.post(PATIENT_VIEW, json=hook_request("patient-view", "p1", None, **_auth(stub)))
+        _generic_412(response)
+        assert "conditions (over the byte cap" in caplog.text
+        # Read up to the cap and hung up on: what was sent beyond it sits in socket buffers.
+        assert stub.sent["/Condition?patient=p1"] < 20_000_000
+
+
+def test_fetched_resources_over_the_cap_are_not_followed_further(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CDS_MAX_RESOURCES", "3")
+    with fhir_stub() as stub:
+        _serve_patient(stub, "p1")   # five conditions, two a page
+        with make_client(tmp_path, fetch_timeout=0.5) as client:
+            response = client.post(PATIENT_VIEW, json=hook_request("patient-view", "p1", None, **_auth(stub)))
+    _generic_412(response)
+    assert "conditions (over the resources cap" in caplog.text
+    assert "/Condition?patient=p1&_page=2" not in [path for path, _ in stub.seen]
 
 
 def test_missing_prefetch_without_a_fhir_server_gives_412(tmp_path: Path) -> None:
@@ -124,14 +191,15 @@ def test_the_token_is_never_sent_in_clear_text_off_this_machine(tmp_path: Path) 
     assert response.status_code == 412 and "not an https URL" in response.text
 
 
-def test_next_pages_on_another_server_are_not_followed(tmp_path: Path) -> None:
+def test_next_pages_on_another_server_are_not_followed(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     with fhir_stub() as stub:
         _serve_patient(stub, "p1")
         first = stub.routes["/Condition?patient=p1"][1]
         first["link"][-1]["url"] = "https://elsewhere.example/fhir/Condition?page=2"
         with make_client(tmp_path) as client:
             response = client.post(PATIENT_VIEW, json=hook_request("patient-view", "p1", None, **_auth(stub)))
-    assert response.status_code == 412 and "another server" in response.text
+    _generic_412(response)
+    assert "next page is on another server" in caplog.text
     assert not any("page" in path for path, _ in stub.seen)
 
 

@@ -54,6 +54,51 @@ def to_record(row: Row) -> AuditRecord:
     return AuditRecord.model_validate(data)
 
 
+def _shape(row: Row) -> str | None:
+    """What is wrong with a row's column types, or None: the number is an integer, every other
+    column text (or empty). A BLOB, a number where text was written, cannot be what was sealed."""
+    if type(row["seq"]) is not int:
+        return f"its number is {_kind(row['seq'])}, not an integer"
+    for column in COLUMNS[1:]:
+        value = row[column]
+        if value is not None and not isinstance(value, str):
+            return f"column {column} holds {_kind(value)}, not text"
+    return None
+
+
+def _kind(value: object) -> str:
+    return "binary data (a BLOB)" if isinstance(value, (bytes, bytearray, memoryview)) else f"a {type(value).__name__}"
+
+
+def read_record(row: Row) -> AuditRecord:
+    """The record a sealed row holds, with everything the commands read of it checked: its
+    assessment and facts as the models they are read as, and a claim line's therapy among the
+    assessed ones. ValueError (pydantic's included) when any of it is malformed."""
+    record = to_record(row)
+    assessment = record.patient_assessment()
+    record.patient_facts()
+    if record.claim is not None and record.claim.code not in {a.therapy for a in assessment.assessments}:
+        raise ValueError(f"its claim line's therapy {record.claim.code[:20]!r} is not among its assessments")
+    return record
+
+
+def _unreadable(row: Row) -> tuple[AuditRecord | None, str | None]:
+    try:
+        return read_record(row), None
+    except (ValueError, TypeError) as exc:   # orjson's and pydantic's errors are ValueErrors
+        return None, f"unreadable: {_first_line(exc)}"
+
+
+def _first_line(exc: Exception) -> str:
+    lines = str(exc).splitlines()
+    if isinstance(exc, ValidationError) and len(lines) > 1:
+        # "1 validation error for X" alone does not say what: the field and the reason do.
+        # The reason without pydantic's "[type=..., input_value=...]": the stored value is not echoed.
+        reason = lines[2].split(" [type=", 1)[0].strip()[:120] if len(lines) > 2 else ""
+        return f"{lines[0]}: {lines[1].strip()[:120]}" + (f" ({reason})" if reason else "")
+    return lines[0] if lines else type(exc).__name__
+
+
 @dataclass(frozen=True)
 class Break:
     """The first place where the trail is not what was written."""
@@ -95,17 +140,15 @@ def verify(rows: Iterable[Row], expected_head: str | None = None) -> Verificatio
 
 
 def _problem(row: Row, position: int, previous: str) -> str | None:
+    if (shape := _shape(row)) is not None:
+        return shape
     if int(row["seq"]) != position:
         return f"expected record #{position} here: {abs(int(row['seq']) - position)} record(s) missing or inserted"
     if row["prev_hash"] != previous:
         return "link broken: its previous-record hash does not match the record before it"
     if row_hash(row) != row["hash"]:
         return "content altered: its hash does not match what it holds"
-    try:
-        to_record(row)
-    except (orjson.JSONDecodeError, ValidationError) as exc:
-        return f"unreadable: {str(exc).splitlines()[0]}"
-    return None
+    return _unreadable(row)[1]
 
 
 @dataclass(frozen=True)
@@ -126,14 +169,14 @@ class Checked:
 def check_row(row: Row, previous: str) -> Checked:
     """Verify one row against the hash of the row stored before it (GENESIS for the first)."""
     seq, record_id = int(row["seq"]), str(row["id"])
+    if (shape := _shape(row)) is not None:
+        return Checked(seq, record_id, None, shape)
     if row["prev_hash"] != previous:
         return Checked(seq, record_id, None, "link broken: its previous-record hash does not match the record before it")
     if row_hash(row) != row["hash"]:
         return Checked(seq, record_id, None, "content altered: its hash does not match what it holds")
-    try:
-        return Checked(seq, record_id, to_record(row), None)
-    except (orjson.JSONDecodeError, ValidationError) as exc:
-        return Checked(seq, record_id, None, f"unreadable: {str(exc).splitlines()[0]}")
+    record, problem = _unreadable(row)
+    return Checked(seq, record_id, record, problem)
 
 
 def check_rows(rows: Iterable[Row]) -> Iterator[Checked]:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import orjson
@@ -52,30 +54,48 @@ def add_audit_commands(commands: argparse._SubParsersAction) -> None:  # type: i
     run.add_argument("--scheduler", metavar="ADDRESS", help="use a running Dask cluster (tcp://host:8786)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     _url_option(run)
-    run.set_defaults(func=_run)
+    run.set_defaults(func=_trail_errors(_run))
 
     verify = actions.add_parser("verify", help="check the hash chain; exit 0 only for an intact trail")
     verify.add_argument("--head", help="the head hash printed by an earlier verify: also catches a rewritten "
                                        "or shortened trail")
     _url_option(verify)
-    verify.set_defaults(func=_verify)
+    verify.set_defaults(func=_trail_errors(_verify))
 
     show = actions.add_parser("show", help="print one record as JSON")
     show.add_argument("id", help="record id (or a unique prefix), or #N for the N-th record")
     _url_option(show)
-    show.set_defaults(func=_show)
+    show.set_defaults(func=_trail_errors(_show))
 
     again = actions.add_parser("replay", help="re-run a record's facts with today's rulesets; print what changed "
                                               "(exit 1 when something did)")
     again.add_argument("id", help="record id (or a unique prefix), or #N")
     _url_option(again)
-    again.set_defaults(func=_replay)
+    again.set_defaults(func=_trail_errors(_replay))
 
     report = actions.add_parser("report", help="self-contained HTML report with charts, and CSV")
     report.add_argument("--out", type=Path, default=Path("report.html"), help="HTML file (default report.html)")
     report.add_argument("--csv", type=Path, help="also write the report's rows as CSV")
     _url_option(report)
-    report.set_defaults(func=_report)
+    report.set_defaults(func=_trail_errors(_report))
+
+
+def _trail_errors(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """A trail that cannot be read as one (damaged file, missing column) is an input error: one
+    line naming it, exit 2, whichever command met it and wherever."""
+    @functools.wraps(command)
+    def run(args: argparse.Namespace) -> int:
+        with _store_errors():
+            return command(args)
+    return run
+
+
+@contextmanager
+def _store_errors() -> Iterator[None]:
+    try:
+        yield
+    except StoreError as exc:
+        raise InputError([Problem(source="audit-url", message=str(exc))]) from None
 
 
 def evaluate_audited(args: argparse.Namespace) -> list[PatientAssessment]:
@@ -101,7 +121,7 @@ def evaluate_audited(args: argparse.Namespace) -> list[PatientAssessment]:
         facts, assessment = assess_record(record, as_of, therapies)
         results.append(assessment)
         entries.append(Entry.of(source=source, input_hash=unit.input_hash, assessment=assessment, facts=facts))
-    with _open(args.audit_url) as trail:
+    with _open(args.audit_url) as trail, _store_errors():
         written = trail.append_entries(entries)
     print(f"cds: {len(written)} audit record(s) appended to {trail.url}", file=sys.stderr)
     return results
@@ -208,10 +228,8 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _open(url: str | None, *, create: bool = True) -> AuditTrail:
-    try:
+    with _store_errors():
         return AuditTrail.open(url or default_url(), create=create)
-    except StoreError as exc:
-        raise InputError([Problem(source="audit-url", message=str(exc))]) from exc
 
 
 def _date(value: str | None) -> dt.date:

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import (Column, Connection, Engine, Index, Integer, MetaData, String, Table, Text,
                         create_engine, event, func, inspect, select)
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError
 
 from .chain import COLUMNS, GENESIS
 
@@ -112,24 +112,18 @@ class Store:
             # otherwise "verify" as an intact, empty trail.
             self.engine.dispose()
             raise StoreError(f"no audit trail at {self.safe_url}")
-        try:
-            with self.writing() as conn:
-                metadata.create_all(conn)
-                for statement in self._missing_triggers(conn):
-                    conn.exec_driver_sql(statement)
-        except OperationalError as exc:
-            raise StoreError(f"cannot open the audit trail at {self.safe_url}: {exc.orig}") from exc
+        with self.writing() as conn:
+            metadata.create_all(conn)
+            for statement in self._missing_triggers(conn):
+                conn.exec_driver_sql(statement)
 
     def _exists(self) -> bool:
         if self.dialect == "sqlite":
             database = make_url(self.url).database or ""
             if not Path(database).is_file():
                 return False
-        try:
-            with self.engine.connect() as conn:
-                return inspect(conn).has_table(records.name)
-        except OperationalError as exc:
-            raise StoreError(f"cannot open the audit trail at {self.safe_url}: {exc.orig}") from exc
+        with self.readable(), self.engine.connect() as conn:
+            return inspect(conn).has_table(records.name)
 
     def _missing_triggers(self, conn: Connection) -> list[str]:
         """DDL for the triggers that are not there (a role that may only insert and select
@@ -146,9 +140,19 @@ class Store:
         return make_url(self.url).render_as_string(hide_password=True)
 
     @contextmanager
+    def readable(self) -> Iterator[None]:
+        """Database errors as StoreError, in one line: a trail file truncated, overwritten or not
+        SQLite at all, or a table missing a column, is named as such, never a traceback."""
+        try:
+            yield
+        except DatabaseError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc.orig).__name__
+            raise StoreError(f"cannot use the audit trail at {self.safe_url}: {reason}") from None
+
+    @contextmanager
     def writing(self) -> Iterator[Connection]:
         """A transaction that holds the trail's write lock until it commits."""
-        with self._writer_queue(), self.engine.connect() as conn:
+        with self.readable(), self._writer_queue(), self.engine.connect() as conn:
             conn = conn.execution_options(write=True)
             with conn.begin():
                 if self.dialect == "postgresql":
@@ -191,7 +195,7 @@ class Store:
         return found
 
     def unit_keys(self) -> set[str]:
-        with self.engine.connect() as conn:
+        with self.readable(), self.engine.connect() as conn:
             rows = conn.execute(select(records.c.unit_key).where(records.c.unit_key.is_not(None)).distinct())
             return {r[0] for r in rows}
 
@@ -199,7 +203,7 @@ class Store:
         """Every row in seq order, read in pages so a long trail never sits in memory."""
         after = 0
         while True:
-            with self.engine.connect() as conn:
+            with self.readable(), self.engine.connect() as conn:
                 page = conn.execute(
                     select(*[records.c[c] for c in COLUMNS]).where(records.c.seq > after)
                     .order_by(records.c.seq).limit(batch)
@@ -212,7 +216,7 @@ class Store:
 
     def row(self, key: str) -> dict[str, Any] | None:
         """A row by id, by a unique id prefix, or by #seq."""
-        with self.engine.connect() as conn:
+        with self.readable(), self.engine.connect() as conn:
             query = select(*[records.c[c] for c in COLUMNS])
             if key.startswith("#"):
                 if not key[1:].isdigit():
@@ -225,7 +229,7 @@ class Store:
         return dict(found[0])
 
     def count(self) -> int:
-        with self.engine.connect() as conn:
+        with self.readable(), self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(records)).scalar_one())
 
     def close(self) -> None:

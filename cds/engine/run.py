@@ -154,7 +154,7 @@ class CompiledRuleset:
         with host.session(self.name) as session:
             _ACTIVE[self.name] = collector
             try:
-                for group in _groups(fact for fact in facts if self.relevant(fact)):
+                for group in _groups((fact for fact in facts if self.relevant(fact)), self._fields):
                     session.assert_fact(collector.view(group[0], group))
                 if self._context_read:
                     session.assert_fact(collector.view({"t": "context", **context}))
@@ -195,18 +195,26 @@ class CompiledRuleset:
                                 reason=render(other.reason, []), evidence=[])
 
 
-def _groups(facts: Iterable[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """Facts grouped by what the rules can test, in first-seen order.
+def _groups(facts: Iterable[dict[str, Any]], fields: Fields | None = None) -> list[list[dict[str, Any]]]:
+    """Facts grouped by what the rules can test, in first-seen order; with `fields`, by the
+    engine's view of each fact (what one ruleset's rules test), else by all but the labels.
 
     A record repeating one diagnosis 20,000 times then costs one assertion, not 20,000: the
     engine's work grows with distinct facts, while evidence and reasons still name every entry.
+    Keyed by the tested view, 20,000 conditions that differ only in what no rule reads (each
+    its own onset date) are one fact too: durable-rules matches every asserted fact against
+    the ones already in the session, so distinct facts cost time growing with their square.
     Sound because no rule binds two facts that are equal in everything it tests (counts are
-    derived facts, computed before the rules).
+    derived facts, computed before the rules). One dict lookup per fact: linear.
     """
     groups: dict[bytes, list[dict[str, Any]]] = {}
     for fact in facts:
-        key = orjson.dumps({k: v for k, v in fact.items() if k not in _LABELS}, option=orjson.OPT_SORT_KEYS)
-        groups.setdefault(key, []).append(fact)
+        if fields is None:
+            shown = {k: v for k, v in fact.items() if k not in _LABELS}
+        else:
+            shown = engine_view(fact, 0, fields)
+        # A fact grouped beforehand (grouped()) brings its members: a group never nests.
+        groups.setdefault(orjson.dumps(shown, option=orjson.OPT_SORT_KEYS), []).extend(fact.get("group") or (fact,))
     return list(groups.values())
 
 

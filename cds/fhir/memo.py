@@ -8,8 +8,8 @@ validating it again, so each distinct value is validated once and its instance r
 
 A value is reused only where the same model class is expected (the cache key is the class and
 the value's canonical JSON), and instances are never modified after validation (facts only read
-them). The cache is bounded and emptied when full; validation errors are exactly pydantic's, as
-a cached value is valid and a new one is validated in place.
+them). The cache is bounded by count and by bytes, and emptied when full; validation errors are
+exactly pydantic's, as a cached value is valid and a new one is validated in place.
 """
 
 from __future__ import annotations
@@ -26,9 +26,21 @@ from fhir_core.fhirabstractmodel import FHIRAbstractModel
 # Distinct values kept per process; a record with more distinct values than this still
 # validates correctly, only without reuse once the cache has been emptied.
 MAX_ENTRIES = 50_000
+# Bytes of canonical JSON kept (each entry holds its key and a model of about the same size):
+# 80 calls each with a different 3 MB text once grew the server by 1.4 GB, kept for good.
+MAX_BYTES = 16 * 1024 * 1024
+# Larger values are validated in place and not kept: a value that big is rarely repeated, and
+# one of them would take a good part of the budget.
+MAX_VALUE_BYTES = 16 * 1024
 
 _Model = type[FHIRAbstractModel]
 _validated: dict[tuple[_Model, bytes], FHIRAbstractModel] = {}
+_bytes = 0
+
+
+def size() -> tuple[int, int]:
+    """Values kept, and the bytes of their canonical JSON."""
+    return len(_validated), _bytes
 
 
 def validate(model: type[Resource], data: dict[str, Any]) -> Resource:
@@ -70,19 +82,26 @@ def _value(klass: _Model, value: dict[str, Any], path: tuple[str | int, ...], fr
         return known
     inner, nested = _prepare(klass, value, path)
     fresh.extend(nested)
-    fresh.append((path, key))
+    if len(key[1]) <= MAX_VALUE_BYTES:
+        fresh.append((path, key))
     return inner
 
 
 def _remember(fresh: _Fresh, result: FHIRAbstractModel) -> None:
-    if len(_validated) + len(fresh) > MAX_ENTRIES:
+    global _bytes
+    adding = sum(len(key[1]) for _, key in fresh)
+    if len(_validated) + len(fresh) > MAX_ENTRIES or _bytes + adding > MAX_BYTES:
         _validated.clear()
+        _bytes = 0
     for path, key in fresh:
         node: Any = result
         for part in path:
             node = node[part] if isinstance(part, int) else getattr(node, part)
-        if isinstance(node, key[0]):
+        if _bytes + len(key[1]) > MAX_BYTES:
+            return   # one call's own values over the budget: the rest are not kept
+        if isinstance(node, key[0]) and key not in _validated:
             _validated[key] = node
+            _bytes += len(key[1])
 
 
 @cache

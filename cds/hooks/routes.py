@@ -67,7 +67,7 @@ def router(
         if refused is not None:
             return refused
         call = parse_call(await read_json(request, settings.max_body_bytes), service.hook)
-        prefetch = await resolve(call, service.prefetch, settings.fetch_timeout)
+        prefetch = await resolve(call, service.prefetch, settings.fetch_timeout, settings.max_body_bytes)
         available = paths()
         knowledge = _knowledge.default()
         # Checked when the app was made (a bad file never serves); cached after the first read.

@@ -103,7 +103,7 @@ def router(
         form: dict[str, str] = {}
         try:
             if int(request.headers.get("content-length") or 0) > settings.max_body_bytes:
-                raise BadInput("patient", f"The data is larger than {settings.max_body_bytes // 1_000_000} MB: "
+                raise BadInput("patient", f"The data is larger than {settings.max_body_bytes / 1_000_000:.2g} MB: "
                                           "give one patient's record.")
             async with request.form(max_files=1, max_fields=10, max_part_size=settings.max_body_bytes) as data:
                 form = {k: v for k in ("fixture", "bundle", "as_of") if isinstance(v := data.get(k), str)}

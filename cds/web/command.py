@@ -7,7 +7,7 @@ import argparse
 import sys
 from typing import Any
 
-from .settings import DEFAULT_MAX_ANSWER_BYTES, DEFAULT_STORED_ANSWERS
+from .settings import DEFAULT_MAX_ANSWER_BYTES, DEFAULT_MAX_BODY, DEFAULT_STORED_ANSWERS
 
 EXIT_USAGE = 2
 
@@ -30,7 +30,9 @@ def add_serve_parser(commands: Any) -> None:
     serve.add_argument("--audit-url", metavar="URL",
                        help="audit trail of every evaluation: sqlite:///PATH or postgresql://... "
                             "(default $CDS_AUDIT_URL, else sqlite:///cds-audit.sqlite)")
-    serve.add_argument("--max-body-bytes", type=int, default=5 * 1024 * 1024)
+    serve.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY, metavar="N",
+                       help=f"largest request body, and the most fetched from fhirServer for one call "
+                            f"(default {DEFAULT_MAX_BODY}: answered within ~500 ms)")
     serve.add_argument("--max-stored-answers", type=int, default=DEFAULT_STORED_ANSWERS, metavar="N",
                        help="DTR QuestionnaireResponses kept per patient and client; the latest completed one "
                             f"of each Questionnaire is always kept (default {DEFAULT_STORED_ANSWERS})")

@@ -21,6 +21,10 @@ class FhirStub:
     # Paths that never answer until the stub stops (a server that hangs).
     hang: set[str] = field(default_factory=set)
     release: threading.Event = field(default_factory=threading.Event)
+    # Paths answered with a Bundle that never ends, and the bytes sent on each until
+    # the reader hung up.
+    endless: set[str] = field(default_factory=set)
+    sent: dict[str, int] = field(default_factory=dict)
 
     def add(self, path: str, body: Any, status: int = 200) -> None:
         self.routes[path] = (status, body)
@@ -48,6 +52,9 @@ def fhir_stub() -> Iterator[FhirStub]:
             stub.seen.append((path, self.headers.get("Authorization")))
             if path in stub.hang:
                 stub.release.wait()
+            if path in stub.endless:
+                self._endless(path)
+                return
             status, body = stub.routes.get(path, (404, {"resourceType": "OperationOutcome", "issue": [
                 {"severity": "error", "code": "not-found"}]}))
             data = json.dumps(body).encode()
@@ -56,6 +63,23 @@ def fhir_stub() -> Iterator[FhirStub]:
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
+
+        def _endless(self, path: str) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/fhir+json")
+            self.end_headers()   # HTTP/1.0 without a length: the body runs until the connection closes
+            entry = json.dumps({"resource": {"resourceType": "Condition", "id": "c", "subject": {
+                "reference": "Patient/p1"}}}).encode() + b","
+            chunk = b'{"resourceType": "Bundle", "type": "searchset", "entry": [' + entry * 500
+            stub.sent[path] = 0
+            try:
+                # Bounded all the same: a test that reads it all fails on the count, never hangs.
+                while stub.sent[path] < 200_000_000 and not stub.release.is_set():
+                    self.wfile.write(chunk)
+                    stub.sent[path] += len(chunk)
+                    chunk = entry * 500
+            except OSError:
+                pass   # the reader hung up
 
         def log_message(self, *args: Any) -> None:
             pass
