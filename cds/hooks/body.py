@@ -18,6 +18,10 @@ JSON_TYPES = frozenset({"application/json", "application/fhir+json"})
 # which only costs a second, strict parse.
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _INT_MIN, _UINT_MAX = -(2**63), 2**64 - 1
+# JSON nesting accepted: FHIR needs a few dozen levels (a Bundle entry's QuestionnaireResponse
+# with items nested ten deep is about 45).
+MAX_DEPTH = 100
+_ORJSON_DEPTH = 254
 _KEY_SHOWN = 64
 
 
@@ -53,17 +57,34 @@ def parse(raw: bytes) -> Any:
         if _SURROGATE_ESCAPE.search(raw) is not None:
             # Rare: an escaped surrogate, paired or not; orjson refuses an unpaired one.
             orjson.loads(raw)
+        _check_depth(value)
     except _Repeated:
         # Rare: only now pay for the slow parse that says where the repeat is.
         found = _first_duplicate(json.loads(raw, object_pairs_hook=_Pairs))
         where, key = (_capped(part) for part in found or ("", ""))
         raise HookError(400, [Problem(source="request", element=where or None,
                                       message=f"duplicate JSON key {key!r}")]) from None
-    except (ValueError, RecursionError):
+    except (orjson.JSONEncodeError, RecursionError):
+        raise HookError(400, f"request body nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError:
         # Not the parser's message: it quotes the input. (UnicodeDecodeError and
         # orjson.JSONDecodeError are ValueErrors.)
         raise HookError(400, "request body is not valid JSON") from None
     return value
+
+
+def _check_depth(value: Any) -> None:
+    """orjson.JSONEncodeError when the value nests deeper than MAX_DEPTH.
+
+    orjson refuses to write past 254 levels (so such a value could not be hashed into the audit
+    trail), and the FHIR models exhaust the stack well before that (a 126-deep extension). The
+    value is written inside 254 - MAX_DEPTH lists, so orjson's own bound (in C, one pass, no
+    copy kept) becomes ours.
+    """
+    wrapped = value
+    for _ in range(_ORJSON_DEPTH - MAX_DEPTH):
+        wrapped = [wrapped]
+    orjson.dumps(wrapped)
 
 
 class _Repeated(Exception):
