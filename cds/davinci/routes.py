@@ -24,6 +24,7 @@ from .. import knowledge as _knowledge
 from ..audit import AuditTrail
 from ..hooks.body import read_json
 from ..hooks.errors import FHIR_JSON, HookError
+from ..hooks.openapi import PACKAGE_PARAMETERS, QUESTIONNAIRE_RESPONSE, json_body
 from ..web.settings import Settings
 from .answers import accept
 from .fhir import OPERATION
@@ -81,9 +82,10 @@ def router(*, settings: Settings, trail: AuditTrail, responses: ResponseStore,
         return _fhir(result)
 
     for path in PACKAGE_PATHS:
-        app.add_api_route(path, package, methods=["POST"])
+        app.add_api_route(path, package, methods=["POST"],
+                          openapi_extra=json_body(PACKAGE_PARAMETERS, FHIR_JSON))
 
-    @app.post("/fhir/QuestionnaireResponse")
+    @app.post("/fhir/QuestionnaireResponse", openapi_extra=json_body(QUESTIONNAIRE_RESPONSE, FHIR_JSON))
     async def store_response(request: Request) -> Response:
         refused = await authenticate(request)
         if refused is not None:
