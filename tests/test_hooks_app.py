@@ -304,13 +304,23 @@ def test_cors_is_off_unless_configured(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("raw", [b'{"a": NaN}', b'{"a": -Infinity}', b'{"a": 1e400}', b'{"a": "\\ud800"}',
-                                 b'{"a": "\xff"}', b'\xef\xbb\xbf{}', "{}".encode("utf-16"), b"[" * 3000,
+                                 b'{"a": "\xff"}', b'\xef\xbb\xbf{}', "{}".encode("utf-16"),
                                  b'{"a": 1,}', b'{"a": 1' + b"0" * 5000 + b"}"])
 def test_what_is_not_strict_json_answers_400(raw: bytes) -> None:
     from cds.hooks.body import parse
     from cds.hooks.errors import HookError
 
     with pytest.raises(HookError, match="not valid JSON"):
+        parse(raw)
+
+
+@pytest.mark.parametrize("raw", [b"[" * 101 + b"]" * 101, b'{"a": ' * 300 + b"1" + b"}" * 300, b"[" * 3000])
+def test_json_nested_deeper_than_100_levels_answers_400(raw: bytes) -> None:
+    from cds.hooks.body import parse
+    from cds.hooks.errors import HookError
+
+    assert parse(b"[" * 100 + b"]" * 100) is not None
+    with pytest.raises(HookError, match="nested deeper than 100 levels"):
         parse(raw)
 
 

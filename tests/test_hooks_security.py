@@ -11,6 +11,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import jwt
@@ -22,7 +23,7 @@ from cds.web import AuthSettings, Settings, TrustedIssuer
 from cds.web.settings import is_loopback
 
 from .hooks_support.checks import CheckedClient, make_client
-from .hooks_support.fhir_stub import fhir_stub
+from .hooks_support.fhir_stub import FhirStub, fhir_stub
 from .hooks_support.patients import hook_request, pain_patient
 from .hooks_support.tokens import ISSUER, REVIEW_SECRET, ClientKeys
 
@@ -143,14 +144,21 @@ def test_feedback_needs_a_token_for_its_own_url(client: CheckedClient, keys: Cli
     assert client.post(path, json=body, headers={"Authorization": f"Bearer {token}"}).status_code == 200
 
 
-def test_keys_from_a_jwks_url(tmp_path: Path, keys: ClientKeys) -> None:
+@contextmanager
+def _jwks_url_client(tmp_path: Path, keys: ClientKeys) -> Iterator[tuple[CheckedClient, FhirStub]]:
+    """A client of an app that fetches the issuer's keys from a JWKS URL (a stub server)."""
     with fhir_stub() as stub:
         stub.add("/jwks.json", keys.jwks())
         auth = AuthSettings(issuers={ISSUER: TrustedIssuer(jwks_url=f"{stub.base}/jwks.json")},
                             review_secret=REVIEW_SECRET)
         with make_client(tmp_path, auth=auth) as client:
-            assert _call(client, keys.token(AUDIENCE, alg="RS384")) == 200
-            assert _call(client, ClientKeys().token(AUDIENCE)) == 401
+            yield client, stub
+
+
+def test_keys_from_a_jwks_url(tmp_path: Path, keys: ClientKeys) -> None:
+    with _jwks_url_client(tmp_path, keys) as (client, _):
+        assert _call(client, keys.token(AUDIENCE, alg="RS384")) == 200
+        assert _call(client, ClientKeys().token(AUDIENCE)) == 401
 
 
 def test_the_audience_is_the_public_url_behind_a_proxy(tmp_path: Path, keys: ClientKeys) -> None:
@@ -251,15 +259,11 @@ def test_five_minutes_and_the_skew_are_accepted(client: CheckedClient, keys: Cli
 
 
 def test_unknown_kids_fetch_the_jwks_at_most_once_per_interval(tmp_path: Path, keys: ClientKeys) -> None:
-    with fhir_stub() as stub:
-        stub.add("/jwks.json", keys.jwks())
-        auth = AuthSettings(issuers={ISSUER: TrustedIssuer(jwks_url=f"{stub.base}/jwks.json")},
-                            review_secret=REVIEW_SECRET)
-        with make_client(tmp_path, auth=auth) as client:
-            assert _call(client, keys.token(AUDIENCE)) == 200
-            for n in range(20):
-                assert _call(client, keys.token(AUDIENCE, kid=f"bogus-{n}")) == 401
-            assert _call(client, keys.token(AUDIENCE, alg="RS384")) == 200
-        fetches = [path for path, _ in stub.seen if path == "/jwks.json"]
-        # The first fetch, then one refetch for the first unknown kid; the other 19 wait their turn.
-        assert len(fetches) == 2, fetches
+    with _jwks_url_client(tmp_path, keys) as (client, stub):
+        assert _call(client, keys.token(AUDIENCE)) == 200
+        for n in range(20):
+            assert _call(client, keys.token(AUDIENCE, kid=f"bogus-{n}")) == 401
+        assert _call(client, keys.token(AUDIENCE, alg="RS384")) == 200
+    fetches = [path for path, _ in stub.seen if path == "/jwks.json"]
+    # The first fetch, then one refetch for the first unknown kid; the other 19 wait their turn.
+    assert len(fetches) == 2, fetches
