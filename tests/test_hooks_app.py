@@ -305,7 +305,9 @@ def test_cors_is_off_unless_configured(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("raw", [b'{"a": NaN}', b'{"a": -Infinity}', b'{"a": 1e400}', b'{"a": "\\ud800"}',
                                  b'{"a": "\xff"}', b'\xef\xbb\xbf{}', "{}".encode("utf-16"),
-                                 b'{"a": 1,}', b'{"a": 1' + b"0" * 5000 + b"}"])
+                                 b'{"a": 1,}', b'{"a": 1' + b"0" * 5000 + b"}",
+                                 # A repeat before the text goes wrong: the parse stopped at the repeat.
+                                 b'{"a": 1, "a": 2, "b": }', b'[{"a": 1, "a": 2}, ' + b"[" * 3000])
 def test_what_is_not_strict_json_answers_400(raw: bytes) -> None:
     from cds.hooks.body import parse
     from cds.hooks.errors import HookError

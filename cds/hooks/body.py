@@ -59,8 +59,12 @@ def parse(raw: bytes) -> Any:
             orjson.loads(raw)
         _check_depth(value)
     except _Repeated:
-        # Rare: only now pay for the slow parse that says where the repeat is.
-        found = _first_duplicate(json.loads(raw, object_pairs_hook=_Pairs))
+        # Rare: only now pay for the slow parse that says where the repeat is (the text after
+        # the repeat may still be invalid: the first parse stopped there).
+        try:
+            found = _first_duplicate(json.loads(raw, object_pairs_hook=_Pairs))
+        except (ValueError, RecursionError):
+            raise HookError(400, "request body is not valid JSON") from None
         where, key = (_capped(part) for part in found or ("", ""))
         raise HookError(400, [Problem(source="request", element=where or None,
                                       message=f"duplicate JSON key {key!r}")]) from None
