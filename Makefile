@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test smoke check clean serve postgres bench
+.PHONY: run test smoke check clean serve postgres bench fuzz
 
 # On Python 3.13 durable-rules is first built from its sdist with patches/ applied
 # (scripts/durable-rules.sh; nothing to do on 3.11 and 3.12).
@@ -36,6 +36,12 @@ bench: $(STAMP)
 test: $(STAMP)
 	scripts/chromium.sh
 	eval "$$(scripts/postgres.sh)" && $(BIN)/python -m pytest -n auto --dist loadgroup
+
+# The property-based tests of the HTTP API at length: 300 examples per endpoint (FUZZ_EXAMPLES),
+# new ones each run (`make test` runs 12 each, the same every time). A few minutes.
+fuzz: $(STAMP)
+	CDS_FUZZ_RANDOM=1 CDS_FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),300) $(BIN)/python -m pytest -q -p no:cacheprovider \
+		--durations=5 tests/test_fuzz_http.py
 
 # What CI runs on a second interpreter (`make smoke PYTHON=python3.13 VENV=.venv313`): the
 # fixtures through the CLI, the engine's durable-rules tests, the fixture and hooks tests.

@@ -268,6 +268,8 @@ def test_order_select_answers_only_for_selections_and_never_asks_for_information
 
 @pytest.mark.parametrize(("change", "reason"), [
     ({"status": "cancelled"}, "No active coverage (no-active-coverage): the Coverage's status is cancelled"),
+    # Not a status R4 defines: never echoed (a 200,000-character value once came back whole).
+    ({"status": "MARKER" * 1000}, "No active coverage (no-active-coverage): the Coverage's status is not active."),
     ({"period": {"start": "2025-01-01", "end": "2025-12-31"}},
      "No active coverage (no-active-coverage): the Coverage's period does not include"),
     ({"beneficiary": {"reference": "Patient/someone-else"}},
@@ -283,6 +285,7 @@ def test_a_coverage_that_does_not_cover_the_patient_is_not_covered_with_the_ig_r
     assert info["covered"] == ["not-covered"] and "pa-needed" not in info
     [text] = [r["text"] for r in info["reason"]]
     assert text.startswith(reason), text
+    assert "MARKER" not in json.dumps(action)
 
 
 def test_a_coverage_that_is_not_valid_fhir_is_a_400_naming_it(clients: dict[dt.date, CheckedClient]) -> None:

@@ -229,6 +229,9 @@ def test_only_json_content_types_are_read(tmp_path: Path, content_type: str | No
     # A quote escaped as \u0022 before a colon: as many `":` as the value written back.
     (b'{"note": "\\u0022:", "a": 1, "a": 2}', None, "a"),
     (b'{"' + b"k" * 500 + b'": 1, "' + b"k" * 500 + b'": 2}', None, "k" * 64 + "\u2026"),
+    # An escaped quote and colon: written back by orjson as `\":`, it once made the key counts agree.
+    (b'{"birthDate": "1960-05-01", "note": "\\"\\u003a", "birthDate": "1999-01-01"}', None, "birthDate"),
+    (b'{"a": {"x": "\\"\\u003a\\"\\u003a", "b": 1, "b": 2, "c": 1, "c": 2}}', "a", "b"),
 ])
 def test_a_repeated_json_key_answers_400_naming_it(tmp_path: Path, raw: bytes, element: str | None, key: str) -> None:
     with make_client(tmp_path) as client:
@@ -237,6 +240,18 @@ def test_a_repeated_json_key_answers_400_naming_it(tmp_path: Path, raw: bytes, e
     issue = response.json()["issue"][0]
     assert issue["diagnostics"].endswith(f"duplicate JSON key {key!r}")
     assert issue.get("expression", [None])[0] == element
+
+
+@pytest.mark.parametrize("path", [PATIENT_VIEW, PATIENT_VIEW + "/feedback", "/fhir/QuestionnaireResponse",
+                                  "/fhir/Questionnaire/$questionnaire-package", "/fhir/$questionnaire-package"])
+def test_every_endpoint_refuses_a_repeated_key_whatever_the_escapes(tmp_path: Path, path: str) -> None:
+    patient = json.dumps(pain_patient("p1")["patient"])[1:-1]
+    raw = ('{"resourceType": "Parameters", "hook": "patient-view", "note": "\\"\\u003a", "patient": {'
+           + patient + ', "birthDate": "1999-01-01"}}').encode()
+    with make_client(tmp_path) as client:
+        response = client.post(path, content=raw, headers=JSON)
+    assert response.status_code == 400
+    assert response.json()["issue"][0]["diagnostics"].endswith("duplicate JSON key 'birthDate'")
 
 
 def test_json_text_that_looks_like_a_key_is_not_a_duplicate(tmp_path: Path) -> None:
@@ -309,3 +324,35 @@ def test_cors_is_off_unless_configured(tmp_path: Path) -> None:
         response = client.options(PATIENT_VIEW, headers={**headers, "Access-Control-Request-Headers": "authorization"})
         assert response.headers["access-control-allow-origin"] == "https://ehr.example"
         assert "authorization" in response.headers["access-control-allow-headers"].lower()
+
+
+@pytest.mark.parametrize("raw", [b'{"a": NaN}', b'{"a": -Infinity}', b'{"a": 1e400}', b'{"a": "\\ud800"}',
+                                 b'{"a": "\xff"}', b'\xef\xbb\xbf{}', "{}".encode("utf-16"),
+                                 b'{"a": 1,}', b'{"a": 1' + b"0" * 5000 + b"}",
+                                 # A repeat before the text goes wrong: the parse stopped at the repeat.
+                                 b'{"a": 1, "a": 2, "b": }', b'[{"a": 1, "a": 2}, ' + b"[" * 3000])
+def test_what_is_not_strict_json_answers_400(raw: bytes) -> None:
+    from cds.hooks.body import parse
+    from cds.hooks.errors import HookError
+
+    with pytest.raises(HookError, match="not valid JSON"):
+        parse(raw)
+
+
+@pytest.mark.parametrize("raw", [b"[" * 101 + b"]" * 101, b'{"a": ' * 300 + b"1" + b"}" * 300, b"[" * 3000])
+def test_json_nested_deeper_than_100_levels_answers_400(raw: bytes) -> None:
+    from cds.hooks.body import parse
+    from cds.hooks.errors import HookError
+
+    assert parse(b"[" * 100 + b"]" * 100) is not None
+    with pytest.raises(HookError, match="nested deeper than 100 levels"):
+        parse(raw)
+
+
+def test_numbers_read_as_orjson_reads_them() -> None:
+    from cds.hooks.body import parse
+
+    # Beyond 64 bits a float, as everywhere else the service writes JSON back out.
+    assert parse(b'[1, -2, 2.5, 18446744073709551615, 123456789012345678901234567890]') == [
+        1, -2, 2.5, 18446744073709551615, 1.2345678901234568e29]
+    assert parse('{"a": "\\ud83d\\ude00 é"}'.encode()) == {"a": "\U0001F600 é"}

@@ -9,7 +9,9 @@ import json
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import jwt
@@ -21,7 +23,7 @@ from cds.web import AuthSettings, Settings, TrustedIssuer
 from cds.web.settings import is_loopback
 
 from .hooks_support.checks import CheckedClient, make_client
-from .hooks_support.fhir_stub import fhir_stub
+from .hooks_support.fhir_stub import FhirStub, fhir_stub
 from .hooks_support.patients import hook_request, pain_patient
 from .hooks_support.tokens import ISSUER, REVIEW_SECRET, ClientKeys
 
@@ -142,14 +144,21 @@ def test_feedback_needs_a_token_for_its_own_url(client: CheckedClient, keys: Cli
     assert client.post(path, json=body, headers={"Authorization": f"Bearer {token}"}).status_code == 200
 
 
-def test_keys_from_a_jwks_url(tmp_path: Path, keys: ClientKeys) -> None:
+@contextmanager
+def _jwks_url_client(tmp_path: Path, keys: ClientKeys) -> Iterator[tuple[CheckedClient, FhirStub]]:
+    """A client of an app that fetches the issuer's keys from a JWKS URL (a stub server)."""
     with fhir_stub() as stub:
         stub.add("/jwks.json", keys.jwks())
         auth = AuthSettings(issuers={ISSUER: TrustedIssuer(jwks_url=f"{stub.base}/jwks.json")},
                             review_secret=REVIEW_SECRET)
         with make_client(tmp_path, auth=auth) as client:
-            assert _call(client, keys.token(AUDIENCE, alg="RS384")) == 200
-            assert _call(client, ClientKeys().token(AUDIENCE)) == 401
+            yield client, stub
+
+
+def test_keys_from_a_jwks_url(tmp_path: Path, keys: ClientKeys) -> None:
+    with _jwks_url_client(tmp_path, keys) as (client, _):
+        assert _call(client, keys.token(AUDIENCE, alg="RS384")) == 200
+        assert _call(client, ClientKeys().token(AUDIENCE)) == 401
 
 
 def test_the_audience_is_the_public_url_behind_a_proxy(tmp_path: Path, keys: ClientKeys) -> None:
@@ -176,18 +185,28 @@ def test_auth_needs_a_public_base_url_and_a_review_secret(tmp_path: Path, keys: 
             AuthSettings(issuers=issuers, **secret)
 
 
-@pytest.mark.parametrize(("config", "args", "message"), [
-    ("review_secret: " + REVIEW_SECRET, [], "--public-base-url"),
-    ("", ["--public-base-url", "https://cds.example.org"], "review_secret"),
-])
-def test_serve_with_auth_refuses_to_start_without_its_url_or_secret(
-        tmp_path: Path, keys: ClientKeys, config: str, args: list[str], message: str) -> None:
+@pytest.mark.parametrize(("config", "jwks", "args", "message"), [
+    ("review_secret: " + REVIEW_SECRET, None, [], "--public-base-url"),
+    ("", None, ["--public-base-url", "https://cds.example.org"], "review_secret: missing; set review_secret"),
+    ("review_secret: " + REVIEW_SECRET, "{not json", ["--public-base-url", "https://cds.example.org"],
+     "jwks.json: not a JSON Web Key Set"),
+    ("review_secret: " + REVIEW_SECRET, '{"keys": 5}', ["--public-base-url", "https://cds.example.org"],
+     "jwks.json: not a JSON Web Key Set"),
+], ids=["no-url", "no-secret", "jwks-not-json", "jwks-no-keys"])
+def test_serve_with_auth_refuses_to_start_with_one_line_naming_the_file_and_key(
+        tmp_path: Path, keys: ClientKeys, config: str, jwks: str | None, args: list[str], message: str) -> None:
+    jwks_file = keys.write_jwks(tmp_path)
+    if jwks is not None:
+        jwks_file.write_text(jwks)
     path = tmp_path / "auth.yaml"
-    path.write_text(f"issuers:\n  {ISSUER}:\n    jwks_file: {keys.write_jwks(tmp_path)}\n{config}\n")
+    path.write_text(f"issuers:\n  {ISSUER}:\n    jwks_file: {jwks_file}\n{config}\n")
     result = subprocess.run([sys.executable, "-m", "cds.cli", "serve", "--auth-config", str(path), *args],
                             cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True,
                             timeout=60, check=False)
     assert result.returncode == 2 and message in result.stderr
+    # One line, not a traceback or a pydantic dump; never the secret.
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "Traceback" not in result.stderr and "pydantic" not in result.stderr
     assert REVIEW_SECRET not in result.stderr
 
 
@@ -212,3 +231,39 @@ def test_worker_processes_get_the_review_secret(tmp_path: Path, keys: ClientKeys
     again = Settings.model_validate_json(settings.to_env())
     assert again.auth is not None and again.auth.review_secret.get_secret_value() == REVIEW_SECRET
     assert REVIEW_SECRET not in repr(settings)
+
+
+def _signed(keys: ClientKeys, **claims: object) -> str:
+    """A token signed with the client's key, its claims as given (over the usual ones)."""
+    now = int(time.time())
+    payload = {"iss": ISSUER, "aud": AUDIENCE, "iat": now, "exp": now + 300, "jti": str(uuid.uuid4()), **claims}
+    return jwt.encode(payload, keys.ec, algorithm="ES384", headers={"kid": "ec-1"})
+
+
+@pytest.mark.parametrize("claims", [
+    {"exp": "9999999999"}, {"exp": 1e308}, {"exp": 10**30}, {"exp": True},
+    {"iat": str(int(time.time()))},
+    # Signed validly, but valid for longer than the five minutes CDS Hooks allows (plus skew).
+    {"exp": int(time.time()) + 3600},
+    {"iat": int(time.time()) - 3000, "exp": int(time.time()) + 200},
+], ids=["exp-string", "exp-1e308", "exp-10^30", "exp-bool", "iat-string", "exp-in-an-hour", "lifetime-53-min"])
+def test_exp_and_iat_are_numbers_at_most_five_minutes_apart(client: CheckedClient, keys: ClientKeys,
+                                                           claims: dict[str, object]) -> None:
+    assert _call(client, _signed(keys, **claims)) == 401
+
+
+def test_five_minutes_and_the_skew_are_accepted(client: CheckedClient, keys: ClientKeys) -> None:
+    now = int(time.time())
+    assert _call(client, _signed(keys, iat=now - 10, exp=now + 300)) == 200
+    assert _call(client, _signed(keys, iat=now, exp=now + 320.5)) == 200
+
+
+def test_unknown_kids_fetch_the_jwks_at_most_once_per_interval(tmp_path: Path, keys: ClientKeys) -> None:
+    with _jwks_url_client(tmp_path, keys) as (client, stub):
+        assert _call(client, keys.token(AUDIENCE)) == 200
+        for n in range(20):
+            assert _call(client, keys.token(AUDIENCE, kid=f"bogus-{n}")) == 401
+        assert _call(client, keys.token(AUDIENCE, alg="RS384")) == 200
+    fetches = [path for path, _ in stub.seen if path == "/jwks.json"]
+    # The first fetch, then one refetch for the first unknown kid; the other 19 wait their turn.
+    assert len(fetches) == 2, fetches

@@ -8,7 +8,7 @@ The table refuses UPDATE and DELETE (triggers), appends are serialised across pr
 from __future__ import annotations
 
 import fcntl
-
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +19,7 @@ from sqlalchemy import (Column, Connection, Engine, Index, Integer, MetaData, St
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError
 
+from ..private import create_private, open_private
 from .chain import COLUMNS, GENESIS
 
 DEFAULT_URL = "sqlite:///cds-audit.sqlite"
@@ -112,6 +113,13 @@ class Store:
             # otherwise "verify" as an intact, empty trail.
             self.engine.dispose()
             raise StoreError(f"no audit trail at {self.safe_url}")
+        if self.dialect == "sqlite":
+            # Before SQLite makes it (and its -wal and -shm files, which take its mode): 0600.
+            try:
+                create_private(make_url(self.url).database or "")
+            except OSError as exc:
+                self.engine.dispose()
+                raise StoreError(f"cannot create the audit trail at {self.safe_url}: {exc.strerror}") from None
         with self.writing() as conn:
             metadata.create_all(conn)
             for statement in self._missing_triggers(conn):
@@ -171,12 +179,15 @@ class Store:
             yield
             return
         database = make_url(self.url).database or ""
-        with open(f"{database}.write-lock", "a") as lock:
+        lock = open_private(f"{database}.write-lock")
+        try:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
                 yield
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
+        finally:
+            os.close(lock)
 
     def head(self, conn: Connection) -> tuple[int, str]:
         """The last record's number and hash (0 and the genesis hash for an empty trail)."""

@@ -22,6 +22,8 @@ from ..fhir.dates import day
 PREFETCH_KEY = "coverage"
 PREFETCH = "Coverage?patient={{context.patientId}}&status=active"
 
+# Coverage.status codes of R4 (fm-status) other than active.
+_OTHER_STATUSES = frozenset({"cancelled", "draft", "entered-in-error"})
 # What the CRD IG's error outcomes distinguish (cards.md resp-44, resp-45).
 Standing = Literal["active", "no-member-found", "no-active-coverage"]
 
@@ -91,7 +93,10 @@ def _standing(coverage: Coverage, patient_id: str, as_of: dt.date) -> tuple[Stan
     if beneficiary.rstrip("/").split("/")[-2:] != ["Patient", patient_id]:
         return "no-member-found", "the Coverage's beneficiary is not the patient of this order"
     if coverage.status != "active":
-        return "no-active-coverage", f"the Coverage's status is {coverage.status}, not active"
+        # Named only when it is one of R4's codes: the element is the caller's (any string).
+        if coverage.status in _OTHER_STATUSES:
+            return "no-active-coverage", f"the Coverage's status is {coverage.status}, not active"
+        return "no-active-coverage", "the Coverage's status is not active"
     period = coverage.period
     start = day(period.start, "first") if period is not None else None
     end = day(period.end, "last") if period is not None else None

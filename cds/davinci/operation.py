@@ -13,15 +13,13 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from fhir.resources.R4B.coverage import Coverage
-from pydantic import ValidationError
-
 from ..audit import AuditTrail, Source, input_hash
 from ..audit.inputs import tail
 from ..evaluate import assess_facts
 from ..facts import PatientFacts
 from ..fhir import InputError, Problem, RawEntry
 from ..fhir.record import build_records
+from ..fhir.validate import whole
 from ..hooks.errors import HookError
 from ..hooks.orders import therapy_orders
 from ..knowledge import Knowledge
@@ -41,6 +39,8 @@ def _problem(status: int, message: str, element: str | None = None) -> HookError
 
 
 class _Input:
+    """The operation's input, each resource valid R4B before any of it is read."""
+
     def __init__(self, body: Any) -> None:
         if not isinstance(body, dict) or body.get("resourceType") != "Parameters":
             raise _problem(400, "the body must be a Parameters resource")
@@ -62,6 +62,12 @@ class _Input:
             raise _problem(400, "coverage must be a Coverage resource", "coverage")
         if any(o.get("resourceType") not in ORDER_TYPES for o in self.orders):
             raise _problem(400, "order must be a request resource (DTR order types)", "order")
+        # Read element by element below (subject, beneficiary, status): only once valid, so that a
+        # wrongly typed element is a 400 naming it, never a crash.
+        problems = [problem for n, p in enumerate(parameters) if isinstance(p.get("resource"), dict)
+                    for problem in whole(RawEntry(source="Parameters.parameter", entry=n, resource=p["resource"]))]
+        if problems:
+            raise HookError(400, problems)
 
     @staticmethod
     def _resources(parameters: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
@@ -184,10 +190,7 @@ def _beneficiary(coverages: list[dict[str, Any]]) -> str:
 def _check_coverage(coverages: list[dict[str, Any]], patient: str) -> str | None:
     """The reference of the (first) Coverage; 4xx when it is not a usable Coverage of the patient."""
     for coverage in coverages:
-        try:
-            Coverage.model_validate(coverage)
-        except ValidationError:
-            raise _problem(400, "coverage is not a valid FHIR R4B Coverage", "coverage") from None
+        # Valid R4B Coverages (_Input): the types below are the model's.
         if tail((coverage.get("beneficiary") or {}).get("reference")) != patient:
             raise _problem(422, "the Coverage is not the patient's (beneficiary)", "coverage")
         if coverage.get("status") != "active":

@@ -26,6 +26,7 @@ from ..audit import AuditTrail
 from ..hooks.body import read_json
 from ..hooks.errors import FHIR_JSON, HookError
 from ..web.security import client_of
+from ..hooks.openapi import PACKAGE_PARAMETERS, QUESTIONNAIRE_RESPONSE, json_body
 from ..web.settings import Settings
 from .answers import accept, issued_packages
 from .fhir import OPERATION
@@ -86,9 +87,10 @@ def router(*, settings: Settings, trail: AuditTrail, responses: ResponseStore,
         return _fhir(result)
 
     for path in PACKAGE_PATHS:
-        app.add_api_route(path, package, methods=["POST"])
+        app.add_api_route(path, package, methods=["POST"],
+                          openapi_extra=json_body(PACKAGE_PARAMETERS, FHIR_JSON))
 
-    @app.post("/fhir/QuestionnaireResponse")
+    @app.post("/fhir/QuestionnaireResponse", openapi_extra=json_body(QUESTIONNAIRE_RESPONSE, FHIR_JSON))
     async def store_response(request: Request) -> Response:
         refused = await authenticate(request)
         if refused is not None:

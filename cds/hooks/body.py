@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
@@ -13,12 +14,14 @@ from ..fhir import Problem
 from .errors import HookError
 
 JSON_TYPES = frozenset({"application/json", "application/fhir+json"})
-# Every JSON string, and whether a colon follows it (an object key). Outside strings JSON has
-# no quote, so scanning string after string never falls out of step.
-_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"(\s*:)?', re.DOTALL)
-_SPACE_BEFORE_COLON = re.compile(rb'"\s+:')
-# A quote written as a unicode escape: orjson writes it back as \", so counts would differ.
-_QUOTE_ESCAPE = re.compile(rb"\\u0022", re.IGNORECASE)
+# A surrogate written as an escape (\uD800-\uDFFF); a backslash before it may be escaped itself,
+# which only costs a second, strict parse.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_INT_MIN, _UINT_MAX = -(2**63), 2**64 - 1
+# JSON nesting accepted: FHIR needs a few dozen levels (a Bundle entry's QuestionnaireResponse
+# with items nested ten deep is about 45).
+MAX_DEPTH = 100
+_ORJSON_DEPTH = 254
 _KEY_SHOWN = 64
 
 
@@ -41,52 +44,84 @@ async def read_json(request: Request, limit: int) -> Any:
 
 def parse(raw: bytes) -> Any:
     """The JSON value; HookError 400 if it is not JSON or an object repeats a key (FHIR JSON
-    forbids it, and parsers disagree on which value wins)."""
+    forbids it, and parsers disagree on which value wins).
+
+    Repeats are seen while parsing: every object is built from its key-value pairs by
+    `_unique`, which refuses a repeated key, whatever escapes spell it. The standard library's
+    parser is held to what orjson (used everywhere else) accepts: UTF-8 only, no NaN or
+    Infinity, no number too large for a double, no unpaired surrogate.
+    """
     try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        # Not the parser's message: it quotes the input.
+        value = json.loads(raw.decode("utf-8"), object_pairs_hook=_unique, parse_constant=_refuse,
+                           parse_float=_finite, parse_int=_integer)
+        if _SURROGATE_ESCAPE.search(raw) is not None:
+            # Rare: an escaped surrogate, paired or not; orjson refuses an unpaired one.
+            orjson.loads(raw)
+        _check_depth(value)
+    except _Repeated:
+        # Rare: only now pay for the slow parse that says where the repeat is (the text after
+        # the repeat may still be invalid: the first parse stopped there).
+        try:
+            found = _first_duplicate(json.loads(raw, object_pairs_hook=_Pairs))
+        except (ValueError, RecursionError):
+            raise HookError(400, "request body is not valid JSON") from None
+        where, key = (_capped(part) for part in found or ("", ""))
+        raise HookError(400, [Problem(source="request", element=where or None,
+                                      message=f"duplicate JSON key {key!r}")]) from None
+    except (orjson.JSONEncodeError, RecursionError):
+        raise HookError(400, f"request body nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError:
+        # Not the parser's message: it quotes the input. (UnicodeDecodeError and
+        # orjson.JSONDecodeError are ValueErrors.)
         raise HookError(400, "request body is not valid JSON") from None
-    if _repeats_key(raw, value):
-        # Rare: only now pay for the slow parse that sees every key.
-        found = _first_duplicate(json.loads(raw, object_pairs_hook=_Pairs))
-        if found is not None:
-            where, key = (_capped(part) for part in found)
-            raise HookError(400, [Problem(source="request", element=where or None,
-                                          message=f"duplicate JSON key {key!r}")])
     return value
 
 
-def _repeats_key(raw: bytes, value: Any) -> bool:
-    """Whether the text holds more object keys than the parsed value: orjson keeps only the
-    last of repeated keys."""
-    # Fast and usual: orjson's compact output writes every key as `"...":` and every quote in a
-    # string as `\"`, as the input does unless it escapes a quote as \u0022 or puts a space before
-    # a colon. Then the input has as many `":` as the value written back, unless a key was dropped.
-    if _SPACE_BEFORE_COLON.search(raw) is None and _QUOTE_ESCAPE.search(raw) is None:
-        try:
-            return raw.count(b'":') != orjson.dumps(value).count(b'":')
-        except orjson.JSONEncodeError:
-            pass
-    # Pretty-printed, or a string holding '":': scan the strings one by one (slower, exact).
-    return sum(1 for found in _STRING.findall(raw) if found) != _count_keys(value)
+def _check_depth(value: Any) -> None:
+    """orjson.JSONEncodeError when the value nests deeper than MAX_DEPTH.
+
+    orjson refuses to write past 254 levels (so such a value could not be hashed into the audit
+    trail), and the FHIR models exhaust the stack well before that (a 126-deep extension). The
+    value is written inside 254 - MAX_DEPTH lists, so orjson's own bound (in C, one pass, no
+    copy kept) becomes ours.
+    """
+    wrapped = value
+    for _ in range(_ORJSON_DEPTH - MAX_DEPTH):
+        wrapped = [wrapped]
+    orjson.dumps(wrapped)
+
+
+class _Repeated(Exception):
+    """An object repeats a key."""
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        raise _Repeated
+    return value
+
+
+def _refuse(constant: str) -> Any:
+    raise ValueError("NaN and Infinity are not JSON")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError("number out of range")
+    return number
+
+
+def _integer(text: str) -> int | float:
+    # Beyond 64 bits orjson gives a float (and cannot write such an int back out).
+    number = int(text)
+    return number if _INT_MIN <= number <= _UINT_MAX else _finite(text)
 
 
 def _capped(text: str, limit: int = _KEY_SHOWN) -> str:
     # Keys are element names, not patient data; still, never echo much of the input.
     return text if len(text) <= limit else text[:limit] + "…"
-
-
-def _count_keys(value: Any) -> int:
-    stack, count = [value], 0
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            count += len(item)
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return count
 
 
 class _Pairs(list[tuple[str, Any]]):

@@ -27,6 +27,7 @@ from ..web.settings import Settings
 from .body import read_json
 from .discovery import Service, discovery, services
 from .errors import HookError
+from .openapi import FEEDBACK, HOOK_REQUEST, json_body
 from .prefetch import resolve
 from .requests import parse_call, parse_feedback
 from .service import answer
@@ -60,7 +61,7 @@ def router(
     async def list_services() -> Response:
         return _json(discovery(_knowledge.default()))
 
-    @app.post("/cds-services/{service_id}")
+    @app.post("/cds-services/{service_id}", openapi_extra=json_body(HOOK_REQUEST))
     async def call_service(service_id: str, request: Request) -> Response:
         service = service_for(service_id)
         refused = await authenticate(request)
@@ -94,7 +95,7 @@ def router(
             _sign_review_links(result, base_url(request) + "/review/", tokens)
         return _json(result)
 
-    @app.post("/cds-services/{service_id}/feedback")
+    @app.post("/cds-services/{service_id}/feedback", openapi_extra=json_body(FEEDBACK))
     async def feedback(service_id: str, request: Request) -> Response:
         service = service_for(service_id)
         refused = await authenticate(request)

@@ -73,6 +73,7 @@ def run_serve(args: argparse.Namespace) -> int:
     from ..audit import StoreError, default_url
     from ..davinci.policy import PolicyError, policy_for
     from ..knowledge import default as default_knowledge
+    from .security import JwksFileError, read_jwks_file
     from .serve import UnsafeBind, serve
     from .settings import AuthSettings, Settings
     from ..yamlfile import safe_load
@@ -81,7 +82,16 @@ def run_serve(args: argparse.Namespace) -> int:
         auth = None
         if args.auth_config:
             with open(args.auth_config, encoding="utf-8") as handle:
-                auth = AuthSettings.model_validate(safe_load(handle))
+                loaded = safe_load(handle)
+            try:
+                auth = AuthSettings.model_validate(loaded)
+            except ValidationError as exc:
+                print(f"cds serve: {auth_config_problem(args.auth_config, exc)}", file=sys.stderr)
+                return EXIT_USAGE
+            for issuer in auth.issuers.values():
+                if issuer.jwks_file is not None:
+                    # Read here, once: in a worker a bad file would be a traceback, restarted.
+                    read_jwks_file(issuer.jwks_file)
             if not args.public_base_url:
                 # The JWT audience must be configured: from request headers a caller could name
                 # another service and replay its tokens here.
@@ -102,7 +112,26 @@ def run_serve(args: argparse.Namespace) -> int:
         serve(settings, host=args.host, port=args.port, workers=args.workers, log_level=args.log_level,
               ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile,
               worker_healthcheck_timeout=args.worker_healthcheck_timeout)
-    except (OSError, yaml.YAMLError, ValidationError, UnsafeBind, StoreError, PolicyError) as exc:
+    except (OSError, yaml.YAMLError, ValidationError, UnsafeBind, StoreError, PolicyError, JwksFileError) as exc:
         print(f"cds serve: {exc}", file=sys.stderr)
         return EXIT_USAGE
     return 0
+
+
+# What to do about each key of the auth config that is missing or wrong.
+_AUTH_HINTS = {
+    "review_secret": "set review_secret to a random string of 32+ characters "
+                     "(python -c 'import secrets; print(secrets.token_urlsafe(32))')",
+    "issuers": "list each trusted issuer (its iss) with its jwks_url or jwks_file",
+}
+
+
+def auth_config_problem(path: str, exc: Any) -> str:
+    """One line for a ValidationError of the auth config: the file, the first key at fault and
+    what to do (never the values: the file holds a secret)."""
+    error = exc.errors()[0]
+    key = ".".join(str(part) for part in error["loc"]) or "(the file)"
+    what = "missing" if error["type"] == "missing" else error["msg"]
+    hint = _AUTH_HINTS.get(str(error["loc"][0]) if error["loc"] else "",
+                           "see the README (Security, auth.yaml) for the keys of the auth config")
+    return f"--auth-config {path}: {key}: {what}; {hint}"

@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..private import create_private
+
 NonEmpty = Field(min_length=1)
 # Service id -> the hook it answers (the ids discovery lists and feedback is stored under).
 SERVICE_HOOKS = {
@@ -70,6 +72,8 @@ CREATE TABLE IF NOT EXISTS feedback (
 
 
 def connect(path: Path) -> sqlite3.Connection:
+    # SQLite makes its -wal and -shm files with the database file's mode.
+    create_private(path)
     connection = sqlite3.connect(path, timeout=5.0, isolation_level=None)
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=NORMAL")
@@ -79,7 +83,6 @@ def connect(path: Path) -> sqlite3.Connection:
 class FeedbackStore:
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
         with closing(connect(path)) as db:
             db.execute(_SCHEMA)
 

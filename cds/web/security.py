@@ -1,8 +1,9 @@
 """Trusting CDS clients: verify the JWT each call carries (CDS Hooks 2.0, "Trusting CDS Clients").
 
 Accepted: ES384 or RS384 signed by a key of an allowed issuer (its JWKS from a URL or a file),
-`aud` equal to the URL called, `exp`/`iat` in range, a `jti` never seen before. Everything
-else is refused the same way, so a caller learns nothing about which check failed.
+`aud` equal to the URL called, numeric `exp`/`iat` in range and at most five minutes apart (plus
+the clock skew), a `jti` never seen before. Everything else is refused the same way, so a
+caller learns nothing about which check failed.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import sqlite3
+import threading
 import time
 from contextlib import closing
 from pathlib import Path
@@ -28,6 +31,15 @@ log = logging.getLogger(__name__)
 # accepted because they give no proof of who signed.
 ALGORITHMS = ("ES384", "RS384")
 REQUIRED_CLAIMS = ["iss", "aud", "exp", "iat", "jti"]
+# The longest token lifetime accepted (exp - iat, and exp - now), before the clock skew: CDS Hooks
+# 2.0 "Trusting CDS Clients" has the client set exp no more than five minutes after iat; a
+# token valid for longer is a replay waiting to happen.
+MAX_TOKEN_LIFETIME = 5 * 60
+# Seconds between two fetches of an issuer's JWKS for a kid not in the cached set: a key rotated
+# in is found within this time, and bogus kids cost the issuer's server one fetch at most.
+JWKS_REFETCH_INTERVAL = 60
+# Seconds a fetched JWKS is used before it is fetched again.
+JWKS_LIFESPAN = 300
 # Seconds a card's review link stays valid: long enough to click it from the EHR, short enough
 # that a link copied out of a log or history is soon useless.
 LINK_LIFETIME = 15 * 60
@@ -70,26 +82,62 @@ class ReplayCache:
 
 
 class _Keys:
-    """One issuer's public keys."""
+    """One issuer's public keys: its JWKS file read at start-up, or its JWKS URL fetched and
+    cached (refetched when the cache expires, or for an unknown kid at most once per
+    JWKS_REFETCH_INTERVAL)."""
 
     def __init__(self, issuer: TrustedIssuer) -> None:
         self.url = issuer.jwks_url
-        self._client = jwt.PyJWKClient(issuer.jwks_url, cache_jwk_set=True, lifespan=300, timeout=2) \
+        self._client = jwt.PyJWKClient(issuer.jwks_url, cache_jwk_set=True, lifespan=JWKS_LIFESPAN, timeout=2) \
             if issuer.jwks_url else None
-        self._set = jwt.PyJWKSet.from_dict(json.loads(Path(issuer.jwks_file).read_text())) \
-            if issuer.jwks_file else None
+        self._set = read_jwks_file(issuer.jwks_file) if issuer.jwks_file else None
+        self._lock = threading.Lock()
+        self._refetched = -math.inf
 
     def find(self, kid: str | None, algorithm: str) -> Any:
-        keys = self._client.get_jwk_set().keys if self._client is not None else self._set.keys  # type: ignore[union-attr]
         family = "EC" if algorithm.startswith("ES") else "RSA"
-        matching = [k for k in keys if k.key_type == family and (kid is None or k.key_id == kid)]
-        if not matching and kid is not None and self._client is not None:
-            # A key rotated since we cached the set: look once more.
-            matching = [k for k in self._client.get_jwk_set(refresh=True).keys
-                        if k.key_type == family and k.key_id == kid]
+        matching = self._matching(self._keys(refresh=False), kid, family)
+        if not matching and kid is not None and self._client is not None and self._may_refetch():
+            # A key rotated in since we cached the set: look once more.
+            matching = self._matching(self._keys(refresh=True), kid, family)
         if len(matching) != 1:
             raise AuthError("no single key matches kid and algorithm")
         return matching[0].key
+
+    def _keys(self, refresh: bool) -> list[Any]:
+        if self._client is None:
+            assert self._set is not None
+            return list(self._set.keys)
+        return list(self._client.get_jwk_set(refresh=refresh).keys)
+
+    @staticmethod
+    def _matching(keys: list[Any], kid: str | None, family: str) -> list[Any]:
+        return [k for k in keys if k.key_type == family and (kid is None or k.key_id == kid)]
+
+    def _may_refetch(self) -> bool:
+        with self._lock:
+            now = time.monotonic()
+            if now - self._refetched < JWKS_REFETCH_INTERVAL:
+                return False
+            self._refetched = now
+            return True
+
+
+class JwksFileError(Exception):
+    """A jwks_file that cannot be used; the message names it and says what to do."""
+
+
+def read_jwks_file(path: Path) -> jwt.PyJWKSet:
+    try:
+        return jwt.PyJWKSet.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise JwksFileError(f"jwks_file {path}: cannot be read ({reason}); give the path of the "
+                            "issuer's JWKS (JSON)") from None
+    except (ValueError, jwt.PyJWTError):
+        # ValueError includes json.JSONDecodeError, whose message would quote the file.
+        raise JwksFileError(f"jwks_file {path}: not a JSON Web Key Set with a usable key; give the "
+                            "issuer's JWKS as JSON: {\"keys\": [...]}") from None
 
 
 class Verifier:
@@ -124,9 +172,24 @@ class Verifier:
             raise AuthError(type(exc).__name__) from None
         if not isinstance(claims["jti"], str) or not claims["jti"]:
             raise AuthError("jti is not a string")
+        self._check_lifetime(claims)
         if not self.replay.first_use(issuer, claims["jti"], float(claims["exp"]) + self.leeway):
             raise AuthError("jti replayed")
         return claims
+
+    def _check_lifetime(self, claims: dict[str, Any]) -> None:
+        """exp and iat are numbers (PyJWT takes "9999999999" as one) and the token lives at most
+        MAX_TOKEN_LIFETIME (plus the skew) from when it was issued and from now."""
+        exp, iat = claims["exp"], claims["iat"]
+        if not all(_numeric(v) for v in (exp, iat)):
+            raise AuthError("exp or iat is not a number")
+        longest = MAX_TOKEN_LIFETIME + self.leeway
+        if exp - iat > longest or exp - time.time() > longest:
+            raise AuthError("token lifetime over five minutes")
+
+
+def _numeric(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 class ReviewTokens:
