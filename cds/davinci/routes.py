@@ -25,8 +25,8 @@ from .. import knowledge as _knowledge
 from ..audit import AuditTrail
 from ..hooks.body import read_json
 from ..hooks.errors import FHIR_JSON, HookError
-from ..web.security import client_of
 from ..hooks.openapi import PACKAGE_PARAMETERS, QUESTIONNAIRE_RESPONSE, json_body
+from ..web.security import client_of
 from ..web.settings import Settings
 from .answers import accept, issued_packages
 from .fhir import OPERATION

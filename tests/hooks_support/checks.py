@@ -169,6 +169,10 @@ def make_client(tmp_path: Any, **settings: Any) -> CheckedClient:
     from cds.web import Settings, create_app
 
     settings.setdefault("as_of", dt.date(2026, 11, 22))
+    # The service's 0.4 s fetch deadline is for a production FHIR server; a loopback stub on a
+    # loaded 2-core test machine (make test runs a worker per core) can miss it. Tests of the
+    # deadline set their own.
+    settings.setdefault("fetch_timeout", 3.0)
     settings.setdefault("feedback_db", tmp_path / "hooks.sqlite")
     settings.setdefault("audit_url", f"sqlite:///{tmp_path / 'audit.sqlite'}")
     if settings.get("auth") is not None:
