@@ -49,3 +49,11 @@ def test_a_spelling_of_two_units_is_a_load_error() -> None:
         Units(known=["kg", "[lb_av]"], spellings={"kg": ["k"], "[lb_av]": ["K"]}, sources=["UCUM"])
     with pytest.raises(ValueError, match="not in units.known"):
         Units(known=["kg"], spellings={"[lb_av]": ["lbs"]}, sources=["UCUM"])
+
+
+@pytest.mark.parametrize(("code", "spelling"), [(code, spelling) for code, spellings in UNITS.spellings.items()
+                                                for spelling in spellings])
+def test_every_spelling_of_the_table_reads_as_its_ucum_code(code: str, spelling: str) -> None:
+    # Every accepted printed form of every unit a page names (terminology.yaml units.spellings).
+    assert UNITS.convert(12.5, spelling, code, []) == pytest.approx(12.5)
+    assert UNITS.convert(12.5, spelling.upper(), code, []) == pytest.approx(12.5)
