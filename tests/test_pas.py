@@ -15,11 +15,7 @@ not-eligible -> A3, insufficient-information / needs-review -> A4.
 from __future__ import annotations
 
 import copy
-import os
 import re
-import signal
-import socket
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +28,7 @@ from fhir.resources.R4B.claimresponse import ClaimResponse
 
 from cds import cases, knowledge
 from cds.audit import AuditTrail
+from cds.audit.replay import replay
 from cds.cli import main
 from cds.davinci import x12
 from cds.davinci.canonical import questionnaire_url
@@ -44,6 +41,7 @@ from cds.web import AuthSettings, TrustedIssuer
 
 from .hooks_support.checks import CheckedClient, make_client
 from .hooks_support.tokens import ISSUER, REVIEW_SECRET, ClientKeys
+from .readme_script import ROOT, run_serve_example
 
 SUBMIT = "/fhir/Claim/$submit"
 BASE = "http://testserver"
@@ -215,6 +213,8 @@ def test_each_decision_is_an_audit_record(trail: AuditTrail) -> None:
     assert record.rulesets == {case.ruleset: KNOWLEDGE.rulesets[case.ruleset].full_version}
     assert record.patient_assessment().assessment(case.ruleset).status == "not-eligible"
     assert len(record.input_hash) == 64
+    # Replayed under today's rules (the same rules), the decision stands.
+    assert not replay(record).changed
 
 
 # ---- the endpoint: wrapper, errors, security ----
@@ -333,28 +333,10 @@ def test_cli_refuses_an_unknown_therapy_and_a_bad_bundle(tmp_path: Path, capsys:
 
 
 def test_the_readme_example_certifies_the_request(tmp_path: Path) -> None:
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme[readme.index("\n### Example: a prior authorization request\n"):]
     script = re.search(r"```sh\n(.*?)```", section, re.S).group(1)  # type: ignore[union-attr]
-    port = str(_free_port())
-    script = (script.replace("8080", port).replace("/tmp/pas-request.json", str(tmp_path / "request.json"))
-              .replace("--as-of 2026-11-22 &", f"--as-of 2026-11-22 --port {port} "
-                       f"--audit-url sqlite:///{tmp_path}/a.sqlite --feedback-db {tmp_path}/f.sqlite 2>/dev/null &"))
-    root = Path(__file__).resolve().parent.parent
-    run = subprocess.Popen(["bash", "-c", f"cd {root}\n{script}\nkill %1\n"], stdout=subprocess.PIPE, text=True,
-                           start_new_session=True)
-    try:
-        out, _ = run.communicate(timeout=90)
-    finally:
-        if run.poll() is None:
-            os.killpg(run.pid, signal.SIGTERM)
-    bundle = orjson.loads(out)
-    response = bundle["entry"][0]["resource"]
+    out = run_serve_example(script.replace("/tmp/pas-request.json", str(tmp_path / "request.json")), tmp_path)
+    response = orjson.loads(out)["entry"][0]["resource"]
     assert _review_code(response["item"][0]["adjudication"][0]) == "A1"
     assert response["preAuthRef"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])

@@ -33,12 +33,20 @@ def add_questionnaire_command(commands: argparse._SubParsersAction) -> None:  # 
     command.set_defaults(func=_questionnaire)
 
 
-def _questionnaire(args: argparse.Namespace) -> int:
-    knowledge = _knowledge.default()
-    therapy = args.therapy.strip().upper()
+def _therapy(args: argparse.Namespace, knowledge: _knowledge.Knowledge) -> str | None:
+    """The THERAPY argument as a ruleset id; None (and a message naming the known ones) when unknown."""
+    therapy = str(args.therapy).strip().upper()
     if therapy not in knowledge.rulesets:
         print(f"cds: no ruleset for therapy {args.therapy!r}; known: {', '.join(sorted(knowledge.rulesets))}",
               file=sys.stderr)
+        return None
+    return therapy
+
+
+def _questionnaire(args: argparse.Namespace) -> int:
+    knowledge = _knowledge.default()
+    therapy = _therapy(args, knowledge)
+    if therapy is None:
         return 2
     questionnaire = build_questionnaire(knowledge, therapy, args.base_url)
     out: object = questionnaire
@@ -92,10 +100,8 @@ def _pas_submit(args: argparse.Namespace) -> int:
 
 def _pas_example(args: argparse.Namespace) -> int:
     knowledge = _knowledge.default()
-    therapy = args.therapy.strip().upper()
-    if therapy not in knowledge.rulesets:
-        print(f"cds: no ruleset for therapy {args.therapy!r}; known: {', '.join(sorted(knowledge.rulesets))}",
-              file=sys.stderr)
+    therapy = _therapy(args, knowledge)
+    if therapy is None:
         return 2
     loaded = cases.load()
     case = loaded.get(args.case) if args.case else example_case(loaded, therapy)
