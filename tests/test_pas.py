@@ -181,6 +181,27 @@ def test_a_code_other_than_the_rules_pick_is_modified(trail: AuditTrail) -> None
     assert billed in " ".join(n["text"] for n in response["processNote"])
 
 
+def test_two_items_for_one_order_certified_and_modified(trail: AuditTrail) -> None:
+    case = ELIGIBLE[0]
+    billed = case.expect[case.ruleset]["billing"]
+    other = next(c.expect[c.ruleset]["billing"] for c in ELIGIBLE if c.expect[c.ruleset]["billing"] != billed)
+    request = example_request(case, KNOWLEDGE)
+    claim = request["entry"][0]["resource"]
+    second = copy.deepcopy(claim["item"][0])
+    second["sequence"] = 3
+    second["productOrService"]["coding"][0]["code"] = other
+    claim["item"].append(second)
+    response = check_response_bundle(submit(request, KNOWLEDGE, trail, BASE, case.as_of), request)
+    codes = {i["itemSequence"]: _review_code(i["adjudication"][0]) for i in response["item"]}
+    assert codes == {1: "A1", 3: "A6"}
+    assert [a["itemSequence"] for a in response["addItem"]] == [[3]]
+    # Item numbers are the request's authorization number and the item's sequence.
+    numbers = [_extension(i["adjudication"][0], x12.REVIEW_ACTION)["extension"][0]["valueString"]
+               for i in [response["item"][0], response["addItem"][0]]]
+    assert numbers == [f"{response['preAuthRef']}-1", f"{response['preAuthRef']}-3"]
+    assert len([i for i in response["identifier"] if i["system"] == f"{BASE}/fhir/audit-record"]) == 2
+
+
 def test_authorization_number_is_stable_and_unique(trail: AuditTrail) -> None:
     first, second = ELIGIBLE[0], ELIGIBLE[1]
     again = [_submit(first, trail)["entry"][0]["resource"]["preAuthRef"] for _ in range(2)]
@@ -322,6 +343,9 @@ def test_cli_example_then_submit(tmp_path: Path, capsys: pytest.CaptureFixture[s
                  "--audit-url", f"sqlite:///{tmp_path / 'audit.sqlite'}"]) == 0
     response = check_response_bundle(orjson.loads(capsys.readouterr().out), request)
     assert _review_code(response["item"][0]["adjudication"][0]) == "A1"
+    with AuditTrail.open(f"sqlite:///{tmp_path / 'audit.sqlite'}") as recorded:
+        [record] = list(recorded.records())
+    assert record.source.kind == "cli" and record.source.hook == "Claim/$submit"
 
 
 def test_cli_refuses_an_unknown_therapy_and_a_bad_bundle(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -89,7 +89,8 @@ def _pas_submit(args: argparse.Namespace) -> int:
         return 2
     with AuditTrail.open(args.audit_url) as trail:
         try:
-            response = submit(body, _knowledge.default(), trail, args.base_url, args.as_of or dt.date.today())
+            response = submit(body, _knowledge.default(), trail, args.base_url, args.as_of or dt.date.today(),
+                              via="cli")
         except HookError as exc:
             for problem in exc.problems:
                 print(f"cds: {problem}", file=sys.stderr)

@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from ..audit import AuditTrail, Source, input_hash
 from ..audit.claims import verdict
@@ -47,15 +47,17 @@ class Decision:
 
 
 def submit(body: Any, knowledge: Knowledge, trail: AuditTrail, base_url: str, as_of: dt.date,
-           now: dt.datetime | None = None) -> dict[str, Any]:
-    """The PAS Response Bundle for one request; 4xx HookError for a Bundle that cannot be processed."""
+           now: dt.datetime | None = None, via: Literal["hook", "cli"] = "hook") -> dict[str, Any]:
+    """The PAS Response Bundle for one request; 4xx HookError for a Bundle that cannot be processed.
+    `via`: who asked, as the audit trail's source says it (the service, or `cds pas submit`)."""
     request = read_request(body)
     result, facts_hash, facts, claimed = _assess(request, knowledge, as_of)
     base = base_url.rstrip("/")
     decisions = [_decide(item, result, claimed, knowledge, base) for item in request.items]
     response_id = str(uuid.uuid4())
     if result is not None:
-        decisions = _record(decisions, request, result, facts, facts_hash, trail, response_id, as_of)
+        source = Source(kind=via, hook=SOURCE_HOOK, hook_instance=response_id)
+        decisions = _record(decisions, request, result, facts, facts_hash, trail, source, as_of)
     stamp = (now or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds")
     return _bundle(request, decisions, response_id, base, as_of, stamp)
 
@@ -114,8 +116,7 @@ def _decide(item: Item, result: PatientAssessment | None, claimed: dict[str, set
 
 
 def _record(decisions: list[Decision], request: PasRequest, result: PatientAssessment, facts: PatientFacts,
-            digest: str, trail: AuditTrail, response_id: str, as_of: dt.date) -> list[Decision]:
-    source = Source(kind="hook", hook=SOURCE_HOOK, hook_instance=response_id)
+            digest: str, trail: AuditTrail, source: Source, as_of: dt.date) -> list[Decision]:
     done = []
     for d in decisions:
         if d.assessment is None:
