@@ -95,7 +95,8 @@ def _decide(item: Item, result: PatientAssessment | None, claimed: dict[str, set
                         f"Modified: the order supports {assessment.billing.code} ({assessment.title}), "
                         "authorized in the added item in place of the code requested.")
     if assessment.status == "not-eligible":
-        unmet = [c for c in assessment.criteria if c.required and c.result == "not-met"]
+        not_met = [c for c in assessment.criteria if c.result == "not-met"]
+        unmet = [c for c in not_met if c.required] or not_met
         text = "Not certified: unmet criteria: " + "; ".join(f"{c.id} ({c.reason})" for c in unmet)
         recommended = next((a for a in assessment.alternatives if a.recommended), None)
         if recommended is not None:
@@ -126,9 +127,8 @@ def _record(decisions: list[Decision], request: PasRequest, result: PatientAsses
         line = ClaimLine(claim=request.claim_ref, sequence=d.item.sequence, code=d.assessment.therapy,
                          service_date=as_of, verdict=judged,
                          reasons=[f"prior authorization {d.code} {x12.DISPLAYS[d.code]}", *reasons])
-        narrowed = result.model_copy(update={"assessments": [d.assessment],
-                                             "rulesets": {d.assessment.therapy: result.rulesets[d.assessment.therapy]}})
-        record = trail.append(source=source, input_hash=digest, assessment=narrowed, facts=facts, claim=line)
+        record = trail.append(source=source, input_hash=digest, assessment=result.narrowed([d.assessment]),
+                              facts=facts, claim=line)
         done.append(Decision(d.item, d.code, d.assessment, d.note, record.id))
     return done
 
