@@ -78,6 +78,7 @@ def _chosen() -> list[cases.Case]:
 
 
 CHOSEN = _chosen()
+ELIGIBLE = [c for c in CHOSEN if c.expect[c.ruleset]["status"] == "eligible"]
 
 
 @pytest.fixture(scope="module")
@@ -155,11 +156,25 @@ def test_decision_follows_the_case(case: cases.Case, trail: AuditTrail) -> None:
         assert _extension(item, x12.PRE_AUTH_PERIOD) is None
 
 
-def test_every_decision_is_exercised() -> None:
-    assert {EXPECTED[c.expect[c.ruleset]["status"]] for c in CHOSEN} == {"A1", "A3", "A4"}
+def test_every_status_is_exercised() -> None:
+    assert {c.expect[c.ruleset]["status"] for c in CHOSEN} == set(EXPECTED)
 
 
-ELIGIBLE = [c for c in CHOSEN if c.expect[c.ruleset]["status"] == "eligible"]
+@pytest.mark.parametrize("therapy", sorted({c.ruleset for c in ELIGIBLE}))
+def test_the_example_request_is_a_pas_request_bundle(therapy: str) -> None:
+    """As the test kit's request check: valid R4, a collection whose first entry is the Claim, every
+    reference of the Claim resolving to exactly one entry, the item naming its order."""
+    case = example_case(LOADED, therapy)
+    assert case is not None
+    request = example_request(case, KNOWLEDGE)
+    Bundle.model_validate(request)
+    assert request["type"] == "collection" and request["meta"]["profile"] == [x12.REQUEST_BUNDLE]
+    claim = request["entry"][0]["resource"]
+    assert claim["resourceType"] == "Claim" and claim["use"] == "preauthorization"
+    urls = [e["fullUrl"] for e in request["entry"]]
+    references = [claim["patient"], claim["insurer"], claim["provider"], claim["insurance"][0]["coverage"],
+                  claim["item"][0]["extension"][0]["valueReference"]]
+    assert all(urls.count(r["reference"]) == 1 for r in references)
 
 
 def test_a_code_other_than_the_rules_pick_is_modified(trail: AuditTrail) -> None:
