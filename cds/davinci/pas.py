@@ -85,13 +85,13 @@ def _decide(item: Item, result: PatientAssessment | None, claimed: dict[str, set
     claimers = [result.assessment(t) for t, refs in sorted(claimed.items())
                 if result is not None and refs & set(item.orders)]
     if not claimers:
-        return Decision(item, "A4", None, "Pended for review: no home infusion therapy of this service claims "
+        return Decision(item, x12.PENDED, None, "Pended for review: no home infusion therapy of this service claims "
                                           "the order of this item, so no rules decide it.")
     assessment = one_answer(claimers, knowledge.rulesets)
     if assessment.status == "eligible":
         if item.code == assessment.billing.code:
-            return Decision(item, "A1", assessment, None)
-        return Decision(item, "A6", assessment,
+            return Decision(item, x12.CERTIFIED, assessment, None)
+        return Decision(item, x12.MODIFIED, assessment,
                         f"Modified: the order supports {assessment.billing.code} ({assessment.title}), "
                         "authorized in the added item in place of the code requested.")
     if assessment.status == "not-eligible":
@@ -101,7 +101,7 @@ def _decide(item: Item, result: PatientAssessment | None, claimed: dict[str, set
         recommended = next((a for a in assessment.alternatives if a.recommended), None)
         if recommended is not None:
             text += f". Recommended alternative: {recommended.text}"
-        return Decision(item, "A3", assessment, text + ".")
+        return Decision(item, x12.NOT_CERTIFIED, assessment, text + ".")
     unknown = [c.id for c in assessment.criteria if c.required and c.result == "unknown"]
     parts = ["Pended: more information is needed"]
     if assessment.documentation:
@@ -113,7 +113,7 @@ def _decide(item: Item, result: PatientAssessment | None, claimed: dict[str, set
         parts.append("findings for clinical review: " + ", ".join(warnings))
     parts.append("answer the DTR questionnaire "
                  + questionnaire_canonical(base, knowledge.rulesets[assessment.therapy]))
-    return Decision(item, "A4", assessment, ". ".join(parts) + ".")
+    return Decision(item, x12.PENDED, assessment, ". ".join(parts) + ".")
 
 
 def _record(decisions: list[Decision], request: PasRequest, result: PatientAssessment, facts: PatientFacts,
@@ -157,14 +157,14 @@ def _bundle(request: PasRequest, decisions: list[Decision], response_id: str, ba
             extensions.append({"url": x12.PAS + "extension-itemRequestedServiceDate", "valuePeriod": d.item.serviced})
         granted = [{"url": x12.PRE_AUTH_ISSUE_DATE, "valueDate": as_of.isoformat()},
                    {"url": x12.PRE_AUTH_PERIOD, "valuePeriod": _period(request, d.item, as_of)}]
-        if d.code == "A1":
+        if d.code == x12.CERTIFIED:
             extensions += granted
         item: dict[str, Any] = {"extension": extensions, "itemSequence": d.item.sequence}
         if d.note:
             item["noteNumber"] = [notes.index(d) + 1]
-        item["adjudication"] = [_adjudication(d.code, own if d.code == "A1" else None)]
+        item["adjudication"] = [_adjudication(d.code, own if d.code == x12.CERTIFIED else None)]
         items.append(item)
-        if d.code == "A6" and d.assessment is not None:
+        if d.code == x12.MODIFIED and d.assessment is not None:
             code = d.assessment.billing.code
             added.append({
                 "extension": [{"url": x12.ITEM_TRACE_NUMBER, "valueIdentifier": trace}, *granted,
@@ -172,7 +172,7 @@ def _bundle(request: PasRequest, decisions: list[Decision], response_id: str, ba
                                "valueCodeableConcept": {"coding": [{"system": HCPCS, "code": code}]}}]}],
                 "itemSequence": [d.item.sequence],
                 "productOrService": {"coding": [{"system": HCPCS, "code": code}]},
-                "adjudication": [_adjudication("A1", own)],
+                "adjudication": [_adjudication(x12.CERTIFIED, own)],
             })
     claim = request.claim
     response: dict[str, Any] = {
@@ -186,7 +186,7 @@ def _bundle(request: PasRequest, decisions: list[Decision], response_id: str, ba
         # Pended is told by the review action code (A4); outcome is complete, partial or error only.
         "outcome": "complete",
     }
-    if any(d.code in ("A1", "A6") for d in decisions):
+    if any(d.code in x12.AUTHORIZED for d in decisions):
         response["preAuthRef"] = number
     response["item"] = items
     if added:

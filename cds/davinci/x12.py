@@ -31,14 +31,18 @@ REVIEW_ACTION_SYSTEM = "https://codesystem.x12.org/005010/306"
 ADJUDICATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/adjudication"
 
 Decision = Literal["A1", "A3", "A4", "A6"]
+CERTIFIED: Decision = "A1"
+NOT_CERTIFIED: Decision = "A3"
+PENDED: Decision = "A4"
+MODIFIED: Decision = "A6"
 DISPLAYS: dict[str, str] = {
-    "A1": "Certified in total",
-    "A3": "Not Certified",
-    "A4": "Pending",
-    "A6": "Modified",
+    CERTIFIED: "Certified in total",
+    NOT_CERTIFIED: "Not Certified",
+    PENDED: "Pending",
+    MODIFIED: "Modified",
 }
-# A4 is the one decision that is not final: the request stays open for more information.
-FINAL: frozenset[str] = frozenset({"A1", "A3", "A6"})
+# What is authorized: the preAuthRef is issued when some item is.
+AUTHORIZED: frozenset[str] = frozenset({CERTIFIED, MODIFIED})
 
 
 def review_action(code: str, number: str | None = None) -> dict[str, object]:
