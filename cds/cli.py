@@ -13,7 +13,7 @@ import orjson
 from . import cases, demo, knowledge
 from .audit.cli import add_audit_commands, add_audit_options, evaluate_audited
 from .catalog.cli import add_criteria_command
-from .davinci.cli import add_questionnaire_command
+from .davinci.cli import add_pas_commands, add_questionnaire_command
 from .evaluate import evaluate_all
 from .fhir import InputError
 from .fhir.limits import MAX_BYTES_VAR
@@ -88,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     add_serve_parser(commands)
     add_criteria_command(commands)
     add_questionnaire_command(commands)
+    add_pas_commands(commands)
     add_audit_commands(commands)
     return parser
 

@@ -92,5 +92,11 @@ class PatientAssessment(_Model):
     def assessment(self, therapy: str) -> Assessment:
         return next(a for a in self.assessments if a.therapy == therapy)
 
+    def narrowed(self, assessments: list[Assessment]) -> "PatientAssessment":
+        """The evaluation narrowed to some of its therapies (what one card, package or decision
+        was made from), with their ruleset versions."""
+        return self.model_copy(update={"assessments": assessments,
+                                       "rulesets": {a.therapy: self.rulesets[a.therapy] for a in assessments}})
+
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)

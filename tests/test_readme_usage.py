@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import os
 import re
-import signal
-import socket
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,33 +11,17 @@ import pytest
 from cds import cases, demo
 from cds.cli import _parser, main
 
+from .readme_script import run_serve_example
+
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_the_curl_example_waits_for_the_server_and_prints_cards(tmp_path: Path) -> None:
     # The heading itself: prose elsewhere (the quick start's output) may name the section.
     section = README[README.index("\n### Example\n"):]
     script = re.search(r"```sh\n(.*?\nJSON\n)```", section, re.S).group(1)
-    port = str(_free_port())
-    script = script.replace("8080", port).replace("--as-of 2026-11-22 &",
-                                                 f"--as-of 2026-11-22 --port {port} "
-                                                 f"--audit-url sqlite:///{tmp_path}/a.sqlite "
-                                                 f"--feedback-db {tmp_path}/f.sqlite 2>/dev/null &")
-    script = f"cd {ROOT}\n{script}"
-    run = subprocess.Popen(["bash", "-c", script + "\nkill %1\n"], stdout=subprocess.PIPE, text=True,
-                           start_new_session=True)
-    try:
-        out, _ = run.communicate(timeout=90)
-    finally:
-        if run.poll() is None:
-            os.killpg(run.pid, signal.SIGTERM)
+    out = run_serve_example(script, tmp_path)
     assert '"cards":[{' in out.replace(" ", "")
     assert "S9326 continuous pain management infusion" in out
 

@@ -23,7 +23,7 @@ from ..fhir.validate import whole
 from ..hooks.errors import HookError
 from ..hooks.orders import therapy_orders
 from ..knowledge import Knowledge
-from ..models import Assessment, PatientAssessment
+from ..models import Assessment
 from . import fhir
 from .answers import therapy_of
 from .policy import PayerPolicy
@@ -168,14 +168,9 @@ def _from_orders(given: _Input, patient: str, knowledge: Knowledge, trail: Audit
     # response is linked by.
     source = Source(kind="hook", hook=SOURCE_HOOK, hook_instance=str(uuid.uuid4()))
     digest = input_hash(resources)
-    ids = {a.therapy: trail.append(source=source, input_hash=digest, assessment=_narrowed(result, a), facts=facts).id
+    ids = {a.therapy: trail.append(source=source, input_hash=digest, assessment=result.narrowed([a]), facts=facts).id
            for a in result.assessments}
     return {a.therapy: a for a in result.assessments}, facts, as_of, ids
-
-
-def _narrowed(result: PatientAssessment, assessment: Assessment) -> PatientAssessment:
-    return result.model_copy(update={"assessments": [assessment],
-                                     "rulesets": {assessment.therapy: result.rulesets[assessment.therapy]}})
 
 
 def _beneficiary(coverages: list[dict[str, Any]]) -> str:

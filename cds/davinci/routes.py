@@ -5,6 +5,7 @@
     GET  /fhir/ValueSet/{id}                             a ValueSet a Questionnaire uses
     POST /fhir/Questionnaire/$questionnaire-package      and POST /fhir/$questionnaire-package
     POST /fhir/QuestionnaireResponse                     store a completed response
+    POST /fhir/Claim/$submit                             PAS: a prior authorization request decided
 
 Authenticated as the hooks are (cds/web/app.py hands in `authenticate`); the packages issued
 and the answers stored belong to the calling client (cds/davinci/store.py). Errors are FHIR
@@ -32,6 +33,8 @@ from .answers import accept, issued_packages
 from .fhir import OPERATION
 from .canonical import questionnaire_id
 from .operation import questionnaire_package
+from . import x12
+from .pas import submit
 from .policy import policy_for
 from .questionnaire import build_questionnaire, build_valuesets
 from .store import ResponseStore
@@ -107,16 +110,29 @@ def router(*, settings: Settings, trail: AuditTrail, responses: ResponseStore,
                            f"{stored.assertion_id}; its answers count in the next assessment of the order"}]}
         return _fhir(outcome, 201, {"Location": f"{base_url(request)}/fhir/QuestionnaireResponse/{stored.id}"})
 
+    @app.post("/fhir/Claim/$submit")
+    async def claim_submit(request: Request) -> Response:
+        refused = await authenticate(request)
+        if refused is not None:
+            return refused
+        body = await read_json(request, settings.max_body_bytes)
+        day = settings.as_of or dt.date.today()
+        result = await anyio.to_thread.run_sync(
+            lambda: submit(body, _knowledge.default(), trail, base_url(request), day))
+        return _fhir(result)
+
     return app
 
 
 def capability_statement(base_url: str) -> dict[str, Any]:
     """What this server does, as DTR's payer CapabilityStatement asks: the package operation on
-    Questionnaire, reading Questionnaire and ValueSet, creating QuestionnaireResponse."""
+    Questionnaire, reading Questionnaire and ValueSet, creating QuestionnaireResponse; and PAS's
+    Claim/$submit."""
     return {
         "resourceType": "CapabilityStatement", "status": "active", "date": dt.date.today().isoformat(),
         "kind": "instance", "fhirVersion": "4.0.1", "format": ["json"],
-        "implementation": {"description": "Home infusion CDS: Da Vinci DTR payer service (no CQL; prefill on the server)",
+        "implementation": {"description": "Home infusion CDS: Da Vinci DTR payer service (no CQL; prefill on the server) "
+                                          "and PAS prior authorization (Claim/$submit)",
                            "url": f"{base_url}/fhir"},
         # No `instantiates` of DTR's dtr-payer-service: its $log-questionnaire-errors and
         # ValueSet/$expand are not offered.
@@ -125,6 +141,9 @@ def capability_statement(base_url: str) -> dict[str, Any]:
              "operation": [{"name": "questionnaire-package", "definition": OPERATION}]},
             {"type": "ValueSet", "interaction": [{"code": "read"}]},
             {"type": "QuestionnaireResponse", "interaction": [{"code": "create"}]},
+            # PAS IntermediaryCapabilities names the operation by its versioned canonical;
+            # $inquire and Subscription are not offered yet.
+            {"type": "Claim", "operation": [{"name": "submit", "definition": f"{x12.SUBMIT_OPERATION}|2.2.1"}]},
         ]}],
     }
 

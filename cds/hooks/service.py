@@ -16,7 +16,7 @@ from ..davinci.policy import PayerPolicy
 from ..evaluate import assess_facts
 from ..fhir import Problem
 from ..fhir.record import PatientRecord
-from ..models import Assessment, PatientAssessment
+from ..models import Assessment
 from ..routing import one_answer
 from . import coverage_info
 from .cards import build_candidates_card, build_card
@@ -77,7 +77,7 @@ def answer(
     source = Source(kind="hook", hook=call.request.hook, hook_instance=call.request.hookInstance)
     if service.hook == "patient-view":
         # One card for all the therapies the patient is a candidate for, and one record behind it.
-        shown = _narrowed(result, assessments) if assessments else result
+        shown = result.narrowed(assessments) if assessments else result
         stored = trail.append(source=source, input_hash=input_hash(_input_resources(call, prefetch)),
                               assessment=shown, facts=facts) if trail is not None else None
         if not assessments:
@@ -95,7 +95,7 @@ def answer(
         digest = input_hash(_input_resources(call, prefetch))
         # One record per card, so that each card's link opens that card's assessment; and one per
         # Coverage beside it, because each Coverage's assertion needs its own id (CRD resp-32).
-        entries = [[Entry.of(source=source, input_hash=digest, assessment=_narrowed(result, [a]), facts=facts)]
+        entries = [[Entry.of(source=source, input_hash=digest, assessment=result.narrowed([a]), facts=facts)]
                    * max(1, len(found)) for a in assessments]
         stored = trail.append_entries([e for group in entries for e in group])
         for a, group in zip(assessments, entries):
@@ -126,12 +126,6 @@ def _one_per_order(assessments: list[Assessment], orders: dict[str, set[str]],
         claimed = [by_therapy[t] for t in sorted(orders) if ref in orders[t]]
         chosen[ref] = one_answer(claimed, rulesets)
     return chosen
-
-
-def _narrowed(result: PatientAssessment, assessments: list[Assessment]) -> PatientAssessment:
-    """The evaluation narrowed to the therapies shown (the facts stay whole: the rules read them all)."""
-    return result.model_copy(update={"assessments": assessments,
-                                     "rulesets": {a.therapy: result.rulesets[a.therapy] for a in assessments}})
 
 
 def _input_resources(call: ParsedCall, prefetch: dict[str, Any]) -> Iterator[dict[str, Any]]:
