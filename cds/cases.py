@@ -46,6 +46,8 @@ MEDICATION_KEYS = {"drug", "rxnorm", "status", "intent", "route", "route_text", 
 MAX_SLUG = 58
 _NAME = re.compile(r"^[A-Za-z0-9.-]+/[a-z0-9.-]+$")
 _QUANTITY = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s+(\S+)\s*$")
+# A measured value may carry a comparator: "<1 %", ">= 200 mg/dL" (valueQuantity.comparator).
+_COMPARATOR = re.compile(r"^\s*(<=|>=|<|>)\s*(.*)$")
 _NAMESPACE = uuid.UUID("5b0ed0a4-6c1e-4b43-9d55-7f3c4e2d9a10")
 
 
@@ -227,8 +229,8 @@ class _Builder:
         return condition
 
     def _observation(self, item: dict[str, Any], rid: str) -> dict[str, Any]:
-        _known(item, {"loinc", "value", "code", "status", "date", "display", "text", "value_text", "method"},
-               "observations")
+        _known(item, {"loinc", "value", "code", "status", "date", "display", "text", "value_text", "method",
+                      "components"}, "observations")
         observation: dict[str, Any] = {
             "resourceType": "Observation", "id": rid, "status": item.get("status", "final"),
             "code": _concept(item, f"loinc:{item['loinc']}" if "loinc" in item else None, "observations"),
@@ -241,10 +243,19 @@ class _Builder:
         if "date" in item:
             observation["effectiveDateTime"] = _date(item["date"])
         if "value" in item:
-            observation["valueQuantity"] = _quantity(item["value"])
+            observation["valueQuantity"] = _quantity(item["value"], measured=True)
         if "code" in item:
             observation["valueCodeableConcept"] = {"coding": [_coding(item["code"], None)]}
+        if "components" in item:
+            observation["component"] = [self._component(c) for c in _items(item, "components")]
         return observation
+
+    def _component(self, item: dict[str, Any]) -> dict[str, Any]:
+        _known(item, {"loinc", "value", "display"}, "observations.components")
+        component: dict[str, Any] = {"code": {"coding": [_coding(f"loinc:{item['loinc']}", item.get("display"))]}}
+        if "value" in item:
+            component["valueQuantity"] = _quantity(item["value"], measured=True)
+        return component
 
     def _procedure(self, item: dict[str, Any], rid: str) -> dict[str, Any]:
         _known(item, {"code", "status", "date", "display"}, "procedures")
@@ -393,9 +404,14 @@ def _number_unit(text: Any) -> tuple[int | float, str]:
     return (int(number) if number.is_integer() and "." not in match.group(1) else number), match.group(2)
 
 
-def _quantity(text: Any) -> dict[str, Any]:
-    value, unit = _number_unit(text)
-    return {"value": value, "unit": unit, "system": UCUM, "code": unit}
+def _quantity(text: Any, measured: bool = False) -> dict[str, Any]:
+    """A UCUM quantity; `measured` (an observation's value) may start with a comparator."""
+    comparator = _COMPARATOR.match(str(text)) if measured else None
+    value, unit = _number_unit(comparator.group(2) if comparator else text)
+    quantity: dict[str, Any] = {"value": value, "unit": unit, "system": UCUM, "code": unit}
+    if comparator:
+        quantity["comparator"] = comparator.group(1)
+    return quantity
 
 
 def _date(value: Any) -> str:

@@ -133,6 +133,8 @@ class ObservationFact(BaseModel):
     date: dt.date | None
     value: float | None = None
     unit: str | None = None
+    # valueQuantity.comparator (<, <=, >=, >, ad): the value is a bound (criteria README "Comparators").
+    comparator: str | None = None
     coded: bool = False              # the value is a valueCodeableConcept
     answers: list[str] = []          # value sets holding valueCodeableConcept's codes
     interpretation: list[str] = []   # interpretation codes (H, HH, L, LL, ...)
@@ -329,7 +331,7 @@ def build_facts(
         if (order := _service_order(ref, request, rulesets, order_refs)) is not None
     ]
     observations = [o for ref, obs in record.observations
-                    if (o := _observation(ref, obs, valuesets, texts, results, warnings)) is not None]
+                    for o in _observations(ref, obs, valuesets, texts, results, warnings)]
     procedures = _followed([p for ref, proc in record.procedures
                             if (p := _procedure(ref, proc, valuesets, texts)) is not None])
     _route_orders(medications, service_orders, rulesets, RecordView(procedures, len(record.procedures), as_of))
@@ -368,64 +370,80 @@ def _service_order(ref: str, request: ServiceRequest, rulesets: list[Ruleset],
                             display=_label(request.code) or ", ".join(therapies))
 
 
-def _observation(ref: str, observation: Observation, valuesets: ValueSets,
-                 texts: TextMatcher, results: ResultMatcher, warnings: list[Problem]) -> ObservationFact | None:
+def _observations(ref: str, observation: Observation, valuesets: ValueSets,
+                  texts: TextMatcher, results: ResultMatcher, warnings: list[Problem]) -> list[ObservationFact]:
+    """The readings of one Observation: itself, and each of its components, a component being an
+    observation of its own code with the parent's status, date and method (criteria README
+    "Components": Synthea puts systolic pressure 8480-6 inside the blood-pressure panel 55284-4).
+    Each reading names the parent as its record entry."""
     if observation.status not in OBSERVATION_STATUSES:
-        return None
+        return []
+    period = observation.effectivePeriod
+    date = _day(observation.effectiveDateTime) or _day(period.start if period else None) or _day(observation.issued)
+    parts = [(observation, "Observation"), *((c, "Observation.component") for c in observation.component or [])]
+    return [fact for part, element in parts
+            if (fact := _reading(ref, part, element, observation.method, date, valuesets, texts, results, warnings))
+            is not None]
+
+
+def _reading(ref: str, part: Any, element: str, method: Any, date: dt.date | None, valuesets: ValueSets,
+             texts: TextMatcher, results: ResultMatcher, warnings: list[Problem]) -> ObservationFact | None:
+    """One reading (an Observation or one of its components: both carry code, value[x],
+    interpretation and referenceRange) in some value set or naming a phrase."""
     memberships: set[str] = set()
-    for coding in _codings(observation.code):
+    for coding in _codings(part.code):
         memberships |= valuesets.memberships(coding.system, coding.code)
-    named = texts.match(*_texts(observation.code))
+    named = texts.match(*_texts(part.code))
     if not memberships and not named:
         return None
-    if not _has_result(observation):
+    if not _has_result(part):
         # No value and no interpretation (a dataAbsentReason, a quantity with no number): no
         # result, so not used: it neither decides a criterion nor stands for a measurement taken
         # (criteria README, "Units as written").
-        warnings.append(Problem(source=ref, element="Observation.value[x]", severity="warning",
+        warnings.append(Problem(source=ref, element=f"{element}.value[x]", severity="warning",
                                 message="no value or interpretation: not used"))
         return None
     answers: set[str] = set()
-    for coding in _codings(observation.valueCodeableConcept):
+    for coding in _codings(part.valueCodeableConcept):
         answers |= valuesets.memberships(coding.system, coding.code)
-    quantity = observation.valueQuantity
+    quantity = part.valueQuantity
     value = float(quantity.value) if quantity is not None and quantity.value is not None else None
     unit = (quantity.code or quantity.unit) if quantity is not None else None
     # Coded, or written as the word of a code only ("Low" read as L: criteria README "Results in words").
-    interpretation = sorted({c.code for concept in observation.interpretation or [] for c in concept.coding or []
-                             if c.code} | {code for concept in observation.interpretation or []
+    interpretation = sorted({c.code for concept in part.interpretation or [] for c in concept.coding or []
+                             if c.code} | {code for concept in part.interpretation or []
                                            if not any(c.code for c in concept.coding or [])
                                            for code in results.codes(_texts(concept))})
-    period = observation.effectivePeriod
-    date = _day(observation.effectiveDateTime) or _day(period.start if period else None) or _day(observation.issued)
     # A result read as words (criteria README "Results in words"): the value as text and the
     # interpretation, its codes read as the words they stand for.
-    value_texts = results.read([observation.valueString, *_texts(observation.valueCodeableConcept),
-                                *(t for concept in observation.interpretation or [] for t in _texts(concept))],
+    value_texts = results.read([part.valueString, *_texts(part.valueCodeableConcept),
+                                *(t for concept in part.interpretation or [] for t in _texts(concept))],
                                interpretation)
-    method_texts = texts.match(*_texts(observation.method))
+    method_texts = texts.match(*_texts(method))
     return ObservationFact(ref=ref, vs=sorted(memberships), date=date, value=value, unit=unit,
-                           coded=observation.valueCodeableConcept is not None, answers=sorted(answers), interpretation=interpretation,
-                           lows=_lows(observation),
-                           display=_label(observation.code) or "observation", texts=named,
+                           comparator=quantity.comparator if value is not None else None,
+                           coded=part.valueCodeableConcept is not None, answers=sorted(answers), interpretation=interpretation,
+                           lows=_lows(part),
+                           display=_label(part.code) or "observation", texts=named,
                            value_texts=value_texts, method_texts=method_texts,
-                           value_text=observation.valueString or _label(observation.valueCodeableConcept)
-                           or next((t for c in observation.interpretation or [] if (t := _label(c))), None),
-                           method=_label(observation.method))
+                           value_text=part.valueString or _label(part.valueCodeableConcept)
+                           or next((t for c in part.interpretation or [] if (t := _label(c))), None),
+                           method=_label(method))
 
 
 _VALUES = ("valueString", "valueCodeableConcept", "valueBoolean", "valueInteger", "valueRange", "valueRatio",
            "valueSampledData", "valueTime", "valueDateTime", "valuePeriod")
 
 
-def _has_result(observation: Observation) -> bool:
-    """A value (a quantity with a number, or any other value[x]) or an interpretation."""
+def _has_result(observation: Any) -> bool:
+    """A value (a quantity with a number, or any other value[x]) or an interpretation (of an
+    Observation or a component)."""
     quantity = observation.valueQuantity
     return (quantity is not None and quantity.value is not None) or bool(observation.interpretation) \
         or any(getattr(observation, name, None) is not None for name in _VALUES)
 
 
-def _lows(observation: Observation) -> list[tuple[float, str | None]]:
+def _lows(observation: Any) -> list[tuple[float, str | None]]:
     """The low limits of the observation's reference ranges, with their units."""
     return [(float(r.low.value), r.low.code or r.low.unit) for r in observation.referenceRange or []
             if r.low is not None and r.low.value is not None]

@@ -30,9 +30,10 @@ import pytest
 import cds
 from cds import cases as case_files
 from cds.knowledge import default, load
+from tests.test_fixtures import _cited
 
 HERE = Path(__file__).resolve().parent / "language"
-RULESETS = ("S9999", "S9998")
+RULESETS = ("S9999", "S9998", "S9997")
 CASES = {c.name: c for r in RULESETS for c in case_files.load_file(HERE / "cases" / f"{r}.yaml")}
 
 
@@ -72,6 +73,8 @@ def test_case(name: str, folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         assert result.warnings == []
     reasons = [c.reason for c in assessment.criteria]
     assert not [r for r in reasons if "{" in r or "}" in r]
+    # The evidence each criterion cites and what its reason says, as fixtures/cases state them.
+    assert _cited(name, expected, assessment) == []
 
 
 @pytest.mark.parametrize("therapy", RULESETS)

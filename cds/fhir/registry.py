@@ -56,6 +56,8 @@ REGISTRY: tuple[ResourceType, ...] = (
                  frozenset({"resourceType", "id", "status", "code", "subject", "effectiveDateTime",
                             "effectivePeriod", "issued", "valueQuantity", "valueCodeableConcept",
                             "interpretation", "referenceRange", "valueString", "method",
+                            # Each component is an observation of its own code (criteria README).
+                            "component",
                             # Read for their presence only: an Observation with no value is not used.
                             "valueBoolean", "valueInteger", "valueRange", "valueRatio", "valueSampledData",
                             "valueTime", "valueDateTime", "valuePeriod"}),

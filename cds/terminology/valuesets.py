@@ -99,6 +99,18 @@ class ValueSets:
         codings = concept.get("coding") if isinstance(concept, dict) else None
         if not isinstance(codings, list) or not codings:
             return True
+        # An Observation's components are observations of their own codes (criteria README
+        # "Components"): a panel is read when one of its components' codes is in a value set.
+        components = resource.get("component")
+        if components is not None:
+            if not isinstance(components, list):
+                return True
+            for component in components:
+                inner = component.get("code") if isinstance(component, dict) else None
+                inner_codings = inner.get("coding") if isinstance(inner, dict) else None
+                if not isinstance(inner_codings, list):
+                    return True
+                codings = [*codings, *inner_codings]
         for coding in codings:
             if not isinstance(coding, dict):
                 return True
