@@ -34,11 +34,12 @@ SYSTEMS = {
     "cpt": "http://www.ama-assn.org/go/cpt",
     "rxnorm": RXNORM,
     "hcpcs": HCPCS,
+    "cvx": "http://hl7.org/fhir/sid/cvx",
 }
 CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
 CASE_KEYS = {"description", "as_of", "known_gap", "patient", "conditions", "medications", "order",
-             "observations", "procedures", "raw", "expect"}
+             "observations", "procedures", "immunizations", "raw", "expect"}
 MEDICATION_KEYS = {"drug", "rxnorm", "status", "intent", "route", "route_text", "authored", "start", "end",
                    "supply_days", "status_reason", "rate", "rate_ratio", "dose", "frequency", "period",
                    "duration", "timing_code", "reference", "contained"}
@@ -181,6 +182,8 @@ class _Builder:
             self._add(self._observation(item, f"{slug}-o{n}"))
         for n, item in enumerate(_items(record, "procedures"), 1):
             self._add(self._procedure(item, f"{slug}-p{n}"))
+        for n, item in enumerate(_items(record, "immunizations"), 1):
+            self._add(self._immunization(item, f"{slug}-i{n}"))
         for n, item in enumerate(_items(record, "medications"), 1):
             self._medication_request(item, f"{slug}-m{n}", "active")
         order = record.get("order")
@@ -266,6 +269,19 @@ class _Builder:
         if "date" in item:
             procedure["performedDateTime"] = _date(item["date"])
         return procedure
+
+    def _immunization(self, item: dict[str, Any], rid: str) -> dict[str, Any]:
+        _known(item, {"code", "status", "date", "display"}, "immunizations")
+        immunization: dict[str, Any] = {
+            "resourceType": "Immunization", "id": rid, "status": item.get("status", "completed"),
+            "vaccineCode": {"coding": [_coding(item["code"], item.get("display"))]}, "patient": self._subject(),
+        }
+        # occurrence[x] is required: an undated one says so in words.
+        if "date" in item:
+            immunization["occurrenceDateTime"] = _date(item["date"])
+        else:
+            immunization["occurrenceString"] = "date not recorded"
+        return immunization
 
     def _service_request(self, item: dict[str, Any], rid: str) -> dict[str, Any]:
         _known(item, {"service", "display", "status", "authored"}, "order")

@@ -33,10 +33,10 @@ ORDER_MEASURES = ("interval_hours", "daily_volume_ml", "infused_day_volume_ml", 
                   "planned_days")
 # Order measures that add up over a therapy's orders (`orders_total`).
 SUMMED_MEASURES = ("daily_volume_ml", "infused_day_volume_ml", "daily_dose_mg")
-RECORD_PARTS = {"procedures", "medication_history"}
+RECORD_PARTS = {"procedures", "immunizations", "medication_history"}
 # Terms about the patient's data: the ones `none:` may negate.
 DATA_TERMS = {"condition", "medication", "service_order", "patient", "course", "observation",
-              "procedure", "record", "medication_classes", "conditions_count", "observation_ratio",
+              "procedure", "immunization", "record", "medication_classes", "conditions_count", "observation_ratio",
               "orders_total"}
 
 
@@ -506,6 +506,14 @@ def _procedure(spec: Any, scope: Scope) -> Term:
     return Term("procedure", parsed)
 
 
+def _immunization(spec: Any, scope: Scope) -> Term:
+    """A completed Immunization with a vaccine code in the sets (in the window)."""
+    spec = _check_keys(spec, {"in", "within_days", "before"}, scope, "immunization", {"in"})
+    parsed: dict[str, Any] = {"in": _valuesets(spec, "in", scope, "immunization")}
+    _window(spec, parsed, scope, "immunization")
+    return Term("immunization", parsed)
+
+
 def _record(spec: Any, scope: Scope) -> Term:
     spec = _check_keys(spec, {"empty"}, scope, "record", {"empty"})
     return Term("record", {"empty": _names(spec, "empty", RECORD_PARTS, scope, "record")})
@@ -542,6 +550,7 @@ _TERMS: dict[str, Callable[[Any, Scope], Term]] = {
     "observation_ratio": _observation_ratio,
     "orders_total": _orders_total,
     "procedure": _procedure,
+    "immunization": _immunization,
     "record": _record,
     "result": _result,
     "status": _status,

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from fhir.resources.R4B.codeableconcept import CodeableConcept
 from fhir.resources.R4B.condition import Condition
+from fhir.resources.R4B.immunization import Immunization
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.procedure import Procedure
@@ -165,6 +166,17 @@ class ProcedureFact(BaseModel):
     followed_by_vs: list[str] = []
 
 
+class ImmunizationFact(BaseModel):
+    """A completed Immunization in some value set (criteria README "Immunization": CVX codes,
+    dated by occurrenceDateTime)."""
+
+    t: Literal["immunization"] = "immunization"
+    ref: str
+    vs: list[str]
+    date: dt.date | None
+    display: str
+
+
 class ServiceOrderFact(BaseModel):
     """A ServiceRequest for a therapy's service (coded with its HCPCS code): an order with no drug."""
 
@@ -205,6 +217,9 @@ class PatientFacts(BaseModel):
     # Procedures of any code and status on record: "no Procedure at all" makes a criterion
     # that needs one unknown (criteria README).
     procedure_count: int = 0
+    immunizations: list[ImmunizationFact] = []
+    # Immunizations of any code and status on record: none at all is unknown, as for Procedures.
+    immunization_count: int = 0
     courses: dict[str, list[CourseFact]]
     warnings: list[Problem]
     documented: list[DocumentedFact] = []
@@ -276,16 +291,18 @@ class PatientFacts(BaseModel):
                 plain.pop("order_for", None)
             _windows(plain, medication.start, medication.end, as_of, order_day)
             medications.append(plain)
-        procedures = []
-        for procedure, dumped in zip(self.procedures, plain_procedures):
+        # Procedures and immunizations: entries of one date, windowed alike.
+        dated_entries = []
+        for dated, dumped in [*zip(self.procedures, plain_procedures),
+                              *((i, _plain(i)) for i in self.immunizations)]:
             plain = dict(dumped)
-            _windows(plain, procedure.date, procedure.date, as_of, order_day)
-            procedures.append(plain)
-        summary = {"t": "record", "procedures": self.procedure_count,
+            _windows(plain, dated.date, dated.date, as_of, order_day)
+            dated_entries.append(plain)
+        summary = {"t": "record", "procedures": self.procedure_count, "immunizations": self.immunization_count,
                    "medication_history": sum(m.history for m in self.medications)}
         return [patient, *conditions, *medications,
                 *(_plain(o) for o in self.service_orders if therapy in o.order_for),
-                *procedures, *(_plain(c) for c in self.courses.get(therapy, [])), summary]
+                *dated_entries, *(_plain(c) for c in self.courses.get(therapy, [])), summary]
 
 
 def _windows(plain: dict[str, Any], start: dt.date | None, end: dt.date | None, as_of: dt.date,
@@ -334,6 +351,8 @@ def build_facts(
                     for o in _observations(ref, obs, valuesets, texts, results, warnings)]
     procedures = _followed([p for ref, proc in record.procedures
                             if (p := _procedure(ref, proc, valuesets, texts)) is not None])
+    immunizations = [i for ref, given in record.immunizations
+                     if (i := _immunization(ref, given, valuesets)) is not None]
     _route_orders(medications, service_orders, rulesets, RecordView(procedures, len(record.procedures), as_of))
     courses = {
         r.therapy: [c for course in r.courses if (c := _course(course, medications)) is not None]
@@ -341,7 +360,8 @@ def build_facts(
     }
     return PatientFacts(patient=patient, conditions=conditions, medications=medications,
                         service_orders=service_orders, observations=observations, procedures=procedures,
-                        procedure_count=len(record.procedures), courses=courses, warnings=warnings,
+                        procedure_count=len(record.procedures), immunizations=immunizations,
+                        immunization_count=len(record.immunizations), courses=courses, warnings=warnings,
                         documented=[DocumentedFact(ref=ref, item=item) for ref, item in record.documented])
 
 
@@ -460,6 +480,18 @@ def _procedure(ref: str, procedure: Procedure, valuesets: ValueSets, texts: Text
     date = _day(procedure.performedDateTime) or _day(period.start if period else None)
     return ProcedureFact(ref=ref, vs=sorted(memberships), status=procedure.status, date=date,
                          display=_label(procedure.code) or "procedure", texts=named)
+
+
+def _immunization(ref: str, given: Immunization, valuesets: ValueSets) -> ImmunizationFact | None:
+    """A completed Immunization whose vaccine code (CVX) is in some value set; dated by
+    occurrenceDateTime (an occurrenceString is no date: a windowed term does not hold)."""
+    memberships: set[str] = set()
+    for coding in _codings(given.vaccineCode):
+        memberships |= valuesets.memberships(coding.system, coding.code)
+    if not memberships or given.status != "completed":
+        return None
+    return ImmunizationFact(ref=ref, vs=sorted(memberships), date=_day(given.occurrenceDateTime),
+                            display=_label(given.vaccineCode) or "immunization")
 
 
 def _procedure_day(procedure: ProcedureFact) -> dt.date:

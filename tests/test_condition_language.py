@@ -358,3 +358,18 @@ def test_planned_days_reads_bounds_and_an_order_without_an_end(bounds: dict[str,
     assessment = cds.evaluate(_bundle(None, raw=[order]), as_of="2026-11-22").assessment("S9373")
     assert ("S9373.safety.long-term" in [f.id for f in assessment.findings]) is open_ended
     assert assessment.billing.code == "S9374"
+
+
+def test_immunizations_are_read_only_when_a_rule_reads_them(folder: Path) -> None:
+    """Immunization is validated and prefetched by the hooks only where a rule reads it (criteria
+    README "Immunization"): the test ruleset S9997 does, the shipped rulesets do not yet."""
+    from cds.hooks.discovery import prefetch
+
+    immunization = {"resourceType": "Immunization", "id": "i1", "status": "completed",
+                    "vaccineCode": {"coding": [{"system": "http://hl7.org/fhir/sid/cvx", "code": "03"}]},
+                    "patient": {"reference": "Patient/p1"}, "occurrenceDateTime": "2026-11-12"}
+    reading, shipped = load(folder), default()
+    assert "Immunization" in reading.reads and reading.screen(immunization)
+    assert prefetch(reading)["immunizations"] == "Immunization?patient={{context.patientId}}"
+    assert "Immunization" not in shipped.reads and not shipped.screen(immunization)
+    assert "immunizations" not in prefetch(shipped)

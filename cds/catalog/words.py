@@ -245,8 +245,12 @@ def _procedure(spec: dict[str, Any]) -> Words:
                  children=removals)
 
 
+def _immunization(spec: dict[str, Any]) -> Words:
+    return Words(text=f"a completed immunization{_window(spec)}, its vaccine coded in", valuesets=list(spec["in"]))
+
+
 def _record(spec: dict[str, Any]) -> Words:
-    names = {"procedures": "no Procedure at all", "medication_history": "no medication history (no active, on-hold, completed or stopped request besides the order)"}
+    names = {"procedures": "no Procedure at all", "immunizations": "no Immunization at all", "medication_history": "no medication history (no active, on-hold, completed or stopped request besides the order)"}
     return Words(text="the record holds " + " and ".join(names[p] for p in spec["empty"]))
 
 
@@ -264,7 +268,7 @@ def _status(spec: dict[str, Any]) -> Words:
 _TERMS = {"condition": _condition, "conditions_count": _conditions_count, "medication": _medication,
           "medication_classes": _medication_classes, "service_order": _service_order, "patient": _patient,
           "course": _course, "observation": _observation, "observation_ratio": _observation_ratio,
-          "orders_total": _orders_total, "procedure": _procedure, "record": _record,
+          "orders_total": _orders_total, "procedure": _procedure, "immunization": _immunization, "record": _record,
           "result": _result, "status": _status}
 
 

@@ -273,6 +273,10 @@ def _procedure(spec: dict[str, Any], therapy: str, derived: str | None) -> dict[
     return {"$and": [{"t": "procedure"}, _any_item("vs", spec["in"]), *_window(spec), *later]}
 
 
+def _immunization(spec: dict[str, Any], therapy: str, derived: str | None) -> dict[str, Any]:
+    return {"$and": [{"t": "immunization"}, _any_item("vs", spec["in"]), *_window(spec)]}
+
+
 def _record(spec: dict[str, Any], therapy: str, derived: str | None) -> dict[str, Any]:
     return {"$and": [{"t": "record"}, *({part: 0} for part in spec["empty"])]}
 
@@ -302,6 +306,7 @@ _PATTERNS: dict[str, Callable[[dict[str, Any], str, str | None], dict[str, Any]]
     "observation_ratio": _valued,
     "orders_total": _valued,
     "procedure": _procedure,
+    "immunization": _immunization,
     "record": _record,
     "result": _result,
     "status": _status,
