@@ -42,7 +42,11 @@ CASE_KEYS = {"description", "as_of", "known_gap", "patient", "conditions", "medi
              "observations", "procedures", "immunizations", "raw", "expect"}
 MEDICATION_KEYS = {"drug", "rxnorm", "status", "intent", "route", "route_text", "authored", "start", "end",
                    "supply_days", "status_reason", "rate", "rate_ratio", "dose", "frequency", "period",
-                   "duration", "timing_code", "reference", "contained"}
+                   "duration", "timing_code", "reference", "contained", "as_needed", "bounds", "bounds_period",
+                   "dosages"}
+# The keys of one dosage instruction (`dosages`: the instructions after the first).
+DOSAGE_KEYS = {"route", "route_text", "rate", "rate_ratio", "dose", "frequency", "period", "duration", "timing_code",
+               "as_needed", "bounds", "bounds_period"}
 # FHIR ids are at most 64 characters; a case's resources add a suffix such as "-c12".
 MAX_SLUG = 58
 _NAME = re.compile(r"^[A-Za-z0-9.-]+/[a-z0-9.-]+$")
@@ -314,8 +318,12 @@ class _Builder:
         if "authored" in item:
             request["authoredOn"] = _date(item["authored"])
         dosage = self._dosage(item)
-        if dosage:
-            request["dosageInstruction"] = [dosage]
+        more = []
+        for instruction in _items(item, "dosages"):
+            _known(instruction, DOSAGE_KEYS, "medications.dosages")
+            more.append(self._dosage(instruction))
+        if dosage or more:
+            request["dosageInstruction"] = [dosage, *more]
         dispense: dict[str, Any] = {}
         if "start" in item or "end" in item:
             dispense["validityPeriod"] = {k: _date(item[k]) for k in ("start", "end") if k in item}
@@ -344,12 +352,19 @@ class _Builder:
             if key in item:
                 value, unit = _number_unit(item[key])
                 repeat[key], repeat[f"{key}Unit"] = value, unit
+        if "bounds" in item:
+            value, unit = _number_unit(item["bounds"])
+            repeat["boundsDuration"] = {"value": value, "unit": unit, "system": UCUM, "code": unit}
+        if "bounds_period" in item:
+            repeat["boundsPeriod"] = {k: _date(v) for k, v in dict(item["bounds_period"]).items()}
         if repeat:
             timing["repeat"] = repeat
         if "timing_code" in item:
             timing["code"] = {"text": str(item["timing_code"])}
         if timing:
             dosage["timing"] = timing
+        if "as_needed" in item:
+            dosage["asNeededBoolean"] = bool(item["as_needed"])
         rate: dict[str, Any] = {}
         if "dose" in item:
             rate["doseQuantity"] = _quantity(item["dose"])

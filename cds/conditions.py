@@ -22,6 +22,7 @@ from .texts import normal
 # entered-in-error request counts nowhere, so a term naming one is a load error.
 MEDICATION_STATUSES = set(HISTORY_STATUSES)
 DELIVERY = {"continuous", "intermittent", "unknown"}
+REGIMENS = {"on-demand", "short-course", "scheduled", "not-stated"}
 ROUTE_CLASSES = {"non-invasive", "parenteral", "other", "unknown"}
 STATUSES = {"eligible", "needs-review", "insufficient-information", "not-eligible"}
 RESULTS = {"met", "not-met", "unknown", "not-applicable"}
@@ -240,7 +241,7 @@ def _conditions_count(spec: Any, scope: Scope) -> Term:
 
 def _medication(spec: Any, scope: Scope) -> Term:
     keys = {"class", "not_class", "ingredient", "route", "route_class", "status", "order",
-            "delivery", "status_reason", "within_days", "started_days_before", "started_within_days", "before", "timing_text", "routed_to",
+            "delivery", "regimen", "status_reason", "within_days", "started_days_before", "started_within_days", "before", "timing_text", "routed_to",
             *ORDER_MEASURES}
     spec = _check_keys(spec, keys, scope, "medication")
     term = scope.terminology
@@ -260,6 +261,8 @@ def _medication(spec: Any, scope: Scope) -> Term:
         parsed["status"] = _names(spec, "status", MEDICATION_STATUSES, scope, "medication")
     if "delivery" in spec:
         parsed["delivery"] = _names(spec, "delivery", DELIVERY, scope, "medication")
+    if "regimen" in spec:
+        parsed["regimen"] = _names(spec, "regimen", REGIMENS, scope, "medication")
     if "order" in spec:
         if not isinstance(spec["order"], bool):
             raise RulesetError(f"{scope.where}: medication.order: true or false")

@@ -113,6 +113,8 @@ class MedicationFact(BaseModel):
     # Days from the start to the planned end (boundsDuration, boundsPeriod.end or
     # validityPeriod.end); None: the order has no end.
     planned_days: float | None = None
+    # The regimen its timing states (criteria README "Regimen from timing").
+    regimen: Literal["on-demand", "short-course", "scheduled", "not-stated"] = "not-stated"
 
     @property
     def history(self) -> bool:
@@ -650,7 +652,7 @@ def _medication(
         interval_hours=interval, duration_hours=duration,
         daily_volume_ml=_daily_volume_ml(dosage, drug.pack_ml),
         infused_day_volume_ml=_daily_volume_ml(dosage, drug.pack_ml, per_infused_day=True), daily_dose_mg=_daily_amount(dosage, _milligrams),
-        planned_days=_planned_days(request), timing_texts=timing_texts,
+        planned_days=_planned_days(request), timing_texts=timing_texts, regimen=_regimen(dosage),
     )
     # Judged alone here; an order is judged again beside the request's other orders (_route_orders).
     fact.routed_to = claiming(fact, rulesets)
@@ -741,6 +743,42 @@ def _delivery(dosage: list[Any], says_continuous: set[str]) -> Literal["continuo
         else:
             unknown = True
     return "intermittent" if intermittent and not unknown else "unknown"
+
+
+# A course bounded to this many days or fewer is a short course (criteria README "Regimen from timing").
+SHORT_COURSE_DAYS = 14
+# Several instructions state one regimen: the first of these that one of them states (a scheduled
+# basal with as-needed boluses is scheduled, as it is continuous when any instruction is).
+_REGIMENS = ("scheduled", "short-course", "on-demand")
+
+
+def _regimen(dosage: list[Any]) -> Literal["on-demand", "short-course", "scheduled", "not-stated"]:
+    """From the timing (criteria README "Regimen from timing"): `asNeeded` is on demand; bounds
+    (boundsDuration, or boundsPeriod start to end) of 14 days or less a short course; a frequency
+    and period otherwise a scheduled regimen; none of these "not stated"."""
+    stated = {_one_regimen(instruction) for instruction in dosage}
+    return next((r for r in _REGIMENS if r in stated), "not-stated")  # type: ignore[return-value]
+
+
+def _one_regimen(instruction: Any) -> str:
+    if instruction.asNeededBoolean or instruction.asNeededCodeableConcept is not None:
+        return "on-demand"
+    repeat = instruction.timing.repeat if instruction.timing is not None else None
+    if repeat is None:
+        return "not-stated"
+    days: float | None = None
+    if repeat.boundsDuration is not None and repeat.boundsDuration.value is not None:
+        bounds = repeat.boundsDuration
+        per_day = _DAYS_PER_UNIT.get(bounds.code or bounds.unit or "")
+        days = float(Decimal(str(bounds.value)) * Decimal(per_day)) if per_day is not None else None
+    elif repeat.boundsPeriod is not None:
+        start, end = _day(repeat.boundsPeriod.start), _day(repeat.boundsPeriod.end)
+        days = float((end - start).days) if start is not None and end is not None else None
+    if days is not None and days <= SHORT_COURSE_DAYS:
+        return "short-course"
+    if repeat.frequency is not None and repeat.period is not None:
+        return "scheduled"
+    return "not-stated"
 
 
 def _repeat(dosage: list[Any]) -> Any:

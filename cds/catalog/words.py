@@ -113,6 +113,8 @@ def _medication(spec: dict[str, Any]) -> Words:
     if "delivery" in spec:
         parts.append(f"given {_or([_ADVERB.get(d, d) for d in spec['delivery']])}" if spec["delivery"] != ["unknown"]
                      else "whose delivery (continuous or intermittent) cannot be told")
+    if "regimen" in spec:
+        parts.append(f"whose timing states {_or([_REGIMEN_WORDS[r] for r in spec['regimen']])}")
     if "status" in spec:
         parts.append(f"with status {_or(spec['status'])}")
     if "status_reason" in spec:
@@ -138,6 +140,10 @@ def _medication(spec: dict[str, Any]) -> Words:
 
 
 _ADVERB = {"continuous": "continuously", "intermittent": "intermittently"}
+_REGIMEN_WORDS = {"on-demand": "an on-demand regimen (as needed)",
+                  "short-course": "a short course (bounded to 14 days or less)",
+                  "scheduled": "a scheduled regimen (a frequency and period)",
+                  "not-stated": "no regimen (no frequency, period, bounds or as-needed)"}
 _MEASURES = (("interval_hours", "dosing interval", "h"), ("daily_volume_ml", "daily volume", "mL"),
              ("infused_day_volume_ml", "volume on a day it is infused", "mL"),
              ("daily_dose_mg", "daily dose", "mg"), ("duration_hours", "infusion duration", "h"),

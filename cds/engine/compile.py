@@ -181,7 +181,7 @@ def _medication(spec: dict[str, Any], therapy: str, derived: str | None) -> dict
     if "ingredient" in spec:
         parts.append(_any_item("ingredients", spec["ingredient"]))
     for key, field in (("route", "route"), ("route_class", "route_class"), ("status", "status"),
-                       ("delivery", "delivery")):
+                       ("delivery", "delivery"), ("regimen", "regimen")):
         if key in spec:
             parts.append(_one_of(field, spec[key]))
     if spec.get("order") is True:
