@@ -373,3 +373,32 @@ def test_immunizations_are_read_only_when_a_rule_reads_them(folder: Path) -> Non
     assert prefetch(reading)["immunizations"] == "Immunization?patient={{context.patientId}}"
     assert "Immunization" not in shipped.reads and not shipped.screen(immunization)
     assert "immunizations" not in prefetch(shipped)
+
+
+def test_shared_reading_terms_in_words(folder: Path) -> None:
+    """The catalog says what the immunization, record and regimen terms read."""
+    from cds.catalog.words import describe
+    from cds.conditions import parse_ruleset
+    knowledge = load(folder)
+    parsed = parse_ruleset(knowledge.rulesets["S9997"], knowledge.terminology, knowledge.valuesets)
+    said = {c.key: describe(c.node).plain() for c in parsed.clauses}
+    assert ("a completed immunization within 28 days before the as-of date, its vaccine coded in"
+            in said["c|S9997.live-vaccine|0"])
+    assert "the record holds no Immunization at all" in said["c|S9997.live-vaccine|1"]
+    assert "whose timing states a short course (bounded to 14 days or less)" in said["c|S9997.regimen|2"]
+
+
+def test_synthea_systolic_pressure_is_read_inside_its_blood_pressure_panel(folder: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Synthea writes systolic pressure 8480-6 only as a component of the panel 55284-4: it is read
+    as an observation of 8480-6 dated by the panel and cited as the panel (criteria README)."""
+    from tests.conftest import REFERENCE
+
+    bundle = next((REFERENCE / "synthea-samples").glob("Darin_Skiles_*.json"), None)
+    if bundle is None:
+        pytest.skip("../shared/reference is not available")
+    monkeypatch.setenv("CDS_RULESETS", str(folder))
+    result = cds.evaluate(bundle, as_of="2020-08-25", therapies=["S9997"])
+    systolic = next(c for c in result.assessment("S9997").criteria if c.id == "S9997.systolic")
+    assert systolic.result in ("met", "not-met") and "Systolic Blood Pressure" in systolic.reason
+    assert "2020-08-23" in systolic.reason and len(systolic.evidence) == 1
