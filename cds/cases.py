@@ -265,27 +265,26 @@ class _Builder:
         return component
 
     def _procedure(self, item: dict[str, Any], rid: str) -> dict[str, Any]:
-        _known(item, {"code", "status", "date", "display"}, "procedures")
-        procedure: dict[str, Any] = {
-            "resourceType": "Procedure", "id": rid, "status": item.get("status", "completed"),
-            "code": {"coding": [_coding(item["code"], item.get("display"))]}, "subject": self._subject(),
-        }
+        procedure = self._coded_event(item, rid, "Procedure", "code", "subject", "procedures")
         if "date" in item:
             procedure["performedDateTime"] = _date(item["date"])
         return procedure
 
     def _immunization(self, item: dict[str, Any], rid: str) -> dict[str, Any]:
-        _known(item, {"code", "status", "date", "display"}, "immunizations")
-        immunization: dict[str, Any] = {
-            "resourceType": "Immunization", "id": rid, "status": item.get("status", "completed"),
-            "vaccineCode": {"coding": [_coding(item["code"], item.get("display"))]}, "patient": self._subject(),
-        }
+        immunization = self._coded_event(item, rid, "Immunization", "vaccineCode", "patient", "immunizations")
         # occurrence[x] is required: an undated one says so in words.
         if "date" in item:
             immunization["occurrenceDateTime"] = _date(item["date"])
         else:
             immunization["occurrenceString"] = "date not recorded"
         return immunization
+
+    def _coded_event(self, item: dict[str, Any], rid: str, kind: str, code: str, subject: str,
+                     where: str) -> dict[str, Any]:
+        """A Procedure or an Immunization: one code, a status (default completed), the patient."""
+        _known(item, {"code", "status", "date", "display"}, where)
+        return {"resourceType": kind, "id": rid, "status": item.get("status", "completed"),
+                code: {"coding": [_coding(item["code"], item.get("display"))]}, subject: self._subject()}
 
     def _service_request(self, item: dict[str, Any], rid: str) -> dict[str, Any]:
         _known(item, {"service", "display", "status", "authored"}, "order")
