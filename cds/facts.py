@@ -652,7 +652,7 @@ def _medication(
         interval_hours=interval, duration_hours=duration,
         daily_volume_ml=_daily_volume_ml(dosage, drug.pack_ml),
         infused_day_volume_ml=_daily_volume_ml(dosage, drug.pack_ml, per_infused_day=True), daily_dose_mg=_daily_amount(dosage, _milligrams),
-        planned_days=_planned_days(request), timing_texts=timing_texts, regimen=_regimen(dosage),
+        planned_days=_planned_days(request), timing_texts=timing_texts, regimen=_regimen(dosage, timing.short_course_days),
     )
     # Judged alone here; an order is judged again beside the request's other orders (_route_orders).
     fact.routed_to = claiming(fact, rulesets)
@@ -745,22 +745,22 @@ def _delivery(dosage: list[Any], says_continuous: set[str]) -> Literal["continuo
     return "intermittent" if intermittent and not unknown else "unknown"
 
 
-# A course bounded to this many days or fewer is a short course (criteria README "Regimen from timing").
-SHORT_COURSE_DAYS = 14
 # Several instructions state one regimen: the first of these that one of them states (a scheduled
 # basal with as-needed boluses is scheduled, as it is continuous when any instruction is).
 _REGIMENS = ("scheduled", "short-course", "on-demand")
 
 
-def _regimen(dosage: list[Any]) -> Literal["on-demand", "short-course", "scheduled", "not-stated"]:
+def _regimen(dosage: list[Any], short_days: float | None) -> Literal["on-demand", "short-course", "scheduled",
+                                                                     "not-stated"]:
     """From the timing (criteria README "Regimen from timing"): `asNeeded` is on demand; bounds
-    (boundsDuration, or boundsPeriod start to end) of 14 days or less a short course; a frequency
-    and period otherwise a scheduled regimen; none of these "not stated"."""
-    stated = {_one_regimen(instruction) for instruction in dosage}
+    (boundsDuration, or boundsPeriod start to end) of `short_days` or less (terminology.yaml
+    `timing.short_course_days`: 14) a short course; a frequency and period otherwise a scheduled
+    regimen; none of these "not stated"."""
+    stated = {_one_regimen(instruction, short_days) for instruction in dosage}
     return next((r for r in _REGIMENS if r in stated), "not-stated")  # type: ignore[return-value]
 
 
-def _one_regimen(instruction: Any) -> str:
+def _one_regimen(instruction: Any, short_days: float | None) -> str:
     if instruction.asNeededBoolean or instruction.asNeededCodeableConcept is not None:
         return "on-demand"
     repeat = instruction.timing.repeat if instruction.timing is not None else None
@@ -774,7 +774,7 @@ def _one_regimen(instruction: Any) -> str:
     elif repeat.boundsPeriod is not None:
         start, end = _day(repeat.boundsPeriod.start), _day(repeat.boundsPeriod.end)
         days = float((end - start).days) if start is not None and end is not None else None
-    if days is not None and days <= SHORT_COURSE_DAYS:
+    if days is not None and short_days is not None and days <= short_days:
         return "short-course"
     if repeat.frequency is not None and repeat.period is not None:
         return "scheduled"
