@@ -34,18 +34,25 @@ SYSTEMS = {
     "cpt": "http://www.ama-assn.org/go/cpt",
     "rxnorm": RXNORM,
     "hcpcs": HCPCS,
+    "cvx": "http://hl7.org/fhir/sid/cvx",
 }
 CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
 CASE_KEYS = {"description", "as_of", "known_gap", "patient", "conditions", "medications", "order",
-             "observations", "procedures", "raw", "expect"}
+             "observations", "procedures", "immunizations", "raw", "expect"}
 MEDICATION_KEYS = {"drug", "rxnorm", "status", "intent", "route", "route_text", "authored", "start", "end",
                    "supply_days", "status_reason", "rate", "rate_ratio", "dose", "frequency", "period",
-                   "duration", "timing_code", "reference", "contained"}
+                   "duration", "timing_code", "reference", "contained", "as_needed", "bounds", "bounds_period",
+                   "dosages"}
+# The keys of one dosage instruction (`dosages`: the instructions after the first).
+DOSAGE_KEYS = {"route", "route_text", "rate", "rate_ratio", "dose", "frequency", "period", "duration", "timing_code",
+               "as_needed", "bounds", "bounds_period"}
 # FHIR ids are at most 64 characters; a case's resources add a suffix such as "-c12".
 MAX_SLUG = 58
 _NAME = re.compile(r"^[A-Za-z0-9.-]+/[a-z0-9.-]+$")
 _QUANTITY = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s+(\S+)\s*$")
+# A measured value may carry a comparator: "<1 %", ">= 200 mg/dL" (valueQuantity.comparator).
+_COMPARATOR = re.compile(r"^\s*(<=|>=|<|>)\s*(.*)$")
 _NAMESPACE = uuid.UUID("5b0ed0a4-6c1e-4b43-9d55-7f3c4e2d9a10")
 
 
@@ -179,6 +186,8 @@ class _Builder:
             self._add(self._observation(item, f"{slug}-o{n}"))
         for n, item in enumerate(_items(record, "procedures"), 1):
             self._add(self._procedure(item, f"{slug}-p{n}"))
+        for n, item in enumerate(_items(record, "immunizations"), 1):
+            self._add(self._immunization(item, f"{slug}-i{n}"))
         for n, item in enumerate(_items(record, "medications"), 1):
             self._medication_request(item, f"{slug}-m{n}", "active")
         order = record.get("order")
@@ -227,8 +236,8 @@ class _Builder:
         return condition
 
     def _observation(self, item: dict[str, Any], rid: str) -> dict[str, Any]:
-        _known(item, {"loinc", "value", "code", "status", "date", "display", "text", "value_text", "method"},
-               "observations")
+        _known(item, {"loinc", "value", "code", "status", "date", "display", "text", "value_text", "method",
+                      "components"}, "observations")
         observation: dict[str, Any] = {
             "resourceType": "Observation", "id": rid, "status": item.get("status", "final"),
             "code": _concept(item, f"loinc:{item['loinc']}" if "loinc" in item else None, "observations"),
@@ -241,20 +250,41 @@ class _Builder:
         if "date" in item:
             observation["effectiveDateTime"] = _date(item["date"])
         if "value" in item:
-            observation["valueQuantity"] = _quantity(item["value"])
+            observation["valueQuantity"] = _quantity(item["value"], measured=True)
         if "code" in item:
             observation["valueCodeableConcept"] = {"coding": [_coding(item["code"], None)]}
+        if "components" in item:
+            observation["component"] = [self._component(c) for c in _items(item, "components")]
         return observation
 
+    def _component(self, item: dict[str, Any]) -> dict[str, Any]:
+        _known(item, {"loinc", "value", "display"}, "observations.components")
+        component: dict[str, Any] = {"code": {"coding": [_coding(f"loinc:{item['loinc']}", item.get("display"))]}}
+        if "value" in item:
+            component["valueQuantity"] = _quantity(item["value"], measured=True)
+        return component
+
     def _procedure(self, item: dict[str, Any], rid: str) -> dict[str, Any]:
-        _known(item, {"code", "status", "date", "display"}, "procedures")
-        procedure: dict[str, Any] = {
-            "resourceType": "Procedure", "id": rid, "status": item.get("status", "completed"),
-            "code": {"coding": [_coding(item["code"], item.get("display"))]}, "subject": self._subject(),
-        }
+        procedure = self._coded_event(item, rid, "Procedure", "code", "subject", "procedures")
         if "date" in item:
             procedure["performedDateTime"] = _date(item["date"])
         return procedure
+
+    def _immunization(self, item: dict[str, Any], rid: str) -> dict[str, Any]:
+        immunization = self._coded_event(item, rid, "Immunization", "vaccineCode", "patient", "immunizations")
+        # occurrence[x] is required: an undated one says so in words.
+        if "date" in item:
+            immunization["occurrenceDateTime"] = _date(item["date"])
+        else:
+            immunization["occurrenceString"] = "date not recorded"
+        return immunization
+
+    def _coded_event(self, item: dict[str, Any], rid: str, kind: str, code: str, subject: str,
+                     where: str) -> dict[str, Any]:
+        """A Procedure or an Immunization: one code, a status (default completed), the patient."""
+        _known(item, {"code", "status", "date", "display"}, where)
+        return {"resourceType": kind, "id": rid, "status": item.get("status", "completed"),
+                code: {"coding": [_coding(item["code"], item.get("display"))]}, subject: self._subject()}
 
     def _service_request(self, item: dict[str, Any], rid: str) -> dict[str, Any]:
         _known(item, {"service", "display", "status", "authored"}, "order")
@@ -287,8 +317,12 @@ class _Builder:
         if "authored" in item:
             request["authoredOn"] = _date(item["authored"])
         dosage = self._dosage(item)
-        if dosage:
-            request["dosageInstruction"] = [dosage]
+        more = []
+        for instruction in _items(item, "dosages"):
+            _known(instruction, DOSAGE_KEYS, "medications.dosages")
+            more.append(self._dosage(instruction))
+        if dosage or more:
+            request["dosageInstruction"] = [dosage, *more]
         dispense: dict[str, Any] = {}
         if "start" in item or "end" in item:
             dispense["validityPeriod"] = {k: _date(item[k]) for k in ("start", "end") if k in item}
@@ -317,12 +351,19 @@ class _Builder:
             if key in item:
                 value, unit = _number_unit(item[key])
                 repeat[key], repeat[f"{key}Unit"] = value, unit
+        if "bounds" in item:
+            value, unit = _number_unit(item["bounds"])
+            repeat["boundsDuration"] = {"value": value, "unit": unit, "system": UCUM, "code": unit}
+        if "bounds_period" in item:
+            repeat["boundsPeriod"] = {k: _date(v) for k, v in dict(item["bounds_period"]).items()}
         if repeat:
             timing["repeat"] = repeat
         if "timing_code" in item:
             timing["code"] = {"text": str(item["timing_code"])}
         if timing:
             dosage["timing"] = timing
+        if "as_needed" in item:
+            dosage["asNeededBoolean"] = bool(item["as_needed"])
         rate: dict[str, Any] = {}
         if "dose" in item:
             rate["doseQuantity"] = _quantity(item["dose"])
@@ -393,9 +434,14 @@ def _number_unit(text: Any) -> tuple[int | float, str]:
     return (int(number) if number.is_integer() and "." not in match.group(1) else number), match.group(2)
 
 
-def _quantity(text: Any) -> dict[str, Any]:
-    value, unit = _number_unit(text)
-    return {"value": value, "unit": unit, "system": UCUM, "code": unit}
+def _quantity(text: Any, measured: bool = False) -> dict[str, Any]:
+    """A UCUM quantity; `measured` (an observation's value) may start with a comparator."""
+    comparator = _COMPARATOR.match(str(text)) if measured else None
+    value, unit = _number_unit(comparator.group(2) if comparator else text)
+    quantity: dict[str, Any] = {"value": value, "unit": unit, "system": UCUM, "code": unit}
+    if comparator:
+        quantity["comparator"] = comparator.group(1)
+    return quantity
 
 
 def _date(value: Any) -> str:

@@ -22,6 +22,7 @@ from .texts import normal
 # entered-in-error request counts nowhere, so a term naming one is a load error.
 MEDICATION_STATUSES = set(HISTORY_STATUSES)
 DELIVERY = {"continuous", "intermittent", "unknown"}
+REGIMENS = {"on-demand", "short-course", "scheduled", "not-stated"}
 ROUTE_CLASSES = {"non-invasive", "parenteral", "other", "unknown"}
 STATUSES = {"eligible", "needs-review", "insufficient-information", "not-eligible"}
 RESULTS = {"met", "not-met", "unknown", "not-applicable"}
@@ -33,10 +34,10 @@ ORDER_MEASURES = ("interval_hours", "daily_volume_ml", "infused_day_volume_ml", 
                   "planned_days")
 # Order measures that add up over a therapy's orders (`orders_total`).
 SUMMED_MEASURES = ("daily_volume_ml", "infused_day_volume_ml", "daily_dose_mg")
-RECORD_PARTS = {"procedures", "medication_history"}
+RECORD_PARTS = {"procedures", "immunizations", "medication_history"}
 # Terms about the patient's data: the ones `none:` may negate.
 DATA_TERMS = {"condition", "medication", "service_order", "patient", "course", "observation",
-              "procedure", "record", "medication_classes", "conditions_count", "observation_ratio",
+              "procedure", "immunization", "record", "medication_classes", "conditions_count", "observation_ratio",
               "orders_total"}
 
 
@@ -240,7 +241,7 @@ def _conditions_count(spec: Any, scope: Scope) -> Term:
 
 def _medication(spec: Any, scope: Scope) -> Term:
     keys = {"class", "not_class", "ingredient", "route", "route_class", "status", "order",
-            "delivery", "status_reason", "within_days", "started_days_before", "started_within_days", "before", "timing_text", "routed_to",
+            "delivery", "regimen", "status_reason", "within_days", "started_days_before", "started_within_days", "before", "timing_text", "routed_to",
             *ORDER_MEASURES}
     spec = _check_keys(spec, keys, scope, "medication")
     term = scope.terminology
@@ -260,6 +261,8 @@ def _medication(spec: Any, scope: Scope) -> Term:
         parsed["status"] = _names(spec, "status", MEDICATION_STATUSES, scope, "medication")
     if "delivery" in spec:
         parsed["delivery"] = _names(spec, "delivery", DELIVERY, scope, "medication")
+    if "regimen" in spec:
+        parsed["regimen"] = _names(spec, "regimen", REGIMENS, scope, "medication")
     if "order" in spec:
         if not isinstance(spec["order"], bool):
             raise RulesetError(f"{scope.where}: medication.order: true or false")
@@ -506,6 +509,14 @@ def _procedure(spec: Any, scope: Scope) -> Term:
     return Term("procedure", parsed)
 
 
+def _immunization(spec: Any, scope: Scope) -> Term:
+    """A completed Immunization with a vaccine code in the sets (in the window)."""
+    spec = _check_keys(spec, {"in", "within_days", "before"}, scope, "immunization", {"in"})
+    parsed: dict[str, Any] = {"in": _valuesets(spec, "in", scope, "immunization")}
+    _window(spec, parsed, scope, "immunization")
+    return Term("immunization", parsed)
+
+
 def _record(spec: Any, scope: Scope) -> Term:
     spec = _check_keys(spec, {"empty"}, scope, "record", {"empty"})
     return Term("record", {"empty": _names(spec, "empty", RECORD_PARTS, scope, "record")})
@@ -542,6 +553,7 @@ _TERMS: dict[str, Callable[[Any, Scope], Term]] = {
     "observation_ratio": _observation_ratio,
     "orders_total": _orders_total,
     "procedure": _procedure,
+    "immunization": _immunization,
     "record": _record,
     "result": _result,
     "status": _status,

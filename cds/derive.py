@@ -82,9 +82,11 @@ def _observation(facts: PatientFacts, spec: Derived, anchors: dict[str, dt.date 
         pick = spec.spec["pick"]
         if pick == "latest":
             value, chosen = max(valued, key=lambda item: item[1].date or dt.date.min)
+            bounds = _bounds(value, chosen.comparator)
         else:
-            value, chosen = (min if pick == "min" else max)(valued, key=lambda item: item[0])
+            value, chosen, bounds = _extreme(valued, pick)
         fact = _about(chosen, units, value=round(value, 6), count=len(valued), spread=_spread([o for _, o in valued]))
+        fact.update(bounds)
         if "baseline_class" in spec.spec:
             fact.update(_change(facts, spec.spec, value, chosen, wanted, named, allowed, units, warnings))
         return _cite(fact, [o for _, o in valued], spec.spec.get("cite"))
@@ -98,6 +100,57 @@ def _observation(facts: PatientFacts, spec: Derived, anchors: dict[str, dt.date 
     chosen = max(candidates, key=lambda o: o.date or dt.date.min)
     return _cite(_about(chosen, units, count=len(candidates), spread=_spread(candidates)), candidates,
                  spec.spec.get("cite"))
+
+
+# A value's bounds (criteria README "Comparators"): `<` or `<=` means at most the number, `>` or
+# `>=` at least it; a bound that is open excludes the number itself. A value with no comparator
+# is both bounds, closed. The rules compare the bounds (cds/engine/compile.py), so a comparison
+# the comparator leaves undecided holds neither way and the criterion falls to `unknown`.
+_UPPER = {"<": True, "<=": False}
+_LOWER = {">": True, ">=": False}
+
+
+def _bounds(value: float, comparator: str | None) -> dict[str, Any]:
+    """The bounds a value with its comparator gives (none for `ad`, which bounds nothing)."""
+    bounds: dict[str, Any] = {}
+    if comparator is None or comparator in _UPPER:
+        bounds.update(upper=round(value, 6), upper_open=_UPPER.get(comparator or "", False))
+    if comparator is None or comparator in _LOWER:
+        bounds.update(lower=round(value, 6), lower_open=_LOWER.get(comparator or "", False))
+    return bounds
+
+
+def _extreme(valued: list[tuple[float, ObservationFact]],
+             pick: str) -> tuple[float, ObservationFact, dict[str, Any]]:
+    """The lowest (or highest) of several values, some of them bounds only ("<1 %"): its bounds
+    are the lowest of the lower bounds and the lowest of the upper bounds (an absent lower bound
+    is minus infinity, an absent upper one plus infinity; "the highest" the other way round).
+    The observation shown is the one that bounds it on the side that decides: for the lowest
+    the one with the lowest upper bound, for the highest the one with the highest lower bound."""
+    each = [(v, o, _bounds(v, o.comparator)) for v, o in valued]
+
+    def upper(item: tuple[float, ObservationFact, dict[str, Any]]) -> tuple[float, int]:
+        b = item[2]
+        return (b["upper"], 0 if b["upper_open"] else 1) if "upper" in b else (float("inf"), 1)
+
+    def lower(item: tuple[float, ObservationFact, dict[str, Any]]) -> tuple[float, int]:
+        b = item[2]
+        return (b["lower"], 1 if b["lower_open"] else 0) if "lower" in b else (float("-inf"), 0)
+
+    if pick == "min":
+        chosen, low = min(each, key=upper), min(each, key=lower)
+        high = chosen
+        upper_known, lower_known = "upper" in chosen[2], all("lower" in b for _, _, b in each)
+    else:
+        chosen, high = max(each, key=lower), max(each, key=upper)
+        low = chosen
+        upper_known, lower_known = all("upper" in b for _, _, b in each), "lower" in chosen[2]
+    bounds: dict[str, Any] = {}
+    if upper_known:
+        bounds.update(upper=high[2]["upper"], upper_open=high[2]["upper_open"])
+    if lower_known:
+        bounds.update(lower=low[2]["lower"], lower_open=low[2]["lower_open"])
+    return chosen[0], chosen[1], bounds
 
 
 def _cite(fact: dict[str, Any], observations: list[ObservationFact], how: str | None) -> dict[str, Any]:
@@ -150,10 +203,11 @@ def _loss(valued: list[tuple[float, ObservationFact]], every: list[tuple[float, 
     """The most recent value against the highest of the `days` before its date: the percentage
     lost (negative for a gain). None when the latest is undated or nothing precedes it."""
     value, latest = max(valued, key=lambda item: item[1].date or dt.date.min)
-    if latest.date is None:
+    if latest.date is None or latest.comparator is not None:
+        # A bound ("<40 kg") gives no percentage: the loss cannot be told.
         return None
     before = [(v, o) for v, o in every
-              if o.date is not None and 0 < (latest.date - o.date).days <= days]
+              if o.date is not None and 0 < (latest.date - o.date).days <= days and o.comparator is None]
     if not before:
         return None
     high, highest = max(before, key=lambda item: item[0])
@@ -179,7 +233,7 @@ def _change(facts: PatientFacts, spec: dict[str, Any], value: float, chosen: Obs
     before the start of the first request of the class); nothing when either cannot be told, or the
     picked value is itself from before that start (it would be compared with itself)."""
     anchor = first_request(facts, spec["baseline_class"])
-    if anchor is None or chosen.date is None or chosen.date <= anchor:
+    if anchor is None or chosen.date is None or chosen.date <= anchor or chosen.comparator is not None:
         return {}
     before = [o for o in facts.observations_in(wanted, named) if o.date is not None
               and o.date <= anchor and (not allowed or units.code(o.unit) in allowed)]
@@ -187,6 +241,8 @@ def _change(facts: PatientFacts, spec: dict[str, Any], value: float, chosen: Obs
     if not valued:
         return {}
     baseline, observation = max(valued, key=lambda item: item[1].date or dt.date.min)
+    if observation.comparator is not None:
+        return {}
     return {"baseline": round(baseline, 6), "change": round(value - baseline, 6),
             "evidence": [observation.ref]}
 
@@ -202,6 +258,8 @@ def _observation_ratio(facts: PatientFacts, spec: Derived, anchors: dict[str, dt
                       and _within(o.date, o.date, spec.spec, anchors)]
         by_day: dict[dt.date, tuple[float, ObservationFact]] = {}
         for value, observation in _valued(candidates, spec.spec[f"{part}_unit"], units, warnings):
+            if observation.comparator is not None:
+                continue  # a bound ("<0.2 mg/dL") gives no ratio
             by_day[observation.date] = (value, observation)  # type: ignore[index]
         sides.append(by_day)
     days = sorted(set(sides[0]).intersection(sides[1]), reverse=True)
@@ -237,8 +295,8 @@ def _below_low(observation: ObservationFact, units: Units) -> bool:
     """The value is under the low limit of one of its reference ranges, the limit converted to
     the value's unit (a limit without a unit is in the value's unit; one that cannot be
     converted is not compared)."""
-    if observation.value is None:
-        return False
+    if observation.value is None or observation.comparator not in (None, "<", "<="):
+        return False  # ">5" or "ad 5" is not known to be below anything
     for low, unit in observation.lows:
         if unit is None:
             limit: float | None = low
@@ -271,7 +329,8 @@ def _display(observation: ObservationFact, value: float | None) -> str:
     when = f" on {observation.date.isoformat()}" if observation.date else ""
     method = f" by {observation.method}" if observation.method else ""
     if observation.value is not None:
-        return f"{observation.display} {observation.value:g} {observation.unit or ''}".rstrip() + method + when
+        shown = f"{observation.comparator or ''}{observation.value:g} {observation.unit or ''}".rstrip()
+        return f"{observation.display} {shown}" + method + when
     if observation.value_text:
         return f"{observation.display}: {observation.value_text}" + method + when
     return observation.display + method + when

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from fhir.resources.R4B.codeableconcept import CodeableConcept
 from fhir.resources.R4B.condition import Condition
+from fhir.resources.R4B.immunization import Immunization
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.procedure import Procedure
@@ -112,6 +113,8 @@ class MedicationFact(BaseModel):
     # Days from the start to the planned end (boundsDuration, boundsPeriod.end or
     # validityPeriod.end); None: the order has no end.
     planned_days: float | None = None
+    # The regimen its timing states (criteria README "Regimen from timing").
+    regimen: Literal["on-demand", "short-course", "scheduled", "not-stated"] = "not-stated"
 
     @property
     def history(self) -> bool:
@@ -133,6 +136,8 @@ class ObservationFact(BaseModel):
     date: dt.date | None
     value: float | None = None
     unit: str | None = None
+    # valueQuantity.comparator (<, <=, >=, >, ad): the value is a bound (criteria README "Comparators").
+    comparator: str | None = None
     coded: bool = False              # the value is a valueCodeableConcept
     answers: list[str] = []          # value sets holding valueCodeableConcept's codes
     interpretation: list[str] = []   # interpretation codes (H, HH, L, LL, ...)
@@ -161,6 +166,17 @@ class ProcedureFact(BaseModel):
     texts: list[str] = []
     followed_by: list[str] = []
     followed_by_vs: list[str] = []
+
+
+class ImmunizationFact(BaseModel):
+    """A completed Immunization in some value set (criteria README "Immunization": CVX codes,
+    dated by occurrenceDateTime)."""
+
+    t: Literal["immunization"] = "immunization"
+    ref: str
+    vs: list[str]
+    date: dt.date | None
+    display: str
 
 
 class ServiceOrderFact(BaseModel):
@@ -203,6 +219,9 @@ class PatientFacts(BaseModel):
     # Procedures of any code and status on record: "no Procedure at all" makes a criterion
     # that needs one unknown (criteria README).
     procedure_count: int = 0
+    immunizations: list[ImmunizationFact] = []
+    # Immunizations of any code and status on record: none at all is unknown, as for Procedures.
+    immunization_count: int = 0
     courses: dict[str, list[CourseFact]]
     warnings: list[Problem]
     documented: list[DocumentedFact] = []
@@ -274,16 +293,18 @@ class PatientFacts(BaseModel):
                 plain.pop("order_for", None)
             _windows(plain, medication.start, medication.end, as_of, order_day)
             medications.append(plain)
-        procedures = []
-        for procedure, dumped in zip(self.procedures, plain_procedures):
+        # Procedures and immunizations: entries of one date, windowed alike.
+        dated_entries = []
+        for dated, dumped in [*zip(self.procedures, plain_procedures),
+                              *((i, _plain(i)) for i in self.immunizations)]:
             plain = dict(dumped)
-            _windows(plain, procedure.date, procedure.date, as_of, order_day)
-            procedures.append(plain)
-        summary = {"t": "record", "procedures": self.procedure_count,
+            _windows(plain, dated.date, dated.date, as_of, order_day)
+            dated_entries.append(plain)
+        summary = {"t": "record", "procedures": self.procedure_count, "immunizations": self.immunization_count,
                    "medication_history": sum(m.history for m in self.medications)}
         return [patient, *conditions, *medications,
                 *(_plain(o) for o in self.service_orders if therapy in o.order_for),
-                *procedures, *(_plain(c) for c in self.courses.get(therapy, [])), summary]
+                *dated_entries, *(_plain(c) for c in self.courses.get(therapy, [])), summary]
 
 
 def _windows(plain: dict[str, Any], start: dt.date | None, end: dt.date | None, as_of: dt.date,
@@ -329,9 +350,11 @@ def build_facts(
         if (order := _service_order(ref, request, rulesets, order_refs)) is not None
     ]
     observations = [o for ref, obs in record.observations
-                    if (o := _observation(ref, obs, valuesets, texts, results, warnings)) is not None]
+                    for o in _observations(ref, obs, valuesets, texts, results, warnings)]
     procedures = _followed([p for ref, proc in record.procedures
                             if (p := _procedure(ref, proc, valuesets, texts)) is not None])
+    immunizations = [i for ref, given in record.immunizations
+                     if (i := _immunization(ref, given, valuesets)) is not None]
     _route_orders(medications, service_orders, rulesets, RecordView(procedures, len(record.procedures), as_of))
     courses = {
         r.therapy: [c for course in r.courses if (c := _course(course, medications)) is not None]
@@ -339,7 +362,8 @@ def build_facts(
     }
     return PatientFacts(patient=patient, conditions=conditions, medications=medications,
                         service_orders=service_orders, observations=observations, procedures=procedures,
-                        procedure_count=len(record.procedures), courses=courses, warnings=warnings,
+                        procedure_count=len(record.procedures), immunizations=immunizations,
+                        immunization_count=len(record.immunizations), courses=courses, warnings=warnings,
                         documented=[DocumentedFact(ref=ref, item=item) for ref, item in record.documented])
 
 
@@ -368,64 +392,80 @@ def _service_order(ref: str, request: ServiceRequest, rulesets: list[Ruleset],
                             display=_label(request.code) or ", ".join(therapies))
 
 
-def _observation(ref: str, observation: Observation, valuesets: ValueSets,
-                 texts: TextMatcher, results: ResultMatcher, warnings: list[Problem]) -> ObservationFact | None:
+def _observations(ref: str, observation: Observation, valuesets: ValueSets,
+                  texts: TextMatcher, results: ResultMatcher, warnings: list[Problem]) -> list[ObservationFact]:
+    """The readings of one Observation: itself, and each of its components, a component being an
+    observation of its own code with the parent's status, date and method (criteria README
+    "Components": Synthea puts systolic pressure 8480-6 inside the blood-pressure panel 55284-4).
+    Each reading names the parent as its record entry."""
     if observation.status not in OBSERVATION_STATUSES:
-        return None
+        return []
+    period = observation.effectivePeriod
+    date = _day(observation.effectiveDateTime) or _day(period.start if period else None) or _day(observation.issued)
+    parts = [(observation, "Observation"), *((c, "Observation.component") for c in observation.component or [])]
+    return [fact for part, element in parts
+            if (fact := _reading(ref, part, element, observation.method, date, valuesets, texts, results, warnings))
+            is not None]
+
+
+def _reading(ref: str, part: Any, element: str, method: Any, date: dt.date | None, valuesets: ValueSets,
+             texts: TextMatcher, results: ResultMatcher, warnings: list[Problem]) -> ObservationFact | None:
+    """One reading (an Observation or one of its components: both carry code, value[x],
+    interpretation and referenceRange) in some value set or naming a phrase."""
     memberships: set[str] = set()
-    for coding in _codings(observation.code):
+    for coding in _codings(part.code):
         memberships |= valuesets.memberships(coding.system, coding.code)
-    named = texts.match(*_texts(observation.code))
+    named = texts.match(*_texts(part.code))
     if not memberships and not named:
         return None
-    if not _has_result(observation):
+    if not _has_result(part):
         # No value and no interpretation (a dataAbsentReason, a quantity with no number): no
         # result, so not used: it neither decides a criterion nor stands for a measurement taken
         # (criteria README, "Units as written").
-        warnings.append(Problem(source=ref, element="Observation.value[x]", severity="warning",
+        warnings.append(Problem(source=ref, element=f"{element}.value[x]", severity="warning",
                                 message="no value or interpretation: not used"))
         return None
     answers: set[str] = set()
-    for coding in _codings(observation.valueCodeableConcept):
+    for coding in _codings(part.valueCodeableConcept):
         answers |= valuesets.memberships(coding.system, coding.code)
-    quantity = observation.valueQuantity
+    quantity = part.valueQuantity
     value = float(quantity.value) if quantity is not None and quantity.value is not None else None
     unit = (quantity.code or quantity.unit) if quantity is not None else None
     # Coded, or written as the word of a code only ("Low" read as L: criteria README "Results in words").
-    interpretation = sorted({c.code for concept in observation.interpretation or [] for c in concept.coding or []
-                             if c.code} | {code for concept in observation.interpretation or []
+    interpretation = sorted({c.code for concept in part.interpretation or [] for c in concept.coding or []
+                             if c.code} | {code for concept in part.interpretation or []
                                            if not any(c.code for c in concept.coding or [])
                                            for code in results.codes(_texts(concept))})
-    period = observation.effectivePeriod
-    date = _day(observation.effectiveDateTime) or _day(period.start if period else None) or _day(observation.issued)
     # A result read as words (criteria README "Results in words"): the value as text and the
     # interpretation, its codes read as the words they stand for.
-    value_texts = results.read([observation.valueString, *_texts(observation.valueCodeableConcept),
-                                *(t for concept in observation.interpretation or [] for t in _texts(concept))],
+    value_texts = results.read([part.valueString, *_texts(part.valueCodeableConcept),
+                                *(t for concept in part.interpretation or [] for t in _texts(concept))],
                                interpretation)
-    method_texts = texts.match(*_texts(observation.method))
+    method_texts = texts.match(*_texts(method))
     return ObservationFact(ref=ref, vs=sorted(memberships), date=date, value=value, unit=unit,
-                           coded=observation.valueCodeableConcept is not None, answers=sorted(answers), interpretation=interpretation,
-                           lows=_lows(observation),
-                           display=_label(observation.code) or "observation", texts=named,
+                           comparator=quantity.comparator if value is not None else None,
+                           coded=part.valueCodeableConcept is not None, answers=sorted(answers), interpretation=interpretation,
+                           lows=_lows(part),
+                           display=_label(part.code) or "observation", texts=named,
                            value_texts=value_texts, method_texts=method_texts,
-                           value_text=observation.valueString or _label(observation.valueCodeableConcept)
-                           or next((t for c in observation.interpretation or [] if (t := _label(c))), None),
-                           method=_label(observation.method))
+                           value_text=part.valueString or _label(part.valueCodeableConcept)
+                           or next((t for c in part.interpretation or [] if (t := _label(c))), None),
+                           method=_label(method))
 
 
 _VALUES = ("valueString", "valueCodeableConcept", "valueBoolean", "valueInteger", "valueRange", "valueRatio",
            "valueSampledData", "valueTime", "valueDateTime", "valuePeriod")
 
 
-def _has_result(observation: Observation) -> bool:
-    """A value (a quantity with a number, or any other value[x]) or an interpretation."""
+def _has_result(observation: Any) -> bool:
+    """A value (a quantity with a number, or any other value[x]) or an interpretation (of an
+    Observation or a component)."""
     quantity = observation.valueQuantity
     return (quantity is not None and quantity.value is not None) or bool(observation.interpretation) \
         or any(getattr(observation, name, None) is not None for name in _VALUES)
 
 
-def _lows(observation: Observation) -> list[tuple[float, str | None]]:
+def _lows(observation: Any) -> list[tuple[float, str | None]]:
     """The low limits of the observation's reference ranges, with their units."""
     return [(float(r.low.value), r.low.code or r.low.unit) for r in observation.referenceRange or []
             if r.low is not None and r.low.value is not None]
@@ -442,6 +482,18 @@ def _procedure(ref: str, procedure: Procedure, valuesets: ValueSets, texts: Text
     date = _day(procedure.performedDateTime) or _day(period.start if period else None)
     return ProcedureFact(ref=ref, vs=sorted(memberships), status=procedure.status, date=date,
                          display=_label(procedure.code) or "procedure", texts=named)
+
+
+def _immunization(ref: str, given: Immunization, valuesets: ValueSets) -> ImmunizationFact | None:
+    """A completed Immunization whose vaccine code (CVX) is in some value set; dated by
+    occurrenceDateTime (an occurrenceString is no date: a windowed term does not hold)."""
+    memberships: set[str] = set()
+    for coding in _codings(given.vaccineCode):
+        memberships |= valuesets.memberships(coding.system, coding.code)
+    if not memberships or given.status != "completed":
+        return None
+    return ImmunizationFact(ref=ref, vs=sorted(memberships), date=_day(given.occurrenceDateTime),
+                            display=_label(given.vaccineCode) or "immunization")
 
 
 def _procedure_day(procedure: ProcedureFact) -> dt.date:
@@ -600,7 +652,7 @@ def _medication(
         interval_hours=interval, duration_hours=duration,
         daily_volume_ml=_daily_volume_ml(dosage, drug.pack_ml),
         infused_day_volume_ml=_daily_volume_ml(dosage, drug.pack_ml, per_infused_day=True), daily_dose_mg=_daily_amount(dosage, _milligrams),
-        planned_days=_planned_days(request), timing_texts=timing_texts,
+        planned_days=_planned_days(request), timing_texts=timing_texts, regimen=_regimen(dosage, timing.short_course_days),
     )
     # Judged alone here; an order is judged again beside the request's other orders (_route_orders).
     fact.routed_to = claiming(fact, rulesets)
@@ -691,6 +743,42 @@ def _delivery(dosage: list[Any], says_continuous: set[str]) -> Literal["continuo
         else:
             unknown = True
     return "intermittent" if intermittent and not unknown else "unknown"
+
+
+# Several instructions state one regimen: the first of these that one of them states (a scheduled
+# basal with as-needed boluses is scheduled, as it is continuous when any instruction is).
+_REGIMENS = ("scheduled", "short-course", "on-demand")
+
+
+def _regimen(dosage: list[Any], short_days: float | None) -> Literal["on-demand", "short-course", "scheduled",
+                                                                     "not-stated"]:
+    """From the timing (criteria README "Regimen from timing"): `asNeeded` is on demand; bounds
+    (boundsDuration, or boundsPeriod start to end) of `short_days` or less (terminology.yaml
+    `timing.short_course_days`: 14) a short course; a frequency and period otherwise a scheduled
+    regimen; none of these "not stated"."""
+    stated = {_one_regimen(instruction, short_days) for instruction in dosage}
+    return next((r for r in _REGIMENS if r in stated), "not-stated")  # type: ignore[return-value]
+
+
+def _one_regimen(instruction: Any, short_days: float | None) -> str:
+    if instruction.asNeededBoolean or instruction.asNeededCodeableConcept is not None:
+        return "on-demand"
+    repeat = instruction.timing.repeat if instruction.timing is not None else None
+    if repeat is None:
+        return "not-stated"
+    days: float | None = None
+    if repeat.boundsDuration is not None and repeat.boundsDuration.value is not None:
+        bounds = repeat.boundsDuration
+        per_day = _DAYS_PER_UNIT.get(bounds.code or bounds.unit or "")
+        days = float(Decimal(str(bounds.value)) * Decimal(per_day)) if per_day is not None else None
+    elif repeat.boundsPeriod is not None:
+        start, end = _day(repeat.boundsPeriod.start), _day(repeat.boundsPeriod.end)
+        days = float((end - start).days) if start is not None and end is not None else None
+    if days is not None and short_days is not None and days <= short_days:
+        return "short-course"
+    if repeat.frequency is not None and repeat.period is not None:
+        return "scheduled"
+    return "not-stated"
 
 
 def _repeat(dosage: list[Any]) -> Any:

@@ -138,21 +138,24 @@ def load(folder: Path) -> Knowledge:
 # Resource types read for every therapy; the others only when a rule reads them.
 _ALWAYS = {"Patient", "Medication", "Condition", "MedicationRequest", "ServiceRequest"}
 _TERM_TYPES = {"observation": "Observation", "observation_ratio": "Observation", "procedure": "Procedure",
-               "record": "Procedure"}
+               "immunization": "Immunization"}
+# What `record: {empty: [...]}` asks about: the type it reads (medication history is always read).
+_RECORD_TYPES = {"procedures": "Procedure", "immunizations": "Immunization"}
 
 
-def _reads_its_type(term: Term) -> bool:
-    """`record: {empty: [medication_history]}` asks about MedicationRequests only: it must not
-    make the hooks prefetch Procedures."""
-    return term.kind != "record" or "procedures" in term.spec["empty"]
+def _types_read(term: Term) -> set[str]:
+    """The resource types a term reads: `record: {empty: [medication_history]}` asks about
+    MedicationRequests only, so it must not make the hooks prefetch Procedures."""
+    if term.kind == "record":
+        return {_RECORD_TYPES[p] for p in term.spec["empty"] if p in _RECORD_TYPES}
+    return {_TERM_TYPES[term.kind]} if term.kind in _TERM_TYPES else set()
 
 
 def read_types(parsed: Iterable[ParsedRuleset]) -> set[str]:
     types = set(_ALWAYS)
     for ruleset in parsed:
         for clause in ruleset.clauses:
-            types |= {_TERM_TYPES[t.kind] for t in terms(clause.node) if t.kind in _TERM_TYPES
-                      and _reads_its_type(t)}
+            types |= {name for t in terms(clause.node) for name in _types_read(t)}
     return types
 
 

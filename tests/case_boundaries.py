@@ -106,6 +106,10 @@ def boundaries(knowledge: Knowledge, therapy: str) -> list[Boundary]:
             for field, op, number, atom in _comparisons(term, therapy):
                 # One boundary per item, measure and number: `lt 500` in one branch and `ge 500`
                 # in the next, or the same window of one term per drug class, are one boundary.
+                # A measured value is compared through its bounds (upper for below / at most, lower
+                # for above / at least: cds/engine/compile.py `_bounded`): one value, one boundary,
+                # read from the value itself.
+                field = "value" if field in _BOUNDS else field
                 key = (item, term.kind, term.derived and _measure(term), field, _FAMILY[op], number)
                 boundary = found.setdefault(key, Boundary(therapy, item, where, term.kind, field, op, number, []))
                 boundary.comparisons.append(Comparison(term, atom))
@@ -137,10 +141,16 @@ def _comparisons(term: Term, therapy: str) -> Iterator[tuple[str, str, float, An
         yield "window", "le", float(days), None
 
 
+# The bounds of a measured value (cds/engine/compile.py `_bounded`).
+_BOUNDS = ("upper", "lower")
+
+
 def _comparison(part: Any) -> tuple[str, str, float] | None:
     if not isinstance(part, dict) or len(part) != 1:
         return None
     (key, value), = part.items()
+    if key == "$or" and value and (first := _comparison(value[0])) is not None and first[0] in _BOUNDS:
+        return first  # "below X": the bound under X, or at X and open ("<1 %")
     if key in OPS and isinstance(value, dict) and len(value) == 1:
         (field, number), = value.items()
         return str(field), OPS[key][0], number

@@ -30,9 +30,10 @@ import pytest
 import cds
 from cds import cases as case_files
 from cds.knowledge import default, load
+from tests.test_fixtures import _cited
 
 HERE = Path(__file__).resolve().parent / "language"
-RULESETS = ("S9999", "S9998")
+RULESETS = ("S9999", "S9998", "S9997")
 CASES = {c.name: c for r in RULESETS for c in case_files.load_file(HERE / "cases" / f"{r}.yaml")}
 
 
@@ -72,6 +73,8 @@ def test_case(name: str, folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         assert result.warnings == []
     reasons = [c.reason for c in assessment.criteria]
     assert not [r for r in reasons if "{" in r or "}" in r]
+    # The evidence each criterion cites and what its reason says, as fixtures/cases state them.
+    assert _cited(name, expected, assessment) == []
 
 
 @pytest.mark.parametrize("therapy", RULESETS)
@@ -355,3 +358,47 @@ def test_planned_days_reads_bounds_and_an_order_without_an_end(bounds: dict[str,
     assessment = cds.evaluate(_bundle(None, raw=[order]), as_of="2026-11-22").assessment("S9373")
     assert ("S9373.safety.long-term" in [f.id for f in assessment.findings]) is open_ended
     assert assessment.billing.code == "S9374"
+
+
+def test_immunizations_are_read_only_when_a_rule_reads_them(folder: Path) -> None:
+    """Immunization is validated and prefetched by the hooks only where a rule reads it (criteria
+    README "Immunization"): the test ruleset S9997 does, the shipped rulesets do not yet."""
+    from cds.hooks.discovery import prefetch
+
+    immunization = {"resourceType": "Immunization", "id": "i1", "status": "completed",
+                    "vaccineCode": {"coding": [{"system": "http://hl7.org/fhir/sid/cvx", "code": "03"}]},
+                    "patient": {"reference": "Patient/p1"}, "occurrenceDateTime": "2026-11-12"}
+    reading, shipped = load(folder), default()
+    assert "Immunization" in reading.reads and reading.screen(immunization)
+    assert prefetch(reading)["immunizations"] == "Immunization?patient={{context.patientId}}"
+    assert "Immunization" not in shipped.reads and not shipped.screen(immunization)
+    assert "immunizations" not in prefetch(shipped)
+
+
+def test_shared_reading_terms_in_words(folder: Path) -> None:
+    """The catalog says what the immunization, record and regimen terms read."""
+    from cds.catalog.words import describe
+    from cds.conditions import parse_ruleset
+    knowledge = load(folder)
+    parsed = parse_ruleset(knowledge.rulesets["S9997"], knowledge.terminology, knowledge.valuesets)
+    said = {c.key: describe(c.node).plain() for c in parsed.clauses}
+    assert ("a completed immunization within 28 days before the as-of date, its vaccine coded in"
+            in said["c|S9997.live-vaccine|0"])
+    assert "the record holds no Immunization at all" in said["c|S9997.live-vaccine|1"]
+    assert "whose timing states a short course (bounded to 14 days or less)" in said["c|S9997.regimen|2"]
+
+
+def test_synthea_systolic_pressure_is_read_inside_its_blood_pressure_panel(folder: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Synthea writes systolic pressure 8480-6 only as a component of the panel 55284-4: it is read
+    as an observation of 8480-6 dated by the panel and cited as the panel (criteria README)."""
+    from tests.conftest import REFERENCE
+
+    bundle = next((REFERENCE / "synthea-samples").glob("Darin_Skiles_*.json"), None)
+    if bundle is None:
+        pytest.skip("../shared/reference is not available")
+    monkeypatch.setenv("CDS_RULESETS", str(folder))
+    result = cds.evaluate(bundle, as_of="2020-08-25", therapies=["S9997"])
+    systolic = next(c for c in result.assessment("S9997").criteria if c.id == "S9997.systolic")
+    assert systolic.result in ("met", "not-met") and "Systolic Blood Pressure" in systolic.reason
+    assert "2020-08-23" in systolic.reason and len(systolic.evidence) == 1

@@ -113,6 +113,8 @@ def _medication(spec: dict[str, Any]) -> Words:
     if "delivery" in spec:
         parts.append(f"given {_or([_ADVERB.get(d, d) for d in spec['delivery']])}" if spec["delivery"] != ["unknown"]
                      else "whose delivery (continuous or intermittent) cannot be told")
+    if "regimen" in spec:
+        parts.append(f"whose timing states {_or([_REGIMEN_WORDS[r] for r in spec['regimen']])}")
     if "status" in spec:
         parts.append(f"with status {_or(spec['status'])}")
     if "status_reason" in spec:
@@ -138,6 +140,10 @@ def _medication(spec: dict[str, Any]) -> Words:
 
 
 _ADVERB = {"continuous": "continuously", "intermittent": "intermittently"}
+_REGIMEN_WORDS = {"on-demand": "an on-demand regimen (as needed)",
+                  "short-course": "a short course (bounded to 14 days or less)",
+                  "scheduled": "a scheduled regimen (a frequency and period)",
+                  "not-stated": "no regimen (no frequency, period, bounds or as-needed)"}
 _MEASURES = (("interval_hours", "dosing interval", "h"), ("daily_volume_ml", "daily volume", "mL"),
              ("infused_day_volume_ml", "volume on a day it is infused", "mL"),
              ("daily_dose_mg", "daily dose", "mg"), ("duration_hours", "infusion duration", "h"),
@@ -245,8 +251,12 @@ def _procedure(spec: dict[str, Any]) -> Words:
                  children=removals)
 
 
+def _immunization(spec: dict[str, Any]) -> Words:
+    return Words(text=f"a completed immunization{_window(spec)}, its vaccine coded in", valuesets=list(spec["in"]))
+
+
 def _record(spec: dict[str, Any]) -> Words:
-    names = {"procedures": "no Procedure at all", "medication_history": "no medication history (no active, on-hold, completed or stopped request besides the order)"}
+    names = {"procedures": "no Procedure at all", "immunizations": "no Immunization at all", "medication_history": "no medication history (no active, on-hold, completed or stopped request besides the order)"}
     return Words(text="the record holds " + " and ".join(names[p] for p in spec["empty"]))
 
 
@@ -264,7 +274,7 @@ def _status(spec: dict[str, Any]) -> Words:
 _TERMS = {"condition": _condition, "conditions_count": _conditions_count, "medication": _medication,
           "medication_classes": _medication_classes, "service_order": _service_order, "patient": _patient,
           "course": _course, "observation": _observation, "observation_ratio": _observation_ratio,
-          "orders_total": _orders_total, "procedure": _procedure, "record": _record,
+          "orders_total": _orders_total, "procedure": _procedure, "immunization": _immunization, "record": _record,
           "result": _result, "status": _status}
 
 

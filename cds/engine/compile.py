@@ -119,6 +119,27 @@ def _compare(field: str, compare: Compare) -> list[dict[str, Any]]:
     return [{field: number} if op == "eq" else {COMPARISONS[op]: {field: number}} for op, number in compare.bounds]
 
 
+def _bounded(compare: Compare) -> list[dict[str, Any]]:
+    """A measured value compared through its bounds (cds/derive.py `_bounds`): "below X" holds when
+    the upper bound is under X, or is X and open ("<1 %" is below 1 %); "at most X" when the upper
+    bound is at most X; "above" and "at least" alike on the lower bound; "equal" when both bounds
+    are X. A value that is only a bound never decides the other side: it matches neither branch."""
+    if compare.unknown:
+        return [{"$nex": {"value": 1}}]
+    parts: list[dict[str, Any]] = []
+    for op, number in compare.bounds:
+        if op == "eq":
+            parts += [{"upper": number}, {"lower": number}]
+        elif op in ("lt", "gt"):
+            side = "upper" if op == "lt" else "lower"
+            strict, reached = ("$lt", "$lte") if op == "lt" else ("$gt", "$gte")
+            parts.append({"$or": [{strict: {side: number}},
+                                  {"$and": [{f"{side}_open": True}, {reached: {side: number}}]}]})
+        else:
+            parts.append({("$lte" if op == "le" else "$gte"): {"upper" if op == "le" else "lower": number}})
+    return parts
+
+
 def _window(spec: dict[str, Any]) -> list[dict[str, Any]]:
     """Within N days before the anchor: the span started by the anchor and ended at most N
     days before it (cds/facts.py `_windows`)."""
@@ -160,7 +181,7 @@ def _medication(spec: dict[str, Any], therapy: str, derived: str | None) -> dict
     if "ingredient" in spec:
         parts.append(_any_item("ingredients", spec["ingredient"]))
     for key, field in (("route", "route"), ("route_class", "route_class"), ("status", "status"),
-                       ("delivery", "delivery")):
+                       ("delivery", "delivery"), ("regimen", "regimen")):
         if key in spec:
             parts.append(_one_of(field, spec[key]))
     if spec.get("order") is True:
@@ -218,7 +239,7 @@ def _course(spec: dict[str, Any], therapy: str, derived: str | None) -> dict[str
 def _observation(spec: dict[str, Any], therapy: str, derived: str | None) -> dict[str, Any]:
     parts: list[dict[str, Any]] = []
     if "value" in spec:
-        parts += _compare("value", spec["value"])
+        parts += _bounded(spec["value"])
     if "loss" in spec:
         parts += _compare("value", spec["loss"])
     if "spread" in spec:
@@ -252,6 +273,10 @@ def _procedure(spec: dict[str, Any], therapy: str, derived: str | None) -> dict[
     return {"$and": [{"t": "procedure"}, _any_item("vs", spec["in"]), *_window(spec), *later]}
 
 
+def _immunization(spec: dict[str, Any], therapy: str, derived: str | None) -> dict[str, Any]:
+    return {"$and": [{"t": "immunization"}, _any_item("vs", spec["in"]), *_window(spec)]}
+
+
 def _record(spec: dict[str, Any], therapy: str, derived: str | None) -> dict[str, Any]:
     return {"$and": [{"t": "record"}, *({part: 0} for part in spec["empty"])]}
 
@@ -281,6 +306,7 @@ _PATTERNS: dict[str, Callable[[dict[str, Any], str, str | None], dict[str, Any]]
     "observation_ratio": _valued,
     "orders_total": _valued,
     "procedure": _procedure,
+    "immunization": _immunization,
     "record": _record,
     "result": _result,
     "status": _status,

@@ -28,6 +28,8 @@ Binding = list[dict[str, Any]]
 # equal but for them are asserted once, as one group (see CompiledRuleset.run).
 _LABELS = frozenset({"ref", "display", "group"})
 # The fact type (`t`) each condition term matches; derived terms match derived facts.
+# Fact types matched by a value set (or a phrase): one in none of the sets a rule names is not asserted.
+_CODED = ("condition", "procedure", "immunization")
 _FACT_TYPE = {"service_order": "service-order", "observation": "derived", "medication_classes": "derived",
               "conditions_count": "derived", "observation_ratio": "derived", "orders_total": "derived"}
 
@@ -105,7 +107,7 @@ class CompiledRuleset:
         # and a record carries many conditions that only other therapies read).
         read = [t for clause in parsed.clauses for t in terms(clause.node)]
         self._kinds = {_FACT_TYPE.get(t.kind, t.kind) for t in read}
-        self._valuesets = {v for t in read if t.kind in ("condition", "procedure") for v in t.spec.get("in", ())}
+        self._valuesets = {v for t in read if t.kind in _CODED for v in t.spec.get("in", ())}
         self._texts = {phrase_flag(p) for t in read if t.kind == "condition" for p in t.spec.get("text", ())}
         # Results, the status and the context are asserted only where a rule reads them: a fact
         # no pattern matches is not stored by durable-rules, so skipping it changes nothing but
@@ -120,7 +122,7 @@ class CompiledRuleset:
     def relevant(self, fact: dict[str, Any]) -> bool:
         """Whether a fact can match one of this ruleset's rules."""
         kind = fact.get("t")
-        if kind in ("condition", "procedure"):
+        if kind in _CODED:
             return kind in self._kinds and (not self._valuesets.isdisjoint(fact.get("vs", ()))
                                             or not self._texts.isdisjoint(fact.get("texts", ())))
         return kind in self._kinds

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fhir.resources.R4B.condition import Condition
+from fhir.resources.R4B.immunization import Immunization
 from fhir.resources.R4B.medication import Medication
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 from fhir.resources.R4B.observation import Observation
@@ -33,6 +34,7 @@ class PatientRecord:
     service_requests: list[tuple[str, ServiceRequest]] = field(default_factory=list)
     observations: list[tuple[str, Observation]] = field(default_factory=list)
     procedures: list[tuple[str, Procedure]] = field(default_factory=list)
+    immunizations: list[tuple[str, Immunization]] = field(default_factory=list)
     # Medications by every name a reference may use: "Medication/1" or a fullUrl. Contained
     # ones are resolved from their MedicationRequest.
     medications: dict[str, Medication] = field(default_factory=dict)
@@ -95,7 +97,8 @@ def _owner(entry: RawEntry) -> tuple[str, str]:
     resource = entry.resource
     if resource.get("resourceType") == "Patient":
         return _scope(entry), f"Patient/{resource.get('id')}"
-    subject = resource.get("subject")
+    registered = BY_NAME.get(resource.get("resourceType"))  # type: ignore[arg-type]
+    subject = resource.get(registered.subject if registered is not None else "subject")
     ref = subject.get("reference") if isinstance(subject, dict) else None
     return _scope(entry), ref if isinstance(ref, str) else "the patient"
 
@@ -130,7 +133,8 @@ def group_records(
     for entry, model in validated:
         if isinstance(model, (Patient, Medication)):
             continue
-        subject = getattr(model, "subject", None)
+        subject_element = BY_NAME[model.get_resource_type()].subject
+        subject = getattr(model, subject_element, None)
         ref = subject.reference if subject is not None else None
         key = aliases.get((_scope(entry), ref or ""))
         if key is None:
@@ -139,7 +143,7 @@ def group_records(
                 key = scoped[0]
             else:
                 problems.append(Problem(
-                    source=entry.source, entry=entry.entry, element=f"{model.get_resource_type()}.subject",
+                    source=entry.source, entry=entry.entry, element=f"{model.get_resource_type()}.{subject_element}",
                     message=f"refers to no Patient in the input ({ref or 'missing'})", severity="warning",
                 ))
                 continue

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fhir.resources.R4B.condition import Condition
+from fhir.resources.R4B.immunization import Immunization
 from fhir.resources.R4B.medication import Medication
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 from fhir.resources.R4B.observation import Observation
@@ -33,6 +34,8 @@ class ResourceType:
     prefetch: str | None = None
     # Passed over unvalidated unless one of its codes is in a value set the rules read.
     screened: bool = False
+    # The element naming the patient (Immunization names it `patient`, the others `subject`).
+    subject: str = "subject"
 
 
 REGISTRY: tuple[ResourceType, ...] = (
@@ -56,6 +59,8 @@ REGISTRY: tuple[ResourceType, ...] = (
                  frozenset({"resourceType", "id", "status", "code", "subject", "effectiveDateTime",
                             "effectivePeriod", "issued", "valueQuantity", "valueCodeableConcept",
                             "interpretation", "referenceRange", "valueString", "method",
+                            # Each component is an observation of its own code (criteria README).
+                            "component",
                             # Read for their presence only: an Observation with no value is not used.
                             "valueBoolean", "valueInteger", "valueRange", "valueRatio", "valueSampledData",
                             "valueTime", "valueDateTime", "valuePeriod"}),
@@ -64,6 +69,12 @@ REGISTRY: tuple[ResourceType, ...] = (
                  frozenset({"resourceType", "id", "status", "code", "subject", "performedDateTime",
                             "performedPeriod"}),
                  "procedures", "procedures", "Procedure?patient={{context.patientId}}"),
+    # Live vaccines (criteria README "Immunization"): read only when a rule reads them.
+    ResourceType("Immunization", Immunization,
+                 frozenset({"resourceType", "id", "status", "vaccineCode", "patient", "occurrenceDateTime",
+                            "occurrenceString"}),
+                 "immunizations", "immunizations", "Immunization?patient={{context.patientId}}",
+                 subject="patient"),
 )
 
 BY_NAME: dict[str, ResourceType] = {t.name: t for t in REGISTRY}

@@ -57,6 +57,9 @@ class Timing(BaseModel):
     continuous: list[str] = []
     # TimingAbbreviation code -> hours between doses.
     interval_codes: dict[str, float] = {}
+    # A course bounded to this many days or fewer is a short course (criteria README "Regimen
+    # from timing"); None: no order is read as a short course.
+    short_course_days: float | None = None
     sources: list[str] = []
 
 

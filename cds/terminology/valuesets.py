@@ -58,7 +58,7 @@ class ValueSets:
         self._display: dict[tuple[str, str], str] = {}
         for info in infos:
             for system, code, display in info.concepts:
-                key = (system, _normal(system, code))
+                key = (_system(system), _normal(system, code))
                 self._exact[key].add(info.id)
                 if display:
                     self._display.setdefault(key, display)
@@ -78,7 +78,7 @@ class ValueSets:
         known = self._answers.get((system, code))
         if known is not None:
             return known
-        found = set(self._exact.get((system, _normal(system, code)), ()))
+        found = set(self._exact.get((_system(system), _normal(system, code)), ()))
         if system == icd10cm.SYSTEM:
             for ancestor in icd10cm.lineage(code):
                 found |= self._groups.get(ancestor, set())
@@ -99,6 +99,18 @@ class ValueSets:
         codings = concept.get("coding") if isinstance(concept, dict) else None
         if not isinstance(codings, list) or not codings:
             return True
+        # An Observation's components are observations of their own codes (criteria README
+        # "Components"): a panel is read when one of its components' codes is in a value set.
+        components = resource.get("component")
+        if components is not None:
+            if not isinstance(components, list):
+                return True
+            for component in components:
+                inner = component.get("code") if isinstance(component, dict) else None
+                inner_codings = inner.get("coding") if isinstance(inner, dict) else None
+                if not isinstance(inner_codings, list):
+                    return True
+                codings = [*codings, *inner_codings]
         for coding in codings:
             if not isinstance(coding, dict):
                 return True
@@ -113,12 +125,19 @@ class ValueSets:
 
     def display(self, system: str, code: str) -> str | None:
         """Our own display for a code, e.g. the RxNorm clinical drug name."""
-        return self._display.get((system, _normal(system, code)))
+        return self._display.get((_system(system), _normal(system, code)))
 
     def require(self, ids: list[str], where: str) -> None:
         missing = [i for i in ids if i not in self.by_id]
         if missing:
             raise ValueSetError(f"{where}: unknown value set(s) {', '.join(missing)}")
+
+
+def _system(system: str) -> str:
+    """One name per code system: HCPCS is written with or without https, or as the Blue Button
+    URI (criteria README "Procedure"); a value set and a record naming it differently still meet.
+    CPT, SNOMED CT and ICD-10-PCS (http://www.cms.gov/Medicare/Coding/ICD10) have one name."""
+    return HCPCS if system in HCPCS_SYSTEMS else system
 
 
 def _normal(system: str, code: str) -> str:
