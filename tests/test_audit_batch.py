@@ -70,7 +70,7 @@ def test_an_existing_dask_cluster_can_run_the_batch(tmp_path: Path) -> None:
     reference = sqlite_url(tmp_path)
     _run([folder], reference, workers=0)
     (tmp_path / "c").mkdir()
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
         _run([folder], sqlite_url(tmp_path / "c"), workers=0, scheduler=cluster.scheduler_address)
     assert _outcomes(sqlite_url(tmp_path / "c")) == _outcomes(reference)
 

@@ -173,8 +173,10 @@ class _Dask:
 
         self.cluster = None
         if scheduler is None:
+            # The scheduler's HTTP server listens even without a dashboard, on 8787 when no address
+            # is given: a free port instead, so two batch runs (or test workers) can run at once.
             self.cluster = LocalCluster(n_workers=max(1, workers), threads_per_worker=1, processes=True,
-                                        dashboard_address=None, silence_logs=logging.ERROR)
+                                        dashboard_address=":0", silence_logs=logging.ERROR)
             self.client = Client(self.cluster)
         else:
             self.client = Client(scheduler)
