@@ -639,7 +639,7 @@ def _medication(
     timing_texts = texts.match(*(d.text for d in dosage),
                                *(t for d in dosage if d.timing is not None for t in _texts(d.timing.code, codes=True)))
     delivery = _delivery(dosage, {phrase_flag(w) for w in timing.continuous}.intersection(timing_texts))
-    # A continuous or 24-hour infusion states no dosing interval (S9494.md Billing).
+    # A continuous or 24-hour infusion states no dosing interval (the anti-infective page's Billing).
     interval = None if delivery == "continuous" else _interval_hours(dosage, timing.interval_codes)
     duration = _duration_hours(dosage)
     fact = MedicationFact(
@@ -797,7 +797,7 @@ def _hours(value: Any, unit: str | None) -> Decimal | None:
 
 def _interval_hours(dosage: list[Any], codes: dict[str, float]) -> float | None:
     """Hours between doses: period / frequency from timing.repeat, else timing.code, only the
-    codes listed (S9494.md, Billing). None when the order does not tell: no timing, a range, as
+    codes listed (the pages' Billing sections). None when the order does not tell: no timing, a range, as
     needed (and, decided by the caller, a continuous or 24-hour infusion)."""
     for instruction in dosage:
         timing = instruction.timing

@@ -57,8 +57,8 @@ class Criterion(_Item):
 
 
 class Cite(_Item):
-    """Record entries a finding names when it is reported, without deciding it (S9494: the latest
-    vancomycin trough and its date, if any): their references join the finding's evidence and
+    """Record entries a finding names when it is reported, without deciding it (the
+    latest trough of a drug level and its date, if any): their references join the finding's evidence and
     `reason` is filled from them; no match, no reason."""
 
     when: Condition
@@ -220,8 +220,8 @@ class Billing(_Item):
     # Notes that depend on the order (e.g. what an SC order bills besides the per diem): each
     # is added, before `notes`, when an order is evaluated and its condition holds.
     order_notes: list[BillingNote] = []
-    # Each order under evaluation is its own per diem (S9494.md: a second anti-infective on the
-    # same day): its code is picked from `codes` alone, and it is billed as a concurrent per
+    # Each order under evaluation is its own per diem (a page billing a second drug of its family
+    # on the same day as a second per diem): its code is picked from `codes` alone, and it is billed as a concurrent per
     # diem (README: the second carries modifier SH, the third SJ).
     per_order: bool = False
     unit: str

@@ -29,7 +29,8 @@ from .hooks_support.crd import check_system_actions
 from .hooks_support.patients import hook_request, morphine_infusion, pain_patient, searchset
 
 ROOT = Path(__file__).resolve().parent.parent
-THERAPY_ID = re.compile(r"S93[0-9]{2}")
+# Every HCPCS S-code of the family (S9325-S9379, S9490-S9504, S9537, S9538...).
+THERAPY_ID = re.compile(r"S9[0-9]{3}")
 # The changed branch's reason: seen only when the copy's rules run.
 CHANGED = "Copied ruleset: no homelessness on record."
 

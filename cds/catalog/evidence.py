@@ -3,7 +3,7 @@ finding, each with the result it expects.
 
 A case exercises a branch when it expects the branch's result and category for that criterion;
 one expecting a result without saying the category counts for the branch when that result has
-one category only. Cases named after the criterion or finding (`S9494.renal/...`) were written
+one category only. Cases named after the criterion or finding (`<criterion id>/<label>`) were written
 for it and are listed by name; the others are counted. Known gaps (the engine disagrees with the
 spec; tests/test_fixtures.py expects them to fail) are listed as such.
 """
