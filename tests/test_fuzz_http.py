@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from schemathesis.core import NOT_SET
 
 from .hooks_support.checks import CheckedClient, make_client
-from .hooks_support.strategies import (MARKER, SERVICES, hook_call, package_parameters,
+from .hooks_support.strategies import (MARKER, SERVICES, hook_call, package_parameters, pas_request,
                                        questionnaire_response)
 
 EXAMPLES = int(os.environ.get("CDS_FUZZ_EXAMPLES", "12"))
@@ -35,6 +35,7 @@ BODIES = {
     "/fhir/Questionnaire/$questionnaire-package": lambda _: package_parameters(),
     "/fhir/$questionnaire-package": lambda _: package_parameters(),
     "/fhir/QuestionnaireResponse": lambda _: questionnaire_response(),
+    "/fhir/Claim/$submit": lambda _: pas_request(),
     "/cds-services/{service_id}": hook_call,
 }
 
@@ -50,7 +51,7 @@ OPERATIONS = [("GET", "/cds-services"), ("POST", "/cds-services/{service_id}"),
               ("POST", "/cds-services/{service_id}/feedback"), ("GET", "/fhir/metadata"),
               ("GET", "/fhir/Questionnaire/{resource_id}"), ("GET", "/fhir/ValueSet/{resource_id}"),
               ("POST", "/fhir/Questionnaire/$questionnaire-package"), ("POST", "/fhir/$questionnaire-package"),
-              ("POST", "/fhir/QuestionnaireResponse")]
+              ("POST", "/fhir/QuestionnaireResponse"), ("POST", "/fhir/Claim/$submit")]
 
 
 @pytest.fixture(scope="module")

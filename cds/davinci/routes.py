@@ -26,7 +26,7 @@ from .. import knowledge as _knowledge
 from ..audit import AuditTrail
 from ..hooks.body import read_json
 from ..hooks.errors import FHIR_JSON, HookError
-from ..hooks.openapi import PACKAGE_PARAMETERS, QUESTIONNAIRE_RESPONSE, json_body
+from ..hooks.openapi import PACKAGE_PARAMETERS, PAS_REQUEST, QUESTIONNAIRE_RESPONSE, json_body
 from ..web.security import client_of
 from ..web.settings import Settings
 from .answers import accept, issued_packages
@@ -110,7 +110,7 @@ def router(*, settings: Settings, trail: AuditTrail, responses: ResponseStore,
                            f"{stored.assertion_id}; its answers count in the next assessment of the order"}]}
         return _fhir(outcome, 201, {"Location": f"{base_url(request)}/fhir/QuestionnaireResponse/{stored.id}"})
 
-    @app.post("/fhir/Claim/$submit")
+    @app.post("/fhir/Claim/$submit", openapi_extra=json_body(PAS_REQUEST, FHIR_JSON))
     async def claim_submit(request: Request) -> Response:
         refused = await authenticate(request)
         if refused is not None:

@@ -55,6 +55,14 @@ QUESTIONNAIRE_RESPONSE = {
                                                        "properties": {"linkId": _STRING, "answer": {"type": "array"}}}}},
 }
 
+# Da Vinci PAS: a request Bundle, or a Parameters holding it as `resource`.
+PAS_REQUEST = {
+    "type": "object", "required": ["resourceType"],
+    "properties": {"resourceType": {"enum": ["Bundle", "Parameters"]}, "type": _STRING,
+                   "entry": {"type": "array", "items": {"type": "object", "properties": {"resource": _RESOURCE}}},
+                   "parameter": {"type": "array", "items": {"type": "object", "properties": {"resource": _RESOURCE}}}},
+}
+
 
 def json_body(schema: dict[str, Any], media_type: str = "application/json") -> dict[str, Any]:
     """FastAPI's openapi_extra for an endpoint that takes this JSON body."""

@@ -1,6 +1,7 @@
 """Hypothesis strategies for the requests of the service: CDS Hooks calls whose prefetch holds
 the resources the rules read (Patient, Condition, MedicationRequest, Observation, Procedure,
-Coverage), DTR `$questionnaire-package` Parameters and QuestionnaireResponses.
+Coverage), DTR `$questionnaire-package` Parameters and QuestionnaireResponses, and PAS
+`Claim/$submit` request Bundles.
 
 Codes are drawn from the loaded value sets, so that rules fire; now and then an element is of
 the wrong kind, so that the 400 paths are walked too. Every free text and id carries MARKER,
@@ -13,7 +14,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from cds import knowledge
+from cds import cases, knowledge
+from cds.davinci.pas_example import example_request
 
 MARKER = "ECHO"
 CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
@@ -176,3 +178,34 @@ def questionnaire_response(draw: st.DrawFn) -> dict[str, Any]:
             "subject": {"reference": f"Patient/{draw(ids)}"}, "authored": draw(sometimes_wrong(dates)),
             "identifier": {"system": "urn:home-infusion-cds:coverage-assertion-id", "value": draw(ids)},
             "item": draw(items)}
+
+
+@st.composite
+def pas_request(draw: st.DrawFn) -> dict[str, Any]:
+    """A PAS request Bundle made from a test case with an order (cds pas example), or (one time in
+    two) with one element of the Bundle, of one of its resources or of the Claim's item replaced by
+    a value of another kind, or one entry left out."""
+    loaded = knowledge.default()
+    case = draw(st.sampled_from(_cases_with_an_order()))
+    bundle = example_request(case, loaded, code=draw(st.sampled_from([None, *sorted(loaded.rulesets)])))
+    bundle["identifier"]["value"] = draw(ids)
+    how = draw(st.integers(0, 7))
+    entries = bundle["entry"]
+    if how == 1:
+        del entries[draw(st.integers(0, len(entries) - 1))]
+    elif how in (2, 3):
+        bundle[draw(st.sampled_from(sorted(bundle)))] = draw(JUNK)
+    elif how in (4, 5):
+        resource = entries[draw(st.integers(0, len(entries) - 1))]["resource"]
+        resource[draw(st.sampled_from(sorted(resource)))] = draw(JUNK)
+    elif how == 6:
+        item = entries[0]["resource"]["item"][0]
+        item[draw(st.sampled_from(sorted(item)))] = draw(JUNK)
+    return bundle
+
+
+def _cases_with_an_order() -> list[cases.Case]:
+    return [c for _, c in sorted(_CASES.items()) if isinstance(c.record.get("order"), dict)][:200]
+
+
+_CASES = cases.load()
