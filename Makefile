@@ -32,10 +32,11 @@ bench: $(STAMP)
 
 # Every test, with what the tests need: a PostgreSQL server for the audit trail and Debian's
 # Chromium for the review pages (both installed with apt-get when missing, then started). The
-# tests run on one worker process per core (pytest-xdist).
+# tests run on one worker process per core (pytest-xdist), a test file on one worker, so its
+# module fixtures (a built wheel, a running server, a browser) are built once.
 test: $(STAMP)
 	scripts/chromium.sh
-	eval "$$(scripts/postgres.sh)" && $(BIN)/python -m pytest -n auto --dist loadgroup
+	eval "$$(scripts/postgres.sh)" && $(BIN)/python -m pytest -n auto --dist loadfile
 
 # The property-based tests of the HTTP API at length: 300 examples per endpoint (FUZZ_EXAMPLES),
 # new ones each run (`make test` runs 12 each, the same every time). A few minutes.
