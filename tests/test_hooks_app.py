@@ -339,7 +339,8 @@ def test_what_is_not_strict_json_answers_400(raw: bytes) -> None:
         parse(raw)
 
 
-@pytest.mark.parametrize("raw", [b"[" * 101 + b"]" * 101, b'{"a": ' * 300 + b"1" + b"}" * 300, b"[" * 3000])
+@pytest.mark.parametrize("raw", [b"[" * 101 + b"]" * 101, b'{"a": ' * 300 + b"1" + b"}" * 300,
+                                 b"[" * 3000 + b"]" * 3000])
 def test_json_nested_deeper_than_100_levels_answers_400(raw: bytes) -> None:
     from cds.hooks.body import parse
     from cds.hooks.errors import HookError
