@@ -396,7 +396,7 @@ def _observations(ref: str, observation: Observation, valuesets: ValueSets,
                   texts: TextMatcher, results: ResultMatcher, warnings: list[Problem]) -> list[ObservationFact]:
     """The readings of one Observation: itself, and each of its components, a component being an
     observation of its own code with the parent's status, date and method (criteria README
-    "Components": Synthea puts systolic pressure 8480-6 inside the blood-pressure panel 55284-4).
+    "Components": Synthea puts the systolic pressure inside the blood-pressure panel).
     Each reading names the parent as its record entry."""
     if observation.status not in OBSERVATION_STATUSES:
         return []
