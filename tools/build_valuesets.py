@@ -10,14 +10,14 @@ Add ``--check`` to write nothing and exit 1 when a file would change.
 
 Every file is one FHIR R4 ValueSet (JSON, 2-space indent, codes sorted):
 
-* VSAC-derived sets: the eCQM value set classes of the MIT-licensed ``canvas`` wheel
+* VSAC-derived sets (``rulesets/valuesets/sources/vsac.yaml``): the eCQM value set classes of the MIT-licensed ``canvas`` wheel
   (``canvas_sdk/value_set/v2026/*.py``), read as text with ``ast`` (canvas is never
   imported). Every code of the class is taken, with the ``# display`` comment beside it.
 * ``opioid-drugs``: every distinct drug of the OMTK RxNorm opioid drug table
   (``rxnorm-opioid-drugs.csv``, from cqframework/opioid-mme-r4 OMTKData.cql).
-* Curated sets: the ``CURATED`` table below, citing the criteria pages
-  (``../shared/criteria/S9326.md``, ``S9363.md``).
-* Display-filtered sets: the ``DISPLAY_FILTERED`` table below; the codes of one canvas class
+* Curated sets: ``rulesets/valuesets/sources/curated.yaml``, each citing the criteria page
+  (``../shared/criteria/S9326.md``, ``S9363.md``, ...) that lists its codes.
+* Display-filtered sets: ``rulesets/valuesets/sources/display-filtered.yaml``; the codes of one canvas class
   whose display contains an include word and no exclude word (e.g.
   ``malignant-neoplasm-snomed``: the malignant SNOMED CT codes of VSAC "Cancer").
 
@@ -27,7 +27,10 @@ descendants an ``is-a`` filter. A curated SNOMED CT code takes its display from 
 value sets; a code that is not found there keeps the display the criteria page gives and is
 listed as such in ``purpose``. The script fails loudly on anything it cannot verify.
 
-Dependencies: the standard library and simple_icd_10_cm.
+What each set is (ids, citations, codes, notes) is data in ``rulesets/valuesets/sources/``;
+this script holds only the code that reads, verifies and writes it.
+
+Dependencies: the standard library, simple_icd_10_cm, PyYAML, pydantic and cds.yamlfile.
 """
 
 from __future__ import annotations
@@ -43,11 +46,18 @@ from collections import Counter
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+from typing import Any, TypeVar
 
 import simple_icd_10_cm as icd
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # cds, when run from a checkout
+from cds.yamlfile import safe_load  # noqa: E402 - refuses a code written twice in one mapping
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT_DIR = REPO_ROOT / "rulesets" / "valuesets"
+DEFAULT_SOURCES_DIR = DEFAULT_OUT_DIR / "sources"
 
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 SNOMED = "http://snomed.info/sct"
@@ -84,10 +94,20 @@ class BuildError(Exception):
 
 
 # --------------------------------------------------------------------------- specs
+# The specs are data (rulesets/valuesets/sources/*.yaml, with their citations and notes): this
+# script only reads, verifies and writes them.
 
 
-@dataclass(frozen=True)
-class VsacSpec:
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+_SpecT = TypeVar("_SpecT", bound=_Spec)
+
+
+class VsacSpec(_Spec):
+    """A VSAC value set taken whole from the canvas class of that name and OID."""
+
     id: str
     class_name: str
     oid: str
@@ -95,941 +115,21 @@ class VsacSpec:
     note: str = ""
 
 
-@dataclass(frozen=True)
-class SnomedRef:
-    code: str
-    criteria_display: str | None  # text the criteria page gives; None = not named there
-
-
-@dataclass(frozen=True)
-class CuratedSpec:
+class CuratedSpec(_Spec):
     id: str
     title: str
     citation: str
-    # (ICD-10-CM code, text its 2026 description must contain, case-insensitive)
-    icd: tuple[tuple[str, str], ...] = ()
-    snomed: tuple[SnomedRef, ...] = ()
+    # ICD-10-CM code -> text its 2026 description must contain, case-insensitive
+    icd: dict[str, str] = {}
+    # SNOMED CT code -> text the criteria page gives (None: not named there)
+    snomed: dict[str, str | None] = {}
     note: str = ""
     icd_from_malignancy_chapter: bool = False
 
 
-VSAC_SPECS: tuple[VsacSpec, ...] = (
-    VsacSpec("cancer-related-pain", "CancerRelatedPain", "2.16.840.1.113762.1.4.1111.180", "condition.py"),
-    VsacSpec("cancer-vsac", "Cancer", "2.16.840.1.113883.3.526.3.1010", "condition.py",
-             note="Besides malignant neoplasms the VSAC set holds ICD-10-CM D37-D49 (neoplasms of "
-             "uncertain or unspecified behaviour) and SNOMED CT codes for neoplasms of uncertain "
-             "behaviour, borderline tumours, myelodysplastic and myeloproliferative disorders, "
-             "inherited cancer syndromes and a few benign lesions (e.g. keratoacanthoma, mast "
-             "cell nevus); they are kept as published. For an active malignancy use malignancy "
-             "(ICD-10-CM) and malignant-neoplasm-snomed (SNOMED CT)."),
-    VsacSpec("opioid-use-disorder-vsac", "OpioidUseDisorder", "2.16.840.1.113762.1.4.1111.171", "condition.py"),
-    VsacSpec("seizure-disorder-vsac", "SeizureDisorder", "2.16.840.1.113883.3.464.1003.105.12.1206", "condition.py"),
-    VsacSpec("pregnant-state-vsac", "PregnantState", "2.16.840.1.113883.3.3157.4055", "condition.py"),
-    VsacSpec("opioids-vsac", "Opioids", "2.16.840.1.113762.1.4.1248.120", "medication.py"),
-    VsacSpec("schedule-iv-benzodiazepines", "ScheduleIvBenzodiazepines", "2.16.840.1.113762.1.4.1125.1", "medication.py"),
-    VsacSpec("meperidine-medications", "MeperidineMedications", "2.16.840.1.113883.3.464.1003.1248", "medication.py"),
-    VsacSpec("psychotic-disorder-vsac", "SchizophreniaOrPsychoticDisorder", "2.16.840.1.113883.3.464.1003.105.12.1104",
-             "condition.py"),
-    VsacSpec("sepsis-vsac", "Sepsis", "2.16.840.1.113762.1.4.1029.237", "no_qdm_category_assigned.py"),
-    VsacSpec("heart-failure-vsac", "HeartFailure", "2.16.840.1.113883.3.526.3.376", "condition.py"),
-    VsacSpec("palliative-care-diagnosis-vsac", "PalliativeCareDiagnosis", "2.16.840.1.113883.3.464.1003.1167", "condition.py"),
-    VsacSpec("blood-transfusion-vsac", "BloodTransfusion", "2.16.840.1.113762.1.4.1029.213", "procedure.py"),
-    VsacSpec("high-intensity-statin-therapy", "HighIntensityStatinTherapy", "2.16.840.1.113883.3.526.3.1572", "medication.py"),
-    VsacSpec("moderate-intensity-statin-therapy", "ModerateIntensityStatinTherapy", "2.16.840.1.113883.3.526.3.1575", "medication.py"),
-    VsacSpec("chemotherapy-advanced-cancer-vsac", "ChemotherapyAgentsForAdvancedCancer", "2.16.840.1.113762.1.4.1248.355", "medication.py"),
-    # S9364.md S9364.nutrition-status: "active Condition in VSAC Malnutrition Diagnosis".
-    VsacSpec("malnutrition-diagnosis-vsac", "MalnutritionDiagnosis", "2.16.840.1.113762.1.4.1095.55", "condition.py"),
-    # S9338.md (immune globulin): S9338.indication (SCID), S9338.safety.thrombosis (VTE,
-    # estrogens), S9338.safety.renal (CKD stage 5, ESRD).
-    VsacSpec("scid-vsac", "SevereCombinedImmunodeficiency", "2.16.840.1.113883.3.464.1003.120.12.1007", "condition.py"),
-    VsacSpec("venous-thromboembolism-vsac", "VenousThromboembolism", "2.16.840.1.113883.3.117.1.7.1.279", "condition.py"),
-    VsacSpec("harmful-estrogens-vsac", "PotentiallyHarmfulEstrogensForOlderAdults", "2.16.840.1.113883.3.464.1003.1058",
-             "medication.py"),
-    VsacSpec("ckd-stage-5-vsac", "ChronicKidneyDiseaseStage5", "2.16.840.1.113883.3.526.3.1002", "condition.py"),
-    VsacSpec("esrd-vsac", "EndStageRenalDisease", "2.16.840.1.113883.3.526.3.353", "condition.py"),
-)
-
-CHRONIC_PAIN_SNOMED = (SnomedRef("82423001", "chronic pain"),)
-HEMIPLEGIA_AFTER_CVD = "Hemiplegia and hemiparesis following"
-
-P_S9357 = "S9357.md S9357.indication "
-P_S9338 = "S9338.md S9338.indication "
-
-CURATED: tuple[CuratedSpec, ...] = (
-    # S9347 (../shared/criteria/S9347.md)
-    CuratedSpec(
-        "ph-primary", "Primary pulmonary hypertension",
-        "S9347.md S9347.indication (ICD-10-CM I27.0 primary pulmonary hypertension)",
-        icd=(("I27.0", "primary pulmonary hypertension"),),
-    ),
-    CuratedSpec(
-        "ph-secondary-covered", "Secondary pulmonary arterial hypertension; Eisenmenger's syndrome",
-        "S9347.md S9347.indication (ICD-10-CM I27.21 secondary pulmonary arterial hypertension, "
-        "I27.83 Eisenmenger's syndrome)",
-        icd=(("I27.21", "secondary pulmonary arterial hypertension"),
-             ("I27.83", "eisenmenger")),
-    ),
-    CuratedSpec(
-        "ph-ctph", "Chronic thromboembolic pulmonary hypertension",
-        "S9347.md S9347.indication and S9347.safety.ctph (ICD-10-CM I27.24)",
-        icd=(("I27.24", "chronic thromboembolic pulmonary hypertension"),),
-    ),
-    CuratedSpec(
-        "ph-unclassified", "Pulmonary hypertension, unspecified or other secondary",
-        "S9347.md S9347.indication (ICD-10-CM I27.20 and I27.29: count only with an active "
-        "associated condition)",
-        icd=(("I27.20", "pulmonary hypertension, unspecified"),
-             ("I27.29", "other secondary pulmonary hypertension")),
-    ),
-    CuratedSpec(
-        "ph-associated", "Conditions pulmonary hypertension may be secondary to (L33794 causes)",
-        "S9347.md S9347.indication (connective tissue disease M32, M33, M34, M35.1; HIV B20; "
-        "cirrhosis K70.3, K74.6; congenital shunt Q21.0, Q21.1, Q21.4, Q25.0)",
-        icd=(("M32", "lupus erythematosus"), ("M33", "dermatopolymyositis"),
-             ("M34", "systemic sclerosis"), ("M35.1", "overlap syndromes"),
-             ("B20", "human immunodeficiency virus"), ("K70.3", "alcoholic cirrhosis"),
-             ("K74.6", "cirrhosis"), ("Q21.0", "ventricular septal defect"),
-             ("Q21.1", "atrial septal defect"), ("Q21.4", "aortopulmonary septal defect"),
-             ("Q25.0", "patent ductus arteriosus")),
-    ),
-    CuratedSpec(
-        "ph-excluded", "Pulmonary hypertension L33794 excludes (left heart disease, lung disease)",
-        "S9347.md S9347.indication (ICD-10-CM I27.22, I27.23 are exclusions)",
-        icd=(("I27.22", "left heart disease"), ("I27.23", "lung diseases and hypoxia")),
-    ),
-    CuratedSpec(
-        "left-heart-disease", "Left heart disease next to pulmonary hypertension",
-        "S9347.md S9347.safety.left-heart-disease (ICD-10-CM I27.22, I50 (all), I35.0, I35.2; "
-        "VSAC Heart Failure is heart-failure-vsac)",
-        icd=(("I27.22", "left heart disease"), ("I50", "heart failure"),
-             ("I35.0", "aortic (valve) stenosis"), ("I35.2", "aortic (valve) stenosis with insufficiency")),
-    ),
-    CuratedSpec(
-        "ph-lung-disease", "Respiratory disease next to pulmonary hypertension",
-        "S9347.md S9347.safety.lung-disease (ICD-10-CM I27.23, J44, J84.1, G47.33)",
-        icd=(("I27.23", "lung diseases and hypoxia"), ("J44", "chronic obstructive pulmonary"),
-             ("J84.1", "interstitial pulmonary diseases with fibrosis"),
-             ("G47.33", "obstructive sleep apnea")),
-    ),
-    CuratedSpec(
-        "central-line-infection", "Infection following infusion (central line infection), any status",
-        "S9347.md S9347.safety.line-infection (ICD-10-CM T80.21 (all)); S9348.md S9348.safety.line-infection "
-        "(ICD-10-CM T80.21, T80.211-T80.219, any 7th character)",
-        icd=(("T80.21", "infection due to central venous catheter"),),
-    ),
-    CuratedSpec(
-        "long-term-anticoagulant", "Long term (current) use of anticoagulants",
-        "S9347.md S9347.safety.bleeding (ICD-10-CM Z79.01)",
-        icd=(("Z79.01", "long term (current) use of anticoagulants"),),
-    ),
-    CuratedSpec(
-        "malignancy", "Malignant neoplasm (ICD-10-CM C00-C96, C7A, C7B)",
-        "S9326.md S9326.indication (cancer-related pain: an active malignancy, ICD-10-CM "
-        "C00-C96, C7A, C7B, together with any active pain condition)",
-        icd_from_malignancy_chapter=True,
-        note="One is-a group per ICD-10-CM category from C00 to C96 that exists in the "
-        "release, C4A (Merkel cell carcinoma, which sits between C43 and C44), C7A and C7B "
-        "included. SNOMED CT malignant neoplasm codes are in malignant-neoplasm-snomed.",
-    ),
-    CuratedSpec(
-        "chronic-pain", "Chronic pain",
-        "S9326.md S9326.indication (chronic pain: ICD-10-CM G89.0, G89.2 (all), G89.4; "
-        "SNOMED 82423001 chronic pain and its common specific forms)",
-        icd=(("G89.0", "central pain syndrome"), ("G89.2", "chronic pain"),
-             ("G89.4", "chronic pain syndrome")),
-        snomed=CHRONIC_PAIN_SNOMED,
-        note="No specific chronic pain form (chronic low back pain, chronic neck pain, "
-        "chronic pain syndrome) could be verified in canvas v2026 or the Synthea samples, "
-        "so none is included.",
-    ),
-    CuratedSpec(
-        "postoperative-pain", "Postoperative pain needing prolonged management",
-        "S9326.md S9326.indication (postoperative: ICD-10-CM G89.18, G89.28, G89.12)",
-        icd=(("G89.18", "acute postprocedural pain"), ("G89.28", "chronic postprocedural pain"),
-             ("G89.12", "post-thoracotomy pain")),
-    ),
-    CuratedSpec(
-        "pain-any", "Any pain condition (used together with malignancy)",
-        "S9326.md S9326.indication (an active malignancy together with any active pain "
-        "condition)",
-        icd=(("G89", "pain, not elsewhere classified"), ("R52", "pain, unspecified")),
-        snomed=CHRONIC_PAIN_SNOMED,
-        note="Kept small: the ICD-10-CM pain codes proper (G89 and R52). Site-specific "
-        "symptom codes (M54 dorsalgia, which also holds M54.0 panniculitis; M79.6 limb pain) "
-        "are left out. SNOMED 22253000 Pain (finding) could not be verified and is left out.",
-    ),
-    CuratedSpec(
-        "homelessness", "Homelessness or inadequate housing",
-        "S9326.md S9326.home-setting; S9363.md S9363.home-setting (ICD-10-CM Z59.0, Z59.1; "
-        "SNOMED 32911000 homeless)",
-        icd=(("Z59.0", "homelessness"), ("Z59.1", "inadequate housing")),
-        snomed=(SnomedRef("32911000", "homeless"),),
-    ),
-    CuratedSpec(
-        "respiratory-risk", "Conditions raising the risk of respiratory depression",
-        "S9326.md S9326.safety.respiratory (ICD-10-CM G47.33, J96.1, J96.2, R06.81; SNOMED "
-        "78275009 obstructive sleep apnea)",
-        icd=(("G47.33", "obstructive sleep apnea"), ("J96.1", "chronic respiratory failure"),
-             ("J96.2", "acute and chronic respiratory failure"), ("R06.81", "apnea")),
-        snomed=(SnomedRef("78275009", "obstructive sleep apnea"),),
-    ),
-    CuratedSpec(
-        "opioid-use-disorder", "Opioid use disorder (ICD-10-CM F11, SNOMED opioid abuse)",
-        "S9326.md S9326.safety.opioid-use-disorder (VSAC Opioid Use Disorder "
-        "2.16.840.1.113762.1.4.1111.171, ICD-10-CM F11; SNOMED 5602001 opioid abuse)",
-        icd=(("F11", "opioid related disorders"),),
-        snomed=(SnomedRef("5602001", "opioid abuse"),),
-        note="The VSAC set itself is opioid-use-disorder-vsac.",
-    ),
-    CuratedSpec(
-        "spasticity-origin", "Spasticity of cerebral or spinal origin",
-        "S9363.md S9363.indication (ICD-10-CM G35 (incl. G35.A-D), G80, S14.1/S24.1/S34.1 (any "
-        "7th character), G95, G82, G81, I69.x5x, G11.4, G25.82; SNOMED 24700007 multiple "
-        "sclerosis, 128188000 cerebral palsy, 698754002 chronic paralysis due to lesion of "
-        "spinal cord)",
-        icd=(("G35", "multiple sclerosis"), ("G80", "cerebral palsy"),
-             ("S14.1", "cervical spinal cord"), ("S24.1", "thoracic spinal cord"),
-             ("S34.1", "lumbar and sacral spinal cord"), ("G95", "spinal cord"),
-             ("G82", "paraplegia"), ("G81", "hemiplegia and hemiparesis"),
-             ("I69.05", HEMIPLEGIA_AFTER_CVD), ("I69.15", HEMIPLEGIA_AFTER_CVD),
-             ("I69.25", HEMIPLEGIA_AFTER_CVD), ("I69.35", HEMIPLEGIA_AFTER_CVD),
-             ("I69.85", HEMIPLEGIA_AFTER_CVD), ("I69.95", HEMIPLEGIA_AFTER_CVD),
-             ("G11.4", "hereditary spastic paraplegia"), ("G25.82", "stiff-man syndrome")),
-        snomed=(SnomedRef("24700007", "multiple sclerosis"),
-                SnomedRef("128188000", "cerebral palsy"),
-                SnomedRef("698754002", "chronic paralysis due to lesion of spinal cord")),
-        note="I69.x5x = the six subcategories I69.05, I69.15, I69.25, I69.35, I69.85, I69.95, "
-        "each checked to read 'Hemiplegia and hemiparesis following ...'.",
-    ),
-    CuratedSpec(
-        "muscle-spasm", "Muscle spasm (not an indication; used to give the reason)",
-        "S9363.md S9363.indication (a muscle spasm alone, M62.83, R25.2, is not an indication)",
-        icd=(("M62.83", "muscle spasm"), ("R25.2", "cramp and spasm")),
-    ),
-    CuratedSpec(
-        "seizure-disorder", "Seizure disorder",
-        "S9363.md S9363.safety.seizure (ICD-10-CM G40; VSAC Seizure Disorder; SNOMED 84757009 "
-        "epilepsy, 128613002 seizure disorder)",
-        icd=(("G40", "epilepsy"),),
-        snomed=(SnomedRef("84757009", "epilepsy"), SnomedRef("128613002", "seizure disorder")),
-        note="Both SNOMED codes also occur in the Synthea sample bundles. The VSAC set itself "
-        "is seizure-disorder-vsac.",
-    ),
-    CuratedSpec(
-        "severe-renal-impairment", "Severe renal impairment (CKD stage 4, 5, ESRD)",
-        "S9363.md S9363.safety.renal (ICD-10-CM N18.4, N18.5, N18.6; SNOMED 431857002 CKD "
-        "stage 4, 433146000 CKD stage 5, 46177005 end-stage renal disease)",
-        icd=(("N18.4", "stage 4"), ("N18.5", "stage 5"), ("N18.6", "end stage renal disease")),
-        snomed=(SnomedRef("431857002", "CKD stage 4"), SnomedRef("433146000", "CKD stage 5"),
-                SnomedRef("46177005", "end-stage renal disease")),
-    ),
-    CuratedSpec(
-        "pregnancy", "Pregnancy",
-        "S9363.md S9363.safety.pregnancy (ICD-10-CM Z33.1, O09; VSAC Pregnant State; SNOMED "
-        "77386006 pregnancy, 72892002 normal pregnancy)",
-        icd=(("Z33.1", "pregnant state"), ("O09", "high risk pregnancy")),
-        snomed=(SnomedRef("77386006", "pregnancy"), SnomedRef("72892002", "normal pregnancy")),
-        note="The VSAC set itself is pregnant-state-vsac.",
-    ),
-    CuratedSpec(
-        "psychotic-disorder", "Schizophrenia or psychotic disorder (ICD-10-CM F20-F29)",
-        "S9327-S9328.md S9328.safety.psychosis (VSAC Schizophrenia or Psychotic Disorder "
-        "2.16.840.1.113883.3.464.1003.105.12.1104 or ICD-10-CM F20-F29)",
-        icd=(("F20", "schizophrenia"), ("F21", "schizotypal disorder"), ("F22", "delusional disorders"),
-             ("F23", "brief psychotic disorder"), ("F24", "shared psychotic disorder"),
-             ("F25", "schizoaffective disorders"), ("F28", "other psychotic disorder"),
-             ("F29", "unspecified psychosis")),
-        note="F20-F29 = the categories of that block that exist (F26 and F27 do not). The VSAC "
-        "set itself is psychotic-disorder-vsac.",
-    ),
-    CuratedSpec(
-        "neuraxial-infection", "Active infection: sepsis, meningitis, intraspinal abscess, infusion catheter infection",
-        "S9327-S9328.md S9328.safety.infection (VSAC Sepsis 2.16.840.1.113762.1.4.1029.237 or "
-        "ICD-10-CM A41, G00, G03, G06.1, T85.735, T85.79)",
-        icd=(("A41", "other sepsis"), ("G00", "bacterial meningitis"), ("G03", "meningitis"),
-             ("G06.1", "intraspinal abscess"), ("T85.735", "spinal infusion catheter"),
-             ("T85.79", "infection and inflammatory reaction")),
-        note="The VSAC set itself is sepsis-vsac.",
-    ),
-    CuratedSpec(
-        "bleeding-diathesis", "Bleeding disorder (ICD-10-CM D65-D68 without the thrombophilias D68.5, D68.6)",
-        "S9327-S9328.md S9328.safety.bleeding (ICD-10-CM D65-D68, except the thrombophilias "
-        "D68.5 and D68.6)",
-        icd=(("D65", "disseminated intravascular coagulation"), ("D66", "hereditary factor VIII deficiency"),
-             ("D67", "hereditary factor IX deficiency"), ("D68.0", "von willebrand"),
-             ("D68.1", "hereditary factor XI deficiency"), ("D68.2", "hereditary deficiency of other clotting factors"),
-             ("D68.3", "hemorrhagic disorder due to"), ("D68.4", "acquired coagulation factor deficiency"),
-             ("D68.8", "other specified coagulation defects"), ("D68.9", "coagulation defect, unspecified")),
-        note="D68 is listed by subcategory so that D68.5 and D68.6 stay out. The VSAC set Bleeding "
-        "Disorder 2.16.840.1.113762.1.4.1029.287 holds D68.5x and D68.6x, and this tool cannot "
-        "exclude codes from a VSAC set, so it is not generated.",
-    ),
-    CuratedSpec(
-        "programmable-device", "Another implanted programmable device",
-        "S9327-S9328.md S9328.safety.programmable-device (ICD-10-CM Z95.0 pacemaker, Z95.810 "
-        "implantable defibrillator, Z96.82 neurostimulator)",
-        icd=(("Z95.0", "cardiac pacemaker"), ("Z95.810", "defibrillator"), ("Z96.82", "neurostimulator")),
-    ),
-    CuratedSpec(
-        "high-cord-injury", "Cervical or high thoracic spinal cord injury",
-        "S9363.md S9363.safety.withdrawal (cervical/high thoracic cord injury: S14.1, S24.1)",
-        icd=(("S14.1", "cervical spinal cord"), ("S24.1", "thoracic spinal cord")),
-    ),
-    CuratedSpec(
-        "heart-failure", "Heart failure (any code)",
-        "S9348.md S9348.indication (ICD-10-CM I50 (all), I11.0, I13.0, I13.2, I09.81; SNOMED "
-        "84114007 heart failure, 42343007 congestive heart failure, 88805009 chronic congestive "
-        "heart failure)",
-        icd=(("I50", "heart failure"), ("I11.0", "heart failure"), ("I13.0", "heart failure"),
-             ("I13.2", "heart failure"), ("I09.81", "rheumatic heart failure")),
-        snomed=(SnomedRef("84114007", "heart failure"), SnomedRef("42343007", "congestive heart failure"),
-                SnomedRef("88805009", "chronic congestive heart failure")),
-        note="The VSAC set itself is heart-failure-vsac.",
-    ),
-    CuratedSpec(
-        "cardiogenic-shock", "Cardiogenic shock (not an indication; used to give the reason)",
-        "S9348.md S9348.indication (cardiogenic shock alone, R57.0, is not an indication)",
-        icd=(("R57.0", "cardiogenic shock"),),
-    ),
-    CuratedSpec(
-        "heart-failure-stage-d", "Heart failure stage D / end stage",
-        "S9348.md S9348.advanced-hf (ICD-10-CM I50.84; SNOMED 120851000119104 systolic HF stage "
-        "D, 120881000119106 diastolic HF stage D, 67431000119105 congestive HF stage D)",
-        icd=(("I50.84", "end stage heart failure"),),
-        snomed=(SnomedRef("120851000119104", "systolic heart failure stage D"),
-                SnomedRef("120881000119106", "diastolic heart failure stage D"),
-                SnomedRef("67431000119105", "congestive heart failure stage D")),
-    ),
-    CuratedSpec(
-        "ventricular-arrhythmia", "Ventricular tachycardia, fibrillation or cardiac arrest",
-        "S9348.md S9348.safety.ventricular-arrhythmia (ICD-10-CM I47.2, I49.01, I49.02, I46; "
-        "SNOMED 71908006 ventricular fibrillation, 410429000 cardiac arrest)",
-        icd=(("I47.2", "ventricular tachycardia"), ("I49.01", "ventricular fibrillation"),
-             ("I49.02", "ventricular flutter"), ("I46", "cardiac arrest")),
-        snomed=(SnomedRef("71908006", "ventricular fibrillation"), SnomedRef("410429000", "cardiac arrest")),
-    ),
-    CuratedSpec(
-        "outflow-obstruction", "Obstructive hypertrophic cardiomyopathy or aortic stenosis",
-        "S9348.md S9348.safety.outflow-obstruction (ICD-10-CM I42.1, I35.0, I35.2)",
-        icd=(("I42.1", "obstructive hypertrophic cardiomyopathy"), ("I35.0", "stenosis"),
-             ("I35.2", "stenosis with insufficiency")),
-    ),
-    CuratedSpec(
-        "ckd-stage-4-5-esrd", "CKD stage 4, 5 or ESRD (milrinone)",
-        "S9348.md S9348.safety.renal (ICD-10-CM N18.4, N18.5, N18.6; SNOMED 433146000 CKD stage 5)",
-        icd=(("N18.4", "stage 4"), ("N18.5", "stage 5"), ("N18.6", "end stage renal disease")),
-        snomed=(SnomedRef("433146000", "CKD stage 5"),),
-    ),
-    CuratedSpec(
-        "atrial-fibrillation-flutter", "Atrial fibrillation or flutter",
-        "S9348.md S9348.safety.atrial-fibrillation (ICD-10-CM I48; SNOMED 49436004)",
-        icd=(("I48", "atrial fibrillation and flutter"),),
-        snomed=(SnomedRef("49436004", "atrial fibrillation"),),
-    ),
-    CuratedSpec(
-        "defibrillator-status", "Automatic implantable cardiac defibrillator in place",
-        "S9348.md S9348.safety.icd-deactivation (ICD-10-CM Z95.810)",
-        icd=(("Z95.810", "defibrillator"),),
-    ),
-    CuratedSpec(
-        "palliative-care-encounter", "Encounter for palliative care",
-        "S9348.md S9348.safety.icd-deactivation, S9348.doc.bridge-or-palliative (ICD-10-CM Z51.5)",
-        icd=(("Z51.5", "palliative care"),),
-        note="The VSAC set Palliative Care Diagnosis is palliative-care-diagnosis-vsac.",
-    ),
-    CuratedSpec(
-        "awaiting-transplant", "Awaiting organ transplant status",
-        "S9348.md S9348.doc.bridge-or-palliative (ICD-10-CM Z76.82)",
-        icd=(("Z76.82", "awaiting organ transplant"),),
-    ),
-    CuratedSpec(
-        "heart-assist-or-transplant", "Heart assist device or heart transplant status",
-        "S9348.md mechanical-circulatory-support alternative (ICD-10-CM Z95.811, Z94.1)",
-        icd=(("Z95.811", "heart assist device"), ("Z94.1", "heart transplant status")),
-    ),
-    # S9357 (enzyme replacement): one set per disease, so the order's ERT is paired with its
-    # disease (S9357.md Order routing).
-    CuratedSpec("lsd-gaucher", "Gaucher disease", P_S9357 + "(Gaucher: ICD-10-CM E75.22)",
-                icd=(("E75.22", "gaucher"),)),
-    CuratedSpec("lsd-fabry", "Fabry disease", P_S9357 + "(Fabry: ICD-10-CM E75.21)",
-                icd=(("E75.21", "fabry"),)),
-    CuratedSpec(
-        "lsd-pompe", "Pompe disease", P_S9357 + "(Pompe: ICD-10-CM E74.02; SNOMED 274864009, "
-        "722302009 infantile onset, 722343009 late onset, found by the page in VSAC "
-        "Neuromuscular Disorder 2.16.840.1.113762.1.4.1248.239, which itself is not used)",
-        icd=(("E74.02", "pompe"),),
-        snomed=(SnomedRef("274864009", "Pompe disease"),
-                SnomedRef("722302009", "Pompe disease infantile onset"),
-                SnomedRef("722343009", "Pompe disease late onset")),
-    ),
-    CuratedSpec("lsd-mps-i", "Mucopolysaccharidosis type I", P_S9357 + "(MPS I: ICD-10-CM E76.01, E76.02, E76.03)",
-                icd=(("E76.01", "hurler"), ("E76.02", "hurler-scheie"), ("E76.03", "scheie"))),
-    CuratedSpec("lsd-mps-ii", "Mucopolysaccharidosis type II", P_S9357 + "(MPS II: ICD-10-CM E76.1)",
-                icd=(("E76.1", "mucopolysaccharidosis, type ii"),)),
-    CuratedSpec("lsd-mps-iva", "Morquio A (MPS IVA)", P_S9357 + "(MPS IVA: ICD-10-CM E76.210)",
-                icd=(("E76.210", "morquio a"),)),
-    CuratedSpec("lsd-mps-other", "Other mucopolysaccharidoses (MPS VI, MPS VII)",
-                P_S9357 + "(MPS VI and VII share ICD-10-CM E76.29)",
-                icd=(("E76.29", "other mucopolysaccharidoses"),)),
-    CuratedSpec("lsd-lipid-other", "Other lipid storage disorders (lysosomal acid lipase deficiency)",
-                P_S9357 + "(LAL deficiency: ICD-10-CM E75.5, which also covers disorders without an ERT)",
-                icd=(("E75.5", "other lipid storage disorders"),)),
-    CuratedSpec("lsd-asmd", "Acid sphingomyelinase deficiency (Niemann-Pick A, B, A/B)",
-                P_S9357 + "(ICD-10-CM E75.240, E75.241, E75.244)",
-                icd=(("E75.240", "type a"), ("E75.241", "type b"), ("E75.244", "type a/b"))),
-    CuratedSpec("lsd-glycoprotein", "Defects in glycoprotein degradation (alpha-mannosidosis)",
-                P_S9357 + "(alpha-mannosidosis: ICD-10-CM E77.1, which also covers disorders without an ERT)",
-                icd=(("E77.1", "glycoprotein degradation"),)),
-    CuratedSpec(
-        "lsd-no-iv-ert", "Lysosomal storage disorders without an IV ERT",
-        P_S9357 + "(not IV ERT indications: Niemann-Pick C E75.242, Morquio B E76.211, Sanfilippo "
-        "E76.22, CLN2 E75.4)",
-        icd=(("E75.242", "type c"), ("E76.211", "morquio b"), ("E76.22", "sanfilippo"),
-             ("E75.4", "neuronal ceroid lipofuscinosis")),
-    ),
-    CuratedSpec(
-        "ert-prior-reaction", "Prior anaphylaxis or infusion reaction",
-        "S9357.md S9357.safety.prior-reaction (ICD-10-CM T88.6, T78.2, T80.89, Z88.8)",
-        icd=(("T88.6", "anaphylactic reaction"), ("T78.2", "anaphylactic shock"),
-             ("T80.89", "following infusion"), ("Z88.8", "allergy status to other drugs")),
-    ),
-    CuratedSpec(
-        "ert-cardiorespiratory", "Compromised cardiac or respiratory function",
-        "S9357.md S9357.safety.cardiorespiratory (ICD-10-CM I50, J96.1, Z99.11, Z99.81; the "
-        "VSAC set Heart Failure is heart-failure-vsac)",
-        icd=(("I50", "heart failure"), ("J96.1", "chronic respiratory failure"),
-             ("Z99.11", "respirator"), ("Z99.81", "supplemental oxygen")),
-    ),
-    CuratedSpec(
-        "transfusional-hemochromatosis", "Hemochromatosis due to repeated red blood cell transfusions",
-        "S9355.md S9355.indication (ICD-10-CM E83.111)",
-        icd=(("E83.111", "repeated red blood cell transfusions"),),
-    ),
-    CuratedSpec(
-        "hereditary-hemochromatosis", "Hereditary hemochromatosis",
-        "S9355.md S9355.indication (ICD-10-CM E83.110: unknown alone, phlebotomy first)",
-        icd=(("E83.110", "hereditary hemochromatosis"),),
-    ),
-    CuratedSpec(
-        "other-hemochromatosis", "Other or unspecified hemochromatosis",
-        "S9355.md S9355.indication (ICD-10-CM E83.118, E83.119)",
-        icd=(("E83.118", "other hemochromatosis"), ("E83.119", "hemochromatosis, unspecified")),
-    ),
-    CuratedSpec(
-        "transfusion-dependent-anemia", "Transfusion-dependent anemia",
-        "S9355.md S9355.indication (ICD-10-CM D56 except D56.3 and D56.4; D57 except D57.3; D46; "
-        "D61; D64.4; SNOMED 109995007 myelodysplastic syndrome)",
-        icd=(("D56.0", "alpha thalassemia"), ("D56.1", "beta thalassemia"),
-             ("D56.2", "delta-beta thalassemia"), ("D56.5", "hemoglobin e-beta thalassemia"),
-             ("D56.8", "other thalassemias"), ("D56.9", "thalassemia, unspecified"),
-             ("D57.0", "hb-ss disease"), ("D57.1", "sickle-cell disease without crisis"),
-             ("D57.2", "sickle-cell/hb-c disease"), ("D57.4", "sickle-cell thalassemia"),
-             ("D57.8", "other sickle-cell disorders"), ("D46", "myelodysplastic syndromes"),
-             ("D61", "aplastic anemias"), ("D64.4", "congenital dyserythropoietic anemia")),
-        snomed=(SnomedRef("109995007", "myelodysplastic syndrome"),),
-        note="D56.3 thalassemia minor, D56.4 hereditary persistence of fetal hemoglobin and D57.3 "
-        "sickle-cell trait are left out as the page says (VSAC Sickle Cell Disease with and "
-        "without Crisis 2.16.840.1.113762.1.4.1111.175 likewise lists no D57.3).",
-    ),
-    CuratedSpec(
-        "acute-iron-poisoning", "Acute iron poisoning",
-        "S9355.md S9355.indication (ICD-10-CM T45.4X1-T45.4X4, any 7th character)",
-        icd=(("T45.4X1", "poisoning by iron"), ("T45.4X2", "poisoning by iron"),
-             ("T45.4X3", "poisoning by iron"), ("T45.4X4", "poisoning by iron")),
-    ),
-    CuratedSpec(
-        "ckd-4-5-esrd", "CKD stage 4-5 or ESRD",
-        "S9355.md S9355.safety.renal (ICD-10-CM N18.4, N18.5, N18.6; SNOMED 433146000)",
-        icd=(("N18.4", "stage 4"), ("N18.5", "stage 5"), ("N18.6", "end stage renal disease")),
-        snomed=(SnomedRef("433146000", "CKD stage 5"),),
-    ),
-    CuratedSpec(
-        "pregnancy-icd", "Pregnancy (ICD-10-CM)",
-        "S9355.md S9355.safety.pregnancy (ICD-10-CM Z33.1, O09)",
-        icd=(("Z33.1", "pregnant state"), ("O09", "high risk pregnancy")),
-        note="The page's SNOMED codes come from VSAC Pregnant State: pregnant-state-vsac.",
-    ),
-    CuratedSpec(
-        "hearing-loss-retinal", "Hearing loss or retinal disorder",
-        "S9355.md S9355.safety.hearing-vision (ICD-10-CM H90, H91, H35)",
-        icd=(("H90", "hearing loss"), ("H91", "hearing loss"), ("H35", "retinal disorders")),
-    ),
-    CuratedSpec(
-        "s9494-bone-joint", "Bone and joint infection (S9494 indication kind bone-joint)",
-        "S9494.md S9494.indication, kind bone-joint (curated: ICD-10-CM M86, M46.2, M46.3, M00, "
-        "T84.5, T84.6, T84.7, A69.23; SNOMED 203241002, 444760002, 445063003, 33937009)",
-        icd=(("M86", "osteomyelitis"), ("M46.2", "osteomyelitis of vertebra"),
-             ("M46.3", "infection of intervertebral disc"), ("M00", "pyogenic arthritis"),
-             ("T84.5", "internal joint prosthesis"), ("T84.6", "internal fixation device"),
-             ("T84.7", "orthopedic prosthetic devices"), ("A69.23", "arthritis due to lyme")),
-        snomed=(SnomedRef("203241002", "osteomyelitis of vertebra"),
-                SnomedRef("444760002", "acute osteomyelitis of vertebra"),
-                SnomedRef("445063003", "chronic osteomyelitis of vertebra"),
-                SnomedRef("33937009", "Lyme arthritis")),
-    ),
-    CuratedSpec(
-        "s9494-endovascular", "Endovascular infection (S9494 indication kind endovascular)",
-        "S9494.md S9494.indication, kind endovascular (curated: ICD-10-CM I33.0, B37.6, T82.6, "
-        "T82.7, T80.211, R78.81, A40, A41, B37.7; SNOMED 91302008 sepsis)",
-        icd=(("I33.0", "infective endocarditis"), ("B37.6", "candidal endocarditis"),
-             ("T82.6", "cardiac valve prosthesis"), ("T82.7", "cardiac and vascular devices"),
-             ("T80.211", "bloodstream infection"), ("R78.81", "bacteremia"),
-             ("A40", "streptococcal sepsis"), ("A41", "sepsis"), ("B37.7", "candidal sepsis")),
-        snomed=(SnomedRef("91302008", "sepsis"),),
-    ),
-    CuratedSpec(
-        "s9494-cns", "Central nervous system infection (S9494 indication kind cns)",
-        "S9494.md S9494.indication, kind cns (curated: ICD-10-CM G00, G06, B00.4, B02.0, B02.1, "
-        "A69.21, A69.22; SNOMED 230150008 meningitis in Lyme disease)",
-        icd=(("G00", "bacterial meningitis"), ("G06", "abscess"), ("B00.4", "encephalitis"),
-             ("B02.0", "zoster encephalitis"), ("B02.1", "zoster meningitis"),
-             ("A69.21", "meningitis due to lyme"), ("A69.22", "lyme disease")),
-        snomed=(SnomedRef("230150008", "meningitis in Lyme disease"),),
-    ),
-    CuratedSpec(
-        "s9494-deep-abscess", "Deep abscess (S9494 indication kind deep-abscess)",
-        "S9494.md S9494.indication, kind deep-abscess (curated: ICD-10-CM K65.1, K75.0, K63.0, "
-        "J85, J86, N15.1, M72.6)",
-        icd=(("K65.1", "peritoneal abscess"), ("K75.0", "abscess of liver"),
-             ("K63.0", "abscess of intestine"), ("J85", "abscess of lung"), ("J86", "pyothorax"),
-             ("N15.1", "perinephric abscess"), ("M72.6", "necrotizing fasciitis")),
-    ),
-    CuratedSpec(
-        "s9494-urinary", "Pyelonephritis (S9494 indication kind urinary)",
-        "S9494.md S9494.indication, kind urinary (curated: ICD-10-CM N10; SNOMED 36689008 acute "
-        "pyelonephritis, 45816000 pyelonephritis)",
-        icd=(("N10", "acute pyelonephritis"),),
-        snomed=(SnomedRef("36689008", "acute pyelonephritis"), SnomedRef("45816000", "pyelonephritis")),
-    ),
-    CuratedSpec(
-        "s9494-viral", "Viral infection (S9494 indication kind viral)",
-        "S9494.md S9494.indication, kind viral (curated: ICD-10-CM B25, B02.7)",
-        icd=(("B25", "cytomegaloviral"), ("B02.7", "disseminated zoster")),
-    ),
-    CuratedSpec(
-        "s9494-fungal", "Invasive fungal infection (S9494 indication kind fungal)",
-        "S9494.md S9494.indication, kind fungal (curated: ICD-10-CM B44, B45, B46, B38, B39, B40)",
-        icd=(("B44", "aspergillosis"), ("B45", "cryptococcosis"), ("B46", "zygomycosis"),
-             ("B38", "coccidioidomycosis"), ("B39", "histoplasmosis"), ("B40", "blastomycosis")),
-    ),
-    CuratedSpec(
-        "s9494-oral-usually", "Infection usually treated orally (S9494 indication kind oral-usually)",
-        "S9494.md S9494.indication, kind oral-usually (curated: ICD-10-CM L02, L03, J13, J14, "
-        "J15, J16, J18, N30, N39.0)",
-        icd=(("L02", "cutaneous abscess"), ("L03", "cellulitis"), ("J13", "pneumonia"),
-             ("J14", "pneumonia"), ("J15", "bacterial pneumonia"), ("J16", "pneumonia"),
-             ("J18", "pneumonia"), ("N30", "cystitis"), ("N39.0", "urinary tract infection")),
-    ),
-    CuratedSpec(
-        "upper-respiratory-infection", "Acute pharyngitis or upper respiratory infection",
-        "S9494.md S9494.indication (named as not an indication) and the rank-1 rule for "
-        "oral-step-down (ICD-10-CM J02, J06)",
-        icd=(("J02", "acute pharyngitis"), ("J06", "upper respiratory infections")),
-    ),
-    CuratedSpec(
-        "substance-use-disorder", "Opioid, cocaine, stimulant or other psychoactive substance use disorder",
-        "S9494.md S9494.safety.substance-use (ICD-10-CM F11, F14, F15, F19)",
-        icd=(("F11", "opioid"), ("F14", "cocaine"), ("F15", "stimulant"),
-             ("F19", "psychoactive substance")),
-    ),
-    CuratedSpec(
-        "kidney-impairment", "Impaired or unstable kidney function",
-        "S9494.md S9494.safety.nephrotoxic-renal (ICD-10-CM N17, N18.4, N18.5, N18.6, Z99.2; "
-        "SNOMED 433146000, 46177005)",
-        icd=(("N17", "acute kidney failure"), ("N18.4", "stage 4"), ("N18.5", "stage 5"),
-             ("N18.6", "end stage renal disease"), ("Z99.2", "renal dialysis")),
-        snomed=(SnomedRef("433146000", None), SnomedRef("46177005", None)),
-    ),
-    CuratedSpec(
-        "s9494-pregnancy", "Pregnancy (S9494 vancomycin excipients)",
-        "S9494.md S9494.safety.pregnancy-vancomycin (ICD-10-CM Z33.1, O09; SNOMED 77386006)",
-        icd=(("Z33.1", "pregnant state"), ("O09", "high risk pregnancy")),
-        snomed=(SnomedRef("77386006", "pregnancy"),),
-    ),
-    CuratedSpec(
-        "advanced-ckd", "Advanced chronic kidney disease or dialysis",
-        "S9494.md S9494.safety.ckd-vein-preservation (curated: ICD-10-CM N18.32, N18.4, N18.5, "
-        "N18.6, Z99.2)",
-        icd=(("N18.32", "stage 3b"), ("N18.4", "stage 4"), ("N18.5", "stage 5"),
-             ("N18.6", "end stage renal disease"), ("Z99.2", "renal dialysis")),
-    ),
-    CuratedSpec(
-        "antibiotic-allergy", "Allergy status to penicillin or other antibiotic agents",
-        "S9494.md S9494.safety.beta-lactam-allergy (ICD-10-CM Z88.0, Z88.1)",
-        icd=(("Z88.0", "allergy status to penicillin"), ("Z88.1", "other antibiotic agents")),
-    ),
-    CuratedSpec(
-        "cannot-swallow-absorb", "Dysphagia or malabsorption",
-        "S9494.md S9494.doc.no-oral-option (ICD-10-CM R13.1 dysphagia, K90, K91.2 malabsorption)",
-        icd=(("R13.1", "dysphagia"), ("K90", "malabsorption"), ("K91.2", "malabsorption")),
-    ),
-    CuratedSpec(
-        "vascular-access-condition", "Vascular access device on record",
-        "S9494.md S9494.vascular-access (ICD-10-CM Z45.2, Z95.828)",
-        icd=(("Z45.2", "vascular access device"), ("Z95.828", "vascular implants")),
-    ),
-    CuratedSpec(
-        "central-line-placement", "Insertion or replacement of a PICC or central venous catheter",
-        "S9494.md S9494.vascular-access (SNOMED 428388009, 439414000, 439095005, 439355003, "
-        "439917001, 439918006, 431185003)",
-        snomed=(SnomedRef("428388009", "insertion of PICC"), SnomedRef("439414000", "replacement of PICC"),
-                SnomedRef("439095005", "replacement of PICC using fluoroscopy"),
-                SnomedRef("439355003", "replacement of tunneled CVC"),
-                SnomedRef("439917001", "replacement of non-tunneled CVC"),
-                SnomedRef("439918006", "replacement of tunneled CVC with subcutaneous pump"),
-                SnomedRef("431185003", "replacement of CVC using fluoroscopy")),
-    ),
-    CuratedSpec(
-        "central-line-removal", "Removal of a PICC or central venous catheter",
-        "S9494.md S9494.vascular-access, removal ends access (SNOMED 424606007, 440459001, "
-        "175853000, 450330005, 431678001, 431243009)",
-        snomed=(SnomedRef("424606007", None), SnomedRef("440459001", "removal of PICC"),
-                SnomedRef("175853000", "removal of central venous line"), SnomedRef("450330005", None),
-                SnomedRef("431678001", "removal of tunneled CVC"), SnomedRef("431243009", None)),
-    ),
-    CuratedSpec(
-        "hepatocellular-carcinoma", "Primary hepatocellular carcinoma",
-        "S9330.md S9330.pump-indication (a): hepatocellular carcinoma C22.0 (SNOMED 109841003 "
-        "liver cell carcinoma)",
-        icd=(("C22.0", "liver cell carcinoma"),),
-        snomed=(SnomedRef("109841003", "liver cell carcinoma"),),
-    ),
-    CuratedSpec(
-        "colorectal-cancer", "Colorectal cancer",
-        "S9330.md S9330.pump-indication (a): colorectal C18, C19, C20 (SNOMED 363406005 "
-        "malignant neoplasm of colon, 363351006 malignant tumor of rectum)",
-        icd=(("C18", "malignant neoplasm of colon"), ("C19", "rectosigmoid junction"),
-             ("C20", "malignant neoplasm of rectum")),
-        snomed=(SnomedRef("363406005", "malignant neoplasm of colon"),
-                SnomedRef("363351006", "malignant tumor of rectum")),
-        note="C78.7 (liver metastasis) counts on the page only with a C18-C20 primary, which "
-        "this set already holds, so C78.7 is not listed.",
-    ),
-    CuratedSpec(
-        "heart-failure-cardiomyopathy", "Heart failure or cardiomyopathy",
-        "S9330.md S9330.safety.anthracycline-heart (ICD-10-CM I50 (all), I42; VSAC Heart "
-        "Failure is heart-failure-vsac)",
-        icd=(("I50", "heart failure"), ("I42", "cardiomyopathy")),
-    ),
-    CuratedSpec(
-        "neutropenia", "Neutropenia",
-        "S9330.md S9330.safety.neutropenia (ICD-10-CM D70 (all), including D70.1 agranulocytosis "
-        "secondary to cancer chemotherapy)",
-        icd=(("D70", "neutropenia"),),
-    ),    # S9364 (../shared/criteria/S9364.md): parenteral nutrition.
-    CuratedSpec(
-        "pn-malabsorption", "Malabsorption (S9364 indication kind malabsorption)",
-        "S9364.md S9364.indication, kind malabsorption (L38953 as stated by First Coast; HMSA "
-        "MM.08.007; Centene CP.MP.163: ICD-10-CM K90.82, K90.83, K91.2, K90.3, K90.89, K90.9, "
-        "K86.81, K52.0, K50, K55.1, Z94.82, T86.85, P77)",
-        icd=(("K90.82", "short bowel syndrome"), ("K90.83", "intestinal failure"),
-             ("K91.2", "postsurgical malabsorption"), ("K90.3", "pancreatic steatorrhea"),
-             ("K90.89", "other intestinal malabsorption"), ("K90.9", "intestinal malabsorption"),
-             ("K86.81", "exocrine pancreatic insufficiency"), ("K52.0", "due to radiation"),
-             ("K50", "crohn's disease"), ("K55.1", "chronic vascular disorders of intestine"),
-             ("Z94.82", "intestine transplant status"), ("T86.85", "intestine transplant"),
-             ("P77", "necrotizing enterocolitis")),
-    ),
-    CuratedSpec(
-        "pn-motility", "Gastric or intestinal motility disorder (S9364 indication kind motility)",
-        "S9364.md S9364.indication, kind motility (L38953 as stated by First Coast: ICD-10-CM "
-        "K31.84, K59.8, K56.0; SNOMED 713702000, 713703005, 713704004 gastroparesis due to "
-        "diabetes, found by the page in VSAC Diabetes 2.16.840.1.113883.3.464.1003.103.12.1001, "
-        "which itself is not used)",
-        icd=(("K31.84", "gastroparesis"), ("K59.8", "other specified functional intestinal"),
-             ("K56.0", "paralytic ileus")),
-        snomed=(SnomedRef("713702000", "gastroparesis due to type 1 diabetes mellitus"),
-                SnomedRef("713703005", "gastroparesis due to type 2 diabetes mellitus"),
-                SnomedRef("713704004", "gastroparesis due to diabetes mellitus")),
-    ),
-    CuratedSpec(
-        "pn-obstruction-fistula", "Intestinal obstruction or fistula (S9364 indication kind obstruction-fistula)",
-        "S9364.md S9364.indication, kind obstruction-fistula (HMSA MM.08.007: mechanical "
-        "obstruction not operable, proximal enterocutaneous fistula; Centene CP.MP.163: "
-        "ICD-10-CM K56.6, K56.7, K91.3, K63.2)",
-        icd=(("K56.6", "intestinal obstruction"), ("K56.7", "ileus, unspecified"),
-             ("K91.3", "postprocedural intestinal obstruction"), ("K63.2", "fistula of intestine")),
-    ),
-    CuratedSpec(
-        "pn-intestinal-failure", "Short bowel syndrome, intestinal failure or postsurgical malabsorption",
-        "S9364.md intestinal-rehabilitation alternative (kind malabsorption with ICD-10-CM K90.82, "
-        "K90.83 or K91.2)",
-        icd=(("K90.82", "short bowel syndrome"), ("K90.83", "intestinal failure"),
-             ("K91.2", "postsurgical malabsorption")),
-    ),
-    CuratedSpec(
-        "dysphagia", "Aphagia and dysphagia",
-        "S9364.md S9364.indication (dysphagia R13 alone is not an indication) and the "
-        "oral-nutrition-support alternative (offered when no R13 is on record)",
-        icd=(("R13", "dysphagia"),),
-    ),
-    CuratedSpec(
-        "pn-gut-works", "Anorexia, malnutrition or cachexia (not an indication for PN)",
-        "S9364.md S9364.indication (anorexia R63.0, malnutrition E40-E46 or cachexia R64 without a "
-        "gut condition is not an indication: enteral nutrition, NCD 180.2)",
-        icd=(("R63.0", "anorexia"), ("E40", "kwashiorkor"), ("E41", "nutritional marasmus"),
-             ("E42", "marasmic kwashiorkor"), ("E43", "severe protein-calorie malnutrition"),
-             ("E44", "protein-calorie malnutrition"), ("E45", "protein-calorie malnutrition"),
-             ("E46", "protein-calorie malnutrition"), ("R64", "cachexia")),
-    ),
-    CuratedSpec(
-        "abnormal-weight-loss", "Abnormal weight loss",
-        "S9364.md S9364.nutrition-status (ICD-10-CM R63.4, next to VSAC Malnutrition Diagnosis)",
-        icd=(("R63.4", "abnormal weight loss"),),
-    ),
-    CuratedSpec(
-        "hypertriglyceridemia", "Pure hyperglyceridemia",
-        "S9364.md S9364.safety.hypertriglyceridemia (ICD-10-CM E78.1 when no triglyceride value)",
-        icd=(("E78.1", "pure hyperglyceridemia"),),
-    ),
-    CuratedSpec(
-        "egg-seafood-allergy", "Allergy to eggs or seafood",
-        "S9364.md S9364.safety.lipid-allergy (ICD-10-CM Z91.012, Z91.013; SMOFlipid labelling)",
-        icd=(("Z91.012", "allergy to eggs"), ("Z91.013", "allergy to seafood")),
-    ),
-    CuratedSpec(
-        "liver-disease", "Diseases of liver (ICD-10-CM K70-K77)",
-        "S9364.md S9364.safety.liver (curated condition list: ICD-10-CM K70-K77)",
-        icd=(("K70", "alcoholic liver disease"), ("K71", "toxic liver disease"),
-             ("K72", "hepatic failure"), ("K73", "chronic hepatitis"),
-             ("K74", "fibrosis and cirrhosis of liver"), ("K75", "inflammatory liver diseases"),
-             ("K76", "other diseases of liver"), ("K77", "liver disorders")),
-    ),
-    CuratedSpec(
-        "diabetes-type-1-2", "Type 1 or type 2 diabetes mellitus",
-        "S9364.md S9364.safety.diabetes (ICD-10-CM E10, E11)",
-        icd=(("E10", "type 1 diabetes mellitus"), ("E11", "type 2 diabetes mellitus")),
-    ),
-    CuratedSpec(
-        "pn-volume-risk", "Heart failure or CKD stage 4-5 or dialysis",
-        "S9364.md S9364.safety.volume (curated: ICD-10-CM I50, N18.4, N18.5, N18.6, Z99.2; SNOMED "
-        "84114007, 42343007, 433146000, 46177005, found by the page in VSAC AdvancedIllness)",
-        icd=(("I50", "heart failure"), ("N18.4", "stage 4"), ("N18.5", "stage 5"),
-             ("N18.6", "end stage renal disease"), ("Z99.2", "renal dialysis")),
-        snomed=(SnomedRef("84114007", "heart failure"), SnomedRef("42343007", "congestive heart failure"),
-                SnomedRef("433146000", "chronic kidney disease stage 5"),
-                SnomedRef("46177005", "end-stage renal disease")),
-    ),
-    # S9346 (../shared/criteria/S9346.md)
-    CuratedSpec(
-        "aatd", "Alpha-1 antitrypsin deficiency",
-        "S9346.md S9346.indication (ICD-10-CM E88.01; SNOMED 30188007 alpha-1-antitrypsin "
-        "deficiency, found in VSAC Chronic Liver Disease 2.16.840.1.113883.3.464.1003.199.12.1035, "
-        "the set itself not used; SNOMED 233674008 counts as both AATD and emphysema)",
-        icd=(("E88.01", "alpha-1-antitrypsin deficiency"),),
-        snomed=(SnomedRef("30188007", "Alpha-1-antitrypsin deficiency"),
-                SnomedRef("233674008", "Pulmonary emphysema in alpha-1 primary immunodeficiency deficiency")),
-    ),
-    CuratedSpec(
-        "aatd-lung-disease", "Emphysema or chronic obstructive pulmonary disease (AATD augmentation)",
-        "S9346.md S9346.indication (ICD-10-CM J43 (all) emphysema, J44 (all) COPD; SNOMED 87433001 "
-        "pulmonary emphysema, 4981000 panacinar emphysema, 68328006 centriacinar emphysema, "
-        "185086009 chronic obstructive bronchitis; 233674008 counts as both)",
-        icd=(("J43", "emphysema"), ("J44", "chronic obstructive pulmonary disease")),
-        snomed=(SnomedRef("87433001", "pulmonary emphysema"), SnomedRef("4981000", "panacinar emphysema"),
-                SnomedRef("68328006", "centriacinar emphysema"),
-                SnomedRef("185086009", "chronic obstructive bronchitis"),
-                SnomedRef("233674008", "Pulmonary emphysema in alpha-1 primary immunodeficiency deficiency")),
-    ),
-    CuratedSpec(
-        "aatd-emphysema", "Pulmonary emphysema in alpha-1 antitrypsin deficiency (one concept for both)",
-        "S9346.md S9346.indication (SNOMED 233674008 counts as both AATD and emphysema: one condition "
-        "meets the criterion)",
-        snomed=(SnomedRef("233674008", "Pulmonary emphysema in alpha-1 primary immunodeficiency deficiency"),),
-    ),
-    CuratedSpec(
-        "liver-fibrosis-cirrhosis", "Fibrosis and cirrhosis of liver",
-        "S9346.md S9346.safety.liver-disease and S9346.indication (AATD liver disease only): "
-        "ICD-10-CM K74 (all)",
-        icd=(("K74", "fibrosis and cirrhosis of liver"),),
-    ),
-    CuratedSpec(
-        "iga-deficiency", "Selective deficiency of immunoglobulin A",
-        "S9346.md S9346.safety.iga-deficiency (ICD-10-CM D80.2; SNOMED 190979003 selective "
-        "immunoglobulin A deficiency)",
-        icd=(("D80.2", "immunoglobulin a"),),
-        snomed=(SnomedRef("190979003", "selective immunoglobulin A deficiency"),),
-    ),
-    CuratedSpec(
-        "tobacco-smoking-condition", "Nicotine dependence from smoking, not in remission; tobacco use",
-        "S9346.md S9346.non-smoker (active Condition F17.20x, F17.21x or F17.29x not in remission "
-        "(not F17.201, F17.211, F17.291), or Z72.0)",
-        icd=(("F17.200", "uncomplicated"), ("F17.203", "withdrawal"), ("F17.208", "other nicotine-induced"),
-             ("F17.209", "unspecified nicotine-induced"),
-             ("F17.210", "uncomplicated"), ("F17.213", "withdrawal"), ("F17.218", "other nicotine-induced"),
-             ("F17.219", "unspecified nicotine-induced"),
-             ("F17.290", "uncomplicated"), ("F17.293", "withdrawal"), ("F17.298", "other nicotine-induced"),
-             ("F17.299", "unspecified nicotine-induced"),
-             ("Z72.0", "tobacco use")),
-    ),
-    CuratedSpec(
-        "clabsi", "Bloodstream infection due to central venous catheter, any status",
-        "S9364.md S9364.safety.clabsi-history (ICD-10-CM T80.211, any 7th character, any status)",
-        icd=(("T80.211", "bloodstream infection due to central venous catheter"),),
-    ),
-    # S9373 (../shared/criteria/S9373.md): hydration.
-    CuratedSpec(
-        "hydration-hypovolemia", "Volume depletion (S9373 indication kind hypovolemia)",
-        "S9373.md S9373.indication, kind hypovolemia (BCBS Kansas CAM 929; HMSA: ICD-10-CM E86: "
-        "E86.0, E86.1, E86.9)",
-        icd=(("E86", "volume depletion"),),
-    ),
-    CuratedSpec(
-        "hydration-fluid-loss", "Conditions expected to increase fluid losses or cut intake (S9373 kind fluid-loss)",
-        "S9373.md S9373.indication, kind fluid-loss (BCBS Kansas CAM 929; HMSA MM.08.006: "
-        "ICD-10-CM O21, R11.1, R11.2, R19.7, A08, A09, K52.9, K90.82, K91.2)",
-        icd=(("O21", "excessive vomiting in pregnancy"), ("R11.1", "vomiting"),
-             ("R11.2", "nausea with vomiting"), ("R19.7", "diarrhea"),
-             ("A08", "intestinal infections"), ("A09", "infectious gastroenteritis"),
-             ("K52.9", "noninfective gastroenteritis"), ("K90.82", "short bowel syndrome"),
-             ("K91.2", "postsurgical malabsorption")),
-    ),
-    CuratedSpec(
-        "hydration-chemo-adverse-effect", "Adverse effect of antineoplastic drugs (S9373 kind chemotherapy)",
-        "S9373.md S9373.indication, kind chemotherapy (ICD-10-CM T45.1X5, any 7th character, with "
-        "an active malignancy C00-C96)",
-        icd=(("T45.1X5", "adverse effect of antineoplastic"),),
-    ),
-    CuratedSpec(
-        "hydration-chemo-encounter", "Encounter for antineoplastic chemotherapy (S9373 kind chemotherapy)",
-        "S9373.md S9373.indication, kind chemotherapy (ICD-10-CM Z51.11)",
-        icd=(("Z51.11", "encounter for antineoplastic chemotherapy"),),
-    ),
-    CuratedSpec(
-        "hydration-palliative", "Encounter for palliative care (S9373 kind palliative)",
-        "S9373.md S9373.indication, kind palliative (HMSA; BCBS Kansas CAM 929: ICD-10-CM Z51.5)",
-        icd=(("Z51.5", "encounter for palliative care"),),
-    ),
-    CuratedSpec(
-        "hydration-pots", "Postural orthostatic tachycardia syndrome (not an indication for IV hydration)",
-        "S9373.md S9373.indication (POTS alone is not an indication, BCBS Kansas CAM 929: "
-        "ICD-10-CM G90.A; SNOMED 371073003, found by the page in VSAC Hypotension "
-        "2.16.840.1.113883.3.526.3.370)",
-        icd=(("G90.A", "postural orthostatic tachycardia syndrome"),),
-        snomed=(SnomedRef("371073003", "postural orthostatic tachycardia syndrome"),),
-    ),
-    CuratedSpec(
-        "hydration-heart-failure", "Heart failure (S9373 safety)",
-        "S9373.md S9373.safety.heart-failure (curated: ICD-10-CM I50; SNOMED 84114007, 42343007, "
-        "found by the page in VSAC AdvancedIllness)",
-        icd=(("I50", "heart failure"),),
-        snomed=(SnomedRef("84114007", "heart failure"), SnomedRef("42343007", "congestive heart failure")),
-    ),
-    CuratedSpec(
-        "hydration-renal", "CKD stage 4-5 or dialysis (S9373 safety)",
-        "S9373.md S9373.safety.renal (curated: ICD-10-CM N18.4, N18.5, N18.6, Z99.2; SNOMED "
-        "433146000, 46177005, found by the page in VSAC AdvancedIllness)",
-        icd=(("N18.4", "stage 4"), ("N18.5", "stage 5"), ("N18.6", "end stage renal disease"),
-             ("Z99.2", "renal dialysis")),
-        snomed=(SnomedRef("433146000", "chronic kidney disease stage 5"),
-                SnomedRef("46177005", "end-stage renal disease")),
-    ),
-    CuratedSpec(
-        "hydration-vomiting", "Excessive vomiting in pregnancy, vomiting, or nausea with vomiting",
-        "S9373.md S9373.safety.thiamine (curated: ICD-10-CM O21, R11.1, R11.2)",
-        icd=(("O21", "excessive vomiting in pregnancy"), ("R11.1", "vomiting"),
-             ("R11.2", "nausea with vomiting")),
-    ),
-    CuratedSpec(
-        "hydration-nausea-vomiting", "Excessive vomiting in pregnancy, or nausea and vomiting",
-        "S9373.md antiemetic-optimization alternative (kind fluid-loss with ICD-10-CM O21 or R11; "
-        "Centene CP.MP.34)",
-        icd=(("O21", "excessive vomiting in pregnancy"), ("R11", "nausea and vomiting")),
-    ),
-    CuratedSpec(
-        "gastrostomy-status", "Gastrostomy status",
-        "S9373.md enteral-hydration alternative (ICD-10-CM Z93.1)",
-        icd=(("Z93.1", "gastrostomy status"),),
-    ),
-    # S9338 (../shared/criteria/S9338.md): immune globulin. The indication's six kinds are one
-    # set each, so the criterion reports the kind found (PID Medicare list first).
-    CuratedSpec(
-        "ig-pid-medicare", "Primary immunodeficiency on the Medicare IVIG/SCIG list",
-        P_S9338 + "(PID (Medicare list) = A52507 group 3 = A52509 group 1: ICD-10-CM D80.0, D80.2-D80.7, "
-        "D81.0, D81.1, D81.2, D81.5, D81.6, D81.7, D81.82, D81.89, D81.9, D82.0, D82.1, D82.4, D83 (all), "
-        "G11.3; SNOMED CT 23238000, 65880007, 191011000, 191012007, 191013002, 190979003, 190980000, "
-        "190981001; VSAC Severe Combined Immunodeficiency is scid-vsac)",
-        icd=(("D80.0", "hereditary hypogammaglobulinemia"), ("D80.2", "immunoglobulin a"),
-             ("D80.3", "immunoglobulin g"), ("D80.4", "immunoglobulin m"), ("D80.5", "increased immunoglobulin m"),
-             ("D80.6", "antibody deficiency"), ("D80.7", "transient hypogammaglobulinemia"),
-             ("D81.0", "reticular dysgenesis"), ("D81.1", "low t- and b-cell"), ("D81.2", "low or normal b-cell"),
-             ("D81.5", "purine nucleoside phosphorylase"), ("D81.6", "class i deficiency"),
-             ("D81.7", "class ii deficiency"), ("D81.82", "activated phosphoinositide"),
-             ("D81.89", "other combined immunodeficiencies"), ("D81.9", "combined immunodeficiency"),
-             ("D82.0", "wiskott-aldrich"), ("D82.1", "di george"), ("D82.4", "hyperimmunoglobulin e"),
-             ("D83", "common variable immunodeficiency"), ("G11.3", "defective dna repair")),
-        snomed=(SnomedRef("23238000", "common variable agammaglobulinemia"),
-                SnomedRef("65880007", "X-linked agammaglobulinemia"),
-                SnomedRef("191011000", None), SnomedRef("191012007", None), SnomedRef("191013002", None),
-                SnomedRef("190979003", "selective IgA deficiency"), SnomedRef("190980000", "selective IgM deficiency"),
-                SnomedRef("190981001", "selective IgG deficiency")),
-    ),
-    CuratedSpec(
-        "ig-pid-other", "Other antibody or combined immunodeficiencies (not on the Medicare list)",
-        P_S9338 + "(PID (other), curated: ICD-10-CM D80.1, D80.8, D80.9, D81.30, D81.31, D81.39, D81.4, "
-        "D82.2, D82.3, D82.8, D82.9)",
-        icd=(("D80.1", "nonfamilial hypogammaglobulinemia"), ("D80.8", "predominantly antibody defects"),
-             ("D80.9", "predominantly antibody defects"), ("D81.30", "adenosine deaminase"),
-             ("D81.31", "adenosine deaminase"), ("D81.39", "adenosine deaminase"), ("D81.4", "nezelof"),
-             ("D82.2", "short-limbed stature"), ("D82.3", "epstein-barr"), ("D82.8", "other specified major defects"),
-             ("D82.9", "major defect, unspecified")),
-    ),
-    CuratedSpec("ig-cidp", "Chronic inflammatory demyelinating polyneuropathy",
-                P_S9338 + "(CIDP: ICD-10-CM G61.81, A52507 group 6)",
-                icd=(("G61.81", "chronic inflammatory demyelinating"),)),
-    CuratedSpec("ig-mmn", "Multifocal motor neuropathy", P_S9338 + "(MMN: ICD-10-CM G61.82)",
-                icd=(("G61.82", "multifocal motor neuropathy"),)),
-    CuratedSpec("ig-chronic-itp", "Immune thrombocytopenic purpura", P_S9338 + "(chronic ITP: ICD-10-CM D69.3)",
-                icd=(("D69.3", "immune thrombocytopenic purpura"),)),
-    CuratedSpec("ig-dermatomyositis", "Dermatomyositis (adult)",
-                P_S9338 + "(dermatomyositis, curated: ICD-10-CM M33.1 (all), M33.9 (all))",
-                icd=(("M33.1", "other dermatomyositis"), ("M33.9", "dermatopolymyositis, unspecified"))),
-    CuratedSpec(
-        "ig-not-indicated", "Conditions this page does not treat with home immune globulin",
-        P_S9338 + "(not-met with that reason: Guillain-Barre syndrome G61.0, multiple sclerosis G35, "
-        "myasthenia gravis G70.0, secondary immunodeficiency D84.8)",
-        icd=(("G61.0", "guillain-barre"), ("G35", "multiple sclerosis"), ("G70.0", "myasthenia gravis"),
-             ("D84.8", "other specified immunodeficiencies")),
-    ),
-    CuratedSpec(
-        "igg-level-applies", "Hypogammaglobulinemia and common variable immunodeficiency (IgG level read)",
-        "S9338.md S9338.igg-level (applies to ICD-10-CM D80.0, D80.1, D80.9, D83 (all); SNOMED CT 23238000, "
-        "65880007, 191011000, 191012007, 191013002)",
-        icd=(("D80.0", "hereditary hypogammaglobulinemia"), ("D80.1", "nonfamilial hypogammaglobulinemia"),
-             ("D80.9", "predominantly antibody defects"), ("D83", "common variable immunodeficiency")),
-        snomed=(SnomedRef("23238000", "common variable agammaglobulinemia"),
-                SnomedRef("65880007", "X-linked agammaglobulinemia"),
-                SnomedRef("191011000", None), SnomedRef("191012007", None), SnomedRef("191013002", None)),
-    ),
-    CuratedSpec(
-        "ig-thrombosis-risk", "Thrombosis, thrombophilia or hyperviscosity (immune globulin boxed warning)",
-        "S9338.md S9338.safety.thrombosis (ICD-10-CM I26, I80, I82, Z86.71, I63, Z86.73, I21; thrombophilia "
-        "D68.5, D68.6; hyperviscosity C88.0, D47.2, D45; VSAC Venous Thromboembolism is "
-        "venous-thromboembolism-vsac)",
-        icd=(("I26", "pulmonary embolism"), ("I80", "phlebitis"), ("I82", "venous embolism and thrombosis"),
-             ("Z86.71", "venous thrombosis"), ("I63", "cerebral infarction"), ("Z86.73", "cerebral infarction"),
-             ("I21", "acute myocardial infarction"), ("D68.5", "primary thrombophilia"),
-             ("D68.6", "other thrombophilia"), ("C88.0", "macroglobulinemia"), ("D47.2", "monoclonal gammopathy"),
-             ("D45", "polycythemia vera")),
-    ),
-    CuratedSpec(
-        "ig-renal-disease", "Acute kidney failure or CKD stage 3-5 or ESRD (IGIV boxed warning)",
-        "S9338.md S9338.safety.renal (ICD-10-CM N17, N18.3 (all), N18.4, N18.5, N18.6; VSAC CKD stage 5 and "
-        "ESRD are ckd-stage-5-vsac and esrd-vsac)",
-        icd=(("N17", "acute kidney failure"), ("N18.3", "stage 3"), ("N18.4", "stage 4"), ("N18.5", "stage 5"),
-             ("N18.6", "end stage renal disease")),
-    ),
-    # Selective IgA deficiency (S9338.safety.iga-deficiency): the S9346 set iga-deficiency holds the
-    # page's codes (D80.2, SNOMED 190979003).
-    CuratedSpec("ig-heart-failure", "Heart failure (ICD-10-CM I50)",
-                "S9338.md S9338.safety.volume (ICD-10-CM I50; VSAC Heart Failure is heart-failure-vsac)",
-                icd=(("I50", "heart failure"),)),
-)
-
-
-@dataclass(frozen=True)
-class DisplayFilterSpec:
+class DisplayFilterSpec(_Spec):
     """The codes of one system of a canvas class whose display names the concept wanted."""
+
     id: str
     title: str
     citation: str
@@ -1041,93 +141,52 @@ class DisplayFilterSpec:
     note: str = ""
 
 
-MALIGNANT_INCLUDE_WORDS = (
-    # generic words for a malignancy
-    "malign", "cancer", "carcinoma", "carcinofibroma", "sarcoma", "lymphoma", "leukem",
-    "leukaem", "myeloma", "melanoma", "blastoma", "mesothelioma", "metasta", "secondary nodes",
-    # haematological malignancies named without those words (ICD-10-CM C81-C96)
-    "hodgkin", "burkitt", "mycosis fungoides", "sezary", "sézary", "reticulosis", "waldenstr",
-    "heavy chain disease", "immunoproliferative small intestinal", "immunocytoma",
-    "plasmacytoma", "richter", "chloroma", "acute panmyelosis", "excess blasts in transformation",
-    "letterer-siwe", "langerhans cell histiocytosis", "eosinophilic granuloma",
-    "aggressive systemic mastocytosis", "cd30+ lymphoproliferative",
-    "epstein-barr virus positive t-cell lymphoproliferative", "myelodysplastic/myeloproliferative",
-    "myelodysplastic-myeloproliferative", "dendritic cell neoplasm",
-    "fibroblastic reticular cell neoplasm",
-    # central nervous system, embryonal and germ cell malignancies
-    "glioma", "astrocytoma", "ependymoma", "neuroectodermal", "neuroepithelioma",
-    "medulloepithelioma", "embryonal", "rhabdoid", "desmoplastic small round cell", "seminoma",
-    "germinoma", "mixed germ cell", "yolk sac tumor", "endodermal sinus tumor", "polyembryoma",
-    "immature teratoma", "chordoma", "papillary tumor of pineal region",
-    "pineal parenchymal tumor of intermediate",
-    # other malignancies known by an eponym or a special name
-    "adamantinoma", "paget", "epithelioma basal cell", "fibroepithelioma",
-    "epithelioid hemangioendothelioma", "type c thymoma", "klatskin", "krukenberg", "pancoast",
-    "hypernephroma", "linitis plastica", "stewart-treves", "small cell neoplasm",
-    "undifferentiated neoplasm", "neurotrophic receptor tyrosine kinase",
-    "mixed neuroendocrine-non neuroendocrine",
-)
-MALIGNANT_EXCLUDE_WORDS = (
-    "in situ", "benign", "uncertain", "borderline", "history of", "suspected", "family history",
-    "screening", "at risk", "no evidence", "premalignant",
-    # inherited predisposition syndromes, not a tumour on record
-    "cancer syndrome", "tumor syndrome", "neoplasia syndrome", "nonpolyposis", "cancer type x",
-    "medullary stenosis",
-)
+@dataclass(frozen=True)
+class Specs:
+    vsac: tuple[VsacSpec, ...]
+    curated: tuple[CuratedSpec, ...]
+    display_filtered: tuple[DisplayFilterSpec, ...]
 
-# S9346.md S9346.non-smoker: the smoking concepts of VSAC Tobacco User / Tobacco Non User;
-# smokeless-only concepts (snuff, chewing, moist tobacco) are not smoking.
-TOBACCO_SMOKING_WORDS = ("smok", "cigar", "pipe", "tobacco non-user", "never used tobacco", "ex-tobacco user")
-TOBACCO_SMOKELESS_WORDS = ("snuff", "chew", "moist", "smokeless")
 
-DISPLAY_FILTERED: tuple[DisplayFilterSpec, ...] = (
-    DisplayFilterSpec(
-        "tobacco-smoker", "Smokes tobacco (smoking concepts of VSAC Tobacco User)",
-        "S9346.md S9346.non-smoker (value of LOINC 72166-2 in VSAC \"Tobacco User\" "
-        "2.16.840.1.113883.3.526.3.1170 that is a smoking concept = smoker; smokeless-only "
-        "concepts are not smoking)",
-        source=VsacSpec("tobacco-user-vsac", "TobaccoUser", "2.16.840.1.113883.3.526.3.1170",
-                        "no_qdm_category_assigned.py"),
-        system=SNOMED, include_words=TOBACCO_SMOKING_WORDS, exclude_words=TOBACCO_SMOKELESS_WORDS,
-        required=("449868002", "77176002", "65568007", "59978006", "82302008", "722499006"),
-        note="\"Tobacco user\" (110483000) does not say whether the tobacco is smoked: left out "
-        "(the status is then unknown).",
-    ),
-    DisplayFilterSpec(
-        "tobacco-non-smoker", "Does not smoke tobacco (smoking concepts of VSAC Tobacco Non User)",
-        "S9346.md S9346.non-smoker (value of LOINC 72166-2 in VSAC \"Tobacco Non User\" "
-        "2.16.840.1.113883.3.526.3.1189, e.g. never smoked tobacco, ex-smoker, non-smoker = "
-        "non-smoker; smokeless-only concepts are not smoking)",
-        source=VsacSpec("tobacco-non-user-vsac", "TobaccoNonUser", "2.16.840.1.113883.3.526.3.1189",
-                        "no_qdm_category_assigned.py"),
-        system=SNOMED, include_words=TOBACCO_SMOKING_WORDS, exclude_words=TOBACCO_SMOKELESS_WORDS,
-        required=("266919005", "8517006", "8392000"),
-        note="Smokeless-only non-use (does not use snuff, never chewed tobacco, smokeless "
-        "tobacco non-user) says nothing of smoking: left out.",
-    ),
-    DisplayFilterSpec(
-        "malignant-neoplasm-snomed", "Malignant neoplasm (SNOMED CT, from VSAC Cancer)",
-        "S9326.md S9326.indication (cancer-related pain: an active malignancy, ICD-10-CM "
-        "C00-C96, C7A, C7B; SNOMED malignant neoplasm codes, together with any active pain "
-        "condition)",
-        source=next(spec for spec in VSAC_SPECS if spec.id == "cancer-vsac"), system=SNOMED,
-        include_words=MALIGNANT_INCLUDE_WORDS, exclude_words=MALIGNANT_EXCLUDE_WORDS,
-        required=("93761005",),
-        note="The words follow ICD-10-CM where it decides: entities it classes in C00-C96 are "
-        "in (e.g. Refractory anemia with excess blasts in transformation C92.0, "
-        "myelodysplastic/myeloproliferative neoplasm C94.6, eosinophilic granuloma C96.6), "
-        "entities it classes outside C are out: myelodysplastic syndromes (D46), polycythemia "
-        "vera, essential thrombocythemia, primary myelofibrosis and other myeloproliferative or "
-        "mast cell neoplasms of uncertain behaviour (D45, D47), monoclonal gammopathy, lethal "
-        "midline granuloma (M31.2), keratoacanthoma. Also out, as the display does not say "
-        "whether the tumour is malignant: well-differentiated and hormone-secreting "
-        "neuroendocrine tumours, thymoma types A/AB/B, gestational trophoblastic neoplasia, "
-        "gastrointestinal stromal neoplasm, hemangioendotheliomas other than epithelioid, "
-        "teratoma other than immature, pinealoma, craniopharyngioma, paraganglioma, "
-        "pseudomyxoma peritonei, transglottic tumor, Erdheim-Chester disease, "
-        "lymphoproliferative disorders other than those named. The ICD-10-CM side is malignancy.",
-    ),
-)
+def _read_yaml(path: Path, key: str) -> list[Any]:
+    try:
+        data = safe_load(path.read_bytes())
+    except (OSError, yaml.YAMLError) as error:
+        raise BuildError(f"{path}: {error}") from error
+    if not isinstance(data, dict) or not isinstance(data.get(key), list):
+        raise BuildError(f"{path}: expected a list under `{key}`")
+    return data[key]
+
+
+def _validated(model: type[_SpecT], item: Any, path: Path) -> _SpecT:
+    try:
+        return model.model_validate(item)
+    except ValidationError as error:
+        where = item.get("id", "?") if isinstance(item, dict) else "?"
+        raise BuildError(f"{path}: {where}: " + "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())) from error
+
+
+def read_specs(folder: Path = DEFAULT_SOURCES_DIR) -> Specs:
+    """The value set specs of vsac.yaml, curated.yaml and display-filtered.yaml."""
+    vsac = tuple(_validated(VsacSpec, item, folder / "vsac.yaml")
+                 for item in _read_yaml(folder / "vsac.yaml", "vsac"))
+    curated = tuple(_validated(CuratedSpec, item, folder / "curated.yaml")
+                    for item in _read_yaml(folder / "curated.yaml", "curated"))
+    by_id = {spec.id: spec for spec in vsac}
+    labels = {label: system for system, label in SYSTEM_LABEL.items()}
+    filtered = []
+    path = folder / "display-filtered.yaml"
+    for item in _read_yaml(path, "display_filtered"):
+        if isinstance(item, dict):
+            # `source` names a VSAC spec by id or gives one; `system` is a label (SNOMED CT).
+            source = item.get("source")
+            if isinstance(source, str) and source not in by_id:
+                raise BuildError(f"{path}: {item.get('id')}: source {source} is not in vsac.yaml")
+            item = {**item, "source": by_id.get(source, source) if isinstance(source, str) else source,
+                    "system": labels.get(item.get("system"), item.get("system"))}
+        filtered.append(_validated(DisplayFilterSpec, item, path))
+    return Specs(vsac, curated, tuple(filtered))
 
 
 # --------------------------------------------------------------------------- canvas
@@ -1434,20 +493,20 @@ def build_curated(spec: CuratedSpec, snomed_index: dict[str, str], canvas_versio
     if spec.icd_from_malignancy_chapter:
         for code in malignancy_categories():
             content.add_group(ICD10CM, code)
-    for code, expected in spec.icd:
+    for code, expected in spec.icd.items():
         dotted = dotted_icd(code, spec.id)
         check_icd_description(dotted, expected, spec.id)
         content.add_icd(dotted)
     verified, from_criteria = [], []
-    for ref in spec.snomed:
-        if ref.code in snomed_index:
-            content.add_concept(SNOMED, ref.code, snomed_index[ref.code])
-            verified.append(ref.code)
-        elif ref.criteria_display:
-            content.add_concept(SNOMED, ref.code, ref.criteria_display)
-            from_criteria.append(ref.code)
+    for code, criteria_display in spec.snomed.items():
+        if code in snomed_index:
+            content.add_concept(SNOMED, code, snomed_index[code])
+            verified.append(code)
+        elif criteria_display:
+            content.add_concept(SNOMED, code, criteria_display)
+            from_criteria.append(code)
         else:
-            raise BuildError(f"{spec.id}: SNOMED {ref.code} is neither in canvas nor named in the criteria")
+            raise BuildError(f"{spec.id}: SNOMED {code} is neither in canvas nor named in the criteria")
     purpose = " ".join(filter(None, [
         f"Criteria: {spec.citation}.",
         f"ICD-10-CM codes and groups checked to exist in {icd_release()}; concept displays "
@@ -1509,13 +568,14 @@ def build_display_filtered(spec: DisplayFilterSpec, wheel: CanvasWheel) -> Built
     return Built(spec.id, resource, content, source)
 
 
-def build_all(canvas_wheel: Path, opioid_table: Path) -> list[Built]:
+def build_all(canvas_wheel: Path, opioid_table: Path, sources: Path = DEFAULT_SOURCES_DIR) -> list[Built]:
+    specs = read_specs(sources)
     wheel = read_canvas_wheel(canvas_wheel)
     index = snomed_display_index(wheel)
-    built = [build_vsac(spec, wheel) for spec in VSAC_SPECS]
+    built = [build_vsac(spec, wheel) for spec in specs.vsac]
     built.append(build_opioid_drugs(opioid_table))
-    built.extend(build_curated(spec, index, wheel.version) for spec in CURATED)
-    built.extend(build_display_filtered(spec, wheel) for spec in DISPLAY_FILTERED)
+    built.extend(build_curated(spec, index, wheel.version) for spec in specs.curated)
+    built.extend(build_display_filtered(spec, wheel) for spec in specs.display_filtered)
     ids = [b.id for b in built]
     if len(set(ids)) != len(ids):
         raise BuildError(f"duplicate value set ids in {ids}")
