@@ -50,10 +50,20 @@ class Criterion(_Item):
     kind: Kind
     required: bool = True
     text: str
-    logic: str
+    # What the branches do not say (a reason, a curated choice, a source): the catalog shows it
+    # beside the branches in words, which are generated (a `logic` in prose would restate them).
+    why: str | None = None
     sources: list[str]
     branches: list[Branch]
     otherwise: Otherwise
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_logic(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "logic" in data:
+            raise ValueError("`logic` is no longer written: the catalog words the branches; keep what they "
+                             "do not say (a reason, a curated choice, a source) in `why`")
+        return data
 
 
 class Cite(_Item):

@@ -1,4 +1,4 @@
-"""The criteria catalog: every criterion of every ruleset, with its sources, logic and value
+"""The criteria catalog: every criterion of every ruleset, with its sources, branches in words, why and value
 sets, rendered from the files the engine runs; versions on every page; working links."""
 
 from __future__ import annotations
@@ -39,12 +39,13 @@ def _card(page: str, anchor: str) -> str:
 
 
 @pytest.mark.parametrize("criterion", [c for r in RULESETS for c in r.criteria], ids=lambda c: c.id)
-def test_every_criterion_appears_with_its_text_logic_and_sources(pages: dict[str, str], criterion: Criterion) -> None:
+def test_every_criterion_appears_with_its_text_why_and_sources(pages: dict[str, str], criterion: Criterion) -> None:
     therapy = criterion.id.split(".")[0]
     ruleset = KNOWLEDGE.rulesets[therapy]
     card = _card(pages[f"/criteria/{therapy}"], criterion.id)
     assert criterion.text.strip() in card
-    assert criterion.logic.strip() in card
+    # The logic is the branches in words (generated); what they do not say is the criterion's why.
+    assert (f"<b>Why:</b> {criterion.why.strip()}" in card) if criterion.why else ("<b>Why:</b>" not in card)
     for source in criterion.sources:
         assert f"<b>{source}</b>: {ruleset.sources[source]}" in card
     # One row per branch and one for "otherwise", each with the reason the engine gives.
@@ -138,6 +139,7 @@ def test_markdown_and_json_carry_every_criterion_and_source() -> None:
         assert [c["id"] for c in view["criteria"]] == [c.id for c in ruleset.criteria]
         for criterion, shown in zip(ruleset.criteria, view["criteria"]):
             assert [s["key"] for s in shown["sources"]] == criterion.sources
+            assert shown["why"] == (criterion.why.strip() if criterion.why else None)
         assert view["content_hash"] == ruleset.content_hash
     markdown = markdown_pages(catalog())
     for ruleset in RULESETS:
@@ -146,6 +148,7 @@ def test_markdown_and_json_carry_every_criterion_and_source() -> None:
             section = page[page.index(f'<a id="{criterion.id}"></a>'):]
             section = section[:section.index("Sources:") + 2000]
             assert all(f"**{s}**: {ruleset.sources[s]}" in section for s in criterion.sources)
+            assert not criterion.why or f"**Why:** {criterion.why.strip()}" in section
 
 
 def test_the_service_serves_the_pages_with_anchors_for_cards() -> None:

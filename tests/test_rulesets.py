@@ -69,6 +69,14 @@ def test_a_key_written_twice_is_an_error_naming_its_line(rulesets: Path) -> None
         knowledge.load(rulesets)
 
 
+def test_a_criterion_logic_in_prose_is_a_load_error_pointing_to_why(rulesets: Path) -> None:
+    # The catalog words the branches; prose beside them restated codes and drifted from them.
+    path = rulesets / "S9363.yaml"
+    path.write_text(path.read_text().replace("    kind: eligibility\n", "    kind: eligibility\n    logic: Met by age.\n", 1))
+    with pytest.raises(RulesetError, match=r"S9363.yaml: line \d+: criteria.1: .*`logic` is no longer written.*`why`"):
+        knowledge.load(rulesets)
+
+
 def test_a_source_cited_but_not_listed_is_an_error(rulesets: Path) -> None:
     path = rulesets / "S9363.yaml"
     path.write_text(path.read_text().replace("sources: [criteria S9363, eviCore CMM-210]",

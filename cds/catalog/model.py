@@ -38,7 +38,8 @@ class CriterionView(BaseModel):
     kind: str
     required: bool
     text: str
-    logic: str
+    # What the branches (shown in words) do not say: a reason, a curated choice, a source.
+    why: str | None
     sources: list[Cited]
     branches: list[BranchView]
     line: int | None
@@ -208,7 +209,7 @@ def _ruleset(ruleset: Ruleset, parsed: ParsedRuleset, class_sets: dict[str, list
         branches.append(BranchView(result=c.otherwise.result, category=None, reason=c.otherwise.reason, when=None,
                                    evidence=evidence[-1]))
         criteria.append(CriterionView(id=c.id, kind=c.kind, required=c.required, text=c.text.strip(),
-                                      logic=c.logic.strip(), sources=cite(c.sources), branches=branches, line=c.line))
+                                      why=c.why.strip() if c.why else None, sources=cite(c.sources), branches=branches, line=c.line))
     findings = []
     for f in ruleset.findings:
         note(f.id, f"f|{f.id}", *([f"fi|{f.id}"] if f.info_when is not None else []),

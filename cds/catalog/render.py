@@ -146,7 +146,7 @@ def _md_ruleset(r: RulesetView, header: str, titles: dict[str, str]) -> str:
              "## Criteria", ""]
     for c in r.criteria:
         lines += [f'<a id="{c.id}"></a>', f"### `{c.id}` ({c.kind}{', required' if c.required else ''})", "",
-                  c.text, "", f"**Logic:** {c.logic}", "", "| Result | When | Reason given | Test cases |",
+                  c.text, "", *([f"**Why:** {c.why}", ""] if c.why else []), "| Result | When | Reason given | Test cases |",
                   "|---|---|---|---|"]
         lines += [f"| {b.result}{f' ({b.category})' if b.category else ''} | {_cell(_md_words(b.when, titles))} | "
                   f"{_cell(b.reason)} | {_cell(_md_evidence(b.evidence))} |" for b in c.branches]
