@@ -1,6 +1,7 @@
 """Regenerate the terminology value sets in rulesets/valuesets/.
 
-Usage (from anywhere; output goes to rulesets/valuesets/ of this repository)::
+Usage (the project's Python, which imports cds; from anywhere, output goes to
+rulesets/valuesets/ of this repository)::
 
     python tools/build_valuesets.py \\
         --canvas-wheel PATH/canvas-0.261.0-py3-none-any.whl \\
@@ -52,8 +53,7 @@ import simple_icd_10_cm as icd
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # cds, when run from a checkout
-from cds.yamlfile import safe_load  # noqa: E402 - refuses a code written twice in one mapping
+from cds.yamlfile import safe_load  # refuses a code written twice in one mapping
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT_DIR = REPO_ROOT / "rulesets" / "valuesets"
