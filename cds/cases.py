@@ -10,7 +10,6 @@ rulesets/terminology.yaml.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import json
 import re
@@ -170,8 +169,9 @@ def load_file(path: Path) -> list[Case]:
 
 def _expand(defaults: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
     """The case over the defaults: a key the case writes replaces the default's value, but
-    `expect` merges (a mapping key by key, at every depth); a null (`~`) removes the default's key."""
-    merged = copy.deepcopy(defaults)
+    `expect` merges (a mapping key by key, at every depth); a null (`~`) removes the default's key.
+    The cases share the defaults' values, as YAML aliases share theirs: a case is read, not changed."""
+    merged = dict(defaults)
     for key, value in body.items():
         if value is None:
             merged.pop(key, None)
