@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from cds import cases, knowledge
 from cds.cli import main
 from cds.review.fixtures import fixtures
 
+ROOT = Path(__file__).resolve().parent.parent
 ROUTES = cases.route_codes(knowledge.default().terminology.routes.snomed)
 EXPECT = {"X1": {"status": "eligible"}}
 
@@ -212,3 +214,51 @@ def test_cds_fixtures_show_names_close_cases_and_does_not_echo_an_unknown_name(
     error = capsys.readouterr().err
     assert error.startswith("cds: case error: 1 of the 1 names given is no case of the case files; the closest: ")
     assert "S9494.indication/cns-ceftriaxone-daily" in error and "<script>" not in error
+
+
+OLD_STYLE = """# Cases of X1, the header kept.
+cases:
+  X1.a/usual:
+    description: the usual
+    as_of: 2026-11-22
+    patient: {birthDate: 1960-01-01}
+    conditions: [{code: 'icd10:M46.26'}]
+    expect:
+      X1: {status: eligible, criteria: {X1.a: met, X1.b: met}, findings: [], billing: X1}
+  X1.a/no-b:
+    description: b fails
+    as_of: 2026-11-22
+    patient: {birthDate: 1960-01-01}
+    conditions: [{code: 'icd10:M46.26'}]
+    expect:
+      X1:
+        status: not-eligible  # spec change: the note stays beside it
+        criteria: {X1.a: met, X1.b: not-met}
+        findings: []
+        billing: X1
+  # A section heading between cases.
+  X1.a/other-condition:
+    description: another condition
+    as_of: 2026-11-22
+    patient: {birthDate: 1960-01-01}
+    conditions: [{code: 'icd10:A41.9'}]
+    expect:
+      X1: {status: eligible, criteria: {X1.a: met, X1.b: met}, findings: [], billing: X1}
+"""
+
+
+def test_tools_case_defaults_rewrites_a_file_with_defaults_and_the_same_cases(tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location("case_defaults", ROOT / "tools" / "case_defaults.py")
+    assert spec and spec.loader
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    path = tmp_path / "X1.yaml"
+    path.write_text(OLD_STYLE)
+    before = cases.load_file(path)
+    assert tool.main([str(path)]) == 0
+    assert cases.load_file(path) == before
+    text = path.read_text()
+    assert text.startswith("# Cases of X1, the header kept.\n") and "\ndefaults:\n" in text
+    assert "  # A section heading between cases.\n  X1.a/other-condition:" in text
+    assert "        # spec change: the note stays beside it\n        status: not-eligible\n" in text
+    assert text.count("birthDate") == 1 and text.count("icd10:M46.26") == 1   # written once, in the defaults
