@@ -216,35 +216,21 @@ def test_cds_fixtures_show_names_close_cases_and_does_not_echo_an_unknown_name(
     assert "S9494.indication/cns-ceftriaxone-daily" in error and "<script>" not in error
 
 
-OLD_STYLE = """# Cases of X1, the header kept.
-cases:
-  X1.a/usual:
-    description: the usual
-    as_of: 2026-11-22
-    patient: {birthDate: 1960-01-01}
-    conditions: [{code: 'icd10:M46.26'}]
-    expect:
-      X1: {status: eligible, criteria: {X1.a: met, X1.b: met}, findings: [], billing: X1}
-  X1.a/no-b:
-    description: b fails
-    as_of: 2026-11-22
-    patient: {birthDate: 1960-01-01}
-    conditions: [{code: 'icd10:M46.26'}]
-    expect:
-      X1:
-        status: not-eligible  # spec change: the note stays beside it
-        criteria: {X1.a: met, X1.b: not-met}
-        findings: []
-        billing: X1
-  # A section heading between cases.
-  X1.a/other-condition:
-    description: another condition
-    as_of: 2026-11-22
-    patient: {birthDate: 1960-01-01}
-    conditions: [{code: 'icd10:A41.9'}]
-    expect:
-      X1: {status: eligible, criteria: {X1.a: met, X1.b: met}, findings: [], billing: X1}
-"""
+def _old_style(name: str, condition: str, expect: str) -> str:
+    """A case as written before defaults: the whole record every time."""
+    return (f"  X1.a/{name}:\n    description: {name}\n    as_of: 2026-11-22\n    patient: {{birthDate: 1960-01-01}}\n"
+            f"    conditions: [{{code: 'icd10:{condition}'}}]\n    expect:\n      X1:{expect}\n")
+
+
+USUAL = " {status: eligible, criteria: {X1.a: met, X1.b: met}, findings: [], billing: X1}"
+OLD_STYLE = "".join([
+    "# Cases of X1, the header kept.\ncases:\n",
+    _old_style("usual", "M46.26", USUAL),
+    _old_style("no-b", "M46.26", "\n        status: not-eligible  # spec change: the note stays beside it\n"
+                                 "        criteria: {X1.a: met, X1.b: not-met}\n        findings: []\n        billing: X1"),
+    "  # A section heading between cases.\n",
+    _old_style("other-condition", "A41.9", USUAL),
+])
 
 
 def test_tools_case_defaults_rewrites_a_file_with_defaults_and_the_same_cases(tmp_path: Path) -> None:
