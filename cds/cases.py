@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .terminology.valuesets import HCPCS, RXNORM, SNOMED
-from .yamlfile import safe_load
+from .yamlfile import SafeLoader
 
 # The repository's cases; an installed package without them has none.
 DEFAULT_FOLDER = Path(__file__).resolve().parent.parent / "fixtures" / "cases"
@@ -38,8 +39,6 @@ SYSTEMS = {
 }
 CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
-CASE_KEYS = {"description", "as_of", "known_gap", "patient", "conditions", "medications", "order",
-             "observations", "procedures", "immunizations", "raw", "expect"}
 MEDICATION_KEYS = {"drug", "rxnorm", "status", "intent", "route", "route_text", "authored", "start", "end",
                    "supply_days", "status_reason", "rate", "rate_ratio", "dose", "frequency", "period",
                    "duration", "timing_code", "reference", "contained", "as_needed", "bounds", "bounds_period",
@@ -66,50 +65,151 @@ class Case:
     ruleset: str                    # the case file's stem
     description: str
     as_of: dt.date
-    record: dict[str, Any]          # the compact record keys of the case
+    record: dict[str, Any]          # the compact record keys of the case, defaults applied
     expect: dict[str, dict[str, Any]]
     known_gap: str | None = None
     file: Path | None = field(default=None, compare=False)
+    line: int | None = field(default=None, compare=False)   # the line of the case's name in its file
 
     @property
     def slug(self) -> str:
         """The name as a FHIR id and file name: `/` becomes `--`."""
         return self.name.replace("/", "--")
 
+    def expanded(self) -> dict[str, Any]:
+        """The case as if written without defaults: what `cds fixtures show` prints."""
+        body: dict[str, Any] = {"description": self.description, "as_of": self.as_of}
+        if self.known_gap:
+            body["known_gap"] = self.known_gap
+        return {**body, **self.record, "expect": self.expect}
 
-def load_file(path: Path) -> list[Case]:
+
+class _Defaults(BaseModel):
+    """`defaults:` of a case file: what every case of the file starts from (fixtures/cases/README.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+    as_of: dt.date | None = Field(default=None, strict=True)
+    patient: Any = None
+    conditions: Any = None
+    medications: Any = None
+    order: Any = None
+    observations: Any = None
+    procedures: Any = None
+    immunizations: Any = None
+    raw: Any = None
+    expect: dict[str, dict[str, Any]] | None = None
+
+
+class _Body(_Defaults):
+    """One case with the defaults applied; the record keys are checked by the builder."""
+
+    description: str = Field(min_length=1)
+    as_of: dt.date = Field(strict=True)
+    known_gap: str | None = None
+    expect: dict[str, dict[str, Any]]
+
+
+# What each field's error means to a case writer.
+_EXPLAIN = {"description": "needs a description and an as_of date", "as_of": "needs a description and an as_of date",
+            "expect": "`expect:` maps ruleset ids to expected assessments",
+            "known_gap": "`known_gap:` is a text (why the engine disagrees with the spec)"}
+CASE_KEYS = frozenset(_Body.model_fields)
+RECORD_KEYS = CASE_KEYS - {"description", "as_of", "known_gap", "expect"}
+
+
+def _problems(error: ValidationError) -> str:
+    unknown = sorted(str(e["loc"][0]) for e in error.errors() if e["type"] == "extra_forbidden")
+    said = [f"unknown keys {unknown}; known: {sorted(_Body.model_fields)}"] if unknown else []
+    for e in error.errors():
+        field_name = str(e["loc"][0]) if e["loc"] else ""
+        if e["type"] != "extra_forbidden":
+            text = _EXPLAIN.get(field_name, f"{field_name}: {e['msg']}")
+            said += [text] if text not in said else []
+    return "; ".join(said)
+
+
+def _read(path: Path) -> tuple[Any, dict[str, int]]:
+    """The file's data and the line of each case name (and of `defaults:`), for errors."""
+    loader = SafeLoader(path.read_text(encoding="utf-8"))
     try:
-        # The review page and the tests read every case file (cds/yamlfile.py: libyaml's loader).
-        data = safe_load(path.read_text(encoding="utf-8"))
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as error:
         raise CaseError(f"{path.name}: not YAML: {error}") from None
+    finally:
+        loader.dispose()
+    lines: dict[str, int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            lines[str(key.value)] = key.start_mark.line + 1
+            if key.value == "cases" and isinstance(value, yaml.MappingNode):
+                lines.update({f"cases/{k.value}": k.start_mark.line + 1 for k, _ in value.value})
+    return data, lines
+
+
+def load_file(path: Path) -> list[Case]:
+    # The review page and the tests read every case file (cds/yamlfile.py: libyaml's loader).
+    data, lines = _read(path)
     if not isinstance(data, dict) or not isinstance(data.get("cases"), dict):
         raise CaseError(f"{path.name}: needs a mapping `cases:` of named cases")
+    # `_name:` or `x-name:` keys hold YAML anchors the cases refer to; any other key is a slip.
+    stray = sorted(str(k) for k in data if k not in {"cases", "defaults"} and not str(k).startswith(("_", "x-")))
+    if stray:
+        raise CaseError(f"{path.name} line {lines.get(stray[0])}: a case file holds `defaults:`, `cases:` and "
+                        f"anchors under `_name:` or `x-name:`, not {stray}")
+    defaults = data.get("defaults") or {}
+    try:
+        _Defaults.model_validate(defaults)
+    except ValidationError as error:
+        raise CaseError(f"{path.name} line {lines.get('defaults')}: defaults: {_problems(error)}") from None
     ruleset = path.name.removesuffix(".yaml")
-    return [_case(ruleset, str(name), body, path) for name, body in data["cases"].items()]
+    return [_case(ruleset, str(name), body, defaults, path, lines.get(f"cases/{name}"))
+            for name, body in data["cases"].items()]
 
 
-def _case(ruleset: str, name: str, body: Any, path: Path) -> Case:
-    where = f"{path.name} {name}"
+def _expand(defaults: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """The case over the defaults: a key the case writes replaces the default's value, but
+    `expect` merges (a mapping key by key, at every depth); a null (`~`) removes the default's key.
+    The cases share the defaults' values, as YAML aliases share theirs: a case is read, not changed."""
+    merged = dict(defaults)
+    for key, value in body.items():
+        if value is None:
+            merged.pop(key, None)
+        elif key == "expect":
+            merged[key] = _merge(merged.get(key), value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _merge(base: Any, patch: Any) -> Any:
+    if not isinstance(base, dict) or not isinstance(patch, dict):
+        return patch
+    merged = dict(base)
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = _merge(base.get(key), value)
+    return merged
+
+
+def _case(ruleset: str, name: str, body: Any, defaults: dict[str, Any], path: Path, line: int | None) -> Case:
+    where = f"{path.name} line {line}: {name}"
     if not _NAME.match(name) or not name.startswith(f"{ruleset}."):
         raise CaseError(f"{where}: a case name is `{ruleset}.<criterion, finding, alternative or status>/<label>`")
     if len(name) > MAX_SLUG:
         raise CaseError(f"{where}: name longer than {MAX_SLUG} characters (FHIR ids are short)")
     if not isinstance(body, dict):
         raise CaseError(f"{where}: a case is a mapping")
-    unknown = set(body) - CASE_KEYS
-    if unknown:
-        raise CaseError(f"{where}: unknown keys {sorted(unknown)}")
-    as_of = body.get("as_of")
-    if not isinstance(as_of, dt.date) or not body.get("description"):
-        raise CaseError(f"{where}: needs a description and an as_of date")
-    expect = body.get("expect")
-    if not isinstance(expect, dict) or not all(isinstance(b, dict) for b in expect.values()):
-        raise CaseError(f"{where}: `expect:` maps ruleset ids to expected assessments")
-    record = {k: v for k, v in body.items() if k not in {"description", "as_of", "known_gap", "expect"}}
-    gap = body.get("known_gap")
-    return Case(name=name, ruleset=ruleset, description=" ".join(str(body["description"]).split()), as_of=as_of,
-                record=record, expect=expect, known_gap=str(gap) if gap else None, file=path)
+    merged = _expand(defaults, body)
+    try:
+        case = _Body.model_validate(merged)
+    except ValidationError as error:
+        raise CaseError(f"{where}: {_problems(error)}") from None
+    record = {k: v for k, v in merged.items() if k in RECORD_KEYS}
+    return Case(name=name, ruleset=ruleset, description=" ".join(case.description.split()), as_of=case.as_of,
+                record=record, expect=merged["expect"], known_gap=case.known_gap or None, file=path, line=line)
 
 
 def load(paths: Iterable[Path] | None = None, folder: Path = DEFAULT_FOLDER) -> dict[str, Case]:
@@ -122,6 +222,19 @@ def load(paths: Iterable[Path] | None = None, folder: Path = DEFAULT_FOLDER) -> 
                 raise CaseError(f"{path.name}: case {case.name} is defined twice")
             found[case.name] = case
     return found
+
+
+def show(case: Case) -> str:
+    """The case as YAML, its defaults applied: the full record a reader checks the case against."""
+    text = yaml.dump({case.name: case.expanded()}, Dumper=_Dumper, default_flow_style=None, sort_keys=False,
+                     width=110, allow_unicode=True)
+    where = f"{case.file.name} line {case.line}" if case.file else "a case"
+    return f"# {where}, with the file's defaults applied\n{text}"
+
+
+class _Dumper(yaml.SafeDumper):
+    def ignore_aliases(self, data: Any) -> bool:
+        return True  # a reader sees every value written out, not `*id001`
 
 
 # The builder -------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import sys
 from collections.abc import Sequence
@@ -81,6 +82,10 @@ def _parser() -> argparse.ArgumentParser:
                        help="case files (default: every file of fixtures/cases)")
     build.add_argument("--out", type=Path, default=Path("build/fixtures"), help="folder to write into")
     build.set_defaults(func=_fixtures_build)
+    show = fixtures_commands.add_parser("show", help="print cases as written without defaults (the full record)")
+    show.add_argument("names", nargs="+", metavar="NAME", help="case names, e.g. S9326.oral-trial/short-trial")
+    show.add_argument("--bundle", action="store_true", help="print the FHIR R4 Bundle built from each case instead")
+    show.set_defaults(func=_fixtures_show)
 
     demo_command = commands.add_parser("demo", help="a few named test patients assessed, on one screen (make run)")
     demo_command.set_defaults(func=_demo)
@@ -139,6 +144,24 @@ def _fixtures_build(args: argparse.Namespace) -> int:
     routes = cases.route_codes(knowledge.default().terminology.routes.snomed)
     written = cases.write(loaded.values(), args.out, routes)
     print(f"{len(written)} bundles in {args.out}")
+    return 0
+
+
+def _fixtures_show(args: argparse.Namespace) -> int:
+    known = cases.load()
+    missing = [name for name in args.names if name not in known]
+    if missing:
+        # The name given is not echoed back; the closest case names are.
+        close = difflib.get_close_matches(missing[0], list(known), n=3, cutoff=0.5)
+        raise cases.CaseError(f"{len(missing)} of the {len(args.names)} names given is no case of the case files"
+                              + (f"; the closest: {', '.join(close)}" if close else ""))
+    routes = cases.route_codes(knowledge.default().terminology.routes.snomed) if args.bundle else {}
+    for name in args.names:
+        case = known[name]
+        if args.bundle:
+            print(orjson.dumps(cases.build(case, routes), option=orjson.OPT_INDENT_2).decode())
+        else:
+            print(cases.show(case), end="")
     return 0
 
 

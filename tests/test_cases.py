@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from cds import cases, knowledge
 from cds.cli import main
 from cds.review.fixtures import fixtures
 
+ROOT = Path(__file__).resolve().parent.parent
 ROUTES = cases.route_codes(knowledge.default().terminology.routes.snomed)
 EXPECT = {"X1": {"status": "eligible"}}
 
@@ -133,3 +135,116 @@ def test_the_review_picker_lists_the_cases_and_nothing_without_the_folder(tmp_pa
     assert one.group == "S9326" and one.label.startswith("S9326.indication/cancer-related-pain: ")
     assert json.loads(one.text())["resourceType"] == "Bundle"
     assert fixtures(tmp_path / "absent") == {}
+
+
+# Defaults (fixtures/cases/README.md, Defaults): what a case is once the file's defaults apply.
+
+DEFAULTS = {
+    "as_of": "2026-11-22",
+    "patient": {"birthDate": "1960-01-01", "gender": "female"},
+    "conditions": [{"code": "icd10:M46.26"}],
+    "order": {"drug": "cefazolin 2000 MG Injection", "rxnorm": "1665060", "route": "intravenous"},
+    "expect": {"X1": {"status": "eligible", "criteria": {"X1.a": "met", "X1.b": "met"},
+                      "categories": {"X1.a": "bone"}, "findings": [], "alternatives": ["p", "q"]},
+               "X2": {"status": "not-eligible", "criteria": {"X2.a": "not-met"}, "findings": []}},
+}
+
+
+@pytest.mark.parametrize(("body", "record", "expect"), [
+    pytest.param({}, {k: v for k, v in DEFAULTS.items() if k not in {"as_of", "expect"}}, DEFAULTS["expect"],
+                 id="nothing-written-is-the-defaults"),
+    # A record key replaces: the order is the case's whole order, not mixed with the usual one.
+    pytest.param({"order": {"drug": "meropenem 1 g"}, "conditions": [{"code": "icd10:A41.9"}, {"code": "icd10:B25.9"}]},
+                 {"patient": DEFAULTS["patient"], "conditions": [{"code": "icd10:A41.9"}, {"code": "icd10:B25.9"}],
+                  "order": {"drug": "meropenem 1 g"}}, DEFAULTS["expect"], id="record-keys-replace"),
+    # `~` removes: no order (a candidate), no conditions.
+    pytest.param({"order": None, "conditions": None}, {"patient": DEFAULTS["patient"]}, DEFAULTS["expect"],
+                 id="null-removes-a-record-key"),
+    # expect merges key by key: one criterion, the rest as usual; a list replaces; `~` drops a
+    # category and the other therapy.
+    pytest.param({"expect": {"X1": {"status": "not-eligible", "criteria": {"X1.b": "not-met"},
+                                    "categories": {"X1.a": None}, "alternatives": ["q"]}, "X2": None}},
+                 {k: v for k, v in DEFAULTS.items() if k not in {"as_of", "expect"}},
+                 {"X1": {"status": "not-eligible", "criteria": {"X1.a": "met", "X1.b": "not-met"}, "categories": {},
+                         "findings": [], "alternatives": ["q"]}}, id="expect-merges"),
+])
+def test_a_case_is_its_defaults_with_its_own_keys_written_over(
+        tmp_path: Path, body: dict[str, Any], record: dict[str, Any], expect: dict[str, Any]) -> None:
+    path = tmp_path / "X1.yaml"
+    path.write_text(yaml.safe_dump({"defaults": DEFAULTS, "cases": {"X1.a/b": {"description": "d", **body}}}))
+    path.write_text(path.read_text().replace("'2026-11-22'", "2026-11-22"))
+    [case] = cases.load_file(path)
+    assert (case.record, case.expect, case.as_of.isoformat()) == (record, expect, "2026-11-22")
+    assert cases.build(case, ROUTES)["entry"][0]["resource"]["birthDate"] == "1960-01-01"
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("defaults:\n  labs: []\ncases:\n  X1.a/b: {description: d, as_of: 2026-11-22, expect: {X1: {}}}\n",
+     "X1.yaml line 1: defaults: unknown keys ['labs']"),
+    ("defaults:\n  as_of: 2026-11-22\n  expect: {X1: {}}\ncases:\n  X1.a/b: {description: d}\n"
+     "  X1.a/c: {expect: {X1: {}}}\n", "X1.yaml line 6: X1.a/c: needs a description and an as_of date"),
+    ("defaults:\n  as_of: 2026-11-22\ncases:\n  X1.a/b: {description: d, expect: [X1]}\n",
+     "X1.yaml line 4: X1.a/b: `expect:` maps ruleset ids to expected assessments"),
+    ("default:\n  as_of: 2026-11-22\ncases: {}\n", "X1.yaml line 1: a case file holds `defaults:`, `cases:`"),
+])
+def test_a_bad_default_or_case_is_named_with_its_file_and_line(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "X1.yaml"
+    path.write_text(content)
+    with pytest.raises(cases.CaseError) as raised:
+        cases.load_file(path)
+    assert str(raised.value).startswith(message)
+
+
+def test_cds_fixtures_show_prints_a_case_with_its_defaults_applied(capsys: pytest.CaptureFixture[str]) -> None:
+    case = cases.load()["S9494.indication/cns-ceftriaxone-daily"]
+    assert main(["fixtures", "show", case.name]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith(f"# S9494.yaml line {case.line}, with the file's defaults applied\n")
+    assert case.name in case.file.read_text().splitlines()[case.line - 1]
+    shown = yaml.safe_load(printed)[case.name]
+    # The whole record, written out: the patient and history the file's defaults give it.
+    assert shown == case.expanded() and {"patient", "procedures", "observations", "order"} <= set(shown)
+    assert main(["fixtures", "show", "--bundle", case.name]) == 0
+    assert json.loads(capsys.readouterr().out) == cases.build(case, ROUTES)
+
+
+def test_cds_fixtures_show_names_close_cases_and_does_not_echo_an_unknown_name(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["fixtures", "show", "S9494.indication/cns-ceftriaxone-<script>"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("cds: case error: 1 of the 1 names given is no case of the case files; the closest: ")
+    assert "S9494.indication/cns-ceftriaxone-daily" in error and "<script>" not in error
+
+
+def _old_style(name: str, condition: str, expect: str) -> str:
+    """A case as written before defaults: the whole record every time."""
+    return (f"  X1.a/{name}:\n    description: {name}\n    as_of: 2026-11-22\n    patient: {{birthDate: 1960-01-01}}\n"
+            f"    conditions: [{{code: 'icd10:{condition}'}}]\n    expect:\n      X1:{expect}\n")
+
+
+USUAL = " {status: eligible, criteria: {X1.a: met, X1.b: met}, findings: [], billing: X1}"
+OLD_STYLE = "".join([
+    "# Cases of X1, the header kept.\ncases:\n",
+    _old_style("usual", "M46.26", USUAL),
+    _old_style("no-b", "M46.26", "\n        status: not-eligible  # spec change: the note stays beside it\n"
+                                 "        criteria: {X1.a: met, X1.b: not-met}\n        findings: []\n        billing: X1"),
+    "  # A section heading between cases.\n",
+    _old_style("other-condition", "A41.9", USUAL),
+])
+
+
+def test_tools_case_defaults_rewrites_a_file_with_defaults_and_the_same_cases(tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location("case_defaults", ROOT / "tools" / "case_defaults.py")
+    assert spec and spec.loader
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    path = tmp_path / "X1.yaml"
+    path.write_text(OLD_STYLE)
+    before = cases.load_file(path)
+    assert tool.main([str(path)]) == 0
+    assert cases.load_file(path) == before
+    text = path.read_text()
+    assert text.startswith("# Cases of X1, the header kept.\n") and "\ndefaults:\n" in text
+    assert "  # A section heading between cases.\n  X1.a/other-condition:" in text
+    assert "        # spec change: the note stays beside it\n        status: not-eligible\n" in text
+    assert text.count("birthDate") == 1 and text.count("icd10:M46.26") == 1   # written once, in the defaults
