@@ -30,7 +30,7 @@ def derived_facts(facts: PatientFacts, therapy: str, specs: Iterable[Derived], u
         else:
             fact = _COMPUTE[spec.kind](facts, spec, anchors, units, warnings)
         if fact is not None:
-            found.append({"t": "derived", "key": spec.key, **fact})
+            found.append({"t": "derived", "key": spec.key, "therapy": therapy, **fact})
     return found
 
 

@@ -86,7 +86,34 @@ def assess_record(
 
 
 def assess_facts(facts: PatientFacts, as_of: dt.date, therapies: list[str]) -> PatientAssessment:
-    """Run the rules over facts already built (the audit trail replays stored facts this way)."""
+    """Run the rules over facts already built (the audit trail replays stored facts this way):
+    every therapy's rules in one engine pass."""
+    knowledge = _knowledge.default()
+    warnings = list(facts.warnings)
+    engine = knowledge.engine(therapies)
+    # A record repeats its diagnoses: equal condition facts are grouped once.
+    shared = grouped(facts.conditions_for_engine())
+    derived = {t: derived_facts(facts, t, knowledge.parsed[t].derived.values(), knowledge.terminology.units,
+                                warnings) for t in engine.parts}
+    has_order = {t: facts.has_order(t) for t in engine.parts}
+    outcomes = engine.run(
+        facts.engine_facts(list(engine.parts), shared), derived, {"as_of": as_of.isoformat()},
+        lambda t, results, matches: decide_status(knowledge.rulesets[t], results, matches, has_order[t]),
+        unread_orders={t: unread for t in engine.parts if (unread := facts.unread_orders(t))},
+    )
+    assessments = [assess(knowledge.rulesets[t], outcomes[t], has_order[t], facts.service_codes(t),
+                          frozenset(d.item for d in facts.documented)) for t in therapies]
+    _concurrent(facts, assessments, outcomes, knowledge)
+    return PatientAssessment(
+        patient=facts.patient.ref, as_of=as_of,
+        rulesets={t: knowledge.rulesets[t].full_version for t in therapies},
+        assessments=assessments, warnings=[str(w) for w in warnings],
+    )
+
+
+def assess_facts_per_ruleset(facts: PatientFacts, as_of: dt.date, therapies: list[str]) -> PatientAssessment:
+    """The path before issue 19 (one engine session per ruleset), kept while tests prove the
+    one-pass path gives identical assessments."""
     knowledge = _knowledge.default()
     assessments = []
     outcomes = {}

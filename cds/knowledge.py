@@ -7,7 +7,7 @@ import datetime as dt
 import os
 from contextlib import ExitStack
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -17,7 +17,8 @@ from .conditions import ParsedRuleset, Term, parse_ruleset, phrases, terms
 from .facts import PatientFacts, build_facts
 from .fhir.record import PatientRecord
 from .fhir.registry import BY_NAME
-from .engine import CompiledRuleset
+from .engine import CompiledRuleset, Engine
+from .engine import host
 from .ruleset import Ruleset, RulesetError, load_ruleset
 from .terminology import DrugClassifier, Terminology, ValueSetError, ValueSets
 from .texts import ResultMatcher, TextMatcher
@@ -58,6 +59,18 @@ class Knowledge:
     texts: TextMatcher = TextMatcher()
     # The phrases results are read for (`value_text`), with the word forms of terminology.yaml.
     results: ResultMatcher = ResultMatcher()
+    parsed: dict[str, ParsedRuleset] = field(default_factory=dict)
+    # The rules of each set of therapies evaluated (all, or a --therapy choice), compiled together.
+    _engines: dict[tuple[str, ...], Engine] = field(default_factory=dict, repr=False)
+
+    def engine(self, therapies: Iterable[str] | None = None) -> Engine:
+        """The rules of these therapies (default: all) as one engine, compiled once per set."""
+        chosen = set(self.rulesets) if therapies is None else set(therapies)
+        key = tuple(t for t in self.rulesets if t in chosen)
+        with host.lock:
+            if key not in self._engines:
+                self._engines[key] = Engine([(self.rulesets[t], self.parsed[t]) for t in key])
+            return self._engines[key]
 
     def screen(self, resource: dict[str, Any]) -> bool:
         """False for a resource no rule can read: a type no ruleset reads, or (Condition,
@@ -132,7 +145,7 @@ def load(folder: Path) -> Knowledge:
     results = ResultMatcher([p for r in parsed.values() for clause in r.clauses for t in terms(clause.node)
                              for p in t.spec.get("value_text", ())], words.forms, words.interpretation)
     return Knowledge(folder, terminology, valuesets, classifier, rulesets, compiled,
-                     reads=frozenset(read_types(parsed.values())), texts=texts, results=results)
+                     reads=frozenset(read_types(parsed.values())), texts=texts, results=results, parsed=parsed)
 
 
 # Resource types read for every therapy; the others only when a rule reads them.

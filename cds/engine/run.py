@@ -7,15 +7,17 @@ findings and documentation may read earlier results), then the status (alternati
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import string
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
-from ..conditions import ParsedRuleset, order_criteria, terms
+from ..conditions import ParsedRuleset, Term, order_criteria, terms
 from ..listing import listed
 from ..fhir.limits import limits, over
 from ..ruleset import Criterion, Ruleset
@@ -73,11 +75,21 @@ class Fields:
 @dataclass
 class _Collector:
     matches: dict[str, list[Binding]] = field(default_factory=lambda: defaultdict(list))
+    # Each therapy's matches (Engine: every therapy's rules in one session).
+    by_therapy: dict[str, dict[str, list[Binding]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(list)))
     # Every fact asserted, by position: actions hand back positions, not durable's copies.
     facts: list[dict[str, Any]] = field(default_factory=list)
 
     # The properties some rule tests: the engine is given nothing else of a fact.
     fields: Fields | None = None
+
+    def add(self, view: dict[str, Any], group: list[dict[str, Any]]) -> dict[str, Any]:
+        """A view made beforehand (its position set here) of a group of equal facts."""
+        fact = group[0]
+        self.facts.append({**fact, "group": group} if len(group) > 1 else fact)
+        view["i"] = len(self.facts) - 1
+        return view
 
     def view(self, fact: dict[str, Any], group: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         """The engine's view of a fact; a group (the fact and its equals) is what a match hands back."""
@@ -178,7 +190,8 @@ class CompiledRuleset:
                     session.assert_fact(collector.view(fact))
                 status = decide_status(results, collector.matches)
                 if self._status_read:
-                    session.assert_fact(collector.view({"t": "status", "status": status}))
+                    session.assert_fact(collector.view({"t": "status", "therapy": self.ruleset.therapy,
+                                                        "status": status}))
             finally:
                 _ACTIVE.pop(self.name, None)
         return Outcome(criteria=results, matches=dict(collector.matches), status=status)
@@ -195,6 +208,168 @@ class CompiledRuleset:
         other = criterion.otherwise
         return CriterionOutcome(id=criterion_id, result=other.result, category=None,
                                 reason=render(other.reason, []), evidence=[])
+
+
+# What decides a therapy's status from its criterion results and matches (cds/assess.py).
+Decide = Callable[[str, dict[str, CriterionOutcome], dict[str, list[Binding]]], str]
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One therapy's rules within an Engine."""
+
+    ruleset: Ruleset
+    parsed: ParsedRuleset
+    # The criteria reading the drug of the order (unknown when that drug cannot be read).
+    order_criteria: frozenset[str]
+    # Whether an alternative reads the status: the status fact is asserted only then.
+    status_read: bool
+
+
+class Engine:
+    """Rulesets compiled together into one durable-rules ruleset, their rules named by therapy:
+    a patient's facts become engine facts once per evaluation, whatever the number of therapies
+    (issue 19: one view and one assertion per fact, not one per ruleset)."""
+
+    def __init__(self, rulesets: Sequence[tuple[Ruleset, ParsedRuleset]]) -> None:
+        digest = hashlib.sha256("|".join(f"{r.therapy}:{r.content_hash}" for r, _ in rulesets).encode())
+        self.name = f"rules_{digest.hexdigest()[:16]}"
+        definition: dict[str, Any] = {}
+        for ruleset, parsed in rulesets:
+            definition.update(compile_ruleset(ruleset, parsed, self._action(ruleset.therapy)))
+        host.register(self.name, definition)
+        self._fields = Fields.of(fields_tested(definition))
+        parts = {}
+        read: list[Term] = []
+        for ruleset, parsed in rulesets:
+            own = [t for clause in parsed.clauses for t in terms(clause.node)]
+            parts[ruleset.therapy] = _Part(ruleset, parsed, order_criteria(ruleset, parsed),
+                                           any(t.kind == "status" for t in own))
+            read += own
+        self.parts: dict[str, _Part] = parts
+        # What the rules can match: other facts are not asserted (each assert costs engine time,
+        # and a record carries many entries that no rule reads).
+        self._kinds = {_FACT_TYPE.get(t.kind, t.kind) for t in read}
+        self._valuesets = {v for t in read if t.kind in _CODED for v in t.spec.get("in", ())}
+        self._texts = {phrase_flag(p) for t in read if t.kind == "condition" for p in t.spec.get("text", ())}
+        # Results and the context are asserted only where a rule reads them: a fact no pattern
+        # matches is not stored by durable-rules, so skipping it changes nothing but the time.
+        # Criterion ids start with their therapy (cds/ruleset.py): a result names one ruleset's.
+        self._results_read = {t.spec["criterion"] for t in read if t.kind == "result"}
+        # compile_ruleset puts the context fact in exactly the rules that hold a negation.
+        self._context_read = any(key.endswith("$not") for rule in definition.values() for binding in rule["all"]
+                                 for key in binding)
+
+    def relevant(self, fact: dict[str, Any]) -> bool:
+        """Whether a fact can match one of the rules."""
+        kind = fact.get("t")
+        if kind in _CODED:
+            return kind in self._kinds and (not self._valuesets.isdisjoint(fact.get("vs", ()))
+                                            or not self._texts.isdisjoint(fact.get("texts", ())))
+        return kind in self._kinds
+
+    def _action(self, therapy: str) -> Callable[[str, int], Callable[[Any], None]]:
+        def make(key: str, bindings: int) -> Callable[[Any], None]:
+            names = [f"b{i}" for i in range(bindings)]
+
+            def record(c: Any) -> None:
+                collector = _ACTIVE.get(self.name)
+                if collector is not None:
+                    collector.by_therapy[therapy][key].append([collector.facts[getattr(c, n)._d["i"]] for n in names])
+
+            return record
+
+        return make
+
+    def run(
+        self,
+        facts: list[dict[str, Any]],
+        derived: dict[str, list[dict[str, Any]]],
+        context: dict[str, Any],
+        decide: Decide,
+        unread_orders: dict[str, list[str]] | None = None,
+    ) -> dict[str, Outcome]:
+        """Every therapy's outcome from one session. `facts`: the record's (conditions maybe
+        grouped beforehand, grouped()); `derived`: each therapy's derived facts; `unread_orders`:
+        each therapy's orders whose drug cannot be read (criteria reading the order are unknown)."""
+        cap = limits().max_facts
+        # Facts grouped beforehand count by their members: the cap is on the record's facts.
+        count = (sum(len(fact["group"]) if "group" in fact else 1 for fact in facts)
+                 + sum(len(d) for d in derived.values()))
+        if count > cap:
+            raise over("evaluation", "facts", count, cap, "max facts per evaluation, $CDS_MAX_FACTS")
+        unread_orders = unread_orders or {}
+        collector = _Collector(fields=self._fields)
+        decided: dict[str, tuple[dict[str, CriterionOutcome], str]] = {}
+        with host.session(self.name) as session:
+            _ACTIVE[self.name] = collector
+            try:
+                data = (f for f in itertools.chain(facts, *derived.values()) if self.relevant(f))
+                for group, view in _viewed(data, self._fields):
+                    session.assert_fact(collector.add(view, group))
+                if self._context_read:
+                    session.assert_fact(collector.view({"t": "context", **context}))
+                # Each therapy's results in ruleset order (its later rules read them), then its
+                # status (its alternatives read it); no rule reads another therapy's.
+                for therapy, part in self.parts.items():
+                    matches = collector.by_therapy[therapy]
+                    results: dict[str, CriterionOutcome] = {}
+                    for criterion in part.ruleset.criteria:
+                        outcome = resolve(criterion, matches)
+                        if unread_orders.get(therapy) and criterion.id in part.order_criteria:
+                            outcome = _unread(criterion, unread_orders[therapy])
+                        results[criterion.id] = outcome
+                        if criterion.id in self._results_read:
+                            session.assert_fact(collector.view(_result_fact(outcome)))
+                    status = decide(therapy, results, matches)
+                    if part.status_read:
+                        session.assert_fact(collector.view({"t": "status", "therapy": therapy, "status": status}))
+                    decided[therapy] = (results, status)
+            finally:
+                _ACTIVE.pop(self.name, None)
+        return {therapy: Outcome(criteria=results, matches=dict(collector.by_therapy[therapy]), status=status)
+                for therapy, (results, status) in decided.items()}
+
+
+def resolve(criterion: Criterion, matches: Mapping[str, list[Binding]]) -> CriterionOutcome:
+    """A criterion's outcome: its first branch whose clause matched, else its otherwise."""
+    for number, branch in enumerate(criterion.branches):
+        bindings = matches.get(f"c|{criterion.id}|{number}")
+        if bindings:
+            return CriterionOutcome(id=criterion.id, result=branch.result, category=branch.category,
+                                    reason=render(branch.reason, bindings), evidence=evidence(bindings))
+    other = criterion.otherwise
+    return CriterionOutcome(id=criterion.id, result=other.result, category=None,
+                            reason=render(other.reason, []), evidence=[])
+
+
+def _unread(criterion: Criterion, orders: list[str]) -> CriterionOutcome:
+    return CriterionOutcome(
+        id=criterion.id, result="unknown", category=None, evidence=list(orders),
+        reason="The order's drug cannot be read (its medication reference does not "
+               "resolve): this criterion cannot be told.")
+
+
+def _result_fact(outcome: CriterionOutcome) -> dict[str, Any]:
+    fact = {"t": "result", "criterion": outcome.id, "result": outcome.result,
+            "evidence": outcome.evidence, "display": outcome.reason}
+    if outcome.category:
+        fact["category"] = outcome.category
+    return fact
+
+
+def _viewed(facts: Iterable[dict[str, Any]], fields: Fields) -> list[tuple[list[dict[str, Any]], dict[str, Any]]]:
+    """Facts grouped by the engine's view of them (see _groups), each view made once."""
+    groups: dict[bytes, tuple[list[dict[str, Any]], dict[str, Any]]] = {}
+    for fact in facts:
+        view = engine_view(fact, 0, fields)
+        key = orjson.dumps(view, option=orjson.OPT_SORT_KEYS)
+        entry = groups.get(key)
+        if entry is None:
+            entry = groups[key] = ([], view)
+        # A fact grouped beforehand (grouped()) brings its members: a group never nests.
+        entry[0].extend(fact.get("group") or (fact,))
+    return list(groups.values())
 
 
 def _groups(facts: Iterable[dict[str, Any]], fields: Fields | None = None) -> list[list[dict[str, Any]]]:
