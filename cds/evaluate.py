@@ -93,8 +93,9 @@ def assess_facts(facts: PatientFacts, as_of: dt.date, therapies: list[str]) -> P
     engine = knowledge.engine(therapies)
     # A record repeats its diagnoses: equal condition facts are grouped once.
     shared = grouped(facts.conditions_for_engine())
+    memo: dict[Any, Any] = {}
     derived = {t: derived_facts(facts, t, knowledge.parsed[t].derived.values(), knowledge.terminology.units,
-                                warnings) for t in engine.parts}
+                                warnings, memo) for t in engine.parts}
     has_order = {t: facts.has_order(t) for t in engine.parts}
     outcomes = engine.run(
         facts.engine_facts(list(engine.parts), shared), derived, {"as_of": as_of.isoformat()},

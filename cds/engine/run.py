@@ -7,6 +7,7 @@ findings and documentation may read earlier results), then the status (alternati
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import string
@@ -447,9 +448,17 @@ class _Values(dict[str, str]):
         return "{" + key + "}"
 
 
+@functools.lru_cache(maxsize=4096)
+def _names(template: str) -> frozenset[str]:
+    """The fields a reason template names (parsed once per template, not once per evaluation)."""
+    return frozenset(name for _, name, _, _ in string.Formatter().parse(template) if name)
+
+
 def render(template: str, bindings: list[Binding]) -> str:
     """Fill a reason template from the matched facts: {display}, {age}, {span_days}, ..."""
-    names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
+    names = _names(template)
+    if not names:
+        return template.format_map(_Values())
     values: dict[str, dict[str, None]] = defaultdict(dict)
     for binding in bindings:
         for fact in _members(binding):
