@@ -10,7 +10,6 @@ from typing import Any
 from . import knowledge as _knowledge
 from .assess import assess, concurrent_notes, decide_status, per_diems
 from .derive import derived_facts
-from .engine.run import grouped
 from .facts import PatientFacts
 from .fhir import InputError, Problem, RawEntry, read_document
 from .fhir.read import PartlyUnreadable, read_paths
@@ -91,51 +90,17 @@ def assess_facts(facts: PatientFacts, as_of: dt.date, therapies: list[str]) -> P
     knowledge = _knowledge.default()
     warnings = list(facts.warnings)
     engine = knowledge.engine(therapies)
-    # A record repeats its diagnoses: equal condition facts are grouped once.
-    shared = grouped(facts.conditions_for_engine())
     memo: dict[Any, Any] = {}
     derived = {t: derived_facts(facts, t, knowledge.parsed[t].derived.values(), knowledge.terminology.units,
                                 warnings, memo) for t in engine.parts}
     has_order = {t: facts.has_order(t) for t in engine.parts}
     outcomes = engine.run(
-        facts.engine_facts(list(engine.parts), shared), derived, {"as_of": as_of.isoformat()},
+        facts.engine_facts(list(engine.parts)), derived, {"as_of": as_of.isoformat()},
         lambda t, results, matches: decide_status(knowledge.rulesets[t], results, matches, has_order[t]),
         unread_orders={t: unread for t in engine.parts if (unread := facts.unread_orders(t))},
     )
     assessments = [assess(knowledge.rulesets[t], outcomes[t], has_order[t], facts.service_codes(t),
                           frozenset(d.item for d in facts.documented)) for t in therapies]
-    _concurrent(facts, assessments, outcomes, knowledge)
-    return PatientAssessment(
-        patient=facts.patient.ref, as_of=as_of,
-        rulesets={t: knowledge.rulesets[t].full_version for t in therapies},
-        assessments=assessments, warnings=[str(w) for w in warnings],
-    )
-
-
-def assess_facts_per_ruleset(facts: PatientFacts, as_of: dt.date, therapies: list[str]) -> PatientAssessment:
-    """The path before issue 19 (one engine session per ruleset), kept while tests prove the
-    one-pass path gives identical assessments."""
-    knowledge = _knowledge.default()
-    assessments = []
-    outcomes = {}
-    warnings = list(facts.warnings)
-    # A record repeats its diagnoses: equal condition facts are grouped once for every therapy.
-    shared = grouped(facts.conditions_for_engine())
-    for therapy in therapies:
-        ruleset = knowledge.rulesets[therapy]
-        compiled = knowledge.compiled[therapy]
-        has_order = facts.has_order(therapy)
-        derived = derived_facts(facts, therapy, compiled.parsed.derived.values(), knowledge.terminology.units,
-                                warnings)
-        outcome = compiled.run(
-            [*facts.for_engine(therapy, shared), *derived],
-            {"as_of": as_of.isoformat()},
-            lambda results, matches, r=ruleset: decide_status(r, results, matches, has_order),
-            unread_orders=facts.unread_orders(therapy),
-        )
-        outcomes[therapy] = outcome
-        assessments.append(assess(ruleset, outcome, has_order, facts.service_codes(therapy),
-                                  frozenset(d.item for d in facts.documented)))
     _concurrent(facts, assessments, outcomes, knowledge)
     return PatientAssessment(
         patient=facts.patient.ref, as_of=as_of,

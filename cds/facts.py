@@ -272,19 +272,13 @@ class PatientFacts(BaseModel):
             self._plain_conditions = [_plain(c) for c in self.conditions if c.verified and (c.vs or c.texts)]
         return self._plain_conditions
 
-    def for_engine(self, therapy: str, conditions: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
-        """The facts of one therapy's rules (engine_facts for that therapy alone)."""
-        return self.engine_facts([therapy], conditions)
-
-    def engine_facts(self, therapies: Sequence[str], conditions: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    def engine_facts(self, therapies: Sequence[str]) -> list[dict[str, Any]]:
         """Plain dicts for durable-rules, once for every therapy of the evaluation: no None values,
         dates as ISO strings, and the day counts the window terms compare (before the as-of date
-        and before each therapy's order). `conditions`: the condition facts to use (default
-        `conditions_for_engine()`)."""
+        and before each therapy's order)."""
         as_of = self.patient.as_of
         order_days = {t: day for t in therapies if (day := self.order_date(t)) is not None}
-        if conditions is None:
-            conditions = self.conditions_for_engine()
+        conditions = self.conditions_for_engine()
         if self._plain_facts is None:
             self._plain_facts = (_plain(self.patient), [_plain(m) for m in self.medications],
                                  [_plain(p) for p in self.procedures])

@@ -1,6 +1,6 @@
 """The rules engine: rulesets compiled into durable-rules, run one evaluation at a time."""
 
 from .host import EngineError
-from .run import CompiledRuleset, CriterionOutcome, Engine, Outcome
+from .run import CriterionOutcome, Engine, Outcome
 
-__all__ = ["CompiledRuleset", "CriterionOutcome", "Engine", "EngineError", "Outcome"]
+__all__ = ["CriterionOutcome", "Engine", "EngineError", "Outcome"]

@@ -1,8 +1,10 @@
-"""Run one therapy's compiled rules over one patient's facts.
+"""Run the compiled rules of every therapy over one patient's facts, in one durable-rules session.
 
 Assertion order is part of the semantics: data facts, then the context fact (negations are
-judged on the complete record), then each criterion's result in ruleset order (later criteria,
-findings and documentation may read earlier results), then the status (alternatives read it).
+judged on the complete record), then each therapy's criterion results in ruleset order (later
+criteria, findings and documentation may read earlier results), then its status (alternatives
+read it). No rule reads another therapy's results or status (criterion ids start with their
+therapy; the status fact carries it).
 """
 
 from __future__ import annotations
@@ -27,9 +29,6 @@ from .compile import compile_ruleset, fields_tested, flag
 from ..texts import phrase_flag
 
 Binding = list[dict[str, Any]]
-# What tells entries apart without any rule testing it (compile.py never reads these): facts
-# equal but for them are asserted once, as one group (see CompiledRuleset.run).
-_LABELS = frozenset({"ref", "display", "group"})
 # The fact type (`t`) each condition term matches; derived terms match derived facts.
 # Fact types matched by a value set (or a phrase): one in none of the sets a rule names is not asserted.
 _CODED = ("condition", "procedure", "immunization")
@@ -75,9 +74,8 @@ class Fields:
 
 @dataclass
 class _Collector:
-    matches: dict[str, list[Binding]] = field(default_factory=lambda: defaultdict(list))
-    # Each therapy's matches (Engine: every therapy's rules in one session).
-    by_therapy: dict[str, dict[str, list[Binding]]] = field(
+    # Each therapy's matches by clause key: every therapy's rules run in one session.
+    matches: dict[str, dict[str, list[Binding]]] = field(
         default_factory=lambda: defaultdict(lambda: defaultdict(list)))
     # Every fact asserted, by position: actions hand back positions, not durable's copies.
     facts: list[dict[str, Any]] = field(default_factory=list)
@@ -99,116 +97,11 @@ class _Collector:
 
 
 # The collector of the evaluation running in each durable-rules ruleset. A ruleset is
-# registered once per process with the actions of the first CompiledRuleset built for it;
-# a later one for the same content (another rulesets folder holding the same file) must
+# registered once per process with the actions of the first Engine built for it;
+# a later one for the same content (another rulesets folder holding the same files) must
 # still receive its matches, so actions find the collector by ruleset name, not by instance.
 # Evaluations are serialised by the host's lock.
 _ACTIVE: dict[str, _Collector] = {}
-
-
-class CompiledRuleset:
-    """A ruleset compiled once per process into a durable-rules ruleset."""
-
-    def __init__(self, ruleset: Ruleset, parsed: ParsedRuleset) -> None:
-        self.ruleset = ruleset
-        self.parsed = parsed
-        self.name = f"{ruleset.therapy}_{ruleset.content_hash[:16]}"
-        definition = compile_ruleset(ruleset, parsed, self._action)
-        host.register(self.name, definition)
-        self._fields = Fields.of(fields_tested(definition))
-        # What its rules can match: other facts are not asserted (each assert costs engine time,
-        # and a record carries many conditions that only other therapies read).
-        read = [t for clause in parsed.clauses for t in terms(clause.node)]
-        self._kinds = {_FACT_TYPE.get(t.kind, t.kind) for t in read}
-        self._valuesets = {v for t in read if t.kind in _CODED for v in t.spec.get("in", ())}
-        self._texts = {phrase_flag(p) for t in read if t.kind == "condition" for p in t.spec.get("text", ())}
-        # Results, the status and the context are asserted only where a rule reads them: a fact
-        # no pattern matches is not stored by durable-rules, so skipping it changes nothing but
-        # the time (most criteria are read by no later rule).
-        self._results_read = {t.spec["criterion"] for t in read if t.kind == "result"}
-        self._status_read = "status" in self._kinds
-        # compile_ruleset puts the context fact in exactly the rules that hold a negation.
-        self._order_criteria = order_criteria(ruleset, parsed)
-        self._context_read = any(key.endswith("$not") for rule in definition.values() for binding in rule["all"]
-                                 for key in binding)
-
-    def relevant(self, fact: dict[str, Any]) -> bool:
-        """Whether a fact can match one of this ruleset's rules."""
-        kind = fact.get("t")
-        if kind in _CODED:
-            return kind in self._kinds and (not self._valuesets.isdisjoint(fact.get("vs", ()))
-                                            or not self._texts.isdisjoint(fact.get("texts", ())))
-        return kind in self._kinds
-
-    def _action(self, key: str, bindings: int) -> Callable[[Any], None]:
-        names = [f"b{i}" for i in range(bindings)]
-
-        def record(c: Any) -> None:
-            collector = _ACTIVE.get(self.name)
-            if collector is not None:
-                collector.matches[key].append([collector.facts[getattr(c, n)._d["i"]] for n in names])
-
-        return record
-
-    def run(
-        self,
-        facts: list[dict[str, Any]],
-        context: dict[str, Any],
-        decide_status: Callable[[dict[str, CriterionOutcome], dict[str, list[Binding]]], str],
-        unread_orders: list[str] | None = None,
-    ) -> Outcome:
-        """`unread_orders`: this therapy's orders whose drug cannot be read (a reference that
-        does not resolve): every criterion reading the order is then `unknown`."""
-        cap = limits().max_facts
-        # Facts grouped beforehand (grouped()) count by their members: the cap is on the record's facts.
-        count = sum(len(fact["group"]) if "group" in fact else 1 for fact in facts)
-        if count > cap:
-            raise over("evaluation", f"facts for {self.ruleset.therapy}", count, cap,
-                       "max facts per evaluation, $CDS_MAX_FACTS")
-        collector = _Collector(fields=self._fields)
-        with host.session(self.name) as session:
-            _ACTIVE[self.name] = collector
-            try:
-                for group in _groups((fact for fact in facts if self.relevant(fact)), self._fields):
-                    session.assert_fact(collector.view(group[0], group))
-                if self._context_read:
-                    session.assert_fact(collector.view({"t": "context", **context}))
-                results: dict[str, CriterionOutcome] = {}
-                for criterion in self.ruleset.criteria:
-                    outcome = self._resolve(criterion, collector)
-                    if unread_orders and criterion.id in self._order_criteria:
-                        outcome = CriterionOutcome(
-                            id=criterion.id, result="unknown", category=None, evidence=list(unread_orders),
-                            reason="The order's drug cannot be read (its medication reference does not "
-                                   "resolve): this criterion cannot be told.")
-                    results[criterion.id] = outcome
-                    if criterion.id not in self._results_read:
-                        continue
-                    fact = {"t": "result", "criterion": outcome.id, "result": outcome.result,
-                            "evidence": outcome.evidence, "display": outcome.reason}
-                    if outcome.category:
-                        fact["category"] = outcome.category
-                    session.assert_fact(collector.view(fact))
-                status = decide_status(results, collector.matches)
-                if self._status_read:
-                    session.assert_fact(collector.view({"t": "status", "therapy": self.ruleset.therapy,
-                                                        "status": status}))
-            finally:
-                _ACTIVE.pop(self.name, None)
-        return Outcome(criteria=results, matches=dict(collector.matches), status=status)
-
-    def _resolve(self, criterion: Criterion, collector: _Collector) -> CriterionOutcome:
-        criterion_id = criterion.id
-        for number, branch in enumerate(criterion.branches):
-            bindings = collector.matches.get(f"c|{criterion_id}|{number}")
-            if bindings:
-                return CriterionOutcome(
-                    id=criterion_id, result=branch.result, category=branch.category,
-                    reason=render(branch.reason, bindings), evidence=evidence(bindings),
-                )
-        other = criterion.otherwise
-        return CriterionOutcome(id=criterion_id, result=other.result, category=None,
-                                reason=render(other.reason, []), evidence=[])
 
 
 # What decides a therapy's status from its criterion results and matches (cds/assess.py).
@@ -276,7 +169,7 @@ class Engine:
             def record(c: Any) -> None:
                 collector = _ACTIVE.get(self.name)
                 if collector is not None:
-                    collector.by_therapy[therapy][key].append([collector.facts[getattr(c, n)._d["i"]] for n in names])
+                    collector.matches[therapy][key].append([collector.facts[getattr(c, n)._d["i"]] for n in names])
 
             return record
 
@@ -290,13 +183,11 @@ class Engine:
         decide: Decide,
         unread_orders: dict[str, list[str]] | None = None,
     ) -> dict[str, Outcome]:
-        """Every therapy's outcome from one session. `facts`: the record's (conditions maybe
-        grouped beforehand, grouped()); `derived`: each therapy's derived facts; `unread_orders`:
+        """Every therapy's outcome from one session. `facts`: the record's (PatientFacts.engine_facts);
+        `derived`: each therapy's derived facts (cds/derive.py); `unread_orders`:
         each therapy's orders whose drug cannot be read (criteria reading the order are unknown)."""
         cap = limits().max_facts
-        # Facts grouped beforehand count by their members: the cap is on the record's facts.
-        count = (sum(len(fact["group"]) if "group" in fact else 1 for fact in facts)
-                 + sum(len(d) for d in derived.values()))
+        count = len(facts) + sum(len(d) for d in derived.values())
         if count > cap:
             raise over("evaluation", "facts", count, cap, "max facts per evaluation, $CDS_MAX_FACTS")
         unread_orders = unread_orders or {}
@@ -313,7 +204,7 @@ class Engine:
                 # Each therapy's results in ruleset order (its later rules read them), then its
                 # status (its alternatives read it); no rule reads another therapy's.
                 for therapy, part in self.parts.items():
-                    matches = collector.by_therapy[therapy]
+                    matches = collector.matches[therapy]
                     results: dict[str, CriterionOutcome] = {}
                     for criterion in part.ruleset.criteria:
                         outcome = resolve(criterion, matches)
@@ -328,7 +219,7 @@ class Engine:
                     decided[therapy] = (results, status)
             finally:
                 _ACTIVE.pop(self.name, None)
-        return {therapy: Outcome(criteria=results, matches=dict(collector.by_therapy[therapy]), status=status)
+        return {therapy: Outcome(criteria=results, matches=dict(collector.matches[therapy]), status=status)
                 for therapy, (results, status) in decided.items()}
 
 
@@ -360,22 +251,8 @@ def _result_fact(outcome: CriterionOutcome) -> dict[str, Any]:
 
 
 def _viewed(facts: Iterable[dict[str, Any]], fields: Fields) -> list[tuple[list[dict[str, Any]], dict[str, Any]]]:
-    """Facts grouped by the engine's view of them (see _groups), each view made once."""
-    groups: dict[bytes, tuple[list[dict[str, Any]], dict[str, Any]]] = {}
-    for fact in facts:
-        view = engine_view(fact, 0, fields)
-        key = orjson.dumps(view, option=orjson.OPT_SORT_KEYS)
-        entry = groups.get(key)
-        if entry is None:
-            entry = groups[key] = ([], view)
-        # A fact grouped beforehand (grouped()) brings its members: a group never nests.
-        entry[0].extend(fact.get("group") or (fact,))
-    return list(groups.values())
-
-
-def _groups(facts: Iterable[dict[str, Any]], fields: Fields | None = None) -> list[list[dict[str, Any]]]:
-    """Facts grouped by what the rules can test, in first-seen order; with `fields`, by the
-    engine's view of each fact (what one ruleset's rules test), else by all but the labels.
+    """Facts grouped by the engine's view of them (what some rule tests), in first-seen order,
+    each with that view (made once per fact).
 
     A record repeating one diagnosis 20,000 times then costs one assertion, not 20,000: the
     engine's work grows with distinct facts, while evidence and reasons still name every entry.
@@ -385,21 +262,15 @@ def _groups(facts: Iterable[dict[str, Any]], fields: Fields | None = None) -> li
     Sound because no rule binds two facts that are equal in everything it tests (counts are
     derived facts, computed before the rules). One dict lookup per fact: linear.
     """
-    groups: dict[bytes, list[dict[str, Any]]] = {}
+    groups: dict[bytes, tuple[list[dict[str, Any]], dict[str, Any]]] = {}
     for fact in facts:
-        if fields is None:
-            shown = {k: v for k, v in fact.items() if k not in _LABELS}
-        else:
-            shown = engine_view(fact, 0, fields)
-        # A fact grouped beforehand (grouped()) brings its members: a group never nests.
-        groups.setdefault(orjson.dumps(shown, option=orjson.OPT_SORT_KEYS), []).extend(fact.get("group") or (fact,))
+        view = engine_view(fact, 0, fields)
+        key = orjson.dumps(view, option=orjson.OPT_SORT_KEYS)
+        entry = groups.get(key)
+        if entry is None:
+            entry = groups[key] = ([], view)
+        entry[0].append(fact)
     return list(groups.values())
-
-
-def grouped(facts: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Facts grouped once for many rulesets (a patient's conditions): one fact per group, carrying
-    its members under "group" as a run's own groups do."""
-    return [group[0] if len(group) == 1 else {**group[0], "group": group} for group in _groups(facts)]
 
 
 def _members(binding: Binding) -> Iterator[dict[str, Any]]:
