@@ -14,7 +14,7 @@ import hashlib
 import itertools
 import string
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,12 +45,31 @@ class CriterionOutcome:
     evidence: list[str]
 
 
+class Matches:
+    """What the rules of one therapy's clauses matched, looked up by the ruleset item whose
+    condition a clause is (a Branch, Finding, Cite, Offer, Lead, BillingCode...; `part`
+    "info_when" for a finding's second condition): no string keys outside the engine."""
+
+    def __init__(self, found: dict[str, list[Binding]], keys: dict[tuple[int, str], str]) -> None:
+        # `found` by the clause keys the rules were registered with (the same for every load of
+        # a file: durable-rules keeps the actions of the first); `keys`: this load's items to them.
+        self._found = found
+        self._keys = keys
+
+    def of(self, item: object, part: str = "when") -> list[Binding]:
+        key = self._keys.get((id(item), part))
+        return self._found.get(key, []) if key is not None else []
+
+    def __bool__(self) -> bool:
+        return any(self._found.values())
+
+
 @dataclass
 class Outcome:
     """What the rules decided for one therapy: criterion results and the clauses that held."""
 
     criteria: dict[str, CriterionOutcome]
-    matches: dict[str, list[Binding]]
+    matches: Matches
     status: str
 
 
@@ -105,7 +124,7 @@ _ACTIVE: dict[str, _Collector] = {}
 
 
 # What decides a therapy's status from its criterion results and matches (cds/assess.py).
-Decide = Callable[[str, dict[str, CriterionOutcome], dict[str, list[Binding]]], str]
+Decide = Callable[[str, dict[str, CriterionOutcome], Matches], str]
 
 
 @dataclass(frozen=True)
@@ -118,6 +137,8 @@ class _Part:
     order_criteria: frozenset[str]
     # Whether an alternative reads the status: the status fact is asserted only then.
     status_read: bool
+    # Each clause's item (and part) -> the key its rules are registered with.
+    keys: dict[tuple[int, str], str]
 
 
 class Engine:
@@ -138,7 +159,8 @@ class Engine:
         for ruleset, parsed in rulesets:
             own = [t for clause in parsed.clauses for t in terms(clause.node)]
             parts[ruleset.therapy] = _Part(ruleset, parsed, order_criteria(ruleset, parsed),
-                                           any(t.kind == "status" for t in own))
+                                           any(t.kind == "status" for t in own),
+                                           {(id(c.item), c.part): c.key for c in parsed.clauses})
             read += own
         self.parts: dict[str, _Part] = parts
         # What the rules can match: other facts are not asserted (each assert costs engine time,
@@ -192,7 +214,7 @@ class Engine:
             raise over("evaluation", "facts", count, cap, "max facts per evaluation, $CDS_MAX_FACTS")
         unread_orders = unread_orders or {}
         collector = _Collector(fields=self._fields)
-        decided: dict[str, tuple[dict[str, CriterionOutcome], str]] = {}
+        decided: dict[str, tuple[dict[str, CriterionOutcome], str, Matches]] = {}
         with host.session(self.name) as session:
             _ACTIVE[self.name] = collector
             try:
@@ -204,7 +226,7 @@ class Engine:
                 # Each therapy's results in ruleset order (its later rules read them), then its
                 # status (its alternatives read it); no rule reads another therapy's.
                 for therapy, part in self.parts.items():
-                    matches = collector.matches[therapy]
+                    matches = Matches(collector.matches[therapy], part.keys)
                     results: dict[str, CriterionOutcome] = {}
                     for criterion in part.ruleset.criteria:
                         outcome = resolve(criterion, matches)
@@ -216,17 +238,17 @@ class Engine:
                     status = decide(therapy, results, matches)
                     if part.status_read:
                         session.assert_fact(collector.view({"t": "status", "therapy": therapy, "status": status}))
-                    decided[therapy] = (results, status)
+                    decided[therapy] = (results, status, matches)
             finally:
                 _ACTIVE.pop(self.name, None)
-        return {therapy: Outcome(criteria=results, matches=dict(collector.matches[therapy]), status=status)
-                for therapy, (results, status) in decided.items()}
+        return {therapy: Outcome(criteria=results, matches=matches, status=status)
+                for therapy, (results, status, matches) in decided.items()}
 
 
-def resolve(criterion: Criterion, matches: Mapping[str, list[Binding]]) -> CriterionOutcome:
+def resolve(criterion: Criterion, matches: Matches) -> CriterionOutcome:
     """A criterion's outcome: its first branch whose clause matched, else its otherwise."""
-    for number, branch in enumerate(criterion.branches):
-        bindings = matches.get(f"c|{criterion.id}|{number}")
+    for branch in criterion.branches:
+        bindings = matches.of(branch)
         if bindings:
             return CriterionOutcome(id=criterion.id, result=branch.result, category=branch.category,
                                     reason=render(branch.reason, bindings), evidence=evidence(bindings))
