@@ -77,13 +77,10 @@ def _inputs() -> dict[str, bytes]:
     return inputs
 
 
-def _p50(run: Any, repeats: int) -> Figure:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append((time.perf_counter() - start) * 1e3)
-    return Figure.of(times, "ms")
+def _ms(run: Any) -> float:
+    start = time.perf_counter()
+    run()
+    return (time.perf_counter() - start) * 1e3
 
 
 def _measure(folder: Path, data: bytes, repeats: int) -> tuple[Figure, Figure, int]:
@@ -95,27 +92,25 @@ def _measure(folder: Path, data: bytes, repeats: int) -> tuple[Figure, Figure, i
         cds.evaluate(orjson.loads(data), as_of=AS_OF)  # warm, as a long-lived process is
     evaluations, floors = [], []
     for _ in range(repeats):
-        evaluations.append(_p50(lambda: cds.evaluate(orjson.loads(data), as_of=AS_OF), 1).median)
+        evaluations.append(_ms(lambda: cds.evaluate(orjson.loads(data), as_of=AS_OF)))
         floors.append(sum(floor(data).values()))
     return Figure.of(evaluations, "ms"), Figure.of(floors, "ms"), len(loaded.rulesets)
 
 
-def _without(folder: Path, therapy: str, out: Path) -> Path:
-    shutil.copytree(folder, out)
-    (out / f"{therapy}.yaml").unlink()
-    return out
-
-
-def marginal(folder: Path, data: bytes, repeats: int, tmp: Path) -> dict[str, float]:
-    """Each ruleset's marginal cost in ms: the time with every ruleset minus the time without it
-    (each pair measured side by side)."""
+def marginal(data: bytes, repeats: int) -> dict[str, float]:
+    """Each ruleset's marginal cost in ms, with the rulesets folder in use: cds.evaluate of every
+    therapy minus cds.evaluate of every therapy but that one (its --therapy choice, an engine
+    compiled for it), alternating, median of the differences."""
+    therapies = list(knowledge.default().rulesets)
     found = {}
-    for path in sorted(folder.glob("S*.yaml")):
-        without = _without(folder, path.stem, tmp / f"without-{path.stem}")
-        every, _, _ = _measure(folder, data, repeats)
-        fewer, _, _ = _measure(without, data, repeats)
-        found[path.stem] = every.median - fewer.median
-        shutil.rmtree(without)
+    for therapy in therapies:
+        others = [t for t in therapies if t != therapy]
+        cds.evaluate(orjson.loads(data), as_of=AS_OF, therapies=others)  # warm: its engine compiled
+        differences = []
+        for _ in range(repeats):
+            every = _ms(lambda: cds.evaluate(orjson.loads(data), as_of=AS_OF))
+            differences.append(every - _ms(lambda: cds.evaluate(orjson.loads(data), as_of=AS_OF, therapies=others)))
+        found[therapy] = statistics.median(differences)
     return found
 
 
@@ -137,7 +132,7 @@ def run(repeats: int = 40, marginal_repeats: int = 10) -> dict[str, Any]:
                     "rulesets": count, "two_rulesets_ms": two_eval.model_dump(),
                     "all_rulesets_ms": all_eval.model_dump(), "validation_ms": all_floor.model_dump(),
                     "over_validation": all_eval.median / validation, "over_two": all_eval.median / two_eval.median,
-                    "marginal_ms": marginal(every, data, marginal_repeats, Path(tmp)) if marginal_repeats else {},
+                    "marginal_ms": marginal(data, marginal_repeats) if marginal_repeats else {},
                 }
         finally:
             if before is None:
