@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .engine import CriterionOutcome, Outcome
-from .engine.run import Binding, evidence, render
+from .engine import CriterionOutcome, Matches, Outcome
+from .engine.run import evidence, render
 from .models import (AlternativeResult, Assessment, Billing, CriterionResult, DocumentationItem,
                      FindingResult)
 from .ruleset import Ruleset
@@ -21,7 +21,7 @@ def findings_apply(ruleset: Ruleset, results: dict[str, CriterionOutcome], has_o
 
 
 def decide_status(
-    ruleset: Ruleset, results: dict[str, CriterionOutcome], matches: dict[str, list[Binding]], has_order: bool
+    ruleset: Ruleset, results: dict[str, CriterionOutcome], matches: Matches, has_order: bool
 ) -> str:
     required = [results[c.id].result for c in ruleset.criteria if c.required]
     if "not-met" in required:
@@ -29,7 +29,7 @@ def decide_status(
     if "unknown" in required:
         return "insufficient-information"
     if findings_apply(ruleset, results, has_order) and any(
-        matches.get(f"f|{f.id}") for f in ruleset.findings if f.severity == "warning"
+        matches.of(f) for f in ruleset.findings if f.severity == "warning"
     ):
         return "needs-review"
     return "eligible"
@@ -52,19 +52,18 @@ def assess(ruleset: Ruleset, outcome: Outcome, has_order: bool, service_codes: l
     if findings_apply(ruleset, results, has_order):
         # `info_when` gives the finding at info severity when its `when` does not hold.
         findings = [
-            FindingResult(id=f.id, severity=f.severity if key.startswith("f|") else "info", text=f.text,
-                          evidence=evidence(matches[key] + cited),
+            FindingResult(id=f.id, severity=f.severity if matches.of(f) else "info", text=f.text,
+                          evidence=evidence(held + cited),
                           reason=render(f.cites.reason, cited) if f.cites is not None and cited else None)
             for f in ruleset.findings
-            if (key := next((k for k in (f"f|{f.id}", f"fi|{f.id}") if matches.get(k)), None))
-            for cited in [matches.get(f"fc|{f.id}", [])]
+            if (held := matches.of(f) or matches.of(f, "info_when"))
+            for cited in [matches.of(f.cites) if f.cites is not None else []]
         ]
         findings.sort(key=lambda f: f.severity != "warning")
     documentation = [
-        DocumentationItem(id=d.id, text=" ".join([d.text, *(item.note for n, item in enumerate(d.notes)
-                                                            if matches.get(f"dn|{d.id}|{n}"))]))
+        DocumentationItem(id=d.id, text=" ".join([d.text, *(item.note for item in d.notes if matches.of(item))]))
         for d in ruleset.documentation
-        if (d.when is None or matches.get(f"d|{d.id}")) and d.id not in documented
+        if (d.when is None or matches.of(d)) and d.id not in documented
     ]
     return Assessment(
         therapy=ruleset.therapy, title=ruleset.title, status=outcome.status,  # type: ignore[arg-type]
@@ -81,12 +80,12 @@ def bill(ruleset: Ruleset, outcome: Outcome, has_order: bool, service_codes: lis
     billing = ruleset.billing
     notes = list(billing.notes)
     if has_order:
-        notes[0:0] = [item.note for n, item in enumerate(billing.order_notes) if outcome.matches.get(f"n|{n}")]
+        notes[0:0] = [item.note for item in billing.order_notes if outcome.matches.of(item)]
     code = billing.code
     if service_codes:
         code = service_codes[0]
     elif has_order and billing.codes:
-        picked = next((c.code for n, c in enumerate(billing.codes) if outcome.matches.get(f"b|{n}")), None)
+        picked = next((c.code for c in billing.codes if outcome.matches.of(c)), None)
         if picked is not None:
             code = picked
         elif billing.untold:
@@ -106,8 +105,8 @@ def per_diems(ruleset: Ruleset, outcome: Outcome, assessment: Assessment, orders
     if not ruleset.billing.per_order or len(orders) < 2:
         return [assessment.billing.code]
     own = {}
-    for n, item in enumerate(ruleset.billing.codes):
-        for ref in evidence(outcome.matches.get(f"b|{n}", [])):
+    for item in ruleset.billing.codes:
+        for ref in evidence(outcome.matches.of(item)):
             own.setdefault(ref, item.code)
     codes = [own.get(ref, ruleset.billing.code) for ref in orders]
     main = assessment.billing.code
@@ -137,22 +136,22 @@ def concurrent_notes(lines: dict[str, list[str]], assessments: list[Assessment])
                f"is billed with modifier {modifier}.")
 
 
-def rank_alternatives(ruleset: Ruleset, matches: dict[str, list[Binding]], status: str) -> list[AlternativeResult]:
+def rank_alternatives(ruleset: Ruleset, matches: Matches, status: str) -> list[AlternativeResult]:
     """Offered alternatives in ruleset order; the best-priority lead that holds takes rank 1;
     one the record shows already tried and failed goes last, with that reason."""
     fresh: list[tuple[str, str, str]] = []
     tried: list[tuple[str, str, str]] = []
     leads: list[tuple[int, int]] = []
     for alternative in ruleset.alternatives:
-        reason = _first(alternative.id, "o", alternative.offered, matches)
+        reason = _first(alternative.offered, matches)
         if reason is None:
             continue
-        failed = _first(alternative.id, "t", alternative.tried, matches)
+        failed = _first(alternative.tried, matches)
         if failed is not None:
             tried.append((alternative.id, alternative.text, failed))
             continue
-        for n, lead in enumerate(alternative.lead):
-            if matches.get(f"l|{alternative.id}|{n}"):
+        for lead in alternative.lead:
+            if matches.of(lead):
                 leads.append((lead.priority, len(fresh)))
         fresh.append((alternative.id, alternative.text, reason))
     if leads:
@@ -165,10 +164,10 @@ def rank_alternatives(ruleset: Ruleset, matches: dict[str, list[Binding]], statu
     ]
 
 
-def _first(alternative_id: str, kind: str, items: list[Any], matches: dict[str, list[Binding]]) -> str | None:
+def _first(items: list[Any], matches: Matches) -> str | None:
     """The reason of the first item (offer or tried) whose condition holds."""
-    for n, item in enumerate(items):
-        bindings = matches.get(f"{kind}|{alternative_id}|{n}")
+    for item in items:
+        bindings = matches.of(item)
         if item.when is None or bindings:
             return render(item.reason, bindings or [])
     return None

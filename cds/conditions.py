@@ -564,11 +564,15 @@ TERMS = frozenset(_TERMS)
 @dataclass(frozen=True)
 class Clause:
     """Something the rules decide: a criterion branch, a finding, a document, an offer, a
-    lead, a tried rule or a billing code; `key` names it in the engine's matches."""
+    lead, a tried rule or a billing code. `item` is the ruleset item whose condition it is (its
+    `part`: "when", or a finding's "info_when"), by which its matches are looked up; `key` names
+    its rules in the engine (stable across loads of the same file)."""
 
     key: str
     node: Node
     where: str
+    item: Any = field(default=None, compare=False, repr=False)
+    part: str = "when"
 
 
 @dataclass
@@ -586,42 +590,43 @@ def parse_ruleset(ruleset: Ruleset, terminology: Terminology, valuesets: ValueSe
     ids = [c.id for c in ruleset.criteria]
     found: list[Clause] = []
 
-    def add(key: str, when: Condition | None, readable: list[str], status: bool, where: str) -> None:
+    def add(key: str, when: Condition | None, readable: list[str], status: bool, where: str, item: Any,
+            part: str = "when") -> None:
         scope = Scope(ruleset, terminology, valuesets, readable, status, where, derived)
-        found.append(Clause(key, parse(when, scope), where))
+        found.append(Clause(key, parse(when, scope), where, item, part))
 
     file = ruleset.file
     for index, criterion in enumerate(ruleset.criteria):
         for number, branch in enumerate(criterion.branches):
             add(f"c|{criterion.id}|{number}", branch.when, ids[:index], False,
-                f"{file}: line {branch.line}: {criterion.id} branch {number + 1}")
+                f"{file}: line {branch.line}: {criterion.id} branch {number + 1}", branch)
     for finding in ruleset.findings:
-        add(f"f|{finding.id}", finding.when, ids, False, f"{file}: line {finding.line}: {finding.id}")
+        add(f"f|{finding.id}", finding.when, ids, False, f"{file}: line {finding.line}: {finding.id}", finding)
         if finding.info_when is not None:
             add(f"fi|{finding.id}", finding.info_when, ids, False,
-                f"{file}: line {finding.line}: {finding.id} info_when")
+                f"{file}: line {finding.line}: {finding.id} info_when", finding, "info_when")
         if finding.cites is not None:
             add(f"fc|{finding.id}", finding.cites.when, ids, False,
-                f"{file}: line {finding.cites.line}: {finding.id} cites")
+                f"{file}: line {finding.cites.line}: {finding.id} cites", finding.cites)
     for doc in ruleset.documentation:
-        add(f"d|{doc.id}", doc.when, ids, False, f"{file}: line {doc.line}: {doc.id}")
+        add(f"d|{doc.id}", doc.when, ids, False, f"{file}: line {doc.line}: {doc.id}", doc)
         for number, item in enumerate(doc.notes):
             add(f"dn|{doc.id}|{number}", item.when, ids, False,
-                f"{file}: line {item.line}: {doc.id} note {item.id}")
+                f"{file}: line {item.line}: {doc.id} note {item.id}", item)
     for alternative in ruleset.alternatives:
         for number, offer in enumerate(alternative.offered):
             add(f"o|{alternative.id}|{number}", offer.when, ids, True,
-                f"{file}: line {offer.line}: {alternative.id} offer {number + 1}")
+                f"{file}: line {offer.line}: {alternative.id} offer {number + 1}", offer)
         for number, tried in enumerate(alternative.tried):
             add(f"t|{alternative.id}|{number}", tried.when, ids, True,
-                f"{file}: line {tried.line}: {alternative.id} tried {number + 1}")
+                f"{file}: line {tried.line}: {alternative.id} tried {number + 1}", tried)
         for number, lead in enumerate(alternative.lead):
             add(f"l|{alternative.id}|{number}", lead.when, ids, True,
-                f"{file}: line {lead.line}: {alternative.id} lead {number + 1}")
+                f"{file}: line {lead.line}: {alternative.id} lead {number + 1}", lead)
     for number, code in enumerate(ruleset.billing.codes):
-        add(f"b|{number}", code.when, ids, False, f"{file}: line {code.line}: billing code {code.code}")
+        add(f"b|{number}", code.when, ids, False, f"{file}: line {code.line}: billing code {code.code}", code)
     for number, item in enumerate(ruleset.billing.order_notes):
-        add(f"n|{number}", item.when, ids, False, f"{file}: line {item.line}: billing order note {number + 1}")
+        add(f"n|{number}", item.when, ids, False, f"{file}: line {item.line}: billing order note {number + 1}", item)
     return ParsedRuleset(found, derived)
 
 
@@ -643,7 +648,8 @@ def order_criteria(ruleset: Ruleset, parsed: ParsedRuleset) -> frozenset[str]:
     these `unknown`."""
     found: set[str] = set()
     for criterion in ruleset.criteria:
-        for clause in (c for c in parsed.clauses if c.key.startswith(f"c|{criterion.id}|")):
+        branches = {id(branch) for branch in criterion.branches}
+        for clause in (c for c in parsed.clauses if id(c.item) in branches):
             if any((t.kind == "orders_total" and "class" in t.spec)
                    or (t.kind == "medication" and t.spec.get("order") is True and any(k in t.spec for k in _DRUG_KEYS))
                    or (t.kind == "result" and t.spec["criterion"] in found) for t in terms(clause.node)):

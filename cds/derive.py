@@ -20,17 +20,22 @@ from .texts import phrase_flag
 
 
 def derived_facts(facts: PatientFacts, therapy: str, specs: Iterable[Derived], units: Units,
-                  warnings: list[Problem]) -> list[dict[str, Any]]:
-    """One fact per spec that found something (a count is asserted even when 0)."""
+                  warnings: list[Problem], memo: dict[Any, dict[str, Any] | None] | None = None) -> list[dict[str, Any]]:
+    """One fact per spec that found something (a count is asserted even when 0). `memo`, shared by
+    the therapies of one evaluation: a spec that several rulesets read is computed once per order
+    date (its only dependence on the therapy; warnings are kept once anyway)."""
     anchors = {"as-of": facts.patient.as_of, "order": facts.order_date(therapy)}
+    memo = {} if memo is None else memo
     found: list[dict[str, Any]] = []
     for spec in specs:
         if spec.kind == "orders_total":
             fact = _orders_total(facts, spec, therapy)
+        elif (spec.key, anchors["order"]) in memo:
+            fact = memo[(spec.key, anchors["order"])]
         else:
-            fact = _COMPUTE[spec.kind](facts, spec, anchors, units, warnings)
+            fact = memo[(spec.key, anchors["order"])] = _COMPUTE[spec.kind](facts, spec, anchors, units, warnings)
         if fact is not None:
-            found.append({"t": "derived", "key": spec.key, **fact})
+            found.append({"t": "derived", "key": spec.key, "therapy": therapy, **fact})
     return found
 
 

@@ -10,7 +10,6 @@ from typing import Any
 from . import knowledge as _knowledge
 from .assess import assess, concurrent_notes, decide_status, per_diems
 from .derive import derived_facts
-from .engine.run import grouped
 from .facts import PatientFacts
 from .fhir import InputError, Problem, RawEntry, read_document
 from .fhir.read import PartlyUnreadable, read_paths
@@ -86,28 +85,22 @@ def assess_record(
 
 
 def assess_facts(facts: PatientFacts, as_of: dt.date, therapies: list[str]) -> PatientAssessment:
-    """Run the rules over facts already built (the audit trail replays stored facts this way)."""
+    """Run the rules over facts already built (the audit trail replays stored facts this way):
+    every therapy's rules in one engine pass."""
     knowledge = _knowledge.default()
-    assessments = []
-    outcomes = {}
     warnings = list(facts.warnings)
-    # A record repeats its diagnoses: equal condition facts are grouped once for every therapy.
-    shared = grouped(facts.conditions_for_engine())
-    for therapy in therapies:
-        ruleset = knowledge.rulesets[therapy]
-        compiled = knowledge.compiled[therapy]
-        has_order = facts.has_order(therapy)
-        derived = derived_facts(facts, therapy, compiled.parsed.derived.values(), knowledge.terminology.units,
-                                warnings)
-        outcome = compiled.run(
-            [*facts.for_engine(therapy, shared), *derived],
-            {"as_of": as_of.isoformat()},
-            lambda results, matches, r=ruleset: decide_status(r, results, matches, has_order),
-            unread_orders=facts.unread_orders(therapy),
-        )
-        outcomes[therapy] = outcome
-        assessments.append(assess(ruleset, outcome, has_order, facts.service_codes(therapy),
-                                  frozenset(d.item for d in facts.documented)))
+    engine = knowledge.engine(therapies)
+    memo: dict[Any, Any] = {}
+    derived = {t: derived_facts(facts, t, knowledge.parsed[t].derived.values(), knowledge.terminology.units,
+                                warnings, memo) for t in engine.parts}
+    has_order = {t: facts.has_order(t) for t in engine.parts}
+    outcomes = engine.run(
+        facts.engine_facts(list(engine.parts)), derived, {"as_of": as_of.isoformat()},
+        lambda t, results, matches: decide_status(knowledge.rulesets[t], results, matches, has_order[t]),
+        unread_orders={t: unread for t in engine.parts if (unread := facts.unread_orders(t))},
+    )
+    assessments = [assess(knowledge.rulesets[t], outcomes[t], has_order[t], facts.service_codes(t),
+                          frozenset(d.item for d in facts.documented)) for t in therapies]
     _concurrent(facts, assessments, outcomes, knowledge)
     return PatientAssessment(
         patient=facts.patient.ref, as_of=as_of,

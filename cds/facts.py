@@ -7,7 +7,7 @@ than 255 properties); codes are normalised and tagged with the value sets that h
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from itertools import groupby
 from decimal import Decimal
 from typing import Any, Literal
@@ -272,14 +272,13 @@ class PatientFacts(BaseModel):
             self._plain_conditions = [_plain(c) for c in self.conditions if c.verified and (c.vs or c.texts)]
         return self._plain_conditions
 
-    def for_engine(self, therapy: str, conditions: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
-        """Plain dicts for durable-rules: no None values, dates as ISO strings, and the day
-        counts the window terms compare (before the as-of date and before the order).
-        `conditions`: the condition facts to use (default `conditions_for_engine()`)."""
+    def engine_facts(self, therapies: Sequence[str]) -> list[dict[str, Any]]:
+        """Plain dicts for durable-rules, once for every therapy of the evaluation: no None values,
+        dates as ISO strings, and the day counts the window terms compare (before the as-of date
+        and before each therapy's order)."""
         as_of = self.patient.as_of
-        order_day = self.order_date(therapy)
-        if conditions is None:
-            conditions = self.conditions_for_engine()
+        order_days = {t: day for t in therapies if (day := self.order_date(t)) is not None}
+        conditions = self.conditions_for_engine()
         if self._plain_facts is None:
             self._plain_facts = (_plain(self.patient), [_plain(m) for m in self.medications],
                                  [_plain(p) for p in self.procedures])
@@ -289,36 +288,38 @@ class PatientFacts(BaseModel):
             if not medication.counts:
                 continue
             plain = dict(dumped)
-            if therapy not in medication.order_for:
-                plain.pop("order_for", None)
-            _windows(plain, medication.start, medication.end, as_of, order_day)
+            _windows(plain, medication.start, medication.end, as_of, order_days)
             medications.append(plain)
         # Procedures and immunizations: entries of one date, windowed alike.
         dated_entries = []
         for dated, dumped in [*zip(self.procedures, plain_procedures),
                               *((i, _plain(i)) for i in self.immunizations)]:
             plain = dict(dumped)
-            _windows(plain, dated.date, dated.date, as_of, order_day)
+            _windows(plain, dated.date, dated.date, as_of, order_days)
             dated_entries.append(plain)
         summary = {"t": "record", "procedures": self.procedure_count, "immunizations": self.immunization_count,
                    "medication_history": sum(m.history for m in self.medications)}
+        chosen = set(therapies)
+        # Course ids are named per ruleset: each course fact carries the therapy it was built for.
+        courses = [{**_plain(c), "therapy": t} for t in therapies for c in self.courses.get(t, [])]
         return [patient, *conditions, *medications,
-                *(_plain(o) for o in self.service_orders if therapy in o.order_for),
-                *dated_entries, *(_plain(c) for c in self.courses.get(therapy, [])), summary]
+                *(_plain(o) for o in self.service_orders if chosen.intersection(o.order_for)),
+                *dated_entries, *courses, summary]
 
 
 def _windows(plain: dict[str, Any], start: dt.date | None, end: dt.date | None, as_of: dt.date,
-             order_day: dt.date | None) -> None:
-    """Days from the span's start and end back from the as-of date and the order's date: a
-    span lies within N days before an anchor when start_ago >= 0 and end_ago <= N."""
+             order_days: dict[str, dt.date]) -> None:
+    """Days from the span's start and end back from the as-of date and each therapy's order date
+    (cds/engine/compile.py `anchor`): a span lies within N days before an anchor when
+    start_ago >= 0 and end_ago <= N."""
     if start is None:
         return
     end = end or start
     plain["asof_start_ago"] = (as_of - start).days
     plain["asof_end_ago"] = (as_of - end).days
-    if order_day is not None:
-        plain["order_start_ago"] = (order_day - start).days
-        plain["order_end_ago"] = (order_day - end).days
+    for therapy, order_day in order_days.items():
+        plain[f"order_{therapy}_start_ago"] = (order_day - start).days
+        plain[f"order_{therapy}_end_ago"] = (order_day - end).days
 
 
 def build_facts(

@@ -7,7 +7,7 @@ import datetime as dt
 import os
 from contextlib import ExitStack
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -17,7 +17,7 @@ from .conditions import ParsedRuleset, Term, parse_ruleset, phrases, terms
 from .facts import PatientFacts, build_facts
 from .fhir.record import PatientRecord
 from .fhir.registry import BY_NAME
-from .engine import CompiledRuleset
+from .engine import Engine, host
 from .ruleset import Ruleset, RulesetError, load_ruleset
 from .terminology import DrugClassifier, Terminology, ValueSetError, ValueSets
 from .texts import ResultMatcher, TextMatcher
@@ -49,7 +49,7 @@ class Knowledge:
     valuesets: ValueSets
     classifier: DrugClassifier
     rulesets: dict[str, Ruleset]
-    compiled: dict[str, CompiledRuleset]
+    parsed: dict[str, ParsedRuleset]
 
     # The resource types the rules read (cds/fhir/registry.py): Patient, Condition and
     # MedicationRequest always; Observation and Procedure when a rule reads them.
@@ -58,6 +58,17 @@ class Knowledge:
     texts: TextMatcher = TextMatcher()
     # The phrases results are read for (`value_text`), with the word forms of terminology.yaml.
     results: ResultMatcher = ResultMatcher()
+    # The rules of each set of therapies evaluated (all, or a --therapy choice), compiled together.
+    _engines: dict[tuple[str, ...], Engine] = field(default_factory=dict, repr=False)
+
+    def engine(self, therapies: Iterable[str] | None = None) -> Engine:
+        """The rules of these therapies (default: all) as one engine, compiled once per set."""
+        chosen = set(self.rulesets) if therapies is None else set(therapies)
+        key = tuple(t for t in self.rulesets if t in chosen)
+        with host.lock:
+            if key not in self._engines:
+                self._engines[key] = Engine([(self.rulesets[t], self.parsed[t]) for t in key])
+            return self._engines[key]
 
     def screen(self, resource: dict[str, Any]) -> bool:
         """False for a resource no rule can read: a type no ruleset reads, or (Condition,
@@ -123,7 +134,6 @@ def load(folder: Path) -> Knowledge:
                               for r in t.spec.get("routed_to", ())} - set(rulesets))
             if unknown:
                 raise RulesetError(f"{clause.where}: medication.routed_to names no ruleset: {', '.join(unknown)}")
-    compiled = {t: CompiledRuleset(r, parsed[t]) for t, r in rulesets.items()}
     texts = TextMatcher([*(p for r in parsed.values() for clause in r.clauses for p in phrases(clause.node)),
                          *(p for r in rulesets.values() for claim in r.routing.claims if claim.record_procedures
                            for entry in claim.record_procedures.any for p in entry.not_followed_by),
@@ -131,8 +141,10 @@ def load(folder: Path) -> Knowledge:
     words = terminology.result_words
     results = ResultMatcher([p for r in parsed.values() for clause in r.clauses for t in terms(clause.node)
                              for p in t.spec.get("value_text", ())], words.forms, words.interpretation)
-    return Knowledge(folder, terminology, valuesets, classifier, rulesets, compiled,
-                     reads=frozenset(read_types(parsed.values())), texts=texts, results=results)
+    knowledge = Knowledge(folder, terminology, valuesets, classifier, rulesets, parsed,
+                          reads=frozenset(read_types(parsed.values())), texts=texts, results=results)
+    knowledge.engine()  # every therapy's rules compiled at load, not in the first evaluation
+    return knowledge
 
 
 # Resource types read for every therapy; the others only when a rule reads them.

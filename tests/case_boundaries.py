@@ -86,7 +86,7 @@ class Boundary:
 def boundaries(knowledge: Knowledge, therapy: str) -> list[Boundary]:
     """Every boundary of the criteria branches, findings and billing codes of one ruleset."""
     ruleset = knowledge.rulesets[therapy]
-    parsed = knowledge.compiled[therapy].parsed
+    parsed = knowledge.parsed[therapy]
     owners: dict[str, str] = {}
     for criterion in ruleset.criteria:
         owners.update({f"c|{criterion.id}|{n}": criterion.id for n in range(len(criterion.branches))})
@@ -199,11 +199,10 @@ class CaseFacts:
 
     def engine(self, therapy: str) -> list[dict[str, Any]]:
         if therapy not in self._engine:
-            compiled = self.knowledge.compiled[therapy]
-            derived = derived_facts(self.facts, therapy, compiled.parsed.derived.values(),
+            derived = derived_facts(self.facts, therapy, self.knowledge.parsed[therapy].derived.values(),
                                     self.knowledge.terminology.units, [])
             self._engine[therapy] = [engine_view(f, n) for n, f in
-                                     enumerate([*self.facts.for_engine(therapy), *derived])]
+                                     enumerate([*self.facts.engine_facts([therapy]), *derived])]
         return self._engine[therapy]
 
     def values(self, boundary: Boundary) -> list[float]:

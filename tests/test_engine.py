@@ -10,10 +10,9 @@ from pathlib import Path
 import pytest
 
 from cds import cases, knowledge
-from cds.engine import EngineError, host
-from cds.engine.run import CompiledRuleset
+from cds.engine import CriterionOutcome, EngineError, host
 from cds.evaluate import evaluate_all, read_input
-from cds.facts import build_facts
+from cds.facts import PatientFacts, build_facts
 from cds.fhir.record import build_records
 
 
@@ -40,16 +39,18 @@ def test_sequential_evaluations_leave_no_facts_behind_and_memory_stays_flat(tmp_
         build_facts(r, dt.date(2026, 11, 22), list(loaded.rulesets.values()), loaded.classifier, loaded.valuesets)
         for p in paths for r in build_records(read_input(p))
     ]
-    compiled = loaded.compiled["S9326"]
-    first = [compiled.run(f.for_engine("S9326"), {"as_of": "2026-11-22"}, lambda *_: "eligible").criteria
-             for f in facts]
+    engine = loaded.engine(["S9326"])
+
+    def run(f: PatientFacts) -> dict[str, CriterionOutcome]:
+        return engine.run(f.engine_facts(["S9326"]), {}, {"as_of": "2026-11-22"}, lambda *_: "eligible")["S9326"].criteria
+
+    first = [run(f) for f in facts]
     rss_after_warmup = 0
     for n in range(2000):
         index = n % len(facts)
-        outcome = compiled.run(facts[index].for_engine("S9326"), {"as_of": "2026-11-22"}, lambda *_: "eligible")
         # The same facts give the same results however many evaluations came before.
-        assert outcome.criteria == first[index]
-        assert host.leftover_facts(compiled.name) == []
+        assert run(facts[index]) == first[index]
+        assert host.leftover_facts(engine.name) == []
         if n == 499:
             rss_after_warmup = _rss_kib()
     growth = _rss_kib() - rss_after_warmup
@@ -69,16 +70,16 @@ def test_four_threads_give_exactly_the_sequential_results(tmp_path: Path) -> Non
 
 def test_an_exception_inside_a_rule_action_is_surfaced() -> None:
     loaded = knowledge.default()
-    compiled: CompiledRuleset = loaded.compiled["S9363"]
+    engine = loaded.engine(["S9363"])
     broken = {"t": "patient", "ref": "Patient/x", "age_years": 40}
 
     def explode(*_: object) -> str:
         raise RuntimeError("status callback failed")
 
     with pytest.raises(RuntimeError, match="status callback failed"):
-        compiled.run([broken], {"as_of": "2026-11-22"}, explode)
+        engine.run([broken], {}, {"as_of": "2026-11-22"}, explode)
     # The failed evaluation left nothing behind for the next one.
-    outcome = compiled.run([broken], {"as_of": "2026-11-22"}, lambda *_: "eligible")
+    outcome = engine.run([broken], {}, {"as_of": "2026-11-22"}, lambda *_: "eligible")["S9363"]
     assert outcome.criteria["S9363.age"].result == "met"
 
 
@@ -109,9 +110,9 @@ def test_a_second_load_of_the_same_rulesets_still_gets_its_matches(tmp_path: Pat
     for current in (again, loaded):
         facts = build_facts(record, day, list(current.rulesets.values()), current.classifier, current.valuesets)
         therapy = next(iter(current.rulesets))
-        outcome = current.compiled[therapy].run(facts.for_engine(therapy), {"as_of": day.isoformat()},
-                                                lambda *_: "eligible")
-        assert outcome.matches, "no rule fired"
+        outcomes = current.engine([therapy]).run(facts.engine_facts([therapy]), {}, {"as_of": day.isoformat()},
+                                                 lambda *_: "eligible")
+        assert outcomes[therapy].matches, "no rule fired"
 
 
 def test_a_finding_with_info_when_is_info_where_its_when_does_not_hold() -> None:
@@ -128,3 +129,14 @@ def test_a_finding_with_info_when_is_info_where_its_when_does_not_hold() -> None
         severities[name] = finding.severity
     assert severities == {"S9330.safety.dpyd/first-course": "warning",
                           "S9330.safety.dpyd/continuing-without-result-info": "info"}
+
+
+def test_a_therapy_choice_compiles_its_rules_once_into_one_engine() -> None:
+    loaded = knowledge.default()
+    first, second, *_ = loaded.rulesets
+    chosen = loaded.engine([first])
+    assert list(chosen.parts) == [first]
+    assert loaded.engine([first]) is chosen
+    # The order a choice is given in does not make another engine; every therapy is the default.
+    assert loaded.engine([second, first]) is loaded.engine([first, second])
+    assert list(loaded.engine().parts) == list(loaded.rulesets)

@@ -165,7 +165,7 @@ def build(knowledge: Knowledge, cases: dict[str, Case] | None = None) -> Catalog
     """cases: the test cases shown as evidence under each branch and finding (none: no evidence)."""
     class_sets = {name: c.valuesets for name, c in knowledge.terminology.drug_classes.items()}
     used: dict[str, list[str]] = {}
-    rulesets = [_ruleset(r, knowledge.compiled[t].parsed, class_sets, used, cases or {})
+    rulesets = [_ruleset(r, knowledge.parsed[t], class_sets, used, cases or {})
                 for t, r in knowledge.rulesets.items()]
     for name, sets in class_sets.items():
         for valueset in sets:

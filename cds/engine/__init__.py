@@ -1,6 +1,6 @@
 """The rules engine: rulesets compiled into durable-rules, run one evaluation at a time."""
 
 from .host import EngineError
-from .run import CompiledRuleset, CriterionOutcome, Outcome
+from .run import CriterionOutcome, Engine, Matches, Outcome
 
-__all__ = ["CompiledRuleset", "CriterionOutcome", "EngineError", "Outcome"]
+__all__ = ["CriterionOutcome", "Engine", "EngineError", "Matches", "Outcome"]

@@ -50,7 +50,8 @@ def compile_ruleset(
                 else:
                     rule.append({f"b{positives}": atom.pattern})
                     positives += 1
-            definition[f"{clause.key}#{number}"] = {"all": rule, "run": action(clause.key, positives)}
+            # Named by therapy too: every ruleset's rules may share one durable-rules ruleset.
+            definition[f"{ruleset.therapy}|{clause.key}#{number}"] = {"all": rule, "run": action(clause.key, positives)}
     return definition
 
 
@@ -140,12 +141,19 @@ def _bounded(compare: Compare) -> list[dict[str, Any]]:
     return parts
 
 
-def _window(spec: dict[str, Any]) -> list[dict[str, Any]]:
+def anchor(before: str, therapy: str) -> str:
+    """The prefix of the day counts back from a window's anchor (cds/facts.py `_windows`): the
+    as-of date, or the date of this therapy's order (each therapy's order has its own date, and
+    the facts of one evaluation carry the counts of every therapy's)."""
+    return "asof" if before == "as-of" else f"order_{therapy}"
+
+
+def _window(spec: dict[str, Any], therapy: str) -> list[dict[str, Any]]:
     """Within N days before the anchor: the span started by the anchor and ended at most N
     days before it (cds/facts.py `_windows`)."""
     if "within_days" not in spec:
         return []
-    prefix = "asof" if spec["before"] == "as-of" else "order"
+    prefix = anchor(spec["before"], therapy)
     return [{"$gte": {f"{prefix}_start_ago": 0}}, {"$lte": {f"{prefix}_end_ago": spec["within_days"]}}]
 
 
@@ -162,12 +170,13 @@ def _condition(spec: dict[str, Any], therapy: str, derived: str | None) -> dict[
     return {"$and": parts}
 
 
-def _derived(key: str | None, *parts: dict[str, Any]) -> dict[str, Any]:
-    return {"$and": [{"t": "derived"}, {"key": key}, *parts]}
+def _derived(key: str | None, therapy: str, *parts: dict[str, Any]) -> dict[str, Any]:
+    # A derived fact is computed for one therapy (its windows may end at that therapy's order).
+    return {"$and": [{"t": "derived"}, {"key": key}, {"therapy": therapy}, *parts]}
 
 
 def _counted(spec: dict[str, Any], therapy: str, derived: str | None) -> dict[str, Any]:
-    return _derived(derived, {"$gte": {"count": spec["at_least"]}})
+    return _derived(derived, therapy, {"$gte": {"count": spec["at_least"]}})
 
 
 def _medication(spec: dict[str, Any], therapy: str, derived: str | None) -> dict[str, Any]:
@@ -194,15 +203,15 @@ def _medication(spec: dict[str, Any], therapy: str, derived: str | None) -> dict
         parts.append(_any_item("timing_texts", [phrase_flag(p) for p in spec["timing_text"]]))
     if "routed_to" in spec:
         parts.append(_any_item("routed_to", spec["routed_to"]))
-    parts += _window(spec)
+    parts += _window(spec, therapy)
     if "started_days_before" in spec:
         # A request without a start has no *_start_ago, so it never matches.
-        prefix = "asof" if spec["before"] == "as-of" else "order"
+        prefix = anchor(spec["before"], therapy)
         parts.append({"$gte": {f"{prefix}_start_ago": spec["started_days_before"]}})
     if "started_within_days" in spec:
         # The start itself in the window, whatever the request's end (a page saying "authored
         # within 30 days"): an ongoing request started earlier does not reach into it.
-        prefix = "asof" if spec["before"] == "as-of" else "order"
+        prefix = anchor(spec["before"], therapy)
         parts += [{"$gte": {f"{prefix}_start_ago": 0}}, {"$lte": {f"{prefix}_start_ago": spec["started_within_days"]}}]
     for measure in ORDER_MEASURES:
         if measure in spec:
@@ -228,7 +237,8 @@ def _patient(spec: dict[str, Any], therapy: str, derived: str | None) -> dict[st
 
 
 def _course(spec: dict[str, Any], therapy: str, derived: str | None) -> dict[str, Any]:
-    parts: list[dict[str, Any]] = [{"t": "course"}, {"id": spec["id"]}]
+    # Course ids are named per ruleset: a course fact carries the therapy it was built for.
+    parts: list[dict[str, Any]] = [{"t": "course"}, {"therapy": therapy}, {"id": spec["id"]}]
     if "min_days" in spec:
         parts.append({"$gte": {"span_days": spec["min_days"]}})
     if "stopped_with_reason" in spec:
@@ -258,23 +268,23 @@ def _observation(spec: dict[str, Any], therapy: str, derived: str | None) -> dic
         parts.append(_any_item("method_texts", [phrase_flag(p) for p in spec["method_text"]]))
     if "count_at_least" in spec:
         parts.append({"$gte": {"count": spec["count_at_least"]}})
-    return _derived(derived, *parts)
+    return _derived(derived, therapy, *parts)
 
 
 def _valued(spec: dict[str, Any], therapy: str, derived: str | None) -> dict[str, Any]:
     """A derived fact whose `value` is compared (a ratio, a total; absent: cannot be told)."""
-    return _derived(derived, *(_compare("value", spec["value"]) if "value" in spec else []))
+    return _derived(derived, therapy, *(_compare("value", spec["value"]) if "value" in spec else []))
 
 
 def _procedure(spec: dict[str, Any], therapy: str, derived: str | None) -> dict[str, Any]:
     # A flag is present only when true (run.engine_view): "no later procedure names it" is its absence.
     later = [{"$nex": {flag("followed_by", phrase_flag(p)): 1}} for p in spec.get("not_followed_by", ())]
     later += [{"$nex": {flag("followed_by_vs", v): 1}} for v in spec.get("not_followed_by_in", ())]
-    return {"$and": [{"t": "procedure"}, _any_item("vs", spec["in"]), *_window(spec), *later]}
+    return {"$and": [{"t": "procedure"}, _any_item("vs", spec["in"]), *_window(spec, therapy), *later]}
 
 
 def _immunization(spec: dict[str, Any], therapy: str, derived: str | None) -> dict[str, Any]:
-    return {"$and": [{"t": "immunization"}, _any_item("vs", spec["in"]), *_window(spec)]}
+    return {"$and": [{"t": "immunization"}, _any_item("vs", spec["in"]), *_window(spec, therapy)]}
 
 
 def _record(spec: dict[str, Any], therapy: str, derived: str | None) -> dict[str, Any]:
@@ -291,7 +301,7 @@ def _result(spec: dict[str, Any], therapy: str, derived: str | None) -> dict[str
 
 
 def _status(spec: dict[str, Any], therapy: str, derived: str | None) -> dict[str, Any]:
-    return {"$and": [{"t": "status"}, _one_of("status", spec["is"])]}
+    return {"$and": [{"t": "status"}, {"therapy": therapy}, _one_of("status", spec["is"])]}
 
 
 _PATTERNS: dict[str, Callable[[dict[str, Any], str, str | None], dict[str, Any]]] = {

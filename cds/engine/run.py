@@ -1,21 +1,26 @@
-"""Run one therapy's compiled rules over one patient's facts.
+"""Run the compiled rules of every therapy over one patient's facts, in one durable-rules session.
 
 Assertion order is part of the semantics: data facts, then the context fact (negations are
-judged on the complete record), then each criterion's result in ruleset order (later criteria,
-findings and documentation may read earlier results), then the status (alternatives read it).
+judged on the complete record), then each therapy's criterion results in ruleset order (later
+criteria, findings and documentation may read earlier results), then its status (alternatives
+read it). No rule reads another therapy's results or status (criterion ids start with their
+therapy; the status fact carries it).
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import itertools
 import string
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
-from ..conditions import ParsedRuleset, order_criteria, terms
+from ..conditions import ParsedRuleset, Term, order_criteria, terms
 from ..listing import listed
 from ..fhir.limits import limits, over
 from ..ruleset import Criterion, Ruleset
@@ -24,9 +29,6 @@ from .compile import compile_ruleset, fields_tested, flag
 from ..texts import phrase_flag
 
 Binding = list[dict[str, Any]]
-# What tells entries apart without any rule testing it (compile.py never reads these): facts
-# equal but for them are asserted once, as one group (see CompiledRuleset.run).
-_LABELS = frozenset({"ref", "display", "group"})
 # The fact type (`t`) each condition term matches; derived terms match derived facts.
 # Fact types matched by a value set (or a phrase): one in none of the sets a rule names is not asserted.
 _CODED = ("condition", "procedure", "immunization")
@@ -43,12 +45,31 @@ class CriterionOutcome:
     evidence: list[str]
 
 
+class Matches:
+    """What the rules of one therapy's clauses matched, looked up by the ruleset item whose
+    condition a clause is (a Branch, Finding, Cite, Offer, Lead, BillingCode...; `part`
+    "info_when" for a finding's second condition): no string keys outside the engine."""
+
+    def __init__(self, found: dict[str, list[Binding]], keys: dict[tuple[int, str], str]) -> None:
+        # `found` by the clause keys the rules were registered with (the same for every load of
+        # a file: durable-rules keeps the actions of the first); `keys`: this load's items to them.
+        self._found = found
+        self._keys = keys
+
+    def of(self, item: object, part: str = "when") -> list[Binding]:
+        key = self._keys.get((id(item), part))
+        return self._found.get(key, []) if key is not None else []
+
+    def __bool__(self) -> bool:
+        return any(self._found.values())
+
+
 @dataclass
 class Outcome:
     """What the rules decided for one therapy: criterion results and the clauses that held."""
 
     criteria: dict[str, CriterionOutcome]
-    matches: dict[str, list[Binding]]
+    matches: Matches
     status: str
 
 
@@ -72,12 +93,21 @@ class Fields:
 
 @dataclass
 class _Collector:
-    matches: dict[str, list[Binding]] = field(default_factory=lambda: defaultdict(list))
+    # Each therapy's matches by clause key: every therapy's rules run in one session.
+    matches: dict[str, dict[str, list[Binding]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(list)))
     # Every fact asserted, by position: actions hand back positions, not durable's copies.
     facts: list[dict[str, Any]] = field(default_factory=list)
 
     # The properties some rule tests: the engine is given nothing else of a fact.
     fields: Fields | None = None
+
+    def add(self, view: dict[str, Any], group: list[dict[str, Any]]) -> dict[str, Any]:
+        """A view made beforehand (its position set here) of a group of equal facts."""
+        fact = group[0]
+        self.facts.append({**fact, "group": group} if len(group) > 1 else fact)
+        view["i"] = len(self.facts) - 1
+        return view
 
     def view(self, fact: dict[str, Any], group: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         """The engine's view of a fact; a group (the fact and its equals) is what a match hands back."""
@@ -86,120 +116,165 @@ class _Collector:
 
 
 # The collector of the evaluation running in each durable-rules ruleset. A ruleset is
-# registered once per process with the actions of the first CompiledRuleset built for it;
-# a later one for the same content (another rulesets folder holding the same file) must
+# registered once per process with the actions of the first Engine built for it;
+# a later one for the same content (another rulesets folder holding the same files) must
 # still receive its matches, so actions find the collector by ruleset name, not by instance.
 # Evaluations are serialised by the host's lock.
 _ACTIVE: dict[str, _Collector] = {}
 
 
-class CompiledRuleset:
-    """A ruleset compiled once per process into a durable-rules ruleset."""
+# What decides a therapy's status from its criterion results and matches (cds/assess.py).
+Decide = Callable[[str, dict[str, CriterionOutcome], Matches], str]
 
-    def __init__(self, ruleset: Ruleset, parsed: ParsedRuleset) -> None:
-        self.ruleset = ruleset
-        self.parsed = parsed
-        self.name = f"{ruleset.therapy}_{ruleset.content_hash[:16]}"
-        definition = compile_ruleset(ruleset, parsed, self._action)
+
+@dataclass(frozen=True)
+class _Part:
+    """One therapy's rules within an Engine."""
+
+    ruleset: Ruleset
+    parsed: ParsedRuleset
+    # The criteria reading the drug of the order (unknown when that drug cannot be read).
+    order_criteria: frozenset[str]
+    # Whether an alternative reads the status: the status fact is asserted only then.
+    status_read: bool
+    # Each clause's item (and part) -> the key its rules are registered with.
+    keys: dict[tuple[int, str], str]
+
+
+class Engine:
+    """Rulesets compiled together into one durable-rules ruleset, their rules named by therapy:
+    a patient's facts become engine facts once per evaluation, whatever the number of therapies
+    (issue 19: one view and one assertion per fact, not one per ruleset)."""
+
+    def __init__(self, rulesets: Sequence[tuple[Ruleset, ParsedRuleset]]) -> None:
+        digest = hashlib.sha256("|".join(f"{r.therapy}:{r.content_hash}" for r, _ in rulesets).encode())
+        self.name = f"rules_{digest.hexdigest()[:16]}"
+        definition: dict[str, Any] = {}
+        for ruleset, parsed in rulesets:
+            definition.update(compile_ruleset(ruleset, parsed, self._action(ruleset.therapy)))
         host.register(self.name, definition)
         self._fields = Fields.of(fields_tested(definition))
-        # What its rules can match: other facts are not asserted (each assert costs engine time,
-        # and a record carries many conditions that only other therapies read).
-        read = [t for clause in parsed.clauses for t in terms(clause.node)]
+        parts = {}
+        read: list[Term] = []
+        for ruleset, parsed in rulesets:
+            own = [t for clause in parsed.clauses for t in terms(clause.node)]
+            parts[ruleset.therapy] = _Part(ruleset, parsed, order_criteria(ruleset, parsed),
+                                           any(t.kind == "status" for t in own),
+                                           {(id(c.item), c.part): c.key for c in parsed.clauses})
+            read += own
+        self.parts: dict[str, _Part] = parts
+        # What the rules can match: other facts are not asserted (each assert costs engine time,
+        # and a record carries many entries that no rule reads).
         self._kinds = {_FACT_TYPE.get(t.kind, t.kind) for t in read}
         self._valuesets = {v for t in read if t.kind in _CODED for v in t.spec.get("in", ())}
         self._texts = {phrase_flag(p) for t in read if t.kind == "condition" for p in t.spec.get("text", ())}
-        # Results, the status and the context are asserted only where a rule reads them: a fact
-        # no pattern matches is not stored by durable-rules, so skipping it changes nothing but
-        # the time (most criteria are read by no later rule).
+        # Results and the context are asserted only where a rule reads them: a fact no pattern
+        # matches is not stored by durable-rules, so skipping it changes nothing but the time.
+        # Criterion ids start with their therapy (cds/ruleset.py): a result names one ruleset's.
         self._results_read = {t.spec["criterion"] for t in read if t.kind == "result"}
-        self._status_read = "status" in self._kinds
         # compile_ruleset puts the context fact in exactly the rules that hold a negation.
-        self._order_criteria = order_criteria(ruleset, parsed)
         self._context_read = any(key.endswith("$not") for rule in definition.values() for binding in rule["all"]
                                  for key in binding)
 
     def relevant(self, fact: dict[str, Any]) -> bool:
-        """Whether a fact can match one of this ruleset's rules."""
+        """Whether a fact can match one of the rules."""
         kind = fact.get("t")
         if kind in _CODED:
             return kind in self._kinds and (not self._valuesets.isdisjoint(fact.get("vs", ()))
                                             or not self._texts.isdisjoint(fact.get("texts", ())))
         return kind in self._kinds
 
-    def _action(self, key: str, bindings: int) -> Callable[[Any], None]:
-        names = [f"b{i}" for i in range(bindings)]
+    def _action(self, therapy: str) -> Callable[[str, int], Callable[[Any], None]]:
+        def make(key: str, bindings: int) -> Callable[[Any], None]:
+            names = [f"b{i}" for i in range(bindings)]
 
-        def record(c: Any) -> None:
-            collector = _ACTIVE.get(self.name)
-            if collector is not None:
-                collector.matches[key].append([collector.facts[getattr(c, n)._d["i"]] for n in names])
+            def record(c: Any) -> None:
+                collector = _ACTIVE.get(self.name)
+                if collector is not None:
+                    collector.matches[therapy][key].append([collector.facts[getattr(c, n)._d["i"]] for n in names])
 
-        return record
+            return record
+
+        return make
 
     def run(
         self,
         facts: list[dict[str, Any]],
+        derived: dict[str, list[dict[str, Any]]],
         context: dict[str, Any],
-        decide_status: Callable[[dict[str, CriterionOutcome], dict[str, list[Binding]]], str],
-        unread_orders: list[str] | None = None,
-    ) -> Outcome:
-        """`unread_orders`: this therapy's orders whose drug cannot be read (a reference that
-        does not resolve): every criterion reading the order is then `unknown`."""
+        decide: Decide,
+        unread_orders: dict[str, list[str]] | None = None,
+    ) -> dict[str, Outcome]:
+        """Every therapy's outcome from one session. `facts`: the record's (PatientFacts.engine_facts);
+        `derived`: each therapy's derived facts (cds/derive.py); `unread_orders`:
+        each therapy's orders whose drug cannot be read (criteria reading the order are unknown)."""
         cap = limits().max_facts
-        # Facts grouped beforehand (grouped()) count by their members: the cap is on the record's facts.
-        count = sum(len(fact["group"]) if "group" in fact else 1 for fact in facts)
+        count = len(facts) + sum(len(d) for d in derived.values())
         if count > cap:
-            raise over("evaluation", f"facts for {self.ruleset.therapy}", count, cap,
-                       "max facts per evaluation, $CDS_MAX_FACTS")
+            raise over("evaluation", "facts", count, cap, "max facts per evaluation, $CDS_MAX_FACTS")
+        unread_orders = unread_orders or {}
         collector = _Collector(fields=self._fields)
+        decided: dict[str, tuple[dict[str, CriterionOutcome], str, Matches]] = {}
         with host.session(self.name) as session:
             _ACTIVE[self.name] = collector
             try:
-                for group in _groups((fact for fact in facts if self.relevant(fact)), self._fields):
-                    session.assert_fact(collector.view(group[0], group))
+                data = (f for f in itertools.chain(facts, *derived.values()) if self.relevant(f))
+                for group, view in _viewed(data, self._fields):
+                    session.assert_fact(collector.add(view, group))
                 if self._context_read:
                     session.assert_fact(collector.view({"t": "context", **context}))
-                results: dict[str, CriterionOutcome] = {}
-                for criterion in self.ruleset.criteria:
-                    outcome = self._resolve(criterion, collector)
-                    if unread_orders and criterion.id in self._order_criteria:
-                        outcome = CriterionOutcome(
-                            id=criterion.id, result="unknown", category=None, evidence=list(unread_orders),
-                            reason="The order's drug cannot be read (its medication reference does not "
-                                   "resolve): this criterion cannot be told.")
-                    results[criterion.id] = outcome
-                    if criterion.id not in self._results_read:
-                        continue
-                    fact = {"t": "result", "criterion": outcome.id, "result": outcome.result,
-                            "evidence": outcome.evidence, "display": outcome.reason}
-                    if outcome.category:
-                        fact["category"] = outcome.category
-                    session.assert_fact(collector.view(fact))
-                status = decide_status(results, collector.matches)
-                if self._status_read:
-                    session.assert_fact(collector.view({"t": "status", "status": status}))
+                # Each therapy's results in ruleset order (its later rules read them), then its
+                # status (its alternatives read it); no rule reads another therapy's.
+                for therapy, part in self.parts.items():
+                    matches = Matches(collector.matches[therapy], part.keys)
+                    results: dict[str, CriterionOutcome] = {}
+                    for criterion in part.ruleset.criteria:
+                        outcome = resolve(criterion, matches)
+                        if unread_orders.get(therapy) and criterion.id in part.order_criteria:
+                            outcome = _unread(criterion, unread_orders[therapy])
+                        results[criterion.id] = outcome
+                        if criterion.id in self._results_read:
+                            session.assert_fact(collector.view(_result_fact(outcome)))
+                    status = decide(therapy, results, matches)
+                    if part.status_read:
+                        session.assert_fact(collector.view({"t": "status", "therapy": therapy, "status": status}))
+                    decided[therapy] = (results, status, matches)
             finally:
                 _ACTIVE.pop(self.name, None)
-        return Outcome(criteria=results, matches=dict(collector.matches), status=status)
-
-    def _resolve(self, criterion: Criterion, collector: _Collector) -> CriterionOutcome:
-        criterion_id = criterion.id
-        for number, branch in enumerate(criterion.branches):
-            bindings = collector.matches.get(f"c|{criterion_id}|{number}")
-            if bindings:
-                return CriterionOutcome(
-                    id=criterion_id, result=branch.result, category=branch.category,
-                    reason=render(branch.reason, bindings), evidence=evidence(bindings),
-                )
-        other = criterion.otherwise
-        return CriterionOutcome(id=criterion_id, result=other.result, category=None,
-                                reason=render(other.reason, []), evidence=[])
+        return {therapy: Outcome(criteria=results, matches=matches, status=status)
+                for therapy, (results, status, matches) in decided.items()}
 
 
-def _groups(facts: Iterable[dict[str, Any]], fields: Fields | None = None) -> list[list[dict[str, Any]]]:
-    """Facts grouped by what the rules can test, in first-seen order; with `fields`, by the
-    engine's view of each fact (what one ruleset's rules test), else by all but the labels.
+def resolve(criterion: Criterion, matches: Matches) -> CriterionOutcome:
+    """A criterion's outcome: its first branch whose clause matched, else its otherwise."""
+    for branch in criterion.branches:
+        bindings = matches.of(branch)
+        if bindings:
+            return CriterionOutcome(id=criterion.id, result=branch.result, category=branch.category,
+                                    reason=render(branch.reason, bindings), evidence=evidence(bindings))
+    other = criterion.otherwise
+    return CriterionOutcome(id=criterion.id, result=other.result, category=None,
+                            reason=render(other.reason, []), evidence=[])
+
+
+def _unread(criterion: Criterion, orders: list[str]) -> CriterionOutcome:
+    return CriterionOutcome(
+        id=criterion.id, result="unknown", category=None, evidence=list(orders),
+        reason="The order's drug cannot be read (its medication reference does not "
+               "resolve): this criterion cannot be told.")
+
+
+def _result_fact(outcome: CriterionOutcome) -> dict[str, Any]:
+    fact = {"t": "result", "criterion": outcome.id, "result": outcome.result,
+            "evidence": outcome.evidence, "display": outcome.reason}
+    if outcome.category:
+        fact["category"] = outcome.category
+    return fact
+
+
+def _viewed(facts: Iterable[dict[str, Any]], fields: Fields) -> list[tuple[list[dict[str, Any]], dict[str, Any]]]:
+    """Facts grouped by the engine's view of them (what some rule tests), in first-seen order,
+    each with that view (made once per fact).
 
     A record repeating one diagnosis 20,000 times then costs one assertion, not 20,000: the
     engine's work grows with distinct facts, while evidence and reasons still name every entry.
@@ -209,21 +284,15 @@ def _groups(facts: Iterable[dict[str, Any]], fields: Fields | None = None) -> li
     Sound because no rule binds two facts that are equal in everything it tests (counts are
     derived facts, computed before the rules). One dict lookup per fact: linear.
     """
-    groups: dict[bytes, list[dict[str, Any]]] = {}
+    groups: dict[bytes, tuple[list[dict[str, Any]], dict[str, Any]]] = {}
     for fact in facts:
-        if fields is None:
-            shown = {k: v for k, v in fact.items() if k not in _LABELS}
-        else:
-            shown = engine_view(fact, 0, fields)
-        # A fact grouped beforehand (grouped()) brings its members: a group never nests.
-        groups.setdefault(orjson.dumps(shown, option=orjson.OPT_SORT_KEYS), []).extend(fact.get("group") or (fact,))
+        view = engine_view(fact, 0, fields)
+        key = orjson.dumps(view, option=orjson.OPT_SORT_KEYS)
+        entry = groups.get(key)
+        if entry is None:
+            entry = groups[key] = ([], view)
+        entry[0].append(fact)
     return list(groups.values())
-
-
-def grouped(facts: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Facts grouped once for many rulesets (a patient's conditions): one fact per group, carrying
-    its members under "group" as a run's own groups do."""
-    return [group[0] if len(group) == 1 else {**group[0], "group": group} for group in _groups(facts)]
 
 
 def _members(binding: Binding) -> Iterator[dict[str, Any]]:
@@ -272,9 +341,17 @@ class _Values(dict[str, str]):
         return "{" + key + "}"
 
 
+@functools.lru_cache(maxsize=4096)
+def _names(template: str) -> frozenset[str]:
+    """The fields a reason template names (parsed once per template, not once per evaluation)."""
+    return frozenset(name for _, name, _, _ in string.Formatter().parse(template) if name)
+
+
 def render(template: str, bindings: list[Binding]) -> str:
     """Fill a reason template from the matched facts: {display}, {age}, {span_days}, ..."""
-    names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
+    names = _names(template)
+    if not names:
+        return template.format_map(_Values())
     values: dict[str, dict[str, None]] = defaultdict(dict)
     for binding in bindings:
         for fact in _members(binding):
