@@ -304,7 +304,7 @@ def test_a_bag_beside_another_therapys_order_is_its_diluent_but_not_beside_an_al
 def test_order_select_judges_the_selected_bag_beside_the_drafts_not_selected() -> None:
     from cds.evaluate import patient_records
     from cds.fhir import read_document
-    from cds.hooks.orders import therapy_orders
+    from cds.orders import therapy_orders
     bundle = _bundle(_NS, _CEFTRIAXONE)
     [record] = patient_records(read_document(bundle, "test"))
     bag = next(ref for ref, _ in record.medication_requests if ref.endswith("-order"))

@@ -20,7 +20,7 @@ from cds import knowledge
 from cds.audit import AuditTrail
 from cds.davinci.store import ResponseStore
 from cds.web import AuthSettings, TrustedIssuer
-from cds.web.security import ANONYMOUS_CLIENT
+from cds.service.security import ANONYMOUS_CLIENT
 
 from .hooks_support.checks import CheckedClient, check_cards, make_client
 from .hooks_support.crd import coverage_information

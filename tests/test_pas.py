@@ -36,7 +36,7 @@ from cds.davinci.pas import submit
 from cds.davinci.pas_example import example_case, example_request
 from cds.fhir.read import read_document
 from cds.fhir.record import build_records
-from cds.hooks.orders import therapy_orders
+from cds.orders import therapy_orders
 from cds.web import AuthSettings, TrustedIssuer
 
 from .hooks_support.checks import CheckedClient, make_client

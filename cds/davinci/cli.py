@@ -14,7 +14,7 @@ import orjson
 from .. import cases
 from .. import knowledge as _knowledge
 from ..audit import AuditTrail
-from ..hooks.errors import HookError
+from ..service.errors import HookError
 from .pas import submit
 from .pas_example import example_case, example_request
 from .questionnaire import build_questionnaire, build_valuesets

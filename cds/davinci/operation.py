@@ -20,8 +20,8 @@ from ..facts import PatientFacts
 from ..fhir import InputError, Problem, RawEntry
 from ..fhir.record import build_records
 from ..fhir.validate import whole
-from ..hooks.errors import HookError
-from ..hooks.orders import therapy_orders
+from ..service.errors import HookError
+from ..orders import therapy_orders
 from ..knowledge import Knowledge
 from ..models import Assessment
 from . import fhir

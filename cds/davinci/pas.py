@@ -24,8 +24,8 @@ from ..facts import PatientFacts
 from ..fhir import InputError
 from ..fhir.read import read_document
 from ..fhir.record import build_records
-from ..hooks.errors import HookError
-from ..hooks.orders import therapy_orders
+from ..service.errors import HookError
+from ..orders import therapy_orders
 from ..knowledge import Knowledge
 from ..models import Assessment, PatientAssessment
 from ..routing import one_answer

@@ -15,7 +15,7 @@ from ..listing import SHOWN, listed
 from ..models import Assessment
 from ..ruleset import Ruleset
 from ..terminology.valuesets import HCPCS as HCPCS_SYSTEM
-from ..web.overrides import CANDIDATES_CARD, OVERRIDE_REASONS, OVERRIDE_SYSTEM, card_uuid
+from ..service.overrides import CANDIDATES_CARD, OVERRIDE_REASONS, OVERRIDE_SYSTEM, card_uuid
 
 SUMMARY_LIMIT = 140
 VERDICTS = {"eligible": "eligible", "needs-review": "needs review",

@@ -17,7 +17,7 @@ from ..fhir.limits import limits, over
 from ..fhir.record import PatientRecord, group_records
 from ..fhir.validate import validate
 from ..knowledge import default as default_knowledge
-from .errors import HookError
+from ..service.errors import HookError
 from .lenient import salvage
 from .requests import OrderSignContext, ParsedCall
 

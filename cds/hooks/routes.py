@@ -8,12 +8,12 @@ mounted on (cds/web/app.py) supplies authentication, the stores and the base URL
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import anyio
 import orjson
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import knowledge as _knowledge
@@ -21,13 +21,13 @@ from ..audit import AuditTrail, StoreError
 from ..davinci.policy import policy_for
 from ..fhir.limits import LimitError
 from ..fhir.record import PatientRecord
-from ..web.feedback import FeedbackStore
-from ..web.security import ReviewTokens, client_of
-from ..web.settings import Settings
-from .body import read_json
+from ..service.feedback import FeedbackStore
+from ..service.security import ReviewTokens, client_of
+from ..service.settings import Settings
+from ..service.access import Gate
 from .discovery import Service, discovery, services
-from .errors import HookError
-from .openapi import FEEDBACK, HOOK_REQUEST, json_body
+from ..service.errors import HookError
+from ..service.openapi import FEEDBACK, HOOK_REQUEST, json_body
 from .prefetch import resolve
 from .requests import parse_call, parse_feedback
 from .service import answer
@@ -40,7 +40,7 @@ def router(
     settings: Settings,
     store: FeedbackStore,
     trail: AuditTrail,
-    authenticate: Callable[[Request], Awaitable[Response | None]],
+    gate: Gate,
     base_url: Callable[[Request], str],
     tokens: ReviewTokens | None,
     paths: Callable[[], set[str]],
@@ -50,24 +50,24 @@ def router(
     (DTR QuestionnaireResponses, cds/davinci) to the record."""
     app = APIRouter()
 
-    def service_for(service_id: str) -> Service:
+    async def service_for(service_id: str) -> Service:
         service = services(_knowledge.default()).get(service_id)
         if service is None:
             # Not the id asked for: never echo request input.
             raise HookError(404, "no such CDS service; GET /cds-services lists them")
         return service
 
+    caller_body = Depends(gate.json(settings.max_body_bytes))
+
     @app.get("/cds-services")
     async def list_services() -> Response:
         return _json(discovery(_knowledge.default()))
 
     @app.post("/cds-services/{service_id}", openapi_extra=json_body(HOOK_REQUEST))
-    async def call_service(service_id: str, request: Request) -> Response:
-        service = service_for(service_id)
-        refused = await authenticate(request)
-        if refused is not None:
-            return refused
-        call = parse_call(await read_json(request, settings.max_body_bytes), service.hook)
+    async def call_service(request: Request, service: Service = Depends(service_for),
+                           body: Any = caller_body) -> Response:
+        # The dependencies run in this order: an unknown service is a 404 before the caller is checked.
+        call = parse_call(body, service.hook)
         prefetch = await resolve(call, service.prefetch, settings.fetch_timeout, settings.max_body_bytes)
         available = paths()
         knowledge = _knowledge.default()
@@ -96,12 +96,8 @@ def router(
         return _json(result)
 
     @app.post("/cds-services/{service_id}/feedback", openapi_extra=json_body(FEEDBACK))
-    async def feedback(service_id: str, request: Request) -> Response:
-        service = service_for(service_id)
-        refused = await authenticate(request)
-        if refused is not None:
-            return refused
-        parsed = parse_feedback(await read_json(request, settings.max_body_bytes))
+    async def feedback(service: Service = Depends(service_for), body: Any = caller_body) -> Response:
+        parsed = parse_feedback(body)
         await anyio.to_thread.run_sync(store.add, service.id, parsed.feedback)
         return Response(status_code=200)
 

@@ -21,8 +21,8 @@ from ..routing import one_answer
 from . import coverage_info
 from .cards import build_candidates_card, build_card
 from .discovery import Service
-from .errors import HookError
-from .orders import therapy_orders
+from ..service.errors import HookError
+from ..orders import therapy_orders
 from .records import build_record
 from .requests import OrderSelectContext, OrderSignContext, ParsedCall
 

@@ -17,10 +17,10 @@ from starlette.formparsers import MultiPartException
 
 from .. import knowledge as _knowledge
 from ..audit import AuditRecord, AuditTrail
-from ..web.overrides import OVERRIDE_REASONS
-from ..web.feedback import FeedbackStore
-from ..web.security import ReviewTokens
-from ..web.settings import Settings
+from ..service.overrides import OVERRIDE_REASONS
+from ..service.feedback import FeedbackStore
+from ..service.security import ReviewTokens
+from ..service.settings import Settings
 from . import decisions as _decisions
 from .assess import assess_and_record
 from .fixtures import DEFAULT_FOLDER, Fixture, fixtures

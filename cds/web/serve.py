@@ -10,7 +10,7 @@ from uvicorn.supervisors import Multiprocess
 
 from .. import knowledge
 from ..audit import AuditTrail
-from .settings import ENV_VAR, Settings, is_loopback
+from ..service.settings import ENV_VAR, Settings, is_loopback
 
 
 # Seconds a worker may take to answer the supervisor's health check before it is restarted.

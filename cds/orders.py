@@ -10,9 +10,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from ..facts import PatientFacts
-from ..fhir.record import PatientRecord
-from ..knowledge import Knowledge
+from .facts import PatientFacts
+from .fhir.record import PatientRecord
+from .knowledge import Knowledge
 
 
 def therapy_orders(record: PatientRecord, candidates: Iterable[str], knowledge: Knowledge,
