@@ -29,9 +29,10 @@ FLOORS: list[tuple[str, ...]] = [
     ("conditions",),
     ("engine", "derive"),
     ("knowledge", "assess"),
-    ("evaluate", "orders", "synth"),
-    # The audit trail, the shared service parts and the library's face stand apart.
-    ("audit", "service", "demo", FACE),
+    # The one way into an assessment; synth writes patients for the rulesets it is given.
+    ("evaluator", "synth"),
+    # The library's entry point, the audit trail and the shared service parts stand apart.
+    ("evaluate", "audit", "service", "demo"),
     # CRD coverage information is Da Vinci's; the order hooks answer with it.
     ("davinci",),
     # The catalog links each therapy's DTR Questionnaire.
@@ -39,7 +40,7 @@ FLOORS: list[tuple[str, ...]] = [
     # The CDS Hooks endpoints and the review pages never import each other.
     ("hooks", "review"),
     ("web",),
-    ("cli",),
+    ("cli", FACE),
 ]
 FLOOR = {part: n for n, parts in enumerate(FLOORS) for part in parts}
 

@@ -22,8 +22,8 @@ import anyio
 import orjson
 from fastapi import APIRouter, Depends, Request, Response
 
-from .. import knowledge as _knowledge
 from ..audit import AuditTrail
+from ..knowledge import Knowledge
 from ..service.access import Gate
 from ..service.errors import FHIR_JSON, HookError
 from ..service.openapi import PACKAGE_PARAMETERS, PAS_REQUEST, QUESTIONNAIRE_RESPONSE, json_body
@@ -42,7 +42,7 @@ from .store import ResponseStore
 PACKAGE_PATHS = ("/fhir/Questionnaire/$questionnaire-package", "/fhir/$questionnaire-package")
 
 
-def router(*, settings: Settings, trail: AuditTrail, responses: ResponseStore,
+def router(*, settings: Settings, knowledge: Knowledge, trail: AuditTrail, responses: ResponseStore,
            gate: Gate, base_url: Callable[[Request], str]) -> APIRouter:
     app = APIRouter()
     authenticated = [Depends(gate)]
@@ -56,7 +56,6 @@ def router(*, settings: Settings, trail: AuditTrail, responses: ResponseStore,
 
     @app.get("/fhir/Questionnaire/{resource_id}", dependencies=authenticated)
     async def questionnaire(resource_id: str, request: Request) -> Response:
-        knowledge = _knowledge.default()
         therapy = next((t for t in knowledge.rulesets if questionnaire_id(t) == resource_id), None)
         if therapy is None:
             raise HookError(404, "no such Questionnaire; GET /criteria lists the therapies")
@@ -64,7 +63,6 @@ def router(*, settings: Settings, trail: AuditTrail, responses: ResponseStore,
 
     @app.get("/fhir/ValueSet/{resource_id}", dependencies=authenticated)
     async def valueset(resource_id: str, request: Request) -> Response:
-        knowledge = _knowledge.default()
         for therapy in knowledge.rulesets:
             for found in build_valuesets(knowledge, therapy, base_url(request)):
                 if found["id"] == resource_id:
@@ -73,7 +71,6 @@ def router(*, settings: Settings, trail: AuditTrail, responses: ResponseStore,
 
     async def package(request: Request, body: Any = fhir_body) -> Response:
         day = settings.as_of or dt.date.today()
-        knowledge = _knowledge.default()
         policy = policy_for(knowledge.folder, knowledge.rulesets, settings.payer_policy)
         result = await anyio.to_thread.run_sync(
             lambda: questionnaire_package(body, knowledge, trail, base_url(request), day, policy))
@@ -90,7 +87,7 @@ def router(*, settings: Settings, trail: AuditTrail, responses: ResponseStore,
     async def store_response(request: Request, body: Any = answer_body) -> Response:
         client = client_of(request)
         stored = await anyio.to_thread.run_sync(
-            lambda: accept(body, _knowledge.default(), responses, base_url(request), client))
+            lambda: accept(body, knowledge, responses, base_url(request), client))
         await anyio.to_thread.run_sync(responses.add, stored, settings.max_stored_answers)
         outcome = {"resourceType": "OperationOutcome", "issue": [{
             "severity": "information", "code": "informational",
@@ -102,7 +99,7 @@ def router(*, settings: Settings, trail: AuditTrail, responses: ResponseStore,
     async def claim_submit(request: Request, body: Any = fhir_body) -> Response:
         day = settings.as_of or dt.date.today()
         result = await anyio.to_thread.run_sync(
-            lambda: submit(body, _knowledge.default(), trail, base_url(request), day))
+            lambda: submit(body, knowledge, trail, base_url(request), day))
         return _fhir(result)
 
     return app

@@ -16,8 +16,8 @@ import orjson
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy.exc import SQLAlchemyError
 
-from .. import knowledge as _knowledge
 from ..audit import AuditTrail, StoreError
+from ..evaluator import Evaluator
 from ..davinci.policy import policy_for
 from ..fhir.limits import LimitError
 from ..fhir.record import PatientRecord
@@ -38,6 +38,7 @@ log = logging.getLogger("cds.hooks")
 def router(
     *,
     settings: Settings,
+    evaluator: Evaluator,
     store: FeedbackStore,
     trail: AuditTrail,
     gate: Gate,
@@ -51,7 +52,7 @@ def router(
     app = APIRouter()
 
     async def service_for(service_id: str) -> Service:
-        service = services(_knowledge.default()).get(service_id)
+        service = services(evaluator.knowledge).get(service_id)
         if service is None:
             # Not the id asked for: never echo request input.
             raise HookError(404, "no such CDS service; GET /cds-services lists them")
@@ -61,7 +62,7 @@ def router(
 
     @app.get("/cds-services")
     async def list_services() -> Response:
-        return _json(discovery(_knowledge.default()))
+        return _json(discovery(evaluator.knowledge))
 
     @app.post("/cds-services/{service_id}", openapi_extra=json_body(HOOK_REQUEST))
     async def call_service(request: Request, service: Service = Depends(service_for),
@@ -70,14 +71,14 @@ def router(
         call = parse_call(body, service.hook)
         prefetch = await resolve(call, service.prefetch, settings.fetch_timeout, settings.max_body_bytes)
         available = paths()
-        knowledge = _knowledge.default()
+        knowledge = evaluator.knowledge
         # Checked when the app was made (a bad file never serves); cached after the first read.
         policy = policy_for(knowledge.folder, knowledge.rulesets, settings.payer_policy)
         client = client_of(request)
         amend_for_client = (lambda record, orders: amend(client, record, orders)) if amend is not None else None
         try:
             result = await anyio.to_thread.run_sync(
-                lambda: answer(call, prefetch, service, base_url=base_url(request), as_of=settings.as_of,
+                lambda: answer(call, prefetch, service, evaluator, base_url=base_url(request), as_of=settings.as_of,
                                available_paths=available, trail=trail, policy=policy, amend=amend_for_client))
         except HookError:
             raise

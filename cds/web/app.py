@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-import anyio
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
@@ -27,6 +26,7 @@ from ..davinci import answers as dtr_answers
 from ..davinci import routes as dtr_routes
 from ..davinci.policy import policy_for
 from ..davinci.store import ResponseStore
+from ..evaluator import Evaluator
 from ..hooks.routes import router as hooks_router
 from ..review import router as review_router
 from ..service.access import Gate
@@ -43,8 +43,11 @@ log = logging.getLogger("cds.hooks")
 GC_THRESHOLDS = (50_000, 10, 10)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, knowledge: _knowledge.Knowledge | None = None) -> FastAPI:
+    """knowledge: the rulesets the service runs; by default the process's (CDS_RULESETS or those shipped)."""
     settings = settings or Settings()
+    # Loaded and compiled before the first call, not during it.
+    evaluator = Evaluator(knowledge or _knowledge.default())
     # httpx logs each request's URL at INFO, and our FHIR query URLs carry the patient id.
     for name in ("httpx", "httpcore"):
         logging.getLogger(name).setLevel(logging.WARNING)
@@ -61,10 +64,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if verifier is None:
             log.warning("no CDS client authentication configured: calls are not authenticated")
-        # Load and compile the rulesets before the first call, not during it.
-        knowledge = await anyio.to_thread.run_sync(_knowledge.default)
         # A payer policy that cannot be used stops the service here, not on its first order.
-        policy_for(knowledge.folder, knowledge.rulesets, settings.payer_policy)
+        policy_for(evaluator.knowledge.folder, evaluator.knowledge.rulesets, settings.payer_policy)
         # A large record allocates millions of short-lived objects (parsed JSON, models,
         # facts); at the default threshold (700) the collector ran thousands of times in one
         # call and took 40 % of a 20,000-Condition patient-view. Collections stay, less often.
@@ -119,15 +120,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # audience is never built from request headers.
         return f"{request.url.scheme}://{request.url.netloc}{request.scope.get('root_path', '')}"
 
-    app.include_router(hooks_router(settings=settings, store=store, trail=trail, gate=gate,
+    app.include_router(hooks_router(settings=settings, evaluator=evaluator, store=store, trail=trail, gate=gate,
                                     base_url=base_url, tokens=tokens, paths=lambda: _route_paths(app.routes),
                                     amend=lambda client, record, drafts: dtr_answers.amend(
-                                        record, drafts, responses, _knowledge.default(), client)))
-    app.include_router(dtr_routes.router(settings=settings, trail=trail, responses=responses,
+                                        record, drafts, responses, evaluator.knowledge, client)))
+    app.include_router(dtr_routes.router(settings=settings, knowledge=evaluator.knowledge, trail=trail, responses=responses,
                                          gate=gate, base_url=base_url))
     app.include_router(catalog_routes.router())
 
-    app.include_router(review_router(trail=trail, feedback=store, settings=settings, base_url=base_url,
+    app.include_router(review_router(evaluator=evaluator, trail=trail, feedback=store, settings=settings, base_url=base_url,
                                      tokens=tokens, bearer=None if gate.open else gate.admits))
     return app
 
