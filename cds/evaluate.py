@@ -10,10 +10,10 @@ from typing import Any
 
 from . import knowledge as _knowledge
 from .evaluator import Evaluator
-from .knowledge import Knowledge
 from .fhir import InputError, Problem, RawEntry, read_document
 from .fhir.read import PartlyUnreadable, read_paths
 from .fhir.record import validation_problems
+from .knowledge import Knowledge
 from .models import PatientAssessment
 
 Input = str | Path | dict[str, Any] | Sequence[dict[str, Any]]

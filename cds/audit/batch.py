@@ -23,10 +23,10 @@ from pydantic import BaseModel
 from tqdm import tqdm
 
 from .. import knowledge as _knowledge
+from ..evaluator import Evaluator
 from .inputs import Unit, read_units
 from .models import Source
 from .trail import AuditTrail
-from ..evaluator import Evaluator
 from .unit import UnitResult, audit_unit, knowledge_digest, unit_key
 
 

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import orjson
 
-from ..fhir import InputError, Problem
 from ..evaluator import Evaluator
+from ..fhir import InputError, Problem
 from ..models import PatientAssessment
-from .inputs import read_units
 from .chain import Checked
+from .inputs import read_units
 from .models import Entry, Source
 from .store import StoreError
 from .trail import URL_VARIABLE, AuditTrail, default_url

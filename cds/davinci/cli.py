@@ -12,8 +12,8 @@ from pathlib import Path
 import orjson
 
 from .. import cases
-from ..knowledge import Knowledge
 from ..audit import AuditTrail
+from ..knowledge import Knowledge
 from ..service.errors import HookError
 from .pas import submit
 from .pas_example import example_case, example_request

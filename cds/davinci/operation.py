@@ -19,13 +19,13 @@ from ..evaluator import Evaluator
 from ..facts import PatientFacts
 from ..fhir import InputError, Problem, RawEntry
 from ..fhir.validate import whole
-from ..service.errors import HookError
 from ..knowledge import Knowledge
 from ..models import Assessment
+from ..service.errors import HookError
 from . import fhir
 from .answers import therapy_of
-from .policy import PayerPolicy
 from .package import Subject, package_bundle
+from .policy import PayerPolicy
 
 ORDER_TYPES = frozenset({"Appointment", "Encounter", "CommunicationRequest", "DeviceRequest", "MedicationRequest",
                          "NutritionOrder", "ServiceRequest", "SupplyRequest", "VisionPrescription"})

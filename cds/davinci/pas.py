@@ -23,10 +23,10 @@ from ..evaluator import Evaluator
 from ..facts import PatientFacts
 from ..fhir import InputError
 from ..fhir.read import read_document
-from ..service.errors import HookError
 from ..knowledge import Knowledge
 from ..models import Assessment, PatientAssessment
 from ..routing import one_answer
+from ..service.errors import HookError
 from ..terminology.valuesets import HCPCS
 from . import x12
 from .canonical import questionnaire_canonical

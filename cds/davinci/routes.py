@@ -29,11 +29,11 @@ from ..service.errors import FHIR_JSON, HookError
 from ..service.openapi import PACKAGE_PARAMETERS, PAS_REQUEST, QUESTIONNAIRE_RESPONSE, json_body
 from ..service.security import client_of
 from ..service.settings import Settings
-from .answers import accept, issued_packages
-from .fhir import OPERATION
-from .canonical import questionnaire_id
-from .operation import questionnaire_package
 from . import x12
+from .answers import accept, issued_packages
+from .canonical import questionnaire_id
+from .fhir import OPERATION
+from .operation import questionnaire_package
 from .pas import submit
 from .policy import policy_for
 from .questionnaire import build_questionnaire, build_valuesets

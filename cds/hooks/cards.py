@@ -14,8 +14,8 @@ from typing import Any
 from ..listing import SHOWN, listed
 from ..models import Assessment
 from ..ruleset import Ruleset
-from ..terminology.valuesets import HCPCS as HCPCS_SYSTEM
 from ..service.overrides import CANDIDATES_CARD, OVERRIDE_REASONS, OVERRIDE_SYSTEM, card_uuid
+from ..terminology.valuesets import HCPCS as HCPCS_SYSTEM
 
 SUMMARY_LIMIT = 140
 # Enough to keep record text literal inside a line or table cell (nothing here starts a line).

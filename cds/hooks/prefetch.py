@@ -24,8 +24,8 @@ import orjson
 
 from ..fhir.limits import limits
 from ..service.errors import HookError
-from .requests import ParsedCall
 from ..service.settings import is_loopback
+from .requests import ParsedCall
 
 log = logging.getLogger(__name__)
 _TOKEN = re.compile(r"\{\{\s*context\.([A-Za-z0-9_]+)\s*\}\}")

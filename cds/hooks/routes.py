@@ -17,17 +17,17 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..audit import AuditTrail, StoreError
-from ..evaluator import Evaluator
 from ..davinci.policy import policy_for
+from ..evaluator import Evaluator
 from ..fhir.limits import LimitError
 from ..fhir.record import PatientRecord
+from ..service.access import Gate
+from ..service.errors import HookError
 from ..service.feedback import FeedbackStore
+from ..service.openapi import FEEDBACK, HOOK_REQUEST, json_body
 from ..service.security import ReviewTokens, client_of
 from ..service.settings import Settings
-from ..service.access import Gate
 from .discovery import Service, discovery, services
-from ..service.errors import HookError
-from ..service.openapi import FEEDBACK, HOOK_REQUEST, json_body
 from .prefetch import resolve
 from .requests import parse_call, parse_feedback
 from .service import answer

@@ -17,10 +17,10 @@ from ..fhir import Problem
 from ..fhir.record import PatientRecord
 from ..models import Assessment
 from ..routing import one_answer
+from ..service.errors import HookError
 from . import coverage_info
 from .cards import build_candidates_card, build_card
 from .discovery import Service
-from ..service.errors import HookError
 from .records import build_record
 from .requests import OrderSelectContext, OrderSignContext, ParsedCall
 

@@ -17,8 +17,8 @@ from starlette.formparsers import MultiPartException
 
 from ..audit import AuditRecord, AuditTrail
 from ..evaluator import Evaluator
-from ..service.overrides import OVERRIDE_REASONS
 from ..service.feedback import FeedbackStore
+from ..service.overrides import OVERRIDE_REASONS
 from ..service.security import ReviewTokens
 from ..service.settings import Settings
 from . import decisions as _decisions

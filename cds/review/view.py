@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ..audit import AuditRecord
-from ..facts import PatientFacts
 from ..catalog import build as build_catalog
+from ..facts import PatientFacts
 from ..knowledge import Knowledge
 from ..models import Assessment, CriterionResult, FindingResult, Status
 from .decisions import Decision
