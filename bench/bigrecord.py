@@ -30,7 +30,7 @@ from fastapi.testclient import TestClient
 from cds import knowledge
 from cds.fhir.limits import limits
 from cds.web import Settings, create_app
-from cds.web.settings import DEFAULT_MAX_BODY
+from cds.service.settings import DEFAULT_MAX_BODY
 
 from .stats import Figure
 

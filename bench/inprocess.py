@@ -15,7 +15,7 @@ import orjson
 
 from cds import knowledge, synth
 from cds.fhir.read import read_document
-from cds.evaluate import assess_facts, patient_records
+from cds.evaluator import Evaluator
 from cds.fhir.registry import BY_NAME
 
 from .stats import Figure
@@ -32,14 +32,15 @@ def _bundle(resources: list[dict[str, Any]]) -> bytes:
 def evaluate_in_stages(data: bytes) -> dict[str, float]:
     """One evaluation of every therapy, in milliseconds per stage (the library's own path)."""
     loaded = knowledge.default()
+    evaluator = Evaluator(loaded)
     marks = [time.perf_counter()]
     entries = read_document(orjson.loads(data), "bench")
     marks.append(time.perf_counter())
-    [record] = patient_records(entries)
+    [record] = evaluator.records(entries)
     marks.append(time.perf_counter())
     facts = loaded.facts(record, AS_OF)
     marks.append(time.perf_counter())
-    assess_facts(facts, AS_OF, list(loaded.rulesets))
+    evaluator.assess(facts, AS_OF)
     marks.append(time.perf_counter())
     return {"read+parse": (marks[1] - marks[0]) * 1e3, "validate": (marks[2] - marks[1]) * 1e3,
             "facts+terminology": (marks[3] - marks[2]) * 1e3, "rules+assess": (marks[4] - marks[3]) * 1e3}

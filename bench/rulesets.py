@@ -11,7 +11,6 @@ Each ruleset's marginal cost: the time with every ruleset minus the time without
 
 from __future__ import annotations
 
-import os
 import shutil
 import statistics
 import tempfile
@@ -86,13 +85,12 @@ def _ms(run: Any) -> float:
 def _measure(folder: Path, data: bytes, repeats: int) -> tuple[Figure, Figure, int]:
     """cds.evaluate and the validation floor (orjson.loads and R4B validation of the resources
     the rules read: bench/inprocess.py `floor`), alternating, so drift hits both alike."""
-    os.environ["CDS_RULESETS"] = str(folder)
-    loaded = knowledge.default()
+    loaded = knowledge.cached(folder)
     for _ in range(3):
-        cds.evaluate(orjson.loads(data), as_of=AS_OF)  # warm, as a long-lived process is
+        cds.evaluate(orjson.loads(data), as_of=AS_OF, knowledge=loaded)  # warm, as a long-lived process is
     evaluations, floors = [], []
     for _ in range(repeats):
-        evaluations.append(_ms(lambda: cds.evaluate(orjson.loads(data), as_of=AS_OF)))
+        evaluations.append(_ms(lambda: cds.evaluate(orjson.loads(data), as_of=AS_OF, knowledge=loaded)))
         floors.append(sum(floor(data).values()))
     return Figure.of(evaluations, "ms"), Figure.of(floors, "ms"), len(loaded.rulesets)
 
@@ -116,29 +114,22 @@ def marginal(data: bytes, repeats: int) -> dict[str, float]:
 
 def run(repeats: int = 40, marginal_repeats: int = 10) -> dict[str, Any]:
     source = knowledge.default().folder
-    before = os.environ.get("CDS_RULESETS")
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         two = _two_folder(source, Path(tmp) / "two")
         every, placeholders = _all_folder(source, Path(tmp) / "every")
         results["placeholders"] = placeholders
-        try:
-            for name, data in _inputs().items():
-                # Side by side, alternating, so drift in the machine hits both alike.
-                two_eval, two_floor, _ = _measure(two, data, repeats)
-                all_eval, all_floor, count = _measure(every, data, repeats)
-                validation = statistics.median([two_floor.median, all_floor.median])
-                results[name] = {
-                    "rulesets": count, "two_rulesets_ms": two_eval.model_dump(),
-                    "all_rulesets_ms": all_eval.model_dump(), "validation_ms": all_floor.model_dump(),
-                    "over_validation": all_eval.median / validation, "over_two": all_eval.median / two_eval.median,
-                    "marginal_ms": marginal(data, marginal_repeats) if marginal_repeats else {},
-                }
-        finally:
-            if before is None:
-                os.environ.pop("CDS_RULESETS", None)
-            else:
-                os.environ["CDS_RULESETS"] = before
+        for name, data in _inputs().items():
+            # Side by side, alternating, so drift in the machine hits both alike.
+            two_eval, two_floor, _ = _measure(two, data, repeats)
+            all_eval, all_floor, count = _measure(every, data, repeats)
+            validation = statistics.median([two_floor.median, all_floor.median])
+            results[name] = {
+                "rulesets": count, "two_rulesets_ms": two_eval.model_dump(),
+                "all_rulesets_ms": all_eval.model_dump(), "validation_ms": all_floor.model_dump(),
+                "over_validation": all_eval.median / validation, "over_two": all_eval.median / two_eval.median,
+                "marginal_ms": marginal(data, marginal_repeats) if marginal_repeats else {},
+            }
     return results
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from .engine import CriterionOutcome, Matches, Outcome
 from .engine.run import evidence, render
 from .models import (AlternativeResult, Assessment, Billing, CriterionResult, DocumentationItem,
-                     FindingResult)
+                     FindingResult, Status)
 from .ruleset import Ruleset
 
 
@@ -23,16 +23,9 @@ def findings_apply(ruleset: Ruleset, results: dict[str, CriterionOutcome], has_o
 def decide_status(
     ruleset: Ruleset, results: dict[str, CriterionOutcome], matches: Matches, has_order: bool
 ) -> str:
-    required = [results[c.id].result for c in ruleset.criteria if c.required]
-    if "not-met" in required:
-        return "not-eligible"
-    if "unknown" in required:
-        return "insufficient-information"
-    if findings_apply(ruleset, results, has_order) and any(
-        matches.of(f) for f in ruleset.findings if f.severity == "warning"
-    ):
-        return "needs-review"
-    return "eligible"
+    warned = findings_apply(ruleset, results, has_order) and any(
+        matches.of(f) for f in ruleset.findings if f.severity == "warning")
+    return Status.decide([results[c.id].result for c in ruleset.criteria if c.required], warned).value
 
 
 def assess(ruleset: Ruleset, outcome: Outcome, has_order: bool, service_codes: list[str] | None = None,

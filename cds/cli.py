@@ -16,6 +16,7 @@ from .audit.cli import add_audit_commands, add_audit_options, evaluate_audited
 from .catalog.cli import add_criteria_command
 from .davinci.cli import add_pas_commands, add_questionnaire_command
 from .evaluate import evaluate_all
+from .evaluator import Evaluator
 from .fhir import InputError
 from .fhir.limits import MAX_BYTES_VAR
 from .web.command import add_serve_parser
@@ -29,6 +30,9 @@ EXIT_INPUT = 2
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    # The CLI chooses the rulesets (CDS_RULESETS, or those shipped) for every command below it,
+    # loaded only by a command that needs them.
+    args.knowledge = knowledge.default
     try:
         return int(args.func(args))
     except InputError as exc:
@@ -128,7 +132,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _synth(args: argparse.Namespace) -> int:
-    counts = write(Path(args.out), args.patients, size=args.size, seed=args.seed, fmt=args.format)
+    counts = write(Path(args.out), args.patients, args.knowledge(), size=args.size, seed=args.seed, fmt=args.format)
     print(f"{args.patients} patients of {args.size} resources in {args.out}: "
           + ", ".join(f"{n} {scenario}" for scenario, n in counts.items()))
     return 0
@@ -141,7 +145,7 @@ def _fixtures_build(args: argparse.Namespace) -> int:
     if not args.files and not cases.DEFAULT_FOLDER.is_dir():
         raise cases.CaseError(f"no case files: {cases.DEFAULT_FOLDER} is absent (give CASE-FILE paths)")
     loaded = cases.load(args.files or None)
-    routes = cases.route_codes(knowledge.default().terminology.routes.snomed)
+    routes = cases.route_codes(args.knowledge().terminology.routes.snomed)
     written = cases.write(loaded.values(), args.out, routes)
     print(f"{len(written)} bundles in {args.out}")
     return 0
@@ -180,7 +184,7 @@ def _rulesets_check(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     known = cases.load()
     chosen = demo.load(known=known)
-    print(demo.render(demo.assess(chosen), cds=demo.command()))
+    print(demo.render(demo.assess(chosen, Evaluator(args.knowledge())), cds=demo.command()))
     return 0
 
 

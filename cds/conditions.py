@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 from .facts import HISTORY_STATUSES
+from .models import Status
 from .ruleset import Condition, Ruleset, RulesetError, strip_lines
 from .terminology import Terminology, ValueSets
 from .texts import normal
@@ -24,7 +25,7 @@ MEDICATION_STATUSES = set(HISTORY_STATUSES)
 DELIVERY = {"continuous", "intermittent", "unknown"}
 REGIMENS = {"on-demand", "short-course", "scheduled", "not-stated"}
 ROUTE_CLASSES = {"non-invasive", "parenteral", "other", "unknown"}
-STATUSES = {"eligible", "needs-review", "insufficient-information", "not-eligible"}
+STATUSES = {s.value for s in Status}
 RESULTS = {"met", "not-met", "unknown", "not-applicable"}
 ANCHORS = {"as-of", "order"}
 PICKS = {"latest", "min", "max", "any"}

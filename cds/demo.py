@@ -14,13 +14,13 @@ import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from . import cases, knowledge
-from .evaluate import evaluate
+from . import cases
+from .evaluator import Evaluator
+from .fhir import read_document
 from .models import Assessment, Status
 from .render_text import column_lines, shortened
 from .yamlfile import safe_load
@@ -31,7 +31,7 @@ STORY_MAX = 28
 WIDTH = 120
 HEADER = ("patient story", "therapy", "main reason", "top alternative", "billing")
 INDENT = "  "
-STATUSES = get_args(Status)
+STATUSES = tuple(s.value for s in Status)
 REASON = HEADER.index("main reason")
 # Long alternative ids are cut so that the reasons keep room.
 ALTERNATIVE_MAX = 24
@@ -92,10 +92,15 @@ def load(path: Path = DEFAULT_FILE, known: dict[str, cases.Case] | None = None) 
     return chosen
 
 
-def assess(chosen: list[Chosen]) -> list[tuple[Chosen, Assessment]]:
-    routes = cases.route_codes(knowledge.default().terminology.routes.snomed)
-    return [(c, evaluate(cases.build(c.case, routes), as_of=c.case.as_of, therapies=[c.therapy])
-             .assessment(c.therapy)) for c in chosen]
+def assess(chosen: list[Chosen], evaluator: Evaluator) -> list[tuple[Chosen, Assessment]]:
+    routes = cases.route_codes(evaluator.knowledge.terminology.routes.snomed)
+    assessed = []
+    for c in chosen:
+        [record] = evaluator.records(read_document(cases.build(c.case, routes), "input"))
+        result = evaluator.assess(record, c.case.as_of, therapies=[c.therapy]).result
+        assert result is not None  # the therapy named: always assessed
+        assessed.append((c, result.assessment(c.therapy)))
+    return assessed
 
 
 def render(assessed: list[tuple[Chosen, Assessment]], cds: str = "cds") -> str:

@@ -211,5 +211,13 @@ def _cached(folder: str) -> Knowledge:
     return load(Path(folder))
 
 
+def cached(folder: Path) -> Knowledge:
+    """A folder's rulesets, loaded and compiled once per process (durable-rules registers a
+    ruleset name only once)."""
+    return _cached(str(folder.resolve()))
+
+
 def default() -> Knowledge:
-    return _cached(str(rulesets_folder().resolve()))
+    """The process's rulesets (CDS_RULESETS, or those shipped): for the top of a process only
+    (the CLI, cds/web/app.py, cds.evaluate); below it a Knowledge is passed in."""
+    return cached(rulesets_folder())

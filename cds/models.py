@@ -3,12 +3,43 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Status = Literal["eligible", "needs-review", "insufficient-information", "not-eligible"]
 Result = Literal["met", "not-met", "unknown", "not-applicable"]
+
+
+class Status(StrEnum):
+    """An assessment's status: its value is the output contract's string (DESIGN.md), its
+    label the words a clinician reads. Listed from eligible to not eligible, the order reports
+    and tables show them in."""
+
+    ELIGIBLE = "eligible"
+    NEEDS_REVIEW = "needs-review"
+    INSUFFICIENT_INFORMATION = "insufficient-information"
+    NOT_ELIGIBLE = "not-eligible"
+
+    @property
+    def label(self) -> str:
+        return _LABELS[self]
+
+    @classmethod
+    def decide(cls, required: Iterable[str], warned: bool) -> Status:
+        """The generic precedence (../shared/criteria/README.md): a required criterion not met,
+        then one unknown, then a warning finding that counts, decides; else eligible."""
+        results = set(required)
+        if "not-met" in results:
+            return cls.NOT_ELIGIBLE
+        if "unknown" in results:
+            return cls.INSUFFICIENT_INFORMATION
+        return cls.NEEDS_REVIEW if warned else cls.ELIGIBLE
+
+
+_LABELS = {Status.ELIGIBLE: "eligible", Status.NEEDS_REVIEW: "needs review",
+           Status.INSUFFICIENT_INFORMATION: "information missing", Status.NOT_ELIGIBLE: "not eligible"}
 
 
 class _Model(BaseModel):
@@ -73,9 +104,9 @@ class Assessment(_Model):
         """The reason behind the status: the first criterion or finding that decided it."""
         required = [c for c in self.criteria if c.required]
         deciding = {
-            "not-eligible": next((c.reason for c in required if c.result == "not-met"), None),
-            "insufficient-information": next((c.reason for c in required if c.result == "unknown"), None),
-            "needs-review": next((f.text for f in self.findings if f.severity == "warning"), None),
+            Status.NOT_ELIGIBLE: next((c.reason for c in required if c.result == "not-met"), None),
+            Status.INSUFFICIENT_INFORMATION: next((c.reason for c in required if c.result == "unknown"), None),
+            Status.NEEDS_REVIEW: next((f.text for f in self.findings if f.severity == "warning"), None),
         }.get(self.status)
         indication = next((c.reason for c in self.criteria if c.kind == "indication"), "")
         return deciding or indication

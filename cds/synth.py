@@ -19,7 +19,8 @@ from typing import Any
 import orjson
 from pydantic import BaseModel
 
-from . import cases, knowledge
+from . import cases
+from .knowledge import Knowledge
 from .terminology import icd10cm
 from .terminology.valuesets import HCPCS_BLUE_BUTTON, RXNORM, SNOMED
 from .yamlfile import safe_load
@@ -212,13 +213,13 @@ class _Writer:
                 })
 
 
-def generate(patients: int, *, size: int = 50, seed: int = 1, as_of: dt.date | None = None,
+def generate(patients: int, knowledge: Knowledge, *, size: int = 50, seed: int = 1, as_of: dt.date | None = None,
              scenarios: Scenarios | None = None, start: int = 0) -> Iterator[tuple[Scenario, list[Resource]]]:
     """(scenario, resources) for patients start .. start + patients - 1; the same seed gives the
     same corpus, and the same patient whatever the start."""
     day = as_of or AS_OF
     chosen = scenarios or Scenarios.load(as_of=day)
-    loaded = knowledge.default()
+    loaded = knowledge
     codes = _drug_codes(loaded)
     routes = {name: code for code, name in loaded.terminology.routes.snomed.items()}
     for n in range(start, start + patients):
@@ -241,7 +242,7 @@ def generate(patients: int, *, size: int = 50, seed: int = 1, as_of: dt.date | N
         yield scenario, writer.resources
 
 
-def write(folder: Path, patients: int, *, size: int = 50, seed: int = 1, fmt: str = "bundle",
+def write(folder: Path, patients: int, knowledge: Knowledge, *, size: int = 50, seed: int = 1, fmt: str = "bundle",
           as_of: dt.date | None = None, start: int = 0) -> dict[str, int]:
     """Write a corpus (patients numbered from start): one Bundle per patient, named by the
     patient's id, or a Bulk Data export (one <Type>.ndjson per resource type).
@@ -251,7 +252,7 @@ def write(folder: Path, patients: int, *, size: int = 50, seed: int = 1, fmt: st
     folder.mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}
     by_type: dict[str, list[bytes]] = {}
-    for scenario, resources in generate(patients, size=size, seed=seed, as_of=as_of, start=start):
+    for scenario, resources in generate(patients, knowledge, size=size, seed=seed, as_of=as_of, start=start):
         counts[scenario.id] = counts.get(scenario.id, 0) + 1
         if fmt == "ndjson":
             for resource in resources:
@@ -282,7 +283,7 @@ def _case_record(name: str, patient_id: str, routes: dict[str, str]) -> list[Res
     return list(orjson.loads(text.replace(case.slug, patient_id)))
 
 
-def _drug_codes(loaded: knowledge.Knowledge) -> dict[str, str]:
+def _drug_codes(loaded: Knowledge) -> dict[str, str]:
     """RxNorm codes of our drug value sets by lower-cased name, to code the scenario drugs."""
     codes: dict[str, str] = {}
     for info in loaded.valuesets.by_id.values():

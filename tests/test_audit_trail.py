@@ -13,9 +13,11 @@ from typing import Any
 import pytest
 
 from cds import knowledge
-from cds.audit import AuditTrail, Source, StoreError, assess_record, input_hash
+from cds.audit import AuditTrail, Source, StoreError, input_hash
 from cds.audit.chain import GENESIS, Verification, row_hash
 from cds.evaluate import read_input
+from cds.evaluator import Evaluator
+from cds.knowledge import default
 from cds.facts import PatientFacts
 from cds.fhir.record import build_records
 
@@ -38,7 +40,8 @@ def _resources(pid: str = "p1") -> list[dict[str, Any]]:
 def _append(trail: AuditTrail, pid: str = "p1") -> Any:
     resources = _resources(pid)
     record = build_records(read_input(bundle(*resources)))[0]
-    facts, assessment = assess_record(record, AS_OF)
+    evaluation = Evaluator(default()).assess(record, AS_OF)
+    facts, assessment = evaluation.facts, evaluation.result
     return trail.append(source=CLI, input_hash=input_hash(resources), assessment=assessment, facts=facts)
 
 

@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 
-from cds.audit import AuditTrail, Source, assess_record, input_hash
+from cds.audit import AuditTrail, Source, input_hash
 from cds.evaluate import read_input
+from cds.evaluator import Evaluator
+from cds.knowledge import default
 from cds.fhir.record import build_records
 
 from .audit_support import AS_OF, cds, drop_triggers, raw_sql, sqlite_url
@@ -32,7 +34,8 @@ def _fill(url: str, count: int) -> list[Any]:
                          medication_request(f"m{n}", "oxycodone hydrochloride 5 MG Oral Tablet", status="completed",
                                             pid=f"p{n}", authoredOn="2026-01-05")]
             record = build_records(read_input(bundle(*resources)))[0]
-            facts, assessment = assess_record(record, AS_OF)
+            evaluation = Evaluator(default()).assess(record, AS_OF)
+            facts, assessment = evaluation.facts, evaluation.result
             written.append(trail.append(source=Source(kind="cli"), input_hash=input_hash(resources),
                                         assessment=assessment, facts=facts))
         return written

@@ -129,12 +129,12 @@ def test_cds_fixtures_build_reports_bad_case_files_with_exit_code_2(
 
 
 def test_the_review_picker_lists_the_cases_and_nothing_without_the_folder(tmp_path: Path) -> None:
-    listed = fixtures()
+    listed = fixtures(knowledge.default())
     assert set(listed) == set(cases.load())
     one = listed["S9326.indication/cancer-related-pain"]
     assert one.group == "S9326" and one.label.startswith("S9326.indication/cancer-related-pain: ")
     assert json.loads(one.text())["resourceType"] == "Bundle"
-    assert fixtures(tmp_path / "absent") == {}
+    assert fixtures(knowledge.default(), tmp_path / "absent") == {}
 
 
 # Defaults (fixtures/cases/README.md, Defaults): what a case is once the file's defaults apply.

@@ -9,7 +9,7 @@ tests/language/S9999.yaml is a test ruleset with one criterion per such term (ob
 a window with units and coded answers, procedures and "no procedure at all", counts of drug
 classes, windows before the order, the order's interval and daily volume, billing codes picked
 from the order); tests/language/cases/S9999.yaml holds its cases with their expected results.
-The ruleset runs from a copy of rulesets/ (CDS_RULESETS), as a deployment's own would.
+The ruleset runs from a copy of rulesets/ handed to cds.evaluate, as a deployment's own would be.
 The routing keys and terms that read several entries at once (every ingredient of some classes,
 a strength limit, a bag beside another therapy's order, a same-day ratio of two observations, a
 measure summed over a therapy's orders, an order's planned duration) are shown at the end with
@@ -29,7 +29,7 @@ import pytest
 
 import cds
 from cds import cases as case_files
-from cds.knowledge import default, load
+from cds.knowledge import cached, default, load
 from tests.test_fixtures import _cited
 
 HERE = Path(__file__).resolve().parent / "language"
@@ -49,12 +49,12 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_case(name: str, folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CDS_RULESETS", str(folder))
+def test_case(name: str, folder: Path) -> None:
     case = CASES[name]
-    routes = case_files.route_codes(default().terminology.routes.snomed)
+    loaded = cached(folder)
+    routes = case_files.route_codes(loaded.terminology.routes.snomed)
     therapy = case.ruleset
-    result = cds.evaluate(case_files.build(case, routes), as_of=case.as_of, therapies=[therapy])
+    result = cds.evaluate(case_files.build(case, routes), as_of=case.as_of, therapies=[therapy], knowledge=loaded)
     expected: dict[str, Any] = case.expect[therapy]
     assessment = result.assessment(therapy)
     got = {c.id: c.result for c in assessment.criteria}
@@ -302,15 +302,15 @@ def test_a_bag_beside_another_therapys_order_is_its_diluent_but_not_beside_an_al
 
 
 def test_order_select_judges_the_selected_bag_beside_the_drafts_not_selected() -> None:
-    from cds.evaluate import patient_records
+    from cds.evaluator import Evaluator
     from cds.fhir import read_document
-    from cds.hooks.orders import therapy_orders
+    evaluator = Evaluator(default())
     bundle = _bundle(_NS, _CEFTRIAXONE)
-    [record] = patient_records(read_document(bundle, "test"))
+    [record] = evaluator.records(read_document(bundle, "test"))
     bag = next(ref for ref, _ in record.medication_requests if ref.endswith("-order"))
     import datetime as dt
-    _, orders = therapy_orders(record, {bag}, default(), dt.date(2026, 11, 22))
-    assert "S9373" not in orders
+    evaluation = evaluator.assess(record, dt.date(2026, 11, 22), orders={bag})
+    assert "S9373" not in evaluation.claimed
 
 
 def test_observation_ratio_reads_the_latest_same_day_pair_and_refuses_an_unknown_unit() -> None:
@@ -388,8 +388,7 @@ def test_shared_reading_terms_in_words(folder: Path) -> None:
     assert "whose timing states a short course (bounded to 14 days or less)" in said["c|S9997.regimen|2"]
 
 
-def test_synthea_systolic_pressure_is_read_inside_its_blood_pressure_panel(folder: Path,
-                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_synthea_systolic_pressure_is_read_inside_its_blood_pressure_panel(folder: Path) -> None:
     """Synthea writes systolic pressure 8480-6 only as a component of the panel 55284-4: it is read
     as an observation of 8480-6 dated by the panel and cited as the panel (criteria README)."""
     from tests.conftest import REFERENCE
@@ -397,8 +396,7 @@ def test_synthea_systolic_pressure_is_read_inside_its_blood_pressure_panel(folde
     bundle = next((REFERENCE / "synthea-samples").glob("Darin_Skiles_*.json"), None)
     if bundle is None:
         pytest.skip("../shared/reference is not available")
-    monkeypatch.setenv("CDS_RULESETS", str(folder))
-    result = cds.evaluate(bundle, as_of="2020-08-25", therapies=["S9997"])
+    result = cds.evaluate(bundle, as_of="2020-08-25", therapies=["S9997"], knowledge=cached(folder))
     systolic = next(c for c in result.assessment("S9997").criteria if c.id == "S9997.systolic")
     assert systolic.result in ("met", "not-met") and "Systolic Blood Pressure" in systolic.reason
     assert "2020-08-23" in systolic.reason and len(systolic.evidence) == 1

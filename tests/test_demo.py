@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import get_args
 
 import pytest
 
 from cds import cases, demo, knowledge
 from cds.cli import main
+from cds.evaluator import Evaluator
 from cds.models import Assessment, Status
 from cds.render_text import shortened
 
@@ -26,13 +26,13 @@ def known() -> dict[str, cases.Case]:
 
 @pytest.fixture(scope="module")
 def assessed(known: dict[str, cases.Case]) -> list[tuple[demo.Chosen, Assessment]]:
-    return demo.assess(demo.load(known=known))
+    return demo.assess(demo.load(known=known), Evaluator(knowledge.default()))
 
 
 def test_the_demo_shows_every_therapy_and_every_outcome(known: dict[str, cases.Case]) -> None:
     chosen = demo.load(known=known)
     assert {c.therapy for c in chosen} == set(knowledge.default().rulesets)
-    assert {c.case.expect[c.therapy]["status"] for c in chosen} == set(get_args(Status))
+    assert {c.case.expect[c.therapy]["status"] for c in chosen} == {s.value for s in Status}
     assert len({c.story for c in chosen}) == len(chosen), "each patient has its own story"
 
 
@@ -52,7 +52,7 @@ def test_the_demo_fits_one_screen_and_says_where_to_go_next(
     for chosen, assessment in assessed:
         row = next(line for line in lines if line.strip().startswith(chosen.story))
         assert assessment.therapy in row and assessment.billing.code in row
-    for status in get_args(Status):
+    for status in (s.value for s in Status):
         assert any(line.startswith(f"{status} (") for line in lines)
     for step in (".venv/bin/cds evaluate PATH...", ".venv/bin/cds serve", "curl example of README.md",
                  "http://127.0.0.1:8080/review", ".venv/bin/cds criteria --format html",

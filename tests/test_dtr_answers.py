@@ -20,7 +20,7 @@ from cds import knowledge
 from cds.audit import AuditTrail
 from cds.davinci.store import ResponseStore
 from cds.web import AuthSettings, TrustedIssuer
-from cds.web.security import ANONYMOUS_CLIENT
+from cds.service.security import ANONYMOUS_CLIENT
 
 from .hooks_support.checks import CheckedClient, check_cards, make_client
 from .hooks_support.crd import coverage_information
@@ -185,13 +185,13 @@ def _updated_rulesets(tmp_path: Path, version: str | None) -> Path:
 
 @pytest.mark.parametrize("version", ["2026.2", None], ids=["version-bumped", "same-version"])
 def test_answers_to_another_questionnaire_version_are_ignored_and_reported(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, version: str | None) -> None:
+        tmp_path: Path, version: str | None) -> None:
     folder = _updated_rulesets(tmp_path, version)
     with make_client(tmp_path) as client:
         template = draft(client, sign(client, tmp_path, "hf1").id)
         assert post(client, answered(template, NYHA, {"valueCoding": NYHA_IV})).status_code == 201
-        # The ruleset update: the NYHA question now asks for a quantity.
-        monkeypatch.setenv("CDS_RULESETS", str(folder))
+    # The ruleset update, the service restarted on it: the NYHA question now asks for a quantity.
+    with make_client(tmp_path, knowledge=knowledge.load(folder)) as client:
         record = sign(client, tmp_path, "hf1")
     assert nyha(record) == "unknown"
     [warning] = [w for w in record.patient_assessment().warnings if "QuestionnaireResponse/" in w]

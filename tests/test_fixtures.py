@@ -23,7 +23,8 @@ from fhir.resources.R4B.bundle import Bundle
 
 import cds
 from cds import cases
-from cds.evaluate import patient_records, read_input
+from cds.evaluate import read_input
+from cds.evaluator import Evaluator
 from cds.knowledge import default
 from cds.models import Assessment
 from cds.ruleset import Ruleset, strip_lines
@@ -384,7 +385,7 @@ def test_every_tried_rule_has_a_case() -> None:
 @cache
 def _case_facts(name: str) -> CaseFacts:
     """The facts the engine is given for a case (no rules run): built once per session."""
-    record, = patient_records(read_input(_bundle(name)))
+    record, = Evaluator(default()).records(read_input(_bundle(name)))
     return CaseFacts(default(), default().facts(record, _cases()[name].as_of))
 
 

@@ -332,8 +332,8 @@ def test_cors_is_off_unless_configured(tmp_path: Path) -> None:
                                  # A repeat before the text goes wrong: the parse stopped at the repeat.
                                  b'{"a": 1, "a": 2, "b": }', b'[{"a": 1, "a": 2}, ' + b"[" * 3000])
 def test_what_is_not_strict_json_answers_400(raw: bytes) -> None:
-    from cds.hooks.body import parse
-    from cds.hooks.errors import HookError
+    from cds.service.body import parse
+    from cds.service.errors import HookError
 
     with pytest.raises(HookError, match="not valid JSON"):
         parse(raw)
@@ -342,8 +342,8 @@ def test_what_is_not_strict_json_answers_400(raw: bytes) -> None:
 @pytest.mark.parametrize("raw", [b"[" * 101 + b"]" * 101, b'{"a": ' * 300 + b"1" + b"}" * 300,
                                  b"[" * 3000 + b"]" * 3000])
 def test_json_nested_deeper_than_100_levels_answers_400(raw: bytes) -> None:
-    from cds.hooks.body import parse
-    from cds.hooks.errors import HookError
+    from cds.service.body import parse
+    from cds.service.errors import HookError
 
     assert parse(b"[" * 100 + b"]" * 100) is not None
     with pytest.raises(HookError, match="nested deeper than 100 levels"):
@@ -351,7 +351,7 @@ def test_json_nested_deeper_than_100_levels_answers_400(raw: bytes) -> None:
 
 
 def test_numbers_read_as_orjson_reads_them() -> None:
-    from cds.hooks.body import parse
+    from cds.service.body import parse
 
     # Beyond 64 bits a float, as everywhere else the service writes JSON back out.
     assert parse(b'[1, -2, 2.5, 18446744073709551615, 123456789012345678901234567890]') == [

@@ -6,7 +6,7 @@ from typing import Any
 
 from cds import knowledge
 from cds.hooks.cards import build_card, md, review_link
-from cds.web.overrides import card_uuid
+from cds.service.overrides import card_uuid
 from cds.models import AlternativeResult, Assessment, Billing, CriterionResult, FindingResult
 
 from .hooks_support.checks import check_card, check_cards

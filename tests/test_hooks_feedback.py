@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from cds.web.feedback import FeedbackStore
+from cds.service.feedback import FeedbackStore
 
 from .hooks_support.checks import check_cards, make_client
 from .hooks_support.patients import hook_request, morphine_infusion, spasticity_patient

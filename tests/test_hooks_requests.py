@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cds.fhir import RawEntry
-from cds.hooks.errors import HookError
+from cds.service.errors import HookError
 from cds.hooks.lenient import salvage
 from cds.hooks.requests import OrderSelectContext, parse_call, parse_feedback
 

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from pydantic import ValidationError
 
 from cds.web import AuthSettings, Settings, TrustedIssuer
-from cds.web.settings import is_loopback
+from cds.service.settings import is_loopback
 
 from .hooks_support.checks import CheckedClient, make_client
 from .hooks_support.fhir_stub import FhirStub, fhir_stub

@@ -35,8 +35,7 @@ from cds.davinci.canonical import questionnaire_url
 from cds.davinci.pas import submit
 from cds.davinci.pas_example import example_case, example_request
 from cds.fhir.read import read_document
-from cds.fhir.record import build_records
-from cds.hooks.orders import therapy_orders
+from cds.evaluator import Evaluator
 from cds.web import AuthSettings, TrustedIssuer
 
 from .hooks_support.checks import CheckedClient, make_client
@@ -54,9 +53,9 @@ def _only_its_own(case: cases.Case) -> bool:
     """Whether the case's order is claimed by its own ruleset alone (the routing's answer, read
     with the service's own reading of the record)."""
     entries = read_document(cases.build(case, cases.route_codes(KNOWLEDGE.terminology.routes.snomed)), "case")
-    [record] = build_records(entries, strict=False, screen=KNOWLEDGE.screen)
-    _, claimed = therapy_orders(record, {o for o in _orders(record)}, KNOWLEDGE, case.as_of)
-    return set(claimed) == {case.ruleset}
+    evaluator = Evaluator(KNOWLEDGE)
+    [record] = evaluator.records(entries, strict=False)
+    return set(evaluator.assess(record, case.as_of, orders=_orders(record)).claimed) == {case.ruleset}
 
 
 def _orders(record: Any) -> set[str]:
@@ -250,7 +249,7 @@ def test_each_decision_is_an_audit_record(trail: AuditTrail) -> None:
     assert record.patient_assessment().assessment(case.ruleset).status == "not-eligible"
     assert len(record.input_hash) == 64
     # Replayed under today's rules (the same rules), the decision stands.
-    assert not replay(record).changed
+    assert not replay(record, Evaluator(KNOWLEDGE)).changed
 
 
 # ---- the endpoint: wrapper, errors, security ----

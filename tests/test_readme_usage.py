@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from cds import cases, demo
+from cds import cases, demo, knowledge
+from cds.evaluator import Evaluator
 from cds.cli import _parser, main
 
 from .readme_script import run_serve_example
@@ -55,7 +56,7 @@ def test_the_quick_start_shows_the_commands_make_run_runs() -> None:
 
 def test_the_quick_start_shows_what_the_demo_prints() -> None:
     known = cases.load()
-    printed = demo.render(demo.assess(demo.load(known=known)), cds=".venv/bin/cds")
+    printed = demo.render(demo.assess(demo.load(known=known), Evaluator(knowledge.default())), cds=".venv/bin/cds")
     shown = _quick_start_output()
     assert shown[shown.index(".venv/bin/cds demo") + 1:] == printed.splitlines(), \
         "the README's quick start is not what `make run` prints: paste `make run`'s output there"

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from cds.web.feedback import FeedbackStore
+from cds.service.feedback import FeedbackStore
 
 from .hooks_support.patients import hook_request, morphine_infusion, pain_patient
 from .review_support.browser import launch, require_chromium

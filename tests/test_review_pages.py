@@ -11,8 +11,8 @@ import pytest
 
 from cds import knowledge
 from cds.web import AuthSettings, TrustedIssuer
-from cds.web.overrides import OVERRIDE_REASONS, card_uuid
-from cds.web.security import ReviewTokens as AuthTokens
+from cds.service.overrides import OVERRIDE_REASONS, card_uuid
+from cds.service.security import ReviewTokens as AuthTokens
 
 from .hooks_support.crd import check_system_actions
 from .hooks_support.patients import hook_request, morphine_infusion, pain_patient

@@ -11,16 +11,18 @@ from cds import knowledge
 from cds import synth
 from cds.cli import main
 
+KNOWLEDGE = knowledge.default()
+
 
 def test_same_seed_same_corpus_other_seed_other_corpus() -> None:
-    first = [r for _, r in synth.generate(5, size=40, seed=11)]
-    again = [r for _, r in synth.generate(5, size=40, seed=11)]
-    other = [r for _, r in synth.generate(5, size=40, seed=12)]
+    first = [r for _, r in synth.generate(5, KNOWLEDGE, size=40, seed=11)]
+    again = [r for _, r in synth.generate(5, KNOWLEDGE, size=40, seed=11)]
+    other = [r for _, r in synth.generate(5, KNOWLEDGE, size=40, seed=12)]
     assert first == again and first != other
 
 
 def test_each_patient_has_the_asked_size_and_realistic_shape() -> None:
-    for _, resources in synth.generate(10, size=250, seed=1):
+    for _, resources in synth.generate(10, KNOWLEDGE, size=250, seed=1):
         kinds = Counter(r["resourceType"] for r in resources)
         assert len(resources) == 250
         assert kinds["Patient"] == 1 and kinds["Observation"] > 100 and kinds["Encounter"] > 5
@@ -31,7 +33,7 @@ def test_each_patient_has_the_asked_size_and_realistic_shape() -> None:
 def test_every_scenario_gets_the_status_it_expects() -> None:
     scenarios = synth.Scenarios.load()
     seen: Counter[str] = Counter()
-    for scenario, resources in synth.generate(len(scenarios.scenarios) * 2, size=30, seed=5):
+    for scenario, resources in synth.generate(len(scenarios.scenarios) * 2, KNOWLEDGE, size=30, seed=5):
         result = cds.evaluate(resources, as_of="2026-11-22")
         got = {a.therapy: a.status for a in result.assessments}
         assert {t: got[t] for t in scenario.expect} == scenario.expect, scenario.id

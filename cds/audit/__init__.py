@@ -3,11 +3,12 @@ bundles, Bulk Data exports and claims; reports.
 
 For the service:
 
-    from cds.audit import AuditTrail, Source, assess_record, input_hash
+    from cds.audit import AuditTrail, Source, input_hash
+    from cds.evaluator import Evaluator
     trail = AuditTrail.open()            # $CDS_AUDIT_URL, default sqlite:///cds-audit.sqlite
-    facts, result = assess_record(record, as_of, therapies, order_refs)
+    evaluation = Evaluator(knowledge).assess(record, as_of, orders=orders)
     trail.append(source=Source(kind="hook", hook="order-sign", hook_instance=instance),
-                 input_hash=input_hash(resources), assessment=result, facts=facts)
+                 input_hash=input_hash(resources), assessment=evaluation.result, facts=evaluation.facts)
 """
 
 from .canonical import input_hash
@@ -15,7 +16,6 @@ from .chain import Verification
 from .models import AuditRecord, ClaimLine, Entry, Source
 from .store import DEFAULT_URL, StoreError
 from .trail import URL_VARIABLE, AuditTrail, default_url
-from ..evaluate import assess_record
 
 __all__ = [
     "DEFAULT_URL",
@@ -27,7 +27,6 @@ __all__ = [
     "Source",
     "StoreError",
     "Verification",
-    "assess_record",
     "default_url",
     "input_hash",
 ]

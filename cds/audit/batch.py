@@ -23,6 +23,7 @@ from pydantic import BaseModel
 from tqdm import tqdm
 
 from .. import knowledge as _knowledge
+from ..evaluator import Evaluator
 from .inputs import Unit, read_units
 from .models import Source
 from .trail import AuditTrail
@@ -138,10 +139,13 @@ def audit_chunk(chunk: list[tuple[str, Unit]], as_of: dt.date, therapies: list[s
                 source: Source) -> list[UnitResult]:
     """A worker's task: a few units. Bad input comes back as problems; so does a failure
     inside the engine for one unit, which must not stop the others."""
+    # A worker process runs the rulesets its environment names (CDS_RULESETS), as fingerprint()
+    # reported them to the run, which refuses workers that disagree.
+    evaluator = Evaluator(_knowledge.default())
     results = []
     for key, unit in chunk:
         try:
-            results.append(audit_unit(unit, key, as_of, therapies, source))
+            results.append(audit_unit(evaluator, unit, key, as_of, therapies, source))
         except Exception as exc:  # noqa: BLE001 - reported per unit, the run goes on
             results.append(UnitResult(label=unit.label, unit_key=key, entries=[], patients=unit.patients,
                                       problems=[f"{unit.label}: not audited: {type(exc).__name__}: {exc}"],

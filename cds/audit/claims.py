@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from ..facts import PatientFacts
 from ..fhir.dates import day as _day
-from ..models import Assessment
+from ..models import Assessment, Status
 from ..routing import claiming
 from ..ruleset import Ruleset
 from ..terminology.valuesets import HCPCS_SYSTEMS
@@ -72,14 +72,14 @@ def orders_on(facts: PatientFacts, ruleset: Ruleset, day: dt.date) -> set[str]:
 def verdict(assessment: Assessment) -> tuple[Verdict, list[str]]:
     """supported / not supported / needs documentation, with the reasons a payer reads."""
     required = [c for c in assessment.criteria if c.required]
-    not_met = [c for c in required if c.result == "not-met"]
-    if not_met:
-        return "not supported", [f"{c.id}: {c.reason}" for c in not_met]
-    unknown = [c for c in required if c.result == "unknown"]
-    if unknown:
-        return "needs documentation", [f"{c.id}: {c.reason}" for c in unknown]
     warnings = [f for f in assessment.findings if f.severity == "warning"]
-    if warnings:
+    # The status precedence, with every warning listed counting.
+    status = Status.decide([c.result for c in required], bool(warnings))
+    if status is Status.NOT_ELIGIBLE:
+        return "not supported", [f"{c.id}: {c.reason}" for c in required if c.result == "not-met"]
+    if status is Status.INSUFFICIENT_INFORMATION:
+        return "needs documentation", [f"{c.id}: {c.reason}" for c in required if c.result == "unknown"]
+    if status is Status.NEEDS_REVIEW:
         return "needs documentation", [f"{f.id}: {f.text} Document the prescriber's review." for f in warnings]
     return "supported", [f"{c.id}: {c.reason}" for c in required if c.result == "met"]
 

@@ -13,16 +13,14 @@ from pathlib import Path
 
 import orjson
 
-from .. import knowledge as _knowledge
+from ..evaluator import Evaluator
 from ..fhir import InputError, Problem
-from ..evaluate import patient_records
 from ..models import PatientAssessment
-from .inputs import read_units
 from .chain import Checked
+from .inputs import read_units
 from .models import Entry, Source
 from .store import StoreError
 from .trail import URL_VARIABLE, AuditTrail, default_url
-from ..evaluate import assess_record
 
 EXIT_FAILED = 1
 EXIT_INPUT = 2
@@ -101,8 +99,8 @@ def _store_errors() -> Iterator[None]:
 def evaluate_audited(args: argparse.Namespace) -> list[PatientAssessment]:
     """`cds evaluate --audit`: evaluate as usual, then append every result in one transaction."""
     as_of = _date(args.as_of)
-    knowledge = _knowledge.default()
-    therapies = _therapies(args.therapy, list(knowledge.rulesets))
+    evaluator = Evaluator(args.knowledge())
+    therapies = _therapies(args.therapy, list(evaluator.knowledge.rulesets))
     reading = read_units(args.paths)
     if reading.problems:
         raise InputError([Problem(source="input", message=p) for p in reading.problems])
@@ -110,7 +108,7 @@ def evaluate_audited(args: argparse.Namespace) -> list[PatientAssessment]:
     records = []
     for unit in reading.units:
         try:
-            records += [(unit, r) for r in patient_records(unit.entries, strict=True)]
+            records += [(unit, r) for r in evaluator.records(unit.entries, strict=True)]
         except InputError as exc:
             problems += [p.model_copy(update={"source": unit.label}) for p in exc.problems]
     if problems:
@@ -118,9 +116,11 @@ def evaluate_audited(args: argparse.Namespace) -> list[PatientAssessment]:
     source = Source(kind="cli")
     results, entries = [], []
     for unit, record in records:
-        facts, assessment = assess_record(record, as_of, therapies)
-        results.append(assessment)
-        entries.append(Entry.of(source=source, input_hash=unit.input_hash, assessment=assessment, facts=facts))
+        evaluation = evaluator.assess(record, as_of, therapies=therapies)
+        assert evaluation.result is not None  # the therapies named: always assessed
+        results.append(evaluation.result)
+        entries.append(Entry.of(source=source, input_hash=unit.input_hash, assessment=evaluation.result,
+                                facts=evaluation.facts))
     with _open(args.audit_url) as trail, _store_errors():
         written = trail.append_entries(entries)
     print(f"cds: {len(written)} audit record(s) appended to {trail.url}", file=sys.stderr)
@@ -201,7 +201,7 @@ def _replay(args: argparse.Namespace) -> int:
     if record is None:
         # What it holds is not what was written: replaying it would compare against forged data.
         return EXIT_FAILED
-    result = replay(record)
+    result = replay(record, Evaluator(args.knowledge()))
     print(f"record #{record.seq} {record.id}: {record.patient} as of {record.as_of.isoformat()}"
           + (f", {record.claim.claim} line {record.claim.sequence}" if record.claim else ""))
     for line in result.rules:

@@ -6,8 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .. import knowledge as _knowledge
-from ..evaluate import assess_facts
+from ..evaluator import Evaluator
 from ..models import Assessment, PatientAssessment
 from .claims import verdict
 from .models import AuditRecord
@@ -26,15 +25,16 @@ class Replay(BaseModel):
         return bool(self.changes)
 
 
-def replay(record: AuditRecord) -> Replay:
-    knowledge = _knowledge.default()
+def replay(record: AuditRecord, evaluator: Evaluator) -> Replay:
+    knowledge = evaluator.knowledge
     before = record.patient_assessment()
     therapies = [a.therapy for a in before.assessments]
     gone = [t for t in therapies if t not in knowledge.rulesets]
     if gone:
         return Replay(record=record, now=None, rules=[],
                       changes=[f"{t}: no ruleset for this therapy any more" for t in gone])
-    now = assess_facts(record.patient_facts(), before.as_of, therapies)
+    now = evaluator.assess(record.patient_facts(), before.as_of, therapies=therapies).result
+    assert now is not None  # the therapies named: always assessed
     rules = [f"{t}: {before.rulesets.get(t)} -> {now.rulesets[t]}"
              for t in therapies if before.rulesets.get(t) != now.rulesets[t]]
     differences = []

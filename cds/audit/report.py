@@ -19,14 +19,14 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import BaseModel
 
-from ..models import Assessment
+from ..models import Assessment, Status
 from . import charts
 from .chain import Verification
 from .models import VERDICTS, AuditRecord
 from .chain import Checked
 from .trail import AuditTrail
 
-STATUSES = ("eligible", "needs-review", "insufficient-information", "not-eligible")
+STATUSES = tuple(s.value for s in Status)
 TOP = 12
 CSV_COLUMNS = ("kind", "record_id", "record_seq", "time", "source", "patient", "as_of", "therapy", "status",
                "verdict", "claim", "claim_line", "service_date", "unmet_criteria", "unknown_criteria",

@@ -15,8 +15,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from .. import knowledge as _knowledge
-from ..evaluate import assess_record, patient_records
+from ..evaluator import Evaluator
 from ..fhir import InputError
 from ..fhir.record import PatientRecord
 from .canonical import canonical, sha256
@@ -50,26 +49,27 @@ def unit_key(input_hash: str, as_of: dt.date, therapies: Sequence[str], versions
     return sha256(canonical([input_hash, as_of.isoformat(), sorted(therapies), versions, digest]))
 
 
-def audit_unit(unit: Unit, key: str, as_of: dt.date, therapies: Sequence[str], source: Source) -> UnitResult:
-    knowledge = _knowledge.default()
+def audit_unit(evaluator: Evaluator, unit: Unit, key: str, as_of: dt.date, therapies: Sequence[str],
+               source: Source) -> UnitResult:
+    knowledge = evaluator.knowledge
     result = UnitResult(label=unit.label, unit_key=key, entries=[], problems=[], patients=unit.patients,
                         rulesets=knowledge.versions)
     try:
-        records = patient_records(unit.entries, strict=True)
+        records = evaluator.records(unit.entries, strict=True)
     except InputError as exc:
         result.problems.extend(f"{unit.label}: {p}" for p in exc.problems)
         return result
     for record in records:
-        facts, assessment = assess_record(record, as_of, therapies)
-        result.entries.append(Entry.of(source=source, input_hash=unit.input_hash, assessment=assessment,
-                                       facts=facts, unit_key=key, item_key=sha256(f"{key}|{record.reference}")))
+        evaluation = evaluator.assess(record, as_of, therapies=therapies)
+        result.entries.append(Entry.of(source=source, input_hash=unit.input_hash, assessment=evaluation.result,
+                                       facts=evaluation.facts, unit_key=key, item_key=sha256(f"{key}|{record.reference}")))
     # Every code a therapy bills (a family's general code and the codes picked from the order).
     therapy_of = {code: t for t, r in knowledge.rulesets.items() if t in therapies for code in r.billing.all_codes}
     by_patient, problems = _claims_by_patient(unit, records, therapy_of)
     result.problems.extend(problems)
     for record in records:
         for n, item in enumerate(by_patient.get(record.reference, [])):
-            result.entries.append(_claim_entry(record, item, n, unit, key, source))
+            result.entries.append(_claim_entry(evaluator, record, item, n, unit, key, source))
     return result
 
 
@@ -102,14 +102,16 @@ def _claims_by_patient(
     return found, problems
 
 
-def _claim_entry(record: PatientRecord, item: ClaimItem, n: int, unit: Unit, key: str, source: Source) -> Entry:
-    knowledge = _knowledge.default()
+def _claim_entry(evaluator: Evaluator, record: PatientRecord, item: ClaimItem, n: int, unit: Unit, key: str,
+                 source: Source) -> Entry:
     day = item.service_date
     assert day is not None
-    facts, assessment = assess_record(record, day, [item.code])
-    orders = orders_on(facts, knowledge.rulesets[item.code], day)
+    evaluation = evaluator.assess(record, day, therapies=[item.code])
+    orders = orders_on(evaluation.facts, evaluator.knowledge.rulesets[item.code], day)
     if orders:
-        facts, assessment = assess_record(record, day, [item.code], order_refs=orders)
+        evaluation = evaluator.assess(record, day, orders=orders, therapies=[item.code])
+    facts, assessment = evaluation.facts, evaluation.result
+    assert assessment is not None  # the therapy named: always assessed
     judged, reasons = verdict(assessment.assessment(item.code))
     line = ClaimLine(claim=item.claim, sequence=item.sequence, code=item.code, service_date=day,
                      verdict=judged, reasons=reasons)

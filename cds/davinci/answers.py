@@ -26,8 +26,8 @@ from ..audit.inputs import tail
 from ..fhir import Problem
 from ..fhir.dates import day as _day
 from ..fhir.record import PatientRecord
-from ..hooks.errors import HookError
 from ..knowledge import Knowledge
+from ..service.errors import HookError
 from . import fhir
 from .canonical import questionnaire_url
 from .items import Item, items

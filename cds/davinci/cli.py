@@ -12,9 +12,9 @@ from pathlib import Path
 import orjson
 
 from .. import cases
-from .. import knowledge as _knowledge
 from ..audit import AuditTrail
-from ..hooks.errors import HookError
+from ..knowledge import Knowledge
+from ..service.errors import HookError
 from .pas import submit
 from .pas_example import example_case, example_request
 from .questionnaire import build_questionnaire, build_valuesets
@@ -33,7 +33,7 @@ def add_questionnaire_command(commands: argparse._SubParsersAction) -> None:  # 
     command.set_defaults(func=_questionnaire)
 
 
-def _therapy(args: argparse.Namespace, knowledge: _knowledge.Knowledge) -> str | None:
+def _therapy(args: argparse.Namespace, knowledge: Knowledge) -> str | None:
     """The THERAPY argument as a ruleset id; None (and a message naming the known ones) when unknown."""
     therapy = str(args.therapy).strip().upper()
     if therapy not in knowledge.rulesets:
@@ -44,7 +44,7 @@ def _therapy(args: argparse.Namespace, knowledge: _knowledge.Knowledge) -> str |
 
 
 def _questionnaire(args: argparse.Namespace) -> int:
-    knowledge = _knowledge.default()
+    knowledge = args.knowledge()
     therapy = _therapy(args, knowledge)
     if therapy is None:
         return 2
@@ -89,7 +89,7 @@ def _pas_submit(args: argparse.Namespace) -> int:
         return 2
     with AuditTrail.open(args.audit_url) as trail:
         try:
-            response = submit(body, _knowledge.default(), trail, args.base_url, args.as_of or dt.date.today(),
+            response = submit(body, args.knowledge(), trail, args.base_url, args.as_of or dt.date.today(),
                               via="cli")
         except HookError as exc:
             for problem in exc.problems:
@@ -100,7 +100,7 @@ def _pas_submit(args: argparse.Namespace) -> int:
 
 
 def _pas_example(args: argparse.Namespace) -> int:
-    knowledge = _knowledge.default()
+    knowledge = args.knowledge()
     therapy = _therapy(args, knowledge)
     if therapy is None:
         return 2

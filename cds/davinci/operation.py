@@ -15,19 +15,17 @@ from typing import Any
 
 from ..audit import AuditTrail, Source, input_hash
 from ..audit.inputs import tail
-from ..evaluate import assess_facts
+from ..evaluator import Evaluator
 from ..facts import PatientFacts
 from ..fhir import InputError, Problem, RawEntry
-from ..fhir.record import build_records
 from ..fhir.validate import whole
-from ..hooks.errors import HookError
-from ..hooks.orders import therapy_orders
 from ..knowledge import Knowledge
 from ..models import Assessment
+from ..service.errors import HookError
 from . import fhir
 from .answers import therapy_of
-from .policy import PayerPolicy
 from .package import Subject, package_bundle
+from .policy import PayerPolicy
 
 ORDER_TYPES = frozenset({"Appointment", "Encounter", "CommunicationRequest", "DeviceRequest", "MedicationRequest",
                          "NutritionOrder", "ServiceRequest", "SupplyRequest", "VisionPrescription"})
@@ -151,8 +149,9 @@ def _from_orders(given: _Input, patient: str, knowledge: Knowledge, trail: Audit
     if not any(r.get("resourceType") == "Patient" and r.get("id") == pid for r in resources):
         resources.insert(0, {"resourceType": "Patient", "id": pid})
     entries = [RawEntry(source="Parameters", entry=n, resource=r) for n, r in enumerate(resources)]
+    evaluator = Evaluator(knowledge)
     try:
-        records = build_records(entries, strict=False, screen=knowledge.screen)
+        records = evaluator.records(entries, strict=False)
     except InputError as exc:
         raise HookError(400, exc.problems) from None
     record = next((r for r in records if r.reference == patient), None)
@@ -160,10 +159,10 @@ def _from_orders(given: _Input, patient: str, knowledge: Knowledge, trail: Audit
         raise _problem(400, "the orders' Patient could not be read", "referenced")
     drafts = {f"{o['resourceType']}/{o['id']}" if isinstance(o.get("id"), str) else
               f"{o['resourceType']}/Parameters#{resources.index(o)}" for o in given.orders}
-    facts, claimed = therapy_orders(record, drafts, knowledge, as_of)
-    if not claimed:
+    evaluation = evaluator.assess(record, as_of, orders=drafts)
+    facts, result = evaluation.facts, evaluation.result
+    if result is None:
         return {}, facts, as_of, {}
-    result = assess_facts(facts, as_of, sorted(claimed))
     # One audit record per therapy, as order-sign: its id is the coverage-assertion-id the
     # response is linked by.
     source = Source(kind="hook", hook=SOURCE_HOOK, hook_instance=str(uuid.uuid4()))

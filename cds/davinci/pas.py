@@ -19,16 +19,14 @@ from typing import Any, Literal
 from ..audit import AuditTrail, Source, input_hash
 from ..audit.claims import verdict
 from ..audit.models import ClaimLine
-from ..evaluate import assess_facts
+from ..evaluator import Evaluator
 from ..facts import PatientFacts
 from ..fhir import InputError
 from ..fhir.read import read_document
-from ..fhir.record import build_records
-from ..hooks.errors import HookError
-from ..hooks.orders import therapy_orders
 from ..knowledge import Knowledge
 from ..models import Assessment, PatientAssessment
 from ..routing import one_answer
+from ..service.errors import HookError
 from ..terminology.valuesets import HCPCS
 from . import x12
 from .canonical import questionnaire_canonical
@@ -64,20 +62,18 @@ def submit(body: Any, knowledge: Knowledge, trail: AuditTrail, base_url: str, as
 
 def _assess(request: PasRequest, knowledge: Knowledge, as_of: dt.date
             ) -> tuple[PatientAssessment | None, str, PatientFacts, dict[str, set[str]]]:
+    evaluator = Evaluator(knowledge)
     try:
         entries = read_document(request.bundle, "Bundle")
-        records = build_records(entries, strict=False, screen=knowledge.screen)
+        records = evaluator.records(entries, strict=False)
     except InputError as exc:
         raise HookError(400, exc.problems) from None
     record = next((r for r in records if r.reference == request.patient_ref), None)
     if record is None:
         raise HookError(422, "the Claim's patient could not be read from the Bundle")
     wanted = {ref for item in request.items for ref in item.orders}
-    facts, claimed = therapy_orders(record, wanted, knowledge, as_of)
-    digest = input_hash(e.resource for e in entries)
-    if not claimed:
-        return None, digest, facts, claimed
-    return assess_facts(facts, as_of, sorted(claimed)), digest, facts, claimed
+    evaluation = evaluator.assess(record, as_of, orders=wanted)
+    return evaluation.result, input_hash(e.resource for e in entries), evaluation.facts, evaluation.claimed
 
 
 def _decide(item: Item, result: PatientAssessment | None, claimed: dict[str, set[str]], knowledge: Knowledge,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..fhir import Problem
-from ..hooks.errors import HookError
+from ..service.errors import HookError
 from ..terminology.valuesets import HCPCS_SYSTEMS
 from . import x12
 

@@ -7,7 +7,7 @@
     POST /fhir/QuestionnaireResponse                     store a completed response
     POST /fhir/Claim/$submit                             PAS: a prior authorization request decided
 
-Authenticated as the hooks are (cds/web/app.py hands in `authenticate`); the packages issued
+Authenticated as the hooks are (cds/web/app.py hands in the service's `Gate`); the packages issued
 and the answers stored belong to the calling client (cds/davinci/store.py). Errors are FHIR
 OperationOutcomes that never quote the request.
 """
@@ -15,25 +15,25 @@ OperationOutcomes that never quote the request.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import anyio
 import orjson
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
-from .. import knowledge as _knowledge
 from ..audit import AuditTrail
-from ..hooks.body import read_json
-from ..hooks.errors import FHIR_JSON, HookError
-from ..hooks.openapi import PACKAGE_PARAMETERS, PAS_REQUEST, QUESTIONNAIRE_RESPONSE, json_body
-from ..web.security import client_of
-from ..web.settings import Settings
-from .answers import accept, issued_packages
-from .fhir import OPERATION
-from .canonical import questionnaire_id
-from .operation import questionnaire_package
+from ..knowledge import Knowledge
+from ..service.access import Gate
+from ..service.errors import FHIR_JSON, HookError
+from ..service.openapi import PACKAGE_PARAMETERS, PAS_REQUEST, QUESTIONNAIRE_RESPONSE, json_body
+from ..service.security import client_of
+from ..service.settings import Settings
 from . import x12
+from .answers import accept, issued_packages
+from .canonical import questionnaire_id
+from .fhir import OPERATION
+from .operation import questionnaire_package
 from .pas import submit
 from .policy import policy_for
 from .questionnaire import build_questionnaire, build_valuesets
@@ -42,45 +42,35 @@ from .store import ResponseStore
 PACKAGE_PATHS = ("/fhir/Questionnaire/$questionnaire-package", "/fhir/$questionnaire-package")
 
 
-def router(*, settings: Settings, trail: AuditTrail, responses: ResponseStore,
-           authenticate: Callable[[Request], Awaitable[Response | None]],
-           base_url: Callable[[Request], str]) -> APIRouter:
+def router(*, settings: Settings, knowledge: Knowledge, trail: AuditTrail, responses: ResponseStore,
+           gate: Gate, base_url: Callable[[Request], str]) -> APIRouter:
     app = APIRouter()
+    authenticated = [Depends(gate)]
+    fhir_body = Depends(gate.json(settings.max_body_bytes))
+    # A completed form is small: a larger body is refused before it is read whole.
+    answer_body = Depends(gate.json(min(settings.max_body_bytes, settings.max_answer_bytes)))
 
     @app.get("/fhir/metadata")
     async def metadata(request: Request) -> Response:
         return _fhir(capability_statement(base_url(request)))
 
-    @app.get("/fhir/Questionnaire/{resource_id}")
+    @app.get("/fhir/Questionnaire/{resource_id}", dependencies=authenticated)
     async def questionnaire(resource_id: str, request: Request) -> Response:
-        refused = await authenticate(request)
-        if refused is not None:
-            return refused
-        knowledge = _knowledge.default()
         therapy = next((t for t in knowledge.rulesets if questionnaire_id(t) == resource_id), None)
         if therapy is None:
             raise HookError(404, "no such Questionnaire; GET /criteria lists the therapies")
         return _fhir(build_questionnaire(knowledge, therapy, base_url(request)))
 
-    @app.get("/fhir/ValueSet/{resource_id}")
+    @app.get("/fhir/ValueSet/{resource_id}", dependencies=authenticated)
     async def valueset(resource_id: str, request: Request) -> Response:
-        refused = await authenticate(request)
-        if refused is not None:
-            return refused
-        knowledge = _knowledge.default()
         for therapy in knowledge.rulesets:
             for found in build_valuesets(knowledge, therapy, base_url(request)):
                 if found["id"] == resource_id:
                     return _fhir(found)
         raise HookError(404, "no such ValueSet")
 
-    async def package(request: Request) -> Response:
-        refused = await authenticate(request)
-        if refused is not None:
-            return refused
-        body = await read_json(request, settings.max_body_bytes)
+    async def package(request: Request, body: Any = fhir_body) -> Response:
         day = settings.as_of or dt.date.today()
-        knowledge = _knowledge.default()
         policy = policy_for(knowledge.folder, knowledge.rulesets, settings.payer_policy)
         result = await anyio.to_thread.run_sync(
             lambda: questionnaire_package(body, knowledge, trail, base_url(request), day, policy))
@@ -94,15 +84,10 @@ def router(*, settings: Settings, trail: AuditTrail, responses: ResponseStore,
                           openapi_extra=json_body(PACKAGE_PARAMETERS, FHIR_JSON))
 
     @app.post("/fhir/QuestionnaireResponse", openapi_extra=json_body(QUESTIONNAIRE_RESPONSE, FHIR_JSON))
-    async def store_response(request: Request) -> Response:
-        refused = await authenticate(request)
-        if refused is not None:
-            return refused
-        # A completed form is small: a larger body is refused before it is read whole.
-        body = await read_json(request, min(settings.max_body_bytes, settings.max_answer_bytes))
+    async def store_response(request: Request, body: Any = answer_body) -> Response:
         client = client_of(request)
         stored = await anyio.to_thread.run_sync(
-            lambda: accept(body, _knowledge.default(), responses, base_url(request), client))
+            lambda: accept(body, knowledge, responses, base_url(request), client))
         await anyio.to_thread.run_sync(responses.add, stored, settings.max_stored_answers)
         outcome = {"resourceType": "OperationOutcome", "issue": [{
             "severity": "information", "code": "informational",
@@ -111,14 +96,10 @@ def router(*, settings: Settings, trail: AuditTrail, responses: ResponseStore,
         return _fhir(outcome, 201, {"Location": f"{base_url(request)}/fhir/QuestionnaireResponse/{stored.id}"})
 
     @app.post("/fhir/Claim/$submit", openapi_extra=json_body(PAS_REQUEST, FHIR_JSON))
-    async def claim_submit(request: Request) -> Response:
-        refused = await authenticate(request)
-        if refused is not None:
-            return refused
-        body = await read_json(request, settings.max_body_bytes)
+    async def claim_submit(request: Request, body: Any = fhir_body) -> Response:
         day = settings.as_of or dt.date.today()
         result = await anyio.to_thread.run_sync(
-            lambda: submit(body, _knowledge.default(), trail, base_url(request), day))
+            lambda: submit(body, knowledge, trail, base_url(request), day))
         return _fhir(result)
 
     return app

@@ -5,7 +5,7 @@ Both belong to a client (the JWT issuer; with authentication off the one anonymo
 package is recorded when `$questionnaire-package` hands it to that client, and a response is
 stored only for a package issued to the client that posts it, and read only by that client.
 
-A connection per operation, as cds/web/feedback.py: workers are processes, handlers threads.
+A connection per operation, as cds/service/feedback.py: workers are processes, handlers threads.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ..web.feedback import connect
+from ..service.feedback import connect
 
 # `client` and `version` are NULL on rows stored before answers were bound to a client and a
 # Questionnaire version: such rows are kept (nothing is lost) but never read.

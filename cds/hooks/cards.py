@@ -14,12 +14,10 @@ from typing import Any
 from ..listing import SHOWN, listed
 from ..models import Assessment
 from ..ruleset import Ruleset
+from ..service.overrides import CANDIDATES_CARD, OVERRIDE_REASONS, OVERRIDE_SYSTEM, card_uuid
 from ..terminology.valuesets import HCPCS as HCPCS_SYSTEM
-from ..web.overrides import CANDIDATES_CARD, OVERRIDE_REASONS, OVERRIDE_SYSTEM, card_uuid
 
 SUMMARY_LIMIT = 140
-VERDICTS = {"eligible": "eligible", "needs-review": "needs review",
-            "insufficient-information": "information missing", "not-eligible": "not eligible"}
 # Enough to keep record text literal inside a line or table cell (nothing here starts a line).
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
 
@@ -68,7 +66,7 @@ def build_card(
 
 
 def summary(assessment: Assessment, ruleset: Ruleset) -> str:
-    text = f"{assessment.billing.code} {ruleset.short_title}: {VERDICTS[assessment.status]}. {assessment.main_reason()}"
+    text = f"{assessment.billing.code} {ruleset.short_title}: {assessment.status.label}. {assessment.main_reason()}"
     text = " ".join(text.split())
     if len(text) < SUMMARY_LIMIT:
         return text
@@ -77,7 +75,7 @@ def summary(assessment: Assessment, ruleset: Ruleset) -> str:
 
 
 def detail(assessment: Assessment, ruleset: Ruleset, as_of: str, warnings: list[str]) -> str:
-    lines = [f"**{VERDICTS[assessment.status].capitalize()}**: {md(assessment.title)} ({assessment.therapy}).", ""]
+    lines = [f"**{assessment.status.label.capitalize()}**: {md(assessment.title)} ({assessment.therapy}).", ""]
     lines += ["| Criterion | Result | Reason | Evidence |", "|---|---|---|---|"]
     for c in assessment.criteria:
         evidence = listed([md(e) for e in c.evidence]) or "none"
@@ -114,16 +112,16 @@ def build_candidates_card(
 ) -> dict[str, Any]:
     """patient-view's one card: the therapies whose indication the record meets, each with its
     status and main reason, and one link to their review page (not a wall of cards)."""
-    verdicts = "; ".join(f"{a.therapy} {VERDICTS[a.status]}" for a in assessments)
+    verdicts = "; ".join(f"{a.therapy} {a.status.label}" for a in assessments)
     text = f"Home infusion candidate ({len(assessments)}): {verdicts}"
     if len(text) >= SUMMARY_LIMIT:
         text = text[: SUMMARY_LIMIT - 2].rsplit(";", 1)[0] + " …"
     lines = ["| Therapy | Status | Main reason |", "|---|---|---|"]
     for a in assessments:
-        lines.append(f"| {md(a.therapy)} {md(rulesets[a.therapy].short_title)} | {VERDICTS[a.status]} | "
+        lines.append(f"| {md(a.therapy)} {md(rulesets[a.therapy].short_title)} | {a.status.label} | "
                      f"{md(a.main_reason())} |")
     for a in assessments:
-        lines += ["", f"**{md(a.therapy)}: {VERDICTS[a.status]}**", "",
+        lines += ["", f"**{md(a.therapy)}: {a.status.label}**", "",
                   "| Criterion | Result | Reason | Evidence |", "|---|---|---|---|"]
         lines += [f"| {md(c.id)} | {c.result} | {md(c.reason)} | {listed([md(e) for e in c.evidence]) or 'none'} |"
                   for c in a.criteria]

@@ -22,7 +22,7 @@ from ..davinci.policy import PayerPolicy
 from ..fhir import InputError, Problem
 from ..models import Assessment
 from ..ruleset import Ruleset
-from .errors import HookError
+from ..service.errors import HookError
 from .requests import ParsedCall
 
 # Sub-extensions that differ on every call even when nothing about the coverage changed.

@@ -15,7 +15,7 @@ from ..davinci.coverage import PREFETCH as COVERAGE_PREFETCH
 from ..davinci.coverage import PREFETCH_KEY as COVERAGE_KEY
 from ..fhir.registry import REGISTRY
 from ..knowledge import Knowledge
-from ..web.feedback import SERVICE_HOOKS as HOOKS
+from ..service.feedback import SERVICE_HOOKS as HOOKS
 from .coverage_info import CONFIGURATION_OPTIONS
 
 # The hooks that return CRD coverage information (order-sign primary, order-select secondary).

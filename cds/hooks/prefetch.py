@@ -23,9 +23,9 @@ import httpx
 import orjson
 
 from ..fhir.limits import limits
-from .errors import HookError
+from ..service.errors import HookError
+from ..service.settings import is_loopback
 from .requests import ParsedCall
-from ..web.settings import is_loopback
 
 log = logging.getLogger(__name__)
 _TOKEN = re.compile(r"\{\{\s*context\.([A-Za-z0-9_]+)\s*\}\}")

@@ -8,6 +8,7 @@ the context's patient reach the record; a Patient resource for anyone else fails
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 from fhir.resources.R4B.resource import Resource
@@ -16,16 +17,17 @@ from ..fhir import InputError, Problem, RawEntry
 from ..fhir.limits import limits, over
 from ..fhir.record import PatientRecord, group_records
 from ..fhir.validate import validate
-from ..knowledge import default as default_knowledge
-from .errors import HookError
+from ..service.errors import HookError
 from .lenient import salvage
 from .requests import OrderSignContext, ParsedCall
 
 DRAFTS_SOURCE = "context.draftOrders"
 
 
-def build_record(call: ParsedCall, prefetch: dict[str, Any]) -> tuple[PatientRecord, set[str]]:
-    """The patient's record and the references of the draft orders in it."""
+def build_record(call: ParsedCall, prefetch: dict[str, Any],
+                 screen: Callable[[dict[str, Any]], bool]) -> tuple[PatientRecord, set[str]]:
+    """The patient's record and the references of the draft orders in it; screen: whether a
+    rule can read a resource (Knowledge.screen)."""
     patient_id = call.context.patientId
     warnings: list[Problem] = []
     drafts = _entries(call.context.draftOrders, DRAFTS_SOURCE, warnings) \
@@ -58,7 +60,6 @@ def build_record(call: ParsedCall, prefetch: dict[str, Any]) -> tuple[PatientRec
 
     # Resources no rule can read (a Condition no value set holds) are neither salvaged nor kept:
     # on a long problem list they are most of the prefetch, and validating them most of the time.
-    screen = default_knowledge().screen
     salvaged: list[RawEntry] = []
     validated: list[tuple[RawEntry, Resource]] = []
     left_out: list[Problem] = []

@@ -11,8 +11,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from ..fhir import Problem
-from ..web.feedback import FeedbackItem
-from .errors import HookError
+from ..service.errors import HookError
+from ..service.feedback import FeedbackItem
 
 NonEmpty = Field(min_length=1)
 

@@ -8,26 +8,26 @@ mounted on (cds/web/app.py) supplies authentication, the stores and the base URL
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import anyio
 import orjson
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy.exc import SQLAlchemyError
 
-from .. import knowledge as _knowledge
 from ..audit import AuditTrail, StoreError
 from ..davinci.policy import policy_for
+from ..evaluator import Evaluator
 from ..fhir.limits import LimitError
 from ..fhir.record import PatientRecord
-from ..web.feedback import FeedbackStore
-from ..web.security import ReviewTokens, client_of
-from ..web.settings import Settings
-from .body import read_json
+from ..service.access import Gate
+from ..service.errors import HookError
+from ..service.feedback import FeedbackStore
+from ..service.openapi import FEEDBACK, HOOK_REQUEST, json_body
+from ..service.security import ReviewTokens, client_of
+from ..service.settings import Settings
 from .discovery import Service, discovery, services
-from .errors import HookError
-from .openapi import FEEDBACK, HOOK_REQUEST, json_body
 from .prefetch import resolve
 from .requests import parse_call, parse_feedback
 from .service import answer
@@ -38,9 +38,10 @@ log = logging.getLogger("cds.hooks")
 def router(
     *,
     settings: Settings,
+    evaluator: Evaluator,
     store: FeedbackStore,
     trail: AuditTrail,
-    authenticate: Callable[[Request], Awaitable[Response | None]],
+    gate: Gate,
     base_url: Callable[[Request], str],
     tokens: ReviewTokens | None,
     paths: Callable[[], set[str]],
@@ -50,34 +51,34 @@ def router(
     (DTR QuestionnaireResponses, cds/davinci) to the record."""
     app = APIRouter()
 
-    def service_for(service_id: str) -> Service:
-        service = services(_knowledge.default()).get(service_id)
+    async def service_for(service_id: str) -> Service:
+        service = services(evaluator.knowledge).get(service_id)
         if service is None:
             # Not the id asked for: never echo request input.
             raise HookError(404, "no such CDS service; GET /cds-services lists them")
         return service
 
+    caller_body = Depends(gate.json(settings.max_body_bytes))
+
     @app.get("/cds-services")
     async def list_services() -> Response:
-        return _json(discovery(_knowledge.default()))
+        return _json(discovery(evaluator.knowledge))
 
     @app.post("/cds-services/{service_id}", openapi_extra=json_body(HOOK_REQUEST))
-    async def call_service(service_id: str, request: Request) -> Response:
-        service = service_for(service_id)
-        refused = await authenticate(request)
-        if refused is not None:
-            return refused
-        call = parse_call(await read_json(request, settings.max_body_bytes), service.hook)
+    async def call_service(request: Request, service: Service = Depends(service_for),
+                           body: Any = caller_body) -> Response:
+        # The dependencies run in this order: an unknown service is a 404 before the caller is checked.
+        call = parse_call(body, service.hook)
         prefetch = await resolve(call, service.prefetch, settings.fetch_timeout, settings.max_body_bytes)
         available = paths()
-        knowledge = _knowledge.default()
+        knowledge = evaluator.knowledge
         # Checked when the app was made (a bad file never serves); cached after the first read.
         policy = policy_for(knowledge.folder, knowledge.rulesets, settings.payer_policy)
         client = client_of(request)
         amend_for_client = (lambda record, orders: amend(client, record, orders)) if amend is not None else None
         try:
             result = await anyio.to_thread.run_sync(
-                lambda: answer(call, prefetch, service, base_url=base_url(request), as_of=settings.as_of,
+                lambda: answer(call, prefetch, service, evaluator, base_url=base_url(request), as_of=settings.as_of,
                                available_paths=available, trail=trail, policy=policy, amend=amend_for_client))
         except HookError:
             raise
@@ -96,12 +97,8 @@ def router(
         return _json(result)
 
     @app.post("/cds-services/{service_id}/feedback", openapi_extra=json_body(FEEDBACK))
-    async def feedback(service_id: str, request: Request) -> Response:
-        service = service_for(service_id)
-        refused = await authenticate(request)
-        if refused is not None:
-            return refused
-        parsed = parse_feedback(await read_json(request, settings.max_body_bytes))
+    async def feedback(service: Service = Depends(service_for), body: Any = caller_body) -> Response:
+        parsed = parse_feedback(body)
         await anyio.to_thread.run_sync(store.add, service.id, parsed.feedback)
         return Response(status_code=200)
 

@@ -9,20 +9,18 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from .. import knowledge as _knowledge
-from ..audit import AuditTrail, Entry, Source, assess_record, input_hash
+from ..audit import AuditTrail, Entry, Source, input_hash
 from ..davinci.coverage import PREFETCH_KEY
 from ..davinci.policy import PayerPolicy
-from ..evaluate import assess_facts
+from ..evaluator import Evaluator
 from ..fhir import Problem
 from ..fhir.record import PatientRecord
 from ..models import Assessment
 from ..routing import one_answer
+from ..service.errors import HookError
 from . import coverage_info
 from .cards import build_candidates_card, build_card
 from .discovery import Service
-from .errors import HookError
-from .orders import therapy_orders
 from .records import build_record
 from .requests import OrderSelectContext, OrderSignContext, ParsedCall
 
@@ -31,6 +29,7 @@ def answer(
     call: ParsedCall,
     prefetch: dict[str, Any],
     service: Service,
+    evaluator: Evaluator,
     *,
     base_url: str,
     as_of: dt.date | None,
@@ -41,15 +40,17 @@ def answer(
 ) -> dict[str, Any]:
     """policy: the payer policy; with it (and a trail, whose record ids are the assertion ids)
     the order hooks return CRD coverage information as systemActions."""
-    knowledge = _knowledge.default()
+    knowledge = evaluator.knowledge
     day = as_of or dt.date.today()
     # The Coverages are the payer's business, not the record's: the rules never read them.
-    record, drafts = build_record(call, {k: v for k, v in prefetch.items() if k != PREFETCH_KEY})
+    record, drafts = build_record(call, {k: v for k, v in prefetch.items() if k != PREFETCH_KEY}, knowledge.screen)
     if amend is not None and drafts:
         # Answers given to a DTR questionnaire about these orders, as record entries (cds/davinci).
         amend(record, drafts)
     if service.hook == "patient-view":
-        facts, result = assess_record(record, day, order_refs=set())
+        evaluation = evaluator.assess(record, day, orders=set(), therapies=knowledge.rulesets)
+        facts, result = evaluation.facts, evaluation.result
+        assert result is not None  # every therapy named: always a result
         # Only therapies the patient is a candidate for: a card per unmet indication would be
         # noise on every chart opened.
         assessments = [a for a in result.assessments if _indication_met(a)]
@@ -65,11 +66,11 @@ def answer(
                                               message="names no order in context.draftOrders")
                                       for n in unresolved])
             candidates = {ref for ref in drafts if ref in selected}
-        facts, orders = therapy_orders(record, candidates, knowledge, day)
-        if not orders:
+        evaluation = evaluator.assess(record, day, orders=candidates)
+        facts, result = evaluation.facts, evaluation.result
+        if result is None:
             return {"cards": []}
-        result = assess_facts(facts, day, sorted(orders))
-        chosen = _one_per_order(result.assessments, orders, knowledge.rulesets)
+        chosen = _one_per_order(result.assessments, evaluation.claimed, knowledge.rulesets)
         assessments = []
         for a in chosen.values():
             if a not in assessments:

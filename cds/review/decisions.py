@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..audit import AuditRecord, Source
-from ..web.overrides import OVERRIDE_REASONS, OVERRIDE_SYSTEM, card_uuid
-from ..web.feedback import SERVICE_HOOKS, Coding, FeedbackItem, FeedbackStore, OverrideReason
+from ..service.feedback import SERVICE_HOOKS, Coding, FeedbackItem, FeedbackStore, OverrideReason
+from ..service.overrides import OVERRIDE_REASONS, OVERRIDE_SYSTEM, card_uuid
 
 REVIEW_SERVICE = "review"
 REASONS = dict(OVERRIDE_REASONS)

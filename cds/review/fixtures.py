@@ -7,7 +7,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import cases, knowledge
+from .. import cases
+from ..knowledge import Knowledge
 
 # The repository's cases; an installed package without them offers none.
 DEFAULT_FOLDER = cases.DEFAULT_FOLDER
@@ -16,6 +17,8 @@ DEFAULT_FOLDER = cases.DEFAULT_FOLDER
 @dataclass(frozen=True)
 class Fixture:
     case: cases.Case
+    # The route codes the case builder writes (the rulesets' terminology).
+    routes: dict[str, str]
 
     @property
     def name(self) -> str:
@@ -41,11 +44,11 @@ class Fixture:
 
     def text(self) -> str:
         """The case's record as FHIR R4 Bundle JSON, built now so the page shows what the builder makes."""
-        routes = cases.route_codes(knowledge.default().terminology.routes.snomed)
-        return json.dumps(cases.build(self.case, routes), indent=2)
+        return json.dumps(cases.build(self.case, self.routes), indent=2)
 
 
-def fixtures(folder: Path | None = DEFAULT_FOLDER) -> dict[str, Fixture]:
+def fixtures(knowledge: Knowledge, folder: Path | None = DEFAULT_FOLDER) -> dict[str, Fixture]:
     if folder is None or not folder.is_dir():
         return {}
-    return {name: Fixture(case) for name, case in cases.load(folder=folder).items()}
+    routes = cases.route_codes(knowledge.terminology.routes.snomed)
+    return {name: Fixture(case, routes) for name, case in cases.load(folder=folder).items()}

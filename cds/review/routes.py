@@ -15,12 +15,12 @@ from fastapi.responses import FileResponse, RedirectResponse
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 
-from .. import knowledge as _knowledge
 from ..audit import AuditRecord, AuditTrail
-from ..web.overrides import OVERRIDE_REASONS
-from ..web.feedback import FeedbackStore
-from ..web.security import ReviewTokens
-from ..web.settings import Settings
+from ..evaluator import Evaluator
+from ..service.feedback import FeedbackStore
+from ..service.overrides import OVERRIDE_REASONS
+from ..service.security import ReviewTokens
+from ..service.settings import Settings
 from . import decisions as _decisions
 from .assess import assess_and_record
 from .fixtures import DEFAULT_FOLDER, Fixture, fixtures
@@ -39,6 +39,7 @@ SESSION_COOKIE = "review_session"
 
 def router(
     *,
+    evaluator: Evaluator,
     trail: AuditTrail,
     feedback: FeedbackStore,
     settings: Settings,
@@ -50,7 +51,7 @@ def router(
     """tokens and bearer: with authentication configured, how review links and sessions are
     signed and how a request's bearer JWT is checked; None: no authentication (loopback)."""
     routes = APIRouter()
-    known = fixtures(fixtures_folder)
+    known = fixtures(evaluator.knowledge, fixtures_folder)
 
     async def has_bearer(request: Request) -> bool:
         return bearer is not None and "authorization" in request.headers and await bearer(request)
@@ -84,7 +85,7 @@ def router(
                   errors: dict[str, BadInput] | None = None) -> Response:
         values = {"fixture": "", "bundle": "", "as_of": today().isoformat(), **(form or {})}
         return page("review.html.j2", status, root=_root(request), form=values, errors=errors or {},
-                    fixtures=list(known.values()), therapies=list(_knowledge.default().rulesets))
+                    fixtures=list(known.values()), therapies=list(evaluator.knowledge.rulesets))
 
     @routes.get("/review", include_in_schema=False)
     async def review_form(request: Request) -> Response:
@@ -114,7 +115,7 @@ def router(
             if fixture is not None and fixture.as_of is not None and not form.get("as_of", "").strip():
                 as_of = fixture.as_of
             submitted = await anyio.to_thread.run_sync(read_text, text, source, field)
-            record_id = await anyio.to_thread.run_sync(assess_and_record, trail, submitted, as_of)
+            record_id = await anyio.to_thread.run_sync(assess_and_record, evaluator, trail, submitted, as_of)
         except BadInput as problem:
             return form_page(request, 422, form, {problem.field: problem})
         except MultiPartException:
@@ -149,7 +150,7 @@ def router(
             "record.html.j2", status, root=_root(request), record_id=record.id, patient=record.patient,
             as_of=record.as_of.isoformat(), recorded=_when(record.time), source=_source(record),
             input_hash=record.input_hash, warnings=result.warnings,
-            therapies=therapies(record, _root(request), decided), saved=saved, errors=errors or {},
+            therapies=therapies(record, _root(request), decided, evaluator.knowledge), saved=saved, errors=errors or {},
             reasons=OVERRIDE_REASONS, comment_limit=_decisions.COMMENT_LIMIT, csrf=csrf,
         )
 

@@ -1,5 +1,5 @@
-"""The web service: the CDS Hooks endpoints, review pages and criteria catalog on one app,
-with its settings, authentication, feedback store and `cds serve`.
+"""The web service: the CDS Hooks endpoints, review pages and criteria catalog on one app
+(what they share is in cds/service), and `cds serve`.
 
 The web stack is imported on first use, so that `cds evaluate` does not pay for it.
 """
@@ -16,6 +16,6 @@ def __getattr__(name: str) -> Any:
         from .app import create_app
         return create_app
     if name in {"AuthSettings", "Settings", "TrustedIssuer"}:
-        from . import settings
+        from ..service import settings
         return getattr(settings, name)
     raise AttributeError(name)

@@ -1,7 +1,8 @@
 """The web service, assembled: CDS Hooks (cds/hooks), review pages (cds/review) and the
-criteria catalog (cds/catalog) on one FastAPI app, with what they share: settings,
-authentication, the feedback store, the audit trail, error answers and the access log.
-cds/hooks and cds/review never import each other; this module puts them together.
+criteria catalog (cds/catalog) and the Da Vinci FHIR endpoints (cds/davinci) on one FastAPI app,
+with the instances they share (cds/service: settings, authentication, the feedback store; the
+audit trail), error answers and the access log. They all stand below this module, which alone
+puts them together; hooks and review never import each other (tests/test_layout.py).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-import anyio
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
@@ -26,12 +26,14 @@ from ..davinci import answers as dtr_answers
 from ..davinci import routes as dtr_routes
 from ..davinci.policy import policy_for
 from ..davinci.store import ResponseStore
-from ..hooks.errors import HookError, error_response, unauthorized
+from ..evaluator import Evaluator
 from ..hooks.routes import router as hooks_router
 from ..review import router as review_router
-from .feedback import FeedbackStore
-from .security import ANONYMOUS_CLIENT, AuthError, ReplayCache, ReviewTokens, Verifier
-from .settings import Settings
+from ..service.access import Gate
+from ..service.errors import HookError, error_response
+from ..service.feedback import FeedbackStore
+from ..service.security import ReplayCache, ReviewTokens, Verifier
+from ..service.settings import Settings
 
 log = logging.getLogger("cds.hooks")
 
@@ -41,8 +43,11 @@ log = logging.getLogger("cds.hooks")
 GC_THRESHOLDS = (50_000, 10, 10)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, knowledge: _knowledge.Knowledge | None = None) -> FastAPI:
+    """knowledge: the rulesets the service runs; by default the process's (CDS_RULESETS or those shipped)."""
     settings = settings or Settings()
+    # Loaded and compiled before the first call, not during it.
+    evaluator = Evaluator(knowledge or _knowledge.default())
     # httpx logs each request's URL at INFO, and our FHIR query URLs carry the patient id.
     for name in ("httpx", "httpcore"):
         logging.getLogger(name).setLevel(logging.WARNING)
@@ -52,16 +57,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Completed DTR QuestionnaireResponses, beside the feedback.
     responses = ResponseStore(settings.feedback_db)
     verifier = Verifier(settings.auth, ReplayCache(settings.feedback_db)) if settings.auth else None
+    gate = Gate(settings, verifier)
     tokens = ReviewTokens(settings.auth.review_secret.get_secret_value()) if settings.auth else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if verifier is None:
             log.warning("no CDS client authentication configured: calls are not authenticated")
-        # Load and compile the rulesets before the first call, not during it.
-        knowledge = await anyio.to_thread.run_sync(_knowledge.default)
         # A payer policy that cannot be used stops the service here, not on its first order.
-        policy_for(knowledge.folder, knowledge.rulesets, settings.payer_policy)
+        policy_for(evaluator.knowledge.folder, evaluator.knowledge.rulesets, settings.payer_policy)
         # A large record allocates millions of short-lived objects (parsed JSON, models,
         # facts); at the default threshold (700) the collector ran thousands of times in one
         # call and took 40 % of a 20,000-Condition patient-view. Collections stay, less often.
@@ -92,7 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(HookError)
     async def hook_error(request: Request, exc: HookError) -> Response:
-        return error_response(exc.status, exc.problems)
+        return error_response(exc.status, exc.problems, exc.headers)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
@@ -116,34 +120,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # audience is never built from request headers.
         return f"{request.url.scheme}://{request.url.netloc}{request.scope.get('root_path', '')}"
 
-    async def authenticate(request: Request) -> Response | None:
-        if verifier is None:
-            request.state.client = ANONYMOUS_CLIENT
-            return None
-        assert settings.public_base_url is not None
-        audience = settings.public_base_url.rstrip("/") + request.url.path[len(request.scope.get("root_path", "")):]
-        try:
-            claims = await anyio.to_thread.run_sync(verifier.verify, request.headers.get("authorization"), audience)
-        except AuthError as exc:
-            log.info("JWT refused: %s", exc)
-            return unauthorized()
-        # The tenant of DTR answers (cds/davinci/store.py): each issuer reads only its own.
-        request.state.client = claims["iss"]
-        return None
-
-    app.include_router(hooks_router(settings=settings, store=store, trail=trail, authenticate=authenticate,
+    app.include_router(hooks_router(settings=settings, evaluator=evaluator, store=store, trail=trail, gate=gate,
                                     base_url=base_url, tokens=tokens, paths=lambda: _route_paths(app.routes),
                                     amend=lambda client, record, drafts: dtr_answers.amend(
-                                        record, drafts, responses, _knowledge.default(), client)))
-    app.include_router(dtr_routes.router(settings=settings, trail=trail, responses=responses,
-                                         authenticate=authenticate, base_url=base_url))
+                                        record, drafts, responses, evaluator.knowledge, client)))
+    app.include_router(dtr_routes.router(settings=settings, knowledge=evaluator.knowledge, trail=trail, responses=responses,
+                                         gate=gate, base_url=base_url))
     app.include_router(catalog_routes.router())
 
-    async def bearer(request: Request) -> bool:
-        return await authenticate(request) is None
-
-    app.include_router(review_router(trail=trail, feedback=store, settings=settings, base_url=base_url,
-                                     tokens=tokens, bearer=bearer if verifier is not None else None))
+    app.include_router(review_router(evaluator=evaluator, trail=trail, feedback=store, settings=settings, base_url=base_url,
+                                     tokens=tokens, bearer=None if gate.open else gate.admits))
     return app
 
 

@@ -7,7 +7,7 @@ import argparse
 import sys
 from typing import Any
 
-from .settings import DEFAULT_MAX_ANSWER_BYTES, DEFAULT_MAX_BODY, DEFAULT_STORED_ANSWERS
+from ..service.settings import DEFAULT_MAX_ANSWER_BYTES, DEFAULT_MAX_BODY, DEFAULT_STORED_ANSWERS
 
 EXIT_USAGE = 2
 
@@ -73,9 +73,9 @@ def run_serve(args: argparse.Namespace) -> int:
     from ..audit import StoreError, default_url
     from ..davinci.policy import PolicyError, policy_for
     from ..knowledge import default as default_knowledge
-    from .security import JwksFileError, read_jwks_file
+    from ..service.security import JwksFileError, read_jwks_file
     from .serve import UnsafeBind, serve
-    from .settings import AuthSettings, Settings
+    from ..service.settings import AuthSettings, Settings
     from ..yamlfile import safe_load
 
     try:

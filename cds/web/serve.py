@@ -10,7 +10,7 @@ from uvicorn.supervisors import Multiprocess
 
 from .. import knowledge
 from ..audit import AuditTrail
-from .settings import ENV_VAR, Settings, is_loopback
+from ..service.settings import ENV_VAR, Settings, is_loopback
 
 
 # Seconds a worker may take to answer the supervisor's health check before it is restarted.
@@ -36,7 +36,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8080, workers
     AuditTrail.open(settings.audit_url).close()
     # Likewise the rulesets (RulesetError): a worker that cannot build its engine would only be
     # restarted, again and again. With one worker this is the engine it serves with; each worker
-    # process builds its own again at start-up, before it accepts a call (the app's lifespan).
+    # process builds its own again at start-up, before it accepts a call (create_app).
     knowledge.default()
     # Workers are separate processes (each with its own durable-rules engine, which is not
     # thread-safe); they build the app from these settings.

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from cds import synth
+from cds import knowledge, synth
 
 AS_OF = dt.date(2026, 11, 22)
 SEED = 7
@@ -95,20 +95,20 @@ def drop_triggers(url: str) -> None:
 def export(tmp_path: Path, count: int, name: str = "export", start: int = 0) -> Path:
     """A Bulk Data export of count synthetic patients (ids synth-<start>...)."""
     folder = tmp_path / name
-    synth.write(folder, count, size=SIZE, seed=SEED, fmt="ndjson", as_of=AS_OF, start=start)
+    synth.write(folder, count, knowledge.default(), size=SIZE, seed=SEED, fmt="ndjson", as_of=AS_OF, start=start)
     return folder
 
 
 def bundles(tmp_path: Path, count: int, name: str = "bundles", start: int = 0) -> Path:
     """One Bundle file per synthetic patient (synth-<n>.json)."""
     folder = tmp_path / name
-    synth.write(folder, count, size=SIZE, seed=SEED, fmt="bundle", as_of=AS_OF, start=start)
+    synth.write(folder, count, knowledge.default(), size=SIZE, seed=SEED, fmt="bundle", as_of=AS_OF, start=start)
     return folder
 
 
 def patients(count: int, start: int = 0) -> list[list[dict[str, Any]]]:
     """The resources of synthetic patients start .. start + count - 1, as export and bundles write them."""
-    return [resources for _, resources in synth.generate(count, size=SIZE, seed=SEED, as_of=AS_OF, start=start)]
+    return [resources for _, resources in synth.generate(count, knowledge.default(), size=SIZE, seed=SEED, as_of=AS_OF, start=start)]
 
 
 def scenario_patient(scenario: str) -> list[dict[str, Any]]:

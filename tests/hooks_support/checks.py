@@ -162,8 +162,9 @@ class CheckedClient(TestClient):
         return response
 
 
-def make_client(tmp_path: Any, **settings: Any) -> CheckedClient:
-    """A checked test client of a fresh app; feedback, JWT ids and the audit trail go to tmp_path."""
+def make_client(tmp_path: Any, knowledge: Any = None, **settings: Any) -> CheckedClient:
+    """A checked test client of a fresh app; feedback, JWT ids and the audit trail go to tmp_path.
+    knowledge: the rulesets it runs (cds.knowledge.Knowledge); by default the shipped ones."""
     import datetime as dt
 
     from cds.web import Settings, create_app
@@ -178,4 +179,4 @@ def make_client(tmp_path: Any, **settings: Any) -> CheckedClient:
     if settings.get("auth") is not None:
         # Auth needs the public URL: the JWT audience is never taken from request headers.
         settings.setdefault("public_base_url", "http://testserver")
-    return CheckedClient(create_app(Settings(**settings)))
+    return CheckedClient(create_app(Settings(**settings), knowledge))

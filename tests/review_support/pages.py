@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from cds import cases, knowledge
 from cds.audit import AuditRecord, AuditTrail
 from cds.web import Settings, create_app
-from cds.web.feedback import FeedbackStore
+from cds.service.feedback import FeedbackStore
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = cases.load()

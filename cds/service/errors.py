@@ -18,12 +18,21 @@ FHIR_JSON = "application/fhir+json"
 class HookError(Exception):
     """A call that cannot be answered with cards; carries its HTTP status and problems."""
 
-    def __init__(self, status: int, problems: list[Problem] | str) -> None:
+    def __init__(self, status: int, problems: list[Problem] | str, headers: dict[str, str] | None = None) -> None:
         if isinstance(problems, str):
             problems = [Problem(source="request", message=problems)]
         self.status = status
         self.problems = problems
+        self.headers = headers
         super().__init__("; ".join(str(p) for p in problems))
+
+
+class Unauthorized(HookError):
+    """A call without an accepted JWT. No detail on purpose: telling a caller which check
+    failed helps an attacker, not a client."""
+
+    def __init__(self) -> None:
+        super().__init__(401, "authentication required", {"WWW-Authenticate": 'Bearer error="invalid_token"'})
 
 
 def outcome(status: int, problems: list[Problem]) -> dict[str, Any]:
@@ -40,9 +49,3 @@ def error_response(status: int, problems: list[Problem] | str, headers: dict[str
         problems = [Problem(source="request", message=problems)]
     return JSONResponse(outcome(status, problems), status_code=status, media_type=FHIR_JSON,
                         headers=headers)
-
-
-def unauthorized() -> JSONResponse:
-    # No detail on purpose: telling a caller which check failed helps an attacker, not a client.
-    return error_response(401, "authentication required",
-                          headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
