@@ -15,8 +15,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from cds.cli import main
-
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -31,6 +29,10 @@ class Ran:
 
 def run_cds(*args: str | Path, env: dict[str, str] | None = None, cwd: Path = ROOT) -> Ran:
     """`cds ARGS` with `env` added to the environment, in `cwd`."""
+    # Imported here: the audit helpers import this module, and the writer processes of
+    # tests/test_audit_trail.py import them, with no need of the whole command line (web, Da Vinci).
+    from cds.cli import main
+
     saved_environ, saved_cwd = dict(os.environ), Path.cwd()
     out, err = io.StringIO(), io.StringIO()
     try:
