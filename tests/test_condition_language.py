@@ -18,10 +18,7 @@ the shipped rulesets.
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +28,8 @@ import cds
 from cds import cases as case_files
 from cds.knowledge import cached, default, load
 from tests.test_fixtures import _cited
+
+from .cli_support import Ran, run_cds
 
 HERE = Path(__file__).resolve().parent / "language"
 RULESETS = ("S9999", "S9998", "S9997")
@@ -84,10 +83,9 @@ def test_every_branch_of_the_test_ruleset_has_a_case(folder: Path, therapy: str)
     assert {c.id for c in ruleset.criteria if c.kind != "indication"} <= subjects
 
 
-def _check(folder: Path) -> subprocess.CompletedProcess[str]:
+def _check(folder: Path) -> Ran:
     """`cds rulesets check` on a rulesets folder, as a deployment would run it."""
-    return subprocess.run([sys.executable, "-m", "cds.cli", "rulesets", "check"], capture_output=True, text=True,
-                          env={**os.environ, "CDS_RULESETS": str(folder)}, check=False)
+    return run_cds("rulesets", "check", env={"CDS_RULESETS": str(folder)})
 
 
 @pytest.mark.parametrize(("change", "message"), [

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,6 +13,7 @@ from cds import knowledge
 
 from cds.audit import AuditTrail, StoreError
 
+from .cli_support import run_cds
 from .hooks_support.checks import check_cards, make_client
 from .hooks_support.patients import (
     baclofen_intrathecal,
@@ -118,7 +117,6 @@ def test_no_cards_when_the_evaluation_cannot_be_recorded(tmp_path: Path, monkeyp
 
 
 def test_serve_reports_an_audit_url_it_cannot_use(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "cds.cli", "serve", "--audit-url", "mysql://nowhere/x"],
-                            cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+    result = run_cds("serve", "--audit-url", "mysql://nowhere/x", cwd=tmp_path)
     assert result.returncode == 2
     assert "cds serve: unsupported audit URL" in result.stderr

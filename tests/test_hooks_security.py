@@ -6,8 +6,6 @@ import base64
 import hashlib
 import hmac
 import json
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -22,6 +20,7 @@ from pydantic import ValidationError
 from cds.web import AuthSettings, Settings, TrustedIssuer
 from cds.service.settings import is_loopback
 
+from .cli_support import run_cds
 from .hooks_support.checks import CheckedClient, make_client
 from .hooks_support.fhir_stub import FhirStub, fhir_stub
 from .hooks_support.patients import hook_request, pain_patient
@@ -200,9 +199,7 @@ def test_serve_with_auth_refuses_to_start_with_one_line_naming_the_file_and_key(
         jwks_file.write_text(jwks)
     path = tmp_path / "auth.yaml"
     path.write_text(f"issuers:\n  {ISSUER}:\n    jwks_file: {jwks_file}\n{config}\n")
-    result = subprocess.run([sys.executable, "-m", "cds.cli", "serve", "--auth-config", str(path), *args],
-                            cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True,
-                            timeout=60, check=False)
+    result = run_cds("serve", "--auth-config", str(path), *args)
     assert result.returncode == 2 and message in result.stderr
     # One line, not a traceback or a pydantic dump; never the secret.
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import ipaddress
-import os
 import socket
 import ssl
 import subprocess
@@ -25,6 +24,7 @@ from cryptography.x509.oid import NameOID
 
 from cds.web import Settings, create_app
 
+from .cli_support import run_cds
 from .hooks_support.checks import check_cards, check_response
 from .hooks_support.patients import (
     baclofen_intrathecal,
@@ -33,6 +33,8 @@ from .hooks_support.patients import (
     pain_patient,
     spasticity_patient,
 )
+
+pytestmark = pytest.mark.heavy
 
 ROOT = Path(__file__).resolve().parent.parent
 SIGN = "/cds-services/home-infusion-order-sign"
@@ -158,8 +160,7 @@ def test_the_server_log_holds_no_patient_details(server: tuple[str, Path]) -> No
 
 
 def test_serve_refuses_a_public_address_without_authentication() -> None:
-    result = subprocess.run([sys.executable, "-m", "cds.cli", "serve", "--host", "0.0.0.0"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=60, check=False)
+    result = run_cds("serve", "--host", "0.0.0.0")
     assert result.returncode == 2
     assert "without CDS client authentication" in result.stderr
 
@@ -167,8 +168,7 @@ def test_serve_refuses_a_public_address_without_authentication() -> None:
 def test_serve_reports_a_bad_auth_config(tmp_path: Path) -> None:
     config = tmp_path / "auth.yaml"
     config.write_text("issuers: {}\n")
-    result = subprocess.run([sys.executable, "-m", "cds.cli", "serve", "--auth-config", str(config)], cwd=ROOT,
-                            capture_output=True, text=True, timeout=60, check=False)
+    result = run_cds("serve", "--auth-config", str(config))
     assert result.returncode == 2 and "issuers" in result.stderr
 
 
@@ -179,11 +179,9 @@ def test_serve_reports_a_bad_auth_config(tmp_path: Path) -> None:
 def test_serve_stops_before_starting_workers_that_could_not_run(tmp_path: Path, args: list[str],
                                                                 expected: str) -> None:
     # Rulesets that do not load would have every worker fail and be restarted, again and again.
-    result = subprocess.run([sys.executable, "-m", "cds.cli", "serve", "--port", str(_free_port()), *args,
-                             "--feedback-db", str(tmp_path / "hooks.sqlite"),
-                             "--audit-url", f"sqlite:///{tmp_path / 'audit.sqlite'}"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
-                            env={**os.environ, "CDS_RULESETS": str(tmp_path / "nowhere")})
+    result = run_cds("serve", "--port", str(_free_port()), *args, "--feedback-db", str(tmp_path / "hooks.sqlite"),
+                     "--audit-url", f"sqlite:///{tmp_path / 'audit.sqlite'}",
+                     env={"CDS_RULESETS": str(tmp_path / "nowhere")})
     assert result.returncode == 2
     assert expected in result.stderr and "Traceback" not in result.stderr
 

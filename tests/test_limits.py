@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +13,8 @@ import pytest
 import cds
 from cds.engine import host
 
-from .conftest import ICD, ROOT, bundle, condition, patient
+from .cli_support import run_cds
+from .conftest import ICD, bundle, condition, patient
 from .hooks_support.checks import CheckedClient, make_client
 from .hooks_support.patients import hook_request
 
@@ -121,9 +119,7 @@ def test_a_call_over_a_cap_is_a_413_naming_the_cap(client: CheckedClient, monkey
 def test_the_command_line_over_a_cap_exits_2_naming_the_cap(tmp_path: Path, variable: str, named: str) -> None:
     resources = [condition(f"c{n}", ICD, "G89.4", "Chronic pain", pid="p1") for n in range(60)]
     (tmp_path / "big.json").write_text(json.dumps(bundle(patient("p1"), *resources)))
-    done = subprocess.run([sys.executable, "-m", "cds.cli", "evaluate", str(tmp_path / "big.json")],
-                          capture_output=True, text=True, cwd=ROOT, check=False,
-                          env={**os.environ, variable: "50"})
+    done = run_cds("evaluate", str(tmp_path / "big.json"), env={variable: "50"})
     assert done.returncode == 2
     assert named in done.stderr and variable in done.stderr
     assert "Traceback" not in done.stderr

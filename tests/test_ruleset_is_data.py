@@ -25,6 +25,7 @@ import yaml
 
 from cds.knowledge import default
 
+from .cli_support import Ran, run_cds
 from .hooks_support.crd import check_system_actions
 from .hooks_support.patients import hook_request, morphine_infusion, pain_patient, searchset
 
@@ -56,9 +57,8 @@ def copy(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     return folder, new_id
 
 
-def _cds(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cds.cli", *args], capture_output=True, text=True, cwd=ROOT,
-                          env={**os.environ, "CDS_RULESETS": str(folder)}, check=False)
+def _cds(folder: Path, *args: str) -> Ran:
+    return run_cds(*args, env={"CDS_RULESETS": str(folder)})
 
 
 def test_the_package_names_no_therapy() -> None:

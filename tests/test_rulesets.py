@@ -5,10 +5,7 @@ from __future__ import annotations
 import re
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +13,7 @@ import pytest
 from cds import knowledge
 from cds.ruleset import RulesetError
 
+from .cli_support import Ran, run_cds
 from .conftest import ROOT
 
 
@@ -26,10 +24,8 @@ def rulesets(tmp_path: Path) -> Path:
     return target
 
 
-def _check(folder: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CDS_RULESETS": str(folder)}
-    return subprocess.run([sys.executable, "-m", "cds.cli", "rulesets", "check"], capture_output=True,
-                          text=True, env=env, check=False)
+def _check(folder: Path) -> Ran:
+    return run_cds("rulesets", "check", env={"CDS_RULESETS": str(folder)})
 
 
 def test_unknown_value_set_names_file_line_and_criterion(rulesets: Path) -> None:

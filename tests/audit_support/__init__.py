@@ -6,8 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sqlite3
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +14,8 @@ from typing import Any
 import pytest
 
 from cds import knowledge, synth
+
+from ..cli_support import run_cds as cds  # noqa: F401 - the audit tests' `cds ARGS`
 
 AS_OF = dt.date(2026, 11, 22)
 SEED = 7
@@ -121,6 +121,3 @@ def scenario_number(scenario: str) -> int:
     return [s.id for s in synth.Scenarios.load().scenarios].index(scenario)
 
 
-def cds(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cds.cli", *args], capture_output=True, text=True, cwd=cwd,
-                          env={**os.environ, **(env or {})}, check=False)
