@@ -34,7 +34,9 @@ from .fhir import OPERATION
 from .canonical import questionnaire_id
 from .operation import questionnaire_package
 from . import x12
-from .pas import submit
+from . import pas_routes
+from .pas_routes import PasService
+from .pas_store import PasStore
 from .policy import policy_for
 from .questionnaire import build_questionnaire, build_valuesets
 from .store import ResponseStore
@@ -42,10 +44,13 @@ from .store import ResponseStore
 PACKAGE_PATHS = ("/fhir/Questionnaire/$questionnaire-package", "/fhir/$questionnaire-package")
 
 
-def router(*, settings: Settings, trail: AuditTrail, responses: ResponseStore,
+def router(*, settings: Settings, trail: AuditTrail, responses: ResponseStore, pas: PasStore,
            authenticate: Callable[[Request], Awaitable[Response | None]],
            base_url: Callable[[Request], str]) -> APIRouter:
     app = APIRouter()
+    service = PasService(settings, trail, responses, pas)
+    app.include_router(pas_routes.router(settings=settings, service=service, authenticate=authenticate,
+                                         base_url=base_url))
 
     @app.get("/fhir/metadata")
     async def metadata(request: Request) -> Response:
@@ -104,10 +109,14 @@ def router(*, settings: Settings, trail: AuditTrail, responses: ResponseStore,
         stored = await anyio.to_thread.run_sync(
             lambda: accept(body, _knowledge.default(), responses, base_url(request), client))
         await anyio.to_thread.run_sync(responses.add, stored, settings.max_stored_answers)
+        # Pended prior authorization requests of this client about the patient are decided again.
+        redecided = await anyio.to_thread.run_sync(service.answered, client, stored.patient, base_url(request))
         outcome = {"resourceType": "OperationOutcome", "issue": [{
             "severity": "information", "code": "informational",
             "diagnostics": f"stored as QuestionnaireResponse/{stored.id}, linked to coverage assertion "
-                           f"{stored.assertion_id}; its answers count in the next assessment of the order"}]}
+                           f"{stored.assertion_id}; its answers count in the next assessment of the order"
+                           + (f"; {redecided} pended prior authorization request(s) decided again"
+                              if redecided else "")}]}
         return _fhir(outcome, 201, {"Location": f"{base_url(request)}/fhir/QuestionnaireResponse/{stored.id}"})
 
     @app.post("/fhir/Claim/$submit", openapi_extra=json_body(PAS_REQUEST, FHIR_JSON))
@@ -116,9 +125,8 @@ def router(*, settings: Settings, trail: AuditTrail, responses: ResponseStore,
         if refused is not None:
             return refused
         body = await read_json(request, settings.max_body_bytes)
-        day = settings.as_of or dt.date.today()
-        result = await anyio.to_thread.run_sync(
-            lambda: submit(body, _knowledge.default(), trail, base_url(request), day))
+        client = client_of(request)
+        result = await anyio.to_thread.run_sync(lambda: service.submit(body, client, base_url(request)))
         return _fhir(result)
 
     return app
