@@ -4,6 +4,7 @@ its order with the HCPCS code the case expects billed, and the payer and provide
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -16,9 +17,16 @@ _NAMESPACE = uuid.UUID("6f1f8f55-3c1e-4f35-9d7e-6a9f3f1e0a11")
 # Synthetic organisations: an example request names a payer and a provider, never a real one.
 INSURER = {"resourceType": "Organization", "id": "example-payer", "meta": {"profile": [x12.PAS + "profile-insurer"]},
            "active": True, "name": "Example home infusion payer (synthetic)"}
+# The provider's NPI is the IG's own example value (Subscription-PASSubscriptionExample's filter).
+EXAMPLE_NPI = "1234567893"
+NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
 PROVIDER = {"resourceType": "Organization", "id": "example-provider",
             "meta": {"profile": [x12.PAS + "profile-requestor"]},
+            "identifier": [{"system": NPI_SYSTEM, "value": EXAMPLE_NPI}],
             "active": True, "name": "Example home infusion provider (synthetic)"}
+
+IDENTIFIER_TYPE = "http://terminology.hl7.org/CodeSystem/v2-0203"
+MEMBER_SYSTEM = "urn:example:pas:member"
 
 
 def _url(name: str) -> str:
@@ -30,34 +38,45 @@ def example_request(case: cases.Case, knowledge: Knowledge, code: str | None = N
     the case expects of its ruleset)."""
     record = cases.build(case, cases.route_codes(knowledge.terminology.routes.snomed))
     entries = record["entry"]
-    patient = entries[0]
     order = next((e for e in entries if e["resource"].get("id") == f"{case.slug}-order"), None)
     asked = code or case.expect.get(case.ruleset, {}).get("billing") or case.ruleset
-    item: dict[str, Any] = {"sequence": 1, "productOrService": {"coding": [{"system": HCPCS, "code": asked}]},
-                            "servicedDate": case.as_of.isoformat()}
+    return request_for(entries, order, case.slug, case.as_of, asked)
+
+
+def request_for(entries: list[dict[str, Any]], order: dict[str, Any] | None, name: str, as_of: dt.date,
+                code: str) -> dict[str, Any]:
+    """A PAS Request Bundle asking `code` for the order entry (None: the record's draft orders)
+    of a patient's record entries (the Patient first), named `name` (the Claim's identifier and
+    the member id given to a patient without one)."""
+    patient = entries[0]
+    if not patient["resource"].get("identifier"):
+        patient = {**patient, "resource": {**patient["resource"], "identifier": [
+            {"type": {"coding": [{"system": IDENTIFIER_TYPE, "code": "MB"}]}, "system": MEMBER_SYSTEM, "value": name}]}}
+    item: dict[str, Any] = {"sequence": 1, "productOrService": {"coding": [{"system": HCPCS, "code": code}]},
+                            "servicedDate": as_of.isoformat()}
     if order is not None:
         item["extension"] = [{"url": x12.REQUESTED_SERVICE, "valueReference": {"reference": order["fullUrl"]}}]
     claim = {
-        "resourceType": "Claim", "id": f"{case.slug}-claim", "meta": {"profile": [x12.PAS + "profile-claim"]},
-        "identifier": [{"system": "urn:example:pas:claim", "value": case.slug}],
+        "resourceType": "Claim", "id": f"{name}-claim", "meta": {"profile": [x12.PAS + "profile-claim"]},
+        "identifier": [{"system": "urn:example:pas:claim", "value": name}],
         "status": "active", "use": "preauthorization",
         "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/claim-type", "code": "professional"}]},
-        "patient": {"reference": patient["fullUrl"]}, "created": case.as_of.isoformat(),
+        "patient": {"reference": patient["fullUrl"]}, "created": as_of.isoformat(),
         "insurer": {"reference": _url("insurer")}, "provider": {"reference": _url("provider")},
         "priority": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/processpriority", "code": "normal"}]},
-        "insurance": [{"sequence": 1, "focal": True, "coverage": {"reference": _url(f"coverage/{case.slug}")}}],
+        "insurance": [{"sequence": 1, "focal": True, "coverage": {"reference": _url(f"coverage/{name}")}}],
         "item": [item],
     }
-    coverage = {"resourceType": "Coverage", "id": f"{case.slug}-coverage",
+    coverage = {"resourceType": "Coverage", "id": f"{name}-coverage",
                 "meta": {"profile": [x12.PAS + "profile-coverage"]}, "status": "active",
                 "beneficiary": {"reference": patient["fullUrl"]}, "payor": [{"reference": _url("insurer")}]}
     return {"resourceType": "Bundle", "meta": {"profile": [x12.REQUEST_BUNDLE]},
-            "identifier": {"system": "urn:example:pas:request", "value": case.slug},
-            "type": "collection", "timestamp": f"{case.as_of.isoformat()}T00:00:00Z",
-            "entry": [{"fullUrl": _url(f"claim/{case.slug}"), "resource": claim},
+            "identifier": {"system": "urn:example:pas:request", "value": name},
+            "type": "collection", "timestamp": f"{as_of.isoformat()}T00:00:00Z",
+            "entry": [{"fullUrl": _url(f"claim/{name}"), "resource": claim},
                       {"fullUrl": _url("insurer"), "resource": INSURER},
                       {"fullUrl": _url("provider"), "resource": PROVIDER},
-                      {"fullUrl": _url(f"coverage/{case.slug}"), "resource": coverage}, *entries]}
+                      {"fullUrl": _url(f"coverage/{name}"), "resource": coverage}, patient, *entries[1:]]}
 
 
 def example_case(loaded: dict[str, cases.Case], therapy: str) -> cases.Case | None:
