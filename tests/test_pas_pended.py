@@ -188,6 +188,10 @@ def test_subscriptions_belong_to_their_client_and_need_a_token(tmp_path: Path) -
         # spec-59: only the sending system that made it reads or ends it.
         assert client.get(path, headers=of("https://other-ehr.example", path)).status_code == 404
         assert client.delete(path, headers=of("https://other-ehr.example", path)).status_code == 404
+        moved = subscription("https://receiver.example/moved")
+        assert client.put(path, json=moved, headers=of("https://other-ehr.example", path)).status_code == 404
+        updated = client.put(path, json=moved, headers=of(ISSUER, path))
+        assert updated.status_code == 200 and updated.json()["channel"]["endpoint"].endswith("/moved")
         assert client.delete(path, headers=of(ISSUER, path)).status_code == 204
         assert client.get(path, headers=of(ISSUER, path)).status_code == 404
 

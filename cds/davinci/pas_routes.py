@@ -3,6 +3,7 @@
 
     POST   /fhir/Subscription        a PAS Subscription (201; handshake, then active)
     GET    /fhir/Subscription/{id}   read it back (the client's own only)
+    PUT    /fhir/Subscription/{id}   a new version (handshake again)
     DELETE /fhir/Subscription/{id}   end it
     POST   /fhir/Claim/$inquire      a PAS Inquiry Request Bundle in, Parameters of Inquiry Response Bundles out
 
@@ -23,6 +24,7 @@ from .. import knowledge as _knowledge
 from ..audit import AuditTrail
 from ..hooks.body import read_json
 from ..hooks.errors import FHIR_JSON, HookError
+from ..hooks.openapi import PAS_REQUEST, SUBSCRIPTION, json_body
 from ..web.security import client_of
 from ..web.settings import Settings
 from .answers import amend as amend_with_answers
@@ -75,7 +77,7 @@ def router(*, settings: Settings, service: PasService,
     app = APIRouter()
     pas = service.pas
 
-    @app.post("/fhir/Subscription")
+    @app.post("/fhir/Subscription", openapi_extra=json_body(SUBSCRIPTION, FHIR_JSON))
     async def create_subscription(request: Request) -> Response:
         refused = await authenticate(request)
         if refused is not None:
@@ -97,6 +99,19 @@ def router(*, settings: Settings, service: PasService,
             raise HookError(404, "no such Subscription")
         return _fhir(shown(found))
 
+    @app.put("/fhir/Subscription/{subscription_id}", openapi_extra=json_body(SUBSCRIPTION, FHIR_JSON))
+    async def update_one(subscription_id: str, request: Request) -> Response:
+        refused = await authenticate(request)
+        if refused is not None:
+            return refused
+        body = await read_json(request, min(settings.max_body_bytes, MAX_SUBSCRIPTION_BYTES))
+        subscription = read_subscription(body, client_of(request), settings.subscription_https_only, subscription_id)
+        if not await anyio.to_thread.run_sync(pas.replace_subscription, subscription):
+            raise HookError(404, "no such Subscription")
+        # A changed endpoint is confirmed again before it hears of any decision.
+        handshake(pas, subscription, base_url(request))
+        return _fhir(shown(subscription))
+
     @app.delete("/fhir/Subscription/{subscription_id}")
     async def delete_one(subscription_id: str, request: Request) -> Response:
         refused = await authenticate(request)
@@ -106,7 +121,7 @@ def router(*, settings: Settings, service: PasService,
             raise HookError(404, "no such Subscription")
         return Response(status_code=204)
 
-    @app.post("/fhir/Claim/$inquire")
+    @app.post("/fhir/Claim/$inquire", openapi_extra=json_body(PAS_REQUEST, FHIR_JSON))
     async def claim_inquire(request: Request) -> Response:
         refused = await authenticate(request)
         if refused is not None:

@@ -174,6 +174,14 @@ class PasStore:
         with self._writing() as conn:
             conn.execute(insert(subscriptions).values(**_row(subscription)))
 
+    def replace_subscription(self, subscription: StoredSubscription) -> bool:
+        """A new version of one of the client's Subscriptions (False: the client has none by that id)."""
+        with self._writing() as conn:
+            done = conn.execute(update(subscriptions).where(and_(subscriptions.c.client == subscription.client,
+                                                                 subscriptions.c.id == subscription.id))
+                                .values(**_row(subscription)))
+        return bool(done.rowcount)
+
     def subscription(self, client: str, subscription_id: str) -> StoredSubscription | None:
         found = self._subscriptions(and_(subscriptions.c.client == client, subscriptions.c.id == subscription_id))
         return found[0] if found else None

@@ -36,6 +36,8 @@ BACKPORT = "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/"
 FILTER = BACKPORT + "backport-filter-criteria"
 CONTENT = BACKPORT + "backport-payload-content"
 PROFILE = x12.PAS + "profile-subscription"
+# How a CapabilityStatement names the topics its Subscriptions serve.
+TOPIC_CANONICAL = BACKPORT + "capabilitystatement-subscriptiontopic-canonical"
 FILTER_NAMES = ("org-identifier=", "orgIdentifier=")
 # A receiver that does not answer within this is recorded as failed; the decision stands.
 TIMEOUT = httpx.Timeout(5.0, connect=2.0)
@@ -46,9 +48,11 @@ def _refuse(message: str, element: str | None = None) -> HookError:
     return HookError(422, [Problem(source="Subscription", element=element, message=message)])
 
 
-def read_subscription(body: Any, client: str, https_only: bool) -> StoredSubscription:
-    """A new Subscription of the client; HookError (400/422, an OperationOutcome that quotes
-    nothing) when it is not a PAS Subscription this server can serve."""
+def read_subscription(body: Any, client: str, https_only: bool, subscription_id: str | None = None
+                      ) -> StoredSubscription:
+    """A new Subscription of the client (or the new version of its `subscription_id`); HookError
+    (400/422, an OperationOutcome that quotes nothing) when it is not a PAS Subscription this
+    server can serve."""
     if not isinstance(body, dict) or body.get("resourceType") != "Subscription":
         raise HookError(400, [Problem(source="Subscription", message="the body must be a Subscription resource")])
     if body.get("criteria") != TOPIC:
@@ -68,7 +72,7 @@ def read_subscription(body: Any, client: str, https_only: bool) -> StoredSubscri
         raise _refuse("a PAS Subscription filters by org-identifier=<sending system identifier> (spec-58)",
                       "Subscription.criteria")
     headers = [h for h in as_list(channel.get("header")) if isinstance(h, str) and ":" in h]
-    subscription_id = str(uuid.uuid4())
+    subscription_id = subscription_id or str(uuid.uuid4())
     kept = {k: v for k, v in body.items() if k not in ("id", "meta", "text", "status", "channel")}
     resource = {**kept, "resourceType": "Subscription", "id": subscription_id, "meta": {"profile": [PROFILE]},
                 "status": "requested",

@@ -37,6 +37,8 @@ from . import x12
 from . import pas_routes
 from .pas_routes import PasService
 from .pas_store import PasStore
+from .pas_subscription import PROFILE as SUBSCRIPTION_PROFILE
+from .pas_subscription import TOPIC, TOPIC_CANONICAL as SUBSCRIPTION_TOPIC_CANONICAL
 from .policy import policy_for
 from .questionnaire import build_questionnaire, build_valuesets
 from .store import ResponseStore
@@ -135,12 +137,13 @@ def router(*, settings: Settings, trail: AuditTrail, responses: ResponseStore, p
 def capability_statement(base_url: str) -> dict[str, Any]:
     """What this server does, as DTR's payer CapabilityStatement asks: the package operation on
     Questionnaire, reading Questionnaire and ValueSet, creating QuestionnaireResponse; and PAS's
-    Claim/$submit."""
+    IntermediaryCapabilities: Claim/$submit, Claim/$inquire and rest-hook Subscriptions on the
+    PAS topic."""
     return {
         "resourceType": "CapabilityStatement", "status": "active", "date": dt.date.today().isoformat(),
         "kind": "instance", "fhirVersion": "4.0.1", "format": ["json"],
         "implementation": {"description": "Home infusion CDS: Da Vinci DTR payer service (no CQL; prefill on the server) "
-                                          "and PAS prior authorization (Claim/$submit)",
+                                          "and PAS prior authorization (Claim/$submit, Claim/$inquire, Subscription)",
                            "url": f"{base_url}/fhir"},
         # No `instantiates` of DTR's dtr-payer-service: its $log-questionnaire-errors and
         # ValueSet/$expand are not offered.
@@ -149,9 +152,12 @@ def capability_statement(base_url: str) -> dict[str, Any]:
              "operation": [{"name": "questionnaire-package", "definition": OPERATION}]},
             {"type": "ValueSet", "interaction": [{"code": "read"}]},
             {"type": "QuestionnaireResponse", "interaction": [{"code": "create"}]},
-            # PAS IntermediaryCapabilities names the operation by its versioned canonical;
-            # $inquire and Subscription are not offered yet.
-            {"type": "Claim", "operation": [{"name": "submit", "definition": f"{x12.SUBMIT_OPERATION}|2.2.1"}]},
+            # PAS IntermediaryCapabilities names the operations by their versioned canonicals.
+            {"type": "Claim", "operation": [{"name": "submit", "definition": f"{x12.SUBMIT_OPERATION}|2.2.1"},
+                                            {"name": "inquire", "definition": f"{x12.INQUIRE_OPERATION}|2.2.1"}]},
+            {"extension": [{"url": SUBSCRIPTION_TOPIC_CANONICAL, "valueCanonical": TOPIC}],
+             "type": "Subscription", "supportedProfile": [SUBSCRIPTION_PROFILE],
+             "interaction": [{"code": "create"}, {"code": "read"}, {"code": "update"}, {"code": "delete"}]},
         ]}],
     }
 

@@ -18,6 +18,7 @@ RESPONSE_BUNDLE = PAS + "profile-pas-response-bundle"
 CLAIM_PROFILES = frozenset({PAS + "profile-claim", PAS + "profile-claim-update"})
 CLAIM_RESPONSE = PAS + "profile-claimresponse"
 SUBMIT_OPERATION = "http://hl7.org/fhir/us/davinci-pas/OperationDefinition/Claim-submit"
+INQUIRE_OPERATION = "http://hl7.org/fhir/us/davinci-pas/OperationDefinition/Claim-inquiry"
 
 REVIEW_ACTION = PAS + "extension-reviewAction"
 REVIEW_ACTION_CODE = PAS + "extension-reviewActionCode"
