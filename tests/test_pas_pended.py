@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from cds.audit import AuditTrail, ClaimLine, Entry, Source
 from cds.audit.canonical import canonical
 from cds.audit.chain import GENESIS, read_record, row_hash, seal, verify
+from cds.audit.pa_metrics import trail_figures
 from cds.audit.replay import replay
 from cds.davinci import x12
 from cds.davinci.pas_example import example_request
@@ -107,6 +108,11 @@ def test_round_trip_crd_dtr_pas_pended_then_answered_then_notified(tmp_path: Pat
     with AuditTrail.open(f"sqlite:///{tmp_path / 'audit.sqlite'}") as trail:
         first, second = sorted((trail.get(r) for r in records), key=lambda r: r.seq)  # type: ignore[union-attr]
         assert trail.verify().intact
+        [s9348, _] = trail_figures(trail)[0]
+    # The CMS-0057-F figures count it as approved after a pend, decided some time after the request.
+    waited = (dt.datetime.fromisoformat(second.time) - dt.datetime.fromisoformat(first.time)).total_seconds() / 3600
+    assert (s9348.requests, s9348.approved_after_pend, s9348.pended) == (1, 1, 0)
+    assert s9348.median_hours == pytest.approx(waited, abs=1e-5) and waited > 0
     assert first.claim.authorization.decision == "A4"  # type: ignore[union-attr]
     assert second.claim.authorization.decision == "A1" and second.claim.authorization.follows == first.id  # type: ignore[union-attr]
     assert second.patient_assessment().assessment("S9348").criterion(NYHA).result == "met"

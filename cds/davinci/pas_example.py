@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 from .. import cases
+from ..hooks.errors import HookError
 from ..knowledge import Knowledge
 from ..terminology.valuesets import HCPCS
 from . import x12
@@ -77,6 +78,26 @@ def request_for(entries: list[dict[str, Any]], order: dict[str, Any] | None, nam
                       {"fullUrl": _url("insurer"), "resource": INSURER},
                       {"fullUrl": _url("provider"), "resource": PROVIDER},
                       {"fullUrl": _url(f"coverage/{name}"), "resource": coverage}, patient, *entries[1:]]}
+
+
+def record_request(record: dict[str, Any], knowledge: Knowledge, as_of: dt.date) -> dict[str, Any] | None:
+    """A PAS Request Bundle for a patient's record Bundle (the Patient first, e.g. from `cds
+    synth`): one item for its draft orders, asking the code the rules pick for them, as a
+    provider who read the CRD card would. None when the record has no draft order or no
+    therapy claims it."""
+    from .pas import decide
+    from .pas_request import read_request
+
+    entries = [e for e in record.get("entry") or [] if isinstance(e, dict) and isinstance(e.get("resource"), dict)]
+    if not entries or entries[0]["resource"].get("resourceType") != "Patient":
+        return None
+    name = str(entries[0]["resource"].get("id") or "patient")
+    try:
+        first = decide(read_request(request_for(entries, None, name, as_of, "")), knowledge, "", as_of)
+    except HookError:
+        return None
+    assessment = first.decisions[0].assessment
+    return request_for(entries, None, name, as_of, assessment.billing.code) if assessment is not None else None
 
 
 def example_case(loaded: dict[str, cases.Case], therapy: str) -> cases.Case | None:
