@@ -30,7 +30,7 @@ def _problem(status: int, message: str, element: str | None = None) -> HookError
     return HookError(status, [Problem(source="Bundle", element=element, message=message)])
 
 
-def inquire(body: Any, store: PasStore, base_url: str) -> dict[str, Any]:
+def inquire(body: Any, store: PasStore) -> dict[str, Any]:
     bundle = unwrap(body)
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle" or bundle.get("type") != "collection":
         raise _problem(400, "the body must be a PAS Inquiry Request Bundle of type collection "
@@ -59,11 +59,12 @@ def inquire(body: Any, store: PasStore, base_url: str) -> dict[str, Any]:
         raise _problem(422, "an inquiry names the patient by member id and the provider by identifier (NPI): "
                             "spec-53", "Claim.patient")
     matched = [k for k in store.all() if members & set(k.members) and providers & set(k.providers)]
-    return {"resourceType": "Parameters", "parameter": [
-        {"name": "return", "resource": _inquiry_response(k.response, base_url)} for k in matched]}
+    found = [{"name": "return", "resource": _inquiry_response(k.response)} for k in matched]
+    # No match: a Parameters without parameters (FHIR has no empty arrays).
+    return {"resourceType": "Parameters", **({"parameter": found} if found else {})}
 
 
-def _inquiry_response(response: dict[str, Any], base_url: str) -> dict[str, Any]:
+def _inquiry_response(response: dict[str, Any]) -> dict[str, Any]:
     """The kept response Bundle as an Inquiry Response Bundle: the same decisions and entries,
     the ClaimResponse under the Claim Inquiry Response profile."""
     bundle = copy.deepcopy(response)

@@ -127,7 +127,7 @@ def router(*, settings: Settings, service: PasService,
         if refused is not None:
             return refused
         body = await read_json(request, settings.max_body_bytes)
-        result = await anyio.to_thread.run_sync(lambda: inquire(body, pas, base_url(request)))
+        result = await anyio.to_thread.run_sync(inquire, body, pas)
         return _fhir(result)
 
     return app
