@@ -3,7 +3,6 @@ Subscription for it, and a PAS request made from a hooks test patient (tests/hoo
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import threading
 import uuid
@@ -14,7 +13,6 @@ from typing import Any
 
 import orjson
 
-from cds.davinci import x12
 from cds.davinci.pas_example import EXAMPLE_NPI, request_for
 from cds.davinci.pas_subscription import CONTENT, FILTER, TOPIC
 
@@ -101,26 +99,3 @@ def notified_response(notification: dict[str, Any]) -> dict[str, Any]:
     assert response["resourceType"] == "ClaimResponse"
     return dict(response)
 
-
-def inquiry(request: dict[str, Any], npi: str = EXAMPLE_NPI) -> dict[str, Any]:
-    """A PAS Inquiry Request Bundle about a submitted request: a Claim Inquiry naming its patient
-    (member id), its provider (NPI) and its payer, as the IG's PASClaimInquiryBundleExample."""
-    entries = {e["resource"]["resourceType"] + "/" + str(e["resource"].get("id")): e for e in request["entry"]}
-    claim = request["entry"][0]["resource"]
-    patient = next(e for e in request["entry"] if e["fullUrl"] == claim["patient"]["reference"])
-    provider = copy.deepcopy(entries["Organization/example-provider"])
-    provider["resource"]["identifier"] = [{"system": "http://hl7.org/fhir/sid/us-npi", "value": npi}]
-    insurer = entries["Organization/example-payer"]
-    inquiry_claim = {
-        "resourceType": "Claim", "id": "inquiry-1", "meta": {"profile": [x12.PAS + "profile-claim-inquiry"]},
-        "identifier": [{"system": "urn:example:pas:inquiry", "value": "inquiry-1"}],
-        "status": "active", "type": claim["type"], "use": "preauthorization",
-        "patient": {"reference": patient["fullUrl"]}, "created": claim["created"],
-        "insurer": {"reference": insurer["fullUrl"]}, "provider": {"reference": provider["fullUrl"]},
-        "insurance": [{"sequence": 1, "focal": True, "coverage": claim["insurance"][0]["coverage"]}]}
-    coverage = next(e for e in request["entry"] if e["fullUrl"] == claim["insurance"][0]["coverage"]["reference"])
-    return {"resourceType": "Bundle", "meta": {"profile": [x12.PAS + "profile-pas-inquiry-request-bundle"]},
-            "identifier": {"system": "urn:example:pas:inquiry", "value": "inquiry-1"}, "type": "collection",
-            "timestamp": "2026-11-22T00:00:00Z",
-            "entry": [{"fullUrl": "urn:uuid:00000000-0000-0000-0000-0000000001a1", "resource": inquiry_claim},
-                      patient, provider, insurer, coverage]}

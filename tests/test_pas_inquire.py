@@ -5,18 +5,21 @@ OperationOutcome (the test kit's inquiry error test)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.parameters import Parameters
 
-from cds.davinci.pas_example import example_request
+from cds.davinci.pas_example import example_request, inquiry_for
 from cds.davinci.pas_inquire import CLAIM_INQUIRY_RESPONSE, INQUIRY_RESPONSE
 
 from .hooks_support.checks import CheckedClient, make_client
-from .pas_support import inquiry
+from .readme_script import ROOT, run_serve_example
 from .test_pas import ELIGIBLE, KNOWLEDGE, SUBMIT, _review_code
 
 INQUIRE = "/fhir/Claim/$inquire"
@@ -32,7 +35,7 @@ def submitted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Checke
 
 def test_an_inquiry_finds_the_request_with_its_current_decision(submitted: Any) -> None:
     client, request, number = submitted
-    answer = client.post(INQUIRE, json=inquiry(request))
+    answer = client.post(INQUIRE, json=inquiry_for(request))
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("application/fhir+json")
     body = answer.json()
     Parameters.model_validate(body)
@@ -46,18 +49,18 @@ def test_an_inquiry_finds_the_request_with_its_current_decision(submitted: Any) 
     assert response["preAuthRef"] == number and _review_code(response["item"][0]["adjudication"][0]) == "A1"
     # Wrapped in Parameters as the operation's `resource`, the same answer.
     wrapped = client.post(INQUIRE, json={"resourceType": "Parameters",
-                                         "parameter": [{"name": "resource", "resource": inquiry(request)}]})
+                                         "parameter": [{"name": "resource", "resource": inquiry_for(request)}]})
     assert [p["resource"]["entry"][0]["resource"]["preAuthRef"] for p in wrapped.json()["parameter"]] == [number]
 
 
 def test_another_provider_finds_nothing(submitted: Any) -> None:
     client, request, _ = submitted
-    body = client.post(INQUIRE, json=inquiry(request, npi="1111111112")).json()
+    body = client.post(INQUIRE, json=inquiry_for(request, npi="1111111112")).json()
     assert body == {"resourceType": "Parameters"}
 
 
 def _broken(request: dict[str, Any], change: str) -> dict[str, Any]:
-    bundle = inquiry(request)
+    bundle = inquiry_for(request)
     if change == "empty":
         return {"resourceType": "Bundle", "type": "collection", "entry": []}
     if change == "no-claim-first":
@@ -79,3 +82,16 @@ def test_an_inquiry_that_cannot_be_processed_gets_one_operation_outcome(submitte
     answer = client.post(INQUIRE, json=_broken(request, change))
     assert 400 <= answer.status_code < 500
     assert answer.json()["resourceType"] == "OperationOutcome" and "marker-secret" not in answer.text
+
+
+def test_the_readme_example_inquires_and_subscribes(tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("\n### Example: an inquiry and a Subscription\n"):]
+    script = re.search(r"```sh\n(.*?)```", section, re.S).group(1)  # type: ignore[union-attr]
+    script = script.replace("/tmp/pas-request.json", str(tmp_path / "request.json"))
+    out = run_serve_example(script.replace("/tmp/pas-inquiry.json", str(tmp_path / "inquiry.json")), tmp_path)
+    inquired, subscribed = (orjson.loads(line) for line in out.strip().splitlines())
+    [found] = inquired["parameter"]
+    response = found["resource"]["entry"][0]["resource"]
+    assert _review_code(response["item"][0]["adjudication"][0]) == "A1" and response["preAuthRef"]
+    assert subscribed["resourceType"] == "Subscription" and subscribed["status"] == "requested" and subscribed["id"]

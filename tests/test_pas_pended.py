@@ -25,7 +25,7 @@ from cds.audit.chain import GENESIS, read_record, row_hash, seal, verify
 from cds.audit.pa_metrics import trail_figures
 from cds.audit.replay import replay
 from cds.davinci import x12
-from cds.davinci.pas_example import example_request
+from cds.davinci.pas_example import example_request, inquiry_for
 from cds.davinci.pas_store import PasStore
 from cds.web import AuthSettings, Settings, TrustedIssuer
 
@@ -36,7 +36,7 @@ from .hooks_support.dtr import (NYHA_IV, ORDER_SIGN, RESPONSES, answered, bundle
                                 draft_of, heart_failure_patient, package_for)
 from .hooks_support.patients import hook_request
 from .hooks_support.tokens import ISSUER, REVIEW_SECRET, ClientKeys
-from .pas_support import Receiver, inquiry, notified_response, pas_request, receiving, subscription
+from .pas_support import Receiver, notified_response, pas_request, receiving, subscription
 from .test_pas import ELIGIBLE, KNOWLEDGE, SUBMIT, _extension, _review_code, check_response_bundle
 
 AS_OF = dt.date(2026, 11, 22)
@@ -104,7 +104,7 @@ def test_round_trip_crd_dtr_pas_pended_then_answered_then_notified(tmp_path: Pat
         assert _codes(decided) == {1: "A1"}
         assert decided["preAuthRef"] and _extension(decided["item"][0], x12.PRE_AUTH_PERIOD)
         # Another system asking about the request (spec-52) sees the current decision.
-        [found] = client.post("/fhir/Claim/$inquire", json=inquiry(request)).json()["parameter"]
+        [found] = client.post("/fhir/Claim/$inquire", json=inquiry_for(request)).json()["parameter"]
         assert _codes(found["resource"]["entry"][0]["resource"]) == {1: "A1"}
 
     records = {i["value"] for r in (pended, decided) for i in r["identifier"] if i["system"].endswith("/audit-record")}

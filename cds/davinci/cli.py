@@ -18,7 +18,7 @@ from ..audit import AuditTrail, StoreError
 from ..audit.pa_metrics import render, trail_figures
 from ..hooks.errors import HookError
 from .pas import submit
-from .pas_example import example_case, example_request, record_request
+from .pas_example import example_case, example_request, inquiry_for, record_request
 from .questionnaire import build_questionnaire, build_valuesets
 
 # What `cds serve` answers on by default: the canonical names the server that serves it.
@@ -82,6 +82,8 @@ def add_pas_commands(commands: argparse._SubParsersAction) -> None:  # type: ign
     example.add_argument("--case", default=None, metavar="NAME",
                          help="the test case (default: the therapy's first eligible case with an order)")
     example.add_argument("--code", default=None, metavar="HCPCS", help="the code asked (default the case's billing code)")
+    example.add_argument("--inquiry", action="store_true",
+                         help="print the PAS Inquiry Request Bundle (Claim/$inquire) about that request instead")
     example.set_defaults(func=_pas_example)
     metrics = sub.add_parser("metrics", help="CMS-0057-F prior authorization figures from the audit trail, "
                                              "per therapy and for all")
@@ -157,6 +159,7 @@ def _pas_example(args: argparse.Namespace) -> int:
         print(f"cds: no test case of {therapy} to make a request from (see fixtures/cases/{therapy}.yaml)",
               file=sys.stderr)
         return 2
-    sys.stdout.write(orjson.dumps(example_request(case, knowledge, args.code), option=orjson.OPT_INDENT_2).decode()
-                     + "\n")
+    request = example_request(case, knowledge, args.code)
+    out = inquiry_for(request) if args.inquiry else request
+    sys.stdout.write(orjson.dumps(out, option=orjson.OPT_INDENT_2).decode() + "\n")
     return 0

@@ -80,6 +80,28 @@ def request_for(entries: list[dict[str, Any]], order: dict[str, Any] | None, nam
                       {"fullUrl": _url(f"coverage/{name}"), "resource": coverage}, patient, *entries[1:]]}
 
 
+def inquiry_for(request: dict[str, Any], npi: str = EXAMPLE_NPI) -> dict[str, Any]:
+    """A PAS Inquiry Request Bundle about a request made here: a Claim Inquiry naming its patient
+    (member id), its payer and its provider by NPI, as the IG's PASClaimInquiryBundleExample."""
+    claim = request["entry"][0]["resource"]
+    by_url = {e["fullUrl"]: e for e in request["entry"]}
+    coverage = claim["insurance"][0]["coverage"]
+    provider = {"fullUrl": claim["provider"]["reference"],
+                "resource": {**PROVIDER, "identifier": [{"system": NPI_SYSTEM, "value": npi}]}}
+    inquiry = {
+        "resourceType": "Claim", "id": f"{claim['id']}-inquiry", "meta": {"profile": [x12.PAS + "profile-claim-inquiry"]},
+        "identifier": [{"system": "urn:example:pas:inquiry", "value": claim["id"]}],
+        "status": "active", "type": claim["type"], "use": "preauthorization", "patient": claim["patient"],
+        "created": claim["created"], "insurer": claim["insurer"], "provider": claim["provider"],
+        "insurance": [{"sequence": 1, "focal": True, "coverage": coverage}]}
+    return {"resourceType": "Bundle", "meta": {"profile": [x12.PAS + "profile-pas-inquiry-request-bundle"]},
+            "identifier": {"system": "urn:example:pas:inquiry", "value": claim["id"]}, "type": "collection",
+            "timestamp": request["timestamp"],
+            "entry": [{"fullUrl": _url(f"inquiry/{claim['id']}"), "resource": inquiry},
+                      by_url[claim["patient"]["reference"]], provider, by_url[claim["insurer"]["reference"]],
+                      by_url[coverage["reference"]]]}
+
+
 def record_request(record: dict[str, Any], knowledge: Knowledge, as_of: dt.date) -> dict[str, Any] | None:
     """A PAS Request Bundle for a patient's record Bundle (the Patient first, e.g. from `cds
     synth`): one item for its draft orders, asking the code the rules pick for them, as a
