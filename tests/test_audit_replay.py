@@ -75,3 +75,32 @@ def test_an_unresolved_medication_reference_is_kept_in_the_trail(tmp_path: Path)
     done = cds("audit", "replay", record.id, "--audit-url", url)
     assert done.returncode == 0, done.stderr
     assert "no change: today's rulesets give the same assessment" in done.stdout
+
+
+def test_a_prior_authorization_record_is_decided_again_under_todays_rules(tmp_path: Path) -> None:
+    """`cds pas submit` records each decision (A1 here); replayed under rules that no longer
+    count the patient's heart failure, the decision is re-made: A1 -> A3."""
+    example = cds("pas", "example", "S9348")
+    assert example.returncode == 0, example.stderr
+    request = tmp_path / "request.json"
+    request.write_text(example.stdout)
+    url = sqlite_url(tmp_path)
+    # The case's as-of date is the Claim's created date.
+    created = json.loads(example.stdout)["entry"][0]["resource"]["created"]
+    done = cds("pas", "submit", str(request), "--as-of", created, "--audit-url", url)
+    assert done.returncode == 0, done.stderr
+    with AuditTrail.open(url) as trail:
+        record = trail.get("#1")
+    assert record is not None and record.claim is not None and record.claim.authorization is not None
+    assert record.claim.authorization.decision == "A1"
+    rulesets = tmp_path / "rulesets"
+    shutil.copytree(DEFAULT_RULESETS, rulesets)
+    text = (rulesets / "S9348.yaml").read_text()
+    met = "when: {condition: {in: [heart-failure, heart-failure-vsac]}}"
+    assert met in text
+    (rulesets / "S9348.yaml").write_text(text.replace(met, "when: {condition: {in: [cardiogenic-shock]}}"))
+    again = cds("audit", "replay", record.id, "--audit-url", url, env={"CDS_RULESETS": str(rulesets)})
+    assert again.returncode == 1, again.stderr
+    number = record.claim.authorization.request
+    assert f"prior authorization {number}: A1" in again.stdout
+    assert f"prior authorization {number} line 1: A1 -> A3" in again.stdout.splitlines()

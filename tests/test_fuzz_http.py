@@ -36,6 +36,7 @@ BODIES = {
     "/fhir/$questionnaire-package": lambda _: package_parameters(),
     "/fhir/QuestionnaireResponse": lambda _: questionnaire_response(),
     "/fhir/Claim/$submit": lambda _: pas_request(),
+    "/fhir/Claim/$inquire": lambda _: pas_request(),
     "/cds-services/{service_id}": hook_call,
 }
 
@@ -51,7 +52,10 @@ OPERATIONS = [("GET", "/cds-services"), ("POST", "/cds-services/{service_id}"),
               ("POST", "/cds-services/{service_id}/feedback"), ("GET", "/fhir/metadata"),
               ("GET", "/fhir/Questionnaire/{resource_id}"), ("GET", "/fhir/ValueSet/{resource_id}"),
               ("POST", "/fhir/Questionnaire/$questionnaire-package"), ("POST", "/fhir/$questionnaire-package"),
-              ("POST", "/fhir/QuestionnaireResponse"), ("POST", "/fhir/Claim/$submit")]
+              ("POST", "/fhir/QuestionnaireResponse"), ("POST", "/fhir/Claim/$submit"),
+              ("POST", "/fhir/Claim/$inquire"), ("POST", "/fhir/Subscription"),
+              ("GET", "/fhir/Subscription/{subscription_id}"), ("PUT", "/fhir/Subscription/{subscription_id}"),
+              ("DELETE", "/fhir/Subscription/{subscription_id}")]
 
 
 @pytest.fixture(scope="module")

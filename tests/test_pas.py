@@ -272,11 +272,17 @@ def test_submit_over_http_plain_and_wrapped(client: CheckedClient) -> None:
         assert _review_code(body["item"][0]["adjudication"][0]) == "A1"
 
 
-def test_metadata_lists_the_submit_operation(client: CheckedClient) -> None:
+def test_metadata_lists_the_operations_and_subscriptions(client: CheckedClient) -> None:
+    """As the pack's IntermediaryCapabilities: both Claim operations by versioned canonical, and
+    Subscription create, update and delete on the PAS topic (spec-55)."""
     statement = client.get("/fhir/metadata").json()
     CapabilityStatement.model_validate(statement)
     [claim] = [r for r in statement["rest"][0]["resource"] if r["type"] == "Claim"]
-    assert claim["operation"] == [{"name": "submit", "definition": f"{x12.SUBMIT_OPERATION}|2.2.1"}]
+    assert claim["operation"] == [{"name": "submit", "definition": f"{x12.SUBMIT_OPERATION}|2.2.1"},
+                                  {"name": "inquire", "definition": f"{x12.INQUIRE_OPERATION}|2.2.1"}]
+    [subscription] = [r for r in statement["rest"][0]["resource"] if r["type"] == "Subscription"]
+    assert {"create", "update", "delete"} <= {i["code"] for i in subscription["interaction"]}
+    assert subscription["extension"][0]["valueCanonical"].endswith("/SubscriptionTopic/PASSubscriptionTopic")
 
 
 def _broken(change: str) -> dict[str, Any]:

@@ -204,6 +204,10 @@ def _replay(args: argparse.Namespace) -> int:
     result = replay(record, Evaluator(args.knowledge()))
     print(f"record #{record.seq} {record.id}: {record.patient} as of {record.as_of.isoformat()}"
           + (f", {record.claim.claim} line {record.claim.sequence}" if record.claim else ""))
+    authorization = record.claim.authorization if record.claim else None
+    if authorization is not None:
+        print(f"prior authorization {authorization.request}: {authorization.decision}"
+              + (f", after record {authorization.follows}" if authorization.follows else ""))
     for line in result.rules:
         print(f"rules changed: {line}")
     if not result.changes:

@@ -33,6 +33,20 @@ class Source(BaseModel):
         return self.kind
 
 
+class PriorAuthorization(BaseModel):
+    """A prior authorization decision on a claim line (Da Vinci PAS `Claim/$submit`): what was
+    asked, what was answered, and the earlier decision of the same request it follows (a pended
+    request decided later). Records written before this existed have none; they still verify, as
+    the hash covers each row as stored."""
+
+    model_config = ConfigDict(frozen=True)
+
+    decision: str            # X12 306 review action code: A1, A3, A4 or A6
+    requested: str | None    # the HCPCS code asked
+    request: str             # the request's key in the PAS store (its authorization number)
+    follows: str | None = None   # the record id of the decision this one replaces
+
+
 class ClaimLine(BaseModel):
     """One claim line coded with a therapy's HCPCS code, judged on its service date."""
 
@@ -44,6 +58,7 @@ class ClaimLine(BaseModel):
     service_date: dt.date
     verdict: Verdict
     reasons: list[str]
+    authorization: PriorAuthorization | None = None
 
 
 class Entry(BaseModel):

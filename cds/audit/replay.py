@@ -8,6 +8,7 @@ from pydantic import BaseModel
 
 from ..evaluator import Evaluator
 from ..models import Assessment, PatientAssessment
+from .authorization import decision_code
 from .claims import verdict
 from .models import AuditRecord
 
@@ -45,6 +46,13 @@ def replay(record: AuditRecord, evaluator: Evaluator) -> Replay:
         if judged != record.claim.verdict:
             differences.append(f"claim {record.claim.claim} line {record.claim.sequence}: verdict "
                                f"{record.claim.verdict} -> {judged} ({'; '.join(reasons)})")
+        authorization = record.claim.authorization
+        if authorization is not None:
+            # A prior authorization record is re-decided: the review action code today's rules give.
+            code = decision_code(now.assessment(record.claim.code), authorization.requested)
+            if code != authorization.decision:
+                differences.append(f"prior authorization {authorization.request} line {record.claim.sequence}: "
+                                   f"{authorization.decision} -> {code}")
     return Replay(record=record, now=now, rules=rules, changes=differences)
 
 

@@ -23,6 +23,7 @@ from ..models import Assessment, Status
 from . import charts
 from .chain import Verification
 from .models import VERDICTS, AuditRecord
+from .pa_metrics import Figures, figures, services
 from .chain import Checked
 from .trail import AuditTrail
 
@@ -71,6 +72,8 @@ class Summary(BaseModel):
     rulesets: list[str]
     # "record #N fails verification: ..." for each record left out of the figures.
     failures: list[str] = []
+    # CMS-0057-F prior authorization figures (cds/audit/pa_metrics.py); empty without PA records.
+    prior_authorization: list[Figures] = []
 
 
 def rows_of(record: AuditRecord) -> list[Row]:
@@ -150,6 +153,7 @@ def collect(trail: AuditTrail) -> tuple[list[Row], list[RecordView], Summary]:
     rows: list[Row] = []
     views: list[RecordView] = []
     failures: list[Checked] = []
+    intact: list[AuditRecord] = []
     for checked in trail.checked_records():
         record = checked.record
         if record is None or checked.failure:
@@ -157,6 +161,7 @@ def collect(trail: AuditTrail) -> tuple[list[Row], list[RecordView], Summary]:
             failures.append(checked)
             continue
         rows += rows_of(record)
+        intact.append(record)
         result = record.patient_assessment()
         claim = record.claim
         views.append(RecordView(
@@ -169,6 +174,8 @@ def collect(trail: AuditTrail) -> tuple[list[Row], list[RecordView], Summary]:
     summary = summarise(rows, len(views))
     summary.rulesets = sorted({f"{t} {v}" for view in views for t, v in view.rulesets.items()})
     summary.failures = [c.failure for c in failures if c.failure]
+    found = services(intact)
+    summary.prior_authorization = figures(found) if found else []
     return rows, views, summary
 
 

@@ -13,16 +13,20 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from ..audit import AuditTrail, Source, input_hash
+from ..audit.authorization import decision_code
 from ..audit.claims import verdict
-from ..audit.models import ClaimLine
+from ..audit.models import ClaimLine, PriorAuthorization
 from ..evaluator import Evaluator
 from ..facts import PatientFacts
 from ..fhir import InputError
 from ..fhir.read import read_document
+from ..fhir.record import PatientRecord
+from ..service.errors import HookError
 from ..knowledge import Knowledge
 from ..models import Assessment, PatientAssessment
 from ..routing import one_answer
@@ -38,10 +42,28 @@ SOURCE_HOOK = "Claim/$submit"
 @dataclass(frozen=True)
 class Decision:
     item: Item
-    code: x12.Decision
+    code: x12.Decision | None        # None: the item was cancelled (infoCancelled): nothing is decided
     assessment: Assessment | None
     note: str | None
     record_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Decided:
+    """A request and its decisions, before or after they are recorded in the audit trail."""
+
+    request: PasRequest
+    result: PatientAssessment | None
+    facts: PatientFacts
+    digest: str
+    decisions: list[Decision]
+
+    def codes(self) -> dict[int, str | None]:
+        return {d.item.sequence: d.code for d in self.decisions}
+
+
+# Adds what the record lacks to it before it is assessed (DTR answers about these orders).
+Amend = Callable[[PatientRecord, set[str]], None]
 
 
 def submit(body: Any, knowledge: Knowledge, trail: AuditTrail, base_url: str, as_of: dt.date,
@@ -49,18 +71,22 @@ def submit(body: Any, knowledge: Knowledge, trail: AuditTrail, base_url: str, as
     """The PAS Response Bundle for one request; 4xx HookError for a Bundle that cannot be processed.
     `via`: who asked, as the audit trail's source says it (the service, or `cds pas submit`)."""
     request = read_request(body)
-    result, facts_hash, facts, claimed = _assess(request, knowledge, as_of)
+    number, response_id = authorization_number(request), str(uuid.uuid4())
+    source = Source(kind=via, hook=SOURCE_HOOK, hook_instance=response_id)
+    decided = record(decide(request, knowledge, base_url, as_of), trail, source, number)
+    return response_bundle(decided, base_url, as_of, number, now, response_id)
+
+
+def decide(request: PasRequest, knowledge: Knowledge, base_url: str, as_of: dt.date,
+           amend: Amend | None = None) -> Decided:
+    """Each item decided by the therapy that claims its order; `amend` adds answers to the record."""
+    result, facts_hash, facts, claimed = _assess(request, knowledge, as_of, amend)
     base = base_url.rstrip("/")
     decisions = [_decide(item, result, claimed, knowledge, base) for item in request.items]
-    response_id = str(uuid.uuid4())
-    if result is not None:
-        source = Source(kind=via, hook=SOURCE_HOOK, hook_instance=response_id)
-        decisions = _record(decisions, request, result, facts, facts_hash, trail, source, as_of)
-    stamp = (now or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds")
-    return _bundle(request, decisions, response_id, base, as_of, stamp)
+    return Decided(request, result, facts, facts_hash, decisions)
 
 
-def _assess(request: PasRequest, knowledge: Knowledge, as_of: dt.date
+def _assess(request: PasRequest, knowledge: Knowledge, as_of: dt.date, amend: Amend | None
             ) -> tuple[PatientAssessment | None, str, PatientFacts, dict[str, set[str]]]:
     evaluator = Evaluator(knowledge)
     try:
@@ -68,36 +94,42 @@ def _assess(request: PasRequest, knowledge: Knowledge, as_of: dt.date
         records = evaluator.records(entries, strict=False)
     except InputError as exc:
         raise HookError(400, exc.problems) from None
-    record = next((r for r in records if r.reference == request.patient_ref), None)
-    if record is None:
+    record_ = next((r for r in records if r.reference == request.patient_ref), None)
+    if record_ is None:
         raise HookError(422, "the Claim's patient could not be read from the Bundle")
     wanted = {ref for item in request.items for ref in item.orders}
-    evaluation = evaluator.assess(record, as_of, orders=wanted)
+    if amend is not None:
+        amend(record_, wanted)
+    evaluation = evaluator.assess(record_, as_of, orders=wanted)
     return evaluation.result, input_hash(e.resource for e in entries), evaluation.facts, evaluation.claimed
 
 
 def _decide(item: Item, result: PatientAssessment | None, claimed: dict[str, set[str]], knowledge: Knowledge,
             base: str) -> Decision:
+    if item.cancelled:
+        return Decision(item, None, None, "Cancelled by the submitter (infoCancelled): no decision stands for "
+                                          "this item.")
     claimers = [result.assessment(t) for t, refs in sorted(claimed.items())
                 if result is not None and refs & set(item.orders)]
     if not claimers:
         return Decision(item, x12.PENDED, None, "Pended for review: no home infusion therapy of this service claims "
                                           "the order of this item, so no rules decide it.")
     assessment = one_answer(claimers, knowledge.rulesets)
-    if assessment.status == "eligible":
-        if item.code == assessment.billing.code:
-            return Decision(item, x12.CERTIFIED, assessment, None)
-        return Decision(item, x12.MODIFIED, assessment,
+    code = decision_code(assessment, item.code)
+    if code == x12.CERTIFIED:
+        return Decision(item, code, assessment, None)
+    if code == x12.MODIFIED:
+        return Decision(item, code, assessment,
                         f"Modified: the order supports {assessment.billing.code} ({assessment.title}), "
                         "authorized in the added item in place of the code requested.")
-    if assessment.status == "not-eligible":
+    if code == x12.NOT_CERTIFIED:
         not_met = [c for c in assessment.criteria if c.result == "not-met"]
         unmet = [c for c in not_met if c.required] or not_met
         text = "Not certified: unmet criteria: " + "; ".join(f"{c.id} ({c.reason})" for c in unmet)
         recommended = next((a for a in assessment.alternatives if a.recommended), None)
         if recommended is not None:
             text += f". Recommended alternative: {recommended.text}"
-        return Decision(item, x12.NOT_CERTIFIED, assessment, text + ".")
+        return Decision(item, code, assessment, text + ".")
     unknown = [c.id for c in assessment.criteria if c.required and c.result == "unknown"]
     parts = ["Pended: more information is needed"]
     if assessment.documentation:
@@ -109,24 +141,32 @@ def _decide(item: Item, result: PatientAssessment | None, claimed: dict[str, set
         parts.append("findings for clinical review: " + ", ".join(warnings))
     parts.append("answer the DTR questionnaire "
                  + questionnaire_canonical(base, knowledge.rulesets[assessment.therapy]))
-    return Decision(item, x12.PENDED, assessment, ". ".join(parts) + ".")
+    return Decision(item, code, assessment, ". ".join(parts) + ".")
 
 
-def _record(decisions: list[Decision], request: PasRequest, result: PatientAssessment, facts: PatientFacts,
-            digest: str, trail: AuditTrail, source: Source, as_of: dt.date) -> list[Decision]:
+def record(decided: Decided, trail: AuditTrail, source: Source, key: str,
+           follows: dict[str, str] | None = None) -> Decided:
+    """Each decided item appended to the audit trail (a claim line of the request's Claim), linked
+    by `follows` (item sequence -> record id) to the decision it replaces."""
+    if decided.result is None:
+        return decided
+    request, result = decided.request, decided.result
     done = []
-    for d in decisions:
-        if d.assessment is None:
+    for d in decided.decisions:
+        if d.assessment is None or d.code is None:
             done.append(d)
             continue
         judged, reasons = verdict(d.assessment)
+        authorization = PriorAuthorization(decision=d.code, requested=d.item.code, request=key,
+                                           follows=(follows or {}).get(str(d.item.sequence)))
         line = ClaimLine(claim=request.claim_ref, sequence=d.item.sequence, code=d.assessment.therapy,
-                         service_date=as_of, verdict=judged,
-                         reasons=[f"prior authorization {d.code} {x12.DISPLAYS[d.code]}", *reasons])
-        record = trail.append(source=source, input_hash=digest, assessment=result.narrowed([d.assessment]),
-                              facts=facts, claim=line)
-        done.append(Decision(d.item, d.code, d.assessment, d.note, record.id))
-    return done
+                         service_date=result.as_of, verdict=judged,
+                         reasons=[f"prior authorization {d.code} {x12.DISPLAYS[d.code]}", *reasons],
+                         authorization=authorization)
+        appended = trail.append(source=source, input_hash=decided.digest, assessment=result.narrowed([d.assessment]),
+                                facts=decided.facts, claim=line)
+        done.append(Decision(d.item, d.code, d.assessment, d.note, appended.id))
+    return replace(decided, decisions=done)
 
 
 def authorization_number(request: PasRequest) -> str:
@@ -140,9 +180,13 @@ def authorization_number(request: PasRequest) -> str:
     return "PA" + hashlib.sha256(key.encode()).hexdigest()[:14].upper()
 
 
-def _bundle(request: PasRequest, decisions: list[Decision], response_id: str, base: str, as_of: dt.date,
-            stamp: str) -> dict[str, Any]:
-    number = authorization_number(request)
+def response_bundle(decided: Decided, base_url: str, as_of: dt.date, number: str,
+                    now: dt.datetime | None = None, response_id: str | None = None) -> dict[str, Any]:
+    """The PAS Response Bundle of decided items; `number`: the request's authorization number;
+    `response_id`: the ClaimResponse id (the audit records' hook instance)."""
+    request, decisions, base = decided.request, decided.decisions, base_url.rstrip("/")
+    response_id = response_id or str(uuid.uuid4())
+    stamp = (now or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds")
     notes = [d for d in decisions if d.note]
     items, added = [], []
     for d in decisions:
@@ -208,9 +252,10 @@ def _bundle(request: PasRequest, decisions: list[Decision], response_id: str, ba
             "type": "collection", "timestamp": stamp, "entry": entries}
 
 
-def _adjudication(code: str, number: str | None) -> dict[str, Any]:
-    return {"extension": [x12.review_action(code, number)],
-            "category": {"coding": [{"system": x12.ADJUDICATION_SYSTEM, "code": "submitted"}]}}
+def _adjudication(code: str | None, number: str | None) -> dict[str, Any]:
+    category = {"category": {"coding": [{"system": x12.ADJUDICATION_SYSTEM, "code": "submitted"}]}}
+    # A cancelled item is answered (spec-46) without a review action: no X12 306 code is invented for it.
+    return category if code is None else {"extension": [x12.review_action(code, number)], **category}
 
 
 def _period(request: PasRequest, item: Item, as_of: dt.date) -> dict[str, str]:

@@ -34,6 +34,7 @@ class Item:
     orders: tuple[str, ...]          # "MedicationRequest/<id>": the named order, else the draft orders
     named: bool                      # whether the item named its order (requestedService)
     serviced: dict[str, Any] | None  # the requested service period, as a Period
+    cancelled: bool = False          # an update cancels it (modifierExtension infoCancelled: spec-69)
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,14 @@ class PasRequest:
 
 def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
+
+
+def identifiers(resource: dict[str, Any] | None) -> list[str]:
+    """The identifier values of a resource (member ids, NPIs)."""
+    if resource is None:
+        return []
+    return [i["value"] for i in as_list(resource.get("identifier"))
+            if isinstance(i, dict) and isinstance(i.get("value"), str)]
 
 
 def _ref(value: Any) -> str | None:
@@ -174,7 +183,12 @@ def _item(index: int, item: dict[str, Any], resources: dict[str, tuple[str, dict
             raise _problem(422, "an order of the request is for another patient than the Claim's", f"{where}.extension")
     return Item(index=index, sequence=sequence, code=_hcpcs(item.get("productOrService")),
                 trace=traces[0] if traces and isinstance(traces[0], dict) else None,
-                orders=orders, named=bool(named), serviced=_period(item))
+                orders=orders, named=bool(named), serviced=_period(item), cancelled=_cancelled(item))
+
+
+def _cancelled(item: dict[str, Any]) -> bool:
+    return any(isinstance(e, dict) and e.get("url") == x12.INFO_CANCELLED and e.get("valueBoolean") is True
+               for e in as_list(item.get("modifierExtension")))
 
 
 def _hcpcs(concept: Any) -> str | None:

@@ -29,12 +29,15 @@ from ..service.errors import FHIR_JSON, HookError
 from ..service.openapi import PACKAGE_PARAMETERS, PAS_REQUEST, QUESTIONNAIRE_RESPONSE, json_body
 from ..service.security import client_of
 from ..service.settings import Settings
-from . import x12
 from .answers import accept, issued_packages
 from .canonical import questionnaire_id
 from .fhir import OPERATION
 from .operation import questionnaire_package
-from .pas import submit
+from . import pas_routes, x12
+from .pas_routes import PasService
+from .pas_store import PasStore
+from .pas_subscription import PROFILE as SUBSCRIPTION_PROFILE
+from .pas_subscription import TOPIC, TOPIC_CANONICAL as SUBSCRIPTION_TOPIC_CANONICAL
 from .policy import policy_for
 from .questionnaire import build_questionnaire, build_valuesets
 from .store import ResponseStore
@@ -43,12 +46,14 @@ PACKAGE_PATHS = ("/fhir/Questionnaire/$questionnaire-package", "/fhir/$questionn
 
 
 def router(*, settings: Settings, knowledge: Knowledge, trail: AuditTrail, responses: ResponseStore,
-           gate: Gate, base_url: Callable[[Request], str]) -> APIRouter:
+           pas: PasStore, gate: Gate, base_url: Callable[[Request], str]) -> APIRouter:
     app = APIRouter()
     authenticated = [Depends(gate)]
     fhir_body = Depends(gate.json(settings.max_body_bytes))
     # A completed form is small: a larger body is refused before it is read whole.
     answer_body = Depends(gate.json(min(settings.max_body_bytes, settings.max_answer_bytes)))
+    service = PasService(settings, knowledge, trail, responses, pas)
+    app.include_router(pas_routes.router(settings=settings, service=service, gate=gate, base_url=base_url))
 
     @app.get("/fhir/metadata")
     async def metadata(request: Request) -> Response:
@@ -89,17 +94,20 @@ def router(*, settings: Settings, knowledge: Knowledge, trail: AuditTrail, respo
         stored = await anyio.to_thread.run_sync(
             lambda: accept(body, knowledge, responses, base_url(request), client))
         await anyio.to_thread.run_sync(responses.add, stored, settings.max_stored_answers)
+        # Pended prior authorization requests of this client about the patient are decided again.
+        redecided = await anyio.to_thread.run_sync(service.answered, client, stored.patient, base_url(request))
         outcome = {"resourceType": "OperationOutcome", "issue": [{
             "severity": "information", "code": "informational",
             "diagnostics": f"stored as QuestionnaireResponse/{stored.id}, linked to coverage assertion "
-                           f"{stored.assertion_id}; its answers count in the next assessment of the order"}]}
+                           f"{stored.assertion_id}; its answers count in the next assessment of the order"
+                           + (f"; {redecided} pended prior authorization request(s) decided again"
+                              if redecided else "")}]}
         return _fhir(outcome, 201, {"Location": f"{base_url(request)}/fhir/QuestionnaireResponse/{stored.id}"})
 
     @app.post("/fhir/Claim/$submit", openapi_extra=json_body(PAS_REQUEST, FHIR_JSON))
     async def claim_submit(request: Request, body: Any = fhir_body) -> Response:
-        day = settings.as_of or dt.date.today()
-        result = await anyio.to_thread.run_sync(
-            lambda: submit(body, knowledge, trail, base_url(request), day))
+        client = client_of(request)
+        result = await anyio.to_thread.run_sync(lambda: service.submit(body, client, base_url(request)))
         return _fhir(result)
 
     return app
@@ -108,12 +116,13 @@ def router(*, settings: Settings, knowledge: Knowledge, trail: AuditTrail, respo
 def capability_statement(base_url: str) -> dict[str, Any]:
     """What this server does, as DTR's payer CapabilityStatement asks: the package operation on
     Questionnaire, reading Questionnaire and ValueSet, creating QuestionnaireResponse; and PAS's
-    Claim/$submit."""
+    IntermediaryCapabilities: Claim/$submit, Claim/$inquire and rest-hook Subscriptions on the
+    PAS topic."""
     return {
         "resourceType": "CapabilityStatement", "status": "active", "date": dt.date.today().isoformat(),
         "kind": "instance", "fhirVersion": "4.0.1", "format": ["json"],
         "implementation": {"description": "Home infusion CDS: Da Vinci DTR payer service (no CQL; prefill on the server) "
-                                          "and PAS prior authorization (Claim/$submit)",
+                                          "and PAS prior authorization (Claim/$submit, Claim/$inquire, Subscription)",
                            "url": f"{base_url}/fhir"},
         # No `instantiates` of DTR's dtr-payer-service: its $log-questionnaire-errors and
         # ValueSet/$expand are not offered.
@@ -122,9 +131,12 @@ def capability_statement(base_url: str) -> dict[str, Any]:
              "operation": [{"name": "questionnaire-package", "definition": OPERATION}]},
             {"type": "ValueSet", "interaction": [{"code": "read"}]},
             {"type": "QuestionnaireResponse", "interaction": [{"code": "create"}]},
-            # PAS IntermediaryCapabilities names the operation by its versioned canonical;
-            # $inquire and Subscription are not offered yet.
-            {"type": "Claim", "operation": [{"name": "submit", "definition": f"{x12.SUBMIT_OPERATION}|2.2.1"}]},
+            # PAS IntermediaryCapabilities names the operations by their versioned canonicals.
+            {"type": "Claim", "operation": [{"name": "submit", "definition": f"{x12.SUBMIT_OPERATION}|2.2.1"},
+                                            {"name": "inquire", "definition": f"{x12.INQUIRE_OPERATION}|2.2.1"}]},
+            {"extension": [{"url": SUBSCRIPTION_TOPIC_CANONICAL, "valueCanonical": TOPIC}],
+             "type": "Subscription", "supportedProfile": [SUBSCRIPTION_PROFILE],
+             "interaction": [{"code": "create"}, {"code": "read"}, {"code": "update"}, {"code": "delete"}]},
         ]}],
     }
 

@@ -18,6 +18,7 @@ RESPONSE_BUNDLE = PAS + "profile-pas-response-bundle"
 CLAIM_PROFILES = frozenset({PAS + "profile-claim", PAS + "profile-claim-update"})
 CLAIM_RESPONSE = PAS + "profile-claimresponse"
 SUBMIT_OPERATION = "http://hl7.org/fhir/us/davinci-pas/OperationDefinition/Claim-submit"
+INQUIRE_OPERATION = "http://hl7.org/fhir/us/davinci-pas/OperationDefinition/Claim-inquiry"
 
 REVIEW_ACTION = PAS + "extension-reviewAction"
 REVIEW_ACTION_CODE = PAS + "extension-reviewActionCode"
@@ -26,6 +27,9 @@ ITEM_TRACE_NUMBER = PAS + "extension-itemTraceNumber"
 PRE_AUTH_ISSUE_DATE = PAS + "extension-itemPreAuthIssueDate"
 PRE_AUTH_PERIOD = PAS + "extension-itemPreAuthPeriod"
 AUTHORIZED_DETAIL = PAS + "extension-itemAuthorizedDetail"
+INFO_CANCELLED = PAS + "modifierextension-infoCancelled"
+CLAIM_UPDATE = PAS + "profile-claim-update"
+TRANSMISSION_IDENTIFIERS = PAS + "extension-TransmissionIdentifiers"
 
 REVIEW_ACTION_SYSTEM = "https://codesystem.x12.org/005010/306"
 ADJUDICATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/adjudication"

@@ -63,6 +63,16 @@ PAS_REQUEST = {
                    "parameter": {"type": "array", "items": {"type": "object", "properties": {"resource": _RESOURCE}}}},
 }
 
+# Da Vinci PAS Subscription (profile-subscription: the PAS topic, rest-hook, full-resource).
+SUBSCRIPTION = {
+    "type": "object", "required": ["resourceType", "criteria", "channel"],
+    "properties": {"resourceType": {"const": "Subscription"}, "criteria": _STRING,
+                   "_criteria": {"type": "object"},
+                   "channel": {"type": "object", "properties": {"type": _STRING, "endpoint": _STRING,
+                                                                "payload": _STRING, "_payload": {"type": "object"},
+                                                                "header": {"type": "array", "items": _STRING}}}},
+}
+
 
 def json_body(schema: dict[str, Any], media_type: str = "application/json") -> dict[str, Any]:
     """FastAPI's openapi_extra for an endpoint that takes this JSON body."""

@@ -72,6 +72,13 @@ class Settings(BaseModel):
     # The payer policy for CRD coverage information (cds/davinci/policy.py); None: the one
     # shipped with the rulesets (rulesets/davinci/payer-policy.yaml).
     payer_policy: Path | None = None
+    # Where PAS prior authorization requests, Subscriptions and notification deliveries are kept
+    # (sqlite:///PATH or postgresql://...); None: beside the feedback (feedback_db).
+    pas_url: str | None = None
+    # Days a PAS request stays queryable after its services end: at least six months (PAS spec-73).
+    pas_retention_days: int = Field(default=183, ge=183)
+    # Notifications go to https endpoints only; a local test receiver may need http.
+    subscription_https_only: bool = True
 
     @model_validator(mode="after")
     def _audience_is_configured(self) -> Settings:
@@ -81,6 +88,9 @@ class Settings(BaseModel):
             raise ValueError("authentication needs the public base URL (--public-base-url): "
                              "the JWT audience is never taken from request headers")
         return self
+
+    def pas_store_url(self) -> str:
+        return self.pas_url or f"sqlite:///{self.feedback_db}"
 
     def to_env(self) -> str:
         data = self.model_dump(mode="json")

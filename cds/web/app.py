@@ -24,6 +24,7 @@ from ..audit import AuditTrail
 from ..catalog import routes as catalog_routes
 from ..davinci import answers as dtr_answers
 from ..davinci import routes as dtr_routes
+from ..davinci.pas_store import PasStore
 from ..davinci.policy import policy_for
 from ..davinci.store import ResponseStore
 from ..evaluator import Evaluator
@@ -56,6 +57,8 @@ def create_app(settings: Settings | None = None, knowledge: _knowledge.Knowledge
     trail = AuditTrail.open(settings.audit_url)
     # Completed DTR QuestionnaireResponses, beside the feedback.
     responses = ResponseStore(settings.feedback_db)
+    # PAS prior authorization requests kept to be decided again, and Subscriptions.
+    pas = PasStore(settings.pas_store_url())
     verifier = Verifier(settings.auth, ReplayCache(settings.feedback_db)) if settings.auth else None
     gate = Gate(settings, verifier)
     tokens = ReviewTokens(settings.auth.review_secret.get_secret_value()) if settings.auth else None
@@ -72,6 +75,7 @@ def create_app(settings: Settings | None = None, knowledge: _knowledge.Knowledge
         gc.set_threshold(*GC_THRESHOLDS)
         yield
         trail.close()
+        pas.close()
 
     # No generated docs: the API is the CDS Hooks specification's, and less surface is safer.
     app = FastAPI(title="Home infusion CDS Hooks service", lifespan=lifespan,
@@ -124,7 +128,7 @@ def create_app(settings: Settings | None = None, knowledge: _knowledge.Knowledge
                                     base_url=base_url, tokens=tokens, paths=lambda: _route_paths(app.routes),
                                     amend=lambda client, record, drafts: dtr_answers.amend(
                                         record, drafts, responses, evaluator.knowledge, client)))
-    app.include_router(dtr_routes.router(settings=settings, knowledge=evaluator.knowledge, trail=trail, responses=responses,
+    app.include_router(dtr_routes.router(settings=settings, knowledge=evaluator.knowledge, trail=trail, responses=responses, pas=pas,
                                          gate=gate, base_url=base_url))
     app.include_router(catalog_routes.router())
 

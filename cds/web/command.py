@@ -30,6 +30,14 @@ def add_serve_parser(commands: Any) -> None:
     serve.add_argument("--audit-url", metavar="URL",
                        help="audit trail of every evaluation: sqlite:///PATH or postgresql://... "
                             "(default $CDS_AUDIT_URL, else sqlite:///cds-audit.sqlite)")
+    serve.add_argument("--pas-url", metavar="URL",
+                       help="where PAS prior authorization requests and Subscriptions are kept: sqlite:///PATH or "
+                            "postgresql://... (default: the --feedback-db file)")
+    serve.add_argument("--pas-retention-days", type=int, default=183, metavar="DAYS",
+                       help="days a PAS request stays queryable after its services end (default and least 183: "
+                            "six months, PAS spec-73)")
+    serve.add_argument("--subscription-allow-http", action="store_true",
+                       help="let PAS Subscriptions notify plain http endpoints (default: https only)")
     serve.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY, metavar="N",
                        help=f"largest request body, and the most fetched from fhirServer for one call "
                             f"(default {DEFAULT_MAX_BODY}: answered within ~500 ms)")
@@ -103,7 +111,8 @@ def run_serve(args: argparse.Namespace) -> int:
             max_body_bytes=args.max_body_bytes, fetch_timeout=args.fetch_timeout,
             max_stored_answers=args.max_stored_answers, max_answer_bytes=args.max_answer_bytes,
             public_base_url=args.public_base_url, as_of=args.as_of, audit_url=args.audit_url or default_url(),
-            payer_policy=args.payer_policy,
+            payer_policy=args.payer_policy, pas_url=args.pas_url, pas_retention_days=args.pas_retention_days,
+            subscription_https_only=not args.subscription_allow_http,
         )
         if settings.payer_policy is not None:
             # Checked before any worker starts: a bad file is named here, once.

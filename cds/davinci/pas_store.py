@@ -1,0 +1,229 @@
+"""Prior authorization requests, PAS Subscriptions and notification deliveries, kept in SQLite
+(default) or PostgreSQL through SQLAlchemy Core, as the audit trail is (cds/audit/store.py).
+
+A request is kept with its current response Bundle so that later answers re-decide it
+(pended -> decided), `$inquire` finds it and a notification carries it. Requests stay
+queryable until `keep_until`: the end of the service period asked for (else the decision day)
+plus the retention setting, at least six months (PAS spec-73); older rows are dropped when a
+request is saved. Rows belong to a client (the JWT issuer), as DTR answers do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Literal
+
+import orjson
+from pydantic import BaseModel
+from sqlalchemy import (Boolean, Column, Connection, Integer, MetaData, String, Table, Text, and_, delete, insert,
+                        select, update)
+from sqlalchemy.engine import make_url
+
+from ..audit.store import engine_for
+from ..private import create_private
+
+metadata = MetaData()
+requests = Table(
+    "pas_request", metadata,
+    Column("key", String(40), primary_key=True),
+    Column("client", Text, nullable=False),
+    Column("patient", Text, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("as_of", String(10), nullable=False),
+    Column("claims", Text, nullable=False),
+    Column("members", Text, nullable=False),
+    Column("providers", Text, nullable=False),
+    Column("orgs", Text, nullable=False),
+    Column("request", Text, nullable=False),
+    Column("response", Text, nullable=False),
+    Column("records", Text, nullable=False),
+    Column("codes", Text, nullable=False),
+    Column("submitted", String(40), nullable=False),
+    Column("decided", String(40), nullable=True),
+    Column("keep_until", String(10), nullable=False),
+)
+subscriptions = Table(
+    "pas_subscription", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("client", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("orgs", Text, nullable=False),
+    Column("endpoint", Text, nullable=False),
+    # channel.header lines (a bearer token for the receiver): sent, never shown or logged.
+    Column("headers", Text, nullable=False),
+    Column("resource", Text, nullable=False),
+    Column("events", Integer, nullable=False),
+    Column("created", String(40), nullable=False),
+)
+deliveries = Table(
+    "pas_delivery", metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("subscription", String(36), nullable=False),
+    Column("event", Integer, nullable=False),
+    Column("kind", String(24), nullable=False),
+    Column("time", String(40), nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Column("outcome", Text, nullable=False),
+)
+
+State = Literal["pended", "decided"]
+
+
+class StoredRequest(BaseModel):
+    key: str                      # the authorization number (cds/davinci/pas.py)
+    client: str
+    patient: str                  # "Patient/<id>"
+    state: State
+    as_of: dt.date
+    claims: list[str]             # the Claim's identifiers ("system|value") and its reference
+    members: list[str]            # the patient's member / subscriber ids
+    providers: list[str]          # the requesting provider's identifiers (NPI)
+    orgs: list[str]               # what a Subscription's org-identifier filter matches
+    request: dict[str, Any]       # the request Bundle, re-read when answers arrive
+    response: dict[str, Any]      # the current response Bundle
+    records: dict[str, str]       # item sequence -> the audit record of its current decision
+    codes: dict[str, str | None]  # item sequence -> its current X12 306 code (None: cancelled)
+    submitted: dt.datetime
+    decided: dt.datetime | None
+    keep_until: dt.date
+
+
+class StoredSubscription(BaseModel):
+    id: str
+    client: str
+    status: str
+    orgs: list[str]
+    endpoint: str
+    headers: list[str]
+    resource: dict[str, Any]
+    events: int
+    created: dt.datetime
+
+
+class Delivery(BaseModel):
+    subscription: str
+    event: int
+    kind: str                     # "handshake" or "event-notification"
+    time: dt.datetime
+    ok: bool
+    outcome: str                  # "HTTP 200", "timed out", "refused: ..." (never the body)
+
+
+_JSON = ("claims", "members", "providers", "orgs", "request", "response", "records", "codes", "headers", "resource")
+
+
+def _row(model: BaseModel) -> dict[str, Any]:
+    data = model.model_dump(mode="json")
+    return {k: orjson.dumps(v).decode() if k in _JSON else v for k, v in data.items()}
+
+
+def _read(row: Any) -> dict[str, Any]:
+    return {k: orjson.loads(v) if k in _JSON else v for k, v in dict(row).items()}
+
+
+class PasStore:
+    def __init__(self, url: str) -> None:
+        self.engine = engine_for(url)
+        if self.engine.dialect.name == "sqlite":
+            create_private(make_url(url).database or "")
+        with self._writing() as conn:
+            metadata.create_all(conn)
+
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        # SQLite: BEGIN IMMEDIATE (cds/audit/store.py's begin hook), so read-then-write is atomic.
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(write=True)
+            with conn.begin():
+                yield conn
+
+    # ---- requests ----
+
+    def save(self, request: StoredRequest, today: dt.date | None = None) -> None:
+        """Insert or replace the request; drop requests past their retention."""
+        with self._writing() as conn:
+            conn.execute(delete(requests).where(requests.c.key == request.key))
+            conn.execute(insert(requests).values(**_row(request)))
+            conn.execute(delete(requests).where(requests.c.keep_until < (today or dt.date.today()).isoformat()))
+
+    def get(self, key: str) -> StoredRequest | None:
+        found = self._requests(requests.c.key == key)
+        return found[0] if found else None
+
+    def pended(self, client: str, patient: str) -> list[StoredRequest]:
+        return self._requests(and_(requests.c.client == client, requests.c.patient == patient,
+                                   requests.c.state == "pended"))
+
+    def of_patient(self, patient: str) -> list[StoredRequest]:
+        return self._requests(requests.c.patient == patient)
+
+    def all(self) -> list[StoredRequest]:
+        return self._requests(None)
+
+    def _requests(self, where: Any) -> list[StoredRequest]:
+        query = select(requests).order_by(requests.c.submitted)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query if where is None else query.where(where)).mappings().all()
+        return [StoredRequest.model_validate(_read(r)) for r in rows]
+
+    # ---- subscriptions ----
+
+    def add_subscription(self, subscription: StoredSubscription) -> None:
+        with self._writing() as conn:
+            conn.execute(insert(subscriptions).values(**_row(subscription)))
+
+    def replace_subscription(self, subscription: StoredSubscription) -> bool:
+        """A new version of one of the client's Subscriptions (False: the client has none by that id)."""
+        with self._writing() as conn:
+            done = conn.execute(update(subscriptions).where(and_(subscriptions.c.client == subscription.client,
+                                                                 subscriptions.c.id == subscription.id))
+                                .values(**_row(subscription)))
+        return bool(done.rowcount)
+
+    def subscription(self, client: str, subscription_id: str) -> StoredSubscription | None:
+        found = self._subscriptions(and_(subscriptions.c.client == client, subscriptions.c.id == subscription_id))
+        return found[0] if found else None
+
+    def subscribed(self, client: str) -> list[StoredSubscription]:
+        """The client's active Subscriptions (only the submitter hears of its requests: spec-59)."""
+        return self._subscriptions(and_(subscriptions.c.client == client, subscriptions.c.status == "active"))
+
+    def set_status(self, subscription_id: str, status: str) -> None:
+        with self._writing() as conn:
+            conn.execute(update(subscriptions).where(subscriptions.c.id == subscription_id).values(status=status))
+
+    def remove_subscription(self, client: str, subscription_id: str) -> bool:
+        with self._writing() as conn:
+            done = conn.execute(delete(subscriptions).where(and_(subscriptions.c.client == client,
+                                                                 subscriptions.c.id == subscription_id)))
+        return bool(done.rowcount)
+
+    def next_event(self, subscription_id: str) -> int:
+        """The subscription's next event number (eventsSinceSubscriptionStart)."""
+        with self._writing() as conn:
+            count = conn.execute(select(subscriptions.c.events).where(subscriptions.c.id == subscription_id)).scalar()
+            number = int(count or 0) + 1
+            conn.execute(update(subscriptions).where(subscriptions.c.id == subscription_id).values(events=number))
+        return number
+
+    def _subscriptions(self, where: Any) -> list[StoredSubscription]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(subscriptions).where(where).order_by(subscriptions.c.created)).mappings().all()
+        return [StoredSubscription.model_validate(_read(r)) for r in rows]
+
+    # ---- deliveries ----
+
+    def record_delivery(self, delivery: Delivery) -> None:
+        with self._writing() as conn:
+            conn.execute(insert(deliveries).values(**delivery.model_dump(mode="json")))
+
+    def deliveries(self, subscription_id: str) -> list[Delivery]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(deliveries).where(deliveries.c.subscription == subscription_id)
+                                .order_by(deliveries.c.seq)).mappings().all()
+        return [Delivery.model_validate({k: v for k, v in r.items() if k != "seq"}) for r in rows]
+
+    def close(self) -> None:
+        self.engine.dispose()
