@@ -4,8 +4,10 @@ Each Claim item is decided by the therapy that claims its order (the order it na
 `requestedService`, else the Bundle's draft orders; cds/routing.py `one_answer` when several
 claim it), from the same assessment the order-sign card and the DTR questionnaire come from:
 eligible -> A1 (A6 when the requested HCPCS code is not the code the rules pick for the order),
-not-eligible -> A3, insufficient-information / needs-review -> A4. Every decided item is a
-record of the audit trail (a claim line of the request's Claim); the ClaimResponse names them.
+not-eligible -> A3, insufficient-information / needs-review -> A4, with a CommunicationRequest
+for each documentation item (pas_attachments.py). Every decided item is a record of the audit
+trail (a claim line of the request's Claim; an item no therapy claims, a record without one); the
+ClaimResponse names them. An item the rules cannot decide is a business error (pas_errors.py).
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ from ..routing import one_answer
 from ..terminology.valuesets import HCPCS
 from . import x12
 from .canonical import questionnaire_canonical
+from .pas_attachments import communication_requests
+from .pas_codes import Coding, pas_codes
+from .pas_errors import BusinessError, business_error, error_element, outcome, therapy_codes
 from .pas_request import Item, PasRequest, as_list, read_request
 
 SOURCE_HOOK = "Claim/$submit"
@@ -53,17 +58,24 @@ def submit(body: Any, knowledge: Knowledge, trail: AuditTrail, base_url: str, as
     request = read_request(body)
     result, facts_hash, facts, claimed = _assess(request, knowledge, as_of)
     base = base_url.rstrip("/")
-    decisions = [_decide(item, result, claimed, knowledge, base) for item in request.items]
+    codes = pas_codes(knowledge.folder)
+    known = therapy_codes(knowledge)
+    errors = [e for e in (business_error(item, known) for item in request.items) if e is not None]
+    failed = {e.sequence for e in errors}
+    decisions = [_decide(item, result, claimed, knowledge, base) for item in request.items if item.sequence not in failed]
     response_id = str(uuid.uuid4())
-    if result is not None:
-        source = Source(kind=via, hook=SOURCE_HOOK, hook_instance=response_id)
-        decisions = _record(decisions, request, result, facts, facts_hash, trail, source, as_of)
+    source = Source(kind=via, hook=SOURCE_HOOK, hook_instance=response_id)
+    decisions = _record(decisions, request, result, facts, facts_hash, trail, source, as_of)
+    attachments = {d.item.sequence: communication_requests(
+        d.assessment, d.item.sequence, authorization_number(request),
+        questionnaire_canonical(base, knowledge.rulesets[d.assessment.therapy]), codes.questionnaire_attachment,
+        request.claim, response_id, base) for d in decisions if d.code == x12.PENDED and d.assessment is not None}
     stamp = (now or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds")
-    return _bundle(request, decisions, response_id, base, as_of, stamp)
+    return _bundle(request, decisions, errors, attachments, codes.reject_reason, response_id, base, as_of, stamp)
 
 
 def _assess(request: PasRequest, knowledge: Knowledge, as_of: dt.date
-            ) -> tuple[PatientAssessment | None, str, PatientFacts, dict[str, set[str]]]:
+            ) -> tuple[PatientAssessment, str, PatientFacts, dict[str, set[str]]]:
     try:
         entries = read_document(request.bundle, "Bundle")
         records = build_records(entries, strict=False, screen=knowledge.screen)
@@ -75,15 +87,13 @@ def _assess(request: PasRequest, knowledge: Knowledge, as_of: dt.date
     wanted = {ref for item in request.items for ref in item.orders}
     facts, claimed = therapy_orders(record, wanted, knowledge, as_of)
     digest = input_hash(e.resource for e in entries)
-    if not claimed:
-        return None, digest, facts, claimed
+    # No therapy claiming: an evaluation of none, the record of the items pended for review.
     return assess_facts(facts, as_of, sorted(claimed)), digest, facts, claimed
 
 
-def _decide(item: Item, result: PatientAssessment | None, claimed: dict[str, set[str]], knowledge: Knowledge,
+def _decide(item: Item, result: PatientAssessment, claimed: dict[str, set[str]], knowledge: Knowledge,
             base: str) -> Decision:
-    claimers = [result.assessment(t) for t, refs in sorted(claimed.items())
-                if result is not None and refs & set(item.orders)]
+    claimers = [result.assessment(t) for t, refs in sorted(claimed.items()) if refs & set(item.orders)]
     if not claimers:
         return Decision(item, x12.PENDED, None, "Pended for review: no home infusion therapy of this service claims "
                                           "the order of this item, so no rules decide it.")
@@ -121,7 +131,13 @@ def _record(decisions: list[Decision], request: PasRequest, result: PatientAsses
     done = []
     for d in decisions:
         if d.assessment is None:
-            done.append(d)
+            # No therapy claims the item's order: pended for review, on record as an evaluation of
+            # no therapy (a claim line names a therapy), the item told in its warnings.
+            told = f"{request.claim_ref} item {d.item.sequence}: prior authorization {d.code} {x12.DISPLAYS[d.code]}: " \
+                   "no home infusion therapy claims its order"
+            unclaimed = result.narrowed([]).model_copy(update={"warnings": [*result.warnings, told]})
+            record = trail.append(source=source, input_hash=digest, assessment=unclaimed, facts=facts)
+            done.append(Decision(d.item, d.code, None, d.note, record.id))
             continue
         judged, reasons = verdict(d.assessment)
         line = ClaimLine(claim=request.claim_ref, sequence=d.item.sequence, code=d.assessment.therapy,
@@ -144,15 +160,27 @@ def authorization_number(request: PasRequest) -> str:
     return "PA" + hashlib.sha256(key.encode()).hexdigest()[:14].upper()
 
 
-def _bundle(request: PasRequest, decisions: list[Decision], response_id: str, base: str, as_of: dt.date,
+def _bundle(request: PasRequest, decisions: list[Decision], errors: list[BusinessError],
+            attachments: dict[int, list[dict[str, Any]]], reason: Coding, response_id: str, base: str, as_of: dt.date,
             stamp: str) -> dict[str, Any]:
     number = authorization_number(request)
-    notes = [d for d in decisions if d.note]
+    by_sequence = {d.item.sequence: d for d in decisions}
+    failed = {e.sequence: e for e in errors}
+    # processNote numbers in the order of the items: a decision's note or an error's text.
+    notes = [text for i in request.items for text in [by_sequence[i.sequence].note if i.sequence in by_sequence
+                                                       else failed[i.sequence].text] if text]
     items, added = [], []
-    for d in decisions:
-        own = f"{number}-{d.item.sequence}"
-        trace = d.item.trace or {"system": f"{base}/fhir/pas/item-trace-number", "value": own}
+    for request_item in request.items:
+        d = by_sequence.get(request_item.sequence)
+        own = f"{number}-{request_item.sequence}"
+        trace = request_item.trace or {"system": f"{base}/fhir/pas/item-trace-number", "value": own}
         extensions: list[dict[str, Any]] = [{"url": x12.ITEM_TRACE_NUMBER, "valueIdentifier": trace}]
+        if d is None:
+            # A business error: answered (spec-46), with no decision; the error names the element.
+            items.append({"extension": extensions, "itemSequence": request_item.sequence,
+                          "noteNumber": [notes.index(failed[request_item.sequence].text) + 1],
+                          "adjudication": [{"category": _SUBMITTED}]})
+            continue
         if d.item.serviced:
             extensions.append({"url": x12.PAS + "extension-itemRequestedServiceDate", "valuePeriod": d.item.serviced})
         granted = [{"url": x12.PRE_AUTH_ISSUE_DATE, "valueDate": as_of.isoformat()},
@@ -161,7 +189,7 @@ def _bundle(request: PasRequest, decisions: list[Decision], response_id: str, ba
             extensions += granted
         item: dict[str, Any] = {"extension": extensions, "itemSequence": d.item.sequence}
         if d.note:
-            item["noteNumber"] = [notes.index(d) + 1]
+            item["noteNumber"] = [notes.index(d.note) + 1]
         item["adjudication"] = [_adjudication(d.code, own if d.code == x12.CERTIFIED else None)]
         items.append(item)
         if d.code == x12.MODIFIED and d.assessment is not None:
@@ -184,7 +212,7 @@ def _bundle(request: PasRequest, decisions: list[Decision], response_id: str, ba
         "patient": claim["patient"], "created": stamp, "insurer": claim["insurer"],
         "requestor": claim["provider"], "request": {"reference": request.request_ref},
         # Pended is told by the review action code (A4); outcome is complete, partial or error only.
-        "outcome": "complete",
+        "outcome": outcome(len(errors), len(request.items)),
     }
     if any(d.code in x12.AUTHORIZED for d in decisions):
         response["preAuthRef"] = number
@@ -192,8 +220,14 @@ def _bundle(request: PasRequest, decisions: list[Decision], response_id: str, ba
     if added:
         response["addItem"] = added
     if notes:
-        response["processNote"] = [{"number": n, "type": "display", "text": d.note} for n, d in enumerate(notes, 1)]
-    entries = [{"fullUrl": f"urn:uuid:{response_id}", "resource": response}]
+        response["processNote"] = [{"number": n, "type": "display", "text": text} for n, text in enumerate(notes, 1)]
+    asked = [resource for i in request.items for resource in attachments.get(i.sequence, [])]
+    if asked:
+        response["communicationRequest"] = [{"reference": f"urn:uuid:{r['id']}"} for r in asked]
+    if errors:
+        response["error"] = [error_element(e, reason) for e in errors]
+    entries = [{"fullUrl": f"urn:uuid:{response_id}", "resource": response},
+               *({"fullUrl": f"urn:uuid:{r['id']}", "resource": r} for r in asked)]
     seen: set[str] = set()
     for reference in (claim["patient"], claim["insurer"], claim["provider"], {"reference": request.request_ref}):
         found = request.entry(reference)
@@ -212,9 +246,11 @@ def _bundle(request: PasRequest, decisions: list[Decision], response_id: str, ba
             "type": "collection", "timestamp": stamp, "entry": entries}
 
 
+_SUBMITTED = {"coding": [{"system": x12.ADJUDICATION_SYSTEM, "code": "submitted"}]}
+
+
 def _adjudication(code: str, number: str | None) -> dict[str, Any]:
-    return {"extension": [x12.review_action(code, number)],
-            "category": {"coding": [{"system": x12.ADJUDICATION_SYSTEM, "code": "submitted"}]}}
+    return {"extension": [x12.review_action(code, number)], "category": _SUBMITTED}
 
 
 def _period(request: PasRequest, item: Item, as_of: dt.date) -> dict[str, str]:

@@ -11,6 +11,7 @@ from .. import cases
 from ..knowledge import Knowledge
 from ..terminology.valuesets import HCPCS
 from . import x12
+from .pas_codes import pas_codes
 
 _NAMESPACE = uuid.UUID("6f1f8f55-3c1e-4f35-9d7e-6a9f3f1e0a11")
 # Synthetic organisations: an example request names a payer and a provider, never a real one.
@@ -33,10 +34,17 @@ def example_request(case: cases.Case, knowledge: Knowledge, code: str | None = N
     patient = entries[0]
     order = next((e for e in entries if e["resource"].get("id") == f"{case.slug}-order"), None)
     asked = code or case.expect.get(case.ruleset, {}).get("billing") or case.ruleset
-    item: dict[str, Any] = {"sequence": 1, "productOrService": {"coding": [{"system": HCPCS, "code": asked}]},
-                            "servicedDate": case.as_of.isoformat()}
+    given = pas_codes(knowledge.folder).example_item
+    item: dict[str, Any] = {
+        "extension": [{"url": x12.PAS + "extension-serviceItemRequestType",
+                       "valueCodeableConcept": {"coding": [given.request_type.fhir()]}},
+                      {"url": x12.PAS + "extension-certificationType",
+                       "valueCodeableConcept": {"coding": [given.certification_type.fhir()]}}],
+        "sequence": 1, "category": {"coding": [given.category.fhir()]},
+        "productOrService": {"coding": [{"system": HCPCS, "code": asked}]},
+        "servicedDate": case.as_of.isoformat(), "locationCodeableConcept": {"coding": [given.location.fhir()]}}
     if order is not None:
-        item["extension"] = [{"url": x12.REQUESTED_SERVICE, "valueReference": {"reference": order["fullUrl"]}}]
+        item["extension"].append({"url": x12.REQUESTED_SERVICE, "valueReference": {"reference": order["fullUrl"]}})
     claim = {
         "resourceType": "Claim", "id": f"{case.slug}-claim", "meta": {"profile": [x12.PAS + "profile-claim"]},
         "identifier": [{"system": "urn:example:pas:claim", "value": case.slug}],

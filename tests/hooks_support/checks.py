@@ -1,4 +1,5 @@
-"""The card rules as one checker, run on every response the hook tests receive."""
+"""The card rules as one checker, run on every response the hook tests receive; the Da Vinci
+answers (CRD coverage information, DTR packages, PAS responses) held to their packs' profiles."""
 
 from __future__ import annotations
 
@@ -10,7 +11,11 @@ from urllib.parse import urlsplit
 from fastapi.testclient import TestClient
 from fhir.resources.R4B import get_fhir_model_class
 
+from cds.davinci.fhir import OUTPUT_PARAMETERS
+
+from . import profiles
 from .crd import check_system_actions
+from .pas import check_response_bundle
 
 CARD_KEYS = {"uuid", "summary", "detail", "indicator", "source", "suggestions", "selectionBehavior",
              "overrideReasons", "links", "extension"}
@@ -147,6 +152,10 @@ def check_response(method: str, path: str, status: int, headers: Any, body: byte
         check_cards(answer)
         # CRD coverage information, held to the 2.0.1 definition and to the request's orders.
         check_system_actions(answer, request)
+    elif method == "POST" and path == "/fhir/Claim/$submit":
+        check_response_bundle(orjson.loads(body), request)
+    elif method == "POST" and path == "/fhir/Questionnaire/$questionnaire-package":
+        profiles.check(orjson.loads(body), OUTPUT_PARAMETERS)
     elif method == "GET" and path == "/cds-services":
         services = orjson.loads(body)["services"]
         no_null_or_empty(services)
