@@ -33,14 +33,11 @@ from cds.davinci import x12
 from cds.davinci.canonical import questionnaire_url
 from cds.davinci.pas import submit
 from cds.davinci.pas_example import example_case, example_request
-from cds.fhir.read import read_document
-from cds.fhir.record import build_records
-from cds.hooks.orders import therapy_orders
 from cds.web import AuthSettings, TrustedIssuer
 
 from .hooks_support import profiles
 from .hooks_support.checks import CheckedClient, make_client
-from .hooks_support.pas import check_response_bundle, extension, review_code
+from .hooks_support.pas import check_response_bundle, decidable, extension, review_code
 from .hooks_support.tokens import ISSUER, REVIEW_SECRET, ClientKeys
 from .readme_script import ROOT, run_serve_example
 
@@ -51,30 +48,12 @@ LOADED = cases.load()
 KNOWLEDGE = knowledge.default()
 
 
-def _only_its_own(case: cases.Case) -> bool:
-    """Whether the case's order is claimed by its own ruleset alone (the routing's answer, read
-    with the service's own reading of the record)."""
-    entries = read_document(cases.build(case, cases.route_codes(KNOWLEDGE.terminology.routes.snomed)), "case")
-    [record] = build_records(entries, strict=False, screen=KNOWLEDGE.screen)
-    _, claimed = therapy_orders(record, {o for o in _orders(record)}, KNOWLEDGE, case.as_of)
-    return set(claimed) == {case.ruleset}
-
-
-def _orders(record: Any) -> set[str]:
-    return {ref for ref, _ in [*record.medication_requests, *record.service_requests] if ref.endswith("-order")}
-
-
 def _chosen() -> list[cases.Case]:
     """One case per ruleset and expected status whose order only its own ruleset claims (the
     case file's expectation is then the decision), known gaps left out."""
     chosen: dict[tuple[str, str], cases.Case] = {}
-    for case in LOADED.values():
-        expected = case.expect.get(case.ruleset, {}).get("status")
-        if case.known_gap or not isinstance(case.record.get("order"), dict) or expected is None:
-            continue
-        if set(case.expect) != {case.ruleset} or (case.ruleset, expected) in chosen or not _only_its_own(case):
-            continue
-        chosen[(case.ruleset, expected)] = case
+    for case in decidable(LOADED.values(), KNOWLEDGE, lambda c: (c.ruleset, c.expect[c.ruleset]["status"])):
+        chosen[(case.ruleset, case.expect[case.ruleset]["status"])] = case
     return [chosen[k] for k in sorted(chosen)]
 
 

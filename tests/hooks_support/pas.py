@@ -5,13 +5,19 @@ test of pas_claim_response_decision_test.rb and the item-sequence rules spec-34 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from typing import Any
 
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.claimresponse import ClaimResponse
 from pydantic import ValidationError
 
+from cds import cases
 from cds.davinci import x12
+from cds.fhir.read import read_document
+from cds.fhir.record import build_records
+from cds.hooks.orders import therapy_orders
+from cds.knowledge import Knowledge
 
 from . import profiles
 
@@ -92,3 +98,27 @@ def check_response_bundle(bundle: dict[str, Any], request: dict[str, Any]) -> di
     assert all(review_code(i["adjudication"][0]) in x12.DISPLAYS for i in decided)
     assert response["outcome"] == ("complete" if not errors else "error" if not decided else "partial")
     return response
+
+
+def _only_its_own(case: cases.Case, knowledge: Knowledge) -> bool:
+    """Whether the case's order is claimed by its own ruleset alone (the routing's answer, read
+    with the service's own reading of the record)."""
+    entries = read_document(cases.build(case, cases.route_codes(knowledge.terminology.routes.snomed)), "case")
+    [record] = build_records(entries, strict=False, screen=knowledge.screen)
+    orders = {ref for ref, _ in [*record.medication_requests, *record.service_requests] if ref.endswith("-order")}
+    _, claimed = therapy_orders(record, orders, knowledge, case.as_of)
+    return set(claimed) == {case.ruleset}
+
+
+def decidable(loaded: Iterable[cases.Case], knowledge: Knowledge,
+              key: Callable[[cases.Case], Hashable]) -> Iterator[cases.Case]:
+    """The first case of each key whose order only its own ruleset claims, so that the case
+    file's expected status is the decision; known gaps and cases expecting other therapies left out."""
+    done: set[Hashable] = set()
+    for case in loaded:
+        if case.known_gap or not isinstance(case.record.get("order"), dict) or set(case.expect) != {case.ruleset}:
+            continue
+        if case.expect[case.ruleset].get("status") is None or key(case) in done or not _only_its_own(case, knowledge):
+            continue
+        done.add(key(case))
+        yield case

@@ -125,6 +125,10 @@ def pack() -> Pack | None:
     return Pack(PACKS)
 
 
+def name_is_extension(path: str) -> bool:
+    return path.rsplit(".", 1)[-1].split(":")[0] in ("extension", "modifierExtension")
+
+
 def _type_key(code: str) -> str:
     return code[0].upper() + code[1:]
 
@@ -206,6 +210,11 @@ class Checker:
             rules = ((node.element or {}).get("slicing") or {}).get("rules", "open")
             if rules == "closed" and len(claimed) < len(values):
                 self.problems.append(f"{path}: an element in no slice of a closed slicing")
+            for n, (where, value) in enumerate(values):
+                # A sub-extension named by a relative URL exists only as a slice of its extension.
+                url = value.get("url") if isinstance(value, dict) and name_is_extension(path) else None
+                if n not in claimed and isinstance(url, str) and ":" not in url:
+                    self.problems.append(f"{where}: {url!r} is no sub-extension of this extension")
         for where, value in values:
             self._content(node, value, where)
 
