@@ -1,6 +1,6 @@
 """`make bench`: every benchmark, a table on stdout, bench/results/<date>.json.
 
-Parts can be chosen: python -m bench inprocess rulesets scaling bigrecord memory http batch
+Parts can be chosen: python -m bench inprocess rulesets scaling bigrecord memory http batch pas
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from . import inprocess
 from .stats import Figure, table
 
 RESULTS = Path(__file__).resolve().parent / "results"
-PARTS = ("inprocess", "rulesets", "scaling", "bigrecord", "memory", "http", "batch")
+PARTS = ("inprocess", "rulesets", "scaling", "bigrecord", "memory", "http", "batch", "pas")
 
 
 def _memory() -> dict[str, Any]:
@@ -48,7 +48,7 @@ def _rows(results: dict[str, Any]) -> list[list[str]]:
         rows.append(["RSS after 1,000 / after last evaluation", f"{m['1000']:.1f} / {m[[k for k in m if k not in ('1000', 'growth_percent')][0]]:.1f} MiB",
                      "", ""])
         rows.append(["RSS growth", f"{growth:.2f} %", "< 10 %", "yes" if growth < 10 else "NO"])
-    for key in ("scaling", "bigrecord", "http", "batch"):
+    for key in ("scaling", "bigrecord", "http", "batch", "pas"):
         for row in results.get(key, {}).get("rows", []):
             rows.append(row)
     return rows
@@ -79,6 +79,9 @@ def main(argv: list[str]) -> int:
     if "batch" in parts:
         from . import batch
         results["batch"] = batch.run()
+    if "pas" in parts:
+        from . import pas
+        results["pas"] = pas.run()
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"{dt.date.today().isoformat()}.json"
     out.write_text(json.dumps(results, indent=2))

@@ -97,8 +97,10 @@ def test_the_checker_fails_a_broken_extension(name: str) -> None:
 
 @needs_shared
 def test_the_checker_reads_the_2_0_1_definition() -> None:
-    slices = definition()
-    assert slices is not None and slices["coverage"]["min"] == 1 and slices["doc-needed"]["max"] == "1"
+    sd = definition()
+    assert sd is not None and sd["version"] == "2.0.1"
+    elements = {e["id"]: e for e in sd["snapshot"]["element"]}
+    assert elements["Extension.extension:coverage"]["min"] == 1 and elements["Extension.extension:doc-needed"]["max"] == "1"
 
 
 def _action(resource: dict[str, Any]) -> dict[str, Any]:

@@ -4,8 +4,10 @@ Each Claim item is decided by the therapy that claims its order (the order it na
 `requestedService`, else the Bundle's draft orders; cds/routing.py `one_answer` when several
 claim it), from the same assessment the order-sign card and the DTR questionnaire come from:
 eligible -> A1 (A6 when the requested HCPCS code is not the code the rules pick for the order),
-not-eligible -> A3, insufficient-information / needs-review -> A4. Every decided item is a
-record of the audit trail (a claim line of the request's Claim); the ClaimResponse names them.
+not-eligible -> A3, insufficient-information / needs-review -> A4, with a CommunicationRequest
+for each documentation item (pas_attachments.py). Every decided item is a record of the audit
+trail (a claim line of the request's Claim; an item no therapy claims, a record without one); the
+ClaimResponse names them. An item the rules cannot decide is a business error (pas_errors.py).
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ from ..facts import PatientFacts
 from ..fhir import InputError
 from ..fhir.read import read_document
 from ..fhir.record import PatientRecord
-from ..service.errors import HookError
 from ..knowledge import Knowledge
 from ..models import Assessment, PatientAssessment
 from ..routing import one_answer
@@ -34,6 +35,9 @@ from ..service.errors import HookError
 from ..terminology.valuesets import HCPCS
 from . import x12
 from .canonical import questionnaire_canonical
+from .pas_attachments import communication_requests
+from .pas_codes import Coding, pas_codes
+from .pas_errors import BusinessError, business_error, error_element, outcome, therapy_codes
 from .pas_request import Item, PasRequest, as_list, read_request
 
 SOURCE_HOOK = "Claim/$submit"
@@ -57,6 +61,14 @@ class Decided:
     facts: PatientFacts
     digest: str
     decisions: list[Decision]
+    as_of: dt.date
+    # Items the rules cannot decide (ClaimResponse.error), and the X12 reject reason they carry.
+    errors: list[BusinessError]
+    reject_reason: Coding
+    # What a pended item's CommunicationRequests ask for: the payer's attachment request code, and
+    # the DTR questionnaire of each therapy deciding a pended item.
+    attachment_code: str
+    questionnaires: dict[str, str]
 
     def codes(self) -> dict[int, str | None]:
         return {d.item.sequence: d.code for d in self.decisions}
@@ -82,8 +94,15 @@ def decide(request: PasRequest, knowledge: Knowledge, base_url: str, as_of: dt.d
     """Each item decided by the therapy that claims its order; `amend` adds answers to the record."""
     result, facts_hash, facts, claimed = _assess(request, knowledge, as_of, amend)
     base = base_url.rstrip("/")
-    decisions = [_decide(item, result, claimed, knowledge, base) for item in request.items]
-    return Decided(request, result, facts, facts_hash, decisions)
+    codes = pas_codes(knowledge.folder)
+    known = therapy_codes(knowledge)
+    errors = [e for e in (business_error(item, known) for item in request.items) if e is not None]
+    failed = {e.sequence for e in errors}
+    decisions = [_decide(item, result, claimed, knowledge, base) for item in request.items if item.sequence not in failed]
+    questionnaires = {d.assessment.therapy: questionnaire_canonical(base, knowledge.rulesets[d.assessment.therapy])
+                      for d in decisions if d.code == x12.PENDED and d.assessment is not None}
+    return Decided(request, result, facts, facts_hash, decisions, as_of, errors, codes.reject_reason,
+                   codes.questionnaire_attachment, questionnaires)
 
 
 def _assess(request: PasRequest, knowledge: Knowledge, as_of: dt.date, amend: Amend | None
@@ -148,13 +167,24 @@ def record(decided: Decided, trail: AuditTrail, source: Source, key: str,
            follows: dict[str, str] | None = None) -> Decided:
     """Each decided item appended to the audit trail (a claim line of the request's Claim), linked
     by `follows` (item sequence -> record id) to the decision it replaces."""
-    if decided.result is None:
-        return decided
     request, result = decided.request, decided.result
+    if result is None:
+        # No therapy claims any order: an evaluation of none, the record of the items pended for review.
+        result = PatientAssessment(patient=decided.facts.patient.ref, as_of=decided.as_of, rulesets={},
+                                   assessments=[], warnings=[str(w) for w in decided.facts.warnings])
     done = []
     for d in decided.decisions:
-        if d.assessment is None or d.code is None:
+        if d.code is None:
             done.append(d)
+            continue
+        if d.assessment is None:
+            # No therapy claims the item's order: pended for review, on record as an evaluation of
+            # no therapy (a claim line names a therapy), the item told in its warnings.
+            told = f"{request.claim_ref} item {d.item.sequence}: prior authorization {d.code} {x12.DISPLAYS[d.code]}: " \
+                   "no home infusion therapy claims its order"
+            unclaimed = result.narrowed([]).model_copy(update={"warnings": [*result.warnings, told]})
+            appended = trail.append(source=source, input_hash=decided.digest, assessment=unclaimed, facts=decided.facts)
+            done.append(Decision(d.item, d.code, None, d.note, appended.id))
             continue
         judged, reasons = verdict(d.assessment)
         authorization = PriorAuthorization(decision=d.code, requested=d.item.code, request=key,
@@ -187,12 +217,26 @@ def response_bundle(decided: Decided, base_url: str, as_of: dt.date, number: str
     request, decisions, base = decided.request, decided.decisions, base_url.rstrip("/")
     response_id = response_id or str(uuid.uuid4())
     stamp = (now or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds")
-    notes = [d for d in decisions if d.note]
+    by_sequence = {d.item.sequence: d for d in decisions}
+    failed = {e.sequence: e for e in decided.errors}
+    # processNote numbers in the order of the items: a decision's note or an error's text.
+    notes = [text for i in request.items for text in [by_sequence[i.sequence].note if i.sequence in by_sequence
+                                                       else failed[i.sequence].text] if text]
+    attachments = {d.item.sequence: communication_requests(
+        d.assessment, d.item.sequence, number, decided.questionnaires[d.assessment.therapy], decided.attachment_code,
+        request.claim, response_id, base) for d in decisions if d.code == x12.PENDED and d.assessment is not None}
     items, added = [], []
-    for d in decisions:
-        own = f"{number}-{d.item.sequence}"
-        trace = d.item.trace or {"system": f"{base}/fhir/pas/item-trace-number", "value": own}
+    for request_item in request.items:
+        d = by_sequence.get(request_item.sequence)
+        own = f"{number}-{request_item.sequence}"
+        trace = request_item.trace or {"system": f"{base}/fhir/pas/item-trace-number", "value": own}
         extensions: list[dict[str, Any]] = [{"url": x12.ITEM_TRACE_NUMBER, "valueIdentifier": trace}]
+        if d is None:
+            # A business error: answered (spec-46), with no decision; the error names the element.
+            items.append({"extension": extensions, "itemSequence": request_item.sequence,
+                          "noteNumber": [notes.index(failed[request_item.sequence].text) + 1],
+                          "adjudication": [_adjudication(None, None)]})
+            continue
         if d.item.serviced:
             extensions.append({"url": x12.PAS + "extension-itemRequestedServiceDate", "valuePeriod": d.item.serviced})
         granted = [{"url": x12.PRE_AUTH_ISSUE_DATE, "valueDate": as_of.isoformat()},
@@ -201,7 +245,7 @@ def response_bundle(decided: Decided, base_url: str, as_of: dt.date, number: str
             extensions += granted
         item: dict[str, Any] = {"extension": extensions, "itemSequence": d.item.sequence}
         if d.note:
-            item["noteNumber"] = [notes.index(d) + 1]
+            item["noteNumber"] = [notes.index(d.note) + 1]
         item["adjudication"] = [_adjudication(d.code, own if d.code == x12.CERTIFIED else None)]
         items.append(item)
         if d.code == x12.MODIFIED and d.assessment is not None:
@@ -224,7 +268,7 @@ def response_bundle(decided: Decided, base_url: str, as_of: dt.date, number: str
         "patient": claim["patient"], "created": stamp, "insurer": claim["insurer"],
         "requestor": claim["provider"], "request": {"reference": request.request_ref},
         # Pended is told by the review action code (A4); outcome is complete, partial or error only.
-        "outcome": "complete",
+        "outcome": outcome(len(decided.errors), len(request.items)),
     }
     if any(d.code in x12.AUTHORIZED for d in decisions):
         response["preAuthRef"] = number
@@ -232,8 +276,14 @@ def response_bundle(decided: Decided, base_url: str, as_of: dt.date, number: str
     if added:
         response["addItem"] = added
     if notes:
-        response["processNote"] = [{"number": n, "type": "display", "text": d.note} for n, d in enumerate(notes, 1)]
-    entries = [{"fullUrl": f"urn:uuid:{response_id}", "resource": response}]
+        response["processNote"] = [{"number": n, "type": "display", "text": text} for n, text in enumerate(notes, 1)]
+    asked = [resource for i in request.items for resource in attachments.get(i.sequence, [])]
+    if asked:
+        response["communicationRequest"] = [{"reference": f"urn:uuid:{r['id']}"} for r in asked]
+    if decided.errors:
+        response["error"] = [error_element(e, decided.reject_reason) for e in decided.errors]
+    entries = [{"fullUrl": f"urn:uuid:{response_id}", "resource": response},
+               *({"fullUrl": f"urn:uuid:{r['id']}", "resource": r} for r in asked)]
     seen: set[str] = set()
     for reference in (claim["patient"], claim["insurer"], claim["provider"], {"reference": request.request_ref}):
         found = request.entry(reference)

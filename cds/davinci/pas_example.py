@@ -13,6 +13,7 @@ from ..service.errors import HookError
 from ..knowledge import Knowledge
 from ..terminology.valuesets import HCPCS
 from . import x12
+from .pas_codes import pas_codes
 
 _NAMESPACE = uuid.UUID("6f1f8f55-3c1e-4f35-9d7e-6a9f3f1e0a11")
 # Synthetic organisations: an example request names a payer and a provider, never a real one.
@@ -41,22 +42,30 @@ def example_request(case: cases.Case, knowledge: Knowledge, code: str | None = N
     entries = record["entry"]
     order = next((e for e in entries if e["resource"].get("id") == f"{case.slug}-order"), None)
     asked = code or case.expect.get(case.ruleset, {}).get("billing") or case.ruleset
-    return request_for(entries, order, case.slug, case.as_of, asked)
+    return request_for(entries, order, case.slug, case.as_of, asked, knowledge)
 
 
 def request_for(entries: list[dict[str, Any]], order: dict[str, Any] | None, name: str, as_of: dt.date,
-                code: str) -> dict[str, Any]:
+                code: str, knowledge: Knowledge) -> dict[str, Any]:
     """A PAS Request Bundle asking `code` for the order entry (None: the record's draft orders)
     of a patient's record entries (the Patient first), named `name` (the Claim's identifier and
-    the member id given to a patient without one)."""
+    the member id given to a patient without one); the item's request type, certification type,
+    category and place of service from rulesets/davinci/pas.yaml."""
     patient = entries[0]
     if not patient["resource"].get("identifier"):
         patient = {**patient, "resource": {**patient["resource"], "identifier": [
             {"type": {"coding": [{"system": IDENTIFIER_TYPE, "code": "MB"}]}, "system": MEMBER_SYSTEM, "value": name}]}}
-    item: dict[str, Any] = {"sequence": 1, "productOrService": {"coding": [{"system": HCPCS, "code": code}]},
-                            "servicedDate": as_of.isoformat()}
+    given = pas_codes(knowledge.folder).example_item
+    item: dict[str, Any] = {
+        "extension": [{"url": x12.PAS + "extension-serviceItemRequestType",
+                       "valueCodeableConcept": {"coding": [given.request_type.fhir()]}},
+                      {"url": x12.PAS + "extension-certificationType",
+                       "valueCodeableConcept": {"coding": [given.certification_type.fhir()]}}],
+        "sequence": 1, "category": {"coding": [given.category.fhir()]},
+        "productOrService": {"coding": [{"system": HCPCS, "code": code}]},
+        "servicedDate": as_of.isoformat(), "locationCodeableConcept": {"coding": [given.location.fhir()]}}
     if order is not None:
-        item["extension"] = [{"url": x12.REQUESTED_SERVICE, "valueReference": {"reference": order["fullUrl"]}}]
+        item["extension"].append({"url": x12.REQUESTED_SERVICE, "valueReference": {"reference": order["fullUrl"]}})
     claim = {
         "resourceType": "Claim", "id": f"{name}-claim", "meta": {"profile": [x12.PAS + "profile-claim"]},
         "identifier": [{"system": "urn:example:pas:claim", "value": name}],
@@ -108,18 +117,21 @@ def record_request(record: dict[str, Any], knowledge: Knowledge, as_of: dt.date)
     provider who read the CRD card would. None when the record has no draft order or no
     therapy claims it."""
     from .pas import decide
+    from .pas_errors import therapy_codes
     from .pas_request import read_request
 
     entries = [e for e in record.get("entry") or [] if isinstance(e, dict) and isinstance(e.get("resource"), dict)]
     if not entries or entries[0]["resource"].get("resourceType") != "Patient":
         return None
     name = str(entries[0]["resource"].get("id") or "patient")
+    # Asked with any code a therapy bills: the decision carries the code the rules pick (A1 or A6).
+    asked = min(therapy_codes(knowledge))
     try:
-        first = decide(read_request(request_for(entries, None, name, as_of, "")), knowledge, "", as_of)
+        first = decide(read_request(request_for(entries, None, name, as_of, asked, knowledge)), knowledge, "", as_of)
     except HookError:
         return None
     assessment = first.decisions[0].assessment
-    return request_for(entries, None, name, as_of, assessment.billing.code) if assessment is not None else None
+    return request_for(entries, None, name, as_of, assessment.billing.code, knowledge) if assessment is not None else None
 
 
 def example_case(loaded: dict[str, cases.Case], therapy: str) -> cases.Case | None:

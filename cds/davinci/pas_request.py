@@ -2,8 +2,9 @@
 they name (`Claim/$submit`, PAS IG 2.2.1).
 
 A Bundle that cannot be processed (not a collection, empty, no Claim first, a Claim of another
-profile or purpose, a Claim whose patient or orders are not in the Bundle or are another
-patient's) is a 4xx HookError with one OperationOutcome; no message quotes the request.
+profile or purpose, a Claim whose patient is not in the Bundle, an order of another patient) is a
+4xx HookError with one OperationOutcome; no message quotes the request. An item naming an order
+the Bundle does not hold is a business error of that item, answered in the response.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ class Item:
     named: bool                      # whether the item named its order (requestedService)
     serviced: dict[str, Any] | None  # the requested service period, as a Period
     cancelled: bool = False          # an update cancels it (modifierExtension infoCancelled: spec-69)
+    # The FHIRPath (from the Bundle) of a requestedService naming no order of the Bundle: a
+    # business error of this item (ClaimResponse.error), not of the request.
+    unknown_order: str | None = None
 
 
 @dataclass(frozen=True)
@@ -171,10 +175,15 @@ def _item(index: int, item: dict[str, Any], resources: dict[str, tuple[str, dict
     orders: tuple[str, ...] = drafts
     if named:
         found = [resources.get(str(_ref(r))) for r in named]
-        if any(f is None or f[1]["resourceType"] not in ORDER_TYPES or not isinstance(f[1].get("id"), str)
-               for f in found):
-            raise _problem(422, "the item's requestedService is not a MedicationRequest or ServiceRequest "
-                                "entry of the Bundle", f"{where}.extension")
+        bad = [n for n, f in enumerate(found) if f is None or f[1]["resourceType"] not in ORDER_TYPES
+               or not isinstance(f[1].get("id"), str)]
+        if bad:
+            position = [n for n, e in enumerate(as_list(item.get("extension")))
+                        if isinstance(e, dict) and e.get("url") == x12.REQUESTED_SERVICE][bad[0]]
+            return Item(index=index, sequence=sequence, code=_hcpcs(item.get("productOrService")),
+                        trace=traces[0] if traces and isinstance(traces[0], dict) else None, orders=(), named=True,
+                        serviced=_period(item),
+                        unknown_order=f"Bundle.entry[0].resource.item[{index}].extension[{position}].valueReference")
         orders = tuple(f"{f[1]['resourceType']}/{f[1]['id']}" for f in found if f is not None)
     for ref in orders:
         order = resources[ref][1]

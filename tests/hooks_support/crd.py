@@ -1,9 +1,10 @@
 """The Da Vinci CRD checker: every hook response carrying systemActions is held to the CRD
 "Coverage Information" response type and the 2.0.1 ext-coverage-information definition.
 
-Cardinalities, value types and bindings are read from the 2.0.1 StructureDefinition and
-ValueSets in ../shared/reference/davinci/crd-2.0.1-json (what the Inferno CRD kit validates
-against); the invariants' FHIRPath is restated in Python, for 2.0.1 (q1-q5) and for 2.2.1
+Cardinalities, value types and required bindings are checked against the 2.0.1
+StructureDefinition and ValueSets in ../shared/reference/davinci/crd-2.0.1-json (what the Inferno
+CRD kit validates against) by the shared checker (profiles.py); the invariants' FHIRPath is
+restated in Python, for 2.0.1 (q1-q5) and for 2.2.1
 (q1-q9, crd/StructureDefinition-ext-coverage-information.fsh), and the set of 2.0.1 keys is
 checked against the StructureDefinition so that a changed definition fails here.
 """
@@ -11,19 +12,16 @@ checked against the StructureDefinition so that a changed definition fails here.
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
 import re
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from fhir.resources.R4B import get_fhir_model_class
 
-EXTENSION_URL = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information"
+from . import profiles
+
+CRD = "http://hl7.org/fhir/us/davinci-crd"
+EXTENSION_URL = f"{CRD}/StructureDefinition/ext-coverage-information"
 HCPCS = "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
-SHARED = Path(os.environ.get("CDS_SHARED", Path(__file__).resolve().parents[3] / "shared"))
-DEFINITIONS = SHARED / "reference" / "davinci" / "crd-2.0.1-json"
 QUESTIONNAIRE = re.compile(r"^https?://[^|]+/fhir/Questionnaire/hit-s\d{4}\|[^|]+$")
 # crd/ValueSets-coverage-information.fsh, coverageAssertionReasons (2.2.1).
 REASONS_2_2 = {("http://hl7.org/fhir/us/davinci-crd/CodeSystem/temp", code) for code in
@@ -32,38 +30,16 @@ REASONS_2_2 = {("http://hl7.org/fhir/us/davinci-crd/CodeSystem/temp", code) for 
 CHECKED_INVARIANTS = {"crd-ci-q1", "crd-ci-q2", "crd-ci-q3", "crd-ci-q4", "crd-ci-q5"}
 
 
-@lru_cache(maxsize=1)
 def definition() -> dict[str, Any] | None:
-    """url -> {min, max, types, binding: (strength, codes)} of the 2.0.1 sub-extensions; None
-    when ../shared is absent (a user's clone): the invariants are still checked."""
-    path = DEFINITIONS / "StructureDefinition-ext-coverage-information.json"
-    if not path.is_file():
-        return None
-    sd = json.loads(path.read_text(encoding="utf-8"))
-    elements = sd["differential"]["element"]
-    keys = {c["key"] for e in elements for c in e.get("constraint", []) if c["key"].startswith("crd-ci-")}
-    assert keys == CHECKED_INVARIANTS, f"the 2.0.1 definition's invariants changed: {sorted(keys)}"
-    slices: dict[str, dict[str, Any]] = {}
-    for e in elements:
-        match = re.fullmatch(r"Extension\.extension:([\w-]+)", e["id"])
-        if match:
-            slices[match.group(1)] = {"min": e.get("min", 0), "max": e.get("max", "*"), "types": [], "binding": None}
-        match = re.fullmatch(r"Extension\.extension:([\w-]+)\.value\[x\]", e["id"])
-        if match:
-            part = slices[match.group(1)]
-            part["types"] = ["value" + t["code"][0].upper() + t["code"][1:] for t in e.get("type", [])]
-            if "binding" in e and "valueSet" in e["binding"]:
-                part["binding"] = (e["binding"]["strength"], _codes(e["binding"]["valueSet"]))
-    return slices
-
-
-def _codes(url: str) -> set[tuple[str, str]] | None:
-    """(system, code) of a 2.0.1 ValueSet's compose; None for one the pack does not hold."""
-    for path in DEFINITIONS.glob("ValueSet-*.json"):
-        vs = json.loads(path.read_text(encoding="utf-8"))
-        if vs["url"] == url:
-            return {(i["system"], c["code"]) for i in vs["compose"]["include"] for c in i.get("concept", [])}
-    return None
+    """The 2.0.1 StructureDefinition; None when ../shared is absent (a user's clone): the
+    invariants are still checked. Its invariants are the ones restated here."""
+    found = profiles.pack()
+    sd = found.definition(EXTENSION_URL) if found is not None else None
+    if sd is not None:
+        keys = {c["key"] for e in sd["snapshot"]["element"] for c in e.get("constraint", [])
+                if c["key"].startswith("crd-ci-")}
+        assert keys == CHECKED_INVARIANTS, f"the 2.0.1 definition's invariants changed: {sorted(keys)}"
+    return sd
 
 
 def _values(parts: list[dict[str, Any]], url: str) -> list[Any]:
@@ -75,27 +51,15 @@ def check_coverage_information(extension: dict[str, Any]) -> None:
     assert extension["url"] == EXTENSION_URL and "value" not in "".join(extension)
     parts = extension["extension"]
     urls = [p["url"] for p in parts]
-    slices = definition()
-    if slices is not None:
-        assert set(urls) <= set(slices), f"unknown sub-extensions {set(urls) - set(slices)}"
-        for url, rule in slices.items():
-            count = urls.count(url)
-            assert count >= rule["min"], f"{url}: at least {rule['min']} required"
-            assert rule["max"] == "*" or count <= int(rule["max"]), f"{url}: at most {rule['max']}"
-        for part in parts:
-            rule = slices[part["url"]]
-            keys = [k for k in part if k.startswith("value")]
-            assert len(keys) == 1 and keys[0] in rule["types"], f"{part['url']}: {keys} not in {rule['types']}"
-            if rule["binding"] is None or rule["binding"][1] is None:
-                continue
-            strength, codes = rule["binding"]
-            value = part[keys[0]]
-            if keys[0] == "valueCode":
-                assert strength == "required" and value in {c for _, c in codes}, f"{part['url']}: {value}"
-            elif keys[0] == "valueCodeableConcept":
-                # Extensible: a coding outside the value set is allowed only with text (2.2.1 q7).
-                for coding in value.get("coding", []):
-                    assert (coding.get("system"), coding.get("code")) in codes or value.get("text"), value
+    definition()
+    # Cardinality, value types and required bindings: the shared StructureDefinition checker.
+    profiles.check(extension, EXTENSION_URL)
+    for part in parts:
+        if part["url"] == "reason":
+            # Extensible: a coding outside the value set is allowed only with text (2.2.1 q7).
+            codes = profiles.pack().codes(f"{CRD}/ValueSet/coverageAssertionReasons") if profiles.pack() else None
+            for coding in part["valueCodeableConcept"].get("coding", []) if codes is not None else []:
+                assert codes.has(coding.get("system"), coding.get("code")) or part["valueCodeableConcept"].get("text")
     # Required in both versions, whatever the pack holds.
     for url in ("coverage", "covered", "date", "coverage-assertion-id"):
         assert urls.count(url) == 1, f"{url} exactly once"
