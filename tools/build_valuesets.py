@@ -1024,6 +1024,94 @@ CURATED: tuple[CuratedSpec, ...] = (
     CuratedSpec("ig-heart-failure", "Heart failure (ICD-10-CM I50)",
                 "S9338.md S9338.safety.volume (ICD-10-CM I50; VSAC Heart Failure is heart-failure-vsac)",
                 icd=(("I50", "heart failure"),)),
+    # S9345 (../shared/criteria/S9345.md): the five kinds of S9345.indication (QualChoice factor
+    # policy codes), the codes it refuses with their reasons, and the conditions its findings read.
+    CuratedSpec(
+        "hemophilia-a", "Hemophilia A (factor VIII deficiency), incl. symptomatic carrier",
+        "S9345.md S9345.indication (hemophilia-a: ICD-10-CM D66; Z14.02 symptomatic hemophilia A carrier, "
+        "curated; SNOMED 28293008 hereditary factor VIII deficiency disease)",
+        icd=(("D66", "hereditary factor viii deficiency"), ("Z14.02", "symptomatic hemophilia a carrier")),
+        snomed=(SnomedRef("28293008", "Hereditary factor VIII deficiency disease"),),
+    ),
+    CuratedSpec(
+        "hemophilia-b", "Hemophilia B (factor IX deficiency)",
+        "S9345.md S9345.indication (hemophilia-b: ICD-10-CM D67; no SNOMED code verified)",
+        icd=(("D67", "hereditary factor ix deficiency"),),
+    ),
+    CuratedSpec(
+        "hemophilia-a-b-icd", "Congenital hemophilia A or B coded in ICD-10-CM (D66, D67)",
+        "S9345.md inhibitor status (D68.311 coded with D66/D67 counts as an inhibitor)",
+        icd=(("D66", "hereditary factor viii deficiency"), ("D67", "hereditary factor ix deficiency")),
+    ),
+    CuratedSpec(
+        "von-willebrand-disease", "Von Willebrand disease",
+        "S9345.md S9345.indication (vwd: ICD-10-CM D68.0 with D68.00, D68.01, D68.020-D68.029, D68.03, "
+        "D68.04, D68.09; SNOMED 128105004 von Willebrand disorder)",
+        icd=(("D68.0", "von willebrand"),),
+        snomed=(SnomedRef("128105004", "von Willebrand disorder"),),
+    ),
+    CuratedSpec(
+        "vwd-type-1", "Von Willebrand disease, type 1",
+        "S9345.md desmopressin-trial alternative and rank-1 rule 6 (ICD-10-CM D68.01)",
+        icd=(("D68.01", "von willebrand disease, type 1"),),
+    ),
+    CuratedSpec(
+        "acquired-hemophilia", "Acquired hemophilia",
+        "S9345.md S9345.indication (acquired-hemophilia: ICD-10-CM D68.311, with no active D66 or D67) "
+        "and inhibitor status",
+        icd=(("D68.311", "acquired hemophilia"),),
+    ),
+    CuratedSpec(
+        "intrinsic-factor-inhibitor", "Other hemorrhagic disorder due to intrinsic circulating anticoagulants",
+        "S9345.md inhibitor status (ICD-10-CM D68.318: intrinsic anti-VIIIa or anti-IXa)",
+        icd=(("D68.318", "intrinsic circulating anticoagulants"),),
+    ),
+    CuratedSpec(
+        "rare-factor-deficiency", "Hereditary deficiency of other clotting factors",
+        "S9345.md S9345.indication (rare-factor: ICD-10-CM D68.2, congenital deficiency of fibrinogen, "
+        "factor II, V, VII, X, XIII)",
+        icd=(("D68.2", "hereditary deficiency of other clotting factors"),),
+    ),
+    CuratedSpec(
+        "hemophilia-carrier-asymptomatic", "Asymptomatic hemophilia A carrier",
+        "S9345.md S9345.indication (not an indication: ICD-10-CM Z14.01)",
+        icd=(("Z14.01", "asymptomatic hemophilia a carrier"),),
+    ),
+    CuratedSpec(
+        "factor-xi-deficiency", "Hereditary factor XI deficiency",
+        "S9345.md S9345.indication (not an indication, curated: no factor XI concentrate among the "
+        "products claimed; ICD-10-CM D68.1)",
+        icd=(("D68.1", "hereditary factor xi deficiency"),),
+    ),
+    CuratedSpec(
+        "acquired-coagulopathy-hospital", "Acquired coagulation defects treated in hospital",
+        "S9345.md S9345.indication (not an indication, curated: D68.4 acquired coagulation factor "
+        "deficiency, D68.32 drug-induced bleeding, D65 DIC)",
+        icd=(("D68.4", "acquired coagulation factor deficiency"),
+             ("D68.32", "extrinsic circulating anticoagulants"),
+             ("D65", "disseminated intravascular coagulation")),
+    ),
+    CuratedSpec(
+        "hemophilia-bleed-history", "Joint or intracranial bleeding history, any status",
+        "S9345.md S9345.prophylaxis-severity (bleed history, any status: M25.0 hemarthrosis (all), "
+        "M36.2 hemophilic arthropathy, I60, I61, I62 intracranial hemorrhage)",
+        icd=(("M25.0", "hemarthrosis"), ("M36.2", "hemophilic arthropathy"),
+             ("I60", "subarachnoid hemorrhage"), ("I61", "intracerebral hemorrhage"),
+             ("I62", "nontraumatic intracranial hemorrhage")),
+    ),
+    CuratedSpec(
+        "bypassing-thrombosis-risk", "Active thrombosis, embolism or DIC (bypassing-agent boxed warnings)",
+        "S9345.md S9345.safety.bypassing-thrombosis (active D65, I26, I80, I82, I21, I63; VSAC Venous "
+        "Thromboembolism is venous-thromboembolism-vsac)",
+        icd=(("D65", "disseminated intravascular coagulation"), ("I26", "pulmonary embolism"),
+             ("I80", "phlebitis"), ("I82", "venous embolism and thrombosis"),
+             ("I21", "acute myocardial infarction"), ("I63", "cerebral infarction")),
+    ),
+    CuratedSpec(
+        "thrombosis-history", "Personal history of venous thrombosis or cerebral infarction, any status",
+        "S9345.md S9345.safety.bypassing-thrombosis (any status: Z86.71, Z86.73)",
+        icd=(("Z86.71", "venous thrombosis"), ("Z86.73", "cerebral infarction")),
+    ),
 )
 
 
