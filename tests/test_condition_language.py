@@ -259,6 +259,27 @@ def test_percent_at_most_reads_the_strength_next_to_the_ingredient(name: str, he
     assert claims(_claim(classes=["dextrose"], percent_at_most={"dextrose": 10}), _drug(name)) is held
 
 
+# terminology.yaml class_precedence (S9345.md Order routing): a drug holds one class of the group.
+_FACTORS = ["apcc", "fviii-porcine", "fviii-vwf", "vwf", "rfviia", "prothrombin-complex", "fix", "rare-factor", "fviii"]
+
+
+@pytest.mark.parametrize(("name", "held"), [
+    ("FEIBA anti-inhibitor coagulant complex 1000 UNT Injection", "apcc"),
+    ("factor VIII inhibitor bypassing activity", "apcc"),                   # holds "factor VIII" too
+    ("Humate-P antihemophilic factor/von Willebrand factor complex", "fviii-vwf"),
+    ("von Willebrand factor (recombinant) [Vonvendi]", "vwf"),
+    ("Obizur antihemophilic factor (recombinant)", "fviii-porcine"),       # the brand decides
+    ("Kcentra prothrombin complex concentrate (human)", "prothrombin-complex"),
+    ("prothrombin complex concentrate, factor IX complex", "prothrombin-complex"),  # not fix
+    ("Profilnine factor IX complex", "fix"),
+    ("coagulation factor X (human) [Coagadex]", "rare-factor"),
+    ("coagulation factor VIIa (recombinant)", "rfviia"),
+    ("Advate antihemophilic factor (recombinant)", "fviii"),
+])
+def test_class_precedence_keeps_one_class_brand_first_then_most_specific(name: str, held: str) -> None:
+    assert [c for c in _drug(name).classes if c in _FACTORS] == [held]
+
+
 def _bundle(order: dict[str, Any] | None, *drafts: dict[str, Any], observations: list[dict[str, Any]] = (),
             raw: list[dict[str, Any]] = ()) -> dict[str, Any]:
     """A dehydrated adult's record: the order, other drafts of the same request, observations."""

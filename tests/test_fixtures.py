@@ -27,9 +27,12 @@ from cds.evaluate import read_input
 from cds.evaluator import Evaluator
 from cds.knowledge import default
 from cds.models import Assessment
-from cds.ruleset import Ruleset, strip_lines
+from cds.ruleset import Ruleset
 
-from .case_boundaries import Boundary, CaseFacts, boundaries, sides
+from cds.conditions import All, Any_, Node, Not
+from cds.engine.compile import pattern
+
+from .case_boundaries import Boundary, CaseFacts, boundaries, matches, sides
 
 STATUSES = ("eligible", "needs-review", "insufficient-information", "not-eligible")
 RESULTS = ("met", "not-met", "unknown", "not-applicable")
@@ -327,33 +330,39 @@ def test_every_status_has_a_case() -> None:
     assert not missing, f"statuses no case reaches: {missing}"
 
 
-def _holds(condition: Any, block: Expected) -> bool:
-    """A lead's condition judged on an expected block (leads read results and the status)."""
-    (key, value), = strip_lines(condition).items()
-    if key == "all":
-        return all(_holds(c, block) for c in value)
-    if key == "any":
-        return any(_holds(c, block) for c in value)
-    if key == "status":
-        return block["status"] in value
-    if key == "result":
-        cid = value["criterion"]
-        if "is" in value and block["criteria"][cid] not in value["is"]:
+def _holds(node: Node, block: Expected, name: str, therapy: str) -> bool:
+    """A lead's condition judged on an expected block: results and the status as the case expects
+    them; a data term (S9345's rank-1 rules read conditions, the order's class and the history) on
+    the facts the engine is given for the case, each term on its own as tests/case_boundaries.py
+    reads a boundary's terms."""
+    if isinstance(node, All):
+        return all(_holds(c, block, name, therapy) for c in node.items)
+    if isinstance(node, Any_):
+        return any(_holds(c, block, name, therapy) for c in node.items)
+    if isinstance(node, Not):
+        return not _holds(node.term, block, name, therapy)
+    if node.kind == "status":
+        return block["status"] in node.spec["is"]
+    if node.kind == "result":
+        cid = node.spec["criterion"]
+        if "is" in node.spec and block["criteria"][cid] not in node.spec["is"]:
             return False
-        if "category" in value:
-            return "categories" in block and (block["categories"] or {}).get(cid) in value["category"]
+        if "category" in node.spec:
+            return "categories" in block and (block["categories"] or {}).get(cid) in node.spec["category"]
         return True
-    raise AssertionError(f"a lead reads {key!r}: teach tests/test_fixtures.py _holds to judge it")
+    compiled = pattern(node, therapy)
+    return any(matches(compiled, fact) for fact in _case_facts(name).engine(therapy))
 
 
-def _lead_winner(ruleset: Ruleset, block: Expected) -> tuple[str, int] | None:
+def _lead_winner(ruleset: Ruleset, block: Expected, name: str) -> tuple[str, int] | None:
     """(alternative, lead index) that takes rank 1 among the offered alternatives, if any."""
     offered = set(block["alternatives"])
+    parsed = default().compiled[ruleset.therapy].parsed
     claims = [
         (lead.priority, position, alternative.id, number)
         for position, alternative in enumerate(a for a in ruleset.alternatives if a.id in offered)
         for number, lead in enumerate(alternative.lead)
-        if _holds(lead.when, block)
+        if _holds(parsed.node(f"l|{alternative.id}|{number}"), block, name, ruleset.therapy)
     ]
     if not claims:
         return None
@@ -364,8 +373,8 @@ def _lead_winner(ruleset: Ruleset, block: Expected) -> tuple[str, int] | None:
 def test_every_lead_gives_rank_one() -> None:
     rulesets = _rulesets()
     won: set[tuple[str, str, int]] = set()
-    for _, therapy, block in _blocks(_passing()):
-        winner = _lead_winner(rulesets[therapy], block)
+    for name, therapy, block in _blocks(_passing()):
+        winner = _lead_winner(rulesets[therapy], block, name)
         if winner and block["alternatives"] and block["alternatives"][0] == winner[0]:
             won.add((therapy, *winner))
     missing = [f"{t}: {a.id} lead {n + 1} (priority {lead.priority})"
@@ -435,7 +444,7 @@ def test_case_alternatives_follow_the_rank_rule(name: str) -> None:
         ruleset = rulesets[therapy]
         tried = [a.id for a in ruleset.alternatives if a.id in (block.get("tried") or [])]
         fresh = {**block, "alternatives": [a for a in block["alternatives"] if a not in tried]}
-        winner = _lead_winner(ruleset, fresh)
+        winner = _lead_winner(ruleset, fresh, name)
         order = [a.id for a in ruleset.alternatives if a.id in fresh["alternatives"]]
         if winner:
             order.remove(winner[0])

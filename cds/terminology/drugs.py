@@ -41,6 +41,14 @@ class DrugClass(BaseModel):
         return [*self.ingredients, *self.brands, *(combination_name(c) for c in self.combinations)]
 
 
+class ClassPrecedence(BaseModel):
+    """Classes a drug holds at most one of, the most specific first (terminology.yaml)."""
+
+    model_config = ConfigDict(extra="forbid")
+    classes: list[str]
+    sources: list[str]
+
+
 class Routes(BaseModel):
     model_config = ConfigDict(extra="forbid")
     snomed: dict[str, str]
@@ -70,6 +78,7 @@ class Terminology(BaseModel):
     version: str
     sources: dict[str, str]
     drug_classes: dict[str, DrugClass]
+    class_precedence: list[ClassPrecedence] = []
     non_invasive_only_ingredients: list[str]
     routes: Routes
     dose_forms: dict[str, str]
@@ -148,6 +157,10 @@ class DrugClassifier:
         self.valuesets = valuesets
         for name, drug_class in terminology.drug_classes.items():
             valuesets.require(drug_class.valuesets, f"terminology.yaml drug_classes.{name}")
+        for n, group in enumerate(terminology.class_precedence):
+            unknown_classes = [c for c in group.classes if c not in terminology.drug_classes]
+            if unknown_classes:
+                raise ValueError(f"terminology.yaml class_precedence[{n}]: unknown classes {unknown_classes}")
         # Longest first, so "Extended Release Oral Tablet" wins over "Oral Tablet".
         self._dose_forms = sorted(
             ((form.lower(), route) for form, route in terminology.dose_forms.items()),
@@ -203,6 +216,7 @@ class DrugClassifier:
             ingredients |= found
             if found or memberships.intersection(drug_class.valuesets) or codes.intersection(drug_class.rxnorm):
                 classes.add(class_name)
+        classes = self._precede(classes, named)
         explained = {w for n in ingredients for w in _fold(n).split()}
         # A bracketed brand ends an RxNorm branded drug name after its ingredients ("... Injection
         # [Plasma-Lyte A]"): it names no further ingredient. Single letters are what an apostrophe
@@ -228,6 +242,18 @@ class DrugClassifier:
             strengths=strengths,
             pack_ml=_pack_ml(names),
         )
+
+    def _precede(self, classes: set[str], named: dict[str, set[str]]) -> set[str]:
+        """One class of each precedence group: the first whose brand the name holds, else the first
+        whose name it holds. Why: a product's generic name often holds a less specific one ("factor
+        VIII inhibitor bypassing" holds "factor VIII"), and a brand names exactly one product."""
+        for group in self.terminology.class_precedence:
+            held = [c for c in group.classes if c in classes]
+            if len(held) < 2:
+                continue
+            branded = [c for c in held if named.get(c, set()) & set(self.terminology.drug_classes[c].brands)]
+            classes = classes - set(held) | {(branded or held)[0]}
+        return classes
 
     def _route(self, codings: list[Coding], text: str | None) -> str | None:
         for coding in codings:
