@@ -87,7 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--out", type=Path, default=Path("build/fixtures"), help="folder to write into")
     build.set_defaults(func=_fixtures_build)
     show = fixtures_commands.add_parser("show", help="print cases as written without defaults (the full record)")
-    show.add_argument("names", nargs="+", metavar="NAME", help="case names, e.g. S9326.oral-trial/short-trial")
+    show.add_argument("names", nargs="+", metavar="NAME", help="case names as in fixtures/cases (RULESET.SUBJECT/LABEL)")
     show.add_argument("--bundle", action="store_true", help="print the FHIR R4 Bundle built from each case instead")
     show.set_defaults(func=_fixtures_show)
 
