@@ -357,7 +357,7 @@ def _holds(node: Node, block: Expected, name: str, therapy: str) -> bool:
 def _lead_winner(ruleset: Ruleset, block: Expected, name: str) -> tuple[str, int] | None:
     """(alternative, lead index) that takes rank 1 among the offered alternatives, if any."""
     offered = set(block["alternatives"])
-    parsed = default().compiled[ruleset.therapy].parsed
+    parsed = default().parsed[ruleset.therapy]
     claims = [
         (lead.priority, position, alternative.id, number)
         for position, alternative in enumerate(a for a in ruleset.alternatives if a.id in offered)
