@@ -117,9 +117,9 @@ CASE_KEYS = frozenset(_Body.model_fields)
 RECORD_KEYS = CASE_KEYS - {"description", "as_of", "known_gap", "expect"}
 
 
-def _problems(error: ValidationError) -> str:
+def _problems(error: ValidationError, model: type[BaseModel] = _Body) -> str:
     unknown = sorted(str(e["loc"][0]) for e in error.errors() if e["type"] == "extra_forbidden")
-    said = [f"unknown keys {unknown}; known: {sorted(_Body.model_fields)}"] if unknown else []
+    said = [f"unknown keys {unknown}; known: {sorted(model.model_fields)}"] if unknown else []
     for e in error.errors():
         field_name = str(e["loc"][0]) if e["loc"] else ""
         if e["type"] != "extra_forbidden":
@@ -161,7 +161,7 @@ def load_file(path: Path) -> list[Case]:
     try:
         _Defaults.model_validate(defaults)
     except ValidationError as error:
-        raise CaseError(f"{path.name} line {lines.get('defaults')}: defaults: {_problems(error)}") from None
+        raise CaseError(f"{path.name} line {lines.get('defaults')}: defaults: {_problems(error, _Defaults)}") from None
     ruleset = path.name.removesuffix(".yaml")
     return [_case(ruleset, str(name), body, defaults, path, lines.get(f"cases/{name}"))
             for name, body in data["cases"].items()]
