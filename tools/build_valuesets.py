@@ -1040,7 +1040,8 @@ CURATED: tuple[CuratedSpec, ...] = (
     ),
     CuratedSpec(
         "hemophilia-a-b-icd", "Congenital hemophilia A or B coded in ICD-10-CM (D66, D67)",
-        "S9345.md inhibitor status (D68.311 coded with D66/D67 counts as an inhibitor)",
+        "S9345.md S9345.indication (acquired-hemophilia: D68.311 with no active D66 or D67) and inhibitor status "
+        "(D68.311 coded with D66/D67 counts as an inhibitor)",
         icd=(("D66", "hereditary factor viii deficiency"), ("D67", "hereditary factor ix deficiency")),
     ),
     CuratedSpec(
