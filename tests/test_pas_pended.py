@@ -274,8 +274,15 @@ def test_requests_stay_queryable_six_months_after_their_services(tmp_path: Path)
         request["entry"][0]["resource"]["item"][0].pop("servicedDate")
         request["entry"][0]["resource"]["item"][0]["servicedPeriod"] = {"start": "2026-12-01", "end": "2027-03-01"}
         client.post(SUBMIT, json=request)
-    [kept] = PasStore(f"sqlite:///{tmp_path / 'hooks.sqlite'}").all()
+    store = PasStore(f"sqlite:///{tmp_path / 'hooks.sqlite'}")
+    [kept] = store.all()
     assert kept.keep_until == dt.date(2027, 3, 1) + dt.timedelta(days=183)
+    # Kept to its last day; gone once another request is saved after it.
+    later = kept.model_copy(update={"key": "PA-LATER", "keep_until": dt.date(2030, 1, 1)})
+    store.save(later, today=kept.keep_until)
+    assert store.get(kept.key) is not None
+    store.save(later, today=kept.keep_until + dt.timedelta(days=1))
+    assert store.get(kept.key) is None and [k.key for k in store.of_members(set(kept.members))] == ["PA-LATER"]
     with pytest.raises(ValidationError):
         Settings(pas_retention_days=90)
 

@@ -156,8 +156,7 @@ def _updated(request: PasRequest, keeping: Keeping) -> StoredRequest | None:
         identifier = reference.get("identifier") if isinstance(reference, dict) else None
         if isinstance(identifier, dict):
             names.add(f"{identifier.get('system')}|{identifier.get('value')}")
-    kept = [k for k in keeping.store.of_patient(request.patient_ref)
-            if k.client == keeping.client and names & set(k.claims)]
+    kept = [k for k in keeping.store.of_patient(keeping.client, request.patient_ref) if names & set(k.claims)]
     if not kept:
         raise HookError(422, [Problem(source="Bundle", element="Claim.related.claim", message=(
             "the update's related.claim names no prior authorization request this service holds for this "
