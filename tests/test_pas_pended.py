@@ -254,6 +254,32 @@ def test_an_update_cancels_an_item_and_keeps_the_authorization_number(tmp_path: 
         assert refused.status_code == 422 and "marker-secret" not in refused.text
 
 
+def test_an_update_with_the_missing_data_decides_the_pended_request_and_notifies(tmp_path: Path) -> None:
+    """The update carries what was unknown (a NYHA class IV Observation, LOINC 88020-3 as S9348.md
+    reads it): the pended item is certified and the submitter's Subscription hears of it."""
+    with receiving() as receiver, make_client(tmp_path, subscription_https_only=False) as client:
+        _subscribe(client, receiver)
+        original = pas_request(heart_failure_patient("hf3"), dobutamine_infusion("dobu", "hf3"), AS_OF, "S9348")
+        first = client.post(SUBMIT, json=original).json()["entry"][0]["resource"]
+        assert _codes(first) == {1: "A4"}
+        nyha = {"resourceType": "Observation", "id": "hf3-nyha", "status": "final",
+                "code": {"coding": [{"system": "http://loinc.org", "code": "88020-3"}]},
+                "subject": {"reference": "Patient/hf3"}, "effectiveDateTime": "2026-11-15",
+                "valueCodeableConcept": {"coding": [NYHA_IV]}}
+        update = _update(original, lambda claim: claim["item"][0].setdefault("extension", []).append(
+            {"url": x12.PAS + "extension-infoChanged", "valueCode": "changed"}))
+        update["entry"].append({"fullUrl": "urn:uuid:00000000-0000-0000-0000-0000000000b1", "resource": nyha})
+        answer = check_response_bundle(client.post(SUBMIT, json=update).json(), update)
+        assert _codes(answer) == {1: "A1"}
+        _, notification = receiver.wait(2)
+        assert _codes(notified_response(notification)) == {1: "A1"}
+    [pended_id, decided_id] = [next(i["value"] for i in r["identifier"] if i["system"].endswith("/audit-record"))
+                               for r in (first, answer)]
+    with AuditTrail.open(f"sqlite:///{tmp_path / 'audit.sqlite'}") as trail:
+        decided = trail.get(decided_id)
+    assert decided is not None and decided.claim.authorization.follows == pended_id  # type: ignore[union-attr]
+
+
 def test_a_denied_request_cannot_be_updated(tmp_path: Path) -> None:
     from .test_pas import CHOSEN
 
