@@ -5,7 +5,9 @@ Each Claim item is decided by the therapy that claims its order (the order it na
 claim it), from the same assessment the order-sign card and the DTR questionnaire come from:
 eligible -> A1 (A6 when the requested HCPCS code is not the code the rules pick for the order),
 not-eligible -> A3, insufficient-information / needs-review -> A4. Every decided item is a
-record of the audit trail (a claim line of the request's Claim); the ClaimResponse names them.
+record of the audit trail (a claim line of the request's Claim, with its decision and the record it
+follows); the ClaimResponse names them. `decide`, `record_decisions` and `response_bundle` are the
+steps; cds/davinci/pas_pended.py runs them again for kept requests.
 """
 
 from __future__ import annotations
@@ -73,7 +75,7 @@ def submit(body: Any, knowledge: Knowledge, trail: AuditTrail, base_url: str, as
     request = read_request(body)
     number, response_id = authorization_number(request), str(uuid.uuid4())
     source = Source(kind=via, hook=SOURCE_HOOK, hook_instance=response_id)
-    decided = record(decide(request, knowledge, base_url, as_of), trail, source, number)
+    decided = record_decisions(decide(request, knowledge, base_url, as_of), trail, source, number)
     return response_bundle(decided, base_url, as_of, number, now, response_id)
 
 
@@ -93,13 +95,13 @@ def _assess(request: PasRequest, knowledge: Knowledge, as_of: dt.date, amend: Am
         records = build_records(entries, strict=False, screen=knowledge.screen)
     except InputError as exc:
         raise HookError(400, exc.problems) from None
-    record_ = next((r for r in records if r.reference == request.patient_ref), None)
-    if record_ is None:
+    record = next((r for r in records if r.reference == request.patient_ref), None)
+    if record is None:
         raise HookError(422, "the Claim's patient could not be read from the Bundle")
     wanted = {ref for item in request.items for ref in item.orders}
     if amend is not None:
-        amend(record_, wanted)
-    facts, claimed = therapy_orders(record_, wanted, knowledge, as_of)
+        amend(record, wanted)
+    facts, claimed = therapy_orders(record, wanted, knowledge, as_of)
     digest = input_hash(e.resource for e in entries)
     if not claimed:
         return None, digest, facts, claimed
@@ -146,7 +148,7 @@ def _decide(item: Item, result: PatientAssessment | None, claimed: dict[str, set
     return Decision(item, code, assessment, ". ".join(parts) + ".")
 
 
-def record(decided: Decided, trail: AuditTrail, source: Source, key: str,
+def record_decisions(decided: Decided, trail: AuditTrail, source: Source, key: str,
            follows: dict[str, str] | None = None) -> Decided:
     """Each decided item appended to the audit trail (a claim line of the request's Claim), linked
     by `follows` (item sequence -> record id) to the decision it replaces."""
