@@ -170,9 +170,17 @@ def test_a_subscription_that_is_not_a_pas_one_is_refused(plain_http: CheckedClie
     assert refused.json()["resourceType"] == "OperationOutcome" and "marker-secret" not in refused.text
 
 
-def test_plain_http_endpoints_are_refused_by_default(tmp_path: Path) -> None:
-    with make_client(tmp_path) as client:
-        assert client.post(SUBSCRIPTION, json=subscription("http://127.0.0.1:9/x")).status_code == 422
+@pytest.mark.parametrize("endpoint", ["http://receiver.example/x", "https://127.0.0.1/x", "https://localhost/x",
+                                      "https://10.0.0.7/x", "https://169.254.169.254/latest", "https://[::1]/x"])
+def test_plain_http_and_internal_endpoints_are_refused_by_default(secure: CheckedClient, endpoint: str) -> None:
+    refused = secure.post(SUBSCRIPTION, json=subscription(endpoint))
+    assert refused.status_code == 422 and endpoint not in refused.text
+
+
+@pytest.fixture(scope="module")
+def secure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CheckedClient]:
+    with make_client(tmp_path_factory.mktemp("pas-secure")) as client:
+        yield client
 
 
 def test_subscriptions_belong_to_their_client_and_need_a_token(tmp_path: Path) -> None:
