@@ -170,9 +170,17 @@ def test_a_subscription_that_is_not_a_pas_one_is_refused(plain_http: CheckedClie
     assert refused.json()["resourceType"] == "OperationOutcome" and "marker-secret" not in refused.text
 
 
-def test_plain_http_endpoints_are_refused_by_default(tmp_path: Path) -> None:
-    with make_client(tmp_path) as client:
-        assert client.post(SUBSCRIPTION, json=subscription("http://127.0.0.1:9/x")).status_code == 422
+@pytest.mark.parametrize("endpoint", ["http://receiver.example/x", "https://127.0.0.1/x", "https://localhost/x",
+                                      "https://10.0.0.7/x", "https://169.254.169.254/latest", "https://[::1]/x"])
+def test_plain_http_and_internal_endpoints_are_refused_by_default(secure: CheckedClient, endpoint: str) -> None:
+    refused = secure.post(SUBSCRIPTION, json=subscription(endpoint))
+    assert refused.status_code == 422 and endpoint not in refused.text
+
+
+@pytest.fixture(scope="module")
+def secure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CheckedClient]:
+    with make_client(tmp_path_factory.mktemp("pas-secure")) as client:
+        yield client
 
 
 def test_subscriptions_belong_to_their_client_and_need_a_token(tmp_path: Path) -> None:
@@ -254,6 +262,32 @@ def test_an_update_cancels_an_item_and_keeps_the_authorization_number(tmp_path: 
         assert refused.status_code == 422 and "marker-secret" not in refused.text
 
 
+def test_an_update_with_the_missing_data_decides_the_pended_request_and_notifies(tmp_path: Path) -> None:
+    """The update carries what was unknown (a NYHA class IV Observation, LOINC 88020-3 as S9348.md
+    reads it): the pended item is certified and the submitter's Subscription hears of it."""
+    with receiving() as receiver, make_client(tmp_path, subscription_https_only=False) as client:
+        _subscribe(client, receiver)
+        original = pas_request(heart_failure_patient("hf3"), dobutamine_infusion("dobu", "hf3"), AS_OF, "S9348")
+        first = client.post(SUBMIT, json=original).json()["entry"][0]["resource"]
+        assert _codes(first) == {1: "A4"}
+        nyha = {"resourceType": "Observation", "id": "hf3-nyha", "status": "final",
+                "code": {"coding": [{"system": "http://loinc.org", "code": "88020-3"}]},
+                "subject": {"reference": "Patient/hf3"}, "effectiveDateTime": "2026-11-15",
+                "valueCodeableConcept": {"coding": [NYHA_IV]}}
+        update = _update(original, lambda claim: claim["item"][0].setdefault("extension", []).append(
+            {"url": x12.PAS + "extension-infoChanged", "valueCode": "changed"}))
+        update["entry"].append({"fullUrl": "urn:uuid:00000000-0000-0000-0000-0000000000b1", "resource": nyha})
+        answer = check_response_bundle(client.post(SUBMIT, json=update).json(), update)
+        assert _codes(answer) == {1: "A1"}
+        _, notification = receiver.wait(2)
+        assert _codes(notified_response(notification)) == {1: "A1"}
+    [pended_id, decided_id] = [next(i["value"] for i in r["identifier"] if i["system"].endswith("/audit-record"))
+                               for r in (first, answer)]
+    with AuditTrail.open(f"sqlite:///{tmp_path / 'audit.sqlite'}") as trail:
+        decided = trail.get(decided_id)
+    assert decided is not None and decided.claim.authorization.follows == pended_id  # type: ignore[union-attr]
+
+
 def test_a_denied_request_cannot_be_updated(tmp_path: Path) -> None:
     from .test_pas import CHOSEN
 
@@ -274,8 +308,15 @@ def test_requests_stay_queryable_six_months_after_their_services(tmp_path: Path)
         request["entry"][0]["resource"]["item"][0].pop("servicedDate")
         request["entry"][0]["resource"]["item"][0]["servicedPeriod"] = {"start": "2026-12-01", "end": "2027-03-01"}
         client.post(SUBMIT, json=request)
-    [kept] = PasStore(f"sqlite:///{tmp_path / 'hooks.sqlite'}").all()
+    store = PasStore(f"sqlite:///{tmp_path / 'hooks.sqlite'}")
+    [kept] = store.all()
     assert kept.keep_until == dt.date(2027, 3, 1) + dt.timedelta(days=183)
+    # Kept to its last day; gone once another request is saved after it.
+    later = kept.model_copy(update={"key": "PA-LATER", "keep_until": dt.date(2030, 1, 1)})
+    store.save(later, today=kept.keep_until)
+    assert store.get(kept.key) is not None
+    store.save(later, today=kept.keep_until + dt.timedelta(days=1))
+    assert store.get(kept.key) is None and [k.key for k in store.of_members(set(kept.members))] == ["PA-LATER"]
     with pytest.raises(ValidationError):
         Settings(pas_retention_days=90)
 

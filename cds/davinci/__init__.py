@@ -10,4 +10,9 @@ DTR: each therapy's Questionnaire generated from its ruleset (questionnaire.py, 
 QuestionnaireResponses (store.py) read back as record entries in the next assessment of their
 order (answers.py). The FHIR endpoints are in routes.py; what an answer records is data
 (rulesets/questionnaires/).
+
+PAS: `Claim/$submit` decides each item from the same assessment (pas.py, pas_request.py, x12.py);
+every request is kept (pas_store.py) and decided again by DTR answers or updates (pas_pended.py),
+Subscriptions hear of pended requests decided (pas_subscription.py), `Claim/$inquire` finds kept
+requests (pas_inquire.py); their endpoints are in pas_routes.py.
 """

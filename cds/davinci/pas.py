@@ -6,8 +6,10 @@ claim it), from the same assessment the order-sign card and the DTR questionnair
 eligible -> A1 (A6 when the requested HCPCS code is not the code the rules pick for the order),
 not-eligible -> A3, insufficient-information / needs-review -> A4, with a CommunicationRequest
 for each documentation item (pas_attachments.py). Every decided item is a record of the audit
-trail (a claim line of the request's Claim; an item no therapy claims, a record without one); the
-ClaimResponse names them. An item the rules cannot decide is a business error (pas_errors.py).
+trail (a claim line of the request's Claim, with its decision and the record it follows; an item
+no therapy claims, a record without one); the ClaimResponse names them. An item the rules cannot
+decide is a business error (pas_errors.py). `decide`, `record_decisions` and `response_bundle`
+are the steps; cds/davinci/pas_pended.py runs them again for kept requests.
 """
 
 from __future__ import annotations
@@ -85,7 +87,7 @@ def submit(body: Any, knowledge: Knowledge, trail: AuditTrail, base_url: str, as
     request = read_request(body)
     number, response_id = authorization_number(request), str(uuid.uuid4())
     source = Source(kind=via, hook=SOURCE_HOOK, hook_instance=response_id)
-    decided = record(decide(request, knowledge, base_url, as_of), trail, source, number)
+    decided = record_decisions(decide(request, knowledge, base_url, as_of), trail, source, number)
     return response_bundle(decided, base_url, as_of, number, now, response_id)
 
 
@@ -113,13 +115,13 @@ def _assess(request: PasRequest, knowledge: Knowledge, as_of: dt.date, amend: Am
         records = evaluator.records(entries, strict=False)
     except InputError as exc:
         raise HookError(400, exc.problems) from None
-    record_ = next((r for r in records if r.reference == request.patient_ref), None)
-    if record_ is None:
+    record = next((r for r in records if r.reference == request.patient_ref), None)
+    if record is None:
         raise HookError(422, "the Claim's patient could not be read from the Bundle")
     wanted = {ref for item in request.items for ref in item.orders}
     if amend is not None:
-        amend(record_, wanted)
-    evaluation = evaluator.assess(record_, as_of, orders=wanted)
+        amend(record, wanted)
+    evaluation = evaluator.assess(record, as_of, orders=wanted)
     return evaluation.result, input_hash(e.resource for e in entries), evaluation.facts, evaluation.claimed
 
 
@@ -163,7 +165,7 @@ def _decide(item: Item, result: PatientAssessment | None, claimed: dict[str, set
     return Decision(item, code, assessment, ". ".join(parts) + ".")
 
 
-def record(decided: Decided, trail: AuditTrail, source: Source, key: str,
+def record_decisions(decided: Decided, trail: AuditTrail, source: Source, key: str,
            follows: dict[str, str] | None = None) -> Decided:
     """Each decided item appended to the audit trail (a claim line of the request's Claim), linked
     by `follows` (item sequence -> record id) to the decision it replaces."""

@@ -58,7 +58,7 @@ def inquire(body: Any, store: PasStore) -> dict[str, Any]:
     if not members or not providers:
         raise _problem(422, "an inquiry names the patient by member id and the provider by identifier (NPI): "
                             "spec-53", "Claim.patient")
-    matched = [k for k in store.all() if members & set(k.members) and providers & set(k.providers)]
+    matched = [k for k in store.of_members(members) if providers & set(k.providers)]
     found = [{"name": "return", "resource": _inquiry_response(k.response)} for k in matched]
     # No match: a Parameters without parameters (FHIR has no empty arrays).
     return {"resourceType": "Parameters", **({"parameter": found} if found else {})}

@@ -23,7 +23,7 @@ from ..fhir import Problem
 from ..service.errors import HookError
 from ..knowledge import Knowledge
 from . import x12
-from .pas import SOURCE_HOOK, Amend, Decided, authorization_number, decide, record, response_bundle
+from .pas import SOURCE_HOOK, Amend, Decided, authorization_number, decide, record_decisions, response_bundle
 from .pas_request import identifiers, PasRequest, as_list, read_request
 from .pas_store import PasStore, StoredRequest
 
@@ -48,7 +48,7 @@ def submit_kept(body: Any, knowledge: Knowledge, trail: AuditTrail, keeping: Kee
     previous = _updated(request, keeping)
     key = previous.key if previous is not None else authorization_number(request)
     response_id = str(uuid.uuid4())
-    decided = record(decide(request, knowledge, base_url, as_of, amend), trail,
+    decided = record_decisions(decide(request, knowledge, base_url, as_of, amend), trail,
                      Source(kind="hook", hook=SOURCE_HOOK, hook_instance=response_id), key,
                      previous.records if previous is not None else None)
     bundle = response_bundle(decided, base_url, as_of, key, response_id=response_id)
@@ -67,7 +67,7 @@ def redecide(knowledge: Knowledge, trail: AuditTrail, keeping: Keeping, patient:
         if _codes(decided) == kept.codes:
             continue
         response_id = str(uuid.uuid4())
-        decided = record(decided, trail, Source(kind="hook", hook=SOURCE_HOOK, hook_instance=response_id),
+        decided = record_decisions(decided, trail, Source(kind="hook", hook=SOURCE_HOOK, hook_instance=response_id),
                          kept.key, kept.records)
         bundle = response_bundle(decided, base_url, as_of, kept.key, response_id=response_id)
         changed.append(_keep(keeping, decided, kept.key, bundle, as_of, kept))
@@ -156,8 +156,7 @@ def _updated(request: PasRequest, keeping: Keeping) -> StoredRequest | None:
         identifier = reference.get("identifier") if isinstance(reference, dict) else None
         if isinstance(identifier, dict):
             names.add(f"{identifier.get('system')}|{identifier.get('value')}")
-    kept = [k for k in keeping.store.of_patient(request.patient_ref)
-            if k.client == keeping.client and names & set(k.claims)]
+    kept = [k for k in keeping.store.of_patient(keeping.client, request.patient_ref) if names & set(k.claims)]
     if not kept:
         raise HookError(422, [Problem(source="Bundle", element="Claim.related.claim", message=(
             "the update's related.claim names no prior authorization request this service holds for this "

@@ -17,8 +17,8 @@ from typing import Any, Literal
 
 import orjson
 from pydantic import BaseModel
-from sqlalchemy import (Boolean, Column, Connection, Integer, MetaData, String, Table, Text, and_, delete, insert,
-                        select, update)
+from sqlalchemy import (Boolean, Column, Connection, Index, Integer, MetaData, String, Table, Text, and_, delete,
+                        insert, select, update)
 from sqlalchemy.engine import make_url
 
 from ..audit.store import engine_for
@@ -43,6 +43,16 @@ requests = Table(
     Column("submitted", String(40), nullable=False),
     Column("decided", String(40), nullable=True),
     Column("keep_until", String(10), nullable=False),
+    Index("pas_request_client_patient", "client", "patient"),
+    Index("pas_request_keep_until", "keep_until"),
+)
+# Each member id of a request, so that an inquiry reads only the requests about its patient.
+members = Table(
+    "pas_request_member", metadata,
+    Column("key", String(40), nullable=False),
+    Column("member", Text, nullable=False),
+    Index("pas_request_member_member", "member"),
+    Index("pas_request_member_key", "key"),
 )
 subscriptions = Table(
     "pas_subscription", metadata,
@@ -143,10 +153,16 @@ class PasStore:
 
     def save(self, request: StoredRequest, today: dt.date | None = None) -> None:
         """Insert or replace the request; drop requests past their retention."""
+        expired = (today or dt.date.today()).isoformat()
         with self._writing() as conn:
             conn.execute(delete(requests).where(requests.c.key == request.key))
+            conn.execute(delete(members).where(members.c.key == request.key))
             conn.execute(insert(requests).values(**_row(request)))
-            conn.execute(delete(requests).where(requests.c.keep_until < (today or dt.date.today()).isoformat()))
+            if request.members:
+                conn.execute(insert(members), [{"key": request.key, "member": m} for m in request.members])
+            gone = select(requests.c.key).where(requests.c.keep_until < expired)
+            conn.execute(delete(members).where(members.c.key.in_(gone)))
+            conn.execute(delete(requests).where(requests.c.keep_until < expired))
 
     def get(self, key: str) -> StoredRequest | None:
         found = self._requests(requests.c.key == key)
@@ -156,8 +172,13 @@ class PasStore:
         return self._requests(and_(requests.c.client == client, requests.c.patient == patient,
                                    requests.c.state == "pended"))
 
-    def of_patient(self, patient: str) -> list[StoredRequest]:
-        return self._requests(requests.c.patient == patient)
+    def of_patient(self, client: str, patient: str) -> list[StoredRequest]:
+        return self._requests(and_(requests.c.client == client, requests.c.patient == patient))
+
+    def of_members(self, wanted: set[str]) -> list[StoredRequest]:
+        """The requests about a patient with one of these member ids."""
+        keys = select(members.c.key).where(members.c.member.in_(sorted(wanted)))
+        return self._requests(requests.c.key.in_(keys))
 
     def all(self) -> list[StoredRequest]:
         return self._requests(None)

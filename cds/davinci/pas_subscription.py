@@ -14,6 +14,7 @@ recorded, and nothing waits for it.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import logging
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -62,8 +63,12 @@ def read_subscription(body: Any, client: str, https_only: bool, subscription_id:
         raise _refuse("only the rest-hook channel is supported (spec-56)", "Subscription.channel.type")
     endpoint = channel.get("endpoint")
     allowed = ("https",) if https_only else ("https", "http")
-    if not isinstance(endpoint, str) or urlsplit(endpoint).scheme not in allowed or not urlsplit(endpoint).netloc:
+    if not isinstance(endpoint, str) or urlsplit(endpoint).scheme not in allowed or not urlsplit(endpoint).hostname:
         raise _refuse(f"channel.endpoint must be an absolute {' or '.join(allowed)} URL", "Subscription.channel.endpoint")
+    if https_only and _internal(urlsplit(endpoint).hostname or ""):
+        # The server would POST into its own network on a client's word.
+        raise _refuse("channel.endpoint must not be a loopback, private or link-local address",
+                      "Subscription.channel.endpoint")
     if channel.get("payload", FHIR_JSON) != FHIR_JSON or _content(channel) != "full-resource":
         raise _refuse("the payload must be application/fhir+json with full-resource content (spec-62)",
                       "Subscription.channel.payload")
@@ -81,6 +86,17 @@ def read_subscription(body: Any, client: str, https_only: bool, subscription_id:
     return StoredSubscription(id=subscription_id, client=client, status="requested", orgs=orgs, endpoint=endpoint,
                               headers=headers, resource=resource, events=0,
                               created=dt.datetime.now(dt.UTC))
+
+
+def _internal(host: str) -> bool:
+    """Whether the host is written as an address inside the server's own network (names are not resolved)."""
+    if host == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_private or address.is_link_local or address.is_unspecified
 
 
 def _content(channel: dict[str, Any]) -> Any:

@@ -77,7 +77,8 @@ class Settings(BaseModel):
     pas_url: str | None = None
     # Days a PAS request stays queryable after its services end: at least six months (PAS spec-73).
     pas_retention_days: int = Field(default=183, ge=183)
-    # Notifications go to https endpoints only; a local test receiver may need http.
+    # Notifications go to https endpoints not written as loopback, private or link-local
+    # addresses; a local test receiver needs this off.
     subscription_https_only: bool = True
 
     @model_validator(mode="after")
