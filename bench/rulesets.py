@@ -78,9 +78,11 @@ def _inputs() -> dict[str, bytes]:
 
 
 def _ms(run: Any) -> float:
-    start = time.perf_counter()
+    """CPU milliseconds of this process: the machine is shared, and its other work would be
+    counted in wall-clock time (the evaluation runs on this thread, durable-rules included)."""
+    start = time.process_time()
     run()
-    return (time.perf_counter() - start) * 1e3
+    return (time.process_time() - start) * 1e3
 
 
 def _measure(folder: Path, data: bytes, repeats: int) -> tuple[Figure, Figure, int]:
@@ -93,7 +95,7 @@ def _measure(folder: Path, data: bytes, repeats: int) -> tuple[Figure, Figure, i
     evaluations, floors = [], []
     for _ in range(repeats):
         evaluations.append(_ms(lambda: cds.evaluate(orjson.loads(data), as_of=AS_OF)))
-        floors.append(sum(floor(data, loaded.reads).values()))
+        floors.append(_ms(lambda: floor(data, loaded.reads)))
     return Figure.of(evaluations, "ms"), Figure.of(floors, "ms"), len(loaded.rulesets)
 
 
