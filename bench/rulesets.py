@@ -77,9 +77,11 @@ def _inputs() -> dict[str, bytes]:
 
 
 def _ms(run: Any) -> float:
-    start = time.perf_counter()
+    """CPU milliseconds of this process: the machine is shared, and its other work would be
+    counted in wall-clock time (the evaluation runs on this thread, durable-rules included)."""
+    start = time.process_time()
     run()
-    return (time.perf_counter() - start) * 1e3
+    return (time.process_time() - start) * 1e3
 
 
 def _measure(folder: Path, data: bytes, repeats: int) -> tuple[Figure, Figure, int]:
@@ -91,7 +93,7 @@ def _measure(folder: Path, data: bytes, repeats: int) -> tuple[Figure, Figure, i
     evaluations, floors = [], []
     for _ in range(repeats):
         evaluations.append(_ms(lambda: cds.evaluate(orjson.loads(data), as_of=AS_OF, knowledge=loaded)))
-        floors.append(sum(floor(data).values()))
+        floors.append(_ms(lambda: floor(data, loaded.reads)))
     return Figure.of(evaluations, "ms"), Figure.of(floors, "ms"), len(loaded.rulesets)
 
 
@@ -123,11 +125,17 @@ def run(repeats: int = 40, marginal_repeats: int = 10) -> dict[str, Any]:
             # Side by side, alternating, so drift in the machine hits both alike.
             two_eval, two_floor, _ = _measure(two, data, repeats)
             all_eval, all_floor, count = _measure(every, data, repeats)
-            validation = statistics.median([two_floor.median, all_floor.median])
+            # The two starting rulesets read fewer resource types (no Observation, Procedure
+            # or Immunization): their validation floor is lower, and the ratio of the floors
+            # bounds how close every ruleset / two can come to 1.
             results[name] = {
                 "rulesets": count, "two_rulesets_ms": two_eval.model_dump(),
                 "all_rulesets_ms": all_eval.model_dump(), "validation_ms": all_floor.model_dump(),
-                "over_validation": all_eval.median / validation, "over_two": all_eval.median / two_eval.median,
+                "two_validation_ms": two_floor.model_dump(),
+                "over_validation": all_eval.median / all_floor.median,
+                "two_over_validation": two_eval.median / two_floor.median,
+                "over_two": all_eval.median / two_eval.median,
+                "validation_over_two": all_floor.median / two_floor.median,
                 "marginal_ms": marginal(data, marginal_repeats) if marginal_repeats else {},
             }
     return results
@@ -143,6 +151,8 @@ def rows(results: dict[str, Any]) -> list[list[str]]:
                       "<= 1.5 x", "yes" if r["over_validation"] <= 1.5 else "NO"])
         found.append(["  / two-ruleset time", f"{r['over_two']:.2f} x", "<= 1.3 x",
                       "yes" if r["over_two"] <= 1.3 else "NO"])
+        found.append(["  two rulesets / their validation floor", f"{r['two_over_validation']:.2f} x", "", ""])
+        found.append(["  validation floor, every ruleset / two (types read)", f"{r['validation_over_two']:.2f} x", "", ""])
         if r.get("marginal_ms"):
             costs = sorted(r["marginal_ms"].items(), key=lambda item: -item[1])
             found.append(["  marginal ms per ruleset (all minus all but it)",

@@ -2,7 +2,7 @@
 
 Issue 19's budgets: the cost per Condition at 20,000 at most 1.5x that at 2,000 (the work is
 linear), and the whole cds.evaluate at most the time of validating those Conditions with
-fhir.resources R4B (orjson.loads included in both: bench/inprocess.py `floor`).
+fhir.resources R4B (orjson.loads included in both: bench/inprocess.py `floor`), in CPU time.
 """
 
 from __future__ import annotations
@@ -34,10 +34,15 @@ def bundle(conditions: int) -> bytes:
     return orjson.dumps({"resourceType": "Bundle", "type": "collection", "entry": entries})
 
 
+def _cpu_ms(run: Any) -> float:
+    """CPU milliseconds of this process (the machine is shared: wall-clock time counts its other work)."""
+    start = time.process_time()
+    run()
+    return (time.process_time() - start) * 1e3
+
+
 def _evaluate_ms(data: bytes) -> float:
-    start = time.perf_counter()
-    cds.evaluate(orjson.loads(data), as_of=AS_OF)
-    return (time.perf_counter() - start) * 1e3
+    return _cpu_ms(lambda: cds.evaluate(orjson.loads(data), as_of=AS_OF))
 
 
 def run(repeats: int = 5) -> dict[str, Any]:
@@ -49,7 +54,7 @@ def run(repeats: int = 5) -> dict[str, Any]:
         # Side by side, alternating, so drift in the machine hits every figure alike.
         for count in COUNTS:
             times[count].append(_evaluate_ms(data[count]))
-        floors.append(sum(floor(data[COUNTS[-1]]).values()))
+        floors.append(_cpu_ms(lambda: floor(data[COUNTS[-1]])))
     small, large = (Figure.of(times[count], "ms") for count in COUNTS)
     validation = Figure.of(floors, "ms")
     per_condition = (large.median / COUNTS[1]) / (small.median / COUNTS[0])
