@@ -20,6 +20,8 @@ from cds.audit.batch import BatchSummary, run_batch
 
 from .audit_support import AS_OF, ROOT, bundles, cds, export, patients, sqlite_url
 
+pytestmark = pytest.mark.heavy
+
 
 def _run(paths: list[Path], url: str, workers: int, **options: Any) -> BatchSummary:
     with AuditTrail.open(url) as trail:

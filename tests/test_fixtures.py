@@ -30,6 +30,8 @@ from cds.ruleset import Ruleset, strip_lines
 
 from .case_boundaries import Boundary, CaseFacts, boundaries, sides
 
+pytestmark = pytest.mark.heavy
+
 STATUSES = ("eligible", "needs-review", "insufficient-information", "not-eligible")
 RESULTS = ("met", "not-met", "unknown", "not-applicable")
 BLOCK_KEYS = {"status", "criteria", "categories", "findings", "documentation", "alternatives", "gated_findings",

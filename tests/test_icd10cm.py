@@ -18,6 +18,8 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     import simple_icd_10_cm as icd
 
+pytestmark = pytest.mark.heavy
+
 
 def test_every_item_has_the_packages_ancestors_and_description() -> None:
     codes = icd.get_all_codes(True)

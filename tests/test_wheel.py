@@ -17,6 +17,8 @@ import pytest
 
 from .conftest import ICD, ROOT, bundle, condition, patient
 
+pytestmark = pytest.mark.heavy
+
 # What a source distribution holds: the wheel is built from a copy of these, never from the
 # checkout itself, where setuptools' build/ folder could ship files deleted since.
 SOURCES = ("cds", "rulesets", "setup.py", "pyproject.toml", "README.md")
