@@ -33,10 +33,11 @@ bench: $(STAMP)
 # Every test, with what the tests need: a PostgreSQL server for the audit trail and Debian's
 # Chromium for the review pages (both installed with apt-get when missing, then started). The
 # tests run on one worker process per core (pytest-xdist), a test file on one worker, so its
-# module fixtures (a built wheel, a running server, a browser) are built once.
+# module fixtures (a built wheel, a running server, a browser) are built once; the longest files
+# first (tests/conftest.py), so the workers finish together.
 test: $(STAMP)
 	scripts/chromium.sh
-	eval "$$(scripts/postgres.sh)" && $(BIN)/python -m pytest -n auto --dist loadfile
+	eval "$$(scripts/postgres.sh)" && $(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
 
 # The property-based tests of the HTTP API at length: 300 examples per endpoint (FUZZ_EXAMPLES),
 # new ones each run (`make test` runs 12 each, the same every time). A few minutes.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,17 @@ needs_shared = pytest.mark.skipif(
     not REFERENCE.is_dir(),
     reason=f"{REFERENCE} is absent (a user's clone); CI always has ../shared beside the repo",
 )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files marked `heavy` first, then the others by their number of tests. `make test` hands each
+    worker a whole file at a time in this order (--dist loadfile --no-loadscope-reorder): the long
+    files start early and the short ones fill in at the end, so the workers finish together.
+    pytest-xdist's own order, by number of tests alone, left a built wheel or a killed batch run
+    (a few tests, a minute) to the end, with the other worker idle. A file's tests keep their order."""
+    counts = Counter(item.path for item in items)
+    heavy = {item.path for item in items if item.get_closest_marker("heavy")}
+    items.sort(key=lambda item: (item.path not in heavy, -counts[item.path], str(item.path)))
 
 
 def bundle(*resources: dict[str, Any]) -> dict[str, Any]:

@@ -25,6 +25,8 @@ from .audit_support import (AS_OF, ROOT, cds, drop_triggers, postgres_url, raw_s
                             trail_url)
 from .conftest import ICD, bundle, condition, medication_request, patient
 
+pytestmark = pytest.mark.heavy
+
 CLI = Source(kind="cli")
 
 

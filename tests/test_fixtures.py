@@ -34,6 +34,8 @@ from cds.engine.compile import pattern
 
 from .case_boundaries import Boundary, CaseFacts, boundaries, matches, sides
 
+pytestmark = pytest.mark.heavy
+
 STATUSES = ("eligible", "needs-review", "insufficient-information", "not-eligible")
 RESULTS = ("met", "not-met", "unknown", "not-applicable")
 BLOCK_KEYS = {"status", "criteria", "categories", "findings", "documentation", "alternatives", "gated_findings",

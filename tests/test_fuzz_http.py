@@ -27,6 +27,8 @@ from .hooks_support.checks import CheckedClient, make_client
 from .hooks_support.strategies import (MARKER, SERVICES, hook_call, package_parameters, pas_request,
                                        questionnaire_response)
 
+pytestmark = pytest.mark.heavy
+
 EXAMPLES = int(os.environ.get("CDS_FUZZ_EXAMPLES", "12"))
 LONG = os.environ.get("CDS_FUZZ_RANDOM") == "1"
 # The bodies drawn from the FHIR and CDS Hooks strategies, by endpoint (the others keep the

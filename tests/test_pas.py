@@ -42,6 +42,8 @@ from .hooks_support.pas import check_response_bundle, decidable, extension, revi
 from .hooks_support.tokens import ISSUER, REVIEW_SECRET, ClientKeys
 from .readme_script import ROOT, run_serve_example
 
+pytestmark = pytest.mark.heavy
+
 SUBMIT = "/fhir/Claim/$submit"
 BASE = "http://testserver"
 EXPECTED = {"eligible": "A1", "not-eligible": "A3", "insufficient-information": "A4", "needs-review": "A4"}

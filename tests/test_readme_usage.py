@@ -14,6 +14,8 @@ from cds.cli import _parser, main
 
 from .readme_script import run_serve_example
 
+pytestmark = pytest.mark.heavy
+
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 

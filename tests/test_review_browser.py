@@ -21,6 +21,8 @@ from .review_support.browser import launch, require_chromium
 from .review_support.pages import fixture_json
 from .review_support.server import Running, running
 
+pytestmark = pytest.mark.heavy
+
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
 ELIGIBLE = "S9326.indication/cancer-related-pain"

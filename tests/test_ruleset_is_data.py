@@ -29,6 +29,8 @@ from .cli_support import Ran, run_cds
 from .hooks_support.crd import check_system_actions
 from .hooks_support.patients import hook_request, morphine_infusion, pain_patient, searchset
 
+pytestmark = pytest.mark.heavy
+
 ROOT = Path(__file__).resolve().parent.parent
 # Every HCPCS S-code of the family (S9325-S9379, S9490-S9504, S9537, S9538...).
 THERAPY_ID = re.compile(r"S9[0-9]{3}")

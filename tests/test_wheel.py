@@ -17,6 +17,8 @@ import pytest
 
 from .conftest import ICD, ROOT, bundle, condition, patient
 
+pytestmark = pytest.mark.heavy
+
 # What a source distribution holds: the wheel is built from a copy of these, never from the
 # checkout itself, where setuptools' build/ folder could ship files deleted since.
 SOURCES = ("cds", "rulesets", "setup.py", "pyproject.toml", "README.md")
@@ -59,14 +61,18 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
          "-w", work / "dist", source, cwd=work)
     (wheel,) = (work / "dist").glob("*.whl")
     venv = work / "venv"
-    _run(sys.executable, "-m", "venv", venv, cwd=work)
+    # This venv's pip installs into the new one (`pip --python`): bootstrapping pip there took
+    # more CPU than installing the package. Only scripts/durable-rules.sh, which builds the
+    # patched durable-rules inside the venv on Python 3.13, needs the venv's own pip.
+    own_pip = [] if sys.version_info >= (3, 13) else ["--without-pip"]
+    _run(sys.executable, "-m", "venv", *own_pip, venv, cwd=work)
     python = venv / "bin" / "python"
     # What `make` does first: on Python 3.13 durable-rules must be the patched build.
     _run(ROOT / "scripts" / "durable-rules.sh", python)
     # The dependencies come from pip's cache (the project's own install filled it).
     # No byte-compiling of every installed file (a third of the install's time): the commands
     # below compile only the modules they import.
-    _run(python, "-m", "pip", "install", "--quiet", "--no-compile", wheel, cwd=work)
+    _run(sys.executable, "-m", "pip", "--python", python, "install", "--quiet", "--no-compile", wheel, cwd=work)
     return Installed(venv, work)
 
 
