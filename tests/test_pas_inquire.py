@@ -20,7 +20,8 @@ from cds.davinci.pas_inquire import CLAIM_INQUIRY_RESPONSE, INQUIRY_RESPONSE
 
 from .hooks_support.checks import CheckedClient, make_client
 from .readme_script import ROOT, run_serve_example
-from .test_pas import ELIGIBLE, KNOWLEDGE, SUBMIT, _review_code
+from .hooks_support.pas import review_code as _review_code
+from .test_pas import ELIGIBLE, KNOWLEDGE, SUBMIT
 
 INQUIRE = "/fhir/Claim/$inquire"
 

@@ -37,7 +37,10 @@ from .hooks_support.dtr import (NYHA_IV, ORDER_SIGN, RESPONSES, answered, bundle
 from .hooks_support.patients import hook_request
 from .hooks_support.tokens import ISSUER, REVIEW_SECRET, ClientKeys
 from .pas_support import Receiver, notified_response, pas_request, receiving, subscription
-from .test_pas import ELIGIBLE, KNOWLEDGE, SUBMIT, _extension, _review_code, check_response_bundle
+from .hooks_support.pas import check_response_bundle
+from .hooks_support.pas import extension as _extension
+from .hooks_support.pas import review_code as _review_code
+from .test_pas import ELIGIBLE, KNOWLEDGE, SUBMIT
 
 AS_OF = dt.date(2026, 11, 22)
 NYHA = "S9348.advanced-hf"

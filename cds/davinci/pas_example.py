@@ -4,6 +4,7 @@ its order with the HCPCS code the case expects billed, and the payer and provide
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import uuid
 from typing import Any
@@ -84,8 +85,9 @@ def request_for(entries: list[dict[str, Any]], order: dict[str, Any] | None, nam
             "identifier": {"system": "urn:example:pas:request", "value": name},
             "type": "collection", "timestamp": f"{as_of.isoformat()}T00:00:00Z",
             "entry": [{"fullUrl": _url(f"claim/{name}"), "resource": claim},
-                      {"fullUrl": _url("insurer"), "resource": INSURER},
-                      {"fullUrl": _url("provider"), "resource": PROVIDER},
+                      # Copies: a caller may change its request without changing the next one's.
+                      {"fullUrl": _url("insurer"), "resource": copy.deepcopy(INSURER)},
+                      {"fullUrl": _url("provider"), "resource": copy.deepcopy(PROVIDER)},
                       {"fullUrl": _url(f"coverage/{name}"), "resource": coverage}, patient, *entries[1:]]}
 
 
@@ -96,7 +98,7 @@ def inquiry_for(request: dict[str, Any], npi: str = EXAMPLE_NPI) -> dict[str, An
     by_url = {e["fullUrl"]: e for e in request["entry"]}
     coverage = claim["insurance"][0]["coverage"]
     provider = {"fullUrl": claim["provider"]["reference"],
-                "resource": {**PROVIDER, "identifier": [{"system": NPI_SYSTEM, "value": npi}]}}
+                "resource": {**copy.deepcopy(PROVIDER), "identifier": [{"system": NPI_SYSTEM, "value": npi}]}}
     inquiry = {
         "resourceType": "Claim", "id": f"{claim['id']}-inquiry", "meta": {"profile": [x12.PAS + "profile-claim-inquiry"]},
         "identifier": [{"system": "urn:example:pas:inquiry", "value": claim["id"]}],
