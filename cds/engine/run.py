@@ -14,7 +14,7 @@ import hashlib
 import itertools
 import string
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -295,11 +295,6 @@ def _viewed(facts: Iterable[dict[str, Any]], fields: Fields) -> list[tuple[list[
     return list(groups.values())
 
 
-def _members(binding: Binding) -> Iterator[dict[str, Any]]:
-    for fact in binding:
-        yield from fact.get("group") or (fact,)
-
-
 def engine_view(fact: dict[str, Any], position: int, fields: Fields | None = None) -> dict[str, Any]:
     """The fact as durable-rules sees it: lists become flags, nothing else is an array; with
     `fields`, only the properties and flags a rule tests.
@@ -310,16 +305,26 @@ def engine_view(fact: dict[str, Any], position: int, fields: Fields | None = Non
     included, and a name it tests is kept).
     """
     view: dict[str, Any] = {"i": position}
-    for key, value in fact.items():
-        if key == "group" or key == "evidence":
-            continue
-        if isinstance(value, list):
-            if fields is None:
+    if fields is None:
+        for key, value in fact.items():
+            if key == "group" or key == "evidence":
+                continue
+            if isinstance(value, list):
                 view.update({flag(key, str(item)): True for item in value})
-            elif key in fields.flags:
-                tested = fields.flags[key]
-                view.update({tested[item]: True for item in map(str, value) if item in tested})
-        elif fields is None or key in fields.names:
+            else:
+                view[key] = value
+        return view
+    # Made for every fact of a record (20,000 conditions: 20,000 views), so kept to lookups.
+    names, flags = fields.names, fields.flags
+    for key, value in fact.items():
+        if isinstance(value, list):
+            tested = flags.get(key)
+            if tested is not None:
+                for item in value:
+                    name = tested.get(item if isinstance(item, str) else str(item))
+                    if name is not None:
+                        view[name] = True
+        elif key in names:
             view[key] = value
     return view
 
@@ -329,11 +334,39 @@ def evidence(bindings: list[Binding]) -> list[str]:
     # A dict keeps first-seen order with O(1) membership: a list made 20,000 conditions quadratic.
     refs: dict[str, None] = {}
     for binding in bindings:
-        for fact in _members(binding):
-            for ref in [fact.get("ref"), *fact.get("evidence", [])]:
-                if ref:
-                    refs.setdefault(ref, None)
+        for fact in binding:
+            refs.update(dict.fromkeys(_summary(fact, "ref", _own_refs)))
     return list(refs)
+
+
+def _own_refs(fact: dict[str, Any], _: str) -> list[str]:
+    return [ref for ref in [fact.get("ref"), *fact.get("evidence", ())] if ref]
+
+
+def _shown(fact: dict[str, Any], key: str) -> list[str]:
+    """A fact's value of `key` as a reason shows it (none for the context, the status, t and id)."""
+    value = fact.get(key)
+    if (fact.get("t") in ("context", "status") or key in ("t", "id")
+            or not isinstance(value, (str, int, float)) or isinstance(value, bool)):
+        return []
+    return [f"{value:g}" if isinstance(value, float) else str(value)]
+
+
+def _summary(fact: dict[str, Any], key: str, each: Callable[[dict[str, Any], str], list[str]]) -> Iterable[str]:
+    """What `each` gives for a bound fact, over every member of its group, without repeats, in
+    order; remembered on the group for the evaluation (a diagnosis entered 20,000 times is bound
+    by many clauses, and each reason and evidence list would read every entry again)."""
+    group = fact.get("group")
+    if group is None:
+        return each(fact, key)
+    summaries = fact.setdefault("summaries", {})
+    found = summaries.get((each, key))
+    if found is None:
+        seen: dict[str, None] = {}
+        for member in group:
+            seen.update(dict.fromkeys(each(member, key)))
+        found = summaries[(each, key)] = tuple(seen)
+    return found
 
 
 class _Values(dict[str, str]):
@@ -354,12 +387,8 @@ def render(template: str, bindings: list[Binding]) -> str:
         return template.format_map(_Values())
     values: dict[str, dict[str, None]] = defaultdict(dict)
     for binding in bindings:
-        for fact in _members(binding):
-            if fact.get("t") in ("context", "status"):
-                continue
-            for key in names & fact.keys():
-                value = fact[key]
-                if isinstance(value, (str, int, float)) and not isinstance(value, bool) and key not in ("t", "id"):
-                    values[key].setdefault(f"{value:g}" if isinstance(value, float) else str(value), None)
+        for fact in binding:
+            for key in names:
+                values[key].update(dict.fromkeys(_summary(fact, key, _shown)))
     filled = _Values({name: listed(list(values[name]), "; ") for name in names if values.get(name)})
     return template.format_map(filled)
