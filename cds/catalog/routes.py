@@ -11,15 +11,17 @@ from functools import lru_cache
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import HTMLResponse
 
+from ..knowledge import Knowledge
 from .render import SERVICE_BASE, html_pages
 
 
-def router(base: str = SERVICE_BASE) -> APIRouter:
-    """Pages are rendered once, on the first request, from the rulesets the engine runs."""
+def router(base: str = SERVICE_BASE, knowledge: Knowledge | None = None) -> APIRouter:
+    """Pages are rendered once, on the first request, from the rulesets the engine runs
+    (knowledge; by default the process's)."""
 
     @lru_cache(maxsize=1)
     def pages() -> dict[str, str]:
-        return html_pages(base)
+        return html_pages(base, knowledge)
 
     routes = APIRouter()
 

@@ -130,7 +130,7 @@ def create_app(settings: Settings | None = None, knowledge: _knowledge.Knowledge
                                         record, drafts, responses, evaluator.knowledge, client)))
     app.include_router(dtr_routes.router(settings=settings, knowledge=evaluator.knowledge, trail=trail, responses=responses, pas=pas,
                                          gate=gate, base_url=base_url))
-    app.include_router(catalog_routes.router())
+    app.include_router(catalog_routes.router(knowledge=evaluator.knowledge))
 
     app.include_router(review_router(evaluator=evaluator, trail=trail, feedback=store, settings=settings, base_url=base_url,
                                      tokens=tokens, bearer=None if gate.open else gate.admits))
