@@ -39,6 +39,7 @@ from cds.fhir.record import build_records
 from cds.hooks.orders import therapy_orders
 from cds.web import AuthSettings, TrustedIssuer
 
+from .case_support import all_cases
 from .hooks_support.checks import CheckedClient, make_client
 from .hooks_support.tokens import ISSUER, REVIEW_SECRET, ClientKeys
 from .readme_script import ROOT, run_serve_example
@@ -48,7 +49,7 @@ pytestmark = pytest.mark.heavy
 SUBMIT = "/fhir/Claim/$submit"
 BASE = "http://testserver"
 EXPECTED = {"eligible": "A1", "not-eligible": "A3", "insufficient-information": "A4", "needs-review": "A4"}
-LOADED = cases.load()
+LOADED = all_cases()
 KNOWLEDGE = knowledge.default()
 
 
