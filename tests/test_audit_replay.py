@@ -11,6 +11,7 @@ from cds.audit import AuditTrail
 from cds.knowledge import DEFAULT_RULESETS, default
 
 from .audit_support import AS_OF, bundles, cds, scenario_number, sqlite_url
+from .case_support import all_cases
 
 MS = scenario_number("multiple-sclerosis-intrathecal-baclofen")
 
@@ -60,7 +61,7 @@ def test_an_unresolved_medication_reference_is_kept_in_the_trail(tmp_path: Path)
     # Issue 20, class 10: the warning is part of the audited assessment, and the stored facts
     # replay to the same assessment (the order's unknown drug is in the facts, not re-read).
     name = "S9494.infusion-order/missing-contained-medication"
-    case = cases.load()[name]
+    case = all_cases()[name]
     bundle = tmp_path / "bundle.json"
     bundle.write_text(json.dumps(cases.build(case, cases.route_codes(default().terminology.routes.snomed))))
     url = sqlite_url(tmp_path)

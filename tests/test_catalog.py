@@ -13,7 +13,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from cds import cases, knowledge
+from cds import knowledge
 from cds.catalog import catalog, html_pages, markdown_pages
 from cds.catalog.routes import router
 from cds.catalog import model as catalog_model
@@ -22,6 +22,7 @@ from cds.conditions import TERMS
 from cds.ruleset import Criterion
 
 from .audit_support import cds
+from .case_support import all_cases
 
 KNOWLEDGE = knowledge.default()
 RULESETS = list(KNOWLEDGE.rulesets.values())
@@ -180,7 +181,7 @@ def test_markdown_without_a_folder_prints_the_index_only() -> None:
 
 # The test evidence under each branch and finding -------------------------------------------------
 
-CASES = cases.load()
+CASES = all_cases()
 
 
 def _rows(card: str) -> list[str]:

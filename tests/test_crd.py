@@ -24,6 +24,7 @@ from cds.cases import Case
 from cds.davinci.canonical import questionnaire_canonical
 from cds.davinci.policy import PolicyError, policy_for
 
+from .case_support import all_cases
 from .hooks_support.checks import CheckedClient, make_client
 from .hooks_support.crd import HCPCS, coverage_information
 from .hooks_support.patients import coverage, hook_request, oral_amoxicillin, searchset
@@ -44,7 +45,7 @@ PER_STATUS = 2
 def _picked() -> list[Case]:
     """Each ruleset's own cases with an order, a few per expected status."""
     picked = []
-    every = cases.load()
+    every = all_cases()
     for therapy in KNOWLEDGE.rulesets:
         counts: Counter[str] = Counter()
         for case in every.values():

@@ -14,6 +14,8 @@ from cds.evaluator import Evaluator
 from cds.models import Assessment, Status
 from cds.render_text import shortened
 
+from .case_support import all_cases
+
 # `make run` echoes its two commands and prints the rulesets check's line above the demo.
 MAKE_LINES = 3
 SCREEN_LINES = 45
@@ -21,7 +23,7 @@ SCREEN_LINES = 45
 
 @pytest.fixture(scope="module")
 def known() -> dict[str, cases.Case]:
-    return cases.load()
+    return all_cases()
 
 
 @pytest.fixture(scope="module")

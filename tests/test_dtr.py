@@ -28,6 +28,7 @@ from cds.davinci.store import StoredResponse
 from cds.ruleset import RulesetError
 from cds.web import AuthSettings, TrustedIssuer
 
+from .case_support import all_cases
 from .hooks_support.checks import CheckedClient, check_cards, make_client
 from .hooks_support.crd import coverage_information
 from .hooks_support.dtr import (BASE, DTR, LOINC, NYHA_IV, ORDER_SIGN, ORIGIN, PACKAGE, answered, bundles,
@@ -470,9 +471,7 @@ def test_the_readme_package_call_answers_as_shown(tmp_path: Path) -> None:
 def _order_case(therapy: str) -> Any:
     """A test case of the therapy (fixtures/cases, written from its page) with an order and no
     known gap: a status case first."""
-    from cds import cases
-
-    found = [c for c in cases.load().values() if c.ruleset == therapy and "order" in c.record
+    found = [c for c in all_cases().values() if c.ruleset == therapy and "order" in c.record
              and not c.known_gap and therapy in c.expect]
     return sorted(found, key=lambda c: (not c.name.startswith(f"{therapy}.status/"), c.name))[0]
 
@@ -522,9 +521,7 @@ def test_every_therapy_s_package_for_its_order_is_prefilled_as_its_page_says(tmp
 
 def test_a_quantity_printed_in_another_spelling_is_prefilled_in_the_item_s_unit(tmp_path: Path) -> None:
     """Issue #20 class 4: an mPAP printed "mmHg" prefills the hemodynamics answer in mm[Hg]."""
-    from cds import cases
-
-    _, response = _case_package(tmp_path, cases.load()["S9347.hemodynamics/printed-mmhg"], "S9347")
+    _, response = _case_package(tmp_path, all_cases()["S9347.hemodynamics/printed-mmhg"], "S9347")
     answers = {i["linkId"]: i["answer"][0] for i in response["item"] if "answer" in i}
     quantity = answers["S9347.hemodynamics"]["valueQuantity"]
     assert (quantity["value"], quantity["code"]) == (38, "mm[Hg]")

@@ -1,19 +1,20 @@
-"""The durable-rules constraints of DESIGN.md, proven: sessions, memory, threads, errors."""
+"""The durable-rules constraints of DESIGN.md, proven: sessions, memory, errors (threads: on every
+case, in tests/test_fixtures.py, beside their sequential evaluations)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from cds import cases, knowledge
 from cds.engine import CriterionOutcome, EngineError, host
-from cds.evaluate import evaluate_all, read_input
+from cds.evaluate import read_input
 from cds.facts import PatientFacts, build_facts
 from cds.fhir.record import build_records
+
+from .case_support import all_cases, routes
 
 
 def _rss_kib() -> int:
@@ -23,10 +24,10 @@ def _rss_kib() -> int:
     raise AssertionError("no VmRSS")
 
 
-def _fixture_paths(folder: Path) -> list[Path]:
-    """The test cases built into bundles (fixtures/cases)."""
-    loaded = knowledge.default()
-    paths = cases.write(cases.load().values(), folder, cases.route_codes(loaded.terminology.routes.snomed))
+def _fixture_paths(folder: Path, therapy: str) -> list[Path]:
+    """The test cases of a therapy's case file built into bundles (fixtures/cases)."""
+    chosen = [case for case in all_cases().values() if case.ruleset == therapy]
+    paths = cases.write(chosen, folder, routes())
     if not paths:
         pytest.skip("no test cases")
     return paths
@@ -34,7 +35,8 @@ def _fixture_paths(folder: Path) -> list[Path]:
 
 def test_sequential_evaluations_leave_no_facts_behind_and_memory_stays_flat(tmp_path: Path) -> None:
     loaded = knowledge.default()
-    paths = _fixture_paths(tmp_path)
+    # The cases of the ruleset whose engine runs: the facts it reads, in their variety.
+    paths = _fixture_paths(tmp_path, "S9326")
     facts = [
         build_facts(r, dt.date(2026, 11, 22), list(loaded.rulesets.values()), loaded.classifier, loaded.valuesets)
         for p in paths for r in build_records(read_input(p))
@@ -56,16 +58,6 @@ def test_sequential_evaluations_leave_no_facts_behind_and_memory_stays_flat(tmp_
     growth = _rss_kib() - rss_after_warmup
     # 1,500 more evaluations: keeping any state per evaluation would show as megabytes.
     assert growth < 4 * 1024, f"RSS grew by {growth} KiB over 1,500 evaluations"
-
-
-def test_four_threads_give_exactly_the_sequential_results(tmp_path: Path) -> None:
-    paths = _fixture_paths(tmp_path)
-    sequential = [json.dumps([r.to_json() for r in evaluate_all(p, as_of="2026-11-22")]) for p in paths]
-    # Every case once more, four at a time: each evaluation contends with three others.
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        threaded = list(pool.map(
-            lambda p: json.dumps([r.to_json() for r in evaluate_all(p, as_of="2026-11-22")]), paths))
-    assert threaded == sequential
 
 
 def test_an_exception_inside_a_rule_action_is_surfaced() -> None:
@@ -104,7 +96,7 @@ def test_a_second_load_of_the_same_rulesets_still_gets_its_matches(tmp_path: Pat
     copy = tmp_path / "rulesets"
     shutil.copytree(loaded.folder, copy, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
     again = knowledge.load(copy)
-    [path] = _fixture_paths(tmp_path / "cases")[:1]
+    path = _fixture_paths(tmp_path / "cases", "S9326")[0]
     [record] = build_records(read_input(path))
     day = dt.date(2026, 11, 22)
     for current in (again, loaded):
@@ -119,12 +111,11 @@ def test_a_finding_with_info_when_is_info_where_its_when_does_not_hold() -> None
     """S9330.safety.dpyd: a warning before a first course, info on a continuing one (the page)."""
     import cds
 
-    loaded = cases.load()
-    routes = cases.route_codes(knowledge.default().terminology.routes.snomed)
+    loaded = all_cases()
     severities = {}
     for name in ("S9330.safety.dpyd/first-course", "S9330.safety.dpyd/continuing-without-result-info"):
         case = loaded[name]
-        result = cds.evaluate(cases.build(case, routes), as_of=case.as_of, therapies=["S9330"])
+        result = cds.evaluate(cases.build(case, routes()), as_of=case.as_of, therapies=["S9330"])
         [finding] = [f for f in result.assessment("S9330").findings if f.id == "S9330.safety.dpyd"]
         severities[name] = finding.severity
     assert severities == {"S9330.safety.dpyd/first-course": "warning",

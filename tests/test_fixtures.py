@@ -13,8 +13,10 @@ too, so deselecting a case deselects all that concerns it.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from typing import Any
 
@@ -26,13 +28,13 @@ from cds import cases
 from cds.evaluate import read_input
 from cds.evaluator import Evaluator
 from cds.knowledge import default
-from cds.models import Assessment
-from cds.ruleset import Ruleset
-
 from cds.conditions import All, Any_, Node, Not
 from cds.engine.compile import pattern
+from cds.models import Assessment, PatientAssessment
+from cds.ruleset import Ruleset
 
 from .case_boundaries import Boundary, CaseFacts, boundaries, matches, sides
+from .case_support import all_cases, routes
 
 pytestmark = pytest.mark.heavy
 
@@ -49,19 +51,19 @@ SNOMED = cases.SYSTEMS["snomed"]
 Expected = dict[str, Any]
 
 
-@cache
-def _cases() -> dict[str, cases.Case]:
-    return cases.load()
-
-
-@cache
-def _routes() -> dict[str, str]:
-    return cases.route_codes(default().terminology.routes.snomed)
+_cases = all_cases
+_routes = routes
 
 
 @cache
 def _bundle(name: str) -> dict[str, Any]:
     return cases.build(_cases()[name], _routes())
+
+
+@cache
+def _evaluated(name: str) -> PatientAssessment:
+    """The case evaluated alone, once per session (test_case checks it; the thread test compares)."""
+    return cds.evaluate(_bundle(name), as_of=_cases()[name].as_of)
 
 
 def _rulesets() -> dict[str, Ruleset]:
@@ -154,7 +156,7 @@ def test_case(name: str) -> None:
     case = _cases()[name]
     bundle = _bundle(name)
     Bundle.model_validate(bundle)  # a case builds valid FHIR R4, or this raises naming the element
-    result = cds.evaluate(bundle, as_of=case.as_of)
+    result = _evaluated(name)
     problems: list[str] = []
     for therapy, block in case.expect.items():
         problems += _compare(therapy, block, result.assessment(therapy))
@@ -168,6 +170,23 @@ def test_case(name: str) -> None:
         f.reason for a in result.assessments for f in a.findings if f.reason]
     problems += [f"unfilled reason: {r}" for r in reasons if "{" in r or "}" in r]
     assert not problems, "\n".join([case.description, *problems])
+
+
+def test_four_threads_give_exactly_the_sequential_results() -> None:
+    """shared/DESIGN.md: one engine serves concurrent evaluations. Every case once more, four at
+    a time (each evaluation contends with three others), against its evaluation alone (test_case's)."""
+    names = list(_cases())
+
+    def alone(name: str) -> str:
+        return json.dumps(_evaluated(name).to_json())
+
+    def contended(name: str) -> str:
+        return json.dumps(cds.evaluate(_bundle(name), as_of=_cases()[name].as_of).to_json())
+
+    sequential = [alone(name) for name in names]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        threaded = list(pool.map(contended, names))
+    assert threaded == sequential
 
 
 # Meta-tests: the case files name real ids ---------------------------------------------------------

@@ -36,6 +36,7 @@ from cds.davinci.pas_example import example_case, example_request
 from cds.evaluator import Evaluator
 from cds.web import AuthSettings, TrustedIssuer
 
+from .case_support import all_cases
 from .hooks_support import profiles
 from .hooks_support.checks import CheckedClient, make_client
 from .hooks_support.pas import check_response_bundle, decidable, extension, review_code
@@ -47,7 +48,7 @@ pytestmark = pytest.mark.heavy
 SUBMIT = "/fhir/Claim/$submit"
 BASE = "http://testserver"
 EXPECTED = {"eligible": "A1", "not-eligible": "A3", "insufficient-information": "A4", "needs-review": "A4"}
-LOADED = cases.load()
+LOADED = all_cases()
 KNOWLEDGE = knowledge.default()
 
 

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from cds import cases, demo, knowledge
+from cds import demo, knowledge
 from cds.evaluator import Evaluator
 from cds.cli import _parser, main
 
+from .case_support import all_cases
 from .readme_script import run_serve_example
 
 pytestmark = pytest.mark.heavy
@@ -57,7 +58,7 @@ def test_the_quick_start_shows_the_commands_make_run_runs() -> None:
 
 
 def test_the_quick_start_shows_what_the_demo_prints() -> None:
-    known = cases.load()
+    known = all_cases()
     printed = demo.render(demo.assess(demo.load(known=known), Evaluator(knowledge.default())), cds=".venv/bin/cds")
     shown = _quick_start_output()
     assert shown[shown.index(".venv/bin/cds demo") + 1:] == printed.splitlines(), \

@@ -17,6 +17,8 @@ from hypothesis import strategies as st
 from cds import cases, knowledge
 from cds.davinci.pas_example import example_request
 
+from ..case_support import all_cases
+
 MARKER = "ECHO"
 CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 SNOMED = "http://snomed.info/sct"
@@ -208,4 +210,4 @@ def _cases_with_an_order() -> list[cases.Case]:
     return [c for _, c in sorted(_CASES.items()) if isinstance(c.record.get("order"), dict)][:200]
 
 
-_CASES = cases.load()
+_CASES = all_cases()

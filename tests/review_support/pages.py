@@ -19,8 +19,10 @@ from cds.audit import AuditRecord, AuditTrail
 from cds.web import Settings, create_app
 from cds.service.feedback import FeedbackStore
 
+from ..case_support import all_cases
+
 ROOT = Path(__file__).resolve().parents[2]
-CASES = cases.load()
+CASES = all_cases()
 AS_OF = dt.date(2026, 11, 22)
 _TAGS = re.compile(r"<[^>]+>")
 _BEFORE_PUNCTUATION = re.compile(r" ([,.:;)])")
