@@ -15,6 +15,7 @@ import orjson
 
 from cds.davinci.pas_example import EXAMPLE_NPI, request_for
 from cds.davinci.pas_subscription import CONTENT, FILTER, TOPIC
+from cds.knowledge import Knowledge
 
 
 class Receiver:
@@ -72,14 +73,15 @@ def subscription(endpoint: str, org: str = EXAMPLE_NPI, header: str | None = Non
             "channel": channel}
 
 
-def pas_request(prefetch: dict[str, Any], order: dict[str, Any], as_of: dt.date, code: str) -> dict[str, Any]:
+def pas_request(prefetch: dict[str, Any], order: dict[str, Any], as_of: dt.date, code: str,
+                knowledge: Knowledge) -> dict[str, Any]:
     """A PAS Request Bundle for an order-sign test patient's prefetch (Patient, searchsets) and order."""
     resources = [prefetch["patient"]]
     for key in ("conditions", "medications", "procedures", "observations"):
         resources += [e["resource"] for e in prefetch.get(key, {}).get("entry", [])]
     entries = [{"fullUrl": f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, r['resourceType'] + '/' + r['id'])}",
                 "resource": r} for r in [*resources, order]]
-    return request_for(entries, entries[-1], f"{prefetch['patient']['id']}-pa", as_of, code)
+    return request_for(entries, entries[-1], f"{prefetch['patient']['id']}-pa", as_of, code, knowledge)
 
 
 def notified_response(notification: dict[str, Any]) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from cds.audit.replay import replay
 from cds.davinci import x12
 from cds.davinci.pas_example import example_request, inquiry_for
 from cds.davinci.pas_store import PasStore
+from cds.evaluator import Evaluator
 from cds.web import AuthSettings, Settings, TrustedIssuer
 
 from .audit_support import postgres_url  # noqa: F401 (a fixture)
@@ -93,7 +94,7 @@ def test_round_trip_crd_dtr_pas_pended_then_answered_then_notified(tmp_path: Pat
         [package] = bundles(package_for(client, {"name": "context", "valueString": information["coverage-assertion-id"][0]}))
         draft = draft_of(package)
 
-        request = pas_request(heart_failure_patient("hf1"), dobutamine_infusion("dobu", "hf1"), AS_OF, "S9348")
+        request = pas_request(heart_failure_patient("hf1"), dobutamine_infusion("dobu", "hf1"), AS_OF, "S9348", KNOWLEDGE)
         pended = check_response_bundle(client.post(SUBMIT, json=request).json(), request)
         assert _codes(pended) == {1: "A4"}
         assert NYHA in " ".join(n["text"] for n in pended["processNote"])
@@ -123,7 +124,7 @@ def test_round_trip_crd_dtr_pas_pended_then_answered_then_notified(tmp_path: Pat
     assert second.claim.authorization.decision == "A1" and second.claim.authorization.follows == first.id  # type: ignore[union-attr]
     assert second.patient_assessment().assessment("S9348").criterion(NYHA).result == "met"
     # Replayed under today's rules, the decision after the pend stands (it read the answers from its facts).
-    assert not replay(second).changed
+    assert not replay(second, Evaluator(KNOWLEDGE)).changed
 
 
 def test_a_failing_receiver_is_recorded_and_never_blocks_the_decision(tmp_path: Path) -> None:
@@ -131,7 +132,7 @@ def test_a_failing_receiver_is_recorded_and_never_blocks_the_decision(tmp_path: 
         path = _subscribe(client, receiver)
         information = _order_sign(client, "hf2")
         [package] = bundles(package_for(client, {"name": "context", "valueString": information["coverage-assertion-id"][0]}))
-        request = pas_request(heart_failure_patient("hf2"), dobutamine_infusion("dobu", "hf2"), AS_OF, "S9348")
+        request = pas_request(heart_failure_patient("hf2"), dobutamine_infusion("dobu", "hf2"), AS_OF, "S9348", KNOWLEDGE)
         assert _codes(client.post(SUBMIT, json=request).json()["entry"][0]["resource"]) == {1: "A4"}
         receiver.status = 503
         assert client.post(RESPONSES, json=answered(draft_of(package), NYHA, {"valueCoding": NYHA_IV})).status_code == 201
@@ -270,7 +271,7 @@ def test_an_update_with_the_missing_data_decides_the_pended_request_and_notifies
     reads it): the pended item is certified and the submitter's Subscription hears of it."""
     with receiving() as receiver, make_client(tmp_path, subscription_https_only=False) as client:
         _subscribe(client, receiver)
-        original = pas_request(heart_failure_patient("hf3"), dobutamine_infusion("dobu", "hf3"), AS_OF, "S9348")
+        original = pas_request(heart_failure_patient("hf3"), dobutamine_infusion("dobu", "hf3"), AS_OF, "S9348", KNOWLEDGE)
         first = client.post(SUBMIT, json=original).json()["entry"][0]["resource"]
         assert _codes(first) == {1: "A4"}
         nyha = {"resourceType": "Observation", "id": "hf3-nyha", "status": "final",
