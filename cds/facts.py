@@ -90,7 +90,12 @@ class MedicationFact(BaseModel):
     strengths: dict[str, float] = {}
     route: str | None
     route_class: str
+    # The route read with the product's label (cds/terminology/drugs.py `label_route`): the
+    # stated route, "off-label", or with none stated the labelled routes joined by "+".
+    label_route: str | None = None
     delivery: Literal["continuous", "intermittent", "unknown"]
+    # Injection or infusion (criteria README): see `_given_as`.
+    given_as: Literal["injection", "infusion", "unknown"] = "unknown"
     status_reason: bool
     display: str
     # The drug cannot be read: its medicationReference resolves to no Medication with a code
@@ -640,6 +645,8 @@ def _medication(
     timing_texts = texts.match(*(d.text for d in dosage),
                                *(t for d in dosage if d.timing is not None for t in _texts(d.timing.code, codes=True)))
     delivery = _delivery(dosage, {phrase_flag(w) for w in timing.continuous}.intersection(timing_texts))
+    given_as = _given_as(dosage, delivery, drug.route in timing.injection_routes,
+                         bool({phrase_flag(w) for w in timing.infusion}.intersection(timing_texts)))
     # A continuous or 24-hour infusion states no dosing interval (the anti-infective page's Billing).
     interval = None if delivery == "continuous" else _interval_hours(dosage, timing.interval_codes)
     duration = _duration_hours(dosage)
@@ -647,8 +654,8 @@ def _medication(
         ref=ref, status=request.status, order=is_order, order_for=[],
         classes={name: name in drug.classes for name in classifier.terminology.drug_classes},
         ingredients=drug.ingredients, other_words=drug.other_words, strengths=drug.strengths,
-        route=drug.route, route_class=drug.route_class,
-        delivery=delivery, status_reason=request.statusReason is not None,
+        route=drug.route, route_class=drug.route_class, label_route=drug.label_route,
+        delivery=delivery, given_as=given_as, status_reason=request.statusReason is not None,
         display=drug.name, drug_unread=unread is not None, start=start, end=end, authored=_day(request.authoredOn),
         interval_hours=interval, duration_hours=duration,
         daily_volume_ml=_daily_volume_ml(dosage, drug.pack_ml),
@@ -725,8 +732,7 @@ def _delivery(dosage: list[Any], says_continuous: set[str]) -> Literal["continuo
         return "continuous"
     intermittent = unknown = False
     for instruction in dosage:
-        rate = any(dose.rateQuantity is not None or dose.rateRatio is not None or dose.rateRange is not None
-                   for dose in instruction.doseAndRate or [])
+        rate = _rated(instruction)
         repeat = instruction.timing.repeat if instruction.timing is not None else None
         lasts = _one_duration(instruction)
         if lasts is not None and lasts >= 24:
@@ -744,6 +750,24 @@ def _delivery(dosage: list[Any], says_continuous: set[str]) -> Literal["continuo
         else:
             unknown = True
     return "intermittent" if intermittent and not unknown else "unknown"
+
+
+def _rated(instruction: Any) -> bool:
+    return any(dose.rateQuantity is not None or dose.rateRatio is not None or dose.rateRange is not None
+               for dose in instruction.doseAndRate or [])
+
+
+def _given_as(dosage: list[Any], delivery: str, injection_route: bool,
+              says_infusion: bool) -> Literal["injection", "infusion", "unknown"]:
+    """Injection or infusion (criteria README): a rate, a pump or infusion named in the dosage
+    text or timing, or a continuous delivery make an infusion; by an injection route
+    (terminology.yaml `timing.injection_routes`: subcutaneous), a dose with a frequency and no
+    rate is an injection; anything else cannot be told."""
+    if any(_rated(instruction) for instruction in dosage) or says_infusion or delivery == "continuous":
+        return "infusion"
+    repeats = any(d.timing is not None and d.timing.repeat is not None and d.timing.repeat.frequency is not None
+                  for d in dosage)
+    return "injection" if injection_route and repeats else "unknown"
 
 
 # Several instructions state one regimen: the first of these that one of them states (a scheduled

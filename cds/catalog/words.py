@@ -110,6 +110,11 @@ def _medication(spec: dict[str, Any]) -> Words:
         parts.append(f"by the {_or(spec['route'])} route")
     if "route_class" in spec:
         parts.append(f"by a route that is {_or(spec['route_class'])}")
+    if "route_labelled" in spec:
+        parts.append(f"by a route its product's label allows, {_or(spec['route_labelled'])} (no route stated: "
+                     f"every route its label names is one of these)")
+    if "given_as" in spec:
+        parts.append(f"given as {_or([_GIVEN_AS[g] for g in spec['given_as']])}")
     if "delivery" in spec:
         parts.append(f"given {_or([_ADVERB.get(d, d) for d in spec['delivery']])}" if spec["delivery"] != ["unknown"]
                      else "whose delivery (continuous or intermittent) cannot be told")
@@ -139,6 +144,9 @@ def _medication(spec: dict[str, Any]) -> Words:
     return Words(text=text)
 
 
+_GIVEN_AS = {"injection": "an injection (a dose with a frequency and no rate)",
+             "infusion": "an infusion (a rate, a pump or a continuous timing)",
+             "unknown": "an administration that cannot be told injection or infusion"}
 _ADVERB = {"continuous": "continuously", "intermittent": "intermittently"}
 _REGIMEN_WORDS = {"on-demand": "an on-demand regimen (as needed)",
                   "short-course": "a short course (bounded to 14 days or less)",
