@@ -115,6 +115,9 @@ def load(folder: Path) -> Knowledge:
         classifier = DrugClassifier(terminology, valuesets)
     except (ValueSetError, ValueError, OSError) as exc:
         raise RulesetError(str(exc)) from exc
+    weights = terminology.dose_per_kg.weight if terminology.dose_per_kg else []
+    if unknown_weights := [v for v in weights if v not in valuesets.by_id]:
+        raise RulesetError(f"{folder / 'terminology.yaml'}: dose_per_kg.weight: unknown value sets {unknown_weights}")
     rulesets: dict[str, Ruleset] = {}
     for path in sorted(folder.glob("S*.yaml")):
         ruleset = load_ruleset(path)
@@ -165,6 +168,9 @@ def _types_read(term: Term) -> set[str]:
     MedicationRequests only, so it must not make the hooks prefetch Procedures."""
     if term.kind == "record":
         return {_RECORD_TYPES[p] for p in term.spec["empty"] if p in _RECORD_TYPES}
+    if term.kind == "medication" and "dose_per_kg_mg" in term.spec:
+        # A dose in mg is per kg over the most recent body weight (terminology.yaml dose_per_kg).
+        return {"Observation"}
     return {_TERM_TYPES[term.kind]} if term.kind in _TERM_TYPES else set()
 
 

@@ -154,7 +154,9 @@ _REGIMEN_WORDS = {"on-demand": "an on-demand regimen (as needed)",
                   "not-stated": "no regimen (no frequency, period, bounds or as-needed)"}
 _MEASURES = (("interval_hours", "dosing interval", "h"), ("daily_volume_ml", "daily volume", "mL"),
              ("infused_day_volume_ml", "volume on a day it is infused", "mL"),
-             ("daily_dose_mg", "daily dose", "mg"), ("duration_hours", "infusion duration", "h"),
+             ("daily_dose_mg", "daily dose", "mg"),
+             ("dose_per_kg_mg", "dose per kg of body weight (a dose per kg, or the dose over the most recent weight)",
+              "mg/kg"), ("duration_hours", "infusion duration", "h"),
              ("planned_days", "planned duration (start to stated end)", "days"))
 
 

@@ -79,6 +79,17 @@ class Timing(BaseModel):
     sources: list[str] = []
 
 
+class DosePerKg(BaseModel):
+    """How an order's dose per kg is read (terminology.yaml `dose_per_kg`; criteria README
+    "Strength, volume and dose": the dose / the most recent weight within N days)."""
+
+    model_config = ConfigDict(extra="forbid")
+    # Value sets of the body-weight observations read, their values converted to kg.
+    weight: list[str]
+    within_days: int
+    sources: list[str] = []
+
+
 class Terminology(BaseModel):
     """The schema of rulesets/terminology.yaml."""
 
@@ -92,6 +103,8 @@ class Terminology(BaseModel):
     dose_forms: dict[str, str]
     units: Units
     timing: Timing = Timing()
+    # None: no order has a dose per kg unless its dose is written per kg.
+    dose_per_kg: DosePerKg | None = None
     result_words: ResultWords = ResultWords()
     # Words of a drug's name that name no active ingredient (units, containers, vehicles,
     # "in", "with"): with the words of dose forms and route words they are what a name may hold
