@@ -44,6 +44,9 @@ class OrderLike(Protocol):
     delivery: str
     other_words: list[str]
     strengths: dict[str, float]
+    units_per_ml: float | None
+    container_ml: float | None
+    dosage_texts: list[str]
 
 
 def claims(claim: Claim, order: OrderLike, therapy: str = "", beside: Iterable[Iterable[str]] | None = None,
@@ -74,6 +77,12 @@ def claims(claim: Claim, order: OrderLike, therapy: str = "", beside: Iterable[I
         return False
     if any(order.strengths.get(name, 0) > limit for name, limit in claim.percent_at_most.items()):
         return False
+    if not (_compares(order.units_per_ml, claim.units_per_ml) and _compares(order.container_ml, claim.container_ml)):
+        return False
+    if claim.dosage_text and not {phrase_flag(p) for p in claim.dosage_text}.intersection(order.dosage_texts):
+        return False
+    if any(claims(exception, order, therapy, beside, record) for exception in claim.unless):
+        return False
     if claim.not_beside_other_therapies and beside is not None:
         allowed = {therapy, *claim.beside_allowed}
         if any(set(others) - allowed for others in beside):
@@ -81,6 +90,14 @@ def claims(claim: Claim, order: OrderLike, therapy: str = "", beside: Iterable[I
     if claim.record_procedures is not None and record is not None:
         return _shown(claim.record_procedures, record)
     return True
+
+
+_COMPARED = {"lt": float.__lt__, "le": float.__le__, "gt": float.__gt__, "ge": float.__ge__, "eq": float.__eq__}
+
+
+def _compares(value: float | None, bounds: dict[str, float]) -> bool:
+    """Every bound holds; a value that cannot be read holds none."""
+    return not bounds or value is not None and all(_COMPARED[op](float(value), float(n)) for op, n in bounds.items())
 
 
 def _claims_unread(claim: Claim, order: OrderLike) -> bool:

@@ -159,7 +159,10 @@ _MEASURES = (("interval_hours", "dosing interval", "h"), ("daily_volume_ml", "da
              ("daily_dose_mg", "daily dose", "mg"),
              ("dose_per_kg_mg", "dose per kg of body weight (a dose per kg, or the dose over the most recent weight)",
               "mg/kg"), ("duration_hours", "infusion duration", "h"),
-             ("planned_days", "planned duration (start to stated end)", "days"))
+             ("planned_days", "planned duration (start to stated end)", "days"),
+             ("units_per_ml", "strength (Medication.ingredient.strength, else the name)", "units/mL"),
+             ("container_ml", "container volume (Medication.amount, else the name)", "mL"),
+             ("daily_dose_units", "daily dose in units", "units"))
 
 
 def _observation_ratio(spec: dict[str, Any]) -> Words:
@@ -321,7 +324,19 @@ def claim_words(claim: Claim) -> str:
                  for p in claim.record_procedures.any]
         none = ", or no Procedure at all" if claim.record_procedures.or_none_on_record else ""
         parts.append(f"when the record shows {_or(shown)}{none}")
-    return "a draft medication order " + ", ".join(parts)
+    for label, bounds, unit in (("strength", claim.units_per_ml, "units/mL"), ("container", claim.container_ml, "mL")):
+        if bounds:
+            parts.append(f"whose {label} is " + " and ".join(f"{_OPS[op]} {n:g} {unit}" for op, n in bounds.items()))
+    if claim.dosage_text:
+        parts.append(f"whose dosage text, timing, route or method says {_quoted(claim.dosage_text)}")
+    text = "a draft medication order " + ", ".join(parts)
+    if claim.unless:
+        text += "; unless it is " + "; or ".join(claim_words(u).removeprefix("a draft medication order ")
+                                               for u in claim.unless)
+    return text
+
+
+_OPS = {"lt": "below", "le": "at most", "gt": "above", "ge": "at least", "eq": "exactly"}
 
 
 def valuesets_in(node: Node) -> list[str]:

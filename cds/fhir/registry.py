@@ -50,7 +50,8 @@ REGISTRY: tuple[ResourceType, ...] = (
                             "medicationCodeableConcept", "medicationReference", "subject",
                             "authoredOn", "dosageInstruction", "dispenseRequest", "contained"}),
                  "medication_requests", "medications", "MedicationRequest?patient={{context.patientId}}"),
-    ResourceType("Medication", Medication, frozenset({"resourceType", "id", "code"}), None),
+    # ingredient.strength and amount: the strength and container (criteria README "Strength, volume and dose").
+    ResourceType("Medication", Medication, frozenset({"resourceType", "id", "code", "ingredient", "amount"}), None),
     ResourceType("ServiceRequest", ServiceRequest,
                  frozenset({"resourceType", "id", "status", "intent", "code", "subject",
                             "authoredOn", "occurrenceDateTime", "occurrencePeriod"}),
