@@ -68,6 +68,8 @@ class Timing(BaseModel):
     # A course bounded to this many days or fewer is a short course (criteria README "Regimen
     # from timing"); None: no order is read as a short course.
     short_course_days: float | None = None
+    # Timing codes (code or text) meaning a single dose (cds/facts.py `single_dose`).
+    once_codes: list[str] = []
     sources: list[str] = []
 
 
