@@ -45,6 +45,8 @@ _DAYS_PER_UNIT = {"d": 1, "day": 1, "days": 1, "wk": 7, "week": 7, "weeks": 7, "
                   "month": 30, "months": 30, "h": Decimal(1) / 24, "hour": Decimal(1) / 24}
 _HOURS_PER_UNIT = {"h": 1, "d": 24, "wk": 168, "mo": 720, "min": Decimal(1) / 60, "s": Decimal(1) / 3600}
 _ML_PER_UNIT = {"ml": 1, "mL": 1, "L": 1000, "l": 1000, "dL": 100, "cL": 10}
+# An onsetAge's UCUM units in days.
+_DAYS_PER_AGE_UNIT = {"a": 365.25, "mo": 30.4375, "wk": 7, "d": 1}
 _MG_PER_UNIT = {"mg": 1, "g": 1000, "ug": Decimal("0.001"), "mcg": Decimal("0.001")}
 # Observation statuses that count (criteria README: never preliminary, cancelled, entered-in-error).
 OBSERVATION_STATUSES = {"final", "amended", "corrected"}
@@ -70,6 +72,9 @@ class ConditionFact(BaseModel):
     codes: list[str]
     display: str
     onset: str | None = None
+    # When it happened (criteria README "When a condition happened"): onsetDateTime, onsetPeriod.start
+    # or onsetAge from the birth date, else recordedDate; None: a windowed reading cannot tell.
+    date: dt.date | None = None
     # Flags of the rulesets' phrases found in the code's text or displays (cds/texts.py).
     texts: list[str] = []
 
@@ -341,7 +346,8 @@ def build_facts(
     results = results or ResultMatcher()
     patient = PatientFact(ref=record.reference, age_years=_age(record.patient.birthDate, as_of),
                           age_days=_age_days(record.patient.birthDate, as_of), as_of=as_of)
-    conditions = [_condition(ref, c, valuesets, warnings, texts) for ref, c in record.conditions]
+    born = _day(record.patient.birthDate)
+    conditions = [_condition(ref, c, valuesets, warnings, texts, born) for ref, c in record.conditions]
     medications = [
         _medication(ref, request, record, classifier, rulesets, as_of, order_refs, texts, warnings)
         for ref, request in record.medication_requests
@@ -562,7 +568,7 @@ def _first_code(concept: Any) -> str | None:
 
 
 def _condition(ref: str, condition: Condition, valuesets: ValueSets, warnings: list[Problem],
-               texts: TextMatcher) -> ConditionFact:
+               texts: TextMatcher, born: dt.date | None = None) -> ConditionFact:
     clinical = _first_code(condition.clinicalStatus)
     verification = _first_code(condition.verificationStatus)
     verified = verification not in EXCLUDED_VERIFICATION
@@ -585,7 +591,21 @@ def _condition(ref: str, condition: Condition, valuesets: ValueSets, warnings: l
     display = _label(condition.code) or "condition"
     onset = condition.onsetDateTime
     return ConditionFact(ref=ref, active=active, verified=verified, vs=sorted(memberships), codes=codes, display=display,
-                         onset=str(onset)[:10] if onset else None, texts=texts.match(*_texts(condition.code)))
+                         onset=str(onset)[:10] if onset else None, date=_condition_day(condition, born),
+                         texts=texts.match(*_texts(condition.code)))
+
+
+def _condition_day(condition: Condition, born: dt.date | None) -> dt.date | None:
+    """When the condition happened: its onset (a dateTime, a period's start, or an age counted
+    from the birth date), else the day it was recorded."""
+    onset = _day(condition.onsetDateTime, "first") or (
+        _day(condition.onsetPeriod.start, "first") if condition.onsetPeriod is not None else None)
+    age = condition.onsetAge
+    if onset is None and age is not None and age.value is not None and born is not None:
+        per = _DAYS_PER_AGE_UNIT.get(age.code or age.unit or "a")
+        if per is not None:
+            onset = born + dt.timedelta(days=int(float(age.value) * per))
+    return onset or _day(condition.recordedDate, "first")
 
 
 def _texts(concept: Any, codes: bool = False) -> list[str]:

@@ -141,7 +141,8 @@ def load(folder: Path) -> Knowledge:
                          *terminology.timing.continuous])
     words = terminology.result_words
     results = ResultMatcher([p for r in parsed.values() for clause in r.clauses for t in terms(clause.node)
-                             for p in t.spec.get("value_text", ())], words.forms, words.interpretation)
+                             for p in (*t.spec.get("value_text", ()), *t.spec.get("result_words", ()))],
+                            words.forms, words.interpretation)
     knowledge = Knowledge(folder, terminology, valuesets, classifier, rulesets, parsed,
                           reads=frozenset(read_types(parsed.values())), texts=texts, results=results)
     knowledge.engine()  # every therapy's rules compiled at load, not in the first evaluation
@@ -155,7 +156,7 @@ def load(folder: Path) -> Knowledge:
 # Resource types read for every therapy; the others only when a rule reads them.
 _ALWAYS = {"Patient", "Medication", "Condition", "MedicationRequest", "ServiceRequest"}
 _TERM_TYPES = {"observation": "Observation", "observation_ratio": "Observation", "procedure": "Procedure",
-               "immunization": "Immunization"}
+               "immunization": "Immunization", "pregnancy": "Observation"}
 # What `record: {empty: [...]}` asks about: the type it reads (medication history is always read).
 _RECORD_TYPES = {"procedures": "Procedure", "immunizations": "Immunization"}
 

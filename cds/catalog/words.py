@@ -255,6 +255,21 @@ def _immunization(spec: dict[str, Any]) -> Words:
     return Words(text=f"a completed immunization{_window(spec)}, its vaccine coded in", valuesets=list(spec["in"]))
 
 
+def _pregnancy(spec: dict[str, Any]) -> Words:
+    children = []
+    if "weeks" in spec:
+        children.append(Words(text=f"gestational age at the as-of date {_compared(spec['weeks'], 'weeks')} "
+                                   "(from the most recent of these observations, else a code stating the weeks)",
+                              valuesets=list(spec["gestational_age"])))
+    if not spec.get("pregnant"):
+        return children[0]
+    text = (f"the patient is pregnant at the as-of date: an active condition dated within "
+            f"{spec['condition_days']} days, not followed by a delivery or pregnancy-end code, or the most "
+            f"recent pregnancy-status observation within {spec['observation_days']} days saying pregnant; coded in")
+    return Words(text=text, valuesets=list(spec["in"]),
+                 children=[Words(text="ended by", valuesets=list(spec["ended_by"])), *children])
+
+
 def _record(spec: dict[str, Any]) -> Words:
     names = {"procedures": "no Procedure at all", "immunizations": "no Immunization at all", "medication_history": "no medication history (no active, on-hold, completed or stopped request besides the order)"}
     return Words(text="the record holds " + " and ".join(names[p] for p in spec["empty"]))
@@ -275,6 +290,7 @@ _TERMS = {"condition": _condition, "conditions_count": _conditions_count, "medic
           "medication_classes": _medication_classes, "service_order": _service_order, "patient": _patient,
           "course": _course, "observation": _observation, "observation_ratio": _observation_ratio,
           "orders_total": _orders_total, "procedure": _procedure, "immunization": _immunization, "record": _record,
+          "pregnancy": _pregnancy,
           "result": _result, "status": _status}
 
 
