@@ -271,8 +271,10 @@ def _medication(spec: Any, scope: Scope) -> Term:
     if "given_as" in spec:
         parsed["given_as"] = _names(spec, "given_as", GIVEN_AS, scope, "medication")
     if "order" in spec:
-        if not isinstance(spec["order"], bool):
-            raise RulesetError(f"{scope.where}: medication.order: true or false")
+        # other: another draft order of the same call that this therapy does not claim (criteria
+        # README "Other pages' orders": a duplicate drug drafted with the order).
+        if not isinstance(spec["order"], bool) and spec["order"] != "other":
+            raise RulesetError(f"{scope.where}: medication.order: true, false or other")
         parsed["order"] = spec["order"]
     if "status_reason" in spec:
         parsed["status_reason"] = bool(spec["status_reason"])

@@ -92,6 +92,10 @@ class MedicationFact(BaseModel):
     routed_to: list[str] = []
     classes: dict[str, bool]
     ingredients: list[str]
+    # A draft order of this call: under evaluation, or drafted beside the selections and not
+    # selected (order-select's draftOrders). Read by `order: other` (criteria README "Other
+    # pages' orders"); its routed_to is judged beside the call's other drafts.
+    drafted: bool = False
     # Read by routing only (cds/routing.py), never by the rules.
     other_words: list[str] = []
     strengths: dict[str, float] = {}
@@ -140,8 +144,9 @@ class MedicationFact(BaseModel):
 
     @property
     def counts(self) -> bool:
-        """What the rules see of the requests: the orders under evaluation and the history."""
-        return self.order or self.history
+        """What the rules see of the requests: the drafts of the call (the orders under evaluation
+        among them) and the history."""
+        return self.order or self.drafted or self.history
 
 
 class ObservationFact(BaseModel):
@@ -395,9 +400,17 @@ def _route_orders(medications: list[MedicationFact], service_orders: list[Servic
     # The request's drafts: the orders under evaluation, and drafts not selected (order-select
     # evaluates the selections, yet the draftOrders bundle holds the rest of the order set).
     drafts = [m for m in medications if m.order or m.status == "draft"]
-    for order in (m for m in medications if m.order):
-        others = [o.routed_to for o in drafts if o is not order] + [o.order_for for o in service_orders]
-        order.order_for = claiming(order, rulesets, beside=others, record=record)
+    beside = {id(draft): claiming(draft, rulesets, record=record,
+                                  beside=[o.routed_to for o in drafts if o is not draft]
+                                  + [o.order_for for o in service_orders])
+              for draft in drafts}
+    for draft in drafts:
+        # Every draft, selected or not, is read by other therapies' `order: other` terms with
+        # the answer judged beside the call's other drafts.
+        draft.drafted = True
+        draft.routed_to = beside[id(draft)]
+        if draft.order:
+            draft.order_for = list(draft.routed_to)
 
 
 def _service_order(ref: str, request: ServiceRequest, rulesets: list[Ruleset],

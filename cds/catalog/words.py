@@ -98,6 +98,8 @@ def _medication(spec: dict[str, Any]) -> Words:
     subject = ("an order under evaluation" if order is True
                else "an earlier medication request (history, not the order: active, on-hold, completed or stopped)"
                if order is False
+               else "another draft order of the same request that this therapy does not claim"
+               if order == "other"
                else "a medication request")
     parts = []
     if "class" in spec:

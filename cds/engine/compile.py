@@ -195,10 +195,19 @@ def _medication(spec: dict[str, Any], therapy: str, derived: str | None) -> dict
             parts.append(_one_of(field, spec[key]))
     if "route_labelled" in spec:
         parts.append(_one_of("label_route", _labelled(spec["route_labelled"])))
+    # Drafts of the call that are not under evaluation (order-select's other draftOrders) are
+    # facts only for `order: other`: they are neither an order nor history.
     if spec.get("order") is True:
         parts.append(_any_item("order_for", [therapy]))
     elif spec.get("order") is False:
-        parts.append({"order": False})
+        parts += [{"order": False}, {"drafted": False}]
+    elif spec.get("order") == "other":
+        # Neither this therapy's order nor a draft its routing claims (a bolus drafted with the
+        # infusion is the same course). Flags are present only when true (run.engine_view).
+        parts += [{"drafted": True}, {"$nex": {flag("order_for", therapy): 1}},
+                  {"$nex": {flag("routed_to", therapy): 1}}]
+    else:
+        parts.append({"$or": [{"order": True}, {"drafted": False}]})
     if "status_reason" in spec:
         parts.append({"status_reason": spec["status_reason"]})
     if "timing_text" in spec:
