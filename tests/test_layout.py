@@ -28,7 +28,8 @@ FLOORS: list[tuple[str, ...]] = [
     # Which orders serve another page's order, read once the orders are routed alone.
     ("adjuncts",),
     ("facts",),
-    ("conditions",),
+    # The pregnancy context is computed from the facts, as derive computes its other readings.
+    ("conditions", "pregnancy"),
     ("engine", "derive"),
     ("knowledge", "assess"),
     # The one way into an assessment; synth writes patients for the rulesets it is given.
