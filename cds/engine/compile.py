@@ -295,6 +295,15 @@ def _valued(spec: dict[str, Any], therapy: str, derived: str | None) -> dict[str
     return _derived(derived, therapy, *(_compare("value", spec["value"]) if "value" in spec else []))
 
 
+def _pregnancy(spec: dict[str, Any], therapy: str, derived: str | None) -> dict[str, Any]:
+    """Pregnant at the as-of date (cds/pregnancy.py), and the gestational age compared through its
+    bounds, as a measured value is (a range a cut-off straddles decides neither way)."""
+    parts: list[dict[str, Any]] = [{"pregnant": True}] if spec.get("pregnant") else []
+    if "weeks" in spec:
+        parts += _bounded(spec["weeks"])
+    return _derived(derived, therapy, *parts)
+
+
 def _procedure(spec: dict[str, Any], therapy: str, derived: str | None) -> dict[str, Any]:
     # A flag is present only when true (run.engine_view): "no later procedure names it" is its absence.
     later = [{"$nex": {flag("followed_by", phrase_flag(p)): 1}} for p in spec.get("not_followed_by", ())]
@@ -334,6 +343,7 @@ _PATTERNS: dict[str, Callable[[dict[str, Any], str, str | None], dict[str, Any]]
     "observation": _observation,
     "observation_ratio": _valued,
     "orders_total": _valued,
+    "pregnancy": _pregnancy,
     "procedure": _procedure,
     "immunization": _immunization,
     "record": _record,
