@@ -48,7 +48,9 @@ REGISTRY: tuple[ResourceType, ...] = (
     ResourceType("MedicationRequest", MedicationRequest,
                  frozenset({"resourceType", "id", "status", "statusReason", "intent",
                             "medicationCodeableConcept", "medicationReference", "subject",
-                            "authoredOn", "dosageInstruction", "dispenseRequest", "contained"}),
+                            "authoredOn", "dosageInstruction", "dispenseRequest", "contained",
+                            # Why it is ordered: a page may claim an order only for some reasons.
+                            "reasonCode", "reasonReference"}),
                  "medication_requests", "medications", "MedicationRequest?patient={{context.patientId}}"),
     ResourceType("Medication", Medication, frozenset({"resourceType", "id", "code"}), None),
     ResourceType("ServiceRequest", ServiceRequest,
