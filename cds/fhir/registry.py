@@ -49,6 +49,7 @@ REGISTRY: tuple[ResourceType, ...] = (
                  frozenset({"resourceType", "id", "status", "statusReason", "intent",
                             "medicationCodeableConcept", "medicationReference", "subject",
                             "authoredOn", "dosageInstruction", "dispenseRequest", "contained",
+                            "groupIdentifier", "basedOn",
                             # Why it is ordered: a page may claim an order only for some reasons.
                             "reasonCode", "reasonReference"}),
                  "medication_requests", "medications", "MedicationRequest?patient={{context.patientId}}"),

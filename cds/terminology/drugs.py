@@ -71,6 +71,8 @@ class Timing(BaseModel):
     # A course bounded to this many days or fewer is a short course (criteria README "Regimen
     # from timing"); None: no order is read as a short course.
     short_course_days: float | None = None
+    # Timing codes (code or text) meaning a single dose (cds/facts.py `single_dose`).
+    once_codes: list[str] = []
     # Words of the dosage text or timing code naming a pump or an infusion: such an order is an
     # infusion, not an injection (criteria README "Injection or infusion").
     infusion: list[str] = []
