@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from ..conditions import All, Any_, Compare, Node, Not, terms
-from ..ruleset import Adjunct, Claim
+from ..ruleset import Adjunct, Claim, Context
 
 
 class Words(BaseModel):
@@ -309,7 +309,7 @@ _TERMS = {"condition": _condition, "conditions_count": _conditions_count, "medic
           "result": _result, "status": _status}
 
 
-_OP_WORDS = {"lt": "below", "le": "at most", "gt": "above", "ge": "at least"}
+_OP_WORDS = {"lt": "below", "le": "at most", "gt": "above", "ge": "at least", "eq": "exactly"}
 
 
 def adjunct_words(therapy: str, adjuncts: list[Adjunct]) -> list[str]:
@@ -351,9 +351,13 @@ def claim_words(claim: Claim) -> str:
                  for p in claim.record_procedures.any]
         none = ", or no Procedure at all" if claim.record_procedures.or_none_on_record else ""
         parts.append(f"when the record shows {_or(shown)}{none}")
+    if claim.context:
+        parts.append(f"only {_or([_context_words(c) for c in claim.context])}")
+    if claim.not_context:
+        parts.append(f"never {_or([_context_words(c) for c in claim.not_context])}")
     for label, bounds, unit in (("strength", claim.units_per_ml, "units/mL"), ("container", claim.container_ml, "mL")):
         if bounds:
-            parts.append(f"whose {label} is " + " and ".join(f"{_OPS[op]} {n:g} {unit}" for op, n in bounds.items()))
+            parts.append(f"whose {label} is " + " and ".join(f"{_OP_WORDS[op]} {n:g} {unit}" for op, n in bounds.items()))
     if claim.dosage_text:
         parts.append(f"whose dosage text, timing, route or method says {_quoted(claim.dosage_text)}")
     text = "a draft medication order " + ", ".join(parts)
@@ -363,7 +367,22 @@ def claim_words(claim: Claim) -> str:
     return text
 
 
-_OPS = {"lt": "below", "le": "at most", "gt": "above", "ge": "at least", "eq": "exactly"}
+def _context_words(context: Context) -> str:
+    """A claim's context in words (criteria README "Context")."""
+    said = []
+    if context.reasons:
+        said.append(f"its reason coded in {_or(context.reasons)}")
+    if context.no_reason:
+        said.append("it states no reason")
+    if context.conditions:
+        window = f" dated within {context.within_days} days before the as-of date" if context.within_days is not None else ""
+        later = f" and not followed by a condition coded in {_or(context.not_followed_by)}" if context.not_followed_by else ""
+        said.append(f"the record holds an active condition coded in {_or(context.conditions)}{window}{later}")
+    if context.no_conditions:
+        said.append(f"the record holds no active condition coded in {_or(context.no_conditions)}")
+    if context.pregnancy:
+        said.append(f"the patient is pregnant at the as-of date (pregnancy codes {_or(context.pregnancy)})")
+    return "when " + " and ".join(said)
 
 
 def valuesets_in(node: Node) -> list[str]:
