@@ -27,6 +27,7 @@ from .fhir.record import PatientRecord
 from .routing import RecordView, claiming
 from .ruleset import Course, Ruleset
 from .terminology import Coding, DrugClassifier, ValueSets
+from .terminology.drugs import Timing
 from .terminology import icd10cm
 from .terminology.units import fold
 from .terminology.valuesets import HCPCS_SYSTEMS
@@ -70,6 +71,9 @@ class ConditionFact(BaseModel):
     codes: list[str]
     display: str
     onset: str | None = None
+    # When it happened (criteria README): onsetDateTime, onsetPeriod.start, else recordedDate;
+    # None: a windowed condition term does not hold.
+    date: dt.date | None = None
     # Flags of the rulesets' phrases found in the code's text or displays (cds/texts.py).
     texts: list[str] = []
 
@@ -115,6 +119,9 @@ class MedicationFact(BaseModel):
     planned_days: float | None = None
     # The regimen its timing states (criteria README "Regimen from timing").
     regimen: Literal["on-demand", "short-course", "scheduled", "not-stated"] = "not-stated"
+    # Administrations a day its timing states, summed over its dosage instructions (the
+    # `doses_per_day` term: injections a day of the requests active together); None: not told.
+    doses_per_day: float | None = None
 
     @property
     def history(self) -> bool:
@@ -269,7 +276,13 @@ class PatientFacts(BaseModel):
         for a verified condition in some value set or naming a phrase; others could match no rule,
         so they are not asserted (they stay in the facts for the audit trail)."""
         if self._plain_conditions is None:
-            self._plain_conditions = [_plain(c) for c in self.conditions if c.verified and (c.vs or c.texts)]
+            self._plain_conditions = []
+            for condition in self.conditions:
+                if condition.verified and (condition.vs or condition.texts):
+                    plain = _plain(condition)
+                    # Windows before the as-of date only: the same for every therapy.
+                    _windows(plain, condition.date, condition.date, self.patient.as_of, {})
+                    self._plain_conditions.append(plain)
         return self._plain_conditions
 
     def engine_facts(self, therapies: Sequence[str]) -> list[dict[str, Any]]:
@@ -584,8 +597,11 @@ def _condition(ref: str, condition: Condition, valuesets: ValueSets, warnings: l
         memberships |= valuesets.memberships(coding.system, coding.code)
     display = _label(condition.code) or "condition"
     onset = condition.onsetDateTime
+    happened = _day(onset) or _day(condition.onsetPeriod.start if condition.onsetPeriod else None) \
+        or _day(condition.recordedDate)
     return ConditionFact(ref=ref, active=active, verified=verified, vs=sorted(memberships), codes=codes, display=display,
-                         onset=str(onset)[:10] if onset else None, texts=texts.match(*_texts(condition.code)))
+                         onset=str(onset)[:10] if onset else None, date=happened,
+                         texts=texts.match(*_texts(condition.code)))
 
 
 def _texts(concept: Any, codes: bool = False) -> list[str]:
@@ -654,10 +670,41 @@ def _medication(
         daily_volume_ml=_daily_volume_ml(dosage, drug.pack_ml),
         infused_day_volume_ml=_daily_volume_ml(dosage, drug.pack_ml, per_infused_day=True), daily_dose_mg=_daily_amount(dosage, _milligrams),
         planned_days=_planned_days(request), timing_texts=timing_texts, regimen=_regimen(dosage, timing.short_course_days),
+        doses_per_day=_doses_per_day(dosage, timing, texts),
     )
     # Judged alone here; an order is judged again beside the request's other orders (_route_orders).
     fact.routed_to = claiming(fact, rulesets)
     return fact
+
+
+def _doses_per_day(dosage: list[Any], timing: Timing, texts: TextMatcher) -> float | None:
+    """Administrations a day, summed over the instructions: frequency / period, else a timing code
+    of `timing.per_day_codes`, else a dose with meals (`timing.meal_events` or `meal_words`) counts
+    `timing.meal_doses`. None when an instruction tells none of these, is as needed, or there is
+    no instruction: how many a day cannot be told."""
+    meal_words = {phrase_flag(w) for w in timing.meal_words}
+    total = 0.0
+    for instruction in dosage:
+        if instruction.asNeededBoolean or instruction.asNeededCodeableConcept is not None:
+            return None
+        found = instruction.timing
+        repeat = found.repeat if found is not None else None
+        if repeat is not None and repeat.period is not None and (per_day := _per_day(repeat)) is not None:
+            total += per_day
+            continue
+        codes = [c.code for c in found.code.coding or [] if c.code] if found is not None and found.code else []
+        code = next((c for c in codes if c in timing.per_day_codes), None)
+        if code is not None:
+            total += timing.per_day_codes[code]
+            continue
+        said = texts.match(instruction.text, *(_texts(found.code, codes=True) if found is not None else []))
+        with_meals = (repeat is not None and set(repeat.when or []).intersection(timing.meal_events)) \
+            or meal_words.intersection(said)
+        if with_meals and timing.meal_doses is not None:
+            total += timing.meal_doses
+            continue
+        return None
+    return total if dosage else None
 
 
 def _planned_days(request: MedicationRequest) -> float | None:

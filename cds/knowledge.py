@@ -138,7 +138,7 @@ def load(folder: Path) -> Knowledge:
     texts = TextMatcher([*(p for r in parsed.values() for clause in r.clauses for p in phrases(clause.node)),
                          *(p for r in rulesets.values() for claim in r.routing.claims if claim.record_procedures
                            for entry in claim.record_procedures.any for p in entry.not_followed_by),
-                         *terminology.timing.continuous])
+                         *terminology.timing.continuous, *terminology.timing.meal_words])
     words = terminology.result_words
     results = ResultMatcher([p for r in parsed.values() for clause in r.clauses for t in terms(clause.node)
                              for p in t.spec.get("value_text", ())], words.forms, words.interpretation)
