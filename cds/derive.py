@@ -410,10 +410,10 @@ def _conditions_count(facts: PatientFacts, spec: Derived, anchors: dict[str, dt.
 def _doses_per_day(facts: PatientFacts, spec: Derived, anchors: dict[str, dt.date | None], units: Units,
                    warnings: list[Problem]) -> dict[str, Any] | None:
     """Administrations a day of the history requests of the classes (route, delivery) active
-    together: `value` the highest sum reached on a day one of them starts, `started_days` the days
-    from the start of the earliest request of the first set reaching `at_least` to the anchor (the
-    order's date, else the as-of date), `untimed` the requests whose timing does not tell or that
-    have no start. No fact without such a request."""
+    together, on the days one of them starts: `value` the sum of the first set reaching `at_least`
+    (else the highest sum), `started_days` the days from that set's earliest start to the anchor
+    (the order's date, else the as-of date), `untimed` the requests whose timing does not tell or
+    that have no start. No fact without such a request."""
     wanted = spec.spec
     anchor = anchors[wanted["before"]] or anchors["as-of"]
     members = [m for m in facts.medications if m.history and any(m.classes.get(c) for c in wanted["class"])
@@ -426,13 +426,16 @@ def _doses_per_day(facts: PatientFacts, spec: Derived, anchors: dict[str, dt.dat
     highest = 0.0
     started: dt.date | None = None
     regimen: list[MedicationFact] = []
+    reached = False
     for day in sorted({m.start for m in timed if m.start is not None}):
         active = [m for m in timed if m.start is not None and m.start <= day <= (m.end or m.start)]
         total = sum(m.doses_per_day or 0.0 for m in active)
-        highest = max(highest, total)
-        if total >= wanted["at_least"] and started is None:
-            started = min(m.start for m in active if m.start is not None)
-            regimen = active
+        if reached or (total <= highest and regimen):
+            continue
+        # The first set reaching `at_least`, else the first reaching the highest sum.
+        highest, regimen = max(highest, total), active
+        started = min(m.start for m in active if m.start is not None)
+        reached = total >= wanted["at_least"]
     fact: dict[str, Any] = {"value": round(highest, 6), "count": len(members),
                             "untimed": len(members) - len(timed),
                             "display": "; ".join(dict.fromkeys(m.display for m in regimen or members)),
