@@ -32,7 +32,7 @@ from tests.test_fixtures import _cited
 from .cli_support import Ran, run_cds
 
 HERE = Path(__file__).resolve().parent / "language"
-RULESETS = ("S9999", "S9998", "S9997")
+RULESETS = ("S9999", "S9998", "S9997", "S9993", "S9996", "S9995")
 CASES = {c.name: c for r in RULESETS for c in case_files.load_file(HERE / "cases" / f"{r}.yaml")}
 
 
@@ -330,6 +330,28 @@ def test_order_select_judges_the_selected_bag_beside_the_drafts_not_selected() -
     import datetime as dt
     evaluation = evaluator.assess(record, dt.date(2026, 11, 22), orders={bag})
     assert "S9373" not in evaluation.claimed
+
+
+@pytest.mark.parametrize(("name", "result"), [("S9996.beside/unclaimed-draft", "not-met"),
+                                              ("S9996.beside/active-history", "not-met"),
+                                              ("S9996.beside/alone", "met")])
+def test_order_select_reads_the_drafts_not_selected_as_other_orders_never_as_history(
+        folder: Path, name: str, result: str) -> None:
+    # criteria README "Other pages' orders": the apixaban drafted beside the selected opioid is
+    # another order of the call though order-select evaluates only the selection.
+    import datetime as dt
+    from cds.evaluator import Evaluator
+    from cds.fhir import read_document
+    loaded = cached(folder)
+    evaluator = Evaluator(loaded)
+    bundle = case_files.build(CASES[name], case_files.route_codes(loaded.terminology.routes.snomed))
+    [record] = evaluator.records(read_document(bundle, "test"))
+    opioid = next(ref for ref, _ in record.medication_requests if ref.endswith("-order"))
+    evaluation = evaluator.assess(record, dt.date(2026, 11, 22), orders={opioid}, therapies=["S9996"])
+    assert evaluation.claimed["S9996"] == {opioid}
+    assert evaluation.result is not None
+    beside = next(c for c in evaluation.result.assessment("S9996").criteria if c.id == "S9996.beside")
+    assert beside.result == result
 
 
 def test_observation_ratio_reads_the_latest_same_day_pair_and_refuses_an_unknown_unit() -> None:

@@ -26,7 +26,8 @@ FLOORS: list[tuple[str, ...]] = [
     ("ruleset", "terminology", "render_text"),
     ("routing", "cases"),
     ("facts",),
-    ("conditions",),
+    # The pregnancy context is computed from the facts, as derive computes its other readings.
+    ("conditions", "pregnancy"),
     ("engine", "derive"),
     ("knowledge", "assess"),
     # The one way into an assessment; synth writes patients for the rulesets it is given.
