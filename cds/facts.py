@@ -24,8 +24,9 @@ from pydantic import BaseModel, PrivateAttr
 from .fhir.dates import day as _day
 from .fhir.errors import Problem
 from .fhir.record import PatientRecord
+from .adjuncts import Drafted, link_keys, served
 from .routing import RecordView, claiming
-from .ruleset import Course, Ruleset
+from .ruleset import Adjunct, Course, Ruleset
 from .terminology import Coding, DrugClassifier, Terminology, ValueSets
 from .terminology.drugs import Timing
 from .terminology import icd10cm
@@ -140,6 +141,16 @@ class MedicationFact(BaseModel):
     # Administrations a day its timing states, summed over its dosage instructions (the
     # `doses_per_day` term: injections a day of the requests active together); None: not told.
     doses_per_day: float | None = None
+    # Read by routing only: one dose (a premedication, cds/adjuncts.py), the largest dose of one
+    # administration in mg, and what links the request to others drafted with it (its
+    # groupIdentifier, the requests its basedOn names).
+    single_dose: bool = False
+    dose_mg: float | None = None
+    group: str | None = None
+    based_on: list[str] = []
+    # The therapies whose orders this order serves as an adjunct (premedication, diluent,
+    # additive): it is assessed with them, and claimed by no page (order_for is empty).
+    adjunct_to: list[str] = []
 
     @property
     def history(self) -> bool:
@@ -281,6 +292,13 @@ class PatientFacts(BaseModel):
         """Each order under evaluation (medication or service) -> the therapies claiming it."""
         return {o.ref: o.order_for for o in [*self.medications, *self.service_orders] if o.order_for}
 
+    def adjuncts(self, therapy: str) -> list[str]:
+        """The orders under evaluation that serve this therapy's orders (premedication, diluent,
+        additive: cds/adjuncts.py), when it has an order under evaluation to serve."""
+        if not self.has_order(therapy):
+            return []
+        return [m.ref for m in self.medications if m.order and therapy in m.adjunct_to]
+
     def unread_orders(self, therapy: str) -> list[str]:
         """The therapy's orders whose drug cannot be read."""
         return [m.ref for m in self.medications if therapy in m.order_for and m.drug_unread]
@@ -363,11 +381,13 @@ def build_facts(
     order_refs: set[str] | None = None,
     texts: TextMatcher | None = None,
     results: ResultMatcher | None = None,
+    adjuncts: Sequence[Adjunct] = (),
 ) -> PatientFacts:
     """Every fact of one patient, once for all therapies; order_refs names the orders under
     evaluation (None: every draft MedicationRequest and ServiceRequest); texts, the rulesets'
     phrases (cds.knowledge.Knowledge.texts), matched here once per Condition, Observation and
-    MedicationRequest; results, the phrases results are read for (`value_text`, with word forms)."""
+    MedicationRequest; results, the phrases results are read for (`value_text`, with word forms);
+    adjuncts, the orders that serve others (rulesets/routing.yaml)."""
     warnings = list(record.warnings)
     texts = texts or TextMatcher()
     results = results or ResultMatcher()
@@ -390,7 +410,7 @@ def build_facts(
                             if (p := _procedure(ref, proc, valuesets, texts)) is not None])
     immunizations = [i for ref, given in record.immunizations
                      if (i := _immunization(ref, given, valuesets)) is not None]
-    _route_orders(medications, service_orders, rulesets, RecordView(procedures, len(record.procedures), as_of))
+    _route_orders(medications, service_orders, rulesets, adjuncts, RecordView(procedures, len(record.procedures), as_of))
     courses = {
         r.therapy: [c for course in r.courses if (c := _course(course, medications)) is not None]
         for r in rulesets
@@ -403,24 +423,40 @@ def build_facts(
 
 
 def _route_orders(medications: list[MedicationFact], service_orders: list[ServiceOrderFact],
-                  rulesets: list[Ruleset], record: RecordView) -> None:
-    """Which therapies claim each order, judged beside the other orders of the request (a bag
-    beside another therapy's drug or service request is its diluent): first each alone, then
-    each beside the others' first answers."""
+                  rulesets: list[Ruleset], adjuncts: Sequence[Adjunct], record: RecordView) -> None:
+    """Which therapies claim each order: first each alone; then, beside the orders drafted with
+    it (criteria README "Adjunct orders"), an order that is another's premedication, diluent or
+    additive is claimed by no page and serves that order's therapies instead (cds/adjuncts.py).
+    The second look reads the others' first answers, so a bag beside a premedication and a
+    chemotherapy order serves the chemotherapy only."""
     # The request's drafts: the orders under evaluation, and drafts not selected (order-select
     # evaluates the selections, yet the draftOrders bundle holds the rest of the order set).
     drafts = [m for m in medications if m.order or m.status == "draft"]
-    beside = {id(draft): claiming(draft, rulesets, record=record,
-                                  beside=[o.routed_to for o in drafts if o is not draft]
-                                  + [o.order_for for o in service_orders])
-              for draft in drafts}
+    alone = {id(m): claiming(m, rulesets, record=record) for m in drafts}
+    claimed = dict(alone)
+    for _ in range(2):
+        serves = {id(m): served(m, alone[id(m)], _drafted_with(m, drafts, medications, service_orders, claimed),
+                                adjuncts, record) for m in drafts}
+        claimed = {key: [] if serves[key] else alone[key] for key in alone}
     for draft in drafts:
         # Every draft, selected or not, is read by other therapies' `order: other` terms with
         # the answer judged beside the call's other drafts.
         draft.drafted = True
-        draft.routed_to = beside[id(draft)]
+        draft.routed_to = claimed[id(draft)]
         if draft.order:
-            draft.order_for = list(draft.routed_to)
+            draft.order_for, draft.adjunct_to = list(draft.routed_to), serves[id(draft)]
+
+
+def _drafted_with(order: MedicationFact, drafts: list[MedicationFact], medications: list[MedicationFact],
+                  service_orders: list[ServiceOrderFact], claimed: dict[int, list[str]]) -> list[Drafted]:
+    """The orders drafted with one (README "Adjunct orders"): the request's other drafts and
+    service orders, and any request sharing its groupIdentifier or named by its basedOn (a
+    signed one judged alone, as history is)."""
+    found = [Drafted(claimed[id(o)], o) for o in drafts if o is not order]
+    found += [Drafted(o.order_for, None) for o in service_orders]
+    found += [Drafted(o.routed_to, o) for o in medications
+              if id(o) not in claimed and (order.group is not None and o.group == order.group or o.ref in order.based_on)]
+    return found
 
 
 def _service_order(ref: str, request: ServiceRequest, rulesets: list[Ruleset],
@@ -715,7 +751,11 @@ def _medication(
         dose_per_kg_mg=_dose_per_kg(dosage, weight_kg), weight_kg=weight_kg,
         planned_days=_planned_days(request), timing_texts=timing_texts, regimen=_regimen(dosage, timing.short_course_days),
         doses_per_day=_doses_per_day(dosage, timing, texts),
+        single_dose=_single_dose(dosage, {c.casefold() for c in timing.once_codes}),
+        dose_mg=max((mg for d in dosage for r in d.doseAndRate or [] if (mg := _milligrams(r.doseQuantity)) is not None),
+                    default=None),
     )
+    fact.group, fact.based_on = link_keys(request.groupIdentifier, request.basedOn or [])
     # Judged alone here; an order is judged again beside the request's other orders (_route_orders).
     fact.routed_to = claiming(fact, rulesets)
     return fact
@@ -749,6 +789,29 @@ def _doses_per_day(dosage: list[Any], timing: Timing, texts: TextMatcher) -> flo
             continue
         return None
     return total if dosage else None
+
+
+def _single_dose(dosage: list[Any], once_codes: set[str]) -> bool:
+    """One dose (the pages' premedication rule): timing.repeat.count 1, a timing code meaning
+    once, or no frequency, period, rate or "as needed" at all."""
+    if len(dosage) > 1:
+        return False
+    for instruction in dosage:
+        timing = instruction.timing
+        repeat = timing.repeat if timing is not None else None
+        if repeat is not None and repeat.count == 1:
+            return True
+        code = timing.code if timing is not None else None
+        said = [code.text, *(c.code for c in code.coding or [])] if code is not None else []
+        if once_codes.intersection(w.casefold() for w in said if w):
+            return True
+        if instruction.asNeededBoolean or instruction.asNeededCodeableConcept is not None:
+            return False
+        if repeat is not None and (repeat.frequency is not None or repeat.period is not None):
+            return False
+        if any(r.rateQuantity is not None or r.rateRatio is not None for r in instruction.doseAndRate or []):
+            return False
+    return True
 
 
 def _planned_days(request: MedicationRequest) -> float | None:
@@ -1151,7 +1214,7 @@ def _course(course: Course, medications: list[MedicationFact]) -> CourseFact | N
 
 
 # What routing reads and no rule does: kept out of the engine's facts.
-_ROUTING_ONLY = {"other_words", "strengths"}
+_ROUTING_ONLY = {"other_words", "strengths", "single_dose", "dose_mg", "group", "based_on", "adjunct_to"}
 
 
 def _plain(fact: BaseModel) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from ..conditions import All, Any_, Compare, Node, Not, terms
-from ..ruleset import Claim
+from ..ruleset import Adjunct, Claim
 
 
 class Words(BaseModel):
@@ -329,6 +329,16 @@ _TERMS = {"condition": _condition, "conditions_count": _conditions_count, "medic
           "result": _result, "status": _status}
 
 
+_OP_WORDS = {"lt": "below", "le": "at most", "gt": "above", "ge": "at least"}
+
+
+def adjunct_words(therapy: str, adjuncts: list[Adjunct]) -> list[str]:
+    """The platform's adjunct rules (rulesets/routing.yaml) that concern a page: the orders it
+    gives up as adjuncts of other pages' orders, and those it keeps as adjuncts of its own."""
+    return [f"Adjunct ({a.id}): {a.text.strip()}" for a in adjuncts
+            if therapy in a.claimed_by or any(therapy in s.therapies for s in a.with_)]
+
+
 def claim_words(claim: Claim) -> str:
     """One routing claim in words."""
     parts = []
@@ -349,9 +359,10 @@ def claim_words(claim: Claim) -> str:
                      "named)")
     for name, limit in claim.percent_at_most.items():
         parts.append(f"with {name} at {limit:g}% or less (or no strength stated)")
-    if claim.not_beside_other_therapies:
-        besides = f" other than {_or(claim.beside_allowed)}" if claim.beside_allowed else ""
-        parts.append(f"not ordered in the same request as an order another therapy{besides} claims")
+    if claim.single_dose is not None:
+        parts.append("ordered as a single dose" if claim.single_dose else "ordered as several doses")
+    for op, limit in claim.dose_mg.items():
+        parts.append(f"with one dose {_OP_WORDS[op]} {limit:g} mg")
     if claim.record_procedures is not None:
         shown = [f"a completed procedure coded in {_or(p.in_)}"
                  + (f" within {p.within_days} days before the as-of date" if p.within_days is not None else "")

@@ -79,6 +79,8 @@ class Timing(BaseModel):
     meal_events: list[str] = []
     meal_words: list[str] = []
     meal_doses: float | None = None
+    # Timing codes (code or text) meaning a single dose (cds/facts.py `single_dose`).
+    once_codes: list[str] = []
     # Words of the dosage text or timing code naming a pump or an infusion: such an order is an
     # infusion, not an injection (criteria README "Injection or infusion").
     infusion: list[str] = []
