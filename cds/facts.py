@@ -28,6 +28,7 @@ from .adjuncts import Drafted, link_keys, served
 from .routing import RecordView, claiming
 from .ruleset import Adjunct, Course, Ruleset
 from .terminology import Coding, DrugClassifier, Terminology, ValueSets
+from .terminology.drugs import Timing
 from .terminology import icd10cm
 from .terminology.pregnancy import pregnancy
 from .terminology.pregnancy import settings as pregnancy_settings
@@ -150,6 +151,9 @@ class MedicationFact(BaseModel):
     planned_days: float | None = None
     # The regimen its timing states (criteria README "Regimen from timing").
     regimen: Literal["on-demand", "short-course", "scheduled", "not-stated"] = "not-stated"
+    # Administrations a day its timing states, summed over its dosage instructions (the
+    # `doses_per_day` term: injections a day of the requests active together); None: not told.
+    doses_per_day: float | None = None
     # Why it is ordered (criteria README "Context"): the value sets of its reasonCode codings and of
     # the Conditions its reasonReference names; whether it states a reason at all. Read by routing.
     reasons: list[str] = []
@@ -326,7 +330,13 @@ class PatientFacts(BaseModel):
         for a verified condition in some value set or naming a phrase; others could match no rule,
         so they are not asserted (they stay in the facts for the audit trail)."""
         if self._plain_conditions is None:
-            self._plain_conditions = [_plain(c) for c in self.conditions if c.verified and (c.vs or c.texts)]
+            self._plain_conditions = []
+            for condition in self.conditions:
+                if condition.verified and (condition.vs or condition.texts):
+                    plain = _plain(condition)
+                    # Windows before the as-of date only: the same for every therapy.
+                    _windows(plain, condition.date, condition.date, self.patient.as_of, {})
+                    self._plain_conditions.append(plain)
         return self._plain_conditions
 
     def engine_facts(self, therapies: Sequence[str]) -> list[dict[str, Any]]:
@@ -786,6 +796,7 @@ def _medication(
         daily_dose_units=_daily_amount(dosage, lambda q: _amount(q, _UNITS_PER_UNIT, weight_kg)),
         dose_per_kg_mg=_dose_per_kg(dosage, weight_kg), weight_kg=weight_kg,
         planned_days=_planned_days(request), timing_texts=timing_texts, regimen=_regimen(dosage, timing.short_course_days),
+        doses_per_day=_doses_per_day(dosage, timing, texts),
         single_dose=_single_dose(dosage, {c.casefold() for c in timing.once_codes}),
         dose_mg=max((mg for d in dosage for r in d.doseAndRate or [] if (mg := _milligrams(r.doseQuantity)) is not None),
                     default=None),
@@ -797,6 +808,34 @@ def _medication(
     return fact
 
 
+def _doses_per_day(dosage: list[Any], timing: Timing, texts: TextMatcher) -> float | None:
+    """Administrations a day, summed over the instructions: frequency / period, else a timing code
+    of `timing.per_day_codes`, else a dose with meals (`timing.meal_events` or `meal_words`) counts
+    `timing.meal_doses`. None when an instruction tells none of these, is as needed, or there is
+    no instruction: how many a day cannot be told."""
+    meal_words = {phrase_flag(w) for w in timing.meal_words}
+    total = 0.0
+    for instruction in dosage:
+        if instruction.asNeededBoolean or instruction.asNeededCodeableConcept is not None:
+            return None
+        found = instruction.timing
+        repeat = found.repeat if found is not None else None
+        if repeat is not None and repeat.period is not None and (per_day := _per_day(repeat)) is not None:
+            total += per_day
+            continue
+        codes = [c.code for c in found.code.coding or [] if c.code] if found is not None and found.code else []
+        code = next((c for c in codes if c in timing.per_day_codes), None)
+        if code is not None:
+            total += timing.per_day_codes[code]
+            continue
+        said = texts.match(instruction.text, *(_texts(found.code, codes=True) if found is not None else []))
+        with_meals = (repeat is not None and set(repeat.when or []).intersection(timing.meal_events)) \
+            or meal_words.intersection(said)
+        if with_meals and timing.meal_doses is not None:
+            total += timing.meal_doses
+            continue
+        return None
+    return total if dosage else None
 def _reasons(request: MedicationRequest, valuesets: ValueSets, record: PatientRecord,
              condition_sets: dict[str, list[str]]) -> tuple[list[str], bool]:
     """The value sets the order's reasons are coded in (a reasonCode, or a Condition of the record

@@ -145,7 +145,8 @@ def load(folder: Path) -> Knowledge:
                            for entry in claim.record_procedures.any for p in entry.not_followed_by),
                          *(p for r in rulesets.values() for claim in r.routing.claims
                            for one in [claim, *claim.unless] for p in one.dosage_text),
-                         *terminology.timing.continuous, *terminology.timing.infusion])
+                         *terminology.timing.continuous, *terminology.timing.infusion,
+                         *terminology.timing.meal_words])
     words = terminology.result_words
     results = ResultMatcher([p for r in parsed.values() for clause in r.clauses for t in terms(clause.node)
                              for p in (*t.spec.get("value_text", ()), *t.spec.get("result_words", ()))],
