@@ -201,9 +201,14 @@ class Claim(_Item):
 
 class Routing(_Item):
     """Which draft orders are this therapy's (a ServiceRequest coded with any of its billing
-    codes always is); ../shared/criteria/README.md "Which therapy an order belongs to"."""
+    codes always is, and one coded in `services`); ../shared/criteria/README.md "Which therapy an
+    order belongs to"."""
 
-    claims: list[Claim]
+    claims: list[Claim] = []
+    # Value sets of procedure codes (SNOMED CT, CPT, ...) whose ServiceRequests are this therapy's
+    # orders besides those coded with its billing codes (criteria README "ServiceRequest orders":
+    # transfusion procedures).
+    services: list[str] = []
     # The criterion that judges the order (the README's one-card rule reads it).
     criterion: str
     sources: list[str]

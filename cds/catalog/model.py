@@ -16,7 +16,7 @@ from ..ruleset import Ruleset
 from ..terminology import icd10cm
 from ..conditions import ParsedRuleset
 from .evidence import Evidence, branch_evidence, finding_evidence
-from .words import Words, claim_words, describe, drug_classes_in, valuesets_in
+from .words import Words, claim_words, describe, services_words, drug_classes_in, valuesets_in
 
 
 class Cited(BaseModel):
@@ -239,7 +239,7 @@ def _ruleset(ruleset: Ruleset, parsed: ParsedRuleset, class_sets: dict[str, list
     return RulesetView(
         therapy=ruleset.therapy, title=ruleset.title, version=ruleset.version, full_version=ruleset.full_version,
         content_hash=ruleset.content_hash, file=ruleset.file, summary=ruleset.summary.strip(),
-        sources=cite(list(ruleset.sources)), routing=[claim_words(c) for c in ruleset.routing.claims],
+        sources=cite(list(ruleset.sources)), routing=[*(claim_words(c) for c in ruleset.routing.claims), *services_words(ruleset.routing.services)],
         courses=[CourseView(id=c.id, drug_class=c.drug_class + "".join(f" (not {n})" for n in c.not_drug_classes),
                             route_class=c.route_class, statuses=c.statuses,
                             sources=cite(c.sources)) for c in ruleset.courses],
