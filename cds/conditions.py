@@ -24,6 +24,7 @@ from .texts import normal
 MEDICATION_STATUSES = set(HISTORY_STATUSES)
 DELIVERY = {"continuous", "intermittent", "unknown"}
 REGIMENS = {"on-demand", "short-course", "scheduled", "not-stated"}
+GIVEN_AS = {"injection", "infusion", "unknown"}
 ROUTE_CLASSES = {"non-invasive", "parenteral", "other", "unknown"}
 STATUSES = {s.value for s in Status}
 RESULTS = {"met", "not-met", "unknown", "not-applicable"}
@@ -34,15 +35,15 @@ DERIVED_ANCHORS = ANCHORS | {"order-or-as-of"}
 PICKS = {"latest", "min", "max", "any"}
 COMPARISONS = {"lt": "$lt", "le": "$lte", "gt": "$gt", "ge": "$gte", "eq": "="}
 # Order facts read from the dosage (cds/facts.py), compared with numbers.
-ORDER_MEASURES = ("interval_hours", "daily_volume_ml", "infused_day_volume_ml", "daily_dose_mg", "duration_hours",
-                  "planned_days")
+ORDER_MEASURES = ("interval_hours", "daily_volume_ml", "infused_day_volume_ml", "daily_dose_mg", "dose_per_kg_mg",
+                  "duration_hours", "planned_days")
 # Order measures that add up over a therapy's orders (`orders_total`).
 SUMMED_MEASURES = ("daily_volume_ml", "infused_day_volume_ml", "daily_dose_mg")
 RECORD_PARTS = {"procedures", "immunizations", "medication_history"}
 # Terms about the patient's data: the ones `none:` may negate.
 DATA_TERMS = {"condition", "medication", "service_order", "patient", "course", "observation",
               "procedure", "immunization", "record", "medication_classes", "conditions_count", "observation_ratio",
-              "orders_total"}
+              "orders_total", "pregnancy"}
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ class Derived:
     """A fact computed from the record before the rules run, shared by the terms naming it."""
 
     key: str
-    kind: str           # observation | observation_ratio | medication_classes | conditions_count | orders_total
+    kind: str           # observation | observation_ratio | medication_classes | conditions_count | orders_total | pregnancy
     spec: dict[str, Any]
 
 
@@ -245,8 +246,8 @@ def _conditions_count(spec: Any, scope: Scope) -> Term:
 
 
 def _medication(spec: Any, scope: Scope) -> Term:
-    keys = {"class", "not_class", "ingredient", "route", "route_class", "status", "order",
-            "delivery", "regimen", "status_reason", "within_days", "started_days_before", "started_within_days", "before", "timing_text", "routed_to",
+    keys = {"class", "not_class", "ingredient", "route", "route_class", "route_labelled", "status", "order",
+            "delivery", "regimen", "given_as", "status_reason", "within_days", "started_days_before", "started_within_days", "before", "timing_text", "routed_to",
             *ORDER_MEASURES}
     spec = _check_keys(spec, keys, scope, "medication")
     term = scope.terminology
@@ -262,15 +263,22 @@ def _medication(spec: Any, scope: Scope) -> Term:
         parsed["route"] = _names(spec, "route", set(term.routes.classes), scope, "medication")
     if "route_class" in spec:
         parsed["route_class"] = _names(spec, "route_class", ROUTE_CLASSES, scope, "medication")
+    if "route_labelled" in spec:
+        # The routes a page claims: the order's route read with its product's label is one of them.
+        parsed["route_labelled"] = _names(spec, "route_labelled", set(term.routes.classes), scope, "medication")
     if "status" in spec:
         parsed["status"] = _names(spec, "status", MEDICATION_STATUSES, scope, "medication")
     if "delivery" in spec:
         parsed["delivery"] = _names(spec, "delivery", DELIVERY, scope, "medication")
     if "regimen" in spec:
         parsed["regimen"] = _names(spec, "regimen", REGIMENS, scope, "medication")
+    if "given_as" in spec:
+        parsed["given_as"] = _names(spec, "given_as", GIVEN_AS, scope, "medication")
     if "order" in spec:
-        if not isinstance(spec["order"], bool):
-            raise RulesetError(f"{scope.where}: medication.order: true or false")
+        # other: another draft order of the same call that this therapy does not claim (criteria
+        # README "Other pages' orders": a duplicate drug drafted with the order).
+        if not isinstance(spec["order"], bool) and spec["order"] != "other":
+            raise RulesetError(f"{scope.where}: medication.order: true, false or other")
         parsed["order"] = spec["order"]
     if "status_reason" in spec:
         parsed["status_reason"] = bool(spec["status_reason"])
@@ -501,6 +509,48 @@ def _orders_total(spec: Any, scope: Scope) -> Term:
     return Term("orders_total", {**base, "value": compare}, key)
 
 
+def _pregnancy(spec: Any, scope: Scope) -> Term:
+    """Pregnant at the as-of date (criteria README "Pregnancy context"), and the gestational age.
+    The windows, the pregnancy-status observation and the end codes are terminology.yaml
+    `pregnancy`; a page gives its pregnancy codes (`in`), may give its own end codes (`ended_by`)
+    and the observations that state gestational age (`gestational_age`)."""
+    spec = _check_keys(spec, {"in", "ended_by", "gestational_age", "weeks"}, scope, "pregnancy")
+    settings = scope.terminology.pregnancy
+    if settings is None:
+        raise RulesetError(f"{scope.where}: pregnancy: terminology.yaml has no pregnancy section")
+    if "in" not in spec and "weeks" not in spec:
+        raise RulesetError(f"{scope.where}: pregnancy: needs in (the page's pregnancy codes) or weeks")
+    if "weeks" in spec and "gestational_age" not in spec:
+        raise RulesetError(f"{scope.where}: pregnancy.weeks: needs gestational_age (the page's observations)")
+    age = settings.gestational_age
+    base: dict[str, Any] = {
+        "in": tuple(_valuesets(spec, "in", scope, "pregnancy")) if "in" in spec else (),
+        "ended_by": tuple(_valuesets(spec, "ended_by", scope, "pregnancy") if "ended_by" in spec
+                          else _known_sets(settings.ended_by, scope, "pregnancy.ended_by")),
+        "status_observations": tuple(_known_sets(settings.status_observations, scope, "pregnancy")),
+        "pregnant_answers": tuple(_known_sets(settings.pregnant_answers, scope, "pregnancy")),
+        # Read as results in words (cds/knowledge.py registers them with the `value_text` phrases).
+        "result_words": tuple(settings.pregnant_words + settings.not_pregnant_words),
+        "pregnant_words": tuple(settings.pregnant_words), "not_pregnant_words": tuple(settings.not_pregnant_words),
+        "condition_days": settings.condition_days, "observation_days": settings.observation_days,
+        "ga_days": age.within_days, "ga_over_weeks": age.over_weeks, "ga_unit": age.unit,
+        "ga_prefix": age.week_codes.prefix, "ga_ranges": tuple(sorted(age.week_codes.ranges.items())),
+    }
+    if "gestational_age" in spec:
+        base["gestational_age"] = tuple(_valuesets(spec, "gestational_age", scope, "pregnancy"))
+    parsed: dict[str, Any] = {}
+    if "in" in spec:
+        parsed["pregnant"] = True
+    if "weeks" in spec:
+        parsed["weeks"] = _compare(spec["weeks"], scope, "pregnancy.weeks")[0]
+    key = _derive("pregnancy", base, scope)
+    return Term("pregnancy", {**base, **parsed}, key)
+
+
+def _known_sets(ids: list[str], scope: Scope, term: str) -> list[str]:
+    return _names({"sets": ids}, "sets", set(scope.valuesets.by_id), scope, term)
+
+
 def _procedure(spec: Any, scope: Scope) -> Term:
     spec = _check_keys(spec, {"in", "within_days", "before", "not_followed_by"}, scope, "procedure", {"in"})
     parsed: dict[str, Any] = {"in": _valuesets(spec, "in", scope, "procedure")}
@@ -564,6 +614,7 @@ _TERMS: dict[str, Callable[[Any, Scope], Term]] = {
     "observation": _observation,
     "observation_ratio": _observation_ratio,
     "orders_total": _orders_total,
+    "pregnancy": _pregnancy,
     "procedure": _procedure,
     "immunization": _immunization,
     "record": _record,
