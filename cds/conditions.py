@@ -17,6 +17,7 @@ from .facts import HISTORY_STATUSES
 from .models import Status
 from .ruleset import Condition, Ruleset, RulesetError, strip_lines
 from .terminology import Terminology, ValueSets
+from .terminology.pregnancy import settings as pregnancy_settings
 from .texts import normal
 
 # A `status` narrows the medication history, which holds only these (cds/facts.py): a cancelled or
@@ -43,7 +44,7 @@ RECORD_PARTS = {"procedures", "immunizations", "medication_history"}
 # Terms about the patient's data: the ones `none:` may negate.
 DATA_TERMS = {"condition", "medication", "service_order", "patient", "course", "observation",
               "procedure", "immunization", "record", "medication_classes", "conditions_count", "observation_ratio",
-              "orders_total", "pregnancy"}
+              "orders_total", "doses_per_day", "pregnancy"}
 
 
 @dataclass(frozen=True)
@@ -221,7 +222,7 @@ def _phrases(value: Any, scope: Scope, term: str) -> list[str]:
 
 
 def _condition(spec: Any, scope: Scope) -> Term:
-    spec = _check_keys(spec, {"in", "any_status", "text", "not_in"}, scope, "condition")
+    spec = _check_keys(spec, {"in", "any_status", "text", "not_in", "within_days"}, scope, "condition")
     if "in" not in spec and "text" not in spec:
         raise RulesetError(f"{scope.where}: condition: needs in (value sets) or text (phrases)")
     parsed: dict[str, Any] = {}
@@ -235,6 +236,11 @@ def _condition(spec: Any, scope: Scope) -> Term:
         parsed["not_in"] = _valuesets(spec, "not_in", scope, "condition")
     if "any_status" in spec:
         parsed["any_status"] = bool(spec["any_status"])
+    # Dated (onset, else recordedDate) within N days before the as-of date (criteria README "When
+    # a condition happened"); an undated condition does not hold.
+    _window(spec, parsed, scope, "condition")
+    if parsed.get("before", "as-of") != "as-of":
+        raise RulesetError(f"{scope.where}: condition.before: a condition's window counts back from the as-of date only")
     return Term("condition", parsed)
 
 
@@ -352,7 +358,7 @@ def _course(spec: Any, scope: Scope) -> Term:
 def _observation(spec: Any, scope: Scope) -> Term:
     keys = {"in", "text", "within_days", "before", "pick", "value", "answer", "interpretation", "count_at_least",
             "units", "value_text", "method_text", "loss_percent", "spread_days", "from_baseline",
-            "below_reference_low"}
+            "below_reference_low", "reference_low_percent", "same_day"}
     spec = _check_keys(spec, keys, scope, "observation")
     if "in" not in spec and "text" not in spec:
         raise RulesetError(f"{scope.where}: observation: needs in (value sets) or text (phrases)")
@@ -444,9 +450,26 @@ def _observation(spec: Any, scope: Scope) -> Term:
         if spec["below_reference_low"] is not True:
             raise RulesetError(f"{scope.where}: observation.below_reference_low: only true")
         parsed["below_reference_low"] = True
+    if "reference_low_percent" in spec:
+        # The picked value as a percentage of the low limit of its reference range ("at or below
+        # 110% of the laboratory's lower limit of normal"); no low: neither side holds.
+        parsed["low_percent"] = _compare(spec["reference_low_percent"], scope, "observation.reference_low_percent")[0]
+    if "same_day" in spec:
+        # Another observation drawn the day the picked one was (a fasting glucose beside a
+        # C-peptide): the highest of those sets that day, in the unit given.
+        # `value: unknown`: none drawn that day (with a value in a unit converting to `unit`).
+        same = _check_keys(spec["same_day"], {"in", "unit", "value"}, scope, "observation.same_day",
+                           {"in", "unit", "value"})
+        base["same_day_in"] = tuple(_valuesets(same, "in", scope, "observation.same_day"))
+        base["same_day_unit"] = _unit(same, scope, "observation.same_day")
+        parsed["same_day"] = _compare(same["value"], scope, "observation.same_day.value")[0]
     if "count_at_least" in spec:
-        if {"value", "answer", "loss_percent"}.intersection(spec):
-            raise RulesetError(f"{scope.where}: observation.count_at_least: counts observations; no value or answer")
+        if {"answer", "loss_percent"}.intersection(spec):
+            raise RulesetError(f"{scope.where}: observation.count_at_least: counts observations; no answer or loss")
+        if "value" in spec:
+            # Counts only the observations whose value is in the comparison ("2 or more fasting
+            # glucose values above 200 mg/dL"): the value is then no longer compared itself.
+            base["counted"] = parsed.pop("value").bounds
         parsed["count_at_least"] = _int(spec, "count_at_least", scope, "observation")
         base["cite"] = "all"  # every observation counted is evidence
     base["pick"] = _names(spec, "pick", PICKS, scope, "observation")[0] if "pick" in spec else "latest"
@@ -509,6 +532,31 @@ def _orders_total(spec: Any, scope: Scope) -> Term:
     return Term("orders_total", {**base, "value": compare}, key)
 
 
+def _doses_per_day(spec: Any, scope: Scope) -> Term:
+    """Administrations a day of the history requests active together (injections a day): the
+    highest sum reached, the start of the earliest set reaching `at_least`, the requests whose
+    timing does not tell (rulesets/README.md)."""
+    spec = _check_keys(spec, {"class", "route", "delivery", "at_least", "started_days_before", "before", "untimed"},
+                       scope, "doses_per_day", {"class", "at_least"})
+    base: dict[str, Any] = {"class": tuple(_names(spec, "class", set(scope.terminology.drug_classes), scope,
+                                                  "doses_per_day")),
+                            "at_least": _int(spec, "at_least", scope, "doses_per_day")}
+    if "route" in spec:
+        base["route"] = tuple(_names(spec, "route", set(scope.terminology.routes.classes), scope, "doses_per_day"))
+    if "delivery" in spec:
+        base["delivery"] = tuple(_names(spec, "delivery", DELIVERY, scope, "doses_per_day"))
+    base["before"] = _names(spec, "before", ANCHORS, scope, "doses_per_day")[0] if "before" in spec else "as-of"
+    parsed: dict[str, Any] = {}
+    if "started_days_before" in spec:
+        parsed["started_days_before"] = _int(spec, "started_days_before", scope, "doses_per_day")
+    if "untimed" in spec:
+        if spec["untimed"] is not True:
+            raise RulesetError(f"{scope.where}: doses_per_day.untimed: only true")
+        parsed["untimed"] = True
+    key = _derive("doses_per_day", base, scope)
+    return Term("doses_per_day", {**base, **parsed}, key)
+
+
 def _pregnancy(spec: Any, scope: Scope) -> Term:
     """Pregnant at the as-of date (criteria README "Pregnancy context"), and the gestational age.
     The windows, the pregnancy-status observation and the end codes are terminology.yaml
@@ -522,22 +570,12 @@ def _pregnancy(spec: Any, scope: Scope) -> Term:
         raise RulesetError(f"{scope.where}: pregnancy: needs in (the page's pregnancy codes) or weeks")
     if "weeks" in spec and "gestational_age" not in spec:
         raise RulesetError(f"{scope.where}: pregnancy.weeks: needs gestational_age (the page's observations)")
-    age = settings.gestational_age
-    base: dict[str, Any] = {
-        "in": tuple(_valuesets(spec, "in", scope, "pregnancy")) if "in" in spec else (),
-        "ended_by": tuple(_valuesets(spec, "ended_by", scope, "pregnancy") if "ended_by" in spec
-                          else _known_sets(settings.ended_by, scope, "pregnancy.ended_by")),
-        "status_observations": tuple(_known_sets(settings.status_observations, scope, "pregnancy")),
-        "pregnant_answers": tuple(_known_sets(settings.pregnant_answers, scope, "pregnancy")),
-        # Read as results in words (cds/knowledge.py registers them with the `value_text` phrases).
-        "result_words": tuple(settings.pregnant_words + settings.not_pregnant_words),
-        "pregnant_words": tuple(settings.pregnant_words), "not_pregnant_words": tuple(settings.not_pregnant_words),
-        "condition_days": settings.condition_days, "observation_days": settings.observation_days,
-        "ga_days": age.within_days, "ga_over_weeks": age.over_weeks, "ga_unit": age.unit,
-        "ga_prefix": age.week_codes.prefix, "ga_ranges": tuple(sorted(age.week_codes.ranges.items())),
-    }
-    if "gestational_age" in spec:
-        base["gestational_age"] = tuple(_valuesets(spec, "gestational_age", scope, "pregnancy"))
+    base = pregnancy_settings(
+        settings, _valuesets(spec, "in", scope, "pregnancy") if "in" in spec else (),
+        _valuesets(spec, "ended_by", scope, "pregnancy") if "ended_by" in spec else
+        _known_sets(settings.ended_by, scope, "pregnancy.ended_by"),
+        _valuesets(spec, "gestational_age", scope, "pregnancy") if "gestational_age" in spec else ())
+    _known_sets([*settings.status_observations, *settings.pregnant_answers], scope, "pregnancy")
     parsed: dict[str, Any] = {}
     if "in" in spec:
         parsed["pregnant"] = True
@@ -614,6 +652,7 @@ _TERMS: dict[str, Callable[[Any, Scope], Term]] = {
     "observation": _observation,
     "observation_ratio": _observation_ratio,
     "orders_total": _orders_total,
+    "doses_per_day": _doses_per_day,
     "pregnancy": _pregnancy,
     "procedure": _procedure,
     "immunization": _immunization,

@@ -28,7 +28,10 @@ from .adjuncts import Drafted, link_keys, served
 from .routing import RecordView, claiming
 from .ruleset import Adjunct, Course, Ruleset
 from .terminology import Coding, DrugClassifier, Terminology, ValueSets
+from .terminology.drugs import Timing
 from .terminology import icd10cm
+from .terminology.pregnancy import pregnancy
+from .terminology.pregnancy import settings as pregnancy_settings
 from .terminology.units import fold
 from .terminology.valuesets import HCPCS_SYSTEMS
 from .texts import ResultMatcher, TextMatcher, phrase_flag
@@ -137,6 +140,13 @@ class MedicationFact(BaseModel):
     planned_days: float | None = None
     # The regimen its timing states (criteria README "Regimen from timing").
     regimen: Literal["on-demand", "short-course", "scheduled", "not-stated"] = "not-stated"
+    # Administrations a day its timing states, summed over its dosage instructions (the
+    # `doses_per_day` term: injections a day of the requests active together); None: not told.
+    doses_per_day: float | None = None
+    # Why it is ordered (criteria README "Context"): the value sets of its reasonCode codings and of
+    # the Conditions its reasonReference names; whether it states a reason at all. Read by routing.
+    reasons: list[str] = []
+    reason_stated: bool = False
     # Read by routing only: one dose (a premedication, cds/adjuncts.py), the largest dose of one
     # administration in mg, and what links the request to others drafted with it (its
     # groupIdentifier, the requests its basedOn names).
@@ -315,7 +325,13 @@ class PatientFacts(BaseModel):
         for a verified condition in some value set or naming a phrase; others could match no rule,
         so they are not asserted (they stay in the facts for the audit trail)."""
         if self._plain_conditions is None:
-            self._plain_conditions = [_plain(c) for c in self.conditions if c.verified and (c.vs or c.texts)]
+            self._plain_conditions = []
+            for condition in self.conditions:
+                if condition.verified and (condition.vs or condition.texts):
+                    plain = _plain(condition)
+                    # Windows before the as-of date only: the same for every therapy.
+                    _windows(plain, condition.date, condition.date, self.patient.as_of, {})
+                    self._plain_conditions.append(plain)
         return self._plain_conditions
 
     def engine_facts(self, therapies: Sequence[str]) -> list[dict[str, Any]]:
@@ -395,7 +411,8 @@ def build_facts(
                     for o in _observations(ref, obs, valuesets, texts, results, warnings)]
     weight_kg = _weight_kg(observations, classifier.terminology, as_of, warnings)
     medications = [
-        _medication(ref, request, record, classifier, rulesets, as_of, order_refs, texts, warnings, weight_kg)
+        _medication(ref, request, record, classifier, rulesets, as_of, order_refs, texts, warnings, weight_kg,
+                    {c.ref: c.vs for c in conditions})
         for ref, request in record.medication_requests
     ]
     service_orders = [
@@ -406,7 +423,9 @@ def build_facts(
                             if (p := _procedure(ref, proc, valuesets, texts)) is not None])
     immunizations = [i for ref, given in record.immunizations
                      if (i := _immunization(ref, given, valuesets)) is not None]
-    _route_orders(medications, service_orders, rulesets, adjuncts, RecordView(procedures, len(record.procedures), as_of))
+    context = RecordView(procedures, len(record.procedures), as_of, conditions,
+                         _pregnant(conditions, observations, as_of, classifier.terminology, warnings))
+    _route_orders(medications, service_orders, rulesets, adjuncts, context)
     courses = {
         r.therapy: [c for course in r.courses if (c := _course(course, medications)) is not None]
         for r in rulesets
@@ -416,6 +435,26 @@ def build_facts(
                         procedure_count=len(record.procedures), immunizations=immunizations,
                         immunization_count=len(record.immunizations), courses=courses, warnings=warnings,
                         documented=[DocumentedFact(ref=ref, item=item) for ref, item in record.documented])
+
+
+def _pregnant(conditions: list[ConditionFact], observations: list[ObservationFact], as_of: dt.date,
+              terminology: Terminology, warnings: list[Problem]) -> Callable[[Sequence[str]], bool]:
+    """Whether the patient is pregnant at the as-of date by a page's pregnancy codes, as the
+    `pregnancy` term reads it (criteria README "Pregnancy context"): for a claim's context."""
+    model = terminology.pregnancy
+    answers: dict[tuple[str, ...], bool] = {}
+
+    def pregnant(sets: Sequence[str]) -> bool:
+        if model is None:
+            return False
+        key = tuple(sets)
+        if key not in answers:
+            read = pregnancy_settings(model, key)
+            status = [o for o in observations if set(read["status_observations"]) & set(o.vs)]
+            answers[key] = pregnancy(conditions, status, [], as_of, read, terminology.units, warnings)["pregnant"]
+        return answers[key]
+
+    return pregnant
 
 
 def _route_orders(medications: list[MedicationFact], service_orders: list[ServiceOrderFact],
@@ -721,6 +760,7 @@ def _medication(
     texts: TextMatcher,
     warnings: list[Problem],
     weight_kg: float | None = None,
+    condition_sets: dict[str, list[str]] | None = None,
 ) -> MedicationFact:
     concept = request.medicationCodeableConcept
     unread = None
@@ -758,14 +798,58 @@ def _medication(
         infused_day_volume_ml=_daily_volume_ml(dosage, drug.pack_ml, per_infused_day=True), daily_dose_mg=_daily_amount(dosage, lambda q: _milligrams(q, weight_kg)),
         dose_per_kg_mg=_dose_per_kg(dosage, weight_kg), weight_kg=weight_kg,
         planned_days=_planned_days(request), timing_texts=timing_texts, regimen=_regimen(dosage, timing.short_course_days),
+        doses_per_day=_doses_per_day(dosage, timing, texts),
         single_dose=_single_dose(dosage, {c.casefold() for c in timing.once_codes}),
         dose_mg=max((mg for d in dosage for r in d.doseAndRate or [] if (mg := _milligrams(r.doseQuantity)) is not None),
                     default=None),
     )
+    fact.reasons, fact.reason_stated = _reasons(request, classifier.valuesets, record, condition_sets or {})
     fact.group, fact.based_on = link_keys(request.groupIdentifier, request.basedOn or [])
     # Judged alone here; an order is judged again beside the request's other orders (_route_orders).
     fact.routed_to = claiming(fact, rulesets)
     return fact
+
+
+def _doses_per_day(dosage: list[Any], timing: Timing, texts: TextMatcher) -> float | None:
+    """Administrations a day, summed over the instructions: frequency / period, else a timing code
+    of `timing.per_day_codes`, else a dose with meals (`timing.meal_events` or `meal_words`) counts
+    `timing.meal_doses`. None when an instruction tells none of these, is as needed, or there is
+    no instruction: how many a day cannot be told."""
+    meal_words = {phrase_flag(w) for w in timing.meal_words}
+    total = 0.0
+    for instruction in dosage:
+        if instruction.asNeededBoolean or instruction.asNeededCodeableConcept is not None:
+            return None
+        found = instruction.timing
+        repeat = found.repeat if found is not None else None
+        if repeat is not None and repeat.period is not None and (per_day := _per_day(repeat)) is not None:
+            total += per_day
+            continue
+        codes = [c.code for c in found.code.coding or [] if c.code] if found is not None and found.code else []
+        code = next((c for c in codes if c in timing.per_day_codes), None)
+        if code is not None:
+            total += timing.per_day_codes[code]
+            continue
+        said = texts.match(instruction.text, *(_texts(found.code, codes=True) if found is not None else []))
+        with_meals = (repeat is not None and set(repeat.when or []).intersection(timing.meal_events)) \
+            or meal_words.intersection(said)
+        if with_meals and timing.meal_doses is not None:
+            total += timing.meal_doses
+            continue
+        return None
+    return total if dosage else None
+def _reasons(request: MedicationRequest, valuesets: ValueSets, record: PatientRecord,
+             condition_sets: dict[str, list[str]]) -> tuple[list[str], bool]:
+    """The value sets the order's reasons are coded in (a reasonCode, or a Condition of the record
+    a reasonReference names, by any name it goes by), and whether it states a reason."""
+    found: set[str] = set()
+    for concept in request.reasonCode or []:
+        for coding in concept.coding or []:
+            found |= valuesets.memberships(coding.system, coding.code)
+    for reference in request.reasonReference or []:
+        own = record.condition_names.get(reference.reference or "")
+        found.update(condition_sets.get(own or "", ()))
+    return sorted(found), bool(request.reasonCode or request.reasonReference)
 
 
 def _single_dose(dosage: list[Any], once_codes: set[str]) -> bool:

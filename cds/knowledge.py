@@ -143,7 +143,8 @@ def load(folder: Path) -> Knowledge:
     texts = TextMatcher([*(p for r in parsed.values() for clause in r.clauses for p in phrases(clause.node)),
                          *(p for r in rulesets.values() for claim in r.routing.claims if claim.record_procedures
                            for entry in claim.record_procedures.any for p in entry.not_followed_by),
-                         *terminology.timing.continuous, *terminology.timing.infusion])
+                         *terminology.timing.continuous, *terminology.timing.infusion,
+                         *terminology.timing.meal_words])
     words = terminology.result_words
     results = ResultMatcher([p for r in parsed.values() for clause in r.clauses for t in terms(clause.node)
                              for p in (*t.spec.get("value_text", ()), *t.spec.get("result_words", ()))],
@@ -208,6 +209,12 @@ def check_routing(ruleset: Ruleset, terminology: Terminology, valuesets: ValueSe
         if claim.record_procedures is not None:
             problems += [f"unknown value set {v}" for p in claim.record_procedures.any for v in p.in_
                          if v not in valuesets.by_id]
+        problems += [f"unknown value set {v}" for c in [*claim.context, *claim.not_context] for v in c.valuesets
+                     if v not in valuesets.by_id]
+        problems += ["a context names nothing" for c in [*claim.context, *claim.not_context]
+                     if not (c.valuesets or c.no_reason)]
+        if any(c.pregnancy for c in [*claim.context, *claim.not_context]) and terminology.pregnancy is None:
+            problems.append("a pregnancy context needs terminology.yaml pregnancy")
         if problems:
             raise RulesetError(f"{here}: {'; '.join(problems)}")
         claim._only_names = {n for c in claim.only_classes for n in terminology.drug_classes[c].names()}
