@@ -258,9 +258,14 @@ class Adjunct(_Item):
 
 class Routing(_Item):
     """Which draft orders are this therapy's (a ServiceRequest coded with any of its billing
-    codes always is); ../shared/criteria/README.md "Which therapy an order belongs to"."""
+    codes always is, and one coded in `services`); ../shared/criteria/README.md "Which therapy an
+    order belongs to"."""
 
-    claims: list[Claim]
+    claims: list[Claim] = []
+    # Value sets of procedure codes (SNOMED CT, CPT, ...) whose ServiceRequests are this therapy's
+    # orders besides those coded with its billing codes (criteria README "ServiceRequest orders":
+    # transfusion procedures).
+    services: list[str] = []
     # Orders this page keeps as adjuncts of its own orders, besides the platform's list
     # (rulesets/routing.yaml; criteria README "Adjunct orders": a page may name more).
     adjuncts: list[Adjunct] = []
