@@ -25,7 +25,8 @@ def derived_facts(facts: PatientFacts, therapy: str, specs: Iterable[Derived], u
     """One fact per spec that found something (a count is asserted even when 0). `memo`, shared by
     the therapies of one evaluation: a spec that several rulesets read is computed once per order
     date (its only dependence on the therapy; warnings are kept once anyway)."""
-    anchors = {"as-of": facts.patient.as_of, "order": facts.order_date(therapy)}
+    order = facts.order_date(therapy)
+    anchors = {"as-of": facts.patient.as_of, "order": order, "order-or-as-of": order or facts.patient.as_of}
     memo = {} if memo is None else memo
     found: list[dict[str, Any]] = []
     for spec in specs:

@@ -2,7 +2,7 @@
 
 Each ruleset's `routing.claims` says which draft MedicationRequests are its orders (drug class
 or ingredient/brand names, route, delivery); a ServiceRequest is claimed by the therapies that
-bill the HCPCS code it names. When one answer must be shown for an order (a card), the README
+bill the HCPCS code it names or list its procedure code in `routing.services` (cds/facts.py). When one answer must be shown for an order (a card), the README
 rule picks it (../shared/criteria/README.md, "Which therapy an order belongs to").
 """
 
