@@ -409,8 +409,10 @@ class _Builder:
                 code: {"coding": [_coding(item["code"], item.get("display"))]}, subject: self._subject()}
 
     def _service_request(self, item: dict[str, Any], rid: str) -> dict[str, Any]:
-        _known(item, {"service", "display", "status", "authored"}, "order")
-        coding = {"system": HCPCS, "code": str(item["service"])}
+        _known(item, {"service", "display", "status", "authored", "quantity"}, "order")
+        # A bare code is HCPCS (a service the page bills); `snomed:...` or `cpt:...` a procedure.
+        service = str(item["service"])
+        coding = _coding(service, None) if ":" in service or "|" in service else {"system": HCPCS, "code": service}
         concept: dict[str, Any] = {"coding": [coding]}
         if item.get("display"):
             coding["display"] = concept["text"] = str(item["display"])
@@ -418,6 +420,8 @@ class _Builder:
                                    "intent": "order", "code": concept, "subject": self._subject()}
         if "authored" in item:
             request["authoredOn"] = _date(item["authored"])
+        if "quantity" in item:
+            request["quantityQuantity"] = {"value": item["quantity"], "unit": "unit"}
         return request
 
     def _medication_request(self, item: dict[str, Any], rid: str, status: str) -> None:

@@ -30,6 +30,9 @@ ROUTE_CLASSES = {"non-invasive", "parenteral", "other", "unknown"}
 STATUSES = {s.value for s in Status}
 RESULTS = {"met", "not-met", "unknown", "not-applicable"}
 ANCHORS = {"as-of", "order"}
+# Derived terms (computed in cds/derive.py) may also count back from the order's date, or the
+# as-of date when no order is evaluated (a page reading the latest count before a transfusion order).
+DERIVED_ANCHORS = ANCHORS | {"order-or-as-of"}
 PICKS = {"latest", "min", "max", "any"}
 COMPARISONS = {"lt": "$lt", "le": "$lte", "gt": "$gt", "ge": "$gte", "eq": "="}
 # Order facts read from the dosage (cds/facts.py), compared with numbers.
@@ -185,7 +188,8 @@ def _compare(value: Any, scope: Scope, term: str, extra: set[str] = set()) -> tu
     return Compare(tuple(bounds)), {k: value[k] for k in extra if k in value}
 
 
-def _window(spec: dict[str, Any], out: dict[str, Any], scope: Scope, term: str) -> None:
+def _window(spec: dict[str, Any], out: dict[str, Any], scope: Scope, term: str,
+            anchors: set[str] = ANCHORS) -> None:
     # started_days_before and started_within_days (medication only: its keys admit them) share
     # the anchor of within_days.
     anchored = {"within_days", "started_days_before", "started_within_days"}.intersection(spec)
@@ -194,7 +198,7 @@ def _window(spec: dict[str, Any], out: dict[str, Any], scope: Scope, term: str) 
     for key in sorted(anchored):
         out[key] = _int(spec, key, scope, term)
     if anchored:
-        out["before"] = _names(spec, "before", ANCHORS, scope, term)[0] if "before" in spec else "as-of"
+        out["before"] = _names(spec, "before", anchors, scope, term)[0] if "before" in spec else "as-of"
 
 
 def _valuesets(spec: dict[str, Any], key: str, scope: Scope, term: str) -> list[str]:
@@ -314,8 +318,15 @@ def _medication_classes(spec: Any, scope: Scope) -> Term:
 
 
 def _service_order(spec: Any, scope: Scope) -> Term:
-    _check_keys(spec, set(), scope, "service_order")
-    return Term("service_order", {})
+    """A ServiceRequest of this therapy under evaluation; `in`: its code is in one of the value
+    sets (what the page reads from the code); `quantity`: its quantityQuantity compares."""
+    spec = _check_keys(spec, {"in", "quantity"}, scope, "service_order")
+    parsed: dict[str, Any] = {}
+    if "in" in spec:
+        parsed["in"] = _valuesets(spec, "in", scope, "service_order")
+    if "quantity" in spec:
+        parsed["quantity"] = _compare(spec["quantity"], scope, "service_order.quantity")[0]
+    return Term("service_order", parsed)
 
 
 def _patient(spec: Any, scope: Scope) -> Term:
@@ -374,7 +385,7 @@ def _observation(spec: Any, scope: Scope) -> Term:
     elif "within_days" not in spec:
         raise RulesetError(f"{scope.where}: observation: needs within_days (or before: {{first_request: CLASS}})")
     else:
-        _window(spec, base, scope, "observation")
+        _window(spec, base, scope, "observation", DERIVED_ANCHORS)
     if "units" in spec:
         # Only values recorded in these units are read (others are not candidates, and no warning):
         # a unit with no conversion to the threshold's, e.g. umol/L next to mg/dL.
@@ -499,7 +510,7 @@ def _observation_ratio(spec: Any, scope: Scope) -> Term:
     denominator, denominator_unit = _ratio_part(spec, "denominator", scope)
     base: dict[str, Any] = {"numerator": numerator, "numerator_unit": numerator_unit,
                             "denominator": denominator, "denominator_unit": denominator_unit}
-    _window(spec, base, scope, "observation_ratio")
+    _window(spec, base, scope, "observation_ratio", DERIVED_ANCHORS)
     parsed: dict[str, Any] = {}
     if "value" in spec:
         parsed["value"] = _compare(spec["value"], scope, "observation_ratio.value")[0]

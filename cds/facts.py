@@ -234,13 +234,19 @@ class ImmunizationFact(BaseModel):
 
 
 class ServiceOrderFact(BaseModel):
-    """A ServiceRequest for a therapy's service (coded with its HCPCS code): an order with no drug."""
+    """A ServiceRequest for a therapy's service (coded with its HCPCS code, or with a procedure
+    code of its routing's `services`): an order with no drug, route or timing."""
 
     t: Literal["service-order"] = "service-order"
     ref: str
     order_for: list[str]
     # Therapy -> the code the request names (its billing code, criteria README).
     codes: dict[str, str] = {}
+    # The value sets its codes are in: what a page reads from the code (a blood component).
+    vs: list[str] = []
+    authored: dt.date | None = None
+    # ServiceRequest.quantityQuantity.value (units of a blood product).
+    quantity: float | None = None
     display: str
 
 
@@ -322,7 +328,7 @@ class PatientFacts(BaseModel):
 
     def order_date(self, therapy: str) -> dt.date | None:
         """The date of the therapy's order: the earliest authoredOn of its draft orders."""
-        dates = [m.authored for m in self.medications if therapy in m.order_for and m.authored]
+        dates = [m.authored for m in [*self.medications, *self.service_orders] if therapy in m.order_for and m.authored]
         return min(dates) if dates else None
 
     def conditions_for_engine(self) -> list[dict[str, Any]]:
@@ -422,7 +428,7 @@ def build_facts(
     ]
     service_orders = [
         order for ref, request in record.service_requests
-        if (order := _service_order(ref, request, rulesets, order_refs)) is not None
+        if (order := _service_order(ref, request, rulesets, order_refs, valuesets)) is not None
     ]
     procedures = _followed([p for ref, proc in record.procedures
                             if (p := _procedure(ref, proc, valuesets, texts)) is not None])
@@ -500,14 +506,26 @@ def _drafted_with(order: MedicationFact, drafts: list[MedicationFact], medicatio
 
 
 def _service_order(ref: str, request: ServiceRequest, rulesets: list[Ruleset],
-                   order_refs: set[str] | None) -> ServiceOrderFact | None:
+                   order_refs: set[str] | None, valuesets: ValueSets) -> ServiceOrderFact | None:
+    """A ServiceRequest under evaluation that some therapy claims: by a code it bills, or by a
+    procedure code in its routing's `services` (criteria README "ServiceRequest orders")."""
     is_order = request.status == "draft" if order_refs is None else ref in order_refs
-    codes = {c.code for c in (request.code.coding or [] if request.code else []) if c.system in HCPCS_SYSTEMS}
-    therapies = [r.therapy for r in rulesets if codes.intersection(r.billing.all_codes)]
-    if not is_order or not therapies:
+    if not is_order:
         return None
-    billed = {r.therapy: next(c for c in r.billing.all_codes if c in codes) for r in rulesets if r.therapy in therapies}
-    return ServiceOrderFact(ref=ref, order_for=therapies, codes=billed,
+    codings = [c for c in (request.code.coding or [] if request.code else []) if c.system and c.code]
+    codes = {c.code for c in codings if c.system in HCPCS_SYSTEMS}
+    memberships = sorted({v for c in codings for v in valuesets.memberships(c.system, c.code)})
+    therapies = [r.therapy for r in rulesets
+                 if codes.intersection(r.billing.all_codes) or set(r.routing.services).intersection(memberships)]
+    if not therapies:
+        return None
+    # A procedure code is no billing code: the page picks its code as for any order.
+    billed = {r.therapy: code for r in rulesets if r.therapy in therapies
+              if (code := next((c for c in r.billing.all_codes if c in codes), None)) is not None}
+    quantity = request.quantityQuantity.value if request.quantityQuantity else None
+    return ServiceOrderFact(ref=ref, order_for=therapies, codes=billed, vs=memberships,
+                            authored=_day(request.authoredOn),
+                            quantity=float(quantity) if quantity is not None else None,
                             display=_label(request.code) or ", ".join(therapies))
 
 

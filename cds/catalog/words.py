@@ -68,7 +68,8 @@ def _compared(compare: Compare, unit: str = "") -> str:
 def _window(spec: dict[str, Any]) -> str:
     if "within_days" not in spec:
         return ""
-    anchor = "the as-of date" if spec["before"] == "as-of" else "the order's date"
+    anchor = {"as-of": "the as-of date", "order": "the order's date",
+              "order-or-as-of": "the order's date (without an order, the as-of date)"}[spec["before"]]
     return f" within {spec['within_days']} days before {anchor}"
 
 
@@ -137,10 +138,12 @@ def _medication(spec: dict[str, Any]) -> Words:
             compare = spec[measure]
             parts.append(f"whose {label} cannot be told" if compare.unknown else f"whose {label} is {_compared(compare, unit)}")
     if "started_days_before" in spec:
-        anchor = "the as-of date" if spec["before"] == "as-of" else "the order's date"
+        anchor = {"as-of": "the as-of date", "order": "the order's date",
+              "order-or-as-of": "the order's date (without an order, the as-of date)"}[spec["before"]]
         parts.append(f"started at least {spec['started_days_before']} days before {anchor}")
     if "started_within_days" in spec:
-        anchor = "the as-of date" if spec["before"] == "as-of" else "the order's date"
+        anchor = {"as-of": "the as-of date", "order": "the order's date",
+              "order-or-as-of": "the order's date (without an order, the as-of date)"}[spec["before"]]
         parts.append(f"started within {spec['started_within_days']} days before {anchor}")
     text = subject + (" " + ", ".join(parts) if parts else "") + _window(spec)
     if order is True:
@@ -205,7 +208,12 @@ def _medication_classes(spec: dict[str, Any]) -> Words:
 
 
 def _service_order(spec: dict[str, Any]) -> Words:
-    return Words(text="there is a service request coded with one of this therapy's HCPCS codes (the order under evaluation)")
+    text = "there is a service request of this therapy (the order under evaluation)"
+    if "quantity" in spec:
+        text += f" whose quantity is {_compared(spec['quantity'])}"
+    if "in" in spec:
+        return Words(text=text + ", coded in", valuesets=list(spec["in"]))
+    return Words(text=text)
 
 
 def _patient(spec: dict[str, Any]) -> Words:
@@ -357,6 +365,8 @@ def claim_words(claim: Claim) -> str:
         parts.append(f"by a route that is {_or(claim.route_classes)}")
     if claim.delivery:
         parts.append(f"given {_or([_ADVERB.get(d, d) for d in claim.delivery])}")
+    if claim.given_as:
+        parts.append(f"given as {_or(claim.given_as)} (injection or infusion)")
     if claim.only_classes:
         parts.append(f"whose every ingredient is of drug class {_or(claim.only_classes)} (no other active ingredient "
                      "named)")
@@ -388,6 +398,11 @@ def claim_words(claim: Claim) -> str:
         text += "; unless it is " + "; or ".join(claim_words(u).removeprefix("a draft medication order ")
                                                for u in claim.unless)
     return text
+
+
+def services_words(services: list[str]) -> list[str]:
+    """A routing's `services`: the ServiceRequests it claims by procedure code."""
+    return [f"a draft service request coded in {_or(services)}"] if services else []
 
 
 def _context_words(context: Context) -> str:

@@ -240,7 +240,12 @@ def _labelled(routes: list[str]) -> list[str]:
 
 
 def _service_order(spec: dict[str, Any], therapy: str, derived: str | None) -> dict[str, Any]:
-    return {"$and": [{"t": "service-order"}, _any_item("order_for", [therapy])]}
+    parts = [{"t": "service-order"}, _any_item("order_for", [therapy])]
+    if "in" in spec:
+        parts.append(_any_item("vs", spec["in"]))
+    if "quantity" in spec:
+        parts += _compare("quantity", spec["quantity"])
+    return {"$and": parts}
 
 
 def _patient(spec: dict[str, Any], therapy: str, derived: str | None) -> dict[str, Any]:

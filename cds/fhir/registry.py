@@ -57,7 +57,7 @@ REGISTRY: tuple[ResourceType, ...] = (
     ResourceType("Medication", Medication, frozenset({"resourceType", "id", "code", "ingredient", "amount"}), None),
     ResourceType("ServiceRequest", ServiceRequest,
                  frozenset({"resourceType", "id", "status", "intent", "code", "subject",
-                            "authoredOn", "occurrenceDateTime", "occurrencePeriod"}),
+                            "authoredOn", "occurrenceDateTime", "occurrencePeriod", "quantityQuantity"}),
                  "service_requests"),
     ResourceType("Observation", Observation,
                  frozenset({"resourceType", "id", "status", "code", "subject", "effectiveDateTime",
