@@ -17,6 +17,7 @@ from .facts import HISTORY_STATUSES
 from .models import Status
 from .ruleset import Condition, Ruleset, RulesetError, strip_lines
 from .terminology import Terminology, ValueSets
+from .terminology.pregnancy import settings as pregnancy_settings
 from .texts import normal
 
 # A `status` narrows the medication history, which holds only these (cds/facts.py): a cancelled or
@@ -24,11 +25,15 @@ from .texts import normal
 MEDICATION_STATUSES = set(HISTORY_STATUSES)
 DELIVERY = {"continuous", "intermittent", "unknown"}
 REGIMENS = {"on-demand", "short-course", "scheduled", "not-stated"}
+GIVEN_AS = {"injection", "infusion", "unknown"}
 ROUTE_CLASSES = {"non-invasive", "parenteral", "other", "unknown"}
 STATUSES = {s.value for s in Status}
 RESULTS = {"met", "not-met", "unknown", "not-applicable"}
 GENDERS = {"male", "female", "other", "unknown"}
 ANCHORS = {"as-of", "order"}
+# Derived terms (computed in cds/derive.py) may also count back from the order's date, or the
+# as-of date when no order is evaluated (a page reading the latest count before a transfusion order).
+DERIVED_ANCHORS = ANCHORS | {"order-or-as-of"}
 PICKS = {"latest", "min", "max", "any"}
 COMPARISONS = {"lt": "$lt", "le": "$lte", "gt": "$gt", "ge": "$gte", "eq": "="}
 # Order facts read from the dosage (cds/facts.py), compared with numbers.
@@ -40,7 +45,7 @@ RECORD_PARTS = {"procedures", "immunizations", "medication_history"}
 # Terms about the patient's data: the ones `none:` may negate.
 DATA_TERMS = {"condition", "medication", "service_order", "patient", "course", "observation",
               "procedure", "immunization", "record", "medication_classes", "conditions_count", "observation_ratio",
-              "orders_total"}
+              "orders_total", "doses_per_day", "pregnancy"}
 
 
 @dataclass(frozen=True)
@@ -83,7 +88,7 @@ class Derived:
     """A fact computed from the record before the rules run, shared by the terms naming it."""
 
     key: str
-    kind: str           # observation | observation_ratio | medication_classes | conditions_count | orders_total
+    kind: str           # observation | observation_ratio | medication_classes | conditions_count | orders_total | pregnancy
     spec: dict[str, Any]
 
 
@@ -184,7 +189,8 @@ def _compare(value: Any, scope: Scope, term: str, extra: set[str] = set()) -> tu
     return Compare(tuple(bounds)), {k: value[k] for k in extra if k in value}
 
 
-def _window(spec: dict[str, Any], out: dict[str, Any], scope: Scope, term: str) -> None:
+def _window(spec: dict[str, Any], out: dict[str, Any], scope: Scope, term: str,
+            anchors: set[str] = ANCHORS) -> None:
     # started_days_before and started_within_days (medication only: its keys admit them) share
     # the anchor of within_days.
     anchored = {"within_days", "started_days_before", "started_within_days"}.intersection(spec)
@@ -193,7 +199,7 @@ def _window(spec: dict[str, Any], out: dict[str, Any], scope: Scope, term: str) 
     for key in sorted(anchored):
         out[key] = _int(spec, key, scope, term)
     if anchored:
-        out["before"] = _names(spec, "before", ANCHORS, scope, term)[0] if "before" in spec else "as-of"
+        out["before"] = _names(spec, "before", anchors, scope, term)[0] if "before" in spec else "as-of"
 
 
 def _valuesets(spec: dict[str, Any], key: str, scope: Scope, term: str) -> list[str]:
@@ -217,7 +223,7 @@ def _phrases(value: Any, scope: Scope, term: str) -> list[str]:
 
 
 def _condition(spec: Any, scope: Scope) -> Term:
-    spec = _check_keys(spec, {"in", "any_status", "text", "not_in"}, scope, "condition")
+    spec = _check_keys(spec, {"in", "any_status", "text", "not_in", "within_days"}, scope, "condition")
     if "in" not in spec and "text" not in spec:
         raise RulesetError(f"{scope.where}: condition: needs in (value sets) or text (phrases)")
     parsed: dict[str, Any] = {}
@@ -231,6 +237,11 @@ def _condition(spec: Any, scope: Scope) -> Term:
         parsed["not_in"] = _valuesets(spec, "not_in", scope, "condition")
     if "any_status" in spec:
         parsed["any_status"] = bool(spec["any_status"])
+    # Dated (onset, else recordedDate) within N days before the as-of date (criteria README "When
+    # a condition happened"); an undated condition does not hold.
+    _window(spec, parsed, scope, "condition")
+    if parsed.get("before", "as-of") != "as-of":
+        raise RulesetError(f"{scope.where}: condition.before: a condition's window counts back from the as-of date only")
     return Term("condition", parsed)
 
 
@@ -242,8 +253,8 @@ def _conditions_count(spec: Any, scope: Scope) -> Term:
 
 
 def _medication(spec: Any, scope: Scope) -> Term:
-    keys = {"class", "not_class", "ingredient", "route", "route_class", "status", "order",
-            "delivery", "regimen", "status_reason", "within_days", "started_days_before", "started_within_days", "before", "timing_text", "routed_to",
+    keys = {"class", "not_class", "ingredient", "route", "route_class", "route_labelled", "status", "order",
+            "delivery", "regimen", "given_as", "status_reason", "within_days", "started_days_before", "started_within_days", "before", "timing_text", "routed_to",
             *ORDER_MEASURES}
     spec = _check_keys(spec, keys, scope, "medication")
     term = scope.terminology
@@ -259,15 +270,22 @@ def _medication(spec: Any, scope: Scope) -> Term:
         parsed["route"] = _names(spec, "route", set(term.routes.classes), scope, "medication")
     if "route_class" in spec:
         parsed["route_class"] = _names(spec, "route_class", ROUTE_CLASSES, scope, "medication")
+    if "route_labelled" in spec:
+        # The routes a page claims: the order's route read with its product's label is one of them.
+        parsed["route_labelled"] = _names(spec, "route_labelled", set(term.routes.classes), scope, "medication")
     if "status" in spec:
         parsed["status"] = _names(spec, "status", MEDICATION_STATUSES, scope, "medication")
     if "delivery" in spec:
         parsed["delivery"] = _names(spec, "delivery", DELIVERY, scope, "medication")
     if "regimen" in spec:
         parsed["regimen"] = _names(spec, "regimen", REGIMENS, scope, "medication")
+    if "given_as" in spec:
+        parsed["given_as"] = _names(spec, "given_as", GIVEN_AS, scope, "medication")
     if "order" in spec:
-        if not isinstance(spec["order"], bool):
-            raise RulesetError(f"{scope.where}: medication.order: true or false")
+        # other: another draft order of the same call that this therapy does not claim (criteria
+        # README "Other pages' orders": a duplicate drug drafted with the order).
+        if not isinstance(spec["order"], bool) and spec["order"] != "other":
+            raise RulesetError(f"{scope.where}: medication.order: true, false or other")
         parsed["order"] = spec["order"]
     if "status_reason" in spec:
         parsed["status_reason"] = bool(spec["status_reason"])
@@ -301,8 +319,15 @@ def _medication_classes(spec: Any, scope: Scope) -> Term:
 
 
 def _service_order(spec: Any, scope: Scope) -> Term:
-    _check_keys(spec, set(), scope, "service_order")
-    return Term("service_order", {})
+    """A ServiceRequest of this therapy under evaluation; `in`: its code is in one of the value
+    sets (what the page reads from the code); `quantity`: its quantityQuantity compares."""
+    spec = _check_keys(spec, {"in", "quantity"}, scope, "service_order")
+    parsed: dict[str, Any] = {}
+    if "in" in spec:
+        parsed["in"] = _valuesets(spec, "in", scope, "service_order")
+    if "quantity" in spec:
+        parsed["quantity"] = _compare(spec["quantity"], scope, "service_order.quantity")[0]
+    return Term("service_order", parsed)
 
 
 def _patient(spec: Any, scope: Scope) -> Term:
@@ -337,7 +362,7 @@ def _course(spec: Any, scope: Scope) -> Term:
 def _observation(spec: Any, scope: Scope) -> Term:
     keys = {"in", "text", "within_days", "before", "pick", "value", "answer", "interpretation", "count_at_least",
             "units", "value_text", "method_text", "loss_percent", "spread_days", "from_baseline",
-            "below_reference_low"}
+            "below_reference_low", "reference_low_percent", "same_day"}
     spec = _check_keys(spec, keys, scope, "observation")
     if "in" not in spec and "text" not in spec:
         raise RulesetError(f"{scope.where}: observation: needs in (value sets) or text (phrases)")
@@ -364,7 +389,7 @@ def _observation(spec: Any, scope: Scope) -> Term:
     elif "within_days" not in spec:
         raise RulesetError(f"{scope.where}: observation: needs within_days (or before: {{first_request: CLASS}})")
     else:
-        _window(spec, base, scope, "observation")
+        _window(spec, base, scope, "observation", DERIVED_ANCHORS)
     if "units" in spec:
         # Only values recorded in these units are read (others are not candidates, and no warning):
         # a unit with no conversion to the threshold's, e.g. umol/L next to mg/dL.
@@ -429,9 +454,26 @@ def _observation(spec: Any, scope: Scope) -> Term:
         if spec["below_reference_low"] is not True:
             raise RulesetError(f"{scope.where}: observation.below_reference_low: only true")
         parsed["below_reference_low"] = True
+    if "reference_low_percent" in spec:
+        # The picked value as a percentage of the low limit of its reference range ("at or below
+        # 110% of the laboratory's lower limit of normal"); no low: neither side holds.
+        parsed["low_percent"] = _compare(spec["reference_low_percent"], scope, "observation.reference_low_percent")[0]
+    if "same_day" in spec:
+        # Another observation drawn the day the picked one was (a fasting glucose beside a
+        # C-peptide): the highest of those sets that day, in the unit given.
+        # `value: unknown`: none drawn that day (with a value in a unit converting to `unit`).
+        same = _check_keys(spec["same_day"], {"in", "unit", "value"}, scope, "observation.same_day",
+                           {"in", "unit", "value"})
+        base["same_day_in"] = tuple(_valuesets(same, "in", scope, "observation.same_day"))
+        base["same_day_unit"] = _unit(same, scope, "observation.same_day")
+        parsed["same_day"] = _compare(same["value"], scope, "observation.same_day.value")[0]
     if "count_at_least" in spec:
-        if {"value", "answer", "loss_percent"}.intersection(spec):
-            raise RulesetError(f"{scope.where}: observation.count_at_least: counts observations; no value or answer")
+        if {"answer", "loss_percent"}.intersection(spec):
+            raise RulesetError(f"{scope.where}: observation.count_at_least: counts observations; no answer or loss")
+        if "value" in spec:
+            # Counts only the observations whose value is in the comparison ("2 or more fasting
+            # glucose values above 200 mg/dL"): the value is then no longer compared itself.
+            base["counted"] = parsed.pop("value").bounds
         parsed["count_at_least"] = _int(spec, "count_at_least", scope, "observation")
         base["cite"] = "all"  # every observation counted is evidence
     base["pick"] = _names(spec, "pick", PICKS, scope, "observation")[0] if "pick" in spec else "latest"
@@ -472,7 +514,7 @@ def _observation_ratio(spec: Any, scope: Scope) -> Term:
     denominator, denominator_unit = _ratio_part(spec, "denominator", scope)
     base: dict[str, Any] = {"numerator": numerator, "numerator_unit": numerator_unit,
                             "denominator": denominator, "denominator_unit": denominator_unit}
-    _window(spec, base, scope, "observation_ratio")
+    _window(spec, base, scope, "observation_ratio", DERIVED_ANCHORS)
     parsed: dict[str, Any] = {}
     if "value" in spec:
         parsed["value"] = _compare(spec["value"], scope, "observation_ratio.value")[0]
@@ -492,6 +534,63 @@ def _orders_total(spec: Any, scope: Scope) -> Term:
     key = _derive("orders_total", base, scope)
     compare = _compare(spec[measures[0]], scope, f"orders_total.{measures[0]}")[0]
     return Term("orders_total", {**base, "value": compare}, key)
+
+
+def _doses_per_day(spec: Any, scope: Scope) -> Term:
+    """Administrations a day of the history requests active together (injections a day): the
+    highest sum reached, the start of the earliest set reaching `at_least`, the requests whose
+    timing does not tell (rulesets/README.md)."""
+    spec = _check_keys(spec, {"class", "route", "delivery", "at_least", "started_days_before", "before", "untimed"},
+                       scope, "doses_per_day", {"class", "at_least"})
+    base: dict[str, Any] = {"class": tuple(_names(spec, "class", set(scope.terminology.drug_classes), scope,
+                                                  "doses_per_day")),
+                            "at_least": _int(spec, "at_least", scope, "doses_per_day")}
+    if "route" in spec:
+        base["route"] = tuple(_names(spec, "route", set(scope.terminology.routes.classes), scope, "doses_per_day"))
+    if "delivery" in spec:
+        base["delivery"] = tuple(_names(spec, "delivery", DELIVERY, scope, "doses_per_day"))
+    base["before"] = _names(spec, "before", ANCHORS, scope, "doses_per_day")[0] if "before" in spec else "as-of"
+    parsed: dict[str, Any] = {}
+    if "started_days_before" in spec:
+        parsed["started_days_before"] = _int(spec, "started_days_before", scope, "doses_per_day")
+    if "untimed" in spec:
+        if spec["untimed"] is not True:
+            raise RulesetError(f"{scope.where}: doses_per_day.untimed: only true")
+        parsed["untimed"] = True
+    key = _derive("doses_per_day", base, scope)
+    return Term("doses_per_day", {**base, **parsed}, key)
+
+
+def _pregnancy(spec: Any, scope: Scope) -> Term:
+    """Pregnant at the as-of date (criteria README "Pregnancy context"), and the gestational age.
+    The windows, the pregnancy-status observation and the end codes are terminology.yaml
+    `pregnancy`; a page gives its pregnancy codes (`in`), may give its own end codes (`ended_by`)
+    and the observations that state gestational age (`gestational_age`)."""
+    spec = _check_keys(spec, {"in", "ended_by", "gestational_age", "weeks"}, scope, "pregnancy")
+    settings = scope.terminology.pregnancy
+    if settings is None:
+        raise RulesetError(f"{scope.where}: pregnancy: terminology.yaml has no pregnancy section")
+    if "in" not in spec and "weeks" not in spec:
+        raise RulesetError(f"{scope.where}: pregnancy: needs in (the page's pregnancy codes) or weeks")
+    if "weeks" in spec and "gestational_age" not in spec:
+        raise RulesetError(f"{scope.where}: pregnancy.weeks: needs gestational_age (the page's observations)")
+    base = pregnancy_settings(
+        settings, _valuesets(spec, "in", scope, "pregnancy") if "in" in spec else (),
+        _valuesets(spec, "ended_by", scope, "pregnancy") if "ended_by" in spec else
+        _known_sets(settings.ended_by, scope, "pregnancy.ended_by"),
+        _valuesets(spec, "gestational_age", scope, "pregnancy") if "gestational_age" in spec else ())
+    _known_sets([*settings.status_observations, *settings.pregnant_answers], scope, "pregnancy")
+    parsed: dict[str, Any] = {}
+    if "in" in spec:
+        parsed["pregnant"] = True
+    if "weeks" in spec:
+        parsed["weeks"] = _compare(spec["weeks"], scope, "pregnancy.weeks")[0]
+    key = _derive("pregnancy", base, scope)
+    return Term("pregnancy", {**base, **parsed}, key)
+
+
+def _known_sets(ids: list[str], scope: Scope, term: str) -> list[str]:
+    return _names({"sets": ids}, "sets", set(scope.valuesets.by_id), scope, term)
 
 
 def _procedure(spec: Any, scope: Scope) -> Term:
@@ -557,6 +656,8 @@ _TERMS: dict[str, Callable[[Any, Scope], Term]] = {
     "observation": _observation,
     "observation_ratio": _observation_ratio,
     "orders_total": _orders_total,
+    "doses_per_day": _doses_per_day,
+    "pregnancy": _pregnancy,
     "procedure": _procedure,
     "immunization": _immunization,
     "record": _record,

@@ -24,10 +24,14 @@ from pydantic import BaseModel, PrivateAttr
 from .fhir.dates import day as _day
 from .fhir.errors import Problem
 from .fhir.record import PatientRecord
+from .adjuncts import Drafted, link_keys, served
 from .routing import RecordView, claiming
-from .ruleset import Course, Ruleset
+from .ruleset import Adjunct, Course, Ruleset
 from .terminology import Coding, DrugClassifier, Terminology, ValueSets
+from .terminology.drugs import Timing
 from .terminology import icd10cm
+from .terminology.pregnancy import pregnancy
+from .terminology.pregnancy import settings as pregnancy_settings
 from .terminology.units import fold
 from .terminology.valuesets import HCPCS_SYSTEMS
 from .texts import ResultMatcher, TextMatcher, phrase_flag
@@ -45,6 +49,8 @@ _DAYS_PER_UNIT = {"d": 1, "day": 1, "days": 1, "wk": 7, "week": 7, "weeks": 7, "
                   "month": 30, "months": 30, "h": Decimal(1) / 24, "hour": Decimal(1) / 24}
 _HOURS_PER_UNIT = {"h": 1, "d": 24, "wk": 168, "mo": 720, "min": Decimal(1) / 60, "s": Decimal(1) / 3600}
 _ML_PER_UNIT = {"ml": 1, "mL": 1, "L": 1000, "l": 1000, "dL": 100, "cL": 10}
+# An onsetAge's UCUM units in days.
+_DAYS_PER_AGE_UNIT = {"a": 365.25, "mo": 30.4375, "wk": 7, "d": 1}
 _MG_PER_UNIT = {"mg": 1, "g": 1000, "ug": Decimal("0.001"), "mcg": Decimal("0.001")}
 # The denominator of a dose per kg of body weight (mg/kg), as fold reads it.
 _PER_KG = "kg"
@@ -74,6 +80,9 @@ class ConditionFact(BaseModel):
     codes: list[str]
     display: str
     onset: str | None = None
+    # When it happened (criteria README "When a condition happened"): onsetDateTime, onsetPeriod.start
+    # or onsetAge from the birth date, else recordedDate; None: a windowed reading cannot tell.
+    date: dt.date | None = None
     # Flags of the rulesets' phrases found in the code's text or displays (cds/texts.py).
     texts: list[str] = []
 
@@ -89,12 +98,21 @@ class MedicationFact(BaseModel):
     routed_to: list[str] = []
     classes: dict[str, bool]
     ingredients: list[str]
+    # A draft order of this call: under evaluation, or drafted beside the selections and not
+    # selected (order-select's draftOrders). Read by `order: other` (criteria README "Other
+    # pages' orders"); its routed_to is judged beside the call's other drafts.
+    drafted: bool = False
     # Read by routing only (cds/routing.py), never by the rules.
     other_words: list[str] = []
     strengths: dict[str, float] = {}
     route: str | None
     route_class: str
+    # The route read with the product's label (cds/terminology/drugs.py `label_route`): the
+    # stated route, "off-label", or with none stated the labelled routes joined by "+".
+    label_route: str | None = None
     delivery: Literal["continuous", "intermittent", "unknown"]
+    # Injection or infusion (criteria README): see `_given_as`.
+    given_as: Literal["injection", "infusion", "unknown"] = "unknown"
     status_reason: bool
     display: str
     # The drug cannot be read: its medicationReference resolves to no Medication with a code
@@ -124,6 +142,23 @@ class MedicationFact(BaseModel):
     planned_days: float | None = None
     # The regimen its timing states (criteria README "Regimen from timing").
     regimen: Literal["on-demand", "short-course", "scheduled", "not-stated"] = "not-stated"
+    # Administrations a day its timing states, summed over its dosage instructions (the
+    # `doses_per_day` term: injections a day of the requests active together); None: not told.
+    doses_per_day: float | None = None
+    # Why it is ordered (criteria README "Context"): the value sets of its reasonCode codings and of
+    # the Conditions its reasonReference names; whether it states a reason at all. Read by routing.
+    reasons: list[str] = []
+    reason_stated: bool = False
+    # Read by routing only: one dose (a premedication, cds/adjuncts.py), the largest dose of one
+    # administration in mg, and what links the request to others drafted with it (its
+    # groupIdentifier, the requests its basedOn names).
+    single_dose: bool = False
+    dose_mg: float | None = None
+    group: str | None = None
+    based_on: list[str] = []
+    # The therapies whose orders this order serves as an adjunct (premedication, diluent,
+    # additive): it is assessed with them, and claimed by no page (order_for is empty).
+    adjunct_to: list[str] = []
 
     @property
     def history(self) -> bool:
@@ -132,8 +167,9 @@ class MedicationFact(BaseModel):
 
     @property
     def counts(self) -> bool:
-        """What the rules see of the requests: the orders under evaluation and the history."""
-        return self.order or self.history
+        """What the rules see of the requests: the drafts of the call (the orders under evaluation
+        among them) and the history."""
+        return self.order or self.drafted or self.history
 
 
 class ObservationFact(BaseModel):
@@ -189,13 +225,19 @@ class ImmunizationFact(BaseModel):
 
 
 class ServiceOrderFact(BaseModel):
-    """A ServiceRequest for a therapy's service (coded with its HCPCS code): an order with no drug."""
+    """A ServiceRequest for a therapy's service (coded with its HCPCS code, or with a procedure
+    code of its routing's `services`): an order with no drug, route or timing."""
 
     t: Literal["service-order"] = "service-order"
     ref: str
     order_for: list[str]
     # Therapy -> the code the request names (its billing code, criteria README).
     codes: dict[str, str] = {}
+    # The value sets its codes are in: what a page reads from the code (a blood component).
+    vs: list[str] = []
+    authored: dt.date | None = None
+    # ServiceRequest.quantityQuantity.value (units of a blood product).
+    quantity: float | None = None
     display: str
 
 
@@ -264,13 +306,20 @@ class PatientFacts(BaseModel):
         """Each order under evaluation (medication or service) -> the therapies claiming it."""
         return {o.ref: o.order_for for o in [*self.medications, *self.service_orders] if o.order_for}
 
+    def adjuncts(self, therapy: str) -> list[str]:
+        """The orders under evaluation that serve this therapy's orders (premedication, diluent,
+        additive: cds/adjuncts.py), when it has an order under evaluation to serve."""
+        if not self.has_order(therapy):
+            return []
+        return [m.ref for m in self.medications if m.order and therapy in m.adjunct_to]
+
     def unread_orders(self, therapy: str) -> list[str]:
         """The therapy's orders whose drug cannot be read."""
         return [m.ref for m in self.medications if therapy in m.order_for and m.drug_unread]
 
     def order_date(self, therapy: str) -> dt.date | None:
         """The date of the therapy's order: the earliest authoredOn of its draft orders."""
-        dates = [m.authored for m in self.medications if therapy in m.order_for and m.authored]
+        dates = [m.authored for m in [*self.medications, *self.service_orders] if therapy in m.order_for and m.authored]
         return min(dates) if dates else None
 
     def conditions_for_engine(self) -> list[dict[str, Any]]:
@@ -278,7 +327,13 @@ class PatientFacts(BaseModel):
         for a verified condition in some value set or naming a phrase; others could match no rule,
         so they are not asserted (they stay in the facts for the audit trail)."""
         if self._plain_conditions is None:
-            self._plain_conditions = [_plain(c) for c in self.conditions if c.verified and (c.vs or c.texts)]
+            self._plain_conditions = []
+            for condition in self.conditions:
+                if condition.verified and (condition.vs or condition.texts):
+                    plain = _plain(condition)
+                    # Windows before the as-of date only: the same for every therapy.
+                    _windows(plain, condition.date, condition.date, self.patient.as_of, {})
+                    self._plain_conditions.append(plain)
         return self._plain_conditions
 
     def engine_facts(self, therapies: Sequence[str]) -> list[dict[str, Any]]:
@@ -340,34 +395,40 @@ def build_facts(
     order_refs: set[str] | None = None,
     texts: TextMatcher | None = None,
     results: ResultMatcher | None = None,
+    adjuncts: Sequence[Adjunct] = (),
 ) -> PatientFacts:
     """Every fact of one patient, once for all therapies; order_refs names the orders under
     evaluation (None: every draft MedicationRequest and ServiceRequest); texts, the rulesets'
     phrases (cds.knowledge.Knowledge.texts), matched here once per Condition, Observation and
-    MedicationRequest; results, the phrases results are read for (`value_text`, with word forms)."""
+    MedicationRequest; results, the phrases results are read for (`value_text`, with word forms);
+    adjuncts, the orders that serve others (rulesets/routing.yaml)."""
     warnings = list(record.warnings)
     texts = texts or TextMatcher()
     results = results or ResultMatcher()
     patient = PatientFact(ref=record.reference, age_years=_age(record.patient.birthDate, as_of),
                           age_days=_age_days(record.patient.birthDate, as_of),
                           gender=record.patient.gender, as_of=as_of)
-    conditions = [_condition(ref, c, valuesets, warnings, texts) for ref, c in record.conditions]
+    born = _day(record.patient.birthDate)
+    conditions = [_condition(ref, c, valuesets, warnings, texts, born) for ref, c in record.conditions]
     observations = [o for ref, obs in record.observations
                     for o in _observations(ref, obs, valuesets, texts, results, warnings)]
     weight_kg = _weight_kg(observations, classifier.terminology, as_of, warnings)
     medications = [
-        _medication(ref, request, record, classifier, rulesets, as_of, order_refs, texts, warnings, weight_kg)
+        _medication(ref, request, record, classifier, rulesets, as_of, order_refs, texts, warnings, weight_kg,
+                    {c.ref: c.vs for c in conditions})
         for ref, request in record.medication_requests
     ]
     service_orders = [
         order for ref, request in record.service_requests
-        if (order := _service_order(ref, request, rulesets, order_refs)) is not None
+        if (order := _service_order(ref, request, rulesets, order_refs, valuesets)) is not None
     ]
     procedures = _followed([p for ref, proc in record.procedures
                             if (p := _procedure(ref, proc, valuesets, texts)) is not None])
     immunizations = [i for ref, given in record.immunizations
                      if (i := _immunization(ref, given, valuesets)) is not None]
-    _route_orders(medications, service_orders, rulesets, RecordView(procedures, len(record.procedures), as_of))
+    context = RecordView(procedures, len(record.procedures), as_of, conditions,
+                         _pregnant(conditions, observations, as_of, classifier.terminology, warnings))
+    _route_orders(medications, service_orders, rulesets, adjuncts, context)
     courses = {
         r.therapy: [c for course in r.courses if (c := _course(course, medications)) is not None]
         for r in rulesets
@@ -379,28 +440,84 @@ def build_facts(
                         documented=[DocumentedFact(ref=ref, item=item) for ref, item in record.documented])
 
 
+def _pregnant(conditions: list[ConditionFact], observations: list[ObservationFact], as_of: dt.date,
+              terminology: Terminology, warnings: list[Problem]) -> Callable[[Sequence[str]], bool]:
+    """Whether the patient is pregnant at the as-of date by a page's pregnancy codes, as the
+    `pregnancy` term reads it (criteria README "Pregnancy context"): for a claim's context."""
+    model = terminology.pregnancy
+    answers: dict[tuple[str, ...], bool] = {}
+
+    def pregnant(sets: Sequence[str]) -> bool:
+        if model is None:
+            return False
+        key = tuple(sets)
+        if key not in answers:
+            read = pregnancy_settings(model, key)
+            status = [o for o in observations if set(read["status_observations"]) & set(o.vs)]
+            answers[key] = pregnancy(conditions, status, [], as_of, read, terminology.units, warnings)["pregnant"]
+        return answers[key]
+
+    return pregnant
+
+
 def _route_orders(medications: list[MedicationFact], service_orders: list[ServiceOrderFact],
-                  rulesets: list[Ruleset], record: RecordView) -> None:
-    """Which therapies claim each order, judged beside the other orders of the request (a bag
-    beside another therapy's drug or service request is its diluent): first each alone, then
-    each beside the others' first answers."""
+                  rulesets: list[Ruleset], adjuncts: Sequence[Adjunct], record: RecordView) -> None:
+    """Which therapies claim each order: first each alone; then, beside the orders drafted with
+    it (criteria README "Adjunct orders"), an order that is another's premedication, diluent or
+    additive is claimed by no page and serves that order's therapies instead (cds/adjuncts.py).
+    The second look reads the others' first answers, so a bag beside a premedication and a
+    chemotherapy order serves the chemotherapy only."""
     # The request's drafts: the orders under evaluation, and drafts not selected (order-select
     # evaluates the selections, yet the draftOrders bundle holds the rest of the order set).
     drafts = [m for m in medications if m.order or m.status == "draft"]
-    for order in (m for m in medications if m.order):
-        others = [o.routed_to for o in drafts if o is not order] + [o.order_for for o in service_orders]
-        order.order_for = claiming(order, rulesets, beside=others, record=record)
+    alone = {id(m): claiming(m, rulesets, record=record) for m in drafts}
+    claimed = dict(alone)
+    for _ in range(2):
+        serves = {id(m): served(m, alone[id(m)], _drafted_with(m, drafts, medications, service_orders, claimed),
+                                adjuncts, record) for m in drafts}
+        claimed = {key: [] if serves[key] else alone[key] for key in alone}
+    for draft in drafts:
+        # Every draft, selected or not, is read by other therapies' `order: other` terms with
+        # the answer judged beside the call's other drafts.
+        draft.drafted = True
+        draft.routed_to = claimed[id(draft)]
+        if draft.order:
+            draft.order_for, draft.adjunct_to = list(draft.routed_to), serves[id(draft)]
+
+
+def _drafted_with(order: MedicationFact, drafts: list[MedicationFact], medications: list[MedicationFact],
+                  service_orders: list[ServiceOrderFact], claimed: dict[int, list[str]]) -> list[Drafted]:
+    """The orders drafted with one (README "Adjunct orders"): the request's other drafts and
+    service orders, and any request sharing its groupIdentifier or named by its basedOn (a
+    signed one judged alone, as history is)."""
+    found = [Drafted(claimed[id(o)], o) for o in drafts if o is not order]
+    found += [Drafted(o.order_for, None) for o in service_orders]
+    found += [Drafted(o.routed_to, o) for o in medications
+              if id(o) not in claimed and (order.group is not None and o.group == order.group or o.ref in order.based_on)]
+    return found
 
 
 def _service_order(ref: str, request: ServiceRequest, rulesets: list[Ruleset],
-                   order_refs: set[str] | None) -> ServiceOrderFact | None:
+                   order_refs: set[str] | None, valuesets: ValueSets) -> ServiceOrderFact | None:
+    """A ServiceRequest under evaluation that some therapy claims: by a code it bills, or by a
+    procedure code in its routing's `services` (criteria README "ServiceRequest orders")."""
     is_order = request.status == "draft" if order_refs is None else ref in order_refs
-    codes = {c.code for c in (request.code.coding or [] if request.code else []) if c.system in HCPCS_SYSTEMS}
-    therapies = [r.therapy for r in rulesets if codes.intersection(r.billing.all_codes)]
-    if not is_order or not therapies:
+    if not is_order:
         return None
-    billed = {r.therapy: next(c for c in r.billing.all_codes if c in codes) for r in rulesets if r.therapy in therapies}
-    return ServiceOrderFact(ref=ref, order_for=therapies, codes=billed,
+    codings = [c for c in (request.code.coding or [] if request.code else []) if c.system and c.code]
+    codes = {c.code for c in codings if c.system in HCPCS_SYSTEMS}
+    memberships = sorted({v for c in codings for v in valuesets.memberships(c.system, c.code)})
+    therapies = [r.therapy for r in rulesets
+                 if codes.intersection(r.billing.all_codes) or set(r.routing.services).intersection(memberships)]
+    if not therapies:
+        return None
+    # A procedure code is no billing code: the page picks its code as for any order.
+    billed = {r.therapy: code for r in rulesets if r.therapy in therapies
+              if (code := next((c for c in r.billing.all_codes if c in codes), None)) is not None}
+    quantity = request.quantityQuantity.value if request.quantityQuantity else None
+    return ServiceOrderFact(ref=ref, order_for=therapies, codes=billed, vs=memberships,
+                            authored=_day(request.authoredOn),
+                            quantity=float(quantity) if quantity is not None else None,
                             display=_label(request.code) or ", ".join(therapies))
 
 
@@ -573,7 +690,7 @@ def _first_code(concept: Any) -> str | None:
 
 
 def _condition(ref: str, condition: Condition, valuesets: ValueSets, warnings: list[Problem],
-               texts: TextMatcher) -> ConditionFact:
+               texts: TextMatcher, born: dt.date | None = None) -> ConditionFact:
     clinical = _first_code(condition.clinicalStatus)
     verification = _first_code(condition.verificationStatus)
     verified = verification not in EXCLUDED_VERIFICATION
@@ -596,7 +713,21 @@ def _condition(ref: str, condition: Condition, valuesets: ValueSets, warnings: l
     display = _label(condition.code) or "condition"
     onset = condition.onsetDateTime
     return ConditionFact(ref=ref, active=active, verified=verified, vs=sorted(memberships), codes=codes, display=display,
-                         onset=str(onset)[:10] if onset else None, texts=texts.match(*_texts(condition.code)))
+                         onset=str(onset)[:10] if onset else None, date=_condition_day(condition, born),
+                         texts=texts.match(*_texts(condition.code)))
+
+
+def _condition_day(condition: Condition, born: dt.date | None) -> dt.date | None:
+    """When the condition happened: its onset (a dateTime, a period's start, or an age counted
+    from the birth date), else the day it was recorded."""
+    onset = _day(condition.onsetDateTime, "first") or (
+        _day(condition.onsetPeriod.start, "first") if condition.onsetPeriod is not None else None)
+    age = condition.onsetAge
+    if onset is None and age is not None and age.value is not None and born is not None:
+        per = _DAYS_PER_AGE_UNIT.get(age.code or age.unit or "a")
+        if per is not None:
+            onset = born + dt.timedelta(days=int(float(age.value) * per))
+    return onset or _day(condition.recordedDate, "first")
 
 
 def _texts(concept: Any, codes: bool = False) -> list[str]:
@@ -632,6 +763,7 @@ def _medication(
     texts: TextMatcher,
     warnings: list[Problem],
     weight_kg: float | None = None,
+    condition_sets: dict[str, list[str]] | None = None,
 ) -> MedicationFact:
     concept = request.medicationCodeableConcept
     unread = None
@@ -652,6 +784,8 @@ def _medication(
     timing_texts = texts.match(*(d.text for d in dosage),
                                *(t for d in dosage if d.timing is not None for t in _texts(d.timing.code, codes=True)))
     delivery = _delivery(dosage, {phrase_flag(w) for w in timing.continuous}.intersection(timing_texts))
+    given_as = _given_as(dosage, delivery, drug.route in timing.injection_routes,
+                         bool({phrase_flag(w) for w in timing.infusion}.intersection(timing_texts)))
     # A continuous or 24-hour infusion states no dosing interval (the anti-infective page's Billing).
     interval = None if delivery == "continuous" else _interval_hours(dosage, timing.interval_codes)
     duration = _duration_hours(dosage)
@@ -659,18 +793,89 @@ def _medication(
         ref=ref, status=request.status, order=is_order, order_for=[],
         classes={name: name in drug.classes for name in classifier.terminology.drug_classes},
         ingredients=drug.ingredients, other_words=drug.other_words, strengths=drug.strengths,
-        route=drug.route, route_class=drug.route_class,
-        delivery=delivery, status_reason=request.statusReason is not None,
+        route=drug.route, route_class=drug.route_class, label_route=drug.label_route,
+        delivery=delivery, given_as=given_as, status_reason=request.statusReason is not None,
         display=drug.name, drug_unread=unread is not None, start=start, end=end, authored=_day(request.authoredOn),
         interval_hours=interval, duration_hours=duration,
         daily_volume_ml=_daily_volume_ml(dosage, drug.pack_ml),
         infused_day_volume_ml=_daily_volume_ml(dosage, drug.pack_ml, per_infused_day=True), daily_dose_mg=_daily_amount(dosage, lambda q: _milligrams(q, weight_kg)),
         dose_per_kg_mg=_dose_per_kg(dosage, weight_kg), weight_kg=weight_kg,
         planned_days=_planned_days(request), timing_texts=timing_texts, regimen=_regimen(dosage, timing.short_course_days),
+        doses_per_day=_doses_per_day(dosage, timing, texts),
+        single_dose=_single_dose(dosage, {c.casefold() for c in timing.once_codes}),
+        dose_mg=max((mg for d in dosage for r in d.doseAndRate or [] if (mg := _milligrams(r.doseQuantity)) is not None),
+                    default=None),
     )
+    fact.reasons, fact.reason_stated = _reasons(request, classifier.valuesets, record, condition_sets or {})
+    fact.group, fact.based_on = link_keys(request.groupIdentifier, request.basedOn or [])
     # Judged alone here; an order is judged again beside the request's other orders (_route_orders).
     fact.routed_to = claiming(fact, rulesets)
     return fact
+
+
+def _doses_per_day(dosage: list[Any], timing: Timing, texts: TextMatcher) -> float | None:
+    """Administrations a day, summed over the instructions: frequency / period, else a timing code
+    of `timing.per_day_codes`, else a dose with meals (`timing.meal_events` or `meal_words`) counts
+    `timing.meal_doses`. None when an instruction tells none of these, is as needed, or there is
+    no instruction: how many a day cannot be told."""
+    meal_words = {phrase_flag(w) for w in timing.meal_words}
+    total = 0.0
+    for instruction in dosage:
+        if instruction.asNeededBoolean or instruction.asNeededCodeableConcept is not None:
+            return None
+        found = instruction.timing
+        repeat = found.repeat if found is not None else None
+        if repeat is not None and repeat.period is not None and (per_day := _per_day(repeat)) is not None:
+            total += per_day
+            continue
+        codes = [c.code for c in found.code.coding or [] if c.code] if found is not None and found.code else []
+        code = next((c for c in codes if c in timing.per_day_codes), None)
+        if code is not None:
+            total += timing.per_day_codes[code]
+            continue
+        said = texts.match(instruction.text, *(_texts(found.code, codes=True) if found is not None else []))
+        with_meals = (repeat is not None and set(repeat.when or []).intersection(timing.meal_events)) \
+            or meal_words.intersection(said)
+        if with_meals and timing.meal_doses is not None:
+            total += timing.meal_doses
+            continue
+        return None
+    return total if dosage else None
+def _reasons(request: MedicationRequest, valuesets: ValueSets, record: PatientRecord,
+             condition_sets: dict[str, list[str]]) -> tuple[list[str], bool]:
+    """The value sets the order's reasons are coded in (a reasonCode, or a Condition of the record
+    a reasonReference names, by any name it goes by), and whether it states a reason."""
+    found: set[str] = set()
+    for concept in request.reasonCode or []:
+        for coding in concept.coding or []:
+            found |= valuesets.memberships(coding.system, coding.code)
+    for reference in request.reasonReference or []:
+        own = record.condition_names.get(reference.reference or "")
+        found.update(condition_sets.get(own or "", ()))
+    return sorted(found), bool(request.reasonCode or request.reasonReference)
+
+
+def _single_dose(dosage: list[Any], once_codes: set[str]) -> bool:
+    """One dose (the pages' premedication rule): timing.repeat.count 1, a timing code meaning
+    once, or no frequency, period, rate or "as needed" at all."""
+    if len(dosage) > 1:
+        return False
+    for instruction in dosage:
+        timing = instruction.timing
+        repeat = timing.repeat if timing is not None else None
+        if repeat is not None and repeat.count == 1:
+            return True
+        code = timing.code if timing is not None else None
+        said = [code.text, *(c.code for c in code.coding or [])] if code is not None else []
+        if once_codes.intersection(w.casefold() for w in said if w):
+            return True
+        if instruction.asNeededBoolean or instruction.asNeededCodeableConcept is not None:
+            return False
+        if repeat is not None and (repeat.frequency is not None or repeat.period is not None):
+            return False
+        if any(r.rateQuantity is not None or r.rateRatio is not None for r in instruction.doseAndRate or []):
+            return False
+    return True
 
 
 def _planned_days(request: MedicationRequest) -> float | None:
@@ -738,8 +943,7 @@ def _delivery(dosage: list[Any], says_continuous: set[str]) -> Literal["continuo
         return "continuous"
     intermittent = unknown = False
     for instruction in dosage:
-        rate = any(dose.rateQuantity is not None or dose.rateRatio is not None or dose.rateRange is not None
-                   for dose in instruction.doseAndRate or [])
+        rate = _rated(instruction)
         repeat = instruction.timing.repeat if instruction.timing is not None else None
         lasts = _one_duration(instruction)
         if lasts is not None and lasts >= 24:
@@ -757,6 +961,24 @@ def _delivery(dosage: list[Any], says_continuous: set[str]) -> Literal["continuo
         else:
             unknown = True
     return "intermittent" if intermittent and not unknown else "unknown"
+
+
+def _rated(instruction: Any) -> bool:
+    return any(dose.rateQuantity is not None or dose.rateRatio is not None or dose.rateRange is not None
+               for dose in instruction.doseAndRate or [])
+
+
+def _given_as(dosage: list[Any], delivery: str, injection_route: bool,
+              says_infusion: bool) -> Literal["injection", "infusion", "unknown"]:
+    """Injection or infusion (criteria README): a rate, a pump or infusion named in the dosage
+    text or timing, or a continuous delivery make an infusion; by an injection route
+    (terminology.yaml `timing.injection_routes`: subcutaneous), a dose with a frequency and no
+    rate is an injection; anything else cannot be told."""
+    if any(_rated(instruction) for instruction in dosage) or says_infusion or delivery == "continuous":
+        return "infusion"
+    repeats = any(d.timing is not None and d.timing.repeat is not None and d.timing.repeat.frequency is not None
+                  for d in dosage)
+    return "injection" if injection_route and repeats else "unknown"
 
 
 # Several instructions state one regimen: the first of these that one of them states (a scheduled
@@ -1056,7 +1278,7 @@ def _course(course: Course, medications: list[MedicationFact]) -> CourseFact | N
 
 
 # What routing reads and no rule does: kept out of the engine's facts.
-_ROUTING_ONLY = {"other_words", "strengths"}
+_ROUTING_ONLY = {"other_words", "strengths", "single_dose", "dose_mg", "group", "based_on", "adjunct_to"}
 
 
 def _plain(fact: BaseModel) -> dict[str, Any]:
