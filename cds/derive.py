@@ -9,7 +9,7 @@ evaluation and asserted as one fact that the rules compare.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from .conditions import Derived
@@ -311,41 +311,33 @@ def _orders_total(facts: PatientFacts, spec: Derived, therapy: str) -> dict[str,
 
 
 def _below_low(observation: ObservationFact, units: Units) -> bool:
-    """The value is under the low limit of one of its reference ranges, the limit converted to
-    the value's unit (a limit without a unit is in the value's unit; one that cannot be
-    converted is not compared)."""
+    """The value is under the low limit of one of its reference ranges."""
     if observation.value is None or observation.comparator not in (None, "<", "<="):
         return False  # ">5" or "ad 5" is not known to be below anything
+    return any(observation.value < limit for limit in _lows(observation, units))
+
+
+def _lows(observation: ObservationFact, units: Units) -> Iterator[float]:
+    """The low limits of its reference ranges in the value's unit (a limit without a unit is in
+    the value's unit; one that cannot be converted is not compared)."""
     for low, unit in observation.lows:
         if unit is None:
-            limit: float | None = low
-        elif observation.unit is None:
-            continue
-        else:
+            yield low
+        elif observation.unit is not None:
             limit = units.convert(low, unit, observation.unit, observation.vs)
-        if limit is not None and observation.value < limit:
-            return True
-    return False
+            if limit is not None:
+                yield limit
 
 
 def _low_percent(observation: ObservationFact, units: Units) -> dict[str, Any]:
     """The value as a percentage of the low limit of its first reference range that has a usable
-    one (converted to the value's unit), as bounds like the value's own ("<0.1 ng/mL" is at most
-    that share); nothing when no low can be read."""
-    if observation.value is None:
+    one, as bounds like the value's own ("<0.1 ng/mL" is at most that share); nothing when no
+    low can be read."""
+    limit = next((low for low in _lows(observation, units) if low), None)
+    if observation.value is None or limit is None:
         return {}
-    for low, unit in observation.lows:
-        if unit is None:
-            limit: float | None = low
-        elif observation.unit is None:
-            continue
-        else:
-            limit = units.convert(low, unit, observation.unit, observation.vs)
-        if limit:
-            bounds = _bounds(observation.value / limit * 100, observation.comparator)
-            return {f"low_percent_{k}": round(v, 6) if isinstance(v, float) and not isinstance(v, bool) else v
-                    for k, v in bounds.items()}
-    return {}
+    bounds = _bounds(observation.value / limit * 100, observation.comparator)
+    return {f"low_percent_{k}": round(v, 6) if isinstance(v, float) else v for k, v in bounds.items()}
 
 
 def _same_day(facts: PatientFacts, spec: dict[str, Any], chosen: ObservationFact, units: Units,

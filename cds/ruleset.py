@@ -202,6 +202,9 @@ class Claim(_Item):
     routes: list[str] = []
     route_classes: list[Literal["non-invasive", "parenteral", "other", "unknown"]] = []
     delivery: list[Literal["continuous", "intermittent", "unknown"]] = []
+    # Injection or infusion (criteria README): an SC order with a rate and a repeat frequency is an
+    # infusion that is not continuous (a page may claim it to leave its timing unknown).
+    given_as: list[Literal["injection", "infusion", "unknown"]] = []
     # Every ingredient the name holds is of one of these classes: no ingredient of another
     # class, and no word that names no known ingredient, unit, dose form or vehicle.
     only_classes: list[str] = []

@@ -32,7 +32,7 @@ from tests.test_fixtures import _cited
 from .cli_support import Ran, run_cds
 
 HERE = Path(__file__).resolve().parent / "language"
-RULESETS = ("S9999", "S9998", "S9997", "S9993", "S9996", "S9995", "S9990", "S9991")
+RULESETS = ("S9999", "S9998", "S9997", "S9993", "S9996", "S9995", "S9990", "S9991", "S9988")
 CASES = {c.name: c for r in RULESETS for c in case_files.load_file(HERE / "cases" / f"{r}.yaml")}
 
 
@@ -492,3 +492,19 @@ def test_synthea_systolic_pressure_is_read_inside_its_blood_pressure_panel(folde
     systolic = next(c for c in result.assessment("S9997").criteria if c.id == "S9997.systolic")
     assert systolic.result in ("met", "not-met") and "Systolic Blood Pressure" in systolic.reason
     assert "2020-08-23" in systolic.reason and len(systolic.evidence) == 1
+
+
+def test_the_catalog_words_a_fixed_rule_and_a_claim_context(folder: Path) -> None:
+    """A payer reads a fixed rule as always its result (criteria README "Fixed rules") and a
+    claim's context in words (README "Context"), from the same parsed form the engine runs."""
+    from cds.catalog import model as catalog_model
+    from cds.catalog.render import markdown_pages
+
+    data = catalog_model.build(load(folder))
+    page = markdown_pages(data)["S9995"]
+    start = page.index('<a id="S9995.fixed"></a>')
+    section = page[start:page.index("<a id=", start + 1)]
+    assert "always: a fixed rule that reads no record data" in section and "not-met" in section
+    routing = " ".join(data.ruleset("S9995").routing)
+    assert "only when its reason coded in cancer-related-pain or when the patient is pregnant" in routing
+    assert "never when the record holds an active condition coded in chronic-pain and the record holds no" in routing

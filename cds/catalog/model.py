@@ -206,7 +206,9 @@ def _ruleset(ruleset: Ruleset, parsed: ParsedRuleset, class_sets: dict[str, list
         branches = [BranchView(result=b.result, category=b.category, reason=b.reason,
                                when=words(f"c|{c.id}|{n}", b.when), evidence=evidence[n])
                     for n, b in enumerate(c.branches)]
-        branches.append(BranchView(result=c.otherwise.result, category=None, reason=c.otherwise.reason, when=None,
+        # A criterion without branches is a fixed rule (criteria README "Fixed rules"): always its result.
+        fixed = None if c.branches else Words(text="always: a fixed rule that reads no record data")
+        branches.append(BranchView(result=c.otherwise.result, category=None, reason=c.otherwise.reason, when=fixed,
                                    evidence=evidence[-1]))
         criteria.append(CriterionView(id=c.id, kind=c.kind, required=c.required, text=c.text.strip(),
                                       why=c.why.strip() if c.why else None, sources=cite(c.sources), branches=branches, line=c.line))

@@ -367,6 +367,8 @@ def claim_words(claim: Claim) -> str:
         parts.append(f"by a route that is {_or(claim.route_classes)}")
     if claim.delivery:
         parts.append(f"given {_or([_ADVERB.get(d, d) for d in claim.delivery])}")
+    if claim.given_as:
+        parts.append(f"given as {_or(claim.given_as)} (injection or infusion)")
     if claim.only_classes:
         parts.append(f"whose every ingredient is of drug class {_or(claim.only_classes)} (no other active ingredient "
                      "named)")
