@@ -29,6 +29,7 @@ GIVEN_AS = {"injection", "infusion", "unknown"}
 ROUTE_CLASSES = {"non-invasive", "parenteral", "other", "unknown"}
 STATUSES = {s.value for s in Status}
 RESULTS = {"met", "not-met", "unknown", "not-applicable"}
+GENDERS = {"male", "female", "other", "unknown"}
 ANCHORS = {"as-of", "order"}
 # Derived terms (computed in cds/derive.py) may also count back from the order's date, or the
 # as-of date when no order is evaluated (a page reading the latest count before a transfusion order).
@@ -330,7 +331,7 @@ def _service_order(spec: Any, scope: Scope) -> Term:
 
 
 def _patient(spec: Any, scope: Scope) -> Term:
-    spec = _check_keys(spec, {"age_at_least", "age_below", "age", "age_days_at_most"}, scope, "patient")
+    spec = _check_keys(spec, {"age_at_least", "age_below", "age", "age_days_at_most", "gender"}, scope, "patient")
     if not spec:
         raise RulesetError(f"{scope.where}: patient: needs a key")
     parsed: dict[str, Any] = {}
@@ -341,6 +342,9 @@ def _patient(spec: Any, scope: Scope) -> Term:
         if spec["age"] != "unknown":
             raise RulesetError(f"{scope.where}: patient.age: only 'unknown' is supported")
         parsed["age"] = "unknown"
+    if "gender" in spec:
+        # Patient.gender; a patient whose gender is not recorded holds none of them.
+        parsed["gender"] = _names(spec, "gender", GENDERS, scope, "patient")
     return Term("patient", parsed)
 
 

@@ -65,6 +65,8 @@ class PatientFact(BaseModel):
     ref: str
     age_years: int | None = None
     age_days: int | None = None
+    # Patient.gender (FHIR administrative gender); None when the record does not say.
+    gender: str | None = None
     display: str = "the patient"
     as_of: dt.date
 
@@ -415,7 +417,8 @@ def build_facts(
     texts = texts or TextMatcher()
     results = results or ResultMatcher()
     patient = PatientFact(ref=record.reference, age_years=_age(record.patient.birthDate, as_of),
-                          age_days=_age_days(record.patient.birthDate, as_of), as_of=as_of)
+                          age_days=_age_days(record.patient.birthDate, as_of),
+                          gender=record.patient.gender, as_of=as_of)
     born = _day(record.patient.birthDate)
     conditions = [_condition(ref, c, valuesets, warnings, texts, born) for ref, c in record.conditions]
     observations = [o for ref, obs in record.observations

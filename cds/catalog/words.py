@@ -217,13 +217,18 @@ def _service_order(spec: dict[str, Any]) -> Words:
 
 
 def _patient(spec: dict[str, Any]) -> Words:
+    parts = []
     if "age_at_least" in spec:
-        return Words(text=f"the patient is {spec['age_at_least']} years or older on the as-of date")
+        parts.append(f"is {spec['age_at_least']} years or older on the as-of date")
     if "age_below" in spec:
-        return Words(text=f"the patient is younger than {spec['age_below']} years on the as-of date")
+        parts.append(f"is younger than {spec['age_below']} years on the as-of date")
     if "age_days_at_most" in spec:
-        return Words(text=f"the patient is {spec['age_days_at_most']} days old or younger on the as-of date")
-    return Words(text="the patient's age is unknown (no birth date)")
+        parts.append(f"is {spec['age_days_at_most']} days old or younger on the as-of date")
+    if spec.get("age") == "unknown":
+        parts.append("has no known age (no birth date)")
+    if "gender" in spec:
+        parts.append(f"is recorded as {' or '.join(spec['gender'])} (Patient.gender)")
+    return Words(text="the patient " + " and ".join(parts))
 
 
 def _course(spec: dict[str, Any]) -> Words:

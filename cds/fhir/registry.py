@@ -39,7 +39,7 @@ class ResourceType:
 
 
 REGISTRY: tuple[ResourceType, ...] = (
-    ResourceType("Patient", Patient, frozenset({"resourceType", "id", "birthDate"}), None,
+    ResourceType("Patient", Patient, frozenset({"resourceType", "id", "birthDate", "gender"}), None,
                  "patient", "Patient/{{context.patientId}}"),
     ResourceType("Condition", Condition,
                  frozenset({"resourceType", "id", "clinicalStatus", "verificationStatus", "code",
