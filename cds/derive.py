@@ -205,13 +205,8 @@ def _valued(observations: list[ObservationFact], unit: str, units: Units,
     for observation in observations:
         if observation.value is None:
             continue
-        value = units.convert(observation.value, observation.unit, unit, observation.vs)
+        value = units.reading(observation.ref, observation.value, observation.unit, unit, observation.vs, warnings)
         if value is None:
-            problem = Problem(source=observation.ref, element="Observation.valueQuantity", severity="warning",
-                              message=f"unit {observation.unit or 'missing'} cannot be compared with {unit}: "
-                                      "value not used")
-            if problem not in warnings:
-                warnings.append(problem)
             continue
         valued.append((value, observation))
     return valued
