@@ -332,7 +332,7 @@ def _course(spec: Any, scope: Scope) -> Term:
 
 def _observation(spec: Any, scope: Scope) -> Term:
     keys = {"in", "text", "within_days", "before", "pick", "value", "answer", "interpretation", "count_at_least",
-            "units", "value_text", "method_text", "loss_percent", "spread_days", "from_baseline",
+            "units", "value_text", "method_text", "loss_percent", "rise", "spread_days", "from_baseline",
             "below_reference_low"}
     spec = _check_keys(spec, keys, scope, "observation")
     if "in" not in spec and "text" not in spec:
@@ -371,8 +371,9 @@ def _observation(spec: Any, scope: Scope) -> Term:
                                f"known: {', '.join(scope.terminology.units.known)}")
         base["units"] = tuple(str(u) for u in units)
     parsed: dict[str, Any] = {}
-    if "value" in spec and "loss_percent" in spec:
-        raise RulesetError(f"{scope.where}: observation: value and loss_percent compare different things; one term each")
+    compared = [k for k in ("value", "loss_percent", "rise") if k in spec]
+    if len(compared) > 1:
+        raise RulesetError(f"{scope.where}: observation: {' and '.join(compared)} compare different things; one term each")
     if "value" in spec:
         compare, extra = _compare(spec["value"], scope, "observation.value", {"unit"})
         base["unit"] = _unit(extra, scope, "observation.value")
@@ -386,6 +387,16 @@ def _observation(spec: Any, scope: Scope) -> Term:
                                "the most recent value in which the highest is taken)")
         base["loss_days"] = _int(extra, "baseline_days", scope, "observation.loss_percent")
         parsed["loss"] = compare
+    if "rise" in spec:
+        # The most recent value in the window above the lowest in the days before it (a weight
+        # gain over days, a creatinine rise), in the unit given.
+        compare, extra = _compare(spec["rise"], scope, "observation.rise", {"unit", "baseline_days"})
+        base["unit"] = _unit(extra, scope, "observation.rise")
+        if "baseline_days" not in extra:
+            raise RulesetError(f"{scope.where}: observation.rise: needs baseline_days (the days before "
+                               "the most recent value in which the lowest is taken)")
+        base["rise_days"] = _int(extra, "baseline_days", scope, "observation.rise")
+        parsed["rise"] = compare
     if "spread_days" in spec:
         # With a unit, only usable values count (a number in a unit that converts to it): a
         # weight with no number or in an unknown unit is no weight (criteria README).
@@ -426,7 +437,7 @@ def _observation(spec: Any, scope: Scope) -> Term:
             raise RulesetError(f"{scope.where}: observation.below_reference_low: only true")
         parsed["below_reference_low"] = True
     if "count_at_least" in spec:
-        if {"value", "answer", "loss_percent"}.intersection(spec):
+        if {"value", "answer", "loss_percent", "rise"}.intersection(spec):
             raise RulesetError(f"{scope.where}: observation.count_at_least: counts observations; no value or answer")
         parsed["count_at_least"] = _int(spec, "count_at_least", scope, "observation")
         base["cite"] = "all"  # every observation counted is evidence

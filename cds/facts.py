@@ -652,7 +652,7 @@ def _medication(
         display=drug.name, drug_unread=unread is not None, start=start, end=end, authored=_day(request.authoredOn),
         interval_hours=interval, duration_hours=duration,
         daily_volume_ml=_daily_volume_ml(dosage, drug.pack_ml),
-        infused_day_volume_ml=_daily_volume_ml(dosage, drug.pack_ml, per_infused_day=True), daily_dose_mg=_daily_amount(dosage, _milligrams),
+        infused_day_volume_ml=_daily_volume_ml(dosage, drug.pack_ml, per_infused_day=True), daily_dose_mg=_daily_dose_mg(dosage, drug.unit_mg, timing.interval_codes),
         planned_days=_planned_days(request), timing_texts=timing_texts, regimen=_regimen(dosage, timing.short_course_days),
     )
     # Judged alone here; an order is judged again beside the request's other orders (_route_orders).
@@ -869,6 +869,26 @@ def _milligrams(quantity: Any) -> float | None:
     return _amount(quantity, _MG_PER_UNIT)
 
 
+# Dose units that count tablets or capsules ("2 {tbl}"): the dose is then the mass per unit in the name.
+_SOLID_UNITS = {"tab", "tabs", "tablet", "tablets", "{tbl}", "tbl", "{tab}", "{tablet}", "{tablets}",
+                "cap", "caps", "capsule", "capsules", "{cap}", "{capsule}", "{capsules}"}
+
+
+def _daily_dose_mg(dosage: list[Any], unit_mg: float | None, codes: dict[str, float]) -> float | None:
+    """mg a day (a page's dose limit or dose history): a dose in mass units, or in tablets times
+    the mass per tablet the drug's name states, x administrations a day (a timing code such as
+    BID when the timing has no period)."""
+
+    def milligrams(quantity: Any) -> float | None:
+        mass = _milligrams(quantity)
+        if mass is None and unit_mg is not None and quantity is not None and quantity.value is not None \
+                and (quantity.code or quantity.unit or "").lower() in _SOLID_UNITS:
+            return float(quantity.value) * unit_mg
+        return mass
+
+    return _daily_amount(dosage, milligrams, codes=codes)
+
+
 # Dose units that count product units ("1 bag"): the volume is then the product volume in the name.
 _PACK_UNITS = {"bag", "{bag}", "bags", "{bags}", "ea", "{each}", "each"}
 
@@ -890,7 +910,7 @@ def _daily_volume_ml(dosage: list[Any], pack_ml: float | None = None, per_infuse
 
 
 def _daily_amount(dosage: list[Any], amount: Callable[[Any], float | None],
-                  per_infused_day: bool = False) -> float | None:
+                  per_infused_day: bool = False, codes: dict[str, float] | None = None) -> float | None:
     """An amount a day (mL, or mg for a page's dose limit): dose x administrations a day, or rate
     (per hour) x hours infused a day (repeat.duration x frequency, else 24 h when continuous).
     `per_infused_day`: a schedule over more than a day counts a day it is given (one dose)."""
@@ -921,10 +941,23 @@ def _daily_amount(dosage: list[Any], amount: Callable[[Any], float | None],
                 continue
             volume = amount(dose.doseQuantity)
             per_day = _per_day(repeat, per_infused_day) if repeat is not None else None
+            if per_day is None and codes:
+                per_day = _per_day_from_code(instruction.timing, codes)
             if volume is not None and per_day is not None:
                 total += volume * per_day
                 found = True
     return total if found else None
+
+
+def _per_day_from_code(timing: Any, codes: dict[str, float]) -> float | None:
+    """Administrations a day a timing code states (terminology.yaml `timing.interval_codes`: BID
+    every 12 h is 2 a day), when its repeat gives no period."""
+    if timing is None or timing.code is None:
+        return None
+    # The code, or a text that is one ("BID" written as text, as order entry often leaves it).
+    written = [c.code for c in timing.code.coding or []] + [(timing.code.text or "").strip().upper()]
+    hours = next((codes[w] for w in written if w in codes), None)
+    return 24 / hours if hours else None
 
 
 def _per_day(repeat: Any, per_infused_day: bool = False) -> float | None:

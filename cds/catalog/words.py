@@ -217,6 +217,9 @@ def _observation(spec: dict[str, Any]) -> Words:
     if "loss" in spec:
         text += (f" has lost, against the highest value of the {spec['loss_days']} days before it (in"
                  f" {spec['unit']}), a share {_compared(spec['loss'], 'percent')}")
+    if "rise" in spec:
+        text += (f" has risen, above the lowest value of the {spec['rise_days']} days before it, by"
+                 f" {_compared(spec['rise'], spec['unit'])}")
     if "count_at_least" in spec:
         text = f"at least {spec['count_at_least']} observations{window}"
     if "spread" in spec:

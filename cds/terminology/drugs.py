@@ -22,6 +22,9 @@ _NUMBER = r"(\d+(?:\.\d+)?)"
 # mL or L that is not the numerator of a concentration (mg/mL, meq/mL).
 _BRACKETED = re.compile(r"\[[^\]]*\]")
 _PACK = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(ml|l)\b(?!\s*/)")
+# A mass per unit in a drug's name ("furosemide 40 MG Oral Tablet"): mg or g that is not the
+# numerator of a concentration (10 MG/ML).
+_UNIT_MASS = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(mg|g)\b(?!\s*/)")
 
 
 class DrugClass(BaseModel):
@@ -121,6 +124,8 @@ class Drug(BaseModel):
     strengths: dict[str, float] = {}
     # The product volume stated in the name, in mL ("1000 ML ... Injection").
     pack_ml: float | None = None
+    # The mass one tablet or capsule holds, in mg, when the name states one ("40 MG Oral Tablet").
+    unit_mg: float | None = None
 
 
 def combination_name(ingredients: list[str]) -> str:
@@ -142,6 +147,13 @@ def _strength(name: str, text: str) -> float | None:
     for match in re.finditer(rf"{_NUMBER}\s*%[^a-z0-9]*{words}\b", text):
         found.append(float(match.group(1)))
     return max(found) if found else None
+
+
+def _unit_mg(names: list[str]) -> float | None:
+    """The one mass per unit a drug's name states, in mg (None: none, or several: a combination)."""
+    masses = {float(m.group(1)) * (1000 if m.group(2) == "g" else 1)
+              for name in names for m in _UNIT_MASS.finditer(name.lower())}
+    return masses.pop() if len(masses) == 1 else None
 
 
 def _pack_ml(names: list[str]) -> float | None:
@@ -241,6 +253,7 @@ class DrugClassifier:
             other_words=other_words,
             strengths=strengths,
             pack_ml=_pack_ml(names),
+            unit_mg=_unit_mg(names),
         )
 
     def _precede(self, classes: set[str], named: dict[str, set[str]]) -> set[str]:
