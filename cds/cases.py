@@ -335,7 +335,7 @@ class _Builder:
         return patient
 
     def _condition(self, item: dict[str, Any], rid: str) -> dict[str, Any]:
-        _known(item, {"code", "display", "text", "clinical", "verification", "onset"}, "conditions")
+        _known(item, {"code", "display", "text", "clinical", "verification", "onset", "recorded"}, "conditions")
         condition: dict[str, Any] = {
             "resourceType": "Condition", "id": rid,
             "clinicalStatus": {"coding": [{"system": CLINICAL, "code": item.get("clinical", "active")}]},
@@ -346,6 +346,8 @@ class _Builder:
         }
         if "onset" in item:
             condition["onsetDateTime"] = _date(item["onset"])
+        if "recorded" in item:
+            condition["recordedDate"] = _date(item["recorded"])
         return condition
 
     def _observation(self, item: dict[str, Any], rid: str) -> dict[str, Any]:

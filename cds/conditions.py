@@ -216,7 +216,7 @@ def _phrases(value: Any, scope: Scope, term: str) -> list[str]:
 
 
 def _condition(spec: Any, scope: Scope) -> Term:
-    spec = _check_keys(spec, {"in", "any_status", "text", "not_in"}, scope, "condition")
+    spec = _check_keys(spec, {"in", "any_status", "text", "not_in", "within_days", "before"}, scope, "condition")
     if "in" not in spec and "text" not in spec:
         raise RulesetError(f"{scope.where}: condition: needs in (value sets) or text (phrases)")
     parsed: dict[str, Any] = {}
@@ -230,6 +230,8 @@ def _condition(spec: Any, scope: Scope) -> Term:
         parsed["not_in"] = _valuesets(spec, "not_in", scope, "condition")
     if "any_status" in spec:
         parsed["any_status"] = bool(spec["any_status"])
+    # Dated (onset, else recordedDate) within N days before the anchor; an undated one never is.
+    _window(spec, parsed, scope, "condition")
     return Term("condition", parsed)
 
 

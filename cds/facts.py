@@ -70,6 +70,9 @@ class ConditionFact(BaseModel):
     codes: list[str]
     display: str
     onset: str | None = None
+    # When it happened (criteria README): the onset (dateTime, period start, or age from the birth
+    # date), else recordedDate; what a condition window counts from.
+    date: dt.date | None = None
     # Flags of the rulesets' phrases found in the code's text or displays (cds/texts.py).
     texts: list[str] = []
 
@@ -272,13 +275,24 @@ class PatientFacts(BaseModel):
             self._plain_conditions = [_plain(c) for c in self.conditions if c.verified and (c.vs or c.texts)]
         return self._plain_conditions
 
+    def _windowed_conditions(self, as_of: dt.date, order_days: dict[str, dt.date]) -> list[dict[str, Any]]:
+        """The engine's conditions with the day counts a condition window compares (a dated one only)."""
+        dated = {c.ref: c.date for c in self.conditions if c.date is not None}
+        conditions = []
+        for plain in self.conditions_for_engine():
+            if plain["ref"] in dated:
+                plain = dict(plain)
+                _windows(plain, dated[plain["ref"]], None, as_of, order_days)
+            conditions.append(plain)
+        return conditions
+
     def engine_facts(self, therapies: Sequence[str]) -> list[dict[str, Any]]:
         """Plain dicts for durable-rules, once for every therapy of the evaluation: no None values,
         dates as ISO strings, and the day counts the window terms compare (before the as-of date
         and before each therapy's order)."""
         as_of = self.patient.as_of
         order_days = {t: day for t in therapies if (day := self.order_date(t)) is not None}
-        conditions = self.conditions_for_engine()
+        conditions = self._windowed_conditions(as_of, order_days)
         if self._plain_facts is None:
             self._plain_facts = (_plain(self.patient), [_plain(m) for m in self.medications],
                                  [_plain(p) for p in self.procedures])
@@ -341,7 +355,7 @@ def build_facts(
     results = results or ResultMatcher()
     patient = PatientFact(ref=record.reference, age_years=_age(record.patient.birthDate, as_of),
                           age_days=_age_days(record.patient.birthDate, as_of), as_of=as_of)
-    conditions = [_condition(ref, c, valuesets, warnings, texts) for ref, c in record.conditions]
+    conditions = [_condition(ref, c, valuesets, warnings, texts, record.patient.birthDate) for ref, c in record.conditions]
     medications = [
         _medication(ref, request, record, classifier, rulesets, as_of, order_refs, texts, warnings)
         for ref, request in record.medication_requests
@@ -561,8 +575,22 @@ def _first_code(concept: Any) -> str | None:
     return None
 
 
+def _condition_date(condition: Condition, birth: Any) -> dt.date | None:
+    """When a condition happened (criteria README): onsetDateTime, onsetPeriod.start or onsetAge
+    from the birth date, else recordedDate."""
+    if condition.onsetDateTime is not None:
+        return _day(condition.onsetDateTime)
+    if condition.onsetPeriod is not None and condition.onsetPeriod.start is not None:
+        return _day(condition.onsetPeriod.start)
+    age, born = condition.onsetAge, _day(birth)
+    if age is not None and age.value is not None and born is not None and (age.code or age.unit) in ("a", "yr", "years"):
+        return born.replace(year=born.year + int(age.value)) if (born.month, born.day) != (2, 29) \
+            else dt.date(born.year + int(age.value), 3, 1)
+    return _day(condition.recordedDate)
+
+
 def _condition(ref: str, condition: Condition, valuesets: ValueSets, warnings: list[Problem],
-               texts: TextMatcher) -> ConditionFact:
+               texts: TextMatcher, birth: Any = None) -> ConditionFact:
     clinical = _first_code(condition.clinicalStatus)
     verification = _first_code(condition.verificationStatus)
     verified = verification not in EXCLUDED_VERIFICATION
@@ -585,7 +613,8 @@ def _condition(ref: str, condition: Condition, valuesets: ValueSets, warnings: l
     display = _label(condition.code) or "condition"
     onset = condition.onsetDateTime
     return ConditionFact(ref=ref, active=active, verified=verified, vs=sorted(memberships), codes=codes, display=display,
-                         onset=str(onset)[:10] if onset else None, texts=texts.match(*_texts(condition.code)))
+                         onset=str(onset)[:10] if onset else None, date=_condition_date(condition, birth),
+                         texts=texts.match(*_texts(condition.code)))
 
 
 def _texts(concept: Any, codes: bool = False) -> list[str]:

@@ -78,6 +78,8 @@ def _quoted(phrases: Any) -> str:
 
 def _condition(spec: dict[str, Any]) -> Words:
     kind = "a condition (any status)" if spec.get("any_status") else "an active condition"
+    if "within_days" in spec:
+        kind += f" dated (onset, else recorded){_window(spec)}"
     if "text" not in spec:
         return Words(text=f"{kind} coded in", valuesets=list(spec["in"]))
     text = f"{kind} whose name (code text or display) contains {_quoted(spec['text'])}"

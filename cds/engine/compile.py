@@ -167,7 +167,7 @@ def _condition(spec: dict[str, Any], therapy: str, derived: str | None) -> dict[
         parts.append(_any_item("texts", [phrase_flag(p) for p in spec["text"]]))
     # A flag is present only when true (run.engine_view): "not in the set" is its absence.
     parts += [{"$nex": {flag("vs", v): 1}} for v in spec.get("not_in", ())]
-    return {"$and": parts}
+    return {"$and": [*parts, *_window(spec, therapy)]}
 
 
 def _derived(key: str | None, therapy: str, *parts: dict[str, Any]) -> dict[str, Any]:

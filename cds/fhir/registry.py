@@ -43,7 +43,9 @@ REGISTRY: tuple[ResourceType, ...] = (
                  "patient", "Patient/{{context.patientId}}"),
     ResourceType("Condition", Condition,
                  frozenset({"resourceType", "id", "clinicalStatus", "verificationStatus", "code",
-                            "subject", "onsetDateTime"}),
+                            "subject", "onsetDateTime",
+                            # When it happened, for a condition window (criteria README).
+                            "onsetPeriod", "onsetAge", "recordedDate"}),
                  "conditions", "conditions", "Condition?patient={{context.patientId}}", screened=True),
     ResourceType("MedicationRequest", MedicationRequest,
                  frozenset({"resourceType", "id", "status", "statusReason", "intent",
