@@ -24,6 +24,7 @@ from .texts import normal
 MEDICATION_STATUSES = set(HISTORY_STATUSES)
 DELIVERY = {"continuous", "intermittent", "unknown"}
 REGIMENS = {"on-demand", "short-course", "scheduled", "not-stated"}
+GIVEN_AS = {"injection", "infusion", "unknown"}
 ROUTE_CLASSES = {"non-invasive", "parenteral", "other", "unknown"}
 STATUSES = {s.value for s in Status}
 RESULTS = {"met", "not-met", "unknown", "not-applicable"}
@@ -31,8 +32,8 @@ ANCHORS = {"as-of", "order"}
 PICKS = {"latest", "min", "max", "any"}
 COMPARISONS = {"lt": "$lt", "le": "$lte", "gt": "$gt", "ge": "$gte", "eq": "="}
 # Order facts read from the dosage (cds/facts.py), compared with numbers.
-ORDER_MEASURES = ("interval_hours", "daily_volume_ml", "infused_day_volume_ml", "daily_dose_mg", "duration_hours",
-                  "planned_days")
+ORDER_MEASURES = ("interval_hours", "daily_volume_ml", "infused_day_volume_ml", "daily_dose_mg", "dose_per_kg_mg",
+                  "duration_hours", "planned_days")
 # Order measures that add up over a therapy's orders (`orders_total`).
 SUMMED_MEASURES = ("daily_volume_ml", "infused_day_volume_ml", "daily_dose_mg")
 RECORD_PARTS = {"procedures", "immunizations", "medication_history"}
@@ -243,8 +244,8 @@ def _conditions_count(spec: Any, scope: Scope) -> Term:
 
 
 def _medication(spec: Any, scope: Scope) -> Term:
-    keys = {"class", "not_class", "ingredient", "route", "route_class", "status", "order",
-            "delivery", "regimen", "status_reason", "within_days", "started_days_before", "started_within_days", "before", "timing_text", "routed_to",
+    keys = {"class", "not_class", "ingredient", "route", "route_class", "route_labelled", "status", "order",
+            "delivery", "regimen", "given_as", "status_reason", "within_days", "started_days_before", "started_within_days", "before", "timing_text", "routed_to",
             *ORDER_MEASURES}
     spec = _check_keys(spec, keys, scope, "medication")
     term = scope.terminology
@@ -260,12 +261,17 @@ def _medication(spec: Any, scope: Scope) -> Term:
         parsed["route"] = _names(spec, "route", set(term.routes.classes), scope, "medication")
     if "route_class" in spec:
         parsed["route_class"] = _names(spec, "route_class", ROUTE_CLASSES, scope, "medication")
+    if "route_labelled" in spec:
+        # The routes a page claims: the order's route read with its product's label is one of them.
+        parsed["route_labelled"] = _names(spec, "route_labelled", set(term.routes.classes), scope, "medication")
     if "status" in spec:
         parsed["status"] = _names(spec, "status", MEDICATION_STATUSES, scope, "medication")
     if "delivery" in spec:
         parsed["delivery"] = _names(spec, "delivery", DELIVERY, scope, "medication")
     if "regimen" in spec:
         parsed["regimen"] = _names(spec, "regimen", REGIMENS, scope, "medication")
+    if "given_as" in spec:
+        parsed["given_as"] = _names(spec, "given_as", GIVEN_AS, scope, "medication")
     if "order" in spec:
         if not isinstance(spec["order"], bool):
             raise RulesetError(f"{scope.where}: medication.order: true or false")

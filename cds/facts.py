@@ -26,7 +26,7 @@ from .fhir.errors import Problem
 from .fhir.record import PatientRecord
 from .routing import RecordView, claiming
 from .ruleset import Course, Ruleset
-from .terminology import Coding, DrugClassifier, ValueSets
+from .terminology import Coding, DrugClassifier, Terminology, ValueSets
 from .terminology import icd10cm
 from .terminology.units import fold
 from .terminology.valuesets import HCPCS_SYSTEMS
@@ -46,6 +46,8 @@ _DAYS_PER_UNIT = {"d": 1, "day": 1, "days": 1, "wk": 7, "week": 7, "weeks": 7, "
 _HOURS_PER_UNIT = {"h": 1, "d": 24, "wk": 168, "mo": 720, "min": Decimal(1) / 60, "s": Decimal(1) / 3600}
 _ML_PER_UNIT = {"ml": 1, "mL": 1, "L": 1000, "l": 1000, "dL": 100, "cL": 10}
 _MG_PER_UNIT = {"mg": 1, "g": 1000, "ug": Decimal("0.001"), "mcg": Decimal("0.001")}
+# The denominator of a dose per kg of body weight (mg/kg), as fold reads it.
+_PER_KG = "kg"
 # Observation statuses that count (criteria README: never preliminary, cancelled, entered-in-error).
 OBSERVATION_STATUSES = {"final", "amended", "corrected"}
 
@@ -93,7 +95,12 @@ class MedicationFact(BaseModel):
     strengths: dict[str, float] = {}
     route: str | None
     route_class: str
+    # The route read with the product's label (cds/terminology/drugs.py `label_route`): the
+    # stated route, "off-label", or with none stated the labelled routes joined by "+".
+    label_route: str | None = None
     delivery: Literal["continuous", "intermittent", "unknown"]
+    # Injection or infusion (criteria README): see `_given_as`.
+    given_as: Literal["injection", "infusion", "unknown"] = "unknown"
     status_reason: bool
     display: str
     # The drug cannot be read: its medicationReference resolves to no Medication with a code
@@ -110,6 +117,11 @@ class MedicationFact(BaseModel):
     # mL on a day the order is given (a page billing only the days infused: the hydration page).
     infused_day_volume_ml: float | None = None
     daily_dose_mg: float | None = None
+    # One dose in mg per kg of body weight: a dose written per kg, else the largest dose in mg
+    # divided by the most recent weight (criteria README "Strength, volume and dose"); the
+    # weight, in kg, for reasons. None: cannot be told (no dose in mg, no usable weight).
+    dose_per_kg_mg: float | None = None
+    weight_kg: float | None = None
     duration_hours: float | None = None
     # Flags of the rulesets' phrases (cds/texts.py) in the dosage text or the timing code.
     timing_texts: list[str] = []
@@ -356,16 +368,17 @@ def build_facts(
     patient = PatientFact(ref=record.reference, age_years=_age(record.patient.birthDate, as_of),
                           age_days=_age_days(record.patient.birthDate, as_of), as_of=as_of)
     conditions = [_condition(ref, c, valuesets, warnings, texts, record.patient.birthDate) for ref, c in record.conditions]
+    observations = [o for ref, obs in record.observations
+                    for o in _observations(ref, obs, valuesets, texts, results, warnings)]
+    weight_kg = _weight_kg(observations, classifier.terminology, as_of, warnings)
     medications = [
-        _medication(ref, request, record, classifier, rulesets, as_of, order_refs, texts, warnings)
+        _medication(ref, request, record, classifier, rulesets, as_of, order_refs, texts, warnings, weight_kg)
         for ref, request in record.medication_requests
     ]
     service_orders = [
         order for ref, request in record.service_requests
         if (order := _service_order(ref, request, rulesets, order_refs)) is not None
     ]
-    observations = [o for ref, obs in record.observations
-                    for o in _observations(ref, obs, valuesets, texts, results, warnings)]
     procedures = _followed([p for ref, proc in record.procedures
                             if (p := _procedure(ref, proc, valuesets, texts)) is not None])
     immunizations = [i for ref, given in record.immunizations
@@ -649,6 +662,7 @@ def _medication(
     order_refs: set[str] | None,
     texts: TextMatcher,
     warnings: list[Problem],
+    weight_kg: float | None = None,
 ) -> MedicationFact:
     concept = request.medicationCodeableConcept
     unread = None
@@ -669,6 +683,8 @@ def _medication(
     timing_texts = texts.match(*(d.text for d in dosage),
                                *(t for d in dosage if d.timing is not None for t in _texts(d.timing.code, codes=True)))
     delivery = _delivery(dosage, {phrase_flag(w) for w in timing.continuous}.intersection(timing_texts))
+    given_as = _given_as(dosage, delivery, drug.route in timing.injection_routes,
+                         bool({phrase_flag(w) for w in timing.infusion}.intersection(timing_texts)))
     # A continuous or 24-hour infusion states no dosing interval (the anti-infective page's Billing).
     interval = None if delivery == "continuous" else _interval_hours(dosage, timing.interval_codes)
     duration = _duration_hours(dosage)
@@ -676,12 +692,14 @@ def _medication(
         ref=ref, status=request.status, order=is_order, order_for=[],
         classes={name: name in drug.classes for name in classifier.terminology.drug_classes},
         ingredients=drug.ingredients, other_words=drug.other_words, strengths=drug.strengths,
-        route=drug.route, route_class=drug.route_class,
-        delivery=delivery, status_reason=request.statusReason is not None,
+        route=drug.route, route_class=drug.route_class, label_route=drug.label_route,
+        delivery=delivery, given_as=given_as, status_reason=request.statusReason is not None,
         display=drug.name, drug_unread=unread is not None, start=start, end=end, authored=_day(request.authoredOn),
         interval_hours=interval, duration_hours=duration,
         daily_volume_ml=_daily_volume_ml(dosage, drug.pack_ml),
-        infused_day_volume_ml=_daily_volume_ml(dosage, drug.pack_ml, per_infused_day=True), daily_dose_mg=_daily_dose_mg(dosage, drug.unit_mg, timing.interval_codes),
+        infused_day_volume_ml=_daily_volume_ml(dosage, drug.pack_ml, per_infused_day=True),
+        daily_dose_mg=_daily_dose_mg(dosage, drug.unit_mg, timing.interval_codes, weight_kg),
+        dose_per_kg_mg=_dose_per_kg(dosage, weight_kg), weight_kg=weight_kg,
         planned_days=_planned_days(request), timing_texts=timing_texts, regimen=_regimen(dosage, timing.short_course_days),
     )
     # Judged alone here; an order is judged again beside the request's other orders (_route_orders).
@@ -754,8 +772,7 @@ def _delivery(dosage: list[Any], says_continuous: set[str]) -> Literal["continuo
         return "continuous"
     intermittent = unknown = False
     for instruction in dosage:
-        rate = any(dose.rateQuantity is not None or dose.rateRatio is not None or dose.rateRange is not None
-                   for dose in instruction.doseAndRate or [])
+        rate = _rated(instruction)
         repeat = instruction.timing.repeat if instruction.timing is not None else None
         lasts = _one_duration(instruction)
         if lasts is not None and lasts >= 24:
@@ -773,6 +790,24 @@ def _delivery(dosage: list[Any], says_continuous: set[str]) -> Literal["continuo
         else:
             unknown = True
     return "intermittent" if intermittent and not unknown else "unknown"
+
+
+def _rated(instruction: Any) -> bool:
+    return any(dose.rateQuantity is not None or dose.rateRatio is not None or dose.rateRange is not None
+               for dose in instruction.doseAndRate or [])
+
+
+def _given_as(dosage: list[Any], delivery: str, injection_route: bool,
+              says_infusion: bool) -> Literal["injection", "infusion", "unknown"]:
+    """Injection or infusion (criteria README): a rate, a pump or infusion named in the dosage
+    text or timing, or a continuous delivery make an infusion; by an injection route
+    (terminology.yaml `timing.injection_routes`: subcutaneous), a dose with a frequency and no
+    rate is an injection; anything else cannot be told."""
+    if any(_rated(instruction) for instruction in dosage) or says_infusion or delivery == "continuous":
+        return "infusion"
+    repeats = any(d.timing is not None and d.timing.repeat is not None and d.timing.repeat.frequency is not None
+                  for d in dosage)
+    return "injection" if injection_route and repeats else "unknown"
 
 
 # Several instructions state one regimen: the first of these that one of them states (a scheduled
@@ -880,22 +915,71 @@ def _one_duration(instruction: Any) -> float | None:
     return None
 
 
-def _amount(quantity: Any, per_unit: dict[str, Any]) -> float | None:
-    """A quantity in the unit of a table (mL, mg), also the numerator of a rate (mL/h, mg/h)."""
+def _amount(quantity: Any, per_unit: dict[str, Any], weight_kg: float | None = None) -> float | None:
+    """A quantity in the unit of a table (mL, mg), also the numerator of a rate (mL/h, mg/h). A
+    quantity per kg of body weight (5 mg/kg, 0.1 mg/kg/h) is an amount only times the weight:
+    read without one, "5 mg/kg" would be 5 mg."""
     if quantity is None or quantity.value is None:
         return None
     # As printed: "ML" (RxNorm style) or "µg" read as mL and ug (criteria README, "Units as written").
-    unit = fold((quantity.code or quantity.unit or "").split("/")[0])
+    unit, *per = (fold(part) for part in (quantity.code or quantity.unit or "").split("/"))
     factor = next((f for name, f in per_unit.items() if fold(name) == unit), None)
-    return float(Decimal(str(quantity.value)) * factor) if factor is not None else None
+    if factor is None:
+        return None
+    amount = Decimal(str(quantity.value)) * factor
+    if _PER_KG in per:
+        if weight_kg is None:
+            return None
+        amount *= Decimal(str(weight_kg))
+    return float(amount)
 
 
 def _millilitres(quantity: Any) -> float | None:
     return _amount(quantity, _ML_PER_UNIT)
 
 
-def _milligrams(quantity: Any) -> float | None:
-    return _amount(quantity, _MG_PER_UNIT)
+def _milligrams(quantity: Any, weight_kg: float | None = None) -> float | None:
+    return _amount(quantity, _MG_PER_UNIT, weight_kg)
+
+
+def _dose_per_kg(dosage: list[Any], weight_kg: float | None) -> float | None:
+    """One dose in mg/kg (criteria README "Strength, volume and dose"): the largest dose of the
+    order, written per kg (5 mg/kg) or in mg over the weight; None when no dose tells it."""
+    found: list[float] = []
+    for instruction in dosage:
+        for dose in instruction.doseAndRate or []:
+            quantity = dose.doseQuantity
+            written = (quantity.code or quantity.unit or "") if quantity is not None else ""
+            if _PER_KG in (fold(p) for p in written.split("/")[1:]):
+                per_kg = _amount(quantity, _MG_PER_UNIT, 1.0)
+            else:
+                milligrams = _milligrams(quantity)
+                per_kg = milligrams / weight_kg if milligrams is not None and weight_kg else None
+            if per_kg is not None:
+                found.append(per_kg)
+    return round(max(found), 6) if found else None
+
+
+def _weight_kg(observations: list[ObservationFact], terminology: Terminology, as_of: dt.date,
+               warnings: list[Problem]) -> float | None:
+    """The most recent body weight within the window (terminology.yaml `dose_per_kg`) before the
+    as-of date, in kg (pounds converted); a value in a unit that is no weight is not used."""
+    reading = terminology.dose_per_kg
+    if reading is None:
+        return None
+    wanted = set(reading.weight)
+    usable: list[tuple[dt.date, float]] = []
+    for observation in observations:
+        if not wanted.intersection(observation.vs) or observation.date is None or observation.value is None \
+                or observation.comparator or not 0 <= (as_of - observation.date).days <= reading.within_days:
+            continue
+        kg = terminology.units.convert(observation.value, observation.unit, "kg", observation.vs)
+        if kg is None:
+            warnings.append(Problem(source=observation.ref, element="Observation.valueQuantity", severity="warning",
+                                    message="a body weight in a unit that is no weight: not used"))
+        elif kg > 0:
+            usable.append((observation.date, kg))
+    return max(usable, key=lambda dated: dated[0])[1] if usable else None
 
 
 # Dose units that count tablets or capsules ("2 {tbl}"): the dose is then the mass per unit in the name.
@@ -903,13 +987,14 @@ _SOLID_UNITS = {"tab", "tabs", "tablet", "tablets", "{tbl}", "tbl", "{tab}", "{t
                 "cap", "caps", "capsule", "capsules", "{cap}", "{capsule}", "{capsules}"}
 
 
-def _daily_dose_mg(dosage: list[Any], unit_mg: float | None, codes: dict[str, float]) -> float | None:
+def _daily_dose_mg(dosage: list[Any], unit_mg: float | None, codes: dict[str, float],
+                   weight_kg: float | None = None) -> float | None:
     """mg a day (a page's dose limit or dose history): a dose in mass units, or in tablets times
     the mass per tablet the drug's name states, x administrations a day (a timing code such as
     BID when the timing has no period)."""
 
     def milligrams(quantity: Any) -> float | None:
-        mass = _milligrams(quantity)
+        mass = _milligrams(quantity, weight_kg)
         if mass is None and unit_mg is not None and quantity is not None and quantity.value is not None \
                 and (quantity.code or quantity.unit or "").lower() in _SOLID_UNITS:
             return float(quantity.value) * unit_mg

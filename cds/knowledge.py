@@ -115,6 +115,9 @@ def load(folder: Path) -> Knowledge:
         classifier = DrugClassifier(terminology, valuesets)
     except (ValueSetError, ValueError, OSError) as exc:
         raise RulesetError(str(exc)) from exc
+    weights = terminology.dose_per_kg.weight if terminology.dose_per_kg else []
+    if unknown_weights := [v for v in weights if v not in valuesets.by_id]:
+        raise RulesetError(f"{folder / 'terminology.yaml'}: dose_per_kg.weight: unknown value sets {unknown_weights}")
     rulesets: dict[str, Ruleset] = {}
     for path in sorted(folder.glob("S*.yaml")):
         ruleset = load_ruleset(path)
@@ -138,7 +141,7 @@ def load(folder: Path) -> Knowledge:
     texts = TextMatcher([*(p for r in parsed.values() for clause in r.clauses for p in phrases(clause.node)),
                          *(p for r in rulesets.values() for claim in r.routing.claims if claim.record_procedures
                            for entry in claim.record_procedures.any for p in entry.not_followed_by),
-                         *terminology.timing.continuous])
+                         *terminology.timing.continuous, *terminology.timing.infusion])
     words = terminology.result_words
     results = ResultMatcher([p for r in parsed.values() for clause in r.clauses for t in terms(clause.node)
                              for p in t.spec.get("value_text", ())], words.forms, words.interpretation)
@@ -165,6 +168,9 @@ def _types_read(term: Term) -> set[str]:
     MedicationRequests only, so it must not make the hooks prefetch Procedures."""
     if term.kind == "record":
         return {_RECORD_TYPES[p] for p in term.spec["empty"] if p in _RECORD_TYPES}
+    if term.kind == "medication" and "dose_per_kg_mg" in term.spec:
+        # A dose in mg is per kg over the most recent body weight (terminology.yaml dose_per_kg).
+        return {"Observation"}
     return {_TERM_TYPES[term.kind]} if term.kind in _TERM_TYPES else set()
 
 

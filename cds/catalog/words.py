@@ -112,6 +112,11 @@ def _medication(spec: dict[str, Any]) -> Words:
         parts.append(f"by the {_or(spec['route'])} route")
     if "route_class" in spec:
         parts.append(f"by a route that is {_or(spec['route_class'])}")
+    if "route_labelled" in spec:
+        parts.append(f"by a route its product's label allows, {_or(spec['route_labelled'])} (no route stated: "
+                     f"every route its label names is one of these)")
+    if "given_as" in spec:
+        parts.append(f"given as {_or([_GIVEN_AS[g] for g in spec['given_as']])}")
     if "delivery" in spec:
         parts.append(f"given {_or([_ADVERB.get(d, d) for d in spec['delivery']])}" if spec["delivery"] != ["unknown"]
                      else "whose delivery (continuous or intermittent) cannot be told")
@@ -141,6 +146,9 @@ def _medication(spec: dict[str, Any]) -> Words:
     return Words(text=text)
 
 
+_GIVEN_AS = {"injection": "an injection (a dose with a frequency and no rate)",
+             "infusion": "an infusion (a rate, a pump or a continuous timing)",
+             "unknown": "an administration that cannot be told injection or infusion"}
 _ADVERB = {"continuous": "continuously", "intermittent": "intermittently"}
 _REGIMEN_WORDS = {"on-demand": "an on-demand regimen (as needed)",
                   "short-course": "a short course (bounded to 14 days or less)",
@@ -148,7 +156,9 @@ _REGIMEN_WORDS = {"on-demand": "an on-demand regimen (as needed)",
                   "not-stated": "no regimen (no frequency, period, bounds or as-needed)"}
 _MEASURES = (("interval_hours", "dosing interval", "h"), ("daily_volume_ml", "daily volume", "mL"),
              ("infused_day_volume_ml", "volume on a day it is infused", "mL"),
-             ("daily_dose_mg", "daily dose", "mg"), ("duration_hours", "infusion duration", "h"),
+             ("daily_dose_mg", "daily dose", "mg"),
+             ("dose_per_kg_mg", "dose per kg of body weight (a dose per kg, or the dose over the most recent weight)",
+              "mg/kg"), ("duration_hours", "infusion duration", "h"),
              ("planned_days", "planned duration (start to stated end)", "days"))
 
 

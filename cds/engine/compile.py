@@ -190,9 +190,11 @@ def _medication(spec: dict[str, Any], therapy: str, derived: str | None) -> dict
     if "ingredient" in spec:
         parts.append(_any_item("ingredients", spec["ingredient"]))
     for key, field in (("route", "route"), ("route_class", "route_class"), ("status", "status"),
-                       ("delivery", "delivery"), ("regimen", "regimen")):
+                       ("delivery", "delivery"), ("regimen", "regimen"), ("given_as", "given_as")):
         if key in spec:
             parts.append(_one_of(field, spec[key]))
+    if "route_labelled" in spec:
+        parts.append(_one_of("label_route", _labelled(spec["route_labelled"])))
     if spec.get("order") is True:
         parts.append(_any_item("order_for", [therapy]))
     elif spec.get("order") is False:
@@ -217,6 +219,14 @@ def _medication(spec: dict[str, Any], therapy: str, derived: str | None) -> dict
         if measure in spec:
             parts += _compare(measure, spec[measure])
     return {"$and": parts}
+
+
+def _labelled(routes: list[str]) -> list[str]:
+    """The `label_route` values a page claiming `routes` accepts: a stated route among them, or,
+    with none stated, labelled routes all among them (every combination, joined as
+    cds/terminology/drugs.py `label_route` joins them)."""
+    ordered = sorted(set(routes))
+    return ["+".join(c) for n in range(1, len(ordered) + 1) for c in itertools.combinations(ordered, n)]
 
 
 def _service_order(spec: dict[str, Any], therapy: str, derived: str | None) -> dict[str, Any]:

@@ -38,6 +38,9 @@ class DrugClass(BaseModel):
     # A combination product named by its ingredients: every one must be named in the text
     # ("hydralazine ... / isosorbide dinitrate ..."); ingredient terms name it "a with b".
     combinations: list[list[str]] = []
+    # The routes the product's label allows (route names of `routes`): an order naming no route
+    # is read by them (criteria README "No route given, several labelled routes").
+    labelled_routes: list[str] = []
     sources: list[str]
 
     def names(self) -> list[str]:
@@ -71,6 +74,22 @@ class Timing(BaseModel):
     # A course bounded to this many days or fewer is a short course (criteria README "Regimen
     # from timing"); None: no order is read as a short course.
     short_course_days: float | None = None
+    # Words of the dosage text or timing code naming a pump or an infusion: such an order is an
+    # infusion, not an injection (criteria README "Injection or infusion").
+    infusion: list[str] = []
+    # Routes by which a dose with a frequency and no rate is an injection (subcutaneous).
+    injection_routes: list[str] = []
+    sources: list[str] = []
+
+
+class DosePerKg(BaseModel):
+    """How an order's dose per kg is read (terminology.yaml `dose_per_kg`; criteria README
+    "Strength, volume and dose": the dose / the most recent weight within N days)."""
+
+    model_config = ConfigDict(extra="forbid")
+    # Value sets of the body-weight observations read, their values converted to kg.
+    weight: list[str]
+    within_days: int
     sources: list[str] = []
 
 
@@ -87,6 +106,8 @@ class Terminology(BaseModel):
     dose_forms: dict[str, str]
     units: Units
     timing: Timing = Timing()
+    # None: no order has a dose per kg unless its dose is written per kg.
+    dose_per_kg: DosePerKg | None = None
     result_words: ResultWords = ResultWords()
     # Words of a drug's name that name no active ingredient (units, containers, vehicles,
     # "in", "with"): with the words of dose forms and route words they are what a name may hold
@@ -126,6 +147,22 @@ class Drug(BaseModel):
     pack_ml: float | None = None
     # The mass one tablet or capsule holds, in mg, when the name states one ("40 MG Oral Tablet").
     unit_mg: float | None = None
+    # The route as the label reads it (`label_route`); None: neither the order nor a label tells.
+    label_route: str | None = None
+
+
+# A stated route the product's label does not allow.
+OFF_LABEL = "off-label"
+
+
+def label_route(stated: str | None, form_route: str | None, labelled: set[str]) -> str | None:
+    """The route of an order read with its product's label (criteria README "No route given,
+    several labelled routes"): a stated route the label allows (or any, when no label is known),
+    `OFF_LABEL` for one it does not; with no route stated, the labelled routes joined by "+"
+    (one route: that route), else the route of the dose form."""
+    if stated is not None:
+        return OFF_LABEL if labelled and stated not in labelled else stated
+    return "+".join(sorted(labelled)) if labelled else form_route
 
 
 def combination_name(ingredients: list[str]) -> str:
@@ -179,8 +216,9 @@ class DrugClassifier:
             key=lambda item: -len(item[0]),
         )
         unknown = {r for r in terminology.dose_forms.values()} - set(terminology.routes.classes)
+        unknown |= {r for c in terminology.drug_classes.values() for r in c.labelled_routes} - set(terminology.routes.classes)
         if unknown:
-            raise ValueError(f"terminology.yaml: dose forms name routes with no class: {sorted(unknown)}")
+            raise ValueError(f"terminology.yaml: dose forms or labelled routes name routes with no class: {sorted(unknown)}")
         self._plain_words = {w for text in [*terminology.name_words, *terminology.dose_forms,
                                             *terminology.routes.words] for w in _WORD.findall(text.lower())}
         # Ingredient and brand names by their words: a drug's name is then looked up by its runs of
@@ -237,7 +275,11 @@ class DrugClassifier:
         other_words = sorted(w for w in unbracketed - explained - self._plain_words if len(w) > 1)
         raw = " ".join(names).lower()
         strengths = {n: value for n in ingredients if (value := _strength(n, raw)) is not None}
-        route_name = self._route(route, route_text) or self._dose_form(names)
+        stated = self._route(route, route_text)
+        route_name = stated or self._dose_form(names)
+        # A drug in several labelled classes is allowed only what every one of them allows.
+        labels = [set(self.terminology.drug_classes[c].labelled_routes) for c in sorted(classes)]
+        labelled = set.intersection(*[l for l in labels if l]) if any(labels) else set()
         if route_name is not None:
             route_class: RouteClass = self.terminology.routes.classes.get(route_name, "unknown")
         elif words.intersection(self.terminology.non_invasive_only_ingredients):
@@ -254,6 +296,7 @@ class DrugClassifier:
             strengths=strengths,
             pack_ml=_pack_ml(names),
             unit_mg=_unit_mg(names),
+            label_route=label_route(stated, route_name, labelled),
         )
 
     def _precede(self, classes: set[str], named: dict[str, set[str]]) -> set[str]:
