@@ -29,15 +29,18 @@ def decide_status(
 
 
 def assess(ruleset: Ruleset, outcome: Outcome, has_order: bool, service_codes: list[str] | None = None,
-           documented: frozenset[str] = frozenset()) -> Assessment:
-    """documented: documentation items already attested (DTR answers): not listed as needed."""
+           documented: frozenset[str] = frozenset(), adjuncts: list[str] | None = None) -> Assessment:
+    """documented: documentation items already attested (DTR answers): not listed as needed.
+    adjuncts: the orders serving this therapy's orders (criteria README "Adjunct orders"): the
+    order criterion's evidence lists them with the orders they serve."""
     results = outcome.criteria
     matches = outcome.matches
     criteria = [
         CriterionResult(
             id=c.id, kind=c.kind, required=c.required, result=results[c.id].result,
             category=results[c.id].category, text=c.text.strip(), reason=results[c.id].reason,
-            evidence=results[c.id].evidence,
+            evidence=[*results[c.id].evidence, *(r for r in adjuncts or [] if r not in results[c.id].evidence)]
+            if c.id == ruleset.routing.criterion else results[c.id].evidence,
         )
         for c in ruleset.criteria
     ]

@@ -40,7 +40,7 @@ RECORD_PARTS = {"procedures", "immunizations", "medication_history"}
 # Terms about the patient's data: the ones `none:` may negate.
 DATA_TERMS = {"condition", "medication", "service_order", "patient", "course", "observation",
               "procedure", "immunization", "record", "medication_classes", "conditions_count", "observation_ratio",
-              "orders_total"}
+              "orders_total", "pregnancy"}
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ class Derived:
     """A fact computed from the record before the rules run, shared by the terms naming it."""
 
     key: str
-    kind: str           # observation | observation_ratio | medication_classes | conditions_count | orders_total
+    kind: str           # observation | observation_ratio | medication_classes | conditions_count | orders_total | pregnancy
     spec: dict[str, Any]
 
 
@@ -273,8 +273,10 @@ def _medication(spec: Any, scope: Scope) -> Term:
     if "given_as" in spec:
         parsed["given_as"] = _names(spec, "given_as", GIVEN_AS, scope, "medication")
     if "order" in spec:
-        if not isinstance(spec["order"], bool):
-            raise RulesetError(f"{scope.where}: medication.order: true or false")
+        # other: another draft order of the same call that this therapy does not claim (criteria
+        # README "Other pages' orders": a duplicate drug drafted with the order).
+        if not isinstance(spec["order"], bool) and spec["order"] != "other":
+            raise RulesetError(f"{scope.where}: medication.order: true, false or other")
         parsed["order"] = spec["order"]
     if "status_reason" in spec:
         parsed["status_reason"] = bool(spec["status_reason"])
@@ -509,6 +511,48 @@ def _orders_total(spec: Any, scope: Scope) -> Term:
     return Term("orders_total", {**base, "value": compare}, key)
 
 
+def _pregnancy(spec: Any, scope: Scope) -> Term:
+    """Pregnant at the as-of date (criteria README "Pregnancy context"), and the gestational age.
+    The windows, the pregnancy-status observation and the end codes are terminology.yaml
+    `pregnancy`; a page gives its pregnancy codes (`in`), may give its own end codes (`ended_by`)
+    and the observations that state gestational age (`gestational_age`)."""
+    spec = _check_keys(spec, {"in", "ended_by", "gestational_age", "weeks"}, scope, "pregnancy")
+    settings = scope.terminology.pregnancy
+    if settings is None:
+        raise RulesetError(f"{scope.where}: pregnancy: terminology.yaml has no pregnancy section")
+    if "in" not in spec and "weeks" not in spec:
+        raise RulesetError(f"{scope.where}: pregnancy: needs in (the page's pregnancy codes) or weeks")
+    if "weeks" in spec and "gestational_age" not in spec:
+        raise RulesetError(f"{scope.where}: pregnancy.weeks: needs gestational_age (the page's observations)")
+    age = settings.gestational_age
+    base: dict[str, Any] = {
+        "in": tuple(_valuesets(spec, "in", scope, "pregnancy")) if "in" in spec else (),
+        "ended_by": tuple(_valuesets(spec, "ended_by", scope, "pregnancy") if "ended_by" in spec
+                          else _known_sets(settings.ended_by, scope, "pregnancy.ended_by")),
+        "status_observations": tuple(_known_sets(settings.status_observations, scope, "pregnancy")),
+        "pregnant_answers": tuple(_known_sets(settings.pregnant_answers, scope, "pregnancy")),
+        # Read as results in words (cds/knowledge.py registers them with the `value_text` phrases).
+        "result_words": tuple(settings.pregnant_words + settings.not_pregnant_words),
+        "pregnant_words": tuple(settings.pregnant_words), "not_pregnant_words": tuple(settings.not_pregnant_words),
+        "condition_days": settings.condition_days, "observation_days": settings.observation_days,
+        "ga_days": age.within_days, "ga_over_weeks": age.over_weeks, "ga_unit": age.unit,
+        "ga_prefix": age.week_codes.prefix, "ga_ranges": tuple(sorted(age.week_codes.ranges.items())),
+    }
+    if "gestational_age" in spec:
+        base["gestational_age"] = tuple(_valuesets(spec, "gestational_age", scope, "pregnancy"))
+    parsed: dict[str, Any] = {}
+    if "in" in spec:
+        parsed["pregnant"] = True
+    if "weeks" in spec:
+        parsed["weeks"] = _compare(spec["weeks"], scope, "pregnancy.weeks")[0]
+    key = _derive("pregnancy", base, scope)
+    return Term("pregnancy", {**base, **parsed}, key)
+
+
+def _known_sets(ids: list[str], scope: Scope, term: str) -> list[str]:
+    return _names({"sets": ids}, "sets", set(scope.valuesets.by_id), scope, term)
+
+
 def _procedure(spec: Any, scope: Scope) -> Term:
     spec = _check_keys(spec, {"in", "within_days", "before", "not_followed_by"}, scope, "procedure", {"in"})
     parsed: dict[str, Any] = {"in": _valuesets(spec, "in", scope, "procedure")}
@@ -572,6 +616,7 @@ _TERMS: dict[str, Callable[[Any, Scope], Term]] = {
     "observation": _observation,
     "observation_ratio": _observation_ratio,
     "orders_total": _orders_total,
+    "pregnancy": _pregnancy,
     "procedure": _procedure,
     "immunization": _immunization,
     "record": _record,

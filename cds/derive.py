@@ -15,6 +15,7 @@ from typing import Any
 from .conditions import Derived
 from .facts import MedicationFact, ObservationFact, PatientFacts
 from .fhir.errors import Problem
+from .pregnancy import pregnancy
 from .terminology.units import Units
 from .texts import phrase_flag
 
@@ -393,4 +394,5 @@ _COMPUTE = {
     "observation_ratio": _observation_ratio,
     "medication_classes": _medication_classes,
     "conditions_count": _conditions_count,
+    "pregnancy": pregnancy,
 }

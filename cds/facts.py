@@ -24,8 +24,9 @@ from pydantic import BaseModel, PrivateAttr
 from .fhir.dates import day as _day
 from .fhir.errors import Problem
 from .fhir.record import PatientRecord
+from .adjuncts import Drafted, link_keys, served
 from .routing import RecordView, claiming
-from .ruleset import Course, Ruleset
+from .ruleset import Adjunct, Course, Ruleset
 from .terminology import Coding, DrugClassifier, Terminology, ValueSets
 from .terminology import icd10cm
 from .terminology.units import fold
@@ -45,6 +46,8 @@ _DAYS_PER_UNIT = {"d": 1, "day": 1, "days": 1, "wk": 7, "week": 7, "weeks": 7, "
                   "month": 30, "months": 30, "h": Decimal(1) / 24, "hour": Decimal(1) / 24}
 _HOURS_PER_UNIT = {"h": 1, "d": 24, "wk": 168, "mo": 720, "min": Decimal(1) / 60, "s": Decimal(1) / 3600}
 _ML_PER_UNIT = {"ml": 1, "mL": 1, "L": 1000, "l": 1000, "dL": 100, "cL": 10}
+# An onsetAge's UCUM units in days.
+_DAYS_PER_AGE_UNIT = {"a": 365.25, "mo": 30.4375, "wk": 7, "d": 1}
 _MG_PER_UNIT = {"mg": 1, "g": 1000, "ug": Decimal("0.001"), "mcg": Decimal("0.001")}
 # The denominator of a dose per kg of body weight (mg/kg), as fold reads it.
 _PER_KG = "kg"
@@ -72,8 +75,8 @@ class ConditionFact(BaseModel):
     codes: list[str]
     display: str
     onset: str | None = None
-    # When it happened (criteria README): the onset (dateTime, period start, or age from the birth
-    # date), else recordedDate; what a condition window counts from.
+    # When it happened (criteria README "When a condition happened"): onsetDateTime, onsetPeriod.start
+    # or onsetAge from the birth date, else recordedDate; None: a windowed reading cannot tell.
     date: dt.date | None = None
     # Flags of the rulesets' phrases found in the code's text or displays (cds/texts.py).
     texts: list[str] = []
@@ -90,6 +93,10 @@ class MedicationFact(BaseModel):
     routed_to: list[str] = []
     classes: dict[str, bool]
     ingredients: list[str]
+    # A draft order of this call: under evaluation, or drafted beside the selections and not
+    # selected (order-select's draftOrders). Read by `order: other` (criteria README "Other
+    # pages' orders"); its routed_to is judged beside the call's other drafts.
+    drafted: bool = False
     # Read by routing only (cds/routing.py), never by the rules.
     other_words: list[str] = []
     strengths: dict[str, float] = {}
@@ -130,6 +137,16 @@ class MedicationFact(BaseModel):
     planned_days: float | None = None
     # The regimen its timing states (criteria README "Regimen from timing").
     regimen: Literal["on-demand", "short-course", "scheduled", "not-stated"] = "not-stated"
+    # Read by routing only: one dose (a premedication, cds/adjuncts.py), the largest dose of one
+    # administration in mg, and what links the request to others drafted with it (its
+    # groupIdentifier, the requests its basedOn names).
+    single_dose: bool = False
+    dose_mg: float | None = None
+    group: str | None = None
+    based_on: list[str] = []
+    # The therapies whose orders this order serves as an adjunct (premedication, diluent,
+    # additive): it is assessed with them, and claimed by no page (order_for is empty).
+    adjunct_to: list[str] = []
 
     @property
     def history(self) -> bool:
@@ -138,8 +155,9 @@ class MedicationFact(BaseModel):
 
     @property
     def counts(self) -> bool:
-        """What the rules see of the requests: the orders under evaluation and the history."""
-        return self.order or self.history
+        """What the rules see of the requests: the drafts of the call (the orders under evaluation
+        among them) and the history."""
+        return self.order or self.drafted or self.history
 
 
 class ObservationFact(BaseModel):
@@ -270,6 +288,13 @@ class PatientFacts(BaseModel):
         """Each order under evaluation (medication or service) -> the therapies claiming it."""
         return {o.ref: o.order_for for o in [*self.medications, *self.service_orders] if o.order_for}
 
+    def adjuncts(self, therapy: str) -> list[str]:
+        """The orders under evaluation that serve this therapy's orders (premedication, diluent,
+        additive: cds/adjuncts.py), when it has an order under evaluation to serve."""
+        if not self.has_order(therapy):
+            return []
+        return [m.ref for m in self.medications if m.order and therapy in m.adjunct_to]
+
     def unread_orders(self, therapy: str) -> list[str]:
         """The therapy's orders whose drug cannot be read."""
         return [m.ref for m in self.medications if therapy in m.order_for and m.drug_unread]
@@ -357,17 +382,20 @@ def build_facts(
     order_refs: set[str] | None = None,
     texts: TextMatcher | None = None,
     results: ResultMatcher | None = None,
+    adjuncts: Sequence[Adjunct] = (),
 ) -> PatientFacts:
     """Every fact of one patient, once for all therapies; order_refs names the orders under
     evaluation (None: every draft MedicationRequest and ServiceRequest); texts, the rulesets'
     phrases (cds.knowledge.Knowledge.texts), matched here once per Condition, Observation and
-    MedicationRequest; results, the phrases results are read for (`value_text`, with word forms)."""
+    MedicationRequest; results, the phrases results are read for (`value_text`, with word forms);
+    adjuncts, the orders that serve others (rulesets/routing.yaml)."""
     warnings = list(record.warnings)
     texts = texts or TextMatcher()
     results = results or ResultMatcher()
     patient = PatientFact(ref=record.reference, age_years=_age(record.patient.birthDate, as_of),
                           age_days=_age_days(record.patient.birthDate, as_of), as_of=as_of)
-    conditions = [_condition(ref, c, valuesets, warnings, texts, record.patient.birthDate) for ref, c in record.conditions]
+    born = _day(record.patient.birthDate)
+    conditions = [_condition(ref, c, valuesets, warnings, texts, born) for ref, c in record.conditions]
     observations = [o for ref, obs in record.observations
                     for o in _observations(ref, obs, valuesets, texts, results, warnings)]
     weight_kg = _weight_kg(observations, classifier.terminology, as_of, warnings)
@@ -383,7 +411,7 @@ def build_facts(
                             if (p := _procedure(ref, proc, valuesets, texts)) is not None])
     immunizations = [i for ref, given in record.immunizations
                      if (i := _immunization(ref, given, valuesets)) is not None]
-    _route_orders(medications, service_orders, rulesets, RecordView(procedures, len(record.procedures), as_of))
+    _route_orders(medications, service_orders, rulesets, adjuncts, RecordView(procedures, len(record.procedures), as_of))
     courses = {
         r.therapy: [c for course in r.courses if (c := _course(course, medications)) is not None]
         for r in rulesets
@@ -396,16 +424,40 @@ def build_facts(
 
 
 def _route_orders(medications: list[MedicationFact], service_orders: list[ServiceOrderFact],
-                  rulesets: list[Ruleset], record: RecordView) -> None:
-    """Which therapies claim each order, judged beside the other orders of the request (a bag
-    beside another therapy's drug or service request is its diluent): first each alone, then
-    each beside the others' first answers."""
+                  rulesets: list[Ruleset], adjuncts: Sequence[Adjunct], record: RecordView) -> None:
+    """Which therapies claim each order: first each alone; then, beside the orders drafted with
+    it (criteria README "Adjunct orders"), an order that is another's premedication, diluent or
+    additive is claimed by no page and serves that order's therapies instead (cds/adjuncts.py).
+    The second look reads the others' first answers, so a bag beside a premedication and a
+    chemotherapy order serves the chemotherapy only."""
     # The request's drafts: the orders under evaluation, and drafts not selected (order-select
     # evaluates the selections, yet the draftOrders bundle holds the rest of the order set).
     drafts = [m for m in medications if m.order or m.status == "draft"]
-    for order in (m for m in medications if m.order):
-        others = [o.routed_to for o in drafts if o is not order] + [o.order_for for o in service_orders]
-        order.order_for = claiming(order, rulesets, beside=others, record=record)
+    alone = {id(m): claiming(m, rulesets, record=record) for m in drafts}
+    claimed = dict(alone)
+    for _ in range(2):
+        serves = {id(m): served(m, alone[id(m)], _drafted_with(m, drafts, medications, service_orders, claimed),
+                                adjuncts, record) for m in drafts}
+        claimed = {key: [] if serves[key] else alone[key] for key in alone}
+    for draft in drafts:
+        # Every draft, selected or not, is read by other therapies' `order: other` terms with
+        # the answer judged beside the call's other drafts.
+        draft.drafted = True
+        draft.routed_to = claimed[id(draft)]
+        if draft.order:
+            draft.order_for, draft.adjunct_to = list(draft.routed_to), serves[id(draft)]
+
+
+def _drafted_with(order: MedicationFact, drafts: list[MedicationFact], medications: list[MedicationFact],
+                  service_orders: list[ServiceOrderFact], claimed: dict[int, list[str]]) -> list[Drafted]:
+    """The orders drafted with one (README "Adjunct orders"): the request's other drafts and
+    service orders, and any request sharing its groupIdentifier or named by its basedOn (a
+    signed one judged alone, as history is)."""
+    found = [Drafted(claimed[id(o)], o) for o in drafts if o is not order]
+    found += [Drafted(o.order_for, None) for o in service_orders]
+    found += [Drafted(o.routed_to, o) for o in medications
+              if id(o) not in claimed and (order.group is not None and o.group == order.group or o.ref in order.based_on)]
+    return found
 
 
 def _service_order(ref: str, request: ServiceRequest, rulesets: list[Ruleset],
@@ -588,22 +640,8 @@ def _first_code(concept: Any) -> str | None:
     return None
 
 
-def _condition_date(condition: Condition, birth: Any) -> dt.date | None:
-    """When a condition happened (criteria README): onsetDateTime, onsetPeriod.start or onsetAge
-    from the birth date, else recordedDate."""
-    if condition.onsetDateTime is not None:
-        return _day(condition.onsetDateTime)
-    if condition.onsetPeriod is not None and condition.onsetPeriod.start is not None:
-        return _day(condition.onsetPeriod.start)
-    age, born = condition.onsetAge, _day(birth)
-    if age is not None and age.value is not None and born is not None and (age.code or age.unit) in ("a", "yr", "years"):
-        return born.replace(year=born.year + int(age.value)) if (born.month, born.day) != (2, 29) \
-            else dt.date(born.year + int(age.value), 3, 1)
-    return _day(condition.recordedDate)
-
-
 def _condition(ref: str, condition: Condition, valuesets: ValueSets, warnings: list[Problem],
-               texts: TextMatcher, birth: Any = None) -> ConditionFact:
+               texts: TextMatcher, born: dt.date | None = None) -> ConditionFact:
     clinical = _first_code(condition.clinicalStatus)
     verification = _first_code(condition.verificationStatus)
     verified = verification not in EXCLUDED_VERIFICATION
@@ -626,8 +664,21 @@ def _condition(ref: str, condition: Condition, valuesets: ValueSets, warnings: l
     display = _label(condition.code) or "condition"
     onset = condition.onsetDateTime
     return ConditionFact(ref=ref, active=active, verified=verified, vs=sorted(memberships), codes=codes, display=display,
-                         onset=str(onset)[:10] if onset else None, date=_condition_date(condition, birth),
+                         onset=str(onset)[:10] if onset else None, date=_condition_day(condition, born),
                          texts=texts.match(*_texts(condition.code)))
+
+
+def _condition_day(condition: Condition, born: dt.date | None) -> dt.date | None:
+    """When the condition happened: its onset (a dateTime, a period's start, or an age counted
+    from the birth date), else the day it was recorded."""
+    onset = _day(condition.onsetDateTime, "first") or (
+        _day(condition.onsetPeriod.start, "first") if condition.onsetPeriod is not None else None)
+    age = condition.onsetAge
+    if onset is None and age is not None and age.value is not None and born is not None:
+        per = _DAYS_PER_AGE_UNIT.get(age.code or age.unit or "a")
+        if per is not None:
+            onset = born + dt.timedelta(days=int(float(age.value) * per))
+    return onset or _day(condition.recordedDate, "first")
 
 
 def _texts(concept: Any, codes: bool = False) -> list[str]:
@@ -701,10 +752,37 @@ def _medication(
         daily_dose_mg=_daily_dose_mg(dosage, drug.unit_mg, timing.interval_codes, weight_kg),
         dose_per_kg_mg=_dose_per_kg(dosage, weight_kg), weight_kg=weight_kg,
         planned_days=_planned_days(request), timing_texts=timing_texts, regimen=_regimen(dosage, timing.short_course_days),
+        single_dose=_single_dose(dosage, {c.casefold() for c in timing.once_codes}),
+        dose_mg=max((mg for d in dosage for r in d.doseAndRate or [] if (mg := _milligrams(r.doseQuantity)) is not None),
+                    default=None),
     )
+    fact.group, fact.based_on = link_keys(request.groupIdentifier, request.basedOn or [])
     # Judged alone here; an order is judged again beside the request's other orders (_route_orders).
     fact.routed_to = claiming(fact, rulesets)
     return fact
+
+
+def _single_dose(dosage: list[Any], once_codes: set[str]) -> bool:
+    """One dose (the pages' premedication rule): timing.repeat.count 1, a timing code meaning
+    once, or no frequency, period, rate or "as needed" at all."""
+    if len(dosage) > 1:
+        return False
+    for instruction in dosage:
+        timing = instruction.timing
+        repeat = timing.repeat if timing is not None else None
+        if repeat is not None and repeat.count == 1:
+            return True
+        code = timing.code if timing is not None else None
+        said = [code.text, *(c.code for c in code.coding or [])] if code is not None else []
+        if once_codes.intersection(w.casefold() for w in said if w):
+            return True
+        if instruction.asNeededBoolean or instruction.asNeededCodeableConcept is not None:
+            return False
+        if repeat is not None and (repeat.frequency is not None or repeat.period is not None):
+            return False
+        if any(r.rateQuantity is not None or r.rateRatio is not None for r in instruction.doseAndRate or []):
+            return False
+    return True
 
 
 def _planned_days(request: MedicationRequest) -> float | None:
@@ -1141,7 +1219,7 @@ def _course(course: Course, medications: list[MedicationFact]) -> CourseFact | N
 
 
 # What routing reads and no rule does: kept out of the engine's facts.
-_ROUTING_ONLY = {"other_words", "strengths"}
+_ROUTING_ONLY = {"other_words", "strengths", "single_dose", "dose_mg", "group", "based_on", "adjunct_to"}
 
 
 def _plain(fact: BaseModel) -> dict[str, Any]:

@@ -14,12 +14,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .adjuncts import load_adjuncts
 from .conditions import ParsedRuleset, Term, parse_ruleset, phrases, terms
 from .facts import PatientFacts, build_facts
 from .fhir.record import PatientRecord
 from .fhir.registry import BY_NAME
 from .engine import Engine, host
-from .ruleset import Ruleset, RulesetError, load_ruleset
+from .ruleset import Adjunct, Ruleset, RulesetError, load_ruleset
 from .terminology import DrugClassifier, Terminology, ValueSetError, ValueSets
 from .texts import ResultMatcher, TextMatcher
 
@@ -59,6 +60,8 @@ class Knowledge:
     texts: TextMatcher = TextMatcher()
     # The phrases results are read for (`value_text`), with the word forms of terminology.yaml.
     results: ResultMatcher = ResultMatcher()
+    # Orders that serve another page's order (rulesets/routing.yaml, cds/adjuncts.py).
+    adjuncts: list[Adjunct] = field(default_factory=list)
     # The rules of each set of therapies evaluated (all, or a --therapy choice), compiled together.
     _engines: dict[tuple[str, ...], Engine] = field(default_factory=dict, repr=False)
 
@@ -94,7 +97,7 @@ class Knowledge:
         """Every fact of one patient for these rulesets, once for all therapies (cds/facts.py):
         the one place facts are built from a record, so no caller forgets a piece of knowledge."""
         return build_facts(record, as_of, list(self.rulesets.values()), self.classifier, self.valuesets,
-                           order_refs, self.texts, self.results)
+                           order_refs, self.texts, self.results, self.adjuncts)
 
     @property
     def versions(self) -> dict[str, str]:
@@ -130,7 +133,6 @@ def load(folder: Path) -> Knowledge:
         rulesets[ruleset.therapy] = ruleset
     if not rulesets:
         raise RulesetError(f"{folder}: no ruleset files (S*.yaml)")
-    check_therapies_named(rulesets)
     parsed = {t: parse_ruleset(r, terminology, valuesets) for t, r in rulesets.items()}
     for therapy, ruleset_parsed in parsed.items():
         for clause in ruleset_parsed.clauses:
@@ -144,9 +146,11 @@ def load(folder: Path) -> Knowledge:
                          *terminology.timing.continuous, *terminology.timing.infusion])
     words = terminology.result_words
     results = ResultMatcher([p for r in parsed.values() for clause in r.clauses for t in terms(clause.node)
-                             for p in t.spec.get("value_text", ())], words.forms, words.interpretation)
+                             for p in (*t.spec.get("value_text", ()), *t.spec.get("result_words", ()))],
+                            words.forms, words.interpretation)
     knowledge = Knowledge(folder, terminology, valuesets, classifier, rulesets, parsed,
-                          reads=frozenset(read_types(parsed.values())), texts=texts, results=results)
+                          reads=frozenset(read_types(parsed.values())), texts=texts, results=results,
+                          adjuncts=load_adjuncts(folder, terminology, rulesets.values()))
     knowledge.engine()  # every therapy's rules compiled at load, not in the first evaluation
     # The knowledge lives as long as the process: its objects (about 250,000 with every page's
     # ruleset) leave the collector's generations, which each full collection would otherwise walk
@@ -158,7 +162,7 @@ def load(folder: Path) -> Knowledge:
 # Resource types read for every therapy; the others only when a rule reads them.
 _ALWAYS = {"Patient", "Medication", "Condition", "MedicationRequest", "ServiceRequest"}
 _TERM_TYPES = {"observation": "Observation", "observation_ratio": "Observation", "procedure": "Procedure",
-               "immunization": "Immunization"}
+               "immunization": "Immunization", "pregnancy": "Observation"}
 # What `record: {empty: [...]}` asks about: the type it reads (medication history is always read).
 _RECORD_TYPES = {"procedures": "Procedure", "immunizations": "Immunization"}
 
@@ -204,17 +208,6 @@ def check_routing(ruleset: Ruleset, terminology: Terminology, valuesets: ValueSe
         if problems:
             raise RulesetError(f"{here}: {'; '.join(problems)}")
         claim._only_names = {n for c in claim.only_classes for n in terminology.drug_classes[c].names()}
-
-
-def check_therapies_named(rulesets: dict[str, Ruleset]) -> None:
-    """Therapies a ruleset names (routing `beside_allowed`, `routed_to` of a medication term)
-    must be rulesets of the folder."""
-    for ruleset in rulesets.values():
-        for number, claim in enumerate(ruleset.routing.claims, start=1):
-            unknown = sorted(set(claim.beside_allowed) - set(rulesets))
-            if unknown:
-                raise RulesetError(f"{ruleset.file}: line {claim.line}: routing claim {number}: "
-                                   f"beside_allowed names no ruleset: {', '.join(unknown)}")
 
 
 @lru_cache(maxsize=4)

@@ -9,7 +9,8 @@ rule picks it (../shared/criteria/README.md, "Which therapy an order belongs to"
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+import operator
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -18,6 +19,10 @@ from .texts import phrase_flag
 
 if TYPE_CHECKING:
     from .models import Assessment
+
+
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    "lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge}
 
 
 class ProcedureLike(Protocol):
@@ -44,15 +49,15 @@ class OrderLike(Protocol):
     delivery: str
     other_words: list[str]
     strengths: dict[str, float]
+    single_dose: bool
+    dose_mg: float | None
 
 
-def claims(claim: Claim, order: OrderLike, therapy: str = "", beside: Iterable[Iterable[str]] | None = None,
-           record: RecordView | None = None) -> bool:
-    """Whether one claim of a routing block holds for a medication order of `therapy`.
+def claims(claim: Claim, order: OrderLike, record: RecordView | None = None) -> bool:
+    """Whether one claim of a routing block holds for a medication order.
 
-    `beside` holds, for each other order under evaluation in the same request, the therapies
-    that claim it; None (history, the claim audit) leaves `not_beside_other_therapies` unjudged.
-    `record` likewise: None leaves `record_procedures` unjudged.
+    `record`: what the record shows; None (history, the claim audit) leaves `record_procedures`
+    unjudged. Whether an order is another order's adjunct is judged apart (cds/adjuncts.py).
     An order whose drug cannot be read (a reference that does not resolve) is judged by what
     it tells besides the drug: any therapy might be its own, so it is kept, never dropped
     (history of an unknown drug is no therapy's)."""
@@ -74,10 +79,11 @@ def claims(claim: Claim, order: OrderLike, therapy: str = "", beside: Iterable[I
         return False
     if any(order.strengths.get(name, 0) > limit for name, limit in claim.percent_at_most.items()):
         return False
-    if claim.not_beside_other_therapies and beside is not None:
-        allowed = {therapy, *claim.beside_allowed}
-        if any(set(others) - allowed for others in beside):
-            return False
+    if claim.single_dose is not None and order.single_dose != claim.single_dose:
+        return False
+    if claim.dose_mg and not (order.dose_mg is not None and all(_OPS[op](order.dose_mg, limit)
+                                                                 for op, limit in claim.dose_mg.items())):
+        return False
     if claim.record_procedures is not None and record is not None:
         return _shown(claim.record_procedures, record)
     return True
@@ -103,14 +109,10 @@ def _shown(wanted: RecordProcedures, record: RecordView) -> bool:
     )
 
 
-def claiming(order: OrderLike, rulesets: Sequence[Ruleset],
-             beside: Iterable[Iterable[str]] | None = None, record: RecordView | None = None) -> list[str]:
-    """The therapies that claim a MedicationRequest, in ruleset (code) order; `beside`: the
-    therapies claiming each other order of the same request, `record`: what the record shows
-    (see `claims`)."""
-    others = None if beside is None else [list(b) for b in beside]
-    return [r.therapy for r in rulesets
-            if any(claims(c, order, r.therapy, others, record) for c in r.routing.claims)]
+def claiming(order: OrderLike, rulesets: Sequence[Ruleset], record: RecordView | None = None) -> list[str]:
+    """The therapies that claim a MedicationRequest judged alone, in ruleset (code) order;
+    `record`: what the record shows (see `claims`)."""
+    return [r.therapy for r in rulesets if any(claims(c, order, record) for c in r.routing.claims)]
 
 
 def one_answer(assessments: Sequence["Assessment"], rulesets: dict[str, Ruleset]) -> "Assessment":

@@ -32,7 +32,7 @@ from tests.test_fixtures import _cited
 from .cli_support import Ran, run_cds
 
 HERE = Path(__file__).resolve().parent / "language"
-RULESETS = ("S9999", "S9998", "S9997", "S9993", "S9961")
+RULESETS = ("S9999", "S9998", "S9997", "S9993", "S9996", "S9995", "S9990", "S9961")
 CASES = {c.name: c for r in RULESETS for c in case_files.load_file(HERE / "cases" / f"{r}.yaml")}
 
 
@@ -181,14 +181,19 @@ def test_history_and_removal_load_errors(folder: Path, tmp_path: Path, file: str
 ])
 def test_text_term_load_errors_name_file_and_line(folder: Path, tmp_path: Path, original: str, change: str,
                                                   message: str) -> None:
+    _refused(folder, tmp_path, "S9998.yaml", original, change, message)
+
+
+def _refused(folder: Path, tmp_path: Path, name: str, original: str, change: str, message: str) -> None:
+    """`cds rulesets check` refuses a copy of the folder with one file changed, naming file and line."""
     broken = tmp_path / "rulesets"
     shutil.copytree(folder, broken)
-    text = (broken / "S9998.yaml").read_text(encoding="utf-8")
+    text = (broken / name).read_text(encoding="utf-8")
     assert original in text
-    (broken / "S9998.yaml").write_text(text.replace(original, change, 1), encoding="utf-8")
+    (broken / name).write_text(text.replace(original, change, 1), encoding="utf-8")
     done = _check(broken)
     assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert "S9998.yaml: line" in done.stderr and message in done.stderr, done.stderr
+    assert f"{name}: line" in done.stderr and message in done.stderr, done.stderr
 
 
 def test_text_terms_in_words(folder: Path) -> None:
@@ -330,6 +335,55 @@ def test_order_select_judges_the_selected_bag_beside_the_drafts_not_selected() -
     import datetime as dt
     evaluation = evaluator.assess(record, dt.date(2026, 11, 22), orders={bag})
     assert "S9373" not in evaluation.claimed
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("classes: [anti-emetic, corticosteroid", "classes: [anti-emetc, corticosteroid", "unknown drug class anti-emetc"),
+    ("{therapies: [S9494], ingredients: [amphotericin b]}", "{therapies: [S9494], ingredients: [amphoterrible]}",
+     "unknown ingredient or brand amphoterrible"),
+    ("with:\n      - {therapies: [S9538]}", "with:\n      - {therapies: [transfusion]}", "transfusion is not a therapy id"),
+])
+def test_an_adjunct_list_naming_what_is_unknown_is_a_load_error(folder: Path, tmp_path: Path, old: str, new: str,
+                                                               message: str) -> None:
+    _refused(folder, tmp_path, "routing.yaml", old, new, message)
+
+
+def test_an_adjunct_is_answered_for_by_the_therapy_it_serves_and_only_with_that_order() -> None:
+    """criteria README "Adjunct orders": the diluent bag beside an antibiotic is the antibiotic's,
+    so the antibiotic's assessment (its card) answers for it; selected alone, it serves no order
+    under evaluation and nothing is assessed (no hydration card either)."""
+    import datetime as dt
+    from cds.evaluator import Evaluator
+    from cds.fhir import read_document
+    evaluator = Evaluator(default())
+    [record] = evaluator.records(read_document(_bundle(_NS, _CEFTRIAXONE), "test"))
+    bag = next(ref for ref, _ in record.medication_requests if ref.endswith("-order"))
+    drug = next(ref for ref, _ in record.medication_requests if ref.endswith("-m1"))
+    both = evaluator.assess(record, dt.date(2026, 11, 22), orders={bag, drug})
+    assert both.claimed == {"S9494": {bag, drug}}
+    assert evaluator.assess(record, dt.date(2026, 11, 22), orders={bag}).result is None
+
+
+@pytest.mark.parametrize(("name", "result"), [("S9996.beside/unclaimed-draft", "not-met"),
+                                              ("S9996.beside/active-history", "not-met"),
+                                              ("S9996.beside/alone", "met")])
+def test_order_select_reads_the_drafts_not_selected_as_other_orders_never_as_history(
+        folder: Path, name: str, result: str) -> None:
+    # criteria README "Other pages' orders": the apixaban drafted beside the selected opioid is
+    # another order of the call though order-select evaluates only the selection.
+    import datetime as dt
+    from cds.evaluator import Evaluator
+    from cds.fhir import read_document
+    loaded = cached(folder)
+    evaluator = Evaluator(loaded)
+    bundle = case_files.build(CASES[name], case_files.route_codes(loaded.terminology.routes.snomed))
+    [record] = evaluator.records(read_document(bundle, "test"))
+    opioid = next(ref for ref, _ in record.medication_requests if ref.endswith("-order"))
+    evaluation = evaluator.assess(record, dt.date(2026, 11, 22), orders={opioid}, therapies=["S9996"])
+    assert evaluation.claimed["S9996"] == {opioid}
+    assert evaluation.result is not None
+    beside = next(c for c in evaluation.result.assessment("S9996").criteria if c.id == "S9996.beside")
+    assert beside.result == result
 
 
 def test_observation_ratio_reads_the_latest_same_day_pair_and_refuses_an_unknown_unit() -> None:

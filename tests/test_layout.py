@@ -25,8 +25,11 @@ FLOORS: list[tuple[str, ...]] = [
     ("fhir", "models", "texts", "yamlfile", "listing", "private"),
     ("ruleset", "terminology", "render_text"),
     ("routing", "cases"),
+    # Which orders serve another page's order, read once the orders are routed alone.
+    ("adjuncts",),
     ("facts",),
-    ("conditions",),
+    # The pregnancy context is computed from the facts, as derive computes its other readings.
+    ("conditions", "pregnancy"),
     ("engine", "derive"),
     ("knowledge", "assess"),
     # The one way into an assessment; synth writes patients for the rulesets it is given.

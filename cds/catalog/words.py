@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from ..conditions import All, Any_, Compare, Node, Not, terms
-from ..ruleset import Claim
+from ..ruleset import Adjunct, Claim
 
 
 class Words(BaseModel):
@@ -100,6 +100,8 @@ def _medication(spec: dict[str, Any]) -> Words:
     subject = ("an order under evaluation" if order is True
                else "an earlier medication request (history, not the order: active, on-hold, completed or stopped)"
                if order is False
+               else "another draft order of the same request that this therapy does not claim"
+               if order == "other"
                else "a medication request")
     parts = []
     if "class" in spec:
@@ -270,6 +272,21 @@ def _immunization(spec: dict[str, Any]) -> Words:
     return Words(text=f"a completed immunization{_window(spec)}, its vaccine coded in", valuesets=list(spec["in"]))
 
 
+def _pregnancy(spec: dict[str, Any]) -> Words:
+    children = []
+    if "weeks" in spec:
+        children.append(Words(text=f"gestational age at the as-of date {_compared(spec['weeks'], 'weeks')} "
+                                   "(from the most recent of these observations, else a code stating the weeks)",
+                              valuesets=list(spec["gestational_age"])))
+    if not spec.get("pregnant"):
+        return children[0]
+    text = (f"the patient is pregnant at the as-of date: an active condition dated within "
+            f"{spec['condition_days']} days, not followed by a delivery or pregnancy-end code, or the most "
+            f"recent pregnancy-status observation within {spec['observation_days']} days saying pregnant; coded in")
+    return Words(text=text, valuesets=list(spec["in"]),
+                 children=[Words(text="ended by", valuesets=list(spec["ended_by"])), *children])
+
+
 def _record(spec: dict[str, Any]) -> Words:
     names = {"procedures": "no Procedure at all", "immunizations": "no Immunization at all", "medication_history": "no medication history (no active, on-hold, completed or stopped request besides the order)"}
     return Words(text="the record holds " + " and ".join(names[p] for p in spec["empty"]))
@@ -290,7 +307,18 @@ _TERMS = {"condition": _condition, "conditions_count": _conditions_count, "medic
           "medication_classes": _medication_classes, "service_order": _service_order, "patient": _patient,
           "course": _course, "observation": _observation, "observation_ratio": _observation_ratio,
           "orders_total": _orders_total, "procedure": _procedure, "immunization": _immunization, "record": _record,
+          "pregnancy": _pregnancy,
           "result": _result, "status": _status}
+
+
+_OP_WORDS = {"lt": "below", "le": "at most", "gt": "above", "ge": "at least"}
+
+
+def adjunct_words(therapy: str, adjuncts: list[Adjunct]) -> list[str]:
+    """The platform's adjunct rules (rulesets/routing.yaml) that concern a page: the orders it
+    gives up as adjuncts of other pages' orders, and those it keeps as adjuncts of its own."""
+    return [f"Adjunct ({a.id}): {a.text.strip()}" for a in adjuncts
+            if therapy in a.claimed_by or any(therapy in s.therapies for s in a.with_)]
 
 
 def claim_words(claim: Claim) -> str:
@@ -313,9 +341,10 @@ def claim_words(claim: Claim) -> str:
                      "named)")
     for name, limit in claim.percent_at_most.items():
         parts.append(f"with {name} at {limit:g}% or less (or no strength stated)")
-    if claim.not_beside_other_therapies:
-        besides = f" other than {_or(claim.beside_allowed)}" if claim.beside_allowed else ""
-        parts.append(f"not ordered in the same request as an order another therapy{besides} claims")
+    if claim.single_dose is not None:
+        parts.append("ordered as a single dose" if claim.single_dose else "ordered as several doses")
+    for op, limit in claim.dose_mg.items():
+        parts.append(f"with one dose {_OP_WORDS[op]} {limit:g} mg")
     if claim.record_procedures is not None:
         shown = [f"a completed procedure coded in {_or(p.in_)}"
                  + (f" within {p.within_days} days before the as-of date" if p.within_days is not None else "")

@@ -195,10 +195,19 @@ def _medication(spec: dict[str, Any], therapy: str, derived: str | None) -> dict
             parts.append(_one_of(field, spec[key]))
     if "route_labelled" in spec:
         parts.append(_one_of("label_route", _labelled(spec["route_labelled"])))
+    # Drafts of the call that are not under evaluation (order-select's other draftOrders) are
+    # facts only for `order: other`: they are neither an order nor history.
     if spec.get("order") is True:
         parts.append(_any_item("order_for", [therapy]))
     elif spec.get("order") is False:
-        parts.append({"order": False})
+        parts += [{"order": False}, {"drafted": False}]
+    elif spec.get("order") == "other":
+        # Neither this therapy's order nor a draft its routing claims (a bolus drafted with the
+        # infusion is the same course). Flags are present only when true (run.engine_view).
+        parts += [{"drafted": True}, {"$nex": {flag("order_for", therapy): 1}},
+                  {"$nex": {flag("routed_to", therapy): 1}}]
+    else:
+        parts.append({"$or": [{"order": True}, {"drafted": False}]})
     if "status_reason" in spec:
         parts.append({"status_reason": spec["status_reason"]})
     if "timing_text" in spec:
@@ -288,6 +297,15 @@ def _valued(spec: dict[str, Any], therapy: str, derived: str | None) -> dict[str
     return _derived(derived, therapy, *(_compare("value", spec["value"]) if "value" in spec else []))
 
 
+def _pregnancy(spec: dict[str, Any], therapy: str, derived: str | None) -> dict[str, Any]:
+    """Pregnant at the as-of date (cds/pregnancy.py), and the gestational age compared through its
+    bounds, as a measured value is (a range a cut-off straddles decides neither way)."""
+    parts: list[dict[str, Any]] = [{"pregnant": True}] if spec.get("pregnant") else []
+    if "weeks" in spec:
+        parts += _bounded(spec["weeks"])
+    return _derived(derived, therapy, *parts)
+
+
 def _procedure(spec: dict[str, Any], therapy: str, derived: str | None) -> dict[str, Any]:
     # A flag is present only when true (run.engine_view): "no later procedure names it" is its absence.
     later = [{"$nex": {flag("followed_by", phrase_flag(p)): 1}} for p in spec.get("not_followed_by", ())]
@@ -327,6 +345,7 @@ _PATTERNS: dict[str, Callable[[dict[str, Any], str, str | None], dict[str, Any]]
     "observation": _observation,
     "observation_ratio": _valued,
     "orders_total": _valued,
+    "pregnancy": _pregnancy,
     "procedure": _procedure,
     "immunization": _immunization,
     "record": _record,

@@ -33,7 +33,8 @@ Binding = list[dict[str, Any]]
 # Fact types matched by a value set (or a phrase): one in none of the sets a rule names is not asserted.
 _CODED = ("condition", "procedure", "immunization")
 _FACT_TYPE = {"service_order": "service-order", "observation": "derived", "medication_classes": "derived",
-              "conditions_count": "derived", "observation_ratio": "derived", "orders_total": "derived"}
+              "conditions_count": "derived", "observation_ratio": "derived", "orders_total": "derived",
+              "pregnancy": "derived"}
 
 
 @dataclass

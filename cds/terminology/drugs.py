@@ -74,6 +74,8 @@ class Timing(BaseModel):
     # A course bounded to this many days or fewer is a short course (criteria README "Regimen
     # from timing"); None: no order is read as a short course.
     short_course_days: float | None = None
+    # Timing codes (code or text) meaning a single dose (cds/facts.py `single_dose`).
+    once_codes: list[str] = []
     # Words of the dosage text or timing code naming a pump or an infusion: such an order is an
     # infusion, not an injection (criteria README "Injection or infusion").
     infusion: list[str] = []
@@ -93,6 +95,47 @@ class DosePerKg(BaseModel):
     sources: list[str] = []
 
 
+class WeekCodes(BaseModel):
+    """Condition codes that state the weeks of gestation: `prefix` plus the weeks in two digits,
+    except the codes of `ranges` (code -> [at least, under] weeks, either null: open; the code
+    itself null: it tells none)."""
+
+    model_config = ConfigDict(extra="forbid")
+    prefix: str
+    ranges: dict[str, tuple[float | None, float | None] | None] = {}
+
+
+class GestationalAge(BaseModel):
+    """How gestational age at the as-of date is read (criteria README "Pregnancy context")."""
+
+    model_config = ConfigDict(extra="forbid")
+    # A source dated more than this many days before the as-of date is not read.
+    within_days: int
+    # A projection of this many weeks or more belongs to an earlier pregnancy: not used.
+    over_weeks: float
+    week_codes: WeekCodes
+    # The unit observations are compared in (weeks); others are converted with `units`.
+    unit: str
+
+
+class Pregnancy(BaseModel):
+    """The pregnancy context (terminology.yaml `pregnancy`): windows, the pregnancy-status
+    observation and its answers, the codes that end a pregnancy, and gestational age."""
+
+    model_config = ConfigDict(extra="forbid")
+    condition_days: int
+    observation_days: int
+    status_observations: list[str]
+    pregnant_answers: list[str]
+    # The result in words (criteria README "Results in words"): a phrase of `pregnant_words` and
+    # none of `not_pregnant_words` ("Not pregnant" holds "pregnant" too).
+    pregnant_words: list[str] = []
+    not_pregnant_words: list[str] = []
+    ended_by: list[str]
+    gestational_age: GestationalAge
+    sources: list[str] = []
+
+
 class Terminology(BaseModel):
     """The schema of rulesets/terminology.yaml."""
 
@@ -109,6 +152,7 @@ class Terminology(BaseModel):
     # None: no order has a dose per kg unless its dose is written per kg.
     dose_per_kg: DosePerKg | None = None
     result_words: ResultWords = ResultWords()
+    pregnancy: Pregnancy | None = None
     # Words of a drug's name that name no active ingredient (units, containers, vehicles,
     # "in", "with"): with the words of dose forms and route words they are what a name may hold
     # besides its ingredients when a routing claim asks that every ingredient be of some classes.

@@ -1,0 +1,152 @@
+"""The pregnancy context and gestational age at the as-of date (criteria README "Pregnancy context").
+
+One derived fact per distinct `pregnancy` term (cds/conditions.py), computed once per evaluation:
+whether the patient is pregnant (a page's pregnancy code dated within the window and not followed
+by a delivery or pregnancy-end code, or the most recent pregnancy-status Observation in its window
+answering pregnant) and, where the record tells it, the gestational age in weeks as bounds, so that
+a cut-off a range straddles ("under 8 weeks" some weeks ago) stays undecided. Windows, code lists and the
+codes that state weeks are data (rulesets/terminology.yaml `pregnancy`); none is written here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from .facts import ConditionFact, ObservationFact, PatientFacts
+from .fhir.errors import Problem
+from .terminology.units import Units
+from .texts import phrase_flag
+
+# Weeks from a code's range and days elapsed: (lower, upper); either None when open-ended.
+Weeks = tuple[float | None, float | None]
+
+
+def pregnancy(facts: PatientFacts, spec: Any, anchors: dict[str, dt.date | None], units: Units,
+              warnings: list[Problem]) -> dict[str, Any]:
+    """The pregnancy fact: always asserted (`pregnant` false when no source makes the context, so
+    `none: {pregnancy: ...}` holds), with the gestational-age bounds when a source tells them."""
+    settings = spec.spec
+    as_of = facts.patient.as_of
+    ends = [c.date for c in facts.conditions
+            if c.verified and c.date is not None and c.date <= as_of and set(settings["ended_by"]) & set(c.vs)]
+    # A source dated on or before the last end code belongs to a pregnancy that is over.
+    last_end = max(ends, default=None)
+
+    def current(day: dt.date | None, window: int) -> bool:
+        return (day is not None and 0 <= (as_of - day).days <= window
+                and (last_end is None or day > last_end))
+
+    coded = [c for c in facts.conditions
+             if c.active and set(settings["in"]) & set(c.vs) and not set(settings["ended_by"]) & set(c.vs)
+             and current(c.date, settings["condition_days"])]
+    status = [o for o in facts.observations_in(set(settings["status_observations"]), set())
+              if current(o.date, settings["observation_days"])]
+    latest = max(status, key=lambda o: o.date or dt.date.min) if status else None
+    says = latest if latest is not None and _says_pregnant(latest, settings) else None
+    sources: list[ConditionFact | ObservationFact] = [*coded, *([says] if says else [])]
+    fact: dict[str, Any] = {"pregnant": bool(sources), "count": len(sources)}
+    shown = [f"{s.display} on {s.date.isoformat()}" for s in sources if s.date is not None]
+    fact["display"] = "; ".join(shown) if shown else "no current pregnancy"
+    evidence = [s.ref for s in sources]
+    aged = _gestational_age(facts, settings, current, units, warnings)
+    if aged is not None:
+        (lower, upper), source = aged
+        fact.update(_bounds(lower, upper, settings))
+        fact["weeks"] = _weeks_words(lower, upper)
+        fact["display"] += f"; gestational age {fact['weeks']} weeks at the as-of date ({source.display})"
+        evidence.append(source.ref)
+    if evidence:
+        fact["ref"], fact["evidence"] = evidence[0], list(dict.fromkeys(evidence[1:]))
+    return fact
+
+
+def _says_pregnant(observation: ObservationFact, settings: dict[str, Any]) -> bool:
+    """A coded answer of the pregnant set, or the result in words saying pregnant and not denying it."""
+    if set(settings["pregnant_answers"]) & set(observation.answers):
+        return True
+    said = set(observation.value_texts)
+    return (any(phrase_flag(p) in said for p in settings["pregnant_words"])
+            and not any(phrase_flag(p) in said for p in settings["not_pregnant_words"]))
+
+
+def _gestational_age(facts: PatientFacts, settings: dict[str, Any], current: Any, units: Units,
+                     warnings: list[Problem]) -> tuple[Weeks, ConditionFact | ObservationFact] | None:
+    """The page's gestational-age Observation, else the most recent condition code stating the
+    weeks, each projected to the as-of date; a projection at or beyond `over_weeks` belongs to an
+    earlier pregnancy and the next source is read."""
+    as_of = facts.patient.as_of
+    window, over, unit = settings["ga_days"], settings["ga_over_weeks"], settings["ga_unit"]
+    measured: list[tuple[Weeks, ObservationFact]] = []
+    for observation in facts.observations_in(set(settings.get("gestational_age", ())), set()):
+        if observation.value is None or observation.comparator is not None or not current(observation.date, window):
+            continue
+        weeks = units.convert(observation.value, observation.unit, unit, observation.vs)
+        if weeks is None:
+            problem = Problem(source=observation.ref, element="Observation.valueQuantity", severity="warning",
+                              message=f"unit {observation.unit or 'missing'} cannot be compared with {unit}: "
+                                      "value not used")
+            if problem not in warnings:
+                warnings.append(problem)
+            continue
+        elapsed = (as_of - observation.date).days / 7  # type: ignore[operator]
+        measured.append(((weeks + elapsed, weeks + elapsed), observation))
+    coded: list[tuple[Weeks, ConditionFact]] = []
+    for condition in facts.conditions:
+        if not condition.active or not current(condition.date, window):
+            continue
+        stated = _stated_weeks(condition.codes, settings)
+        if stated is not None:
+            elapsed = (as_of - condition.date).days / 7  # type: ignore[operator]
+            coded.append(((None if stated[0] is None else stated[0] + elapsed,
+                           None if stated[1] is None else stated[1] + elapsed), condition))
+    for found in (measured, coded):
+        usable = [(weeks, source) for weeks, source in found if weeks[0] is None or weeks[0] < over]
+        if usable:
+            return max(usable, key=lambda item: item[1].date or dt.date.min)
+    return None
+
+
+def _stated_weeks(codes: list[str], settings: dict[str, Any]) -> Weeks | None:
+    """The weeks a code states: the prefix and the weeks in digits, or a range of `ranges`."""
+    prefix, ranges = settings["ga_prefix"], dict(settings["ga_ranges"])
+    for code in codes:
+        if code in ranges:
+            stated = ranges[code]
+            if stated is not None:
+                return (stated[0], stated[1])
+            continue
+        if code.startswith(prefix) and code[len(prefix):].isdigit():
+            weeks = float(code[len(prefix):])
+            return (weeks, weeks)
+    return None
+
+
+def _bounds(lower: float | None, upper: float | None, settings: dict[str, Any]) -> dict[str, Any]:
+    """Bounds as the comparisons read them (cds/engine/compile.py `_bounded`): a stated week is
+    closed, a range's ends ("under 8", "over 42") open."""
+    exact = lower is not None and lower == upper
+    bounds: dict[str, Any] = {"value": round(lower if lower is not None else upper, 6)}  # type: ignore[arg-type]
+    if lower is not None:
+        bounds.update(lower=round(lower, 6), lower_open=not exact)
+    if upper is not None:
+        bounds.update(upper=round(upper, 6), upper_open=not exact)
+    return bounds
+
+
+def _weeks_words(lower: float | None, upper: float | None) -> str:
+    """Weeks as obstetrics writes them: 33 3/7; a range as "under 9 2/7" or "over 43 1/7"."""
+    def written(weeks: float) -> str:
+        whole = int(weeks)
+        days = int(round((weeks - whole) * 7))
+        if days == 7:
+            whole, days = whole + 1, 0
+        return f"{whole} {days}/7"
+
+    if lower is not None and lower == upper:
+        return written(lower)
+    if lower is None or lower == 0:
+        return f"under {written(upper)}"  # type: ignore[arg-type]
+    if upper is None:
+        return f"over {written(lower)}"
+    return f"{written(lower)} to under {written(upper)}"
