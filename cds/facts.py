@@ -128,6 +128,9 @@ class MedicationFact(BaseModel):
     # divided by the most recent weight (criteria README "Strength, volume and dose"); the
     # weight, in kg, for reasons. None: cannot be told (no dose in mg, no usable weight).
     dose_per_kg_mg: float | None = None
+    # The fastest the drug runs, in mg an hour: a mass rate (mg/h, mg/min), else a dose over its
+    # administration's duration (a furosemide bolus of 80 mg over 10 min is 480 mg/h).
+    rate_mg_per_hour: float | None = None
     weight_kg: float | None = None
     duration_hours: float | None = None
     # Flags of the rulesets' phrases (cds/texts.py) in the dosage text or the timing code.
@@ -750,7 +753,7 @@ def _medication(
         daily_volume_ml=_daily_volume_ml(dosage, drug.pack_ml),
         infused_day_volume_ml=_daily_volume_ml(dosage, drug.pack_ml, per_infused_day=True),
         daily_dose_mg=_daily_dose_mg(dosage, drug.unit_mg, timing.interval_codes, weight_kg),
-        dose_per_kg_mg=_dose_per_kg(dosage, weight_kg), weight_kg=weight_kg,
+        dose_per_kg_mg=_dose_per_kg(dosage, weight_kg), weight_kg=weight_kg, rate_mg_per_hour=_rate_mg_per_hour(dosage),
         planned_days=_planned_days(request), timing_texts=timing_texts, regimen=_regimen(dosage, timing.short_course_days),
         single_dose=_single_dose(dosage, {c.casefold() for c in timing.once_codes}),
         dose_mg=max((mg for d in dosage for r in d.doseAndRate or [] if (mg := _milligrams(r.doseQuantity)) is not None),
@@ -1139,6 +1142,35 @@ def _daily_amount(dosage: list[Any], amount: Callable[[Any], float | None],
                 total += volume * per_day
                 found = True
     return total if found else None
+
+
+def _rate_mg_per_hour(dosage: list[Any]) -> float | None:
+    """The fastest mass rate of the order's instructions in mg/h: a rateQuantity or rateRatio in a
+    mass per hour or minute, else a mass dose over repeat.duration; None when none tells it."""
+    rates: list[float] = []
+    for instruction in dosage:
+        repeat = instruction.timing.repeat if instruction.timing is not None else None
+        for dose in instruction.doseAndRate or []:
+            rate = dose.rateQuantity
+            if rate is not None and (per := (rate.code or rate.unit or "").split("/")[1:]):
+                hours = _hours(1, per[0])
+                mass = _milligrams(rate)
+                if mass is not None and hours:
+                    rates.append(mass / float(hours))
+                continue
+            ratio = dose.rateRatio
+            if ratio is not None and ratio.numerator is not None and ratio.denominator is not None:
+                mass = _milligrams(ratio.numerator)
+                hours = _hours(ratio.denominator.value, ratio.denominator.code or ratio.denominator.unit)
+                if mass is not None and hours:
+                    rates.append(mass / float(hours))
+                continue
+            mass = _milligrams(dose.doseQuantity)
+            if mass is not None and repeat is not None and repeat.duration:
+                hours = _hours(repeat.duration, repeat.durationUnit)
+                if hours:
+                    rates.append(mass / float(hours))
+    return max(rates) if rates else None
 
 
 def _per_day_from_code(timing: Any, codes: dict[str, float]) -> float | None:

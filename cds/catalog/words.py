@@ -160,7 +160,8 @@ _MEASURES = (("interval_hours", "dosing interval", "h"), ("daily_volume_ml", "da
              ("infused_day_volume_ml", "volume on a day it is infused", "mL"),
              ("daily_dose_mg", "daily dose", "mg"),
              ("dose_per_kg_mg", "dose per kg of body weight (a dose per kg, or the dose over the most recent weight)",
-              "mg/kg"), ("duration_hours", "infusion duration", "h"),
+              "mg/kg"), ("rate_mg_per_hour", "fastest mass rate (a rate, or a dose over its duration)", "mg/h"),
+             ("duration_hours", "infusion duration", "h"),
              ("planned_days", "planned duration (start to stated end)", "days"))
 
 
