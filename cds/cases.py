@@ -42,7 +42,7 @@ VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
 MEDICATION_KEYS = {"drug", "rxnorm", "status", "intent", "route", "route_text", "authored", "start", "end",
                    "supply_days", "status_reason", "rate", "rate_ratio", "dose", "frequency", "period",
                    "duration", "timing_code", "reference", "contained", "as_needed", "bounds", "bounds_period",
-                   "dosages"}
+                   "dosages", "reason", "reason_ref"}
 # The keys of one dosage instruction (`dosages`: the instructions after the first).
 DOSAGE_KEYS = {"route", "route_text", "rate", "rate_ratio", "dose", "frequency", "period", "duration", "timing_code",
                "as_needed", "bounds", "bounds_period"}
@@ -431,6 +431,11 @@ class _Builder:
             request["statusReason"] = {"text": str(item["status_reason"])}
         if "authored" in item:
             request["authoredOn"] = _date(item["authored"])
+        if "reason" in item:
+            request["reasonCode"] = [{"coding": [_coding(item["reason"], None)]}]
+        if "reason_ref" in item:
+            # A condition of the case by its short name (c2), referenced by its fullUrl.
+            request["reasonReference"] = [{"reference": self._url("Condition", f"{self.case.slug}-{item['reason_ref']}")}]
         dosage = self._dosage(item)
         more = []
         for instruction in _items(item, "dosages"):

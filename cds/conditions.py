@@ -17,6 +17,7 @@ from .facts import HISTORY_STATUSES
 from .models import Status
 from .ruleset import Condition, Ruleset, RulesetError, strip_lines
 from .terminology import Terminology, ValueSets
+from .terminology.pregnancy import settings as pregnancy_settings
 from .texts import normal
 
 # A `status` narrows the medication history, which holds only these (cds/facts.py): a cancelled or
@@ -524,22 +525,12 @@ def _pregnancy(spec: Any, scope: Scope) -> Term:
         raise RulesetError(f"{scope.where}: pregnancy: needs in (the page's pregnancy codes) or weeks")
     if "weeks" in spec and "gestational_age" not in spec:
         raise RulesetError(f"{scope.where}: pregnancy.weeks: needs gestational_age (the page's observations)")
-    age = settings.gestational_age
-    base: dict[str, Any] = {
-        "in": tuple(_valuesets(spec, "in", scope, "pregnancy")) if "in" in spec else (),
-        "ended_by": tuple(_valuesets(spec, "ended_by", scope, "pregnancy") if "ended_by" in spec
-                          else _known_sets(settings.ended_by, scope, "pregnancy.ended_by")),
-        "status_observations": tuple(_known_sets(settings.status_observations, scope, "pregnancy")),
-        "pregnant_answers": tuple(_known_sets(settings.pregnant_answers, scope, "pregnancy")),
-        # Read as results in words (cds/knowledge.py registers them with the `value_text` phrases).
-        "result_words": tuple(settings.pregnant_words + settings.not_pregnant_words),
-        "pregnant_words": tuple(settings.pregnant_words), "not_pregnant_words": tuple(settings.not_pregnant_words),
-        "condition_days": settings.condition_days, "observation_days": settings.observation_days,
-        "ga_days": age.within_days, "ga_over_weeks": age.over_weeks, "ga_unit": age.unit,
-        "ga_prefix": age.week_codes.prefix, "ga_ranges": tuple(sorted(age.week_codes.ranges.items())),
-    }
-    if "gestational_age" in spec:
-        base["gestational_age"] = tuple(_valuesets(spec, "gestational_age", scope, "pregnancy"))
+    base = pregnancy_settings(
+        settings, _valuesets(spec, "in", scope, "pregnancy") if "in" in spec else (),
+        _valuesets(spec, "ended_by", scope, "pregnancy") if "ended_by" in spec else
+        _known_sets(settings.ended_by, scope, "pregnancy.ended_by"),
+        _valuesets(spec, "gestational_age", scope, "pregnancy") if "gestational_age" in spec else ())
+    _known_sets([*settings.status_observations, *settings.pregnant_answers], scope, "pregnancy")
     parsed: dict[str, Any] = {}
     if "in" in spec:
         parsed["pregnant"] = True

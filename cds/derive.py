@@ -15,7 +15,7 @@ from typing import Any
 from .conditions import Derived
 from .facts import MedicationFact, ObservationFact, PatientFacts
 from .fhir.errors import Problem
-from .pregnancy import pregnancy
+from .terminology.pregnancy import pregnancy
 from .terminology.units import Units
 from .texts import phrase_flag
 
@@ -389,10 +389,18 @@ def _conditions_count(facts: PatientFacts, spec: Derived, anchors: dict[str, dt.
             "evidence": [c.ref for c in members]}
 
 
+def _pregnancy(facts: PatientFacts, spec: Derived, anchors: dict[str, dt.date | None], units: Units,
+               warnings: list[Problem]) -> dict[str, Any]:
+    """The pregnancy context and gestational age at the as-of date (cds/terminology/pregnancy.py)."""
+    return pregnancy(facts.conditions, facts.observations_in(set(spec.spec["status_observations"]), set()),
+                     facts.observations_in(set(spec.spec.get("gestational_age", ())), set()),
+                     facts.patient.as_of, spec.spec, units, warnings)
+
+
 _COMPUTE = {
     "observation": _observation,
     "observation_ratio": _observation_ratio,
     "medication_classes": _medication_classes,
     "conditions_count": _conditions_count,
-    "pregnancy": pregnancy,
+    "pregnancy": _pregnancy,
 }

@@ -29,6 +29,8 @@ from .routing import RecordView, claiming
 from .ruleset import Adjunct, Course, Ruleset
 from .terminology import Coding, DrugClassifier, Terminology, ValueSets
 from .terminology import icd10cm
+from .terminology.pregnancy import pregnancy
+from .terminology.pregnancy import settings as pregnancy_settings
 from .terminology.units import fold
 from .terminology.valuesets import HCPCS_SYSTEMS
 from .texts import ResultMatcher, TextMatcher, phrase_flag
@@ -140,6 +142,10 @@ class MedicationFact(BaseModel):
     planned_days: float | None = None
     # The regimen its timing states (criteria README "Regimen from timing").
     regimen: Literal["on-demand", "short-course", "scheduled", "not-stated"] = "not-stated"
+    # Why it is ordered (criteria README "Context"): the value sets of its reasonCode codings and of
+    # the Conditions its reasonReference names; whether it states a reason at all. Read by routing.
+    reasons: list[str] = []
+    reason_stated: bool = False
     # Read by routing only: one dose (a premedication, cds/adjuncts.py), the largest dose of one
     # administration in mg, and what links the request to others drafted with it (its
     # groupIdentifier, the requests its basedOn names).
@@ -403,7 +409,8 @@ def build_facts(
                     for o in _observations(ref, obs, valuesets, texts, results, warnings)]
     weight_kg = _weight_kg(observations, classifier.terminology, as_of, warnings)
     medications = [
-        _medication(ref, request, record, classifier, rulesets, as_of, order_refs, texts, warnings, weight_kg)
+        _medication(ref, request, record, classifier, rulesets, as_of, order_refs, texts, warnings, weight_kg,
+                    {c.ref: c.vs for c in conditions})
         for ref, request in record.medication_requests
     ]
     service_orders = [
@@ -414,7 +421,9 @@ def build_facts(
                             if (p := _procedure(ref, proc, valuesets, texts)) is not None])
     immunizations = [i for ref, given in record.immunizations
                      if (i := _immunization(ref, given, valuesets)) is not None]
-    _route_orders(medications, service_orders, rulesets, adjuncts, RecordView(procedures, len(record.procedures), as_of))
+    context = RecordView(procedures, len(record.procedures), as_of, conditions,
+                         _pregnant(conditions, observations, as_of, classifier.terminology, warnings))
+    _route_orders(medications, service_orders, rulesets, adjuncts, context)
     courses = {
         r.therapy: [c for course in r.courses if (c := _course(course, medications)) is not None]
         for r in rulesets
@@ -424,6 +433,26 @@ def build_facts(
                         procedure_count=len(record.procedures), immunizations=immunizations,
                         immunization_count=len(record.immunizations), courses=courses, warnings=warnings,
                         documented=[DocumentedFact(ref=ref, item=item) for ref, item in record.documented])
+
+
+def _pregnant(conditions: list[ConditionFact], observations: list[ObservationFact], as_of: dt.date,
+              terminology: Terminology, warnings: list[Problem]) -> Callable[[Sequence[str]], bool]:
+    """Whether the patient is pregnant at the as-of date by a page's pregnancy codes, as the
+    `pregnancy` term reads it (criteria README "Pregnancy context"): for a claim's context."""
+    model = terminology.pregnancy
+    answers: dict[tuple[str, ...], bool] = {}
+
+    def pregnant(sets: Sequence[str]) -> bool:
+        if model is None:
+            return False
+        key = tuple(sets)
+        if key not in answers:
+            read = pregnancy_settings(model, key)
+            status = [o for o in observations if set(read["status_observations"]) & set(o.vs)]
+            answers[key] = pregnancy(conditions, status, [], as_of, read, terminology.units, warnings)["pregnant"]
+        return answers[key]
+
+    return pregnant
 
 
 def _route_orders(medications: list[MedicationFact], service_orders: list[ServiceOrderFact],
@@ -717,6 +746,7 @@ def _medication(
     texts: TextMatcher,
     warnings: list[Problem],
     weight_kg: float | None = None,
+    condition_sets: dict[str, list[str]] | None = None,
 ) -> MedicationFact:
     concept = request.medicationCodeableConcept
     unread = None
@@ -759,10 +789,25 @@ def _medication(
         dose_mg=max((mg for d in dosage for r in d.doseAndRate or [] if (mg := _milligrams(r.doseQuantity)) is not None),
                     default=None),
     )
+    fact.reasons, fact.reason_stated = _reasons(request, classifier.valuesets, record, condition_sets or {})
     fact.group, fact.based_on = link_keys(request.groupIdentifier, request.basedOn or [])
     # Judged alone here; an order is judged again beside the request's other orders (_route_orders).
     fact.routed_to = claiming(fact, rulesets)
     return fact
+
+
+def _reasons(request: MedicationRequest, valuesets: ValueSets, record: PatientRecord,
+             condition_sets: dict[str, list[str]]) -> tuple[list[str], bool]:
+    """The value sets the order's reasons are coded in (a reasonCode, or a Condition of the record
+    a reasonReference names, by any name it goes by), and whether it states a reason."""
+    found: set[str] = set()
+    for concept in request.reasonCode or []:
+        for coding in concept.coding or []:
+            found |= valuesets.memberships(coding.system, coding.code)
+    for reference in request.reasonReference or []:
+        own = record.condition_names.get(reference.reference or "")
+        found.update(condition_sets.get(own or "", ()))
+    return sorted(found), bool(request.reasonCode or request.reasonReference)
 
 
 def _single_dose(dosage: list[Any], once_codes: set[str]) -> bool:

@@ -205,6 +205,12 @@ def check_routing(ruleset: Ruleset, terminology: Terminology, valuesets: ValueSe
         if claim.record_procedures is not None:
             problems += [f"unknown value set {v}" for p in claim.record_procedures.any for v in p.in_
                          if v not in valuesets.by_id]
+        problems += [f"unknown value set {v}" for c in [*claim.context, *claim.not_context] for v in c.valuesets
+                     if v not in valuesets.by_id]
+        problems += ["a context names nothing" for c in [*claim.context, *claim.not_context]
+                     if not (c.valuesets or c.no_reason)]
+        if any(c.pregnancy for c in [*claim.context, *claim.not_context]) and terminology.pregnancy is None:
+            problems.append("a pregnancy context needs terminology.yaml pregnancy")
         if problems:
             raise RulesetError(f"{here}: {'; '.join(problems)}")
         claim._only_names = {n for c in claim.only_classes for n in terminology.drug_classes[c].names()}

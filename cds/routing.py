@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from .ruleset import Claim, RecordProcedures, Ruleset
+from .ruleset import Claim, Context, RecordProcedures, Ruleset
 from .texts import phrase_flag
 
 if TYPE_CHECKING:
@@ -31,14 +31,24 @@ class ProcedureLike(Protocol):
     followed_by: list[str]
 
 
+class ConditionLike(Protocol):
+    vs: list[str]
+    active: bool
+    verified: bool
+    date: dt.date | None
+
+
 @dataclass(frozen=True)
 class RecordView:
     """What a claim may read of the record besides the order: its completed Procedures in some
-    value set, how many Procedure resources it holds at all, and the as-of date."""
+    value set, how many Procedure resources it holds at all, the as-of date, its conditions and
+    whether the patient is pregnant by some pregnancy codes (a claim's context)."""
 
     procedures: Sequence[ProcedureLike]
     procedure_count: int
     as_of: dt.date
+    conditions: Sequence[ConditionLike] = ()
+    pregnant: Callable[[Sequence[str]], bool] | None = None
 
 
 class OrderLike(Protocol):
@@ -84,9 +94,50 @@ def claims(claim: Claim, order: OrderLike, record: RecordView | None = None) -> 
     if claim.dose_mg and not (order.dose_mg is not None and all(_OPS[op](order.dose_mg, limit)
                                                                  for op, limit in claim.dose_mg.items())):
         return False
+    if claim.context and not any(_in_context(c, order, record, unjudged=True) for c in claim.context):
+        return False
+    if any(_in_context(c, order, record, unjudged=False) for c in claim.not_context):
+        return False
     if claim.record_procedures is not None and record is not None:
         return _shown(claim.record_procedures, record)
     return True
+
+
+def _in_context(context: Context, order: OrderLike, record: RecordView | None, unjudged: bool) -> bool:
+    """Whether the order is in a context (criteria README "Context"). What the record would tell
+    is `unjudged` without a record (history, the claim audit): a claim's context then holds, and
+    a context it is never claimed in does not."""
+    reasons = getattr(order, "reasons", [])
+    if context.reasons and not set(context.reasons).intersection(reasons):
+        return False
+    if context.no_reason and getattr(order, "reason_stated", False):
+        return False
+    if not context.reads_record:
+        return True
+    if record is None:
+        return unjudged
+    if context.conditions and not _dated(context, record):
+        return False
+    wanted = set(context.no_conditions)
+    if wanted and any(c.active and wanted.intersection(c.vs) for c in record.conditions):
+        return False
+    return not context.pregnancy or (record.pregnant is not None and record.pregnant(context.pregnancy))
+
+
+def _dated(context: Context, record: RecordView) -> bool:
+    """An active condition of the context's sets, in its window, with no end code on or after it."""
+    ends = [c.date for c in record.conditions
+            if c.verified and c.date is not None and set(context.not_followed_by).intersection(c.vs)]
+    for condition in record.conditions:
+        if not condition.active or not set(context.conditions).intersection(condition.vs):
+            continue
+        if context.within_days is not None and (
+                condition.date is None or not 0 <= (record.as_of - condition.date).days <= context.within_days):
+            continue
+        if condition.date is not None and any(end >= condition.date for end in ends):
+            continue
+        return True
+    return False
 
 
 def _claims_unread(claim: Claim, order: OrderLike) -> bool:

@@ -166,6 +166,33 @@ class RecordProcedures(_Item):
     or_none_on_record: bool = False
 
 
+class Context(_Item):
+    """A context an order is claimed in (criteria README "Context"): every key given holds."""
+
+    # The order's reasonCode, or the Condition its reasonReference names, is coded in these sets.
+    reasons: list[str] = []
+    # The order states no reason (neither reasonCode nor reasonReference).
+    no_reason: bool = False
+    # The record holds an active condition coded in these sets, dated within `within_days` before
+    # the as-of date when given (an undated one then does not count) and not followed by a
+    # condition of `not_followed_by` (any clinical status) dated on or after it.
+    conditions: list[str] = []
+    within_days: int | None = Field(default=None, ge=0)
+    not_followed_by: list[str] = []
+    # The record holds no active condition coded in these sets.
+    no_conditions: list[str] = []
+    # The patient is pregnant at the as-of date, by these pregnancy codes (the `pregnancy` term).
+    pregnancy: list[str] = []
+
+    @property
+    def valuesets(self) -> list[str]:
+        return [*self.reasons, *self.conditions, *self.not_followed_by, *self.no_conditions, *self.pregnancy]
+
+    @property
+    def reads_record(self) -> bool:
+        return bool(self.conditions or self.no_conditions or self.pregnancy)
+
+
 class Claim(_Item):
     """Draft MedicationRequests a therapy claims: every key given must hold (lists: any of)."""
 
@@ -187,6 +214,10 @@ class Claim(_Item):
     dose_mg: dict[Literal["lt", "le", "gt", "ge"], float] = {}
     # The record's Procedures must show one of these (the order's place depends on the record).
     record_procedures: RecordProcedures | None = None
+    # Claimed only in one of these contexts (the order's reason, the record), and never in one of
+    # `not_context` (criteria README "Context", "Drugs with two uses").
+    context: list[Context] = []
+    not_context: list[Context] = []
     # The names of `only_classes`, filled at load from the terminology (cds/knowledge.py).
     _only_names: set[str] = PrivateAttr(default_factory=set)
 

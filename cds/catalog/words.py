@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from ..conditions import All, Any_, Compare, Node, Not, terms
-from ..ruleset import Adjunct, Claim
+from ..ruleset import Adjunct, Claim, Context
 
 
 class Words(BaseModel):
@@ -354,7 +354,29 @@ def claim_words(claim: Claim) -> str:
                  for p in claim.record_procedures.any]
         none = ", or no Procedure at all" if claim.record_procedures.or_none_on_record else ""
         parts.append(f"when the record shows {_or(shown)}{none}")
+    if claim.context:
+        parts.append(f"only {_or([_context_words(c) for c in claim.context])}")
+    if claim.not_context:
+        parts.append(f"never {_or([_context_words(c) for c in claim.not_context])}")
     return "a draft medication order " + ", ".join(parts)
+
+
+def _context_words(context: Context) -> str:
+    """A claim's context in words (criteria README "Context")."""
+    said = []
+    if context.reasons:
+        said.append(f"its reason coded in {_or(context.reasons)}")
+    if context.no_reason:
+        said.append("it states no reason")
+    if context.conditions:
+        window = f" dated within {context.within_days} days before the as-of date" if context.within_days is not None else ""
+        later = f" and not followed by a condition coded in {_or(context.not_followed_by)}" if context.not_followed_by else ""
+        said.append(f"the record holds an active condition coded in {_or(context.conditions)}{window}{later}")
+    if context.no_conditions:
+        said.append(f"the record holds no active condition coded in {_or(context.no_conditions)}")
+    if context.pregnancy:
+        said.append(f"the patient is pregnant at the as-of date (pregnancy codes {_or(context.pregnancy)})")
+    return "when " + " and ".join(said)
 
 
 def valuesets_in(node: Node) -> list[str]:

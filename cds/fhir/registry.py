@@ -49,7 +49,9 @@ REGISTRY: tuple[ResourceType, ...] = (
                  frozenset({"resourceType", "id", "status", "statusReason", "intent",
                             "medicationCodeableConcept", "medicationReference", "subject",
                             "authoredOn", "dosageInstruction", "dispenseRequest", "contained",
-                            "groupIdentifier", "basedOn"}),
+                            "groupIdentifier", "basedOn",
+                            # Why it is ordered: a page may claim an order only for some reasons.
+                            "reasonCode", "reasonReference"}),
                  "medication_requests", "medications", "MedicationRequest?patient={{context.patientId}}"),
     ResourceType("Medication", Medication, frozenset({"resourceType", "id", "code"}), None),
     ResourceType("ServiceRequest", ServiceRequest,
