@@ -389,25 +389,19 @@ def _observation(spec: Any, scope: Scope) -> Term:
         compare, extra = _compare(spec["value"], scope, "observation.value", {"unit"})
         base["unit"] = _unit(extra, scope, "observation.value")
         parsed["value"] = compare
-    if "loss_percent" in spec:
-        # The most recent value in the window against the highest in the days before it.
-        compare, extra = _compare(spec["loss_percent"], scope, "observation.loss_percent", {"unit", "baseline_days"})
-        base["unit"] = _unit(extra, scope, "observation.loss_percent")
+    # The most recent value in the window against the days before it: the share lost from the
+    # highest (loss_percent), or the amount risen above the lowest (rise: a weight gain over days,
+    # a creatinine rise), in the unit given.
+    for key, field, baseline in (("loss_percent", "loss", "highest"), ("rise", "rise", "lowest")):
+        if key not in spec:
+            continue
+        compare, extra = _compare(spec[key], scope, f"observation.{key}", {"unit", "baseline_days"})
+        base["unit"] = _unit(extra, scope, f"observation.{key}")
         if "baseline_days" not in extra:
-            raise RulesetError(f"{scope.where}: observation.loss_percent: needs baseline_days (the days before "
-                               "the most recent value in which the highest is taken)")
-        base["loss_days"] = _int(extra, "baseline_days", scope, "observation.loss_percent")
-        parsed["loss"] = compare
-    if "rise" in spec:
-        # The most recent value in the window above the lowest in the days before it (a weight
-        # gain over days, a creatinine rise), in the unit given.
-        compare, extra = _compare(spec["rise"], scope, "observation.rise", {"unit", "baseline_days"})
-        base["unit"] = _unit(extra, scope, "observation.rise")
-        if "baseline_days" not in extra:
-            raise RulesetError(f"{scope.where}: observation.rise: needs baseline_days (the days before "
-                               "the most recent value in which the lowest is taken)")
-        base["rise_days"] = _int(extra, "baseline_days", scope, "observation.rise")
-        parsed["rise"] = compare
+            raise RulesetError(f"{scope.where}: observation.{key}: needs baseline_days (the days before "
+                               f"the most recent value in which the {baseline} is taken)")
+        base[f"{field}_days"] = _int(extra, "baseline_days", scope, f"observation.{key}")
+        parsed[field] = compare
     if "spread_days" in spec:
         # With a unit, only usable values count (a number in a unit that converts to it): a
         # weight with no number or in an unknown unit is no weight (criteria README).
