@@ -28,6 +28,7 @@ from .adjuncts import Drafted, link_keys, served
 from .routing import RecordView, claiming
 from .ruleset import Adjunct, Course, Ruleset
 from .terminology import Coding, DrugClassifier, Terminology, ValueSets
+from .terminology.drugs import Timing
 from .terminology import icd10cm
 from .terminology.pregnancy import pregnancy
 from .terminology.pregnancy import settings as pregnancy_settings
@@ -62,6 +63,8 @@ class PatientFact(BaseModel):
     ref: str
     age_years: int | None = None
     age_days: int | None = None
+    # Patient.gender (FHIR administrative gender); None when the record does not say.
+    gender: str | None = None
     display: str = "the patient"
     as_of: dt.date
 
@@ -142,6 +145,9 @@ class MedicationFact(BaseModel):
     planned_days: float | None = None
     # The regimen its timing states (criteria README "Regimen from timing").
     regimen: Literal["on-demand", "short-course", "scheduled", "not-stated"] = "not-stated"
+    # Administrations a day its timing states, summed over its dosage instructions (the
+    # `doses_per_day` term: injections a day of the requests active together); None: not told.
+    doses_per_day: float | None = None
     # Why it is ordered (criteria README "Context"): the value sets of its reasonCode codings and of
     # the Conditions its reasonReference names; whether it states a reason at all. Read by routing.
     reasons: list[str] = []
@@ -222,13 +228,19 @@ class ImmunizationFact(BaseModel):
 
 
 class ServiceOrderFact(BaseModel):
-    """A ServiceRequest for a therapy's service (coded with its HCPCS code): an order with no drug."""
+    """A ServiceRequest for a therapy's service (coded with its HCPCS code, or with a procedure
+    code of its routing's `services`): an order with no drug, route or timing."""
 
     t: Literal["service-order"] = "service-order"
     ref: str
     order_for: list[str]
     # Therapy -> the code the request names (its billing code, criteria README).
     codes: dict[str, str] = {}
+    # The value sets its codes are in: what a page reads from the code (a blood component).
+    vs: list[str] = []
+    authored: dt.date | None = None
+    # ServiceRequest.quantityQuantity.value (units of a blood product).
+    quantity: float | None = None
     display: str
 
 
@@ -310,7 +322,7 @@ class PatientFacts(BaseModel):
 
     def order_date(self, therapy: str) -> dt.date | None:
         """The date of the therapy's order: the earliest authoredOn of its draft orders."""
-        dates = [m.authored for m in self.medications if therapy in m.order_for and m.authored]
+        dates = [m.authored for m in [*self.medications, *self.service_orders] if therapy in m.order_for and m.authored]
         return min(dates) if dates else None
 
     def conditions_for_engine(self) -> list[dict[str, Any]]:
@@ -318,7 +330,13 @@ class PatientFacts(BaseModel):
         for a verified condition in some value set or naming a phrase; others could match no rule,
         so they are not asserted (they stay in the facts for the audit trail)."""
         if self._plain_conditions is None:
-            self._plain_conditions = [_plain(c) for c in self.conditions if c.verified and (c.vs or c.texts)]
+            self._plain_conditions = []
+            for condition in self.conditions:
+                if condition.verified and (condition.vs or condition.texts):
+                    plain = _plain(condition)
+                    # Windows before the as-of date only: the same for every therapy.
+                    _windows(plain, condition.date, condition.date, self.patient.as_of, {})
+                    self._plain_conditions.append(plain)
         return self._plain_conditions
 
     def _windowed_conditions(self, as_of: dt.date, order_days: dict[str, dt.date]) -> list[dict[str, Any]]:
@@ -402,7 +420,8 @@ def build_facts(
     texts = texts or TextMatcher()
     results = results or ResultMatcher()
     patient = PatientFact(ref=record.reference, age_years=_age(record.patient.birthDate, as_of),
-                          age_days=_age_days(record.patient.birthDate, as_of), as_of=as_of)
+                          age_days=_age_days(record.patient.birthDate, as_of),
+                          gender=record.patient.gender, as_of=as_of)
     born = _day(record.patient.birthDate)
     conditions = [_condition(ref, c, valuesets, warnings, texts, born) for ref, c in record.conditions]
     observations = [o for ref, obs in record.observations
@@ -415,7 +434,7 @@ def build_facts(
     ]
     service_orders = [
         order for ref, request in record.service_requests
-        if (order := _service_order(ref, request, rulesets, order_refs)) is not None
+        if (order := _service_order(ref, request, rulesets, order_refs, valuesets)) is not None
     ]
     procedures = _followed([p for ref, proc in record.procedures
                             if (p := _procedure(ref, proc, valuesets, texts)) is not None])
@@ -493,14 +512,26 @@ def _drafted_with(order: MedicationFact, drafts: list[MedicationFact], medicatio
 
 
 def _service_order(ref: str, request: ServiceRequest, rulesets: list[Ruleset],
-                   order_refs: set[str] | None) -> ServiceOrderFact | None:
+                   order_refs: set[str] | None, valuesets: ValueSets) -> ServiceOrderFact | None:
+    """A ServiceRequest under evaluation that some therapy claims: by a code it bills, or by a
+    procedure code in its routing's `services` (criteria README "ServiceRequest orders")."""
     is_order = request.status == "draft" if order_refs is None else ref in order_refs
-    codes = {c.code for c in (request.code.coding or [] if request.code else []) if c.system in HCPCS_SYSTEMS}
-    therapies = [r.therapy for r in rulesets if codes.intersection(r.billing.all_codes)]
-    if not is_order or not therapies:
+    if not is_order:
         return None
-    billed = {r.therapy: next(c for c in r.billing.all_codes if c in codes) for r in rulesets if r.therapy in therapies}
-    return ServiceOrderFact(ref=ref, order_for=therapies, codes=billed,
+    codings = [c for c in (request.code.coding or [] if request.code else []) if c.system and c.code]
+    codes = {c.code for c in codings if c.system in HCPCS_SYSTEMS}
+    memberships = sorted({v for c in codings for v in valuesets.memberships(c.system, c.code)})
+    therapies = [r.therapy for r in rulesets
+                 if codes.intersection(r.billing.all_codes) or set(r.routing.services).intersection(memberships)]
+    if not therapies:
+        return None
+    # A procedure code is no billing code: the page picks its code as for any order.
+    billed = {r.therapy: code for r in rulesets if r.therapy in therapies
+              if (code := next((c for c in r.billing.all_codes if c in codes), None)) is not None}
+    quantity = request.quantityQuantity.value if request.quantityQuantity else None
+    return ServiceOrderFact(ref=ref, order_for=therapies, codes=billed, vs=memberships,
+                            authored=_day(request.authoredOn),
+                            quantity=float(quantity) if quantity is not None else None,
                             display=_label(request.code) or ", ".join(therapies))
 
 
@@ -785,6 +816,7 @@ def _medication(
         daily_dose_mg=_daily_dose_mg(dosage, drug.unit_mg, timing.interval_codes, weight_kg),
         dose_per_kg_mg=_dose_per_kg(dosage, weight_kg), weight_kg=weight_kg, rate_mg_per_hour=_rate_mg_per_hour(dosage),
         planned_days=_planned_days(request), timing_texts=timing_texts, regimen=_regimen(dosage, timing.short_course_days),
+        doses_per_day=_doses_per_day(dosage, timing, texts),
         single_dose=_single_dose(dosage, {c.casefold() for c in timing.once_codes}),
         dose_mg=max((mg for d in dosage for r in d.doseAndRate or [] if (mg := _milligrams(r.doseQuantity)) is not None),
                     default=None),
@@ -796,6 +828,34 @@ def _medication(
     return fact
 
 
+def _doses_per_day(dosage: list[Any], timing: Timing, texts: TextMatcher) -> float | None:
+    """Administrations a day, summed over the instructions: frequency / period, else a timing code
+    of `timing.per_day_codes`, else a dose with meals (`timing.meal_events` or `meal_words`) counts
+    `timing.meal_doses`. None when an instruction tells none of these, is as needed, or there is
+    no instruction: how many a day cannot be told."""
+    meal_words = {phrase_flag(w) for w in timing.meal_words}
+    total = 0.0
+    for instruction in dosage:
+        if instruction.asNeededBoolean or instruction.asNeededCodeableConcept is not None:
+            return None
+        found = instruction.timing
+        repeat = found.repeat if found is not None else None
+        if repeat is not None and repeat.period is not None and (per_day := _per_day(repeat)) is not None:
+            total += per_day
+            continue
+        codes = [c.code for c in found.code.coding or [] if c.code] if found is not None and found.code else []
+        code = next((c for c in codes if c in timing.per_day_codes), None)
+        if code is not None:
+            total += timing.per_day_codes[code]
+            continue
+        said = texts.match(instruction.text, *(_texts(found.code, codes=True) if found is not None else []))
+        with_meals = (repeat is not None and set(repeat.when or []).intersection(timing.meal_events)) \
+            or meal_words.intersection(said)
+        if with_meals and timing.meal_doses is not None:
+            total += timing.meal_doses
+            continue
+        return None
+    return total if dosage else None
 def _reasons(request: MedicationRequest, valuesets: ValueSets, record: PatientRecord,
              condition_sets: dict[str, list[str]]) -> tuple[list[str], bool]:
     """The value sets the order's reasons are coded in (a reasonCode, or a Condition of the record

@@ -143,7 +143,8 @@ def load(folder: Path) -> Knowledge:
     texts = TextMatcher([*(p for r in parsed.values() for clause in r.clauses for p in phrases(clause.node)),
                          *(p for r in rulesets.values() for claim in r.routing.claims if claim.record_procedures
                            for entry in claim.record_procedures.any for p in entry.not_followed_by),
-                         *terminology.timing.continuous, *terminology.timing.infusion])
+                         *terminology.timing.continuous, *terminology.timing.infusion,
+                         *terminology.timing.meal_words])
     words = terminology.result_words
     results = ResultMatcher([p for r in parsed.values() for clause in r.clauses for t in terms(clause.node)
                              for p in (*t.spec.get("value_text", ()), *t.spec.get("result_words", ()))],
@@ -189,8 +190,11 @@ def read_types(parsed: Iterable[ParsedRuleset]) -> set[str]:
 def check_routing(ruleset: Ruleset, terminology: Terminology, valuesets: ValueSets) -> None:
     """A routing block must claim something, with names the terminology and value sets know."""
     where = f"{ruleset.file}: line {ruleset.routing.line}: routing"
-    if not ruleset.routing.claims:
-        raise RulesetError(f"{where}: claims nothing (no claims)")
+    if not ruleset.routing.claims and not ruleset.routing.services:
+        raise RulesetError(f"{where}: claims nothing (no claims, no services)")
+    unknown = [v for v in ruleset.routing.services if v not in valuesets.by_id]
+    if unknown:
+        raise RulesetError(f"{where}: services: unknown value set {', '.join(unknown)}")
     if ruleset.routing.criterion not in {c.id for c in ruleset.criteria}:
         raise RulesetError(f"{where}: criterion {ruleset.routing.criterion} is not a criterion of this ruleset")
     for number, claim in enumerate(ruleset.routing.claims, start=1):

@@ -2,7 +2,7 @@
 
 Each ruleset's `routing.claims` says which draft MedicationRequests are its orders (drug class
 or ingredient/brand names, route, delivery); a ServiceRequest is claimed by the therapies that
-bill the HCPCS code it names. When one answer must be shown for an order (a card), the README
+bill the HCPCS code it names or list its procedure code in `routing.services` (cds/facts.py). When one answer must be shown for an order (a card), the README
 rule picks it (../shared/criteria/README.md, "Which therapy an order belongs to").
 """
 
@@ -57,6 +57,7 @@ class OrderLike(Protocol):
     route: str | None
     route_class: str
     delivery: str
+    given_as: str
     other_words: list[str]
     strengths: dict[str, float]
     single_dose: bool
@@ -84,6 +85,8 @@ def claims(claim: Claim, order: OrderLike, record: RecordView | None = None) -> 
     if claim.route_classes and order.route_class not in claim.route_classes:
         return False
     if claim.delivery and order.delivery not in claim.delivery:
+        return False
+    if claim.given_as and order.given_as not in claim.given_as:
         return False
     if claim.only_classes and (order.other_words or not set(order.ingredients) <= set(claim.only_names)):
         return False

@@ -202,6 +202,9 @@ class Claim(_Item):
     routes: list[str] = []
     route_classes: list[Literal["non-invasive", "parenteral", "other", "unknown"]] = []
     delivery: list[Literal["continuous", "intermittent", "unknown"]] = []
+    # Injection or infusion (criteria README): an SC order with a rate and a repeat frequency is an
+    # infusion that is not continuous (a page may claim it to leave its timing unknown).
+    given_as: list[Literal["injection", "infusion", "unknown"]] = []
     # Every ingredient the name holds is of one of these classes: no ingredient of another
     # class, and no word that names no known ingredient, unit, dose form or vehicle.
     only_classes: list[str] = []
@@ -258,9 +261,14 @@ class Adjunct(_Item):
 
 class Routing(_Item):
     """Which draft orders are this therapy's (a ServiceRequest coded with any of its billing
-    codes always is); ../shared/criteria/README.md "Which therapy an order belongs to"."""
+    codes always is, and one coded in `services`); ../shared/criteria/README.md "Which therapy an
+    order belongs to"."""
 
-    claims: list[Claim]
+    claims: list[Claim] = []
+    # Value sets of procedure codes (SNOMED CT, CPT, ...) whose ServiceRequests are this therapy's
+    # orders besides those coded with its billing codes (criteria README "ServiceRequest orders":
+    # transfusion procedures).
+    services: list[str] = []
     # Orders this page keeps as adjuncts of its own orders, besides the platform's list
     # (rulesets/routing.yaml; criteria README "Adjunct orders": a page may name more).
     adjuncts: list[Adjunct] = []

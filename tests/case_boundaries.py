@@ -223,7 +223,8 @@ class CaseFacts:
 
     def _window_days(self, boundary: Boundary, term: Term) -> list[float]:
         spec, facts = term.spec, self.facts
-        anchors = {"as-of": facts.patient.as_of, "order": facts.order_date(boundary.therapy)}
+        order = facts.order_date(boundary.therapy)
+        anchors = {"as-of": facts.patient.as_of, "order": order, "order-or-as-of": order or facts.patient.as_of}
         if spec.get("before") == "first-request":
             anchors["first-request"] = first_request(facts, spec["first_request"], spec.get("first_request_not", ()))
         anchor = anchors[spec["before"]]

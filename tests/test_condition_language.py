@@ -32,7 +32,7 @@ from tests.test_fixtures import _cited
 from .cli_support import Ran, run_cds
 
 HERE = Path(__file__).resolve().parent / "language"
-RULESETS = ("S9999", "S9998", "S9997", "S9993", "S9996", "S9995", "S9990", "S9961")
+RULESETS = ("S9999", "S9998", "S9997", "S9993", "S9996", "S9995", "S9990", "S9991", "S9988", "S9961")
 CASES = {c.name: c for r in RULESETS for c in case_files.load_file(HERE / "cases" / f"{r}.yaml")}
 
 
@@ -453,7 +453,8 @@ def test_planned_days_reads_bounds_and_an_order_without_an_end(bounds: dict[str,
 
 def test_immunizations_are_read_only_when_a_rule_reads_them(folder: Path) -> None:
     """Immunization is validated and prefetched by the hooks only where a rule reads it (criteria
-    README "Immunization"): the test ruleset S9997 does, the shipped rulesets do not yet."""
+    README "Immunization"): the test ruleset S9997 does, and among the shipped rulesets S9359
+    (its live-vaccine finding)."""
     from cds.hooks.discovery import prefetch
 
     immunization = {"resourceType": "Immunization", "id": "i1", "status": "completed",
@@ -462,8 +463,8 @@ def test_immunizations_are_read_only_when_a_rule_reads_them(folder: Path) -> Non
     reading, shipped = load(folder), default()
     assert "Immunization" in reading.reads and reading.screen(immunization)
     assert prefetch(reading)["immunizations"] == "Immunization?patient={{context.patientId}}"
-    assert "Immunization" not in shipped.reads and not shipped.screen(immunization)
-    assert "immunizations" not in prefetch(shipped)
+    assert "Immunization" in shipped.reads and shipped.screen(immunization)
+    assert prefetch(shipped)["immunizations"] == "Immunization?patient={{context.patientId}}"
 
 
 def test_shared_reading_terms_in_words(folder: Path) -> None:
@@ -491,3 +492,19 @@ def test_synthea_systolic_pressure_is_read_inside_its_blood_pressure_panel(folde
     systolic = next(c for c in result.assessment("S9997").criteria if c.id == "S9997.systolic")
     assert systolic.result in ("met", "not-met") and "Systolic Blood Pressure" in systolic.reason
     assert "2020-08-23" in systolic.reason and len(systolic.evidence) == 1
+
+
+def test_the_catalog_words_a_fixed_rule_and_a_claim_context(folder: Path) -> None:
+    """A payer reads a fixed rule as always its result (criteria README "Fixed rules") and a
+    claim's context in words (README "Context"), from the same parsed form the engine runs."""
+    from cds.catalog import model as catalog_model
+    from cds.catalog.render import markdown_pages
+
+    data = catalog_model.build(load(folder))
+    page = markdown_pages(data)["S9995"]
+    start = page.index('<a id="S9995.fixed"></a>')
+    section = page[start:page.index("<a id=", start + 1)]
+    assert "always: a fixed rule that reads no record data" in section and "not-met" in section
+    routing = " ".join(data.ruleset("S9995").routing)
+    assert "only when its reason coded in cancer-related-pain or when the patient is pregnant" in routing
+    assert "never when the record holds an active condition coded in chronic-pain and the record holds no" in routing

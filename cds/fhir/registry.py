@@ -39,7 +39,7 @@ class ResourceType:
 
 
 REGISTRY: tuple[ResourceType, ...] = (
-    ResourceType("Patient", Patient, frozenset({"resourceType", "id", "birthDate"}), None,
+    ResourceType("Patient", Patient, frozenset({"resourceType", "id", "birthDate", "gender"}), None,
                  "patient", "Patient/{{context.patientId}}"),
     ResourceType("Condition", Condition,
                  frozenset({"resourceType", "id", "clinicalStatus", "verificationStatus", "code",
@@ -56,7 +56,7 @@ REGISTRY: tuple[ResourceType, ...] = (
     ResourceType("Medication", Medication, frozenset({"resourceType", "id", "code"}), None),
     ResourceType("ServiceRequest", ServiceRequest,
                  frozenset({"resourceType", "id", "status", "intent", "code", "subject",
-                            "authoredOn", "occurrenceDateTime", "occurrencePeriod"}),
+                            "authoredOn", "occurrenceDateTime", "occurrencePeriod", "quantityQuantity"}),
                  "service_requests"),
     ResourceType("Observation", Observation,
                  frozenset({"resourceType", "id", "status", "code", "subject", "effectiveDateTime",

@@ -74,6 +74,14 @@ class Timing(BaseModel):
     # A course bounded to this many days or fewer is a short course (criteria README "Regimen
     # from timing"); None: no order is read as a short course.
     short_course_days: float | None = None
+    # TimingAbbreviation code -> administrations a day (a request's doses a day, when its
+    # timing.repeat states no frequency and period).
+    per_day_codes: dict[str, float] = {}
+    # Doses with meals: timing.repeat.when events or words of the dosage text or timing code, and
+    # the administrations a day they count (a page's curated reading).
+    meal_events: list[str] = []
+    meal_words: list[str] = []
+    meal_doses: float | None = None
     # Timing codes (code or text) meaning a single dose (cds/facts.py `single_dose`).
     once_codes: list[str] = []
     # Words of the dosage text or timing code naming a pump or an infusion: such an order is an
