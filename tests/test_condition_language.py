@@ -240,7 +240,9 @@ def _drug(name: str) -> Any:
     drug = knowledge_.classifier.classify([], name, [], None)
     return type("Order", (), {"classes": {c: True for c in drug.classes}, "ingredients": drug.ingredients,
                               "route": drug.route, "route_class": drug.route_class, "delivery": "unknown",
-                              "other_words": drug.other_words, "strengths": drug.strengths})()
+                              "other_words": drug.other_words, "strengths": drug.strengths,
+                              "units_per_ml": drug.units_per_ml, "container_ml": drug.pack_ml, "dosage_texts": [],
+                              "dose_mg": None})()
 
 
 def _claim(**keys: Any) -> Any:
