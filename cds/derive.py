@@ -88,6 +88,8 @@ def _observation(facts: PatientFacts, spec: Derived, anchors: dict[str, dt.date 
             return None
         if "loss_days" in spec.spec:
             return _loss(valued, _valued(matching, unit, units, warnings), spec.spec["loss_days"], units)
+        if "rise_days" in spec.spec:
+            return _rise(valued, _valued(matching, unit, units, warnings), spec.spec["rise_days"], units, unit)
         pick = spec.spec["pick"]
         if pick == "latest":
             value, chosen = max(valued, key=lambda item: item[1].date or dt.date.min)
@@ -217,18 +219,43 @@ def _valued(observations: list[ObservationFact], unit: str, units: Units,
     return valued
 
 
+def _latest_and_before(valued: list[tuple[float, ObservationFact]], every: list[tuple[float, ObservationFact]],
+                       days: int) -> tuple[float, ObservationFact, list[tuple[float, ObservationFact]]] | None:
+    """The most recent value and the exact values of the `days` before its date; None when the
+    latest is undated or a bound ("<40 kg" gives no difference) or nothing precedes it."""
+    value, latest = max(valued, key=lambda item: item[1].date or dt.date.min)
+    if latest.date is None or latest.comparator is not None:
+        return None
+    before = [(v, o) for v, o in every
+              if o.date is not None and 0 < (latest.date - o.date).days <= days and o.comparator is None]
+    return (value, latest, before) if before else None
+
+
+def _rise(valued: list[tuple[float, ObservationFact]], every: list[tuple[float, ObservationFact]],
+          days: int, units: Units, unit: str) -> dict[str, Any] | None:
+    """The most recent value minus the lowest of the `days` before its date, in `unit` (negative
+    for a fall): a weight gained over days, a creatinine risen from its recent lowest."""
+    found = _latest_and_before(valued, every, days)
+    if found is None:
+        return None
+    value, latest, before = found
+    low, lowest = min(before, key=lambda item: item[0])
+    rise = value - low
+    fact = _about(latest, units, value=round(rise, 6), count=len(valued))
+    fact["display"] = (f"{_display(latest, None)}, {round(rise, 2):g} {unit} above the lowest of the {days} days "
+                       f"before it, {_display(lowest, None)}")
+    fact["evidence"] = [lowest.ref]
+    return fact
+
+
 def _loss(valued: list[tuple[float, ObservationFact]], every: list[tuple[float, ObservationFact]],
           days: int, units: Units) -> dict[str, Any] | None:
     """The most recent value against the highest of the `days` before its date: the percentage
     lost (negative for a gain). None when the latest is undated or nothing precedes it."""
-    value, latest = max(valued, key=lambda item: item[1].date or dt.date.min)
-    if latest.date is None or latest.comparator is not None:
-        # A bound ("<40 kg") gives no percentage: the loss cannot be told.
+    found = _latest_and_before(valued, every, days)
+    if found is None:
         return None
-    before = [(v, o) for v, o in every
-              if o.date is not None and 0 < (latest.date - o.date).days <= days and o.comparator is None]
-    if not before:
-        return None
+    value, latest, before = found
     high, highest = max(before, key=lambda item: item[0])
     if high <= 0:
         return None

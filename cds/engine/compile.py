@@ -279,6 +279,8 @@ def _observation(spec: dict[str, Any], therapy: str, derived: str | None) -> dic
         parts += _bounded(spec["value"])
     if "loss" in spec:
         parts += _compare("value", spec["loss"])
+    if "rise" in spec:
+        parts += _compare("value", spec["rise"])
     if "spread" in spec:
         parts += _compare("spread_days", spec["spread"])
     if "change" in spec:
