@@ -9,7 +9,7 @@ evaluation and asserted as one fact that the rules compare.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from .conditions import Derived
@@ -88,6 +88,8 @@ def _observation(facts: PatientFacts, spec: Derived, anchors: dict[str, dt.date 
             return None
         if "loss_days" in spec.spec:
             return _loss(valued, _valued(matching, unit, units, warnings), spec.spec["loss_days"], units)
+        if "rise_days" in spec.spec:
+            return _rise(valued, _valued(matching, unit, units, warnings), spec.spec["rise_days"], units, unit)
         pick = spec.spec["pick"]
         if pick == "latest":
             value, chosen = max(valued, key=lambda item: item[1].date or dt.date.min)
@@ -212,18 +214,43 @@ def _valued(observations: list[ObservationFact], unit: str, units: Units,
     return valued
 
 
+def _latest_and_before(valued: list[tuple[float, ObservationFact]], every: list[tuple[float, ObservationFact]],
+                       days: int) -> tuple[float, ObservationFact, list[tuple[float, ObservationFact]]] | None:
+    """The most recent value and the exact values of the `days` before its date; None when the
+    latest is undated or a bound ("<40 kg" gives no difference) or nothing precedes it."""
+    value, latest = max(valued, key=lambda item: item[1].date or dt.date.min)
+    if latest.date is None or latest.comparator is not None:
+        return None
+    before = [(v, o) for v, o in every
+              if o.date is not None and 0 < (latest.date - o.date).days <= days and o.comparator is None]
+    return (value, latest, before) if before else None
+
+
+def _rise(valued: list[tuple[float, ObservationFact]], every: list[tuple[float, ObservationFact]],
+          days: int, units: Units, unit: str) -> dict[str, Any] | None:
+    """The most recent value minus the lowest of the `days` before its date, in `unit` (negative
+    for a fall): a weight gained over days, a creatinine risen from its recent lowest."""
+    found = _latest_and_before(valued, every, days)
+    if found is None:
+        return None
+    value, latest, before = found
+    low, lowest = min(before, key=lambda item: item[0])
+    rise = value - low
+    fact = _about(latest, units, value=round(rise, 6), count=len(valued))
+    fact["display"] = (f"{_display(latest, None)}, {round(rise, 2):g} {unit} above the lowest of the {days} days "
+                       f"before it, {_display(lowest, None)}")
+    fact["evidence"] = [lowest.ref]
+    return fact
+
+
 def _loss(valued: list[tuple[float, ObservationFact]], every: list[tuple[float, ObservationFact]],
           days: int, units: Units) -> dict[str, Any] | None:
     """The most recent value against the highest of the `days` before its date: the percentage
     lost (negative for a gain). None when the latest is undated or nothing precedes it."""
-    value, latest = max(valued, key=lambda item: item[1].date or dt.date.min)
-    if latest.date is None or latest.comparator is not None:
-        # A bound ("<40 kg") gives no percentage: the loss cannot be told.
+    found = _latest_and_before(valued, every, days)
+    if found is None:
         return None
-    before = [(v, o) for v, o in every
-              if o.date is not None and 0 < (latest.date - o.date).days <= days and o.comparator is None]
-    if not before:
-        return None
+    value, latest, before = found
     high, highest = max(before, key=lambda item: item[0])
     if high <= 0:
         return None
@@ -306,41 +333,33 @@ def _orders_total(facts: PatientFacts, spec: Derived, therapy: str) -> dict[str,
 
 
 def _below_low(observation: ObservationFact, units: Units) -> bool:
-    """The value is under the low limit of one of its reference ranges, the limit converted to
-    the value's unit (a limit without a unit is in the value's unit; one that cannot be
-    converted is not compared)."""
+    """The value is under the low limit of one of its reference ranges."""
     if observation.value is None or observation.comparator not in (None, "<", "<="):
         return False  # ">5" or "ad 5" is not known to be below anything
+    return any(observation.value < limit for limit in _lows(observation, units))
+
+
+def _lows(observation: ObservationFact, units: Units) -> Iterator[float]:
+    """The low limits of its reference ranges in the value's unit (a limit without a unit is in
+    the value's unit; one that cannot be converted is not compared)."""
     for low, unit in observation.lows:
         if unit is None:
-            limit: float | None = low
-        elif observation.unit is None:
-            continue
-        else:
+            yield low
+        elif observation.unit is not None:
             limit = units.convert(low, unit, observation.unit, observation.vs)
-        if limit is not None and observation.value < limit:
-            return True
-    return False
+            if limit is not None:
+                yield limit
 
 
 def _low_percent(observation: ObservationFact, units: Units) -> dict[str, Any]:
     """The value as a percentage of the low limit of its first reference range that has a usable
-    one (converted to the value's unit), as bounds like the value's own ("<0.1 ng/mL" is at most
-    that share); nothing when no low can be read."""
-    if observation.value is None:
+    one, as bounds like the value's own ("<0.1 ng/mL" is at most that share); nothing when no
+    low can be read."""
+    limit = next((low for low in _lows(observation, units) if low), None)
+    if observation.value is None or limit is None:
         return {}
-    for low, unit in observation.lows:
-        if unit is None:
-            limit: float | None = low
-        elif observation.unit is None:
-            continue
-        else:
-            limit = units.convert(low, unit, observation.unit, observation.vs)
-        if limit:
-            bounds = _bounds(observation.value / limit * 100, observation.comparator)
-            return {f"low_percent_{k}": round(v, 6) if isinstance(v, float) and not isinstance(v, bool) else v
-                    for k, v in bounds.items()}
-    return {}
+    bounds = _bounds(observation.value / limit * 100, observation.comparator)
+    return {f"low_percent_{k}": round(v, 6) if isinstance(v, float) else v for k, v in bounds.items()}
 
 
 def _same_day(facts: PatientFacts, spec: dict[str, Any], chosen: ObservationFact, units: Units,

@@ -143,6 +143,8 @@ def load(folder: Path) -> Knowledge:
     texts = TextMatcher([*(p for r in parsed.values() for clause in r.clauses for p in phrases(clause.node)),
                          *(p for r in rulesets.values() for claim in r.routing.claims if claim.record_procedures
                            for entry in claim.record_procedures.any for p in entry.not_followed_by),
+                         *(p for r in rulesets.values() for claim in r.routing.claims
+                           for one in [claim, *claim.unless] for p in one.dosage_text),
                          *terminology.timing.continuous, *terminology.timing.infusion,
                          *terminology.timing.meal_words])
     words = terminology.result_words
@@ -201,11 +203,12 @@ def check_routing(ruleset: Ruleset, terminology: Terminology, valuesets: ValueSe
         here = f"{ruleset.file}: line {claim.line}: routing claim {number}"
         if not (claim.classes or claim.ingredients):
             raise RulesetError(f"{here}: claims nothing: name drug classes or ingredients")
-        problems = [f"unknown drug class {c}" for c in [*claim.classes, *claim.not_classes, *claim.only_classes]
-                    if c not in terminology.drug_classes]
-        problems += [f"unknown ingredient or brand {n}" for n in [*claim.ingredients, *claim.percent_at_most]
-                     if n not in terminology.names()]
-        problems += [f"unknown route {r}" for r in claim.routes if r not in terminology.routes.classes]
+        problems = [f"unknown drug class {c}" for one in [claim, *claim.unless]
+                    for c in [*one.classes, *one.not_classes, *one.only_classes] if c not in terminology.drug_classes]
+        problems += [f"unknown ingredient or brand {n}" for one in [claim, *claim.unless]
+                     for n in [*one.ingredients, *one.percent_at_most] if n not in terminology.names()]
+        problems += [f"unknown route {r}" for one in [claim, *claim.unless] for r in one.routes
+                     if r not in terminology.routes.classes]
         if claim.record_procedures is not None:
             problems += [f"unknown value set {v}" for p in claim.record_procedures.any for v in p.in_
                          if v not in valuesets.by_id]

@@ -79,6 +79,8 @@ class Boundary:
             return f"{self.where}: {what} within {number} days"
         if "loss_days" in spec:  # the value compared is the percentage lost
             return f"{self.where}: {what} loss_percent {self.op} {number} (baseline {spec['loss_days']} days)"
+        if "rise_days" in spec:  # the value compared is the rise above the lowest before it
+            return f"{self.where}: {what} rise {self.op} {number} {spec['unit']} (baseline {spec['rise_days']} days)"
         unit = f" {spec['unit']}" if self.field in ("value", "change") and "unit" in spec else ""
         return f"{self.where}: {what} {self.field} {self.op} {number}{unit}"
 
@@ -119,7 +121,7 @@ def boundaries(knowledge: Knowledge, therapy: str) -> list[Boundary]:
 def _measure(term: Term) -> str:
     """What a derived term measures, whatever it compares (the same sets, units and window)."""
     return repr(sorted((k, repr(v)) for k, v in term.spec.items()
-                       if k not in ("value", "loss", "spread", "change", "count_at_least", "at_least", "answer",
+                       if k not in ("value", "loss", "rise", "spread", "change", "count_at_least", "at_least", "answer",
                                     "interpretation", "value_text", "method_text", "below_reference_low")))
 
 

@@ -258,6 +258,8 @@ def _patient(spec: dict[str, Any], therapy: str, derived: str | None) -> dict[st
         parts.append({"$lte": {"age_days": spec["age_days_at_most"]}})
     if spec.get("age") == "unknown":
         parts.append({"$nex": {"age_years": 1}})
+    if "gender" in spec:
+        parts.append(_one_of("gender", spec["gender"]))
     return {"$and": parts}
 
 
@@ -277,6 +279,8 @@ def _observation(spec: dict[str, Any], therapy: str, derived: str | None) -> dic
         parts += _bounded(spec["value"])
     if "loss" in spec:
         parts += _compare("value", spec["loss"])
+    if "rise" in spec:
+        parts += _compare("value", spec["rise"])
     if "spread" in spec:
         parts += _compare("spread_days", spec["spread"])
     if "change" in spec:
