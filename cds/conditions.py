@@ -696,6 +696,9 @@ _TERMS: dict[str, Callable[[Any, Scope], Term]] = {
     "status": _status,
 }
 TERMS = frozenset(_TERMS)
+# Every kind a parsed term may have: the keys, and `condition` read by its date (not_followed_by,
+# undated), computed before the rules as a derived fact.
+KINDS = TERMS | {"dated_condition"}
 
 
 @dataclass(frozen=True)
