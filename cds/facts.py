@@ -137,6 +137,9 @@ class MedicationFact(BaseModel):
     # divided by the most recent weight (criteria README "Strength, volume and dose"); the
     # weight, in kg, for reasons. None: cannot be told (no dose in mg, no usable weight).
     dose_per_kg_mg: float | None = None
+    # The fastest the drug runs, in mg an hour: a mass rate (mg/h, mg/min), else a dose over its
+    # administration's duration (a furosemide bolus of 80 mg over 10 min is 480 mg/h).
+    rate_mg_per_hour: float | None = None
     weight_kg: float | None = None
     # The product (criteria README "Strength, volume and dose"): units per mL and container mL
     # (Medication.ingredient.strength and Medication.amount, else the name), and units a day (a
@@ -347,13 +350,24 @@ class PatientFacts(BaseModel):
                     self._plain_conditions.append(plain)
         return self._plain_conditions
 
+    def _windowed_conditions(self, as_of: dt.date, order_days: dict[str, dt.date]) -> list[dict[str, Any]]:
+        """The engine's conditions with the day counts a condition window compares (a dated one only)."""
+        dated = {c.ref: c.date for c in self.conditions if c.date is not None}
+        conditions = []
+        for plain in self.conditions_for_engine():
+            if plain["ref"] in dated:
+                plain = dict(plain)
+                _windows(plain, dated[plain["ref"]], None, as_of, order_days)
+            conditions.append(plain)
+        return conditions
+
     def engine_facts(self, therapies: Sequence[str]) -> list[dict[str, Any]]:
         """Plain dicts for durable-rules, once for every therapy of the evaluation: no None values,
         dates as ISO strings, and the day counts the window terms compare (before the as-of date
         and before each therapy's order)."""
         as_of = self.patient.as_of
         order_days = {t: day for t in therapies if (day := self.order_date(t)) is not None}
-        conditions = self.conditions_for_engine()
+        conditions = self._windowed_conditions(as_of, order_days)
         if self._plain_facts is None:
             self._plain_facts = (_plain(self.patient), [_plain(m) for m in self.medications],
                                  [_plain(p) for p in self.procedures])
@@ -812,10 +826,11 @@ def _medication(
         display=drug.name, drug_unread=unread is not None, start=start, end=end, authored=_day(request.authoredOn),
         interval_hours=interval, duration_hours=duration,
         daily_volume_ml=_daily_volume_ml(dosage, container_ml),
-        infused_day_volume_ml=_daily_volume_ml(dosage, container_ml, per_infused_day=True), daily_dose_mg=_daily_amount(dosage, lambda q: _milligrams(q, weight_kg)),
+        infused_day_volume_ml=_daily_volume_ml(dosage, container_ml, per_infused_day=True),
+        daily_dose_mg=_daily_dose_mg(dosage, drug.unit_mg, timing.interval_codes, weight_kg),
         units_per_ml=units_per_ml, container_ml=container_ml, dosage_texts=dosage_texts,
         daily_dose_units=_daily_amount(dosage, lambda q: _amount(q, _UNITS_PER_UNIT, weight_kg)),
-        dose_per_kg_mg=_dose_per_kg(dosage, weight_kg), weight_kg=weight_kg,
+        dose_per_kg_mg=_dose_per_kg(dosage, weight_kg), weight_kg=weight_kg, rate_mg_per_hour=_rate_mg_per_hour(dosage),
         planned_days=_planned_days(request), timing_texts=timing_texts, regimen=_regimen(dosage, timing.short_course_days),
         doses_per_day=_doses_per_day(dosage, timing, texts),
         single_dose=_single_dose(dosage, {c.casefold() for c in timing.once_codes}),
@@ -1192,6 +1207,27 @@ def _weight_kg(observations: list[ObservationFact], terminology: Terminology, as
     return max(usable, key=lambda dated: dated[0])[1] if usable else None
 
 
+# Dose units that count tablets or capsules ("2 {tbl}"): the dose is then the mass per unit in the name.
+_SOLID_UNITS = {"tab", "tabs", "tablet", "tablets", "{tbl}", "tbl", "{tab}", "{tablet}", "{tablets}",
+                "cap", "caps", "capsule", "capsules", "{cap}", "{capsule}", "{capsules}"}
+
+
+def _daily_dose_mg(dosage: list[Any], unit_mg: float | None, codes: dict[str, float],
+                   weight_kg: float | None = None) -> float | None:
+    """mg a day (a page's dose limit or dose history): a dose in mass units, or in tablets times
+    the mass per tablet the drug's name states, x administrations a day (a timing code such as
+    BID when the timing has no period)."""
+
+    def milligrams(quantity: Any) -> float | None:
+        mass = _milligrams(quantity, weight_kg)
+        if mass is None and unit_mg is not None and quantity is not None and quantity.value is not None \
+                and (quantity.code or quantity.unit or "").lower() in _SOLID_UNITS:
+            return float(quantity.value) * unit_mg
+        return mass
+
+    return _daily_amount(dosage, milligrams, codes=codes)
+
+
 # Dose units that count product units ("1 bag"): the volume is then the product volume in the name.
 _PACK_UNITS = {"bag", "{bag}", "bags", "{bags}", "ea", "{each}", "each"}
 
@@ -1213,7 +1249,7 @@ def _daily_volume_ml(dosage: list[Any], pack_ml: float | None = None, per_infuse
 
 
 def _daily_amount(dosage: list[Any], amount: Callable[[Any], float | None],
-                  per_infused_day: bool = False) -> float | None:
+                  per_infused_day: bool = False, codes: dict[str, float] | None = None) -> float | None:
     """An amount a day (mL, or mg for a page's dose limit): dose x administrations a day, or rate
     (per hour) x hours infused a day (repeat.duration x frequency, else 24 h when continuous).
     `per_infused_day`: a schedule over more than a day counts a day it is given (one dose)."""
@@ -1244,10 +1280,52 @@ def _daily_amount(dosage: list[Any], amount: Callable[[Any], float | None],
                 continue
             volume = amount(dose.doseQuantity)
             per_day = _per_day(repeat, per_infused_day) if repeat is not None else None
+            if per_day is None and codes:
+                per_day = _per_day_from_code(instruction.timing, codes)
             if volume is not None and per_day is not None:
                 total += volume * per_day
                 found = True
     return total if found else None
+
+
+def _rate_mg_per_hour(dosage: list[Any]) -> float | None:
+    """The fastest mass rate of the order's instructions in mg/h: a rateQuantity or rateRatio in a
+    mass per hour or minute, else a mass dose over repeat.duration; None when none tells it."""
+    rates: list[float] = []
+    for instruction in dosage:
+        repeat = instruction.timing.repeat if instruction.timing is not None else None
+        for dose in instruction.doseAndRate or []:
+            rate = dose.rateQuantity
+            if rate is not None and (per := (rate.code or rate.unit or "").split("/")[1:]):
+                hours = _hours(1, per[0])
+                mass = _milligrams(rate)
+                if mass is not None and hours:
+                    rates.append(mass / float(hours))
+                continue
+            ratio = dose.rateRatio
+            if ratio is not None and ratio.numerator is not None and ratio.denominator is not None:
+                mass = _milligrams(ratio.numerator)
+                hours = _hours(ratio.denominator.value, ratio.denominator.code or ratio.denominator.unit)
+                if mass is not None and hours:
+                    rates.append(mass / float(hours))
+                continue
+            mass = _milligrams(dose.doseQuantity)
+            if mass is not None and repeat is not None and repeat.duration:
+                hours = _hours(repeat.duration, repeat.durationUnit)
+                if hours:
+                    rates.append(mass / float(hours))
+    return max(rates) if rates else None
+
+
+def _per_day_from_code(timing: Any, codes: dict[str, float]) -> float | None:
+    """Administrations a day a timing code states (terminology.yaml `timing.interval_codes`: BID
+    every 12 h is 2 a day), when its repeat gives no period."""
+    if timing is None or timing.code is None:
+        return None
+    # The code, or a text that is one ("BID" written as text, as order entry often leaves it).
+    written = [c.code for c in timing.code.coding or []] + [(timing.code.text or "").strip().upper()]
+    hours = next((codes[w] for w in written if w in codes), None)
+    return 24 / hours if hours else None
 
 
 def _per_day(repeat: Any, per_infused_day: bool = False) -> float | None:

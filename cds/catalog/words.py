@@ -163,7 +163,8 @@ _MEASURES = (("interval_hours", "dosing interval", "h"), ("daily_volume_ml", "da
              ("infused_day_volume_ml", "volume on a day it is infused", "mL"),
              ("daily_dose_mg", "daily dose", "mg"),
              ("dose_per_kg_mg", "dose per kg of body weight (a dose per kg, or the dose over the most recent weight)",
-              "mg/kg"), ("duration_hours", "infusion duration", "h"),
+              "mg/kg"), ("rate_mg_per_hour", "fastest mass rate (a rate, or a dose over its duration)", "mg/h"),
+             ("duration_hours", "infusion duration", "h"),
              ("planned_days", "planned duration (start to stated end)", "days"),
              ("units_per_ml", "strength (Medication.ingredient.strength, else the name)", "units/mL"),
              ("container_ml", "container volume (Medication.amount, else the name)", "mL"),
@@ -261,6 +262,9 @@ def _observation(spec: dict[str, Any]) -> Words:
     if "loss" in spec:
         text += (f" has lost, against the highest value of the {spec['loss_days']} days before it (in"
                  f" {spec['unit']}), a share {_compared(spec['loss'], 'percent')}")
+    if "rise" in spec:
+        text += (f" has risen, above the lowest value of the {spec['rise_days']} days before it, by"
+                 f" {_compared(spec['rise'], spec['unit'])}")
     if "count_at_least" in spec:
         text = f"at least {spec['count_at_least']} observations{window}"
         if "counted" in spec:
@@ -306,6 +310,17 @@ def _immunization(spec: dict[str, Any]) -> Words:
     return Words(text=f"a completed immunization{_window(spec)}, its vaccine coded in", valuesets=list(spec["in"]))
 
 
+def _dated_condition(spec: dict[str, Any]) -> Words:
+    kind = "a condition (any status)" if spec.get("any_status") else "an active condition"
+    if spec.get("undated"):
+        return Words(text=f"{kind} with neither onset nor recorded date, coded in", valuesets=list(spec["in"]))
+    window = f" dated within {spec['within_days']} days before the as-of date" if "within_days" in spec else ""
+    later = ([Words(text="with no condition dated on or after it coded in", valuesets=list(spec["not_followed_by"]))]
+             if "not_followed_by" in spec else [])
+    return Words(text=f"{kind}{window} (onset, else recorded date), coded in", valuesets=list(spec["in"]),
+                 children=later)
+
+
 def _pregnancy(spec: dict[str, Any]) -> Words:
     children = []
     if "weeks" in spec:
@@ -341,7 +356,7 @@ _TERMS = {"condition": _condition, "conditions_count": _conditions_count, "medic
           "medication_classes": _medication_classes, "service_order": _service_order, "patient": _patient,
           "course": _course, "observation": _observation, "observation_ratio": _observation_ratio,
           "orders_total": _orders_total, "doses_per_day": _doses_per_day, "procedure": _procedure, "immunization": _immunization, "record": _record,
-          "pregnancy": _pregnancy,
+          "pregnancy": _pregnancy, "dated_condition": _dated_condition,
           "result": _result, "status": _status}
 
 
