@@ -320,6 +320,12 @@ def _doses_per_day(spec: dict[str, Any], therapy: str, derived: str | None) -> d
     return _derived(derived, therapy, *parts)
 
 
+def _counted_any(spec: dict[str, Any], therapy: str, derived: str | None) -> dict[str, Any]:
+    """A derived fact asserted only when it found an entry (a condition read by its date): its
+    presence is the answer, its window was applied before the rules (cds/derive.py)."""
+    return _derived(derived, therapy)
+
+
 def _pregnancy(spec: dict[str, Any], therapy: str, derived: str | None) -> dict[str, Any]:
     """Pregnant at the as-of date (cds/pregnancy.py), and the gestational age compared through its
     bounds, as a measured value is (a range a cut-off straddles decides neither way)."""
@@ -370,6 +376,7 @@ _PATTERNS: dict[str, Callable[[dict[str, Any], str, str | None], dict[str, Any]]
     "orders_total": _valued,
     "doses_per_day": _doses_per_day,
     "pregnancy": _pregnancy,
+    "dated_condition": _counted_any,
     "procedure": _procedure,
     "immunization": _immunization,
     "record": _record,

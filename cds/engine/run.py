@@ -34,7 +34,7 @@ Binding = list[dict[str, Any]]
 _CODED = ("condition", "procedure", "immunization")
 _FACT_TYPE = {"service_order": "service-order", "observation": "derived", "medication_classes": "derived",
               "conditions_count": "derived", "observation_ratio": "derived", "orders_total": "derived",
-              "doses_per_day": "derived", "pregnancy": "derived"}
+              "doses_per_day": "derived", "pregnancy": "derived", "dated_condition": "derived"}
 
 
 @dataclass
