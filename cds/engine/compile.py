@@ -40,7 +40,10 @@ def compile_ruleset(
                 # positive terms around it, in their order. So the context fact (asserted after
                 # every data fact) comes first, then the negations, then the positive terms:
                 # negations are then judged on the whole record (tests/test_engine_negation.py).
-                atoms = ([Atom({"t": "context"})]
+                # The context is matched through one flag per therapy: durable-rules gives one
+                # pattern at most 256 rules after it (BETA_LIST_LENGTH, error 108), and every
+                # rule with a negation of every ruleset starts with this one.
+                atoms = ([Atom({"$and": [{"t": "context"}, {context_flag(ruleset.therapy): True}]})]
                          + [a for a in atoms if a.negated] + [a for a in atoms if not a.negated])
             rule: list[dict[str, Any]] = []
             positives = 0
@@ -53,6 +56,11 @@ def compile_ruleset(
             # Named by therapy too: every ruleset's rules may share one durable-rules ruleset.
             definition[f"{ruleset.therapy}|{clause.key}#{number}"] = {"all": rule, "run": action(clause.key, positives)}
     return definition
+
+
+def context_flag(therapy: str) -> str:
+    """The context fact's flag that a therapy's rules match it by (run.Engine asserts them all)."""
+    return f"context_{therapy}"
 
 
 def fields_tested(definition: dict[str, Any]) -> frozenset[str]:

@@ -25,7 +25,7 @@ from ..listing import listed
 from ..fhir.limits import limits, over
 from ..ruleset import Criterion, Ruleset
 from . import host
-from .compile import compile_ruleset, fields_tested, flag
+from .compile import compile_ruleset, context_flag, fields_tested, flag
 from ..texts import phrase_flag
 
 Binding = list[dict[str, Any]]
@@ -223,7 +223,8 @@ class Engine:
                 for group, view in _viewed(data, self._fields):
                     session.assert_fact(collector.add(view, group))
                 if self._context_read:
-                    session.assert_fact(collector.view({"t": "context", **context}))
+                    session.assert_fact(collector.view({"t": "context", **context,
+                                                        **{context_flag(t): True for t in self.parts}}))
                 # Each therapy's results in ruleset order (its later rules read them), then its
                 # status (its alternatives read it); no rule reads another therapy's.
                 for therapy, part in self.parts.items():
