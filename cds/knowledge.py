@@ -143,6 +143,7 @@ def load(folder: Path) -> Knowledge:
     texts = TextMatcher([*(p for r in parsed.values() for clause in r.clauses for p in phrases(clause.node)),
                          *(p for r in rulesets.values() for claim in r.routing.claims if claim.record_procedures
                            for entry in claim.record_procedures.any for p in entry.not_followed_by),
+                         *(p for r in rulesets.values() for claim in r.routing.claims for p in claim.not_timing_text),
                          *terminology.timing.continuous, *terminology.timing.infusion,
                          *terminology.timing.meal_words])
     words = terminology.result_words

@@ -58,6 +58,7 @@ class OrderLike(Protocol):
     route_class: str
     delivery: str
     given_as: str
+    timing_texts: list[str]
     other_words: list[str]
     strengths: dict[str, float]
     single_dose: bool
@@ -87,6 +88,8 @@ def claims(claim: Claim, order: OrderLike, record: RecordView | None = None) -> 
     if claim.delivery and order.delivery not in claim.delivery:
         return False
     if claim.given_as and order.given_as not in claim.given_as:
+        return False
+    if claim.not_timing_text and {phrase_flag(p) for p in claim.not_timing_text}.intersection(order.timing_texts):
         return False
     if claim.only_classes and (order.other_words or not set(order.ingredients) <= set(claim.only_names)):
         return False

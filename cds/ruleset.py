@@ -205,6 +205,9 @@ class Claim(_Item):
     # Injection or infusion (criteria README): an SC order with a rate and a repeat frequency is an
     # infusion that is not continuous (a page may claim it to leave its timing unknown).
     given_as: list[Literal["injection", "infusion", "unknown"]] = []
+    # Not claimed when the dosage text or timing code names one of these phrases (read as words):
+    # an order "to be added to the TPN bag" is that bag's additive.
+    not_timing_text: list[str] = []
     # Every ingredient the name holds is of one of these classes: no ingredient of another
     # class, and no word that names no known ingredient, unit, dose form or vehicle.
     only_classes: list[str] = []

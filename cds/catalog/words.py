@@ -364,6 +364,8 @@ def claim_words(claim: Claim) -> str:
         parts.append(f"given {_or([_ADVERB.get(d, d) for d in claim.delivery])}")
     if claim.given_as:
         parts.append(f"given as {_or(claim.given_as)} (injection or infusion)")
+    if claim.not_timing_text:
+        parts.append(f"whose dosage text or timing names none of {_quoted(claim.not_timing_text)}")
     if claim.only_classes:
         parts.append(f"whose every ingredient is of drug class {_or(claim.only_classes)} (no other active ingredient "
                      "named)")
