@@ -42,10 +42,10 @@ VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
 MEDICATION_KEYS = {"drug", "rxnorm", "status", "intent", "route", "route_text", "authored", "start", "end",
                    "supply_days", "status_reason", "rate", "rate_ratio", "dose", "frequency", "period",
                    "duration", "timing_code", "reference", "contained", "as_needed", "bounds", "bounds_period",
-                   "dosages"}
+                   "count", "dosages"}
 # The keys of one dosage instruction (`dosages`: the instructions after the first).
 DOSAGE_KEYS = {"route", "route_text", "rate", "rate_ratio", "dose", "frequency", "period", "duration", "timing_code",
-               "as_needed", "bounds", "bounds_period"}
+               "as_needed", "bounds", "bounds_period", "count"}
 # FHIR ids are at most 64 characters; a case's resources add a suffix such as "-c12".
 MAX_SLUG = 58
 _NAME = re.compile(r"^[A-Za-z0-9.-]+/[a-z0-9.-]+$")
@@ -460,6 +460,8 @@ class _Builder:
             dosage["route"] = {"text": str(item["route_text"])}
         timing: dict[str, Any] = {}
         repeat: dict[str, Any] = {}
+        if "count" in item:
+            repeat["count"] = item["count"]
         if "frequency" in item:
             repeat["frequency"] = item["frequency"]
         for key in ("period", "duration"):

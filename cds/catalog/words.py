@@ -159,7 +159,9 @@ _MEASURES = (("interval_hours", "dosing interval", "h"), ("daily_volume_ml", "da
              ("daily_dose_mg", "daily dose", "mg"),
              ("dose_per_kg_mg", "dose per kg of body weight (a dose per kg, or the dose over the most recent weight)",
               "mg/kg"), ("duration_hours", "infusion duration", "h"),
-             ("planned_days", "planned duration (start to stated end)", "days"))
+             ("planned_days", "planned duration (start to stated end)", "days"),
+             ("dose_mg", "largest single dose", "mg"), ("duration_minutes", "infusion duration", "min"),
+             ("course_days", "days of the course (a count of daily doses, or its bounds, both days counted)", "days"))
 
 
 def _observation_ratio(spec: dict[str, Any]) -> Words:
