@@ -138,6 +138,8 @@ class MedicationFact(BaseModel):
     # The largest dose of one administration in mg; minutes one administration lasts; days of
     # the course (a count of once-daily doses, else its bounds, first and last day counted).
     dose_mg: float | None = None
+    # The product's mass the drug's name states ("40 MG ... Injection": the presentation).
+    product_mg: float | None = None
     duration_minutes: float | None = None
     course_days: float | None = None
     # The regimen its timing states (criteria README "Regimen from timing").
@@ -746,6 +748,7 @@ def _medication(
         planned_days=_planned_days(request), timing_texts=timing_texts, regimen=_regimen(dosage, timing.short_course_days),
         single_dose=_single_dose(dosage, {c.casefold() for c in timing.once_codes}),
         duration_minutes=None if duration is None else round(duration * 60, 6), course_days=_course_days(request),
+        product_mg=drug.product_mg,
         dose_mg=max((mg for d in dosage for r in d.doseAndRate or [] if (mg := _milligrams(r.doseQuantity)) is not None),
                     default=None),
     )
@@ -756,7 +759,7 @@ def _medication(
 
 
 def _course_days(request: MedicationRequest) -> float | None:
-    """Days the order's course runs (S9490's course length): a count of doses given once a day,
+    """Days the order's course runs (a page's course length): a count of doses given once a day,
     else boundsDuration in days, else boundsPeriod from start to end with both days counted;
     None when the order states none of these."""
     for dosage in request.dosageInstruction or []:

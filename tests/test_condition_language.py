@@ -435,7 +435,8 @@ def test_planned_days_reads_bounds_and_an_order_without_an_end(bounds: dict[str,
 
 def test_immunizations_are_read_only_when_a_rule_reads_them(folder: Path) -> None:
     """Immunization is validated and prefetched by the hooks only where a rule reads it (criteria
-    README "Immunization"): the test ruleset S9997 does, the shipped rulesets do not yet."""
+    README "Immunization"): the test ruleset S9997 does, and among the shipped rulesets S9490
+    (its live-vaccine finding)."""
     from cds.hooks.discovery import prefetch
 
     immunization = {"resourceType": "Immunization", "id": "i1", "status": "completed",
@@ -444,8 +445,8 @@ def test_immunizations_are_read_only_when_a_rule_reads_them(folder: Path) -> Non
     reading, shipped = load(folder), default()
     assert "Immunization" in reading.reads and reading.screen(immunization)
     assert prefetch(reading)["immunizations"] == "Immunization?patient={{context.patientId}}"
-    assert "Immunization" not in shipped.reads and not shipped.screen(immunization)
-    assert "immunizations" not in prefetch(shipped)
+    assert "Immunization" in shipped.reads and shipped.screen(immunization)
+    assert prefetch(shipped)["immunizations"] == "Immunization?patient={{context.patientId}}"
 
 
 def test_shared_reading_terms_in_words(folder: Path) -> None:

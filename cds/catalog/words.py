@@ -161,7 +161,8 @@ _MEASURES = (("interval_hours", "dosing interval", "h"), ("daily_volume_ml", "da
               "mg/kg"), ("duration_hours", "infusion duration", "h"),
              ("planned_days", "planned duration (start to stated end)", "days"),
              ("dose_mg", "largest single dose", "mg"), ("duration_minutes", "infusion duration", "min"),
-             ("course_days", "days of the course (a count of daily doses, or its bounds, both days counted)", "days"))
+             ("course_days", "days of the course (a count of daily doses, or its bounds, both days counted)", "days"),
+             ("product_mg", "product presentation (the mass its name states)", "mg"))
 
 
 def _observation_ratio(spec: dict[str, Any]) -> Words:

@@ -22,6 +22,8 @@ _NUMBER = r"(\d+(?:\.\d+)?)"
 # mL or L that is not the numerator of a concentration (mg/mL, meq/mL).
 _BRACKETED = re.compile(r"\[[^\]]*\]")
 _PACK = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(ml|l)\b(?!\s*/)")
+# A mass per product ("40 MG Injection", "1 GM"), not a concentration ("40 MG/ML").
+_MASS = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(mg|g|gm)\b(?!\s*/)")
 
 
 class DrugClass(BaseModel):
@@ -186,6 +188,8 @@ class Drug(BaseModel):
     strengths: dict[str, float] = {}
     # The product volume stated in the name, in mL ("1000 ML ... Injection").
     pack_ml: float | None = None
+    # The one product mass stated in the name, in mg ("40 MG ... Injection": a presentation).
+    product_mg: float | None = None
     # The route as the label reads it (`label_route`); None: neither the order nor a label tells.
     label_route: str | None = None
 
@@ -223,6 +227,13 @@ def _strength(name: str, text: str) -> float | None:
     for match in re.finditer(rf"{_NUMBER}\s*%[^a-z0-9]*{words}\b", text):
         found.append(float(match.group(1)))
     return max(found) if found else None
+
+
+def _product_mg(names: list[str]) -> float | None:
+    """The one product mass a drug's name states, in mg (None: none, or several: a combination)."""
+    masses = {float(m.group(1)) * (1 if m.group(2) == "mg" else 1000)
+              for name in names for m in _MASS.finditer(name.lower())}
+    return masses.pop() if len(masses) == 1 else None
 
 
 def _pack_ml(names: list[str]) -> float | None:
@@ -327,6 +338,7 @@ class DrugClassifier:
             other_words=other_words,
             strengths=strengths,
             pack_ml=_pack_ml(names),
+            product_mg=_product_mg(names),
             label_route=label_route(stated, route_name, labelled),
         )
 
