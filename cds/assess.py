@@ -75,7 +75,9 @@ def bill(ruleset: Ruleset, outcome: Outcome, has_order: bool, service_codes: lis
     for the order; else the family's general code, with a note when an order did not tell."""
     billing = ruleset.billing
     notes = list(billing.notes)
-    if has_order:
+    refused = has_order and outcome.criteria[ruleset.routing.criterion].result == "not-met"
+    if has_order and not refused:
+        # What an order bills besides the per diem: nothing for a refused order, which is not billed.
         notes[0:0] = [item.note for item in billing.order_notes if outcome.matches.of(item)]
     code = billing.code
     if service_codes:
@@ -86,7 +88,7 @@ def bill(ruleset: Ruleset, outcome: Outcome, has_order: bool, service_codes: lis
             code = picked
         elif billing.untold:
             notes.insert(0, billing.untold)
-    if has_order and outcome.criteria[ruleset.routing.criterion].result == "not-met":
+    if refused:
         notes.insert(0, f"Not billed: the order does not meet {ruleset.routing.criterion}.")
     return Billing(code=code, unit=billing.unit, notes=notes)
 

@@ -166,6 +166,33 @@ class RecordProcedures(_Item):
     or_none_on_record: bool = False
 
 
+class Context(_Item):
+    """A context an order is claimed in (criteria README "Context"): every key given holds."""
+
+    # The order's reasonCode, or the Condition its reasonReference names, is coded in these sets.
+    reasons: list[str] = []
+    # The order states no reason (neither reasonCode nor reasonReference).
+    no_reason: bool = False
+    # The record holds an active condition coded in these sets, dated within `within_days` before
+    # the as-of date when given (an undated one then does not count) and not followed by a
+    # condition of `not_followed_by` (any clinical status) dated on or after it.
+    conditions: list[str] = []
+    within_days: int | None = Field(default=None, ge=0)
+    not_followed_by: list[str] = []
+    # The record holds no active condition coded in these sets.
+    no_conditions: list[str] = []
+    # The patient is pregnant at the as-of date, by these pregnancy codes (the `pregnancy` term).
+    pregnancy: list[str] = []
+
+    @property
+    def valuesets(self) -> list[str]:
+        return [*self.reasons, *self.conditions, *self.not_followed_by, *self.no_conditions, *self.pregnancy]
+
+    @property
+    def reads_record(self) -> bool:
+        return bool(self.conditions or self.no_conditions or self.pregnancy)
+
+
 class Claim(_Item):
     """Draft MedicationRequests a therapy claims: every key given must hold (lists: any of)."""
 
@@ -175,6 +202,9 @@ class Claim(_Item):
     routes: list[str] = []
     route_classes: list[Literal["non-invasive", "parenteral", "other", "unknown"]] = []
     delivery: list[Literal["continuous", "intermittent", "unknown"]] = []
+    # Injection or infusion (criteria README): an SC order with a rate and a repeat frequency is an
+    # infusion that is not continuous (a page may claim it to leave its timing unknown).
+    given_as: list[Literal["injection", "infusion", "unknown"]] = []
     # Every ingredient the name holds is of one of these classes: no ingredient of another
     # class, and no word that names no known ingredient, unit, dose form or vehicle.
     only_classes: list[str] = []
@@ -187,10 +217,22 @@ class Claim(_Item):
     dose_mg: dict[Literal["lt", "le", "gt", "ge"], float] = {}
     # The record's Procedures must show one of these (the order's place depends on the record).
     record_procedures: RecordProcedures | None = None
+    # The product's strength in units per mL and its container volume in mL compare ({lt: 10});
+    # one that cannot be read does not hold (criteria README "Strength, volume and dose").
+    units_per_ml: dict[Literal["lt", "le", "gt", "ge", "eq"], float] = {}
+    container_ml: dict[Literal["lt", "le", "gt", "ge", "eq"], float] = {}
+    # The dosage text, the timing code, the route's or the method's text names a phrase.
+    dosage_text: list[str] = []
+    # Not claimed when one of these holds (each with all its keys): a heparin flush or lock.
+    unless: list["Claim"] = []
+    # Claimed only in one of these contexts (the order's reason, the record), and never in one of
+    # `not_context` (criteria README "Context", "Drugs with two uses").
+    context: list[Context] = []
+    not_context: list[Context] = []
     # The names of `only_classes`, filled at load from the terminology (cds/knowledge.py).
     _only_names: set[str] = PrivateAttr(default_factory=set)
 
-    @field_validator("percent_at_most", "dose_mg", mode="before")
+    @field_validator("percent_at_most", "dose_mg", "units_per_ml", "container_ml", mode="before")
     @classmethod
     def _no_line_marker(cls, value: Any) -> Any:
         return strip_lines(value)
@@ -227,9 +269,14 @@ class Adjunct(_Item):
 
 class Routing(_Item):
     """Which draft orders are this therapy's (a ServiceRequest coded with any of its billing
-    codes always is); ../shared/criteria/README.md "Which therapy an order belongs to"."""
+    codes always is, and one coded in `services`); ../shared/criteria/README.md "Which therapy an
+    order belongs to"."""
 
-    claims: list[Claim]
+    claims: list[Claim] = []
+    # Value sets of procedure codes (SNOMED CT, CPT, ...) whose ServiceRequests are this therapy's
+    # orders besides those coded with its billing codes (criteria README "ServiceRequest orders":
+    # transfusion procedures).
+    services: list[str] = []
     # Orders this page keeps as adjuncts of its own orders, besides the platform's list
     # (rulesets/routing.yaml; criteria README "Adjunct orders": a page may name more).
     adjuncts: list[Adjunct] = []

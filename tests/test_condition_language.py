@@ -32,7 +32,7 @@ from tests.test_fixtures import _cited
 from .cli_support import Ran, run_cds
 
 HERE = Path(__file__).resolve().parent / "language"
-RULESETS = ("S9999", "S9998", "S9997", "S9993", "S9996", "S9995", "S9990")
+RULESETS = ("S9999", "S9998", "S9997", "S9993", "S9996", "S9995", "S9990", "S9991", "S9988", "S9961")
 CASES = {c.name: c for r in RULESETS for c in case_files.load_file(HERE / "cases" / f"{r}.yaml")}
 
 
@@ -149,6 +149,24 @@ def test_a_claim_on_the_record_names_known_value_sets(folder: Path, tmp_path: Pa
     assert "S9328.yaml" in done.stderr and message in done.stderr, done.stderr
 
 
+@pytest.mark.parametrize(("change", "message"), [
+    ("context: [{reasons: [cancer-related-pian]}, {pregnancy: [test-pregnancy]}]", "unknown value set cancer-related-pian"),
+    ("context: [{reasons: [cancer-related-pain]}, {pregnancy: [test-pregnancy]}, {}]", "a context names nothing"),
+    ("context: [{reasons: [cancer-related-pain]}, {pregnant: [test-pregnancy]}]", "pregnant"),
+])
+def test_a_claim_context_names_known_value_sets(folder: Path, tmp_path: Path, change: str, message: str) -> None:
+    """A claim's context (criteria README "Context") names value sets that exist, and something."""
+    broken = tmp_path / "rulesets"
+    shutil.copytree(folder, broken)
+    text = (broken / "S9995.yaml").read_text(encoding="utf-8")
+    original = "context: [{reasons: [cancer-related-pain]}, {pregnancy: [test-pregnancy]}]"
+    assert original in text
+    (broken / "S9995.yaml").write_text(text.replace(original, change, 1), encoding="utf-8")
+    done = _check(broken)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "S9995.yaml" in done.stderr and message in done.stderr, done.stderr
+
+
 @pytest.mark.parametrize(("file", "original", "change", "message"), [
     # A removal is named by value sets or phrases; the sets must exist.
     ("S9494", "not_followed_by: {in: [central-line-removal]}", "not_followed_by: {in: [central-line-remova]}",
@@ -222,7 +240,9 @@ def _drug(name: str) -> Any:
     drug = knowledge_.classifier.classify([], name, [], None)
     return type("Order", (), {"classes": {c: True for c in drug.classes}, "ingredients": drug.ingredients,
                               "route": drug.route, "route_class": drug.route_class, "delivery": "unknown",
-                              "other_words": drug.other_words, "strengths": drug.strengths})()
+                              "other_words": drug.other_words, "strengths": drug.strengths,
+                              "units_per_ml": drug.units_per_ml, "container_ml": drug.pack_ml, "dosage_texts": [],
+                              "dose_mg": None})()
 
 
 def _claim(**keys: Any) -> Any:
@@ -435,8 +455,8 @@ def test_planned_days_reads_bounds_and_an_order_without_an_end(bounds: dict[str,
 
 def test_immunizations_are_read_only_when_a_rule_reads_them(folder: Path) -> None:
     """Immunization is validated and prefetched by the hooks only where a rule reads it (criteria
-    README "Immunization"): the test ruleset S9997 does, and among the shipped rulesets S9490
-    (its live-vaccine finding)."""
+    README "Immunization"): the test ruleset S9997 does, and among the shipped rulesets S9359
+    and S9490 (their live-vaccine findings)."""
     from cds.hooks.discovery import prefetch
 
     immunization = {"resourceType": "Immunization", "id": "i1", "status": "completed",
@@ -474,3 +494,19 @@ def test_synthea_systolic_pressure_is_read_inside_its_blood_pressure_panel(folde
     systolic = next(c for c in result.assessment("S9997").criteria if c.id == "S9997.systolic")
     assert systolic.result in ("met", "not-met") and "Systolic Blood Pressure" in systolic.reason
     assert "2020-08-23" in systolic.reason and len(systolic.evidence) == 1
+
+
+def test_the_catalog_words_a_fixed_rule_and_a_claim_context(folder: Path) -> None:
+    """A payer reads a fixed rule as always its result (criteria README "Fixed rules") and a
+    claim's context in words (README "Context"), from the same parsed form the engine runs."""
+    from cds.catalog import model as catalog_model
+    from cds.catalog.render import markdown_pages
+
+    data = catalog_model.build(load(folder))
+    page = markdown_pages(data)["S9995"]
+    start = page.index('<a id="S9995.fixed"></a>')
+    section = page[start:page.index("<a id=", start + 1)]
+    assert "always: a fixed rule that reads no record data" in section and "not-met" in section
+    routing = " ".join(data.ruleset("S9995").routing)
+    assert "only when its reason coded in cancer-related-pain or when the patient is pregnant" in routing
+    assert "never when the record holds an active condition coded in chronic-pain and the record holds no" in routing

@@ -28,8 +28,7 @@ FLOORS: list[tuple[str, ...]] = [
     # Which orders serve another page's order, read once the orders are routed alone.
     ("adjuncts",),
     ("facts",),
-    # The pregnancy context is computed from the facts, as derive computes its other readings.
-    ("conditions", "pregnancy"),
+    ("conditions",),
     ("engine", "derive"),
     ("knowledge", "assess"),
     # The one way into an assessment; synth writes patients for the rulesets it is given.

@@ -22,8 +22,13 @@ _NUMBER = r"(\d+(?:\.\d+)?)"
 # mL or L that is not the numerator of a concentration (mg/mL, meq/mL).
 _BRACKETED = re.compile(r"\[[^\]]*\]")
 _PACK = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(ml|l)\b(?!\s*/)")
-# A mass per product ("40 MG Injection", "1 GM"), not a concentration ("40 MG/ML").
-_MASS = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(mg|g|gm)\b(?!\s*/)")
+# A mass per unit in a drug's name ("furosemide 40 MG Oral Tablet"): mg or g that is not the
+# numerator of a concentration (10 MG/ML).
+_UNIT_MASS = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(mg|g)\b(?!\s*/)")
+# A strength in units per mL in a drug's name, RxNorm style ("40 UNT/ML", "25000 UNT / 250 ML",
+# "5,000 units/mL"): the units over the volume they are in (criteria README "Strength, volume
+# and dose").
+_UNITS_PER_ML = re.compile(r"(?<![\d.,])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s*(?:unt|units?|iu)\s*/\s*(\d+(?:\.\d+)?)?\s*ml\b")
 
 
 class DrugClass(BaseModel):
@@ -73,6 +78,14 @@ class Timing(BaseModel):
     # A course bounded to this many days or fewer is a short course (criteria README "Regimen
     # from timing"); None: no order is read as a short course.
     short_course_days: float | None = None
+    # TimingAbbreviation code -> administrations a day (a request's doses a day, when its
+    # timing.repeat states no frequency and period).
+    per_day_codes: dict[str, float] = {}
+    # Doses with meals: timing.repeat.when events or words of the dosage text or timing code, and
+    # the administrations a day they count (a page's curated reading).
+    meal_events: list[str] = []
+    meal_words: list[str] = []
+    meal_doses: float | None = None
     # Timing codes (code or text) meaning a single dose (cds/facts.py `single_dose`).
     once_codes: list[str] = []
     # Words of the dosage text or timing code naming a pump or an infusion: such an order is an
@@ -188,8 +201,10 @@ class Drug(BaseModel):
     strengths: dict[str, float] = {}
     # The product volume stated in the name, in mL ("1000 ML ... Injection").
     pack_ml: float | None = None
-    # The one product mass stated in the name, in mg ("40 MG ... Injection": a presentation).
-    product_mg: float | None = None
+    # The mass one tablet or capsule holds, in mg, when the name states one ("40 MG Oral Tablet").
+    unit_mg: float | None = None
+    # The strength in units per mL stated in the name ("100 UNT/ML", "25000 UNT / 250 ML").
+    units_per_ml: float | None = None
     # The route as the label reads it (`label_route`); None: neither the order nor a label tells.
     label_route: str | None = None
 
@@ -229,11 +244,16 @@ def _strength(name: str, text: str) -> float | None:
     return max(found) if found else None
 
 
-def _product_mg(names: list[str]) -> float | None:
-    """The one product mass a drug's name states, in mg (None: none, or several: a combination)."""
-    masses = {float(m.group(1)) * (1 if m.group(2) == "mg" else 1000)
-              for name in names for m in _MASS.finditer(name.lower())}
+def _unit_mg(names: list[str]) -> float | None:
+    """The one mass per unit a drug's name states, in mg (None: none, or several: a combination)."""
+    masses = {float(m.group(1)) * (1000 if m.group(2) == "g" else 1)
+              for name in names for m in _UNIT_MASS.finditer(name.lower())}
     return masses.pop() if len(masses) == 1 else None
+def _units_per_ml(names: list[str]) -> float | None:
+    """The one strength in units per mL a drug's name states (None: none, or several)."""
+    found = {round(float(m.group(1).replace(",", "")) / float(m.group(2) or 1), 6)
+             for name in names for m in _UNITS_PER_ML.finditer(name.lower())}
+    return found.pop() if len(found) == 1 else None
 
 
 def _pack_ml(names: list[str]) -> float | None:
@@ -338,7 +358,8 @@ class DrugClassifier:
             other_words=other_words,
             strengths=strengths,
             pack_ml=_pack_ml(names),
-            product_mg=_product_mg(names),
+            unit_mg=_unit_mg(names),
+            units_per_ml=_units_per_ml(names),
             label_route=label_route(stated, route_name, labelled),
         )
 
