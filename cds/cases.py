@@ -42,10 +42,10 @@ VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
 MEDICATION_KEYS = {"drug", "rxnorm", "status", "intent", "route", "route_text", "authored", "start", "end",
                    "supply_days", "status_reason", "rate", "rate_ratio", "dose", "frequency", "period",
                    "duration", "timing_code", "reference", "contained", "as_needed", "bounds", "bounds_period",
-                   "dosages", "timing_abbr", "when", "dosage_text", "reason", "reason_ref"}
+                   "count", "dosages", "strength", "amount", "timing_abbr", "when", "dosage_text", "reason", "reason_ref"}
 # The keys of one dosage instruction (`dosages`: the instructions after the first).
 DOSAGE_KEYS = {"route", "route_text", "rate", "rate_ratio", "dose", "frequency", "period", "duration", "timing_code",
-               "as_needed", "bounds", "bounds_period", "timing_abbr", "when", "dosage_text"}
+               "as_needed", "bounds", "bounds_period", "timing_abbr", "when", "dosage_text", "count"}
 # FHIR TimingAbbreviation codes (`timing_abbr: TID`).
 TIMING_ABBREVIATION = "http://terminology.hl7.org/CodeSystem/v3-GTSAbbreviation"
 INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
@@ -429,11 +429,12 @@ class _Builder:
         request: dict[str, Any] = {"resourceType": "MedicationRequest", "id": rid,
                                    "status": item.get("status", status), "intent": item.get("intent", "order")}
         drug = _drug(item)
+        product = _product(item)
         if item.get("contained"):
-            request["contained"] = [{"resourceType": "Medication", "id": "med1", "code": drug}]
+            request["contained"] = [{"resourceType": "Medication", "id": "med1", "code": drug, **product}]
             request["medicationReference"] = {"reference": "#med1"}
         elif item.get("reference"):
-            url = self._add({"resourceType": "Medication", "id": f"{rid}-drug", "code": drug})
+            url = self._add({"resourceType": "Medication", "id": f"{rid}-drug", "code": drug, **product})
             request["medicationReference"] = {"reference": url}
         else:
             request["medicationCodeableConcept"] = drug
@@ -476,6 +477,8 @@ class _Builder:
             dosage["route"] = {"text": str(item["route_text"])}
         timing: dict[str, Any] = {}
         repeat: dict[str, Any] = {}
+        if "count" in item:
+            repeat["count"] = item["count"]
         if "frequency" in item:
             repeat["frequency"] = item["frequency"]
         for key in ("period", "duration"):
@@ -562,6 +565,23 @@ def _drug(item: Mapping[str, Any]) -> dict[str, Any]:
     if "rxnorm" in item:
         return {"coding": [{"system": RXNORM, "code": str(item["rxnorm"]), "display": str(item["drug"])}]}
     return {"text": str(item["drug"])}
+
+
+def _product(item: dict[str, Any]) -> dict[str, Any]:
+    """A Medication's strength (`strength: "100 U / 1 mL"`, Medication.ingredient.strength) and
+    container (`amount: "250 mL"`, Medication.amount), when the drug is a Medication resource."""
+    if ("strength" in item or "amount" in item) and not (item.get("reference") or item.get("contained")):
+        raise CaseError("strength and amount describe a Medication: give reference: true or contained: true")
+    product: dict[str, Any] = {}
+    if "strength" in item:
+        numerator, _, denominator = str(item["strength"]).partition("/")
+        product["ingredient"] = [{"itemCodeableConcept": {"text": str(item.get("drug", "drug"))},
+                                  "strength": {"numerator": _quantity(numerator.strip()),
+                                               "denominator": _quantity(denominator.strip() or "1 mL")}}]
+    if "amount" in item:
+        product["amount"] = {"numerator": _quantity(item["amount"]),
+                             "denominator": {"value": 1, "unit": "bag"}}
+    return product
 
 
 def _number_unit(text: Any) -> tuple[int | float, str]:

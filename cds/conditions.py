@@ -29,6 +29,7 @@ GIVEN_AS = {"injection", "infusion", "unknown"}
 ROUTE_CLASSES = {"non-invasive", "parenteral", "other", "unknown"}
 STATUSES = {s.value for s in Status}
 RESULTS = {"met", "not-met", "unknown", "not-applicable"}
+GENDERS = {"male", "female", "other", "unknown"}
 ANCHORS = {"as-of", "order"}
 # Derived terms (computed in cds/derive.py) may also count back from the order's date, or the
 # as-of date when no order is evaluated (a page reading the latest count before a transfusion order).
@@ -37,7 +38,8 @@ PICKS = {"latest", "min", "max", "any"}
 COMPARISONS = {"lt": "$lt", "le": "$lte", "gt": "$gt", "ge": "$gte", "eq": "="}
 # Order facts read from the dosage (cds/facts.py), compared with numbers.
 ORDER_MEASURES = ("interval_hours", "daily_volume_ml", "infused_day_volume_ml", "daily_dose_mg", "dose_per_kg_mg",
-                  "duration_hours", "planned_days")
+                  "rate_mg_per_hour", "duration_hours", "planned_days", "units_per_ml", "container_ml", "daily_dose_units",
+                  "dose_mg", "duration_minutes", "course_days", "product_mg")
 # Order measures that add up over a therapy's orders (`orders_total`).
 SUMMED_MEASURES = ("daily_volume_ml", "infused_day_volume_ml", "daily_dose_mg")
 RECORD_PARTS = {"procedures", "immunizations", "medication_history"}
@@ -222,7 +224,10 @@ def _phrases(value: Any, scope: Scope, term: str) -> list[str]:
 
 
 def _condition(spec: Any, scope: Scope) -> Term:
-    spec = _check_keys(spec, {"in", "any_status", "text", "not_in", "within_days"}, scope, "condition")
+    spec = _check_keys(spec, {"in", "any_status", "text", "not_in", "within_days", "not_followed_by", "undated"},
+                       scope, "condition")
+    if {"not_followed_by", "undated"}.intersection(spec):
+        return _dated_condition(spec, scope)
     if "in" not in spec and "text" not in spec:
         raise RulesetError(f"{scope.where}: condition: needs in (value sets) or text (phrases)")
     parsed: dict[str, Any] = {}
@@ -242,6 +247,29 @@ def _condition(spec: Any, scope: Scope) -> Term:
     if parsed.get("before", "as-of") != "as-of":
         raise RulesetError(f"{scope.where}: condition.before: a condition's window counts back from the as-of date only")
     return Term("condition", parsed)
+
+
+def _dated_condition(spec: dict[str, Any], scope: Scope) -> Term:
+    """A condition read by its date (criteria README "When a condition happened") and what came
+    after it: not followed by a condition of some sets dated on or after it (a delivery after a
+    preterm labor), within N days when given; or, with `undated: true`, one with neither onset nor
+    recordedDate (a windowed criterion is then unknown). Computed once per evaluation (cds/derive.py)."""
+    if "in" not in spec or {"text", "not_in"}.intersection(spec):
+        raise RulesetError(f"{scope.where}: condition: not_followed_by and undated read coded conditions: "
+                           "give in (value sets), no text or not_in")
+    parsed: dict[str, Any] = {"in": tuple(_valuesets(spec, "in", scope, "condition"))}
+    if "within_days" in spec:
+        parsed["within_days"] = _int(spec, "within_days", scope, "condition")
+    if "not_followed_by" in spec:
+        parsed["not_followed_by"] = tuple(_valuesets(spec, "not_followed_by", scope, "condition"))
+    if spec.get("any_status"):
+        parsed["any_status"] = True
+    if "undated" in spec:
+        if spec["undated"] is not True or {"within_days", "not_followed_by"}.intersection(spec):
+            raise RulesetError(f"{scope.where}: condition.undated: only true, without within_days or not_followed_by")
+        parsed["undated"] = True
+    key = _derive("dated_condition", parsed, scope)
+    return Term("dated_condition", parsed, key)
 
 
 def _conditions_count(spec: Any, scope: Scope) -> Term:
@@ -330,7 +358,7 @@ def _service_order(spec: Any, scope: Scope) -> Term:
 
 
 def _patient(spec: Any, scope: Scope) -> Term:
-    spec = _check_keys(spec, {"age_at_least", "age_below", "age", "age_days_at_most"}, scope, "patient")
+    spec = _check_keys(spec, {"age_at_least", "age_below", "age", "age_days_at_most", "gender"}, scope, "patient")
     if not spec:
         raise RulesetError(f"{scope.where}: patient: needs a key")
     parsed: dict[str, Any] = {}
@@ -341,6 +369,9 @@ def _patient(spec: Any, scope: Scope) -> Term:
         if spec["age"] != "unknown":
             raise RulesetError(f"{scope.where}: patient.age: only 'unknown' is supported")
         parsed["age"] = "unknown"
+    if "gender" in spec:
+        # Patient.gender; a patient whose gender is not recorded holds none of them.
+        parsed["gender"] = _names(spec, "gender", GENDERS, scope, "patient")
     return Term("patient", parsed)
 
 
@@ -357,7 +388,7 @@ def _course(spec: Any, scope: Scope) -> Term:
 
 def _observation(spec: Any, scope: Scope) -> Term:
     keys = {"in", "text", "within_days", "before", "pick", "value", "answer", "interpretation", "count_at_least",
-            "units", "value_text", "method_text", "loss_percent", "spread_days", "from_baseline",
+            "units", "value_text", "method_text", "loss_percent", "rise", "spread_days", "from_baseline",
             "below_reference_low", "reference_low_percent", "same_day"}
     spec = _check_keys(spec, keys, scope, "observation")
     if "in" not in spec and "text" not in spec:
@@ -396,21 +427,26 @@ def _observation(spec: Any, scope: Scope) -> Term:
                                f"known: {', '.join(scope.terminology.units.known)}")
         base["units"] = tuple(str(u) for u in units)
     parsed: dict[str, Any] = {}
-    if "value" in spec and "loss_percent" in spec:
-        raise RulesetError(f"{scope.where}: observation: value and loss_percent compare different things; one term each")
+    compared = [k for k in ("value", "loss_percent", "rise") if k in spec]
+    if len(compared) > 1:
+        raise RulesetError(f"{scope.where}: observation: {' and '.join(compared)} compare different things; one term each")
     if "value" in spec:
         compare, extra = _compare(spec["value"], scope, "observation.value", {"unit"})
         base["unit"] = _unit(extra, scope, "observation.value")
         parsed["value"] = compare
-    if "loss_percent" in spec:
-        # The most recent value in the window against the highest in the days before it.
-        compare, extra = _compare(spec["loss_percent"], scope, "observation.loss_percent", {"unit", "baseline_days"})
-        base["unit"] = _unit(extra, scope, "observation.loss_percent")
+    # The most recent value in the window against the days before it: the share lost from the
+    # highest (loss_percent), or the amount risen above the lowest (rise: a weight gain over days,
+    # a creatinine rise), in the unit given.
+    for key, field, baseline in (("loss_percent", "loss", "highest"), ("rise", "rise", "lowest")):
+        if key not in spec:
+            continue
+        compare, extra = _compare(spec[key], scope, f"observation.{key}", {"unit", "baseline_days"})
+        base["unit"] = _unit(extra, scope, f"observation.{key}")
         if "baseline_days" not in extra:
-            raise RulesetError(f"{scope.where}: observation.loss_percent: needs baseline_days (the days before "
-                               "the most recent value in which the highest is taken)")
-        base["loss_days"] = _int(extra, "baseline_days", scope, "observation.loss_percent")
-        parsed["loss"] = compare
+            raise RulesetError(f"{scope.where}: observation.{key}: needs baseline_days (the days before "
+                               f"the most recent value in which the {baseline} is taken)")
+        base[f"{field}_days"] = _int(extra, "baseline_days", scope, f"observation.{key}")
+        parsed[field] = compare
     if "spread_days" in spec:
         # With a unit, only usable values count (a number in a unit that converts to it): a
         # weight with no number or in an unknown unit is no weight (criteria README).
@@ -464,7 +500,7 @@ def _observation(spec: Any, scope: Scope) -> Term:
         base["same_day_unit"] = _unit(same, scope, "observation.same_day")
         parsed["same_day"] = _compare(same["value"], scope, "observation.same_day.value")[0]
     if "count_at_least" in spec:
-        if {"answer", "loss_percent"}.intersection(spec):
+        if {"answer", "loss_percent", "rise"}.intersection(spec):
             raise RulesetError(f"{scope.where}: observation.count_at_least: counts observations; no answer or loss")
         if "value" in spec:
             # Counts only the observations whose value is in the comparison ("2 or more fasting
@@ -661,6 +697,9 @@ _TERMS: dict[str, Callable[[Any, Scope], Term]] = {
     "status": _status,
 }
 TERMS = frozenset(_TERMS)
+# Every kind a parsed term may have: the keys, and `condition` read by its date (not_followed_by,
+# undated), computed before the rules as a derived fact.
+KINDS = TERMS | {"dated_condition"}
 
 
 @dataclass(frozen=True)

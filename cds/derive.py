@@ -88,6 +88,8 @@ def _observation(facts: PatientFacts, spec: Derived, anchors: dict[str, dt.date 
             return None
         if "loss_days" in spec.spec:
             return _loss(valued, _valued(matching, unit, units, warnings), spec.spec["loss_days"], units)
+        if "rise_days" in spec.spec:
+            return _rise(valued, _valued(matching, unit, units, warnings), spec.spec["rise_days"], units, unit)
         pick = spec.spec["pick"]
         if pick == "latest":
             value, chosen = max(valued, key=lambda item: item[1].date or dt.date.min)
@@ -205,30 +207,50 @@ def _valued(observations: list[ObservationFact], unit: str, units: Units,
     for observation in observations:
         if observation.value is None:
             continue
-        value = units.convert(observation.value, observation.unit, unit, observation.vs)
+        value = units.reading(observation.ref, observation.value, observation.unit, unit, observation.vs, warnings)
         if value is None:
-            problem = Problem(source=observation.ref, element="Observation.valueQuantity", severity="warning",
-                              message=f"unit {observation.unit or 'missing'} cannot be compared with {unit}: "
-                                      "value not used")
-            if problem not in warnings:
-                warnings.append(problem)
             continue
         valued.append((value, observation))
     return valued
+
+
+def _latest_and_before(valued: list[tuple[float, ObservationFact]], every: list[tuple[float, ObservationFact]],
+                       days: int) -> tuple[float, ObservationFact, list[tuple[float, ObservationFact]]] | None:
+    """The most recent value and the exact values of the `days` before its date; None when the
+    latest is undated or a bound ("<40 kg" gives no difference) or nothing precedes it."""
+    value, latest = max(valued, key=lambda item: item[1].date or dt.date.min)
+    if latest.date is None or latest.comparator is not None:
+        return None
+    before = [(v, o) for v, o in every
+              if o.date is not None and 0 < (latest.date - o.date).days <= days and o.comparator is None]
+    return (value, latest, before) if before else None
+
+
+def _rise(valued: list[tuple[float, ObservationFact]], every: list[tuple[float, ObservationFact]],
+          days: int, units: Units, unit: str) -> dict[str, Any] | None:
+    """The most recent value minus the lowest of the `days` before its date, in `unit` (negative
+    for a fall): a weight gained over days, a creatinine risen from its recent lowest."""
+    found = _latest_and_before(valued, every, days)
+    if found is None:
+        return None
+    value, latest, before = found
+    low, lowest = min(before, key=lambda item: item[0])
+    rise = value - low
+    fact = _about(latest, units, value=round(rise, 6), count=len(valued))
+    fact["display"] = (f"{_display(latest, None)}, {round(rise, 2):g} {unit} above the lowest of the {days} days "
+                       f"before it, {_display(lowest, None)}")
+    fact["evidence"] = [lowest.ref]
+    return fact
 
 
 def _loss(valued: list[tuple[float, ObservationFact]], every: list[tuple[float, ObservationFact]],
           days: int, units: Units) -> dict[str, Any] | None:
     """The most recent value against the highest of the `days` before its date: the percentage
     lost (negative for a gain). None when the latest is undated or nothing precedes it."""
-    value, latest = max(valued, key=lambda item: item[1].date or dt.date.min)
-    if latest.date is None or latest.comparator is not None:
-        # A bound ("<40 kg") gives no percentage: the loss cannot be told.
+    found = _latest_and_before(valued, every, days)
+    if found is None:
         return None
-    before = [(v, o) for v, o in every
-              if o.date is not None and 0 < (latest.date - o.date).days <= days and o.comparator is None]
-    if not before:
-        return None
+    value, latest, before = found
     high, highest = max(before, key=lambda item: item[0])
     if high <= 0:
         return None
@@ -448,6 +470,37 @@ def _pregnancy(facts: PatientFacts, spec: Derived, anchors: dict[str, dt.date | 
                      facts.patient.as_of, spec.spec, units, warnings)
 
 
+def _dated_condition(facts: PatientFacts, spec: Derived, anchors: dict[str, dt.date | None], units: Units,
+                     warnings: list[Problem]) -> dict[str, Any] | None:
+    """Conditions of the sets read by their date (onset, else recordedDate): within the window
+    before the as-of date when given, and with no condition of `not_followed_by` dated on or after
+    them; or, with `undated`, those with no date. No fact when none is found (`none:` then holds)."""
+    read = spec.spec
+    wanted, ends = set(read["in"]), set(read.get("not_followed_by", ()))
+    as_of = facts.patient.as_of
+    end_days = [c.date for c in facts.conditions if ends and c.verified and c.date is not None and ends & set(c.vs)]
+    found = []
+    for condition in facts.conditions:
+        counts = condition.verified if read.get("any_status") else condition.active
+        if not counts or not wanted & set(condition.vs):
+            continue
+        if read.get("undated"):
+            if condition.date is None:
+                found.append(condition)
+            continue
+        if condition.date is None or (
+                "within_days" in read and not 0 <= (as_of - condition.date).days <= read["within_days"]):
+            continue
+        if any(end >= condition.date for end in end_days):
+            continue
+        found.append(condition)
+    if not found:
+        return None
+    shown = [c.display + (f" on {c.date.isoformat()}" if c.date else "") for c in found]
+    return {"count": len(found), "display": "; ".join(dict.fromkeys(shown)), "ref": found[0].ref,
+            "evidence": [c.ref for c in found[1:]]}
+
+
 _COMPUTE = {
     "observation": _observation,
     "observation_ratio": _observation_ratio,
@@ -455,4 +508,5 @@ _COMPUTE = {
     "conditions_count": _conditions_count,
     "doses_per_day": _doses_per_day,
     "pregnancy": _pregnancy,
+    "dated_condition": _dated_condition,
 }

@@ -52,6 +52,8 @@ _ML_PER_UNIT = {"ml": 1, "mL": 1, "L": 1000, "l": 1000, "dL": 100, "cL": 10}
 # An onsetAge's UCUM units in days.
 _DAYS_PER_AGE_UNIT = {"a": 365.25, "mo": 30.4375, "wk": 7, "d": 1}
 _MG_PER_UNIT = {"mg": 1, "g": 1000, "ug": Decimal("0.001"), "mcg": Decimal("0.001")}
+# Units of activity (heparin): UCUM U and [iU], and as RxNorm and records print them.
+_UNITS_PER_UNIT = {"U": 1, "[iU]": 1, "IU": 1, "UNT": 1, "unit": 1, "units": 1, "[USP'U]": 1}
 # The denominator of a dose per kg of body weight (mg/kg), as fold reads it.
 _PER_KG = "kg"
 # Observation statuses that count (criteria README: never preliminary, cancelled, entered-in-error).
@@ -63,6 +65,8 @@ class PatientFact(BaseModel):
     ref: str
     age_years: int | None = None
     age_days: int | None = None
+    # Patient.gender (FHIR administrative gender); None when the record does not say.
+    gender: str | None = None
     display: str = "the patient"
     as_of: dt.date
 
@@ -103,6 +107,8 @@ class MedicationFact(BaseModel):
     # Read by routing only (cds/routing.py), never by the rules.
     other_words: list[str] = []
     strengths: dict[str, float] = {}
+    # Flags of the routing phrases in the dosage text, timing code, route or method (a flush).
+    dosage_texts: list[str] = []
     route: str | None
     route_class: str
     # The route read with the product's label (cds/terminology/drugs.py `label_route`): the
@@ -131,13 +137,30 @@ class MedicationFact(BaseModel):
     # divided by the most recent weight (criteria README "Strength, volume and dose"); the
     # weight, in kg, for reasons. None: cannot be told (no dose in mg, no usable weight).
     dose_per_kg_mg: float | None = None
+    # The fastest the drug runs, in mg an hour: a mass rate (mg/h, mg/min), else a dose over its
+    # administration's duration (a furosemide bolus of 80 mg over 10 min is 480 mg/h).
+    rate_mg_per_hour: float | None = None
     weight_kg: float | None = None
+    # The product (criteria README "Strength, volume and dose"): units per mL and container mL
+    # (Medication.ingredient.strength and Medication.amount, else the name), and units a day (a
+    # dose in units x doses a day, or units/h, units/kg/h times the weight, x hours infused a
+    # day). None: cannot be told. Routing reads the first two (flushes and locks).
+    units_per_ml: float | None = None
+    container_ml: float | None = None
+    daily_dose_units: float | None = None
     duration_hours: float | None = None
     # Flags of the rulesets' phrases (cds/texts.py) in the dosage text or the timing code.
     timing_texts: list[str] = []
     # Days from the start to the planned end (boundsDuration, boundsPeriod.end or
     # validityPeriod.end); None: the order has no end.
     planned_days: float | None = None
+    # The largest dose of one administration in mg; minutes one administration lasts; days of
+    # the course (a count of once-daily doses, else its bounds, first and last day counted).
+    dose_mg: float | None = None
+    # The product's mass the drug's name states ("40 MG ... Injection": the presentation).
+    product_mg: float | None = None
+    duration_minutes: float | None = None
+    course_days: float | None = None
     # The regimen its timing states (criteria README "Regimen from timing").
     regimen: Literal["on-demand", "short-course", "scheduled", "not-stated"] = "not-stated"
     # Administrations a day its timing states, summed over its dosage instructions (the
@@ -151,7 +174,6 @@ class MedicationFact(BaseModel):
     # administration in mg, and what links the request to others drafted with it (its
     # groupIdentifier, the requests its basedOn names).
     single_dose: bool = False
-    dose_mg: float | None = None
     group: str | None = None
     based_on: list[str] = []
     # The therapies whose orders this order serves as an adjunct (premedication, diluent,
@@ -334,13 +356,24 @@ class PatientFacts(BaseModel):
                     self._plain_conditions.append(plain)
         return self._plain_conditions
 
+    def _windowed_conditions(self, as_of: dt.date, order_days: dict[str, dt.date]) -> list[dict[str, Any]]:
+        """The engine's conditions with the day counts a condition window compares (a dated one only)."""
+        dated = {c.ref: c.date for c in self.conditions if c.date is not None}
+        conditions = []
+        for plain in self.conditions_for_engine():
+            if plain["ref"] in dated:
+                plain = dict(plain)
+                _windows(plain, dated[plain["ref"]], None, as_of, order_days)
+            conditions.append(plain)
+        return conditions
+
     def engine_facts(self, therapies: Sequence[str]) -> list[dict[str, Any]]:
         """Plain dicts for durable-rules, once for every therapy of the evaluation: no None values,
         dates as ISO strings, and the day counts the window terms compare (before the as-of date
         and before each therapy's order)."""
         as_of = self.patient.as_of
         order_days = {t: day for t in therapies if (day := self.order_date(t)) is not None}
-        conditions = self.conditions_for_engine()
+        conditions = self._windowed_conditions(as_of, order_days)
         if self._plain_facts is None:
             self._plain_facts = (_plain(self.patient), [_plain(m) for m in self.medications],
                                  [_plain(p) for p in self.procedures])
@@ -404,7 +437,8 @@ def build_facts(
     texts = texts or TextMatcher()
     results = results or ResultMatcher()
     patient = PatientFact(ref=record.reference, age_years=_age(record.patient.birthDate, as_of),
-                          age_days=_age_days(record.patient.birthDate, as_of), as_of=as_of)
+                          age_days=_age_days(record.patient.birthDate, as_of),
+                          gender=record.patient.gender, as_of=as_of)
     born = _day(record.patient.birthDate)
     conditions = [_condition(ref, c, valuesets, warnings, texts, born) for ref, c in record.conditions]
     observations = [o for ref, obs in record.observations
@@ -780,12 +814,15 @@ def _medication(
     timing = classifier.terminology.timing
     timing_texts = texts.match(*(d.text for d in dosage),
                                *(t for d in dosage if d.timing is not None for t in _texts(d.timing.code, codes=True)))
+    dosage_texts = sorted({*timing_texts, *texts.match(*(t for d in dosage for t in [*_texts(d.route), *_texts(d.method)]))})
     delivery = _delivery(dosage, {phrase_flag(w) for w in timing.continuous}.intersection(timing_texts))
     given_as = _given_as(dosage, delivery, drug.route in timing.injection_routes,
                          bool({phrase_flag(w) for w in timing.infusion}.intersection(timing_texts)))
     # A continuous or 24-hour infusion states no dosing interval (the anti-infective page's Billing).
     interval = None if delivery == "continuous" else _interval_hours(dosage, timing.interval_codes)
     duration = _duration_hours(dosage)
+    units_per_ml, container_ml = _product(
+        _medication_resource(request, record)[0] if request.medicationReference is not None else None, drug)
     fact = MedicationFact(
         ref=ref, status=request.status, order=is_order, order_for=[],
         classes={name: name in drug.classes for name in classifier.terminology.drug_classes},
@@ -794,12 +831,17 @@ def _medication(
         delivery=delivery, given_as=given_as, status_reason=request.statusReason is not None,
         display=drug.name, drug_unread=unread is not None, start=start, end=end, authored=_day(request.authoredOn),
         interval_hours=interval, duration_hours=duration,
-        daily_volume_ml=_daily_volume_ml(dosage, drug.pack_ml),
-        infused_day_volume_ml=_daily_volume_ml(dosage, drug.pack_ml, per_infused_day=True), daily_dose_mg=_daily_amount(dosage, lambda q: _milligrams(q, weight_kg)),
-        dose_per_kg_mg=_dose_per_kg(dosage, weight_kg), weight_kg=weight_kg,
+        daily_volume_ml=_daily_volume_ml(dosage, container_ml),
+        infused_day_volume_ml=_daily_volume_ml(dosage, container_ml, per_infused_day=True),
+        daily_dose_mg=_daily_dose_mg(dosage, drug.unit_mg, timing.interval_codes, weight_kg),
+        units_per_ml=units_per_ml, container_ml=container_ml, dosage_texts=dosage_texts,
+        daily_dose_units=_daily_amount(dosage, lambda q: _amount(q, _UNITS_PER_UNIT, weight_kg)),
+        dose_per_kg_mg=_dose_per_kg(dosage, weight_kg), weight_kg=weight_kg, rate_mg_per_hour=_rate_mg_per_hour(dosage),
         planned_days=_planned_days(request), timing_texts=timing_texts, regimen=_regimen(dosage, timing.short_course_days),
         doses_per_day=_doses_per_day(dosage, timing, texts),
         single_dose=_single_dose(dosage, {c.casefold() for c in timing.once_codes}),
+        duration_minutes=None if duration is None else round(duration * 60, 6), course_days=_course_days(request),
+        product_mg=drug.unit_mg,
         dose_mg=max((mg for d in dosage for r in d.doseAndRate or [] if (mg := _milligrams(r.doseQuantity)) is not None),
                     default=None),
     )
@@ -808,6 +850,27 @@ def _medication(
     # Judged alone here; an order is judged again beside the request's other orders (_route_orders).
     fact.routed_to = claiming(fact, rulesets)
     return fact
+
+
+def _course_days(request: MedicationRequest) -> float | None:
+    """Days the order's course runs (a page's course length): a count of doses given once a day,
+    else boundsDuration in days, else boundsPeriod from start to end with both days counted;
+    None when the order states none of these."""
+    for dosage in request.dosageInstruction or []:
+        repeat = dosage.timing.repeat if dosage.timing is not None else None
+        if repeat is None:
+            continue
+        if repeat.count is not None and (repeat.frequency or 1) == 1 and repeat.period is not None \
+                and _hours(repeat.period, repeat.periodUnit) == 24:
+            return float(repeat.count)
+        bounds = repeat.boundsDuration
+        if bounds is not None and bounds.value is not None and (bounds.code or bounds.unit or "") in _DAYS_PER_UNIT:
+            return float(Decimal(str(bounds.value)) * Decimal(_DAYS_PER_UNIT[bounds.code or bounds.unit or ""]))
+        period = repeat.boundsPeriod
+        start, end = (_day(period.start), _day(period.end)) if period is not None else (None, None)
+        if start is not None and end is not None:
+            return float((end - start).days + 1)
+    return None
 
 
 def _doses_per_day(dosage: list[Any], timing: Timing, texts: TextMatcher) -> float | None:
@@ -903,20 +966,43 @@ def _planned_days(request: MedicationRequest) -> float | None:
     return None
 
 
+def _medication_resource(request: MedicationRequest, record: PatientRecord) -> tuple[Any, str]:
+    """The Medication a medicationReference names (None: none), and where it was looked for."""
+    reference = request.medicationReference.reference or "" if request.medicationReference else ""
+    if not reference:
+        return None, "no reference"
+    if reference.startswith("#"):
+        return next((c for c in request.contained or []
+                     if c.id == reference[1:] and c.get_resource_type() == "Medication"), None), "no contained Medication"
+    # An absolute reference names the Medication by its last two segments as well.
+    return record.medications.get(reference) or record.medications.get(
+        "/".join(reference.split("/_history/")[0].rstrip("/").split("/")[-2:])), "no Medication in the input"
+
+
+def _product(medication: Any, drug: Any) -> tuple[float | None, float | None]:
+    """The strength in units per mL and the container volume in mL (criteria README "Strength,
+    volume and dose"): Medication.ingredient.strength and Medication.amount, else what the
+    drug's name states ("25000 UNT / 250 ML", "3 ML ... Cartridge")."""
+    strength = container = None
+    if medication is not None:
+        for ingredient in medication.ingredient or []:
+            ratio = ingredient.strength
+            if ratio is not None and strength is None:
+                units = _amount(ratio.numerator, _UNITS_PER_UNIT)
+                volume = _millilitres(ratio.denominator)
+                strength = round(units / volume, 6) if units is not None and volume else None
+        if medication.amount is not None:
+            container = _millilitres(medication.amount.numerator)
+    return (strength if strength is not None else drug.units_per_ml,
+            container if container is not None else drug.pack_ml)
+
+
 def _referenced_medication(request: MedicationRequest, record: PatientRecord) -> tuple[Any, str | None]:
     """The drug a medicationReference names, and what is wrong when it names none: a
     reference that does not resolve is reported, never a silently dropped order (issue 20)."""
     pointer = request.medicationReference
     reference = pointer.reference or ""
-    if reference.startswith("#"):
-        medication = next((c for c in request.contained or []
-                           if c.id == reference[1:] and c.get_resource_type() == "Medication"), None)
-        where = "no contained Medication"
-    else:
-        # An absolute reference names the Medication by its last two segments as well.
-        medication = record.medications.get(reference) or record.medications.get(
-            "/".join(reference.split("/_history/")[0].rstrip("/").split("/")[-2:]))
-        where = "no Medication in the input"
+    medication, where = _medication_resource(request, record)
     if medication is not None and medication.code is not None:
         return medication.code, None
     if pointer.display:
@@ -1150,6 +1236,27 @@ def _weight_kg(observations: list[ObservationFact], terminology: Terminology, as
     return max(usable, key=lambda dated: dated[0])[1] if usable else None
 
 
+# Dose units that count tablets or capsules ("2 {tbl}"): the dose is then the mass per unit in the name.
+_SOLID_UNITS = {"tab", "tabs", "tablet", "tablets", "{tbl}", "tbl", "{tab}", "{tablet}", "{tablets}",
+                "cap", "caps", "capsule", "capsules", "{cap}", "{capsule}", "{capsules}"}
+
+
+def _daily_dose_mg(dosage: list[Any], unit_mg: float | None, codes: dict[str, float],
+                   weight_kg: float | None = None) -> float | None:
+    """mg a day (a page's dose limit or dose history): a dose in mass units, or in tablets times
+    the mass per tablet the drug's name states, x administrations a day (a timing code such as
+    BID when the timing has no period)."""
+
+    def milligrams(quantity: Any) -> float | None:
+        mass = _milligrams(quantity, weight_kg)
+        if mass is None and unit_mg is not None and quantity is not None and quantity.value is not None \
+                and (quantity.code or quantity.unit or "").lower() in _SOLID_UNITS:
+            return float(quantity.value) * unit_mg
+        return mass
+
+    return _daily_amount(dosage, milligrams, codes=codes)
+
+
 # Dose units that count product units ("1 bag"): the volume is then the product volume in the name.
 _PACK_UNITS = {"bag", "{bag}", "bags", "{bags}", "ea", "{each}", "each"}
 
@@ -1171,7 +1278,7 @@ def _daily_volume_ml(dosage: list[Any], pack_ml: float | None = None, per_infuse
 
 
 def _daily_amount(dosage: list[Any], amount: Callable[[Any], float | None],
-                  per_infused_day: bool = False) -> float | None:
+                  per_infused_day: bool = False, codes: dict[str, float] | None = None) -> float | None:
     """An amount a day (mL, or mg for a page's dose limit): dose x administrations a day, or rate
     (per hour) x hours infused a day (repeat.duration x frequency, else 24 h when continuous).
     `per_infused_day`: a schedule over more than a day counts a day it is given (one dose)."""
@@ -1202,10 +1309,52 @@ def _daily_amount(dosage: list[Any], amount: Callable[[Any], float | None],
                 continue
             volume = amount(dose.doseQuantity)
             per_day = _per_day(repeat, per_infused_day) if repeat is not None else None
+            if per_day is None and codes:
+                per_day = _per_day_from_code(instruction.timing, codes)
             if volume is not None and per_day is not None:
                 total += volume * per_day
                 found = True
     return total if found else None
+
+
+def _rate_mg_per_hour(dosage: list[Any]) -> float | None:
+    """The fastest mass rate of the order's instructions in mg/h: a rateQuantity or rateRatio in a
+    mass per hour or minute, else a mass dose over repeat.duration; None when none tells it."""
+    rates: list[float] = []
+    for instruction in dosage:
+        repeat = instruction.timing.repeat if instruction.timing is not None else None
+        for dose in instruction.doseAndRate or []:
+            rate = dose.rateQuantity
+            if rate is not None and (per := (rate.code or rate.unit or "").split("/")[1:]):
+                hours = _hours(1, per[0])
+                mass = _milligrams(rate)
+                if mass is not None and hours:
+                    rates.append(mass / float(hours))
+                continue
+            ratio = dose.rateRatio
+            if ratio is not None and ratio.numerator is not None and ratio.denominator is not None:
+                mass = _milligrams(ratio.numerator)
+                hours = _hours(ratio.denominator.value, ratio.denominator.code or ratio.denominator.unit)
+                if mass is not None and hours:
+                    rates.append(mass / float(hours))
+                continue
+            mass = _milligrams(dose.doseQuantity)
+            if mass is not None and repeat is not None and repeat.duration:
+                hours = _hours(repeat.duration, repeat.durationUnit)
+                if hours:
+                    rates.append(mass / float(hours))
+    return max(rates) if rates else None
+
+
+def _per_day_from_code(timing: Any, codes: dict[str, float]) -> float | None:
+    """Administrations a day a timing code states (terminology.yaml `timing.interval_codes`: BID
+    every 12 h is 2 a day), when its repeat gives no period."""
+    if timing is None or timing.code is None:
+        return None
+    # The code, or a text that is one ("BID" written as text, as order entry often leaves it).
+    written = [c.code for c in timing.code.coding or []] + [(timing.code.text or "").strip().upper()]
+    hours = next((codes[w] for w in written if w in codes), None)
+    return 24 / hours if hours else None
 
 
 def _per_day(repeat: Any, per_infused_day: bool = False) -> float | None:
@@ -1275,7 +1424,7 @@ def _course(course: Course, medications: list[MedicationFact]) -> CourseFact | N
 
 
 # What routing reads and no rule does: kept out of the engine's facts.
-_ROUTING_ONLY = {"other_words", "strengths", "single_dose", "dose_mg", "group", "based_on", "adjunct_to"}
+_ROUTING_ONLY = {"other_words", "strengths", "single_dose", "group", "based_on", "adjunct_to"}
 
 
 def _plain(fact: BaseModel) -> dict[str, Any]:

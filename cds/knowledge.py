@@ -19,7 +19,7 @@ from .conditions import ParsedRuleset, Term, parse_ruleset, phrases, terms
 from .facts import PatientFacts, build_facts
 from .fhir.record import PatientRecord
 from .fhir.registry import BY_NAME
-from .engine import Engine, host
+from .engine import Shards, host
 from .ruleset import Adjunct, Ruleset, RulesetError, load_ruleset
 from .terminology import DrugClassifier, Terminology, ValueSetError, ValueSets
 from .texts import ResultMatcher, TextMatcher
@@ -63,15 +63,16 @@ class Knowledge:
     # Orders that serve another page's order (rulesets/routing.yaml, cds/adjuncts.py).
     adjuncts: list[Adjunct] = field(default_factory=list)
     # The rules of each set of therapies evaluated (all, or a --therapy choice), compiled together.
-    _engines: dict[tuple[str, ...], Engine] = field(default_factory=dict, repr=False)
+    _engines: dict[tuple[str, ...], Shards] = field(default_factory=dict, repr=False)
 
-    def engine(self, therapies: Iterable[str] | None = None) -> Engine:
-        """The rules of these therapies (default: all) as one engine, compiled once per set."""
+    def engine(self, therapies: Iterable[str] | None = None) -> Shards:
+        """The rules of these therapies (default: all) as one engine (in shards: cds/engine/run.py),
+        compiled once per set."""
         chosen = set(self.rulesets) if therapies is None else set(therapies)
         key = tuple(t for t in self.rulesets if t in chosen)
         with host.lock:
             if key not in self._engines:
-                self._engines[key] = Engine([(self.rulesets[t], self.parsed[t]) for t in key])
+                self._engines[key] = Shards([(self.rulesets[t], self.parsed[t]) for t in key])
             return self._engines[key]
 
     def screen(self, resource: dict[str, Any]) -> bool:
@@ -143,7 +144,8 @@ def load(folder: Path) -> Knowledge:
     texts = TextMatcher([*(p for r in parsed.values() for clause in r.clauses for p in phrases(clause.node)),
                          *(p for r in rulesets.values() for claim in r.routing.claims if claim.record_procedures
                            for entry in claim.record_procedures.any for p in entry.not_followed_by),
-                         *(p for r in rulesets.values() for claim in r.routing.claims for p in claim.not_timing_text),
+                         *(p for r in rulesets.values() for claim in r.routing.claims
+                           for one in [claim, *claim.unless] for p in one.dosage_text),
                          *terminology.timing.continuous, *terminology.timing.infusion,
                          *terminology.timing.meal_words])
     words = terminology.result_words
@@ -202,11 +204,12 @@ def check_routing(ruleset: Ruleset, terminology: Terminology, valuesets: ValueSe
         here = f"{ruleset.file}: line {claim.line}: routing claim {number}"
         if not (claim.classes or claim.ingredients):
             raise RulesetError(f"{here}: claims nothing: name drug classes or ingredients")
-        problems = [f"unknown drug class {c}" for c in [*claim.classes, *claim.not_classes, *claim.only_classes]
-                    if c not in terminology.drug_classes]
-        problems += [f"unknown ingredient or brand {n}" for n in [*claim.ingredients, *claim.percent_at_most]
-                     if n not in terminology.names()]
-        problems += [f"unknown route {r}" for r in claim.routes if r not in terminology.routes.classes]
+        problems = [f"unknown drug class {c}" for one in [claim, *claim.unless]
+                    for c in [*one.classes, *one.not_classes, *one.only_classes] if c not in terminology.drug_classes]
+        problems += [f"unknown ingredient or brand {n}" for one in [claim, *claim.unless]
+                     for n in [*one.ingredients, *one.percent_at_most] if n not in terminology.names()]
+        problems += [f"unknown route {r}" for one in [claim, *claim.unless] for r in one.routes
+                     if r not in terminology.routes.classes]
         if claim.record_procedures is not None:
             problems += [f"unknown value set {v}" for p in claim.record_procedures.any for v in p.in_
                          if v not in valuesets.by_id]

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
-    "lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge}
+    "lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge, "eq": operator.eq}
 
 
 class ProcedureLike(Protocol):
@@ -58,9 +58,11 @@ class OrderLike(Protocol):
     route_class: str
     delivery: str
     given_as: str
-    timing_texts: list[str]
     other_words: list[str]
     strengths: dict[str, float]
+    units_per_ml: float | None
+    container_ml: float | None
+    dosage_texts: list[str]
     single_dose: bool
     dose_mg: float | None
 
@@ -89,16 +91,18 @@ def claims(claim: Claim, order: OrderLike, record: RecordView | None = None) -> 
         return False
     if claim.given_as and order.given_as not in claim.given_as:
         return False
-    if claim.not_timing_text and {phrase_flag(p) for p in claim.not_timing_text}.intersection(order.timing_texts):
-        return False
     if claim.only_classes and (order.other_words or not set(order.ingredients) <= set(claim.only_names)):
         return False
     if any(order.strengths.get(name, 0) > limit for name, limit in claim.percent_at_most.items()):
         return False
-    if claim.single_dose is not None and order.single_dose != claim.single_dose:
+    if not (_compares(order.units_per_ml, claim.units_per_ml) and _compares(order.container_ml, claim.container_ml)
+            and _compares(order.dose_mg, claim.dose_mg)):
         return False
-    if claim.dose_mg and not (order.dose_mg is not None and all(_OPS[op](order.dose_mg, limit)
-                                                                 for op, limit in claim.dose_mg.items())):
+    if claim.dosage_text and not {phrase_flag(p) for p in claim.dosage_text}.intersection(order.dosage_texts):
+        return False
+    if any(claims(exception, order, record) for exception in claim.unless):
+        return False
+    if claim.single_dose is not None and order.single_dose != claim.single_dose:
         return False
     if claim.context and not any(_in_context(c, order, record, unjudged=True) for c in claim.context):
         return False
@@ -107,6 +111,11 @@ def claims(claim: Claim, order: OrderLike, record: RecordView | None = None) -> 
     if claim.record_procedures is not None and record is not None:
         return _shown(claim.record_procedures, record)
     return True
+
+
+def _compares(value: float | None, bounds: dict[str, float]) -> bool:
+    """Every bound holds; a value that cannot be read holds none."""
+    return not bounds or value is not None and all(_OPS[op](value, limit) for op, limit in bounds.items())
 
 
 def _in_context(context: Context, order: OrderLike, record: RecordView | None, unjudged: bool) -> bool:

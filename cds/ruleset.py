@@ -205,9 +205,6 @@ class Claim(_Item):
     # Injection or infusion (criteria README): an SC order with a rate and a repeat frequency is an
     # infusion that is not continuous (a page may claim it to leave its timing unknown).
     given_as: list[Literal["injection", "infusion", "unknown"]] = []
-    # Not claimed when the dosage text or timing code names one of these phrases (read as words):
-    # an order "to be added to the TPN bag" is that bag's additive.
-    not_timing_text: list[str] = []
     # Every ingredient the name holds is of one of these classes: no ingredient of another
     # class, and no word that names no known ingredient, unit, dose form or vehicle.
     only_classes: list[str] = []
@@ -220,6 +217,14 @@ class Claim(_Item):
     dose_mg: dict[Literal["lt", "le", "gt", "ge"], float] = {}
     # The record's Procedures must show one of these (the order's place depends on the record).
     record_procedures: RecordProcedures | None = None
+    # The product's strength in units per mL and its container volume in mL compare ({lt: 10});
+    # one that cannot be read does not hold (criteria README "Strength, volume and dose").
+    units_per_ml: dict[Literal["lt", "le", "gt", "ge", "eq"], float] = {}
+    container_ml: dict[Literal["lt", "le", "gt", "ge", "eq"], float] = {}
+    # The dosage text, the timing code, the route's or the method's text names a phrase.
+    dosage_text: list[str] = []
+    # Not claimed when one of these holds (each with all its keys): a heparin flush or lock.
+    unless: list["Claim"] = []
     # Claimed only in one of these contexts (the order's reason, the record), and never in one of
     # `not_context` (criteria README "Context", "Drugs with two uses").
     context: list[Context] = []
@@ -227,7 +232,7 @@ class Claim(_Item):
     # The names of `only_classes`, filled at load from the terminology (cds/knowledge.py).
     _only_names: set[str] = PrivateAttr(default_factory=set)
 
-    @field_validator("percent_at_most", "dose_mg", mode="before")
+    @field_validator("percent_at_most", "dose_mg", "units_per_ml", "container_ml", mode="before")
     @classmethod
     def _no_line_marker(cls, value: Any) -> Any:
         return strip_lines(value)

@@ -32,7 +32,7 @@ from tests.test_fixtures import _cited
 from .cli_support import Ran, run_cds
 
 HERE = Path(__file__).resolve().parent / "language"
-RULESETS = ("S9999", "S9998", "S9997", "S9993", "S9996", "S9995", "S9990", "S9991", "S9988")
+RULESETS = ("S9999", "S9998", "S9997", "S9993", "S9996", "S9995", "S9990", "S9991", "S9988", "S9961")
 CASES = {c.name: c for r in RULESETS for c in case_files.load_file(HERE / "cases" / f"{r}.yaml")}
 
 
@@ -240,7 +240,9 @@ def _drug(name: str) -> Any:
     drug = knowledge_.classifier.classify([], name, [], None)
     return type("Order", (), {"classes": {c: True for c in drug.classes}, "ingredients": drug.ingredients,
                               "route": drug.route, "route_class": drug.route_class, "delivery": "unknown",
-                              "other_words": drug.other_words, "strengths": drug.strengths})()
+                              "other_words": drug.other_words, "strengths": drug.strengths,
+                              "units_per_ml": drug.units_per_ml, "container_ml": drug.pack_ml, "dosage_texts": [],
+                              "dose_mg": None})()
 
 
 def _claim(**keys: Any) -> Any:
@@ -453,7 +455,8 @@ def test_planned_days_reads_bounds_and_an_order_without_an_end(bounds: dict[str,
 
 def test_immunizations_are_read_only_when_a_rule_reads_them(folder: Path) -> None:
     """Immunization is validated and prefetched by the hooks only where a rule reads it (criteria
-    README "Immunization"): the test ruleset S9997 does, the shipped rulesets do not yet."""
+    README "Immunization"): the test ruleset S9997 does, and among the shipped rulesets S9359
+    and S9490 (their live-vaccine findings)."""
     from cds.hooks.discovery import prefetch
 
     immunization = {"resourceType": "Immunization", "id": "i1", "status": "completed",
@@ -462,8 +465,8 @@ def test_immunizations_are_read_only_when_a_rule_reads_them(folder: Path) -> Non
     reading, shipped = load(folder), default()
     assert "Immunization" in reading.reads and reading.screen(immunization)
     assert prefetch(reading)["immunizations"] == "Immunization?patient={{context.patientId}}"
-    assert "Immunization" not in shipped.reads and not shipped.screen(immunization)
-    assert "immunizations" not in prefetch(shipped)
+    assert "Immunization" in shipped.reads and shipped.screen(immunization)
+    assert prefetch(shipped)["immunizations"] == "Immunization?patient={{context.patientId}}"
 
 
 def test_shared_reading_terms_in_words(folder: Path) -> None:

@@ -163,8 +163,15 @@ _MEASURES = (("interval_hours", "dosing interval", "h"), ("daily_volume_ml", "da
              ("infused_day_volume_ml", "volume on a day it is infused", "mL"),
              ("daily_dose_mg", "daily dose", "mg"),
              ("dose_per_kg_mg", "dose per kg of body weight (a dose per kg, or the dose over the most recent weight)",
-              "mg/kg"), ("duration_hours", "infusion duration", "h"),
-             ("planned_days", "planned duration (start to stated end)", "days"))
+              "mg/kg"), ("rate_mg_per_hour", "fastest mass rate (a rate, or a dose over its duration)", "mg/h"),
+             ("duration_hours", "infusion duration", "h"),
+             ("planned_days", "planned duration (start to stated end)", "days"),
+             ("units_per_ml", "strength (Medication.ingredient.strength, else the name)", "units/mL"),
+             ("container_ml", "container volume (Medication.amount, else the name)", "mL"),
+             ("daily_dose_units", "daily dose in units", "units"),
+             ("dose_mg", "largest single dose", "mg"), ("duration_minutes", "infusion duration", "min"),
+             ("course_days", "days of the course (a count of daily doses, or its bounds, both days counted)", "days"),
+             ("product_mg", "product presentation (the mass per unit its name states)", "mg"))
 
 
 def _observation_ratio(spec: dict[str, Any]) -> Words:
@@ -214,13 +221,18 @@ def _service_order(spec: dict[str, Any]) -> Words:
 
 
 def _patient(spec: dict[str, Any]) -> Words:
+    parts = []
     if "age_at_least" in spec:
-        return Words(text=f"the patient is {spec['age_at_least']} years or older on the as-of date")
+        parts.append(f"is {spec['age_at_least']} years or older on the as-of date")
     if "age_below" in spec:
-        return Words(text=f"the patient is younger than {spec['age_below']} years on the as-of date")
+        parts.append(f"is younger than {spec['age_below']} years on the as-of date")
     if "age_days_at_most" in spec:
-        return Words(text=f"the patient is {spec['age_days_at_most']} days old or younger on the as-of date")
-    return Words(text="the patient's age is unknown (no birth date)")
+        parts.append(f"is {spec['age_days_at_most']} days old or younger on the as-of date")
+    if spec.get("age") == "unknown":
+        parts.append("has no known age (no birth date)")
+    if "gender" in spec:
+        parts.append(f"is recorded as {' or '.join(spec['gender'])} (Patient.gender)")
+    return Words(text="the patient " + " and ".join(parts))
 
 
 def _course(spec: dict[str, Any]) -> Words:
@@ -253,6 +265,9 @@ def _observation(spec: dict[str, Any]) -> Words:
     if "loss" in spec:
         text += (f" has lost, against the highest value of the {spec['loss_days']} days before it (in"
                  f" {spec['unit']}), a share {_compared(spec['loss'], 'percent')}")
+    if "rise" in spec:
+        text += (f" has risen, above the lowest value of the {spec['rise_days']} days before it, by"
+                 f" {_compared(spec['rise'], spec['unit'])}")
     if "count_at_least" in spec:
         text = f"at least {spec['count_at_least']} observations{window}"
         if "counted" in spec:
@@ -298,6 +313,17 @@ def _immunization(spec: dict[str, Any]) -> Words:
     return Words(text=f"a completed immunization{_window(spec)}, its vaccine coded in", valuesets=list(spec["in"]))
 
 
+def _dated_condition(spec: dict[str, Any]) -> Words:
+    kind = "a condition (any status)" if spec.get("any_status") else "an active condition"
+    if spec.get("undated"):
+        return Words(text=f"{kind} with neither onset nor recorded date, coded in", valuesets=list(spec["in"]))
+    window = f" dated within {spec['within_days']} days before the as-of date" if "within_days" in spec else ""
+    later = ([Words(text="with no condition dated on or after it coded in", valuesets=list(spec["not_followed_by"]))]
+             if "not_followed_by" in spec else [])
+    return Words(text=f"{kind}{window} (onset, else recorded date), coded in", valuesets=list(spec["in"]),
+                 children=later)
+
+
 def _pregnancy(spec: dict[str, Any]) -> Words:
     children = []
     if "weeks" in spec:
@@ -333,11 +359,11 @@ _TERMS = {"condition": _condition, "conditions_count": _conditions_count, "medic
           "medication_classes": _medication_classes, "service_order": _service_order, "patient": _patient,
           "course": _course, "observation": _observation, "observation_ratio": _observation_ratio,
           "orders_total": _orders_total, "doses_per_day": _doses_per_day, "procedure": _procedure, "immunization": _immunization, "record": _record,
-          "pregnancy": _pregnancy,
+          "pregnancy": _pregnancy, "dated_condition": _dated_condition,
           "result": _result, "status": _status}
 
 
-_OP_WORDS = {"lt": "below", "le": "at most", "gt": "above", "ge": "at least"}
+_OP_WORDS = {"lt": "below", "le": "at most", "gt": "above", "ge": "at least", "eq": "exactly"}
 
 
 def adjunct_words(therapy: str, adjuncts: list[Adjunct]) -> list[str]:
@@ -364,8 +390,6 @@ def claim_words(claim: Claim) -> str:
         parts.append(f"given {_or([_ADVERB.get(d, d) for d in claim.delivery])}")
     if claim.given_as:
         parts.append(f"given as {_or(claim.given_as)} (injection or infusion)")
-    if claim.not_timing_text:
-        parts.append(f"whose dosage text or timing names none of {_quoted(claim.not_timing_text)}")
     if claim.only_classes:
         parts.append(f"whose every ingredient is of drug class {_or(claim.only_classes)} (no other active ingredient "
                      "named)")
@@ -387,7 +411,16 @@ def claim_words(claim: Claim) -> str:
         parts.append(f"only {_or([_context_words(c) for c in claim.context])}")
     if claim.not_context:
         parts.append(f"never {_or([_context_words(c) for c in claim.not_context])}")
-    return "a draft medication order " + ", ".join(parts)
+    for label, bounds, unit in (("strength", claim.units_per_ml, "units/mL"), ("container", claim.container_ml, "mL")):
+        if bounds:
+            parts.append(f"whose {label} is " + " and ".join(f"{_OP_WORDS[op]} {n:g} {unit}" for op, n in bounds.items()))
+    if claim.dosage_text:
+        parts.append(f"whose dosage text, timing, route or method says {_quoted(claim.dosage_text)}")
+    text = "a draft medication order " + ", ".join(parts)
+    if claim.unless:
+        text += "; unless it is " + "; or ".join(claim_words(u).removeprefix("a draft medication order ")
+                                               for u in claim.unless)
+    return text
 
 
 def services_words(services: list[str]) -> list[str]:

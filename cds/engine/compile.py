@@ -258,6 +258,8 @@ def _patient(spec: dict[str, Any], therapy: str, derived: str | None) -> dict[st
         parts.append({"$lte": {"age_days": spec["age_days_at_most"]}})
     if spec.get("age") == "unknown":
         parts.append({"$nex": {"age_years": 1}})
+    if "gender" in spec:
+        parts.append(_one_of("gender", spec["gender"]))
     return {"$and": parts}
 
 
@@ -277,6 +279,8 @@ def _observation(spec: dict[str, Any], therapy: str, derived: str | None) -> dic
         parts += _bounded(spec["value"])
     if "loss" in spec:
         parts += _compare("value", spec["loss"])
+    if "rise" in spec:
+        parts += _compare("value", spec["rise"])
     if "spread" in spec:
         parts += _compare("spread_days", spec["spread"])
     if "change" in spec:
@@ -314,6 +318,12 @@ def _doses_per_day(spec: dict[str, Any], therapy: str, derived: str | None) -> d
     if "started_days_before" in spec:
         parts.append({"$gte": {"started_days": spec["started_days_before"]}})
     return _derived(derived, therapy, *parts)
+
+
+def _counted_any(spec: dict[str, Any], therapy: str, derived: str | None) -> dict[str, Any]:
+    """A derived fact asserted only when it found an entry (a condition read by its date): its
+    presence is the answer, its window was applied before the rules (cds/derive.py)."""
+    return _derived(derived, therapy)
 
 
 def _pregnancy(spec: dict[str, Any], therapy: str, derived: str | None) -> dict[str, Any]:
@@ -366,6 +376,7 @@ _PATTERNS: dict[str, Callable[[dict[str, Any], str, str | None], dict[str, Any]]
     "orders_total": _valued,
     "doses_per_day": _doses_per_day,
     "pregnancy": _pregnancy,
+    "dated_condition": _counted_any,
     "procedure": _procedure,
     "immunization": _immunization,
     "record": _record,

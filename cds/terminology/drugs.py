@@ -22,6 +22,13 @@ _NUMBER = r"(\d+(?:\.\d+)?)"
 # mL or L that is not the numerator of a concentration (mg/mL, meq/mL).
 _BRACKETED = re.compile(r"\[[^\]]*\]")
 _PACK = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(ml|l)\b(?!\s*/)")
+# A mass per unit in a drug's name ("furosemide 40 MG Oral Tablet"): mg or g that is not the
+# numerator of a concentration (10 MG/ML).
+_UNIT_MASS = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(mg|g)\b(?!\s*/)")
+# A strength in units per mL in a drug's name, RxNorm style ("40 UNT/ML", "25000 UNT / 250 ML",
+# "5,000 units/mL"): the units over the volume they are in (criteria README "Strength, volume
+# and dose").
+_UNITS_PER_ML = re.compile(r"(?<![\d.,])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s*(?:unt|units?|iu)\s*/\s*(\d+(?:\.\d+)?)?\s*ml\b")
 
 
 class DrugClass(BaseModel):
@@ -194,6 +201,10 @@ class Drug(BaseModel):
     strengths: dict[str, float] = {}
     # The product volume stated in the name, in mL ("1000 ML ... Injection").
     pack_ml: float | None = None
+    # The mass one tablet or capsule holds, in mg, when the name states one ("40 MG Oral Tablet").
+    unit_mg: float | None = None
+    # The strength in units per mL stated in the name ("100 UNT/ML", "25000 UNT / 250 ML").
+    units_per_ml: float | None = None
     # The route as the label reads it (`label_route`); None: neither the order nor a label tells.
     label_route: str | None = None
 
@@ -231,6 +242,18 @@ def _strength(name: str, text: str) -> float | None:
     for match in re.finditer(rf"{_NUMBER}\s*%[^a-z0-9]*{words}\b", text):
         found.append(float(match.group(1)))
     return max(found) if found else None
+
+
+def _unit_mg(names: list[str]) -> float | None:
+    """The one mass per unit a drug's name states, in mg (None: none, or several: a combination)."""
+    masses = {float(m.group(1)) * (1000 if m.group(2) == "g" else 1)
+              for name in names for m in _UNIT_MASS.finditer(name.lower())}
+    return masses.pop() if len(masses) == 1 else None
+def _units_per_ml(names: list[str]) -> float | None:
+    """The one strength in units per mL a drug's name states (None: none, or several)."""
+    found = {round(float(m.group(1).replace(",", "")) / float(m.group(2) or 1), 6)
+             for name in names for m in _UNITS_PER_ML.finditer(name.lower())}
+    return found.pop() if len(found) == 1 else None
 
 
 def _pack_ml(names: list[str]) -> float | None:
@@ -335,6 +358,8 @@ class DrugClassifier:
             other_words=other_words,
             strengths=strengths,
             pack_ml=_pack_ml(names),
+            unit_mg=_unit_mg(names),
+            units_per_ml=_units_per_ml(names),
             label_route=label_route(stated, route_name, labelled),
         )
 
