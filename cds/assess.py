@@ -29,15 +29,18 @@ def decide_status(
 
 
 def assess(ruleset: Ruleset, outcome: Outcome, has_order: bool, service_codes: list[str] | None = None,
-           documented: frozenset[str] = frozenset()) -> Assessment:
-    """documented: documentation items already attested (DTR answers): not listed as needed."""
+           documented: frozenset[str] = frozenset(), adjuncts: list[str] | None = None) -> Assessment:
+    """documented: documentation items already attested (DTR answers): not listed as needed.
+    adjuncts: the orders serving this therapy's orders (criteria README "Adjunct orders"): the
+    order criterion's evidence lists them with the orders they serve."""
     results = outcome.criteria
     matches = outcome.matches
     criteria = [
         CriterionResult(
             id=c.id, kind=c.kind, required=c.required, result=results[c.id].result,
             category=results[c.id].category, text=c.text.strip(), reason=results[c.id].reason,
-            evidence=results[c.id].evidence,
+            evidence=[*results[c.id].evidence, *(r for r in adjuncts or [] if r not in results[c.id].evidence)]
+            if c.id == ruleset.routing.criterion else results[c.id].evidence,
         )
         for c in ruleset.criteria
     ]
@@ -72,7 +75,9 @@ def bill(ruleset: Ruleset, outcome: Outcome, has_order: bool, service_codes: lis
     for the order; else the family's general code, with a note when an order did not tell."""
     billing = ruleset.billing
     notes = list(billing.notes)
-    if has_order:
+    refused = has_order and outcome.criteria[ruleset.routing.criterion].result == "not-met"
+    if has_order and not refused:
+        # What an order bills besides the per diem: nothing for a refused order, which is not billed.
         notes[0:0] = [item.note for item in billing.order_notes if outcome.matches.of(item)]
     code = billing.code
     if service_codes:
@@ -83,7 +88,7 @@ def bill(ruleset: Ruleset, outcome: Outcome, has_order: bool, service_codes: lis
             code = picked
         elif billing.untold:
             notes.insert(0, billing.untold)
-    if has_order and outcome.criteria[ruleset.routing.criterion].result == "not-met":
+    if refused:
         notes.insert(0, f"Not billed: the order does not meet {ruleset.routing.criterion}.")
     return Billing(code=code, unit=billing.unit, notes=notes)
 

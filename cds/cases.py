@@ -42,10 +42,13 @@ VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
 MEDICATION_KEYS = {"drug", "rxnorm", "status", "intent", "route", "route_text", "authored", "start", "end",
                    "supply_days", "status_reason", "rate", "rate_ratio", "dose", "frequency", "period",
                    "duration", "timing_code", "reference", "contained", "as_needed", "bounds", "bounds_period",
-                   "dosages"}
+                   "count", "dosages", "strength", "amount", "timing_abbr", "when", "dosage_text", "reason", "reason_ref"}
 # The keys of one dosage instruction (`dosages`: the instructions after the first).
 DOSAGE_KEYS = {"route", "route_text", "rate", "rate_ratio", "dose", "frequency", "period", "duration", "timing_code",
-               "as_needed", "bounds", "bounds_period"}
+               "as_needed", "bounds", "bounds_period", "timing_abbr", "when", "dosage_text", "count"}
+# FHIR TimingAbbreviation codes (`timing_abbr: TID`).
+TIMING_ABBREVIATION = "http://terminology.hl7.org/CodeSystem/v3-GTSAbbreviation"
+INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 # FHIR ids are at most 64 characters; a case's resources add a suffix such as "-c12".
 MAX_SLUG = 58
 _NAME = re.compile(r"^[A-Za-z0-9.-]+/[a-z0-9.-]+$")
@@ -335,7 +338,7 @@ class _Builder:
         return patient
 
     def _condition(self, item: dict[str, Any], rid: str) -> dict[str, Any]:
-        _known(item, {"code", "display", "text", "clinical", "verification", "onset"}, "conditions")
+        _known(item, {"code", "display", "text", "clinical", "verification", "onset", "recorded"}, "conditions")
         condition: dict[str, Any] = {
             "resourceType": "Condition", "id": rid,
             "clinicalStatus": {"coding": [{"system": CLINICAL, "code": item.get("clinical", "active")}]},
@@ -346,11 +349,13 @@ class _Builder:
         }
         if "onset" in item:
             condition["onsetDateTime"] = _date(item["onset"])
+        if "recorded" in item:
+            condition["recordedDate"] = _date(item["recorded"])
         return condition
 
     def _observation(self, item: dict[str, Any], rid: str) -> dict[str, Any]:
         _known(item, {"loinc", "value", "code", "status", "date", "display", "text", "value_text", "method",
-                      "components"}, "observations")
+                      "components", "reference_low", "interpretation"}, "observations")
         observation: dict[str, Any] = {
             "resourceType": "Observation", "id": rid, "status": item.get("status", "final"),
             "code": _concept(item, f"loinc:{item['loinc']}" if "loinc" in item else None, "observations"),
@@ -368,6 +373,10 @@ class _Builder:
             observation["valueCodeableConcept"] = {"coding": [_coding(item["code"], None)]}
         if "components" in item:
             observation["component"] = [self._component(c) for c in _items(item, "components")]
+        if "reference_low" in item:
+            observation["referenceRange"] = [{"low": _quantity(item["reference_low"])}]
+        if "interpretation" in item:
+            observation["interpretation"] = [{"coding": [{"system": INTERPRETATION, "code": str(item["interpretation"])}]}]
         return observation
 
     def _component(self, item: dict[str, Any]) -> dict[str, Any]:
@@ -400,8 +409,10 @@ class _Builder:
                 code: {"coding": [_coding(item["code"], item.get("display"))]}, subject: self._subject()}
 
     def _service_request(self, item: dict[str, Any], rid: str) -> dict[str, Any]:
-        _known(item, {"service", "display", "status", "authored"}, "order")
-        coding = {"system": HCPCS, "code": str(item["service"])}
+        _known(item, {"service", "display", "status", "authored", "quantity"}, "order")
+        # A bare code is HCPCS (a service the page bills); `snomed:...` or `cpt:...` a procedure.
+        service = str(item["service"])
+        coding = _coding(service, None) if ":" in service or "|" in service else {"system": HCPCS, "code": service}
         concept: dict[str, Any] = {"coding": [coding]}
         if item.get("display"):
             coding["display"] = concept["text"] = str(item["display"])
@@ -409,6 +420,8 @@ class _Builder:
                                    "intent": "order", "code": concept, "subject": self._subject()}
         if "authored" in item:
             request["authoredOn"] = _date(item["authored"])
+        if "quantity" in item:
+            request["quantityQuantity"] = {"value": item["quantity"], "unit": "unit"}
         return request
 
     def _medication_request(self, item: dict[str, Any], rid: str, status: str) -> None:
@@ -416,11 +429,12 @@ class _Builder:
         request: dict[str, Any] = {"resourceType": "MedicationRequest", "id": rid,
                                    "status": item.get("status", status), "intent": item.get("intent", "order")}
         drug = _drug(item)
+        product = _product(item)
         if item.get("contained"):
-            request["contained"] = [{"resourceType": "Medication", "id": "med1", "code": drug}]
+            request["contained"] = [{"resourceType": "Medication", "id": "med1", "code": drug, **product}]
             request["medicationReference"] = {"reference": "#med1"}
         elif item.get("reference"):
-            url = self._add({"resourceType": "Medication", "id": f"{rid}-drug", "code": drug})
+            url = self._add({"resourceType": "Medication", "id": f"{rid}-drug", "code": drug, **product})
             request["medicationReference"] = {"reference": url}
         else:
             request["medicationCodeableConcept"] = drug
@@ -429,6 +443,11 @@ class _Builder:
             request["statusReason"] = {"text": str(item["status_reason"])}
         if "authored" in item:
             request["authoredOn"] = _date(item["authored"])
+        if "reason" in item:
+            request["reasonCode"] = [{"coding": [_coding(item["reason"], None)]}]
+        if "reason_ref" in item:
+            # A condition of the case by its short name (c2), referenced by its fullUrl.
+            request["reasonReference"] = [{"reference": self._url("Condition", f"{self.case.slug}-{item['reason_ref']}")}]
         dosage = self._dosage(item)
         more = []
         for instruction in _items(item, "dosages"):
@@ -458,6 +477,8 @@ class _Builder:
             dosage["route"] = {"text": str(item["route_text"])}
         timing: dict[str, Any] = {}
         repeat: dict[str, Any] = {}
+        if "count" in item:
+            repeat["count"] = item["count"]
         if "frequency" in item:
             repeat["frequency"] = item["frequency"]
         for key in ("period", "duration"):
@@ -471,12 +492,19 @@ class _Builder:
             repeat["boundsPeriod"] = {k: _date(v) for k, v in dict(item["bounds_period"]).items()}
         if repeat:
             timing["repeat"] = repeat
+        if "when" in item:
+            repeat["when"] = [str(w) for w in item["when"]]
+            timing["repeat"] = repeat
         if "timing_code" in item:
             timing["code"] = {"text": str(item["timing_code"])}
+        if "timing_abbr" in item:
+            timing["code"] = {"coding": [{"system": TIMING_ABBREVIATION, "code": str(item["timing_abbr"])}]}
         if timing:
             dosage["timing"] = timing
         if "as_needed" in item:
             dosage["asNeededBoolean"] = bool(item["as_needed"])
+        if "dosage_text" in item:
+            dosage["text"] = str(item["dosage_text"])
         rate: dict[str, Any] = {}
         if "dose" in item:
             rate["doseQuantity"] = _quantity(item["dose"])
@@ -537,6 +565,23 @@ def _drug(item: Mapping[str, Any]) -> dict[str, Any]:
     if "rxnorm" in item:
         return {"coding": [{"system": RXNORM, "code": str(item["rxnorm"]), "display": str(item["drug"])}]}
     return {"text": str(item["drug"])}
+
+
+def _product(item: dict[str, Any]) -> dict[str, Any]:
+    """A Medication's strength (`strength: "100 U / 1 mL"`, Medication.ingredient.strength) and
+    container (`amount: "250 mL"`, Medication.amount), when the drug is a Medication resource."""
+    if ("strength" in item or "amount" in item) and not (item.get("reference") or item.get("contained")):
+        raise CaseError("strength and amount describe a Medication: give reference: true or contained: true")
+    product: dict[str, Any] = {}
+    if "strength" in item:
+        numerator, _, denominator = str(item["strength"]).partition("/")
+        product["ingredient"] = [{"itemCodeableConcept": {"text": str(item.get("drug", "drug"))},
+                                  "strength": {"numerator": _quantity(numerator.strip()),
+                                               "denominator": _quantity(denominator.strip() or "1 mL")}}]
+    if "amount" in item:
+        product["amount"] = {"numerator": _quantity(item["amount"]),
+                             "denominator": {"value": 1, "unit": "bag"}}
+    return product
 
 
 def _number_unit(text: Any) -> tuple[int | float, str]:

@@ -17,6 +17,7 @@ from .facts import HISTORY_STATUSES
 from .models import Status
 from .ruleset import Condition, Ruleset, RulesetError, strip_lines
 from .terminology import Terminology, ValueSets
+from .terminology.pregnancy import settings as pregnancy_settings
 from .texts import normal
 
 # A `status` narrows the medication history, which holds only these (cds/facts.py): a cancelled or
@@ -28,19 +29,24 @@ GIVEN_AS = {"injection", "infusion", "unknown"}
 ROUTE_CLASSES = {"non-invasive", "parenteral", "other", "unknown"}
 STATUSES = {s.value for s in Status}
 RESULTS = {"met", "not-met", "unknown", "not-applicable"}
+GENDERS = {"male", "female", "other", "unknown"}
 ANCHORS = {"as-of", "order"}
+# Derived terms (computed in cds/derive.py) may also count back from the order's date, or the
+# as-of date when no order is evaluated (a page reading the latest count before a transfusion order).
+DERIVED_ANCHORS = ANCHORS | {"order-or-as-of"}
 PICKS = {"latest", "min", "max", "any"}
 COMPARISONS = {"lt": "$lt", "le": "$lte", "gt": "$gt", "ge": "$gte", "eq": "="}
 # Order facts read from the dosage (cds/facts.py), compared with numbers.
 ORDER_MEASURES = ("interval_hours", "daily_volume_ml", "infused_day_volume_ml", "daily_dose_mg", "dose_per_kg_mg",
-                  "duration_hours", "planned_days")
+                  "rate_mg_per_hour", "duration_hours", "planned_days", "units_per_ml", "container_ml", "daily_dose_units",
+                  "dose_mg", "duration_minutes", "course_days", "product_mg")
 # Order measures that add up over a therapy's orders (`orders_total`).
 SUMMED_MEASURES = ("daily_volume_ml", "infused_day_volume_ml", "daily_dose_mg")
 RECORD_PARTS = {"procedures", "immunizations", "medication_history"}
 # Terms about the patient's data: the ones `none:` may negate.
 DATA_TERMS = {"condition", "medication", "service_order", "patient", "course", "observation",
               "procedure", "immunization", "record", "medication_classes", "conditions_count", "observation_ratio",
-              "orders_total"}
+              "orders_total", "doses_per_day", "pregnancy"}
 
 
 @dataclass(frozen=True)
@@ -83,7 +89,7 @@ class Derived:
     """A fact computed from the record before the rules run, shared by the terms naming it."""
 
     key: str
-    kind: str           # observation | observation_ratio | medication_classes | conditions_count | orders_total
+    kind: str           # observation | observation_ratio | medication_classes | conditions_count | orders_total | pregnancy
     spec: dict[str, Any]
 
 
@@ -184,7 +190,8 @@ def _compare(value: Any, scope: Scope, term: str, extra: set[str] = set()) -> tu
     return Compare(tuple(bounds)), {k: value[k] for k in extra if k in value}
 
 
-def _window(spec: dict[str, Any], out: dict[str, Any], scope: Scope, term: str) -> None:
+def _window(spec: dict[str, Any], out: dict[str, Any], scope: Scope, term: str,
+            anchors: set[str] = ANCHORS) -> None:
     # started_days_before and started_within_days (medication only: its keys admit them) share
     # the anchor of within_days.
     anchored = {"within_days", "started_days_before", "started_within_days"}.intersection(spec)
@@ -193,7 +200,7 @@ def _window(spec: dict[str, Any], out: dict[str, Any], scope: Scope, term: str) 
     for key in sorted(anchored):
         out[key] = _int(spec, key, scope, term)
     if anchored:
-        out["before"] = _names(spec, "before", ANCHORS, scope, term)[0] if "before" in spec else "as-of"
+        out["before"] = _names(spec, "before", anchors, scope, term)[0] if "before" in spec else "as-of"
 
 
 def _valuesets(spec: dict[str, Any], key: str, scope: Scope, term: str) -> list[str]:
@@ -217,7 +224,10 @@ def _phrases(value: Any, scope: Scope, term: str) -> list[str]:
 
 
 def _condition(spec: Any, scope: Scope) -> Term:
-    spec = _check_keys(spec, {"in", "any_status", "text", "not_in"}, scope, "condition")
+    spec = _check_keys(spec, {"in", "any_status", "text", "not_in", "within_days", "not_followed_by", "undated"},
+                       scope, "condition")
+    if {"not_followed_by", "undated"}.intersection(spec):
+        return _dated_condition(spec, scope)
     if "in" not in spec and "text" not in spec:
         raise RulesetError(f"{scope.where}: condition: needs in (value sets) or text (phrases)")
     parsed: dict[str, Any] = {}
@@ -231,7 +241,35 @@ def _condition(spec: Any, scope: Scope) -> Term:
         parsed["not_in"] = _valuesets(spec, "not_in", scope, "condition")
     if "any_status" in spec:
         parsed["any_status"] = bool(spec["any_status"])
+    # Dated (onset, else recordedDate) within N days before the as-of date (criteria README "When
+    # a condition happened"); an undated condition does not hold.
+    _window(spec, parsed, scope, "condition")
+    if parsed.get("before", "as-of") != "as-of":
+        raise RulesetError(f"{scope.where}: condition.before: a condition's window counts back from the as-of date only")
     return Term("condition", parsed)
+
+
+def _dated_condition(spec: dict[str, Any], scope: Scope) -> Term:
+    """A condition read by its date (criteria README "When a condition happened") and what came
+    after it: not followed by a condition of some sets dated on or after it (a delivery after a
+    preterm labor), within N days when given; or, with `undated: true`, one with neither onset nor
+    recordedDate (a windowed criterion is then unknown). Computed once per evaluation (cds/derive.py)."""
+    if "in" not in spec or {"text", "not_in"}.intersection(spec):
+        raise RulesetError(f"{scope.where}: condition: not_followed_by and undated read coded conditions: "
+                           "give in (value sets), no text or not_in")
+    parsed: dict[str, Any] = {"in": tuple(_valuesets(spec, "in", scope, "condition"))}
+    if "within_days" in spec:
+        parsed["within_days"] = _int(spec, "within_days", scope, "condition")
+    if "not_followed_by" in spec:
+        parsed["not_followed_by"] = tuple(_valuesets(spec, "not_followed_by", scope, "condition"))
+    if spec.get("any_status"):
+        parsed["any_status"] = True
+    if "undated" in spec:
+        if spec["undated"] is not True or {"within_days", "not_followed_by"}.intersection(spec):
+            raise RulesetError(f"{scope.where}: condition.undated: only true, without within_days or not_followed_by")
+        parsed["undated"] = True
+    key = _derive("dated_condition", parsed, scope)
+    return Term("dated_condition", parsed, key)
 
 
 def _conditions_count(spec: Any, scope: Scope) -> Term:
@@ -271,8 +309,10 @@ def _medication(spec: Any, scope: Scope) -> Term:
     if "given_as" in spec:
         parsed["given_as"] = _names(spec, "given_as", GIVEN_AS, scope, "medication")
     if "order" in spec:
-        if not isinstance(spec["order"], bool):
-            raise RulesetError(f"{scope.where}: medication.order: true or false")
+        # other: another draft order of the same call that this therapy does not claim (criteria
+        # README "Other pages' orders": a duplicate drug drafted with the order).
+        if not isinstance(spec["order"], bool) and spec["order"] != "other":
+            raise RulesetError(f"{scope.where}: medication.order: true, false or other")
         parsed["order"] = spec["order"]
     if "status_reason" in spec:
         parsed["status_reason"] = bool(spec["status_reason"])
@@ -306,12 +346,19 @@ def _medication_classes(spec: Any, scope: Scope) -> Term:
 
 
 def _service_order(spec: Any, scope: Scope) -> Term:
-    _check_keys(spec, set(), scope, "service_order")
-    return Term("service_order", {})
+    """A ServiceRequest of this therapy under evaluation; `in`: its code is in one of the value
+    sets (what the page reads from the code); `quantity`: its quantityQuantity compares."""
+    spec = _check_keys(spec, {"in", "quantity"}, scope, "service_order")
+    parsed: dict[str, Any] = {}
+    if "in" in spec:
+        parsed["in"] = _valuesets(spec, "in", scope, "service_order")
+    if "quantity" in spec:
+        parsed["quantity"] = _compare(spec["quantity"], scope, "service_order.quantity")[0]
+    return Term("service_order", parsed)
 
 
 def _patient(spec: Any, scope: Scope) -> Term:
-    spec = _check_keys(spec, {"age_at_least", "age_below", "age", "age_days_at_most"}, scope, "patient")
+    spec = _check_keys(spec, {"age_at_least", "age_below", "age", "age_days_at_most", "gender"}, scope, "patient")
     if not spec:
         raise RulesetError(f"{scope.where}: patient: needs a key")
     parsed: dict[str, Any] = {}
@@ -322,6 +369,9 @@ def _patient(spec: Any, scope: Scope) -> Term:
         if spec["age"] != "unknown":
             raise RulesetError(f"{scope.where}: patient.age: only 'unknown' is supported")
         parsed["age"] = "unknown"
+    if "gender" in spec:
+        # Patient.gender; a patient whose gender is not recorded holds none of them.
+        parsed["gender"] = _names(spec, "gender", GENDERS, scope, "patient")
     return Term("patient", parsed)
 
 
@@ -338,8 +388,8 @@ def _course(spec: Any, scope: Scope) -> Term:
 
 def _observation(spec: Any, scope: Scope) -> Term:
     keys = {"in", "text", "within_days", "before", "pick", "value", "answer", "interpretation", "count_at_least",
-            "units", "value_text", "method_text", "loss_percent", "spread_days", "from_baseline",
-            "below_reference_low"}
+            "units", "value_text", "method_text", "loss_percent", "rise", "spread_days", "from_baseline",
+            "below_reference_low", "reference_low_percent", "same_day"}
     spec = _check_keys(spec, keys, scope, "observation")
     if "in" not in spec and "text" not in spec:
         raise RulesetError(f"{scope.where}: observation: needs in (value sets) or text (phrases)")
@@ -366,7 +416,7 @@ def _observation(spec: Any, scope: Scope) -> Term:
     elif "within_days" not in spec:
         raise RulesetError(f"{scope.where}: observation: needs within_days (or before: {{first_request: CLASS}})")
     else:
-        _window(spec, base, scope, "observation")
+        _window(spec, base, scope, "observation", DERIVED_ANCHORS)
     if "units" in spec:
         # Only values recorded in these units are read (others are not candidates, and no warning):
         # a unit with no conversion to the threshold's, e.g. umol/L next to mg/dL.
@@ -377,21 +427,26 @@ def _observation(spec: Any, scope: Scope) -> Term:
                                f"known: {', '.join(scope.terminology.units.known)}")
         base["units"] = tuple(str(u) for u in units)
     parsed: dict[str, Any] = {}
-    if "value" in spec and "loss_percent" in spec:
-        raise RulesetError(f"{scope.where}: observation: value and loss_percent compare different things; one term each")
+    compared = [k for k in ("value", "loss_percent", "rise") if k in spec]
+    if len(compared) > 1:
+        raise RulesetError(f"{scope.where}: observation: {' and '.join(compared)} compare different things; one term each")
     if "value" in spec:
         compare, extra = _compare(spec["value"], scope, "observation.value", {"unit"})
         base["unit"] = _unit(extra, scope, "observation.value")
         parsed["value"] = compare
-    if "loss_percent" in spec:
-        # The most recent value in the window against the highest in the days before it.
-        compare, extra = _compare(spec["loss_percent"], scope, "observation.loss_percent", {"unit", "baseline_days"})
-        base["unit"] = _unit(extra, scope, "observation.loss_percent")
+    # The most recent value in the window against the days before it: the share lost from the
+    # highest (loss_percent), or the amount risen above the lowest (rise: a weight gain over days,
+    # a creatinine rise), in the unit given.
+    for key, field, baseline in (("loss_percent", "loss", "highest"), ("rise", "rise", "lowest")):
+        if key not in spec:
+            continue
+        compare, extra = _compare(spec[key], scope, f"observation.{key}", {"unit", "baseline_days"})
+        base["unit"] = _unit(extra, scope, f"observation.{key}")
         if "baseline_days" not in extra:
-            raise RulesetError(f"{scope.where}: observation.loss_percent: needs baseline_days (the days before "
-                               "the most recent value in which the highest is taken)")
-        base["loss_days"] = _int(extra, "baseline_days", scope, "observation.loss_percent")
-        parsed["loss"] = compare
+            raise RulesetError(f"{scope.where}: observation.{key}: needs baseline_days (the days before "
+                               f"the most recent value in which the {baseline} is taken)")
+        base[f"{field}_days"] = _int(extra, "baseline_days", scope, f"observation.{key}")
+        parsed[field] = compare
     if "spread_days" in spec:
         # With a unit, only usable values count (a number in a unit that converts to it): a
         # weight with no number or in an unknown unit is no weight (criteria README).
@@ -431,9 +486,26 @@ def _observation(spec: Any, scope: Scope) -> Term:
         if spec["below_reference_low"] is not True:
             raise RulesetError(f"{scope.where}: observation.below_reference_low: only true")
         parsed["below_reference_low"] = True
+    if "reference_low_percent" in spec:
+        # The picked value as a percentage of the low limit of its reference range ("at or below
+        # 110% of the laboratory's lower limit of normal"); no low: neither side holds.
+        parsed["low_percent"] = _compare(spec["reference_low_percent"], scope, "observation.reference_low_percent")[0]
+    if "same_day" in spec:
+        # Another observation drawn the day the picked one was (a fasting glucose beside a
+        # C-peptide): the highest of those sets that day, in the unit given.
+        # `value: unknown`: none drawn that day (with a value in a unit converting to `unit`).
+        same = _check_keys(spec["same_day"], {"in", "unit", "value"}, scope, "observation.same_day",
+                           {"in", "unit", "value"})
+        base["same_day_in"] = tuple(_valuesets(same, "in", scope, "observation.same_day"))
+        base["same_day_unit"] = _unit(same, scope, "observation.same_day")
+        parsed["same_day"] = _compare(same["value"], scope, "observation.same_day.value")[0]
     if "count_at_least" in spec:
-        if {"value", "answer", "loss_percent"}.intersection(spec):
-            raise RulesetError(f"{scope.where}: observation.count_at_least: counts observations; no value or answer")
+        if {"answer", "loss_percent", "rise"}.intersection(spec):
+            raise RulesetError(f"{scope.where}: observation.count_at_least: counts observations; no answer or loss")
+        if "value" in spec:
+            # Counts only the observations whose value is in the comparison ("2 or more fasting
+            # glucose values above 200 mg/dL"): the value is then no longer compared itself.
+            base["counted"] = parsed.pop("value").bounds
         parsed["count_at_least"] = _int(spec, "count_at_least", scope, "observation")
         base["cite"] = "all"  # every observation counted is evidence
     base["pick"] = _names(spec, "pick", PICKS, scope, "observation")[0] if "pick" in spec else "latest"
@@ -474,7 +546,7 @@ def _observation_ratio(spec: Any, scope: Scope) -> Term:
     denominator, denominator_unit = _ratio_part(spec, "denominator", scope)
     base: dict[str, Any] = {"numerator": numerator, "numerator_unit": numerator_unit,
                             "denominator": denominator, "denominator_unit": denominator_unit}
-    _window(spec, base, scope, "observation_ratio")
+    _window(spec, base, scope, "observation_ratio", DERIVED_ANCHORS)
     parsed: dict[str, Any] = {}
     if "value" in spec:
         parsed["value"] = _compare(spec["value"], scope, "observation_ratio.value")[0]
@@ -494,6 +566,63 @@ def _orders_total(spec: Any, scope: Scope) -> Term:
     key = _derive("orders_total", base, scope)
     compare = _compare(spec[measures[0]], scope, f"orders_total.{measures[0]}")[0]
     return Term("orders_total", {**base, "value": compare}, key)
+
+
+def _doses_per_day(spec: Any, scope: Scope) -> Term:
+    """Administrations a day of the history requests active together (injections a day): the
+    highest sum reached, the start of the earliest set reaching `at_least`, the requests whose
+    timing does not tell (rulesets/README.md)."""
+    spec = _check_keys(spec, {"class", "route", "delivery", "at_least", "started_days_before", "before", "untimed"},
+                       scope, "doses_per_day", {"class", "at_least"})
+    base: dict[str, Any] = {"class": tuple(_names(spec, "class", set(scope.terminology.drug_classes), scope,
+                                                  "doses_per_day")),
+                            "at_least": _int(spec, "at_least", scope, "doses_per_day")}
+    if "route" in spec:
+        base["route"] = tuple(_names(spec, "route", set(scope.terminology.routes.classes), scope, "doses_per_day"))
+    if "delivery" in spec:
+        base["delivery"] = tuple(_names(spec, "delivery", DELIVERY, scope, "doses_per_day"))
+    base["before"] = _names(spec, "before", ANCHORS, scope, "doses_per_day")[0] if "before" in spec else "as-of"
+    parsed: dict[str, Any] = {}
+    if "started_days_before" in spec:
+        parsed["started_days_before"] = _int(spec, "started_days_before", scope, "doses_per_day")
+    if "untimed" in spec:
+        if spec["untimed"] is not True:
+            raise RulesetError(f"{scope.where}: doses_per_day.untimed: only true")
+        parsed["untimed"] = True
+    key = _derive("doses_per_day", base, scope)
+    return Term("doses_per_day", {**base, **parsed}, key)
+
+
+def _pregnancy(spec: Any, scope: Scope) -> Term:
+    """Pregnant at the as-of date (criteria README "Pregnancy context"), and the gestational age.
+    The windows, the pregnancy-status observation and the end codes are terminology.yaml
+    `pregnancy`; a page gives its pregnancy codes (`in`), may give its own end codes (`ended_by`)
+    and the observations that state gestational age (`gestational_age`)."""
+    spec = _check_keys(spec, {"in", "ended_by", "gestational_age", "weeks"}, scope, "pregnancy")
+    settings = scope.terminology.pregnancy
+    if settings is None:
+        raise RulesetError(f"{scope.where}: pregnancy: terminology.yaml has no pregnancy section")
+    if "in" not in spec and "weeks" not in spec:
+        raise RulesetError(f"{scope.where}: pregnancy: needs in (the page's pregnancy codes) or weeks")
+    if "weeks" in spec and "gestational_age" not in spec:
+        raise RulesetError(f"{scope.where}: pregnancy.weeks: needs gestational_age (the page's observations)")
+    base = pregnancy_settings(
+        settings, _valuesets(spec, "in", scope, "pregnancy") if "in" in spec else (),
+        _valuesets(spec, "ended_by", scope, "pregnancy") if "ended_by" in spec else
+        _known_sets(settings.ended_by, scope, "pregnancy.ended_by"),
+        _valuesets(spec, "gestational_age", scope, "pregnancy") if "gestational_age" in spec else ())
+    _known_sets([*settings.status_observations, *settings.pregnant_answers], scope, "pregnancy")
+    parsed: dict[str, Any] = {}
+    if "in" in spec:
+        parsed["pregnant"] = True
+    if "weeks" in spec:
+        parsed["weeks"] = _compare(spec["weeks"], scope, "pregnancy.weeks")[0]
+    key = _derive("pregnancy", base, scope)
+    return Term("pregnancy", {**base, **parsed}, key)
+
+
+def _known_sets(ids: list[str], scope: Scope, term: str) -> list[str]:
+    return _names({"sets": ids}, "sets", set(scope.valuesets.by_id), scope, term)
 
 
 def _procedure(spec: Any, scope: Scope) -> Term:
@@ -559,6 +688,8 @@ _TERMS: dict[str, Callable[[Any, Scope], Term]] = {
     "observation": _observation,
     "observation_ratio": _observation_ratio,
     "orders_total": _orders_total,
+    "doses_per_day": _doses_per_day,
+    "pregnancy": _pregnancy,
     "procedure": _procedure,
     "immunization": _immunization,
     "record": _record,
@@ -566,6 +697,9 @@ _TERMS: dict[str, Callable[[Any, Scope], Term]] = {
     "status": _status,
 }
 TERMS = frozenset(_TERMS)
+# Every kind a parsed term may have: the keys, and `condition` read by its date (not_followed_by,
+# undated), computed before the rules as a derived fact.
+KINDS = TERMS | {"dated_condition"}
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,13 @@ evaluation and asserted as one fact that the rules compare.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from .conditions import Derived
 from .facts import MedicationFact, ObservationFact, PatientFacts
 from .fhir.errors import Problem
+from .terminology.pregnancy import pregnancy
 from .terminology.units import Units
 from .texts import phrase_flag
 
@@ -24,7 +25,8 @@ def derived_facts(facts: PatientFacts, therapy: str, specs: Iterable[Derived], u
     """One fact per spec that found something (a count is asserted even when 0). `memo`, shared by
     the therapies of one evaluation: a spec that several rulesets read is computed once per order
     date (its only dependence on the therapy; warnings are kept once anyway)."""
-    anchors = {"as-of": facts.patient.as_of, "order": facts.order_date(therapy)}
+    order = facts.order_date(therapy)
+    anchors = {"as-of": facts.patient.as_of, "order": order, "order-or-as-of": order or facts.patient.as_of}
     memo = {} if memo is None else memo
     found: list[dict[str, Any]] = []
     for spec in specs:
@@ -80,10 +82,14 @@ def _observation(facts: PatientFacts, spec: Derived, anchors: dict[str, dt.date 
     unit = spec.spec.get("unit")
     if unit is not None:
         valued = _valued(candidates, unit, units, warnings)
+        if "counted" in spec.spec:
+            valued = [(v, o) for v, o in valued if o.comparator is None and _holds(v, spec.spec["counted"])]
         if not valued:
             return None
         if "loss_days" in spec.spec:
             return _loss(valued, _valued(matching, unit, units, warnings), spec.spec["loss_days"], units)
+        if "rise_days" in spec.spec:
+            return _rise(valued, _valued(matching, unit, units, warnings), spec.spec["rise_days"], units, unit)
         pick = spec.spec["pick"]
         if pick == "latest":
             value, chosen = max(valued, key=lambda item: item[1].date or dt.date.min)
@@ -92,6 +98,7 @@ def _observation(facts: PatientFacts, spec: Derived, anchors: dict[str, dt.date 
             value, chosen, bounds = _extreme(valued, pick)
         fact = _about(chosen, units, value=round(value, 6), count=len(valued), spread=_spread([o for _, o in valued]))
         fact.update(bounds)
+        fact.update(_same_day(facts, spec.spec, chosen, units, warnings))
         if "baseline_class" in spec.spec:
             fact.update(_change(facts, spec.spec, value, chosen, wanted, named, allowed, units, warnings))
         return _cite(fact, [o for _, o in valued], spec.spec.get("cite"))
@@ -103,8 +110,9 @@ def _observation(facts: PatientFacts, spec: Derived, anchors: dict[str, dt.date 
     if spec.spec["pick"] == "any":
         return _any_flagged(candidates, units)
     chosen = max(candidates, key=lambda o: o.date or dt.date.min)
-    return _cite(_about(chosen, units, count=len(candidates), spread=_spread(candidates)), candidates,
-                 spec.spec.get("cite"))
+    fact = _about(chosen, units, count=len(candidates), spread=_spread(candidates))
+    fact.update(_same_day(facts, spec.spec, chosen, units, warnings))
+    return _cite(fact, candidates, spec.spec.get("cite"))
 
 
 # A value's bounds (criteria README "Comparators"): `<` or `<=` means at most the number, `>` or
@@ -113,6 +121,14 @@ def _observation(facts: PatientFacts, spec: Derived, anchors: dict[str, dt.date 
 # the comparator leaves undecided holds neither way and the criterion falls to `unknown`.
 _UPPER = {"<": True, "<=": False}
 _LOWER = {">": True, ">=": False}
+
+
+_HOLDS = {"lt": float.__lt__, "le": float.__le__, "gt": float.__gt__, "ge": float.__ge__, "eq": float.__eq__}
+
+
+def _holds(value: float, bounds: tuple[tuple[str, float], ...]) -> bool:
+    """A plain value (no comparator) in every bound of a comparison."""
+    return all(_HOLDS[op](float(value), number) for op, number in bounds)
 
 
 def _bounds(value: float, comparator: str | None) -> dict[str, Any]:
@@ -191,30 +207,50 @@ def _valued(observations: list[ObservationFact], unit: str, units: Units,
     for observation in observations:
         if observation.value is None:
             continue
-        value = units.convert(observation.value, observation.unit, unit, observation.vs)
+        value = units.reading(observation.ref, observation.value, observation.unit, unit, observation.vs, warnings)
         if value is None:
-            problem = Problem(source=observation.ref, element="Observation.valueQuantity", severity="warning",
-                              message=f"unit {observation.unit or 'missing'} cannot be compared with {unit}: "
-                                      "value not used")
-            if problem not in warnings:
-                warnings.append(problem)
             continue
         valued.append((value, observation))
     return valued
+
+
+def _latest_and_before(valued: list[tuple[float, ObservationFact]], every: list[tuple[float, ObservationFact]],
+                       days: int) -> tuple[float, ObservationFact, list[tuple[float, ObservationFact]]] | None:
+    """The most recent value and the exact values of the `days` before its date; None when the
+    latest is undated or a bound ("<40 kg" gives no difference) or nothing precedes it."""
+    value, latest = max(valued, key=lambda item: item[1].date or dt.date.min)
+    if latest.date is None or latest.comparator is not None:
+        return None
+    before = [(v, o) for v, o in every
+              if o.date is not None and 0 < (latest.date - o.date).days <= days and o.comparator is None]
+    return (value, latest, before) if before else None
+
+
+def _rise(valued: list[tuple[float, ObservationFact]], every: list[tuple[float, ObservationFact]],
+          days: int, units: Units, unit: str) -> dict[str, Any] | None:
+    """The most recent value minus the lowest of the `days` before its date, in `unit` (negative
+    for a fall): a weight gained over days, a creatinine risen from its recent lowest."""
+    found = _latest_and_before(valued, every, days)
+    if found is None:
+        return None
+    value, latest, before = found
+    low, lowest = min(before, key=lambda item: item[0])
+    rise = value - low
+    fact = _about(latest, units, value=round(rise, 6), count=len(valued))
+    fact["display"] = (f"{_display(latest, None)}, {round(rise, 2):g} {unit} above the lowest of the {days} days "
+                       f"before it, {_display(lowest, None)}")
+    fact["evidence"] = [lowest.ref]
+    return fact
 
 
 def _loss(valued: list[tuple[float, ObservationFact]], every: list[tuple[float, ObservationFact]],
           days: int, units: Units) -> dict[str, Any] | None:
     """The most recent value against the highest of the `days` before its date: the percentage
     lost (negative for a gain). None when the latest is undated or nothing precedes it."""
-    value, latest = max(valued, key=lambda item: item[1].date or dt.date.min)
-    if latest.date is None or latest.comparator is not None:
-        # A bound ("<40 kg") gives no percentage: the loss cannot be told.
+    found = _latest_and_before(valued, every, days)
+    if found is None:
         return None
-    before = [(v, o) for v, o in every
-              if o.date is not None and 0 < (latest.date - o.date).days <= days and o.comparator is None]
-    if not before:
-        return None
+    value, latest, before = found
     high, highest = max(before, key=lambda item: item[0])
     if high <= 0:
         return None
@@ -297,21 +333,47 @@ def _orders_total(facts: PatientFacts, spec: Derived, therapy: str) -> dict[str,
 
 
 def _below_low(observation: ObservationFact, units: Units) -> bool:
-    """The value is under the low limit of one of its reference ranges, the limit converted to
-    the value's unit (a limit without a unit is in the value's unit; one that cannot be
-    converted is not compared)."""
+    """The value is under the low limit of one of its reference ranges."""
     if observation.value is None or observation.comparator not in (None, "<", "<="):
         return False  # ">5" or "ad 5" is not known to be below anything
+    return any(observation.value < limit for limit in _lows(observation, units))
+
+
+def _lows(observation: ObservationFact, units: Units) -> Iterator[float]:
+    """The low limits of its reference ranges in the value's unit (a limit without a unit is in
+    the value's unit; one that cannot be converted is not compared)."""
     for low, unit in observation.lows:
         if unit is None:
-            limit: float | None = low
-        elif observation.unit is None:
-            continue
-        else:
+            yield low
+        elif observation.unit is not None:
             limit = units.convert(low, unit, observation.unit, observation.vs)
-        if limit is not None and observation.value < limit:
-            return True
-    return False
+            if limit is not None:
+                yield limit
+
+
+def _low_percent(observation: ObservationFact, units: Units) -> dict[str, Any]:
+    """The value as a percentage of the low limit of its first reference range that has a usable
+    one, as bounds like the value's own ("<0.1 ng/mL" is at most that share); nothing when no
+    low can be read."""
+    limit = next((low for low in _lows(observation, units) if low), None)
+    if observation.value is None or limit is None:
+        return {}
+    bounds = _bounds(observation.value / limit * 100, observation.comparator)
+    return {f"low_percent_{k}": round(v, 6) if isinstance(v, float) else v for k, v in bounds.items()}
+
+
+def _same_day(facts: PatientFacts, spec: dict[str, Any], chosen: ObservationFact, units: Units,
+              warnings: list[Problem]) -> dict[str, Any]:
+    """The highest observation of `same_day_in` drawn the day the picked one was (a fasting glucose
+    beside a C-peptide), as bounds in `same_day_unit`, and cited; nothing when there is none."""
+    if "same_day_in" not in spec or chosen.date is None:
+        return {}
+    drawn = [o for o in facts.observations_in(set(spec["same_day_in"]), set()) if o.date == chosen.date]
+    valued = _valued(drawn, spec["same_day_unit"], units, warnings)
+    if not valued:
+        return {}
+    value, highest, bounds = _extreme(valued, "max")
+    return {**{f"same_day_{k}": v for k, v in bounds.items()}, "evidence": [highest.ref]}
 
 
 def _about(observation: ObservationFact, units: Units, *, value: float | None = None, count: int,
@@ -320,7 +382,7 @@ def _about(observation: ObservationFact, units: Units, *, value: float | None = 
                             "interpretation": observation.interpretation,
                             "below_low": _below_low(observation, units),
                             "value_texts": observation.value_texts, "method_texts": observation.method_texts,
-                            "display": _display(observation, value)}
+                            "display": _display(observation, value), **_low_percent(observation, units)}
     if value is not None:
         fact["value"] = value
     if spread is not None:
@@ -361,9 +423,90 @@ def _conditions_count(facts: PatientFacts, spec: Derived, anchors: dict[str, dt.
             "evidence": [c.ref for c in members]}
 
 
+def _doses_per_day(facts: PatientFacts, spec: Derived, anchors: dict[str, dt.date | None], units: Units,
+                   warnings: list[Problem]) -> dict[str, Any] | None:
+    """Administrations a day of the history requests of the classes (route, delivery) active
+    together, on the days one of them starts: `value` the sum of the first set reaching `at_least`
+    (else the highest sum), `started_days` the days from that set's earliest start to the anchor
+    (the order's date, else the as-of date), `untimed` the requests whose timing does not tell or
+    that have no start. No fact without such a request."""
+    wanted = spec.spec
+    anchor = anchors[wanted["before"]] or anchors["as-of"]
+    members = [m for m in facts.medications if m.history and any(m.classes.get(c) for c in wanted["class"])
+               and ("route" not in wanted or (m.route or "unknown") in wanted["route"])
+               and ("delivery" not in wanted or m.delivery in wanted["delivery"])
+               and (m.start is None or anchor is None or m.start <= anchor)]
+    if not members or anchor is None:
+        return None
+    timed = [m for m in members if m.start is not None and m.doses_per_day is not None]
+    highest = 0.0
+    started: dt.date | None = None
+    regimen: list[MedicationFact] = []
+    reached = False
+    for day in sorted({m.start for m in timed if m.start is not None}):
+        active = [m for m in timed if m.start is not None and m.start <= day <= (m.end or m.start)]
+        total = sum(m.doses_per_day or 0.0 for m in active)
+        if reached or (total <= highest and regimen):
+            continue
+        # The first set reaching `at_least`, else the first reaching the highest sum.
+        highest, regimen = max(highest, total), active
+        started = min(m.start for m in active if m.start is not None)
+        reached = total >= wanted["at_least"]
+    fact: dict[str, Any] = {"value": round(highest, 6), "count": len(members),
+                            "untimed": len(members) - len(timed),
+                            "display": "; ".join(dict.fromkeys(m.display for m in regimen or members)),
+                            "evidence": [m.ref for m in regimen or members]}
+    if started is not None:
+        fact["started_days"] = (anchor - started).days
+        fact["date"] = started.isoformat()
+    return fact
+
+
+def _pregnancy(facts: PatientFacts, spec: Derived, anchors: dict[str, dt.date | None], units: Units,
+               warnings: list[Problem]) -> dict[str, Any]:
+    """The pregnancy context and gestational age at the as-of date (cds/terminology/pregnancy.py)."""
+    return pregnancy(facts.conditions, facts.observations_in(set(spec.spec["status_observations"]), set()),
+                     facts.observations_in(set(spec.spec.get("gestational_age", ())), set()),
+                     facts.patient.as_of, spec.spec, units, warnings)
+
+
+def _dated_condition(facts: PatientFacts, spec: Derived, anchors: dict[str, dt.date | None], units: Units,
+                     warnings: list[Problem]) -> dict[str, Any] | None:
+    """Conditions of the sets read by their date (onset, else recordedDate): within the window
+    before the as-of date when given, and with no condition of `not_followed_by` dated on or after
+    them; or, with `undated`, those with no date. No fact when none is found (`none:` then holds)."""
+    read = spec.spec
+    wanted, ends = set(read["in"]), set(read.get("not_followed_by", ()))
+    as_of = facts.patient.as_of
+    end_days = [c.date for c in facts.conditions if ends and c.verified and c.date is not None and ends & set(c.vs)]
+    found = []
+    for condition in facts.conditions:
+        counts = condition.verified if read.get("any_status") else condition.active
+        if not counts or not wanted & set(condition.vs):
+            continue
+        if read.get("undated"):
+            if condition.date is None:
+                found.append(condition)
+            continue
+        if condition.date is None or (
+                "within_days" in read and not 0 <= (as_of - condition.date).days <= read["within_days"]):
+            continue
+        if any(end >= condition.date for end in end_days):
+            continue
+        found.append(condition)
+    if not found:
+        return None
+    shown = [c.display + (f" on {c.date.isoformat()}" if c.date else "") for c in found]
+    return {"count": len(found), "display": "; ".join(dict.fromkeys(shown)), "ref": found[0].ref,
+            "evidence": [c.ref for c in found[1:]]}
+
+
 _COMPUTE = {
     "observation": _observation,
     "observation_ratio": _observation_ratio,
     "medication_classes": _medication_classes,
     "conditions_count": _conditions_count,
+    "doses_per_day": _doses_per_day,
+    "pregnancy": _pregnancy,
+    "dated_condition": _dated_condition,
 }

@@ -28,7 +28,8 @@ class Evaluation:
     facts: PatientFacts
     # None when orders were given and no therapy claims any of them: nothing to assess.
     result: PatientAssessment | None
-    # Therapy -> the orders under evaluation it claims (cds/routing.py, the facts' `order_for`).
+    # Therapy -> the orders under evaluation it claims (cds/routing.py, the facts' `order_for`),
+    # and the adjuncts that serve them (cds/adjuncts.py, the facts' `adjunct_to`).
     claimed: dict[str, set[str]]
 
 
@@ -53,6 +54,9 @@ class Evaluator:
         for ref, claiming in facts.orders().items():
             for therapy in claiming:
                 claimed.setdefault(therapy, set()).add(ref)
+        # An adjunct is assessed with the order it serves: that therapy's card answers for it.
+        for therapy in list(claimed):
+            claimed[therapy].update(facts.adjuncts(therapy))
         if therapies is not None:
             chosen = self._known(therapies)
         elif orders is not None:
@@ -86,7 +90,7 @@ class Evaluator:
             unread_orders={t: unread for t in engine.parts if (unread := facts.unread_orders(t))},
         )
         assessments = [assess(knowledge.rulesets[t], outcomes[t], has_order[t], facts.service_codes(t),
-                              frozenset(d.item for d in facts.documented)) for t in therapies]
+                              frozenset(d.item for d in facts.documented), facts.adjuncts(t)) for t in therapies]
         self._concurrent(facts, assessments, outcomes)
         return PatientAssessment(
             patient=facts.patient.ref, as_of=as_of,

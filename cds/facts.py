@@ -24,10 +24,14 @@ from pydantic import BaseModel, PrivateAttr
 from .fhir.dates import day as _day
 from .fhir.errors import Problem
 from .fhir.record import PatientRecord
+from .adjuncts import Drafted, link_keys, served
 from .routing import RecordView, claiming
-from .ruleset import Course, Ruleset
+from .ruleset import Adjunct, Course, Ruleset
 from .terminology import Coding, DrugClassifier, Terminology, ValueSets
+from .terminology.drugs import Timing
 from .terminology import icd10cm
+from .terminology.pregnancy import pregnancy
+from .terminology.pregnancy import settings as pregnancy_settings
 from .terminology.units import fold
 from .terminology.valuesets import HCPCS_SYSTEMS
 from .texts import ResultMatcher, TextMatcher, phrase_flag
@@ -45,7 +49,11 @@ _DAYS_PER_UNIT = {"d": 1, "day": 1, "days": 1, "wk": 7, "week": 7, "weeks": 7, "
                   "month": 30, "months": 30, "h": Decimal(1) / 24, "hour": Decimal(1) / 24}
 _HOURS_PER_UNIT = {"h": 1, "d": 24, "wk": 168, "mo": 720, "min": Decimal(1) / 60, "s": Decimal(1) / 3600}
 _ML_PER_UNIT = {"ml": 1, "mL": 1, "L": 1000, "l": 1000, "dL": 100, "cL": 10}
+# An onsetAge's UCUM units in days.
+_DAYS_PER_AGE_UNIT = {"a": 365.25, "mo": 30.4375, "wk": 7, "d": 1}
 _MG_PER_UNIT = {"mg": 1, "g": 1000, "ug": Decimal("0.001"), "mcg": Decimal("0.001")}
+# Units of activity (heparin): UCUM U and [iU], and as RxNorm and records print them.
+_UNITS_PER_UNIT = {"U": 1, "[iU]": 1, "IU": 1, "UNT": 1, "unit": 1, "units": 1, "[USP'U]": 1}
 # The denominator of a dose per kg of body weight (mg/kg), as fold reads it.
 _PER_KG = "kg"
 # Observation statuses that count (criteria README: never preliminary, cancelled, entered-in-error).
@@ -57,6 +65,8 @@ class PatientFact(BaseModel):
     ref: str
     age_years: int | None = None
     age_days: int | None = None
+    # Patient.gender (FHIR administrative gender); None when the record does not say.
+    gender: str | None = None
     display: str = "the patient"
     as_of: dt.date
 
@@ -72,6 +82,9 @@ class ConditionFact(BaseModel):
     codes: list[str]
     display: str
     onset: str | None = None
+    # When it happened (criteria README "When a condition happened"): onsetDateTime, onsetPeriod.start
+    # or onsetAge from the birth date, else recordedDate; None: a windowed reading cannot tell.
+    date: dt.date | None = None
     # Flags of the rulesets' phrases found in the code's text or displays (cds/texts.py).
     texts: list[str] = []
 
@@ -87,9 +100,15 @@ class MedicationFact(BaseModel):
     routed_to: list[str] = []
     classes: dict[str, bool]
     ingredients: list[str]
+    # A draft order of this call: under evaluation, or drafted beside the selections and not
+    # selected (order-select's draftOrders). Read by `order: other` (criteria README "Other
+    # pages' orders"); its routed_to is judged beside the call's other drafts.
+    drafted: bool = False
     # Read by routing only (cds/routing.py), never by the rules.
     other_words: list[str] = []
     strengths: dict[str, float] = {}
+    # Flags of the routing phrases in the dosage text, timing code, route or method (a flush).
+    dosage_texts: list[str] = []
     route: str | None
     route_class: str
     # The route read with the product's label (cds/terminology/drugs.py `label_route`): the
@@ -118,15 +137,48 @@ class MedicationFact(BaseModel):
     # divided by the most recent weight (criteria README "Strength, volume and dose"); the
     # weight, in kg, for reasons. None: cannot be told (no dose in mg, no usable weight).
     dose_per_kg_mg: float | None = None
+    # The fastest the drug runs, in mg an hour: a mass rate (mg/h, mg/min), else a dose over its
+    # administration's duration (a furosemide bolus of 80 mg over 10 min is 480 mg/h).
+    rate_mg_per_hour: float | None = None
     weight_kg: float | None = None
+    # The product (criteria README "Strength, volume and dose"): units per mL and container mL
+    # (Medication.ingredient.strength and Medication.amount, else the name), and units a day (a
+    # dose in units x doses a day, or units/h, units/kg/h times the weight, x hours infused a
+    # day). None: cannot be told. Routing reads the first two (flushes and locks).
+    units_per_ml: float | None = None
+    container_ml: float | None = None
+    daily_dose_units: float | None = None
     duration_hours: float | None = None
     # Flags of the rulesets' phrases (cds/texts.py) in the dosage text or the timing code.
     timing_texts: list[str] = []
     # Days from the start to the planned end (boundsDuration, boundsPeriod.end or
     # validityPeriod.end); None: the order has no end.
     planned_days: float | None = None
+    # The largest dose of one administration in mg; minutes one administration lasts; days of
+    # the course (a count of once-daily doses, else its bounds, first and last day counted).
+    dose_mg: float | None = None
+    # The product's mass the drug's name states ("40 MG ... Injection": the presentation).
+    product_mg: float | None = None
+    duration_minutes: float | None = None
+    course_days: float | None = None
     # The regimen its timing states (criteria README "Regimen from timing").
     regimen: Literal["on-demand", "short-course", "scheduled", "not-stated"] = "not-stated"
+    # Administrations a day its timing states, summed over its dosage instructions (the
+    # `doses_per_day` term: injections a day of the requests active together); None: not told.
+    doses_per_day: float | None = None
+    # Why it is ordered (criteria README "Context"): the value sets of its reasonCode codings and of
+    # the Conditions its reasonReference names; whether it states a reason at all. Read by routing.
+    reasons: list[str] = []
+    reason_stated: bool = False
+    # Read by routing only: one dose (a premedication, cds/adjuncts.py), the largest dose of one
+    # administration in mg, and what links the request to others drafted with it (its
+    # groupIdentifier, the requests its basedOn names).
+    single_dose: bool = False
+    group: str | None = None
+    based_on: list[str] = []
+    # The therapies whose orders this order serves as an adjunct (premedication, diluent,
+    # additive): it is assessed with them, and claimed by no page (order_for is empty).
+    adjunct_to: list[str] = []
 
     @property
     def history(self) -> bool:
@@ -135,8 +187,9 @@ class MedicationFact(BaseModel):
 
     @property
     def counts(self) -> bool:
-        """What the rules see of the requests: the orders under evaluation and the history."""
-        return self.order or self.history
+        """What the rules see of the requests: the drafts of the call (the orders under evaluation
+        among them) and the history."""
+        return self.order or self.drafted or self.history
 
 
 class ObservationFact(BaseModel):
@@ -192,13 +245,19 @@ class ImmunizationFact(BaseModel):
 
 
 class ServiceOrderFact(BaseModel):
-    """A ServiceRequest for a therapy's service (coded with its HCPCS code): an order with no drug."""
+    """A ServiceRequest for a therapy's service (coded with its HCPCS code, or with a procedure
+    code of its routing's `services`): an order with no drug, route or timing."""
 
     t: Literal["service-order"] = "service-order"
     ref: str
     order_for: list[str]
     # Therapy -> the code the request names (its billing code, criteria README).
     codes: dict[str, str] = {}
+    # The value sets its codes are in: what a page reads from the code (a blood component).
+    vs: list[str] = []
+    authored: dt.date | None = None
+    # ServiceRequest.quantityQuantity.value (units of a blood product).
+    quantity: float | None = None
     display: str
 
 
@@ -267,13 +326,20 @@ class PatientFacts(BaseModel):
         """Each order under evaluation (medication or service) -> the therapies claiming it."""
         return {o.ref: o.order_for for o in [*self.medications, *self.service_orders] if o.order_for}
 
+    def adjuncts(self, therapy: str) -> list[str]:
+        """The orders under evaluation that serve this therapy's orders (premedication, diluent,
+        additive: cds/adjuncts.py), when it has an order under evaluation to serve."""
+        if not self.has_order(therapy):
+            return []
+        return [m.ref for m in self.medications if m.order and therapy in m.adjunct_to]
+
     def unread_orders(self, therapy: str) -> list[str]:
         """The therapy's orders whose drug cannot be read."""
         return [m.ref for m in self.medications if therapy in m.order_for and m.drug_unread]
 
     def order_date(self, therapy: str) -> dt.date | None:
         """The date of the therapy's order: the earliest authoredOn of its draft orders."""
-        dates = [m.authored for m in self.medications if therapy in m.order_for and m.authored]
+        dates = [m.authored for m in [*self.medications, *self.service_orders] if therapy in m.order_for and m.authored]
         return min(dates) if dates else None
 
     def conditions_for_engine(self) -> list[dict[str, Any]]:
@@ -281,8 +347,25 @@ class PatientFacts(BaseModel):
         for a verified condition in some value set or naming a phrase; others could match no rule,
         so they are not asserted (they stay in the facts for the audit trail)."""
         if self._plain_conditions is None:
-            self._plain_conditions = [_plain(c) for c in self.conditions if c.verified and (c.vs or c.texts)]
+            self._plain_conditions = []
+            for condition in self.conditions:
+                if condition.verified and (condition.vs or condition.texts):
+                    plain = _plain(condition)
+                    # Windows before the as-of date only: the same for every therapy.
+                    _windows(plain, condition.date, condition.date, self.patient.as_of, {})
+                    self._plain_conditions.append(plain)
         return self._plain_conditions
+
+    def _windowed_conditions(self, as_of: dt.date, order_days: dict[str, dt.date]) -> list[dict[str, Any]]:
+        """The engine's conditions with the day counts a condition window compares (a dated one only)."""
+        dated = {c.ref: c.date for c in self.conditions if c.date is not None}
+        conditions = []
+        for plain in self.conditions_for_engine():
+            if plain["ref"] in dated:
+                plain = dict(plain)
+                _windows(plain, dated[plain["ref"]], None, as_of, order_days)
+            conditions.append(plain)
+        return conditions
 
     def engine_facts(self, therapies: Sequence[str]) -> list[dict[str, Any]]:
         """Plain dicts for durable-rules, once for every therapy of the evaluation: no None values,
@@ -290,7 +373,7 @@ class PatientFacts(BaseModel):
         and before each therapy's order)."""
         as_of = self.patient.as_of
         order_days = {t: day for t in therapies if (day := self.order_date(t)) is not None}
-        conditions = self.conditions_for_engine()
+        conditions = self._windowed_conditions(as_of, order_days)
         if self._plain_facts is None:
             self._plain_facts = (_plain(self.patient), [_plain(m) for m in self.medications],
                                  [_plain(p) for p in self.procedures])
@@ -343,33 +426,40 @@ def build_facts(
     order_refs: set[str] | None = None,
     texts: TextMatcher | None = None,
     results: ResultMatcher | None = None,
+    adjuncts: Sequence[Adjunct] = (),
 ) -> PatientFacts:
     """Every fact of one patient, once for all therapies; order_refs names the orders under
     evaluation (None: every draft MedicationRequest and ServiceRequest); texts, the rulesets'
     phrases (cds.knowledge.Knowledge.texts), matched here once per Condition, Observation and
-    MedicationRequest; results, the phrases results are read for (`value_text`, with word forms)."""
+    MedicationRequest; results, the phrases results are read for (`value_text`, with word forms);
+    adjuncts, the orders that serve others (rulesets/routing.yaml)."""
     warnings = list(record.warnings)
     texts = texts or TextMatcher()
     results = results or ResultMatcher()
     patient = PatientFact(ref=record.reference, age_years=_age(record.patient.birthDate, as_of),
-                          age_days=_age_days(record.patient.birthDate, as_of), as_of=as_of)
-    conditions = [_condition(ref, c, valuesets, warnings, texts) for ref, c in record.conditions]
+                          age_days=_age_days(record.patient.birthDate, as_of),
+                          gender=record.patient.gender, as_of=as_of)
+    born = _day(record.patient.birthDate)
+    conditions = [_condition(ref, c, valuesets, warnings, texts, born) for ref, c in record.conditions]
     observations = [o for ref, obs in record.observations
                     for o in _observations(ref, obs, valuesets, texts, results, warnings)]
     weight_kg = _weight_kg(observations, classifier.terminology, as_of, warnings)
     medications = [
-        _medication(ref, request, record, classifier, rulesets, as_of, order_refs, texts, warnings, weight_kg)
+        _medication(ref, request, record, classifier, rulesets, as_of, order_refs, texts, warnings, weight_kg,
+                    {c.ref: c.vs for c in conditions})
         for ref, request in record.medication_requests
     ]
     service_orders = [
         order for ref, request in record.service_requests
-        if (order := _service_order(ref, request, rulesets, order_refs)) is not None
+        if (order := _service_order(ref, request, rulesets, order_refs, valuesets)) is not None
     ]
     procedures = _followed([p for ref, proc in record.procedures
                             if (p := _procedure(ref, proc, valuesets, texts)) is not None])
     immunizations = [i for ref, given in record.immunizations
                      if (i := _immunization(ref, given, valuesets)) is not None]
-    _route_orders(medications, service_orders, rulesets, RecordView(procedures, len(record.procedures), as_of))
+    context = RecordView(procedures, len(record.procedures), as_of, conditions,
+                         _pregnant(conditions, observations, as_of, classifier.terminology, warnings))
+    _route_orders(medications, service_orders, rulesets, adjuncts, context)
     courses = {
         r.therapy: [c for course in r.courses if (c := _course(course, medications)) is not None]
         for r in rulesets
@@ -381,28 +471,84 @@ def build_facts(
                         documented=[DocumentedFact(ref=ref, item=item) for ref, item in record.documented])
 
 
+def _pregnant(conditions: list[ConditionFact], observations: list[ObservationFact], as_of: dt.date,
+              terminology: Terminology, warnings: list[Problem]) -> Callable[[Sequence[str]], bool]:
+    """Whether the patient is pregnant at the as-of date by a page's pregnancy codes, as the
+    `pregnancy` term reads it (criteria README "Pregnancy context"): for a claim's context."""
+    model = terminology.pregnancy
+    answers: dict[tuple[str, ...], bool] = {}
+
+    def pregnant(sets: Sequence[str]) -> bool:
+        if model is None:
+            return False
+        key = tuple(sets)
+        if key not in answers:
+            read = pregnancy_settings(model, key)
+            status = [o for o in observations if set(read["status_observations"]) & set(o.vs)]
+            answers[key] = pregnancy(conditions, status, [], as_of, read, terminology.units, warnings)["pregnant"]
+        return answers[key]
+
+    return pregnant
+
+
 def _route_orders(medications: list[MedicationFact], service_orders: list[ServiceOrderFact],
-                  rulesets: list[Ruleset], record: RecordView) -> None:
-    """Which therapies claim each order, judged beside the other orders of the request (a bag
-    beside another therapy's drug or service request is its diluent): first each alone, then
-    each beside the others' first answers."""
+                  rulesets: list[Ruleset], adjuncts: Sequence[Adjunct], record: RecordView) -> None:
+    """Which therapies claim each order: first each alone; then, beside the orders drafted with
+    it (criteria README "Adjunct orders"), an order that is another's premedication, diluent or
+    additive is claimed by no page and serves that order's therapies instead (cds/adjuncts.py).
+    The second look reads the others' first answers, so a bag beside a premedication and a
+    chemotherapy order serves the chemotherapy only."""
     # The request's drafts: the orders under evaluation, and drafts not selected (order-select
     # evaluates the selections, yet the draftOrders bundle holds the rest of the order set).
     drafts = [m for m in medications if m.order or m.status == "draft"]
-    for order in (m for m in medications if m.order):
-        others = [o.routed_to for o in drafts if o is not order] + [o.order_for for o in service_orders]
-        order.order_for = claiming(order, rulesets, beside=others, record=record)
+    alone = {id(m): claiming(m, rulesets, record=record) for m in drafts}
+    claimed = dict(alone)
+    for _ in range(2):
+        serves = {id(m): served(m, alone[id(m)], _drafted_with(m, drafts, medications, service_orders, claimed),
+                                adjuncts, record) for m in drafts}
+        claimed = {key: [] if serves[key] else alone[key] for key in alone}
+    for draft in drafts:
+        # Every draft, selected or not, is read by other therapies' `order: other` terms with
+        # the answer judged beside the call's other drafts.
+        draft.drafted = True
+        draft.routed_to = claimed[id(draft)]
+        if draft.order:
+            draft.order_for, draft.adjunct_to = list(draft.routed_to), serves[id(draft)]
+
+
+def _drafted_with(order: MedicationFact, drafts: list[MedicationFact], medications: list[MedicationFact],
+                  service_orders: list[ServiceOrderFact], claimed: dict[int, list[str]]) -> list[Drafted]:
+    """The orders drafted with one (README "Adjunct orders"): the request's other drafts and
+    service orders, and any request sharing its groupIdentifier or named by its basedOn (a
+    signed one judged alone, as history is)."""
+    found = [Drafted(claimed[id(o)], o) for o in drafts if o is not order]
+    found += [Drafted(o.order_for, None) for o in service_orders]
+    found += [Drafted(o.routed_to, o) for o in medications
+              if id(o) not in claimed and (order.group is not None and o.group == order.group or o.ref in order.based_on)]
+    return found
 
 
 def _service_order(ref: str, request: ServiceRequest, rulesets: list[Ruleset],
-                   order_refs: set[str] | None) -> ServiceOrderFact | None:
+                   order_refs: set[str] | None, valuesets: ValueSets) -> ServiceOrderFact | None:
+    """A ServiceRequest under evaluation that some therapy claims: by a code it bills, or by a
+    procedure code in its routing's `services` (criteria README "ServiceRequest orders")."""
     is_order = request.status == "draft" if order_refs is None else ref in order_refs
-    codes = {c.code for c in (request.code.coding or [] if request.code else []) if c.system in HCPCS_SYSTEMS}
-    therapies = [r.therapy for r in rulesets if codes.intersection(r.billing.all_codes)]
-    if not is_order or not therapies:
+    if not is_order:
         return None
-    billed = {r.therapy: next(c for c in r.billing.all_codes if c in codes) for r in rulesets if r.therapy in therapies}
-    return ServiceOrderFact(ref=ref, order_for=therapies, codes=billed,
+    codings = [c for c in (request.code.coding or [] if request.code else []) if c.system and c.code]
+    codes = {c.code for c in codings if c.system in HCPCS_SYSTEMS}
+    memberships = sorted({v for c in codings for v in valuesets.memberships(c.system, c.code)})
+    therapies = [r.therapy for r in rulesets
+                 if codes.intersection(r.billing.all_codes) or set(r.routing.services).intersection(memberships)]
+    if not therapies:
+        return None
+    # A procedure code is no billing code: the page picks its code as for any order.
+    billed = {r.therapy: code for r in rulesets if r.therapy in therapies
+              if (code := next((c for c in r.billing.all_codes if c in codes), None)) is not None}
+    quantity = request.quantityQuantity.value if request.quantityQuantity else None
+    return ServiceOrderFact(ref=ref, order_for=therapies, codes=billed, vs=memberships,
+                            authored=_day(request.authoredOn),
+                            quantity=float(quantity) if quantity is not None else None,
                             display=_label(request.code) or ", ".join(therapies))
 
 
@@ -575,7 +721,7 @@ def _first_code(concept: Any) -> str | None:
 
 
 def _condition(ref: str, condition: Condition, valuesets: ValueSets, warnings: list[Problem],
-               texts: TextMatcher) -> ConditionFact:
+               texts: TextMatcher, born: dt.date | None = None) -> ConditionFact:
     clinical = _first_code(condition.clinicalStatus)
     verification = _first_code(condition.verificationStatus)
     verified = verification not in EXCLUDED_VERIFICATION
@@ -598,7 +744,21 @@ def _condition(ref: str, condition: Condition, valuesets: ValueSets, warnings: l
     display = _label(condition.code) or "condition"
     onset = condition.onsetDateTime
     return ConditionFact(ref=ref, active=active, verified=verified, vs=sorted(memberships), codes=codes, display=display,
-                         onset=str(onset)[:10] if onset else None, texts=texts.match(*_texts(condition.code)))
+                         onset=str(onset)[:10] if onset else None, date=_condition_day(condition, born),
+                         texts=texts.match(*_texts(condition.code)))
+
+
+def _condition_day(condition: Condition, born: dt.date | None) -> dt.date | None:
+    """When the condition happened: its onset (a dateTime, a period's start, or an age counted
+    from the birth date), else the day it was recorded."""
+    onset = _day(condition.onsetDateTime, "first") or (
+        _day(condition.onsetPeriod.start, "first") if condition.onsetPeriod is not None else None)
+    age = condition.onsetAge
+    if onset is None and age is not None and age.value is not None and born is not None:
+        per = _DAYS_PER_AGE_UNIT.get(age.code or age.unit or "a")
+        if per is not None:
+            onset = born + dt.timedelta(days=int(float(age.value) * per))
+    return onset or _day(condition.recordedDate, "first")
 
 
 def _texts(concept: Any, codes: bool = False) -> list[str]:
@@ -634,6 +794,7 @@ def _medication(
     texts: TextMatcher,
     warnings: list[Problem],
     weight_kg: float | None = None,
+    condition_sets: dict[str, list[str]] | None = None,
 ) -> MedicationFact:
     concept = request.medicationCodeableConcept
     unread = None
@@ -653,12 +814,15 @@ def _medication(
     timing = classifier.terminology.timing
     timing_texts = texts.match(*(d.text for d in dosage),
                                *(t for d in dosage if d.timing is not None for t in _texts(d.timing.code, codes=True)))
+    dosage_texts = sorted({*timing_texts, *texts.match(*(t for d in dosage for t in [*_texts(d.route), *_texts(d.method)]))})
     delivery = _delivery(dosage, {phrase_flag(w) for w in timing.continuous}.intersection(timing_texts))
     given_as = _given_as(dosage, delivery, drug.route in timing.injection_routes,
                          bool({phrase_flag(w) for w in timing.infusion}.intersection(timing_texts)))
     # A continuous or 24-hour infusion states no dosing interval (the anti-infective page's Billing).
     interval = None if delivery == "continuous" else _interval_hours(dosage, timing.interval_codes)
     duration = _duration_hours(dosage)
+    units_per_ml, container_ml = _product(
+        _medication_resource(request, record)[0] if request.medicationReference is not None else None, drug)
     fact = MedicationFact(
         ref=ref, status=request.status, order=is_order, order_for=[],
         classes={name: name in drug.classes for name in classifier.terminology.drug_classes},
@@ -667,14 +831,111 @@ def _medication(
         delivery=delivery, given_as=given_as, status_reason=request.statusReason is not None,
         display=drug.name, drug_unread=unread is not None, start=start, end=end, authored=_day(request.authoredOn),
         interval_hours=interval, duration_hours=duration,
-        daily_volume_ml=_daily_volume_ml(dosage, drug.pack_ml),
-        infused_day_volume_ml=_daily_volume_ml(dosage, drug.pack_ml, per_infused_day=True), daily_dose_mg=_daily_amount(dosage, lambda q: _milligrams(q, weight_kg)),
-        dose_per_kg_mg=_dose_per_kg(dosage, weight_kg), weight_kg=weight_kg,
+        daily_volume_ml=_daily_volume_ml(dosage, container_ml),
+        infused_day_volume_ml=_daily_volume_ml(dosage, container_ml, per_infused_day=True),
+        daily_dose_mg=_daily_dose_mg(dosage, drug.unit_mg, timing.interval_codes, weight_kg),
+        units_per_ml=units_per_ml, container_ml=container_ml, dosage_texts=dosage_texts,
+        daily_dose_units=_daily_amount(dosage, lambda q: _amount(q, _UNITS_PER_UNIT, weight_kg)),
+        dose_per_kg_mg=_dose_per_kg(dosage, weight_kg), weight_kg=weight_kg, rate_mg_per_hour=_rate_mg_per_hour(dosage),
         planned_days=_planned_days(request), timing_texts=timing_texts, regimen=_regimen(dosage, timing.short_course_days),
+        doses_per_day=_doses_per_day(dosage, timing, texts),
+        single_dose=_single_dose(dosage, {c.casefold() for c in timing.once_codes}),
+        duration_minutes=None if duration is None else round(duration * 60, 6), course_days=_course_days(request),
+        product_mg=drug.unit_mg,
+        dose_mg=max((mg for d in dosage for r in d.doseAndRate or [] if (mg := _milligrams(r.doseQuantity)) is not None),
+                    default=None),
     )
+    fact.reasons, fact.reason_stated = _reasons(request, classifier.valuesets, record, condition_sets or {})
+    fact.group, fact.based_on = link_keys(request.groupIdentifier, request.basedOn or [])
     # Judged alone here; an order is judged again beside the request's other orders (_route_orders).
     fact.routed_to = claiming(fact, rulesets)
     return fact
+
+
+def _course_days(request: MedicationRequest) -> float | None:
+    """Days the order's course runs (a page's course length): a count of doses given once a day,
+    else boundsDuration in days, else boundsPeriod from start to end with both days counted;
+    None when the order states none of these."""
+    for dosage in request.dosageInstruction or []:
+        repeat = dosage.timing.repeat if dosage.timing is not None else None
+        if repeat is None:
+            continue
+        if repeat.count is not None and (repeat.frequency or 1) == 1 and repeat.period is not None \
+                and _hours(repeat.period, repeat.periodUnit) == 24:
+            return float(repeat.count)
+        bounds = repeat.boundsDuration
+        if bounds is not None and bounds.value is not None and (bounds.code or bounds.unit or "") in _DAYS_PER_UNIT:
+            return float(Decimal(str(bounds.value)) * Decimal(_DAYS_PER_UNIT[bounds.code or bounds.unit or ""]))
+        period = repeat.boundsPeriod
+        start, end = (_day(period.start), _day(period.end)) if period is not None else (None, None)
+        if start is not None and end is not None:
+            return float((end - start).days + 1)
+    return None
+
+
+def _doses_per_day(dosage: list[Any], timing: Timing, texts: TextMatcher) -> float | None:
+    """Administrations a day, summed over the instructions: frequency / period, else a timing code
+    of `timing.per_day_codes`, else a dose with meals (`timing.meal_events` or `meal_words`) counts
+    `timing.meal_doses`. None when an instruction tells none of these, is as needed, or there is
+    no instruction: how many a day cannot be told."""
+    meal_words = {phrase_flag(w) for w in timing.meal_words}
+    total = 0.0
+    for instruction in dosage:
+        if instruction.asNeededBoolean or instruction.asNeededCodeableConcept is not None:
+            return None
+        found = instruction.timing
+        repeat = found.repeat if found is not None else None
+        if repeat is not None and repeat.period is not None and (per_day := _per_day(repeat)) is not None:
+            total += per_day
+            continue
+        codes = [c.code for c in found.code.coding or [] if c.code] if found is not None and found.code else []
+        code = next((c for c in codes if c in timing.per_day_codes), None)
+        if code is not None:
+            total += timing.per_day_codes[code]
+            continue
+        said = texts.match(instruction.text, *(_texts(found.code, codes=True) if found is not None else []))
+        with_meals = (repeat is not None and set(repeat.when or []).intersection(timing.meal_events)) \
+            or meal_words.intersection(said)
+        if with_meals and timing.meal_doses is not None:
+            total += timing.meal_doses
+            continue
+        return None
+    return total if dosage else None
+def _reasons(request: MedicationRequest, valuesets: ValueSets, record: PatientRecord,
+             condition_sets: dict[str, list[str]]) -> tuple[list[str], bool]:
+    """The value sets the order's reasons are coded in (a reasonCode, or a Condition of the record
+    a reasonReference names, by any name it goes by), and whether it states a reason."""
+    found: set[str] = set()
+    for concept in request.reasonCode or []:
+        for coding in concept.coding or []:
+            found |= valuesets.memberships(coding.system, coding.code)
+    for reference in request.reasonReference or []:
+        own = record.condition_names.get(reference.reference or "")
+        found.update(condition_sets.get(own or "", ()))
+    return sorted(found), bool(request.reasonCode or request.reasonReference)
+
+
+def _single_dose(dosage: list[Any], once_codes: set[str]) -> bool:
+    """One dose (the pages' premedication rule): timing.repeat.count 1, a timing code meaning
+    once, or no frequency, period, rate or "as needed" at all."""
+    if len(dosage) > 1:
+        return False
+    for instruction in dosage:
+        timing = instruction.timing
+        repeat = timing.repeat if timing is not None else None
+        if repeat is not None and repeat.count == 1:
+            return True
+        code = timing.code if timing is not None else None
+        said = [code.text, *(c.code for c in code.coding or [])] if code is not None else []
+        if once_codes.intersection(w.casefold() for w in said if w):
+            return True
+        if instruction.asNeededBoolean or instruction.asNeededCodeableConcept is not None:
+            return False
+        if repeat is not None and (repeat.frequency is not None or repeat.period is not None):
+            return False
+        if any(r.rateQuantity is not None or r.rateRatio is not None for r in instruction.doseAndRate or []):
+            return False
+    return True
 
 
 def _planned_days(request: MedicationRequest) -> float | None:
@@ -705,20 +966,43 @@ def _planned_days(request: MedicationRequest) -> float | None:
     return None
 
 
+def _medication_resource(request: MedicationRequest, record: PatientRecord) -> tuple[Any, str]:
+    """The Medication a medicationReference names (None: none), and where it was looked for."""
+    reference = request.medicationReference.reference or "" if request.medicationReference else ""
+    if not reference:
+        return None, "no reference"
+    if reference.startswith("#"):
+        return next((c for c in request.contained or []
+                     if c.id == reference[1:] and c.get_resource_type() == "Medication"), None), "no contained Medication"
+    # An absolute reference names the Medication by its last two segments as well.
+    return record.medications.get(reference) or record.medications.get(
+        "/".join(reference.split("/_history/")[0].rstrip("/").split("/")[-2:])), "no Medication in the input"
+
+
+def _product(medication: Any, drug: Any) -> tuple[float | None, float | None]:
+    """The strength in units per mL and the container volume in mL (criteria README "Strength,
+    volume and dose"): Medication.ingredient.strength and Medication.amount, else what the
+    drug's name states ("25000 UNT / 250 ML", "3 ML ... Cartridge")."""
+    strength = container = None
+    if medication is not None:
+        for ingredient in medication.ingredient or []:
+            ratio = ingredient.strength
+            if ratio is not None and strength is None:
+                units = _amount(ratio.numerator, _UNITS_PER_UNIT)
+                volume = _millilitres(ratio.denominator)
+                strength = round(units / volume, 6) if units is not None and volume else None
+        if medication.amount is not None:
+            container = _millilitres(medication.amount.numerator)
+    return (strength if strength is not None else drug.units_per_ml,
+            container if container is not None else drug.pack_ml)
+
+
 def _referenced_medication(request: MedicationRequest, record: PatientRecord) -> tuple[Any, str | None]:
     """The drug a medicationReference names, and what is wrong when it names none: a
     reference that does not resolve is reported, never a silently dropped order (issue 20)."""
     pointer = request.medicationReference
     reference = pointer.reference or ""
-    if reference.startswith("#"):
-        medication = next((c for c in request.contained or []
-                           if c.id == reference[1:] and c.get_resource_type() == "Medication"), None)
-        where = "no contained Medication"
-    else:
-        # An absolute reference names the Medication by its last two segments as well.
-        medication = record.medications.get(reference) or record.medications.get(
-            "/".join(reference.split("/_history/")[0].rstrip("/").split("/")[-2:]))
-        where = "no Medication in the input"
+    medication, where = _medication_resource(request, record)
     if medication is not None and medication.code is not None:
         return medication.code, None
     if pointer.display:
@@ -952,6 +1236,27 @@ def _weight_kg(observations: list[ObservationFact], terminology: Terminology, as
     return max(usable, key=lambda dated: dated[0])[1] if usable else None
 
 
+# Dose units that count tablets or capsules ("2 {tbl}"): the dose is then the mass per unit in the name.
+_SOLID_UNITS = {"tab", "tabs", "tablet", "tablets", "{tbl}", "tbl", "{tab}", "{tablet}", "{tablets}",
+                "cap", "caps", "capsule", "capsules", "{cap}", "{capsule}", "{capsules}"}
+
+
+def _daily_dose_mg(dosage: list[Any], unit_mg: float | None, codes: dict[str, float],
+                   weight_kg: float | None = None) -> float | None:
+    """mg a day (a page's dose limit or dose history): a dose in mass units, or in tablets times
+    the mass per tablet the drug's name states, x administrations a day (a timing code such as
+    BID when the timing has no period)."""
+
+    def milligrams(quantity: Any) -> float | None:
+        mass = _milligrams(quantity, weight_kg)
+        if mass is None and unit_mg is not None and quantity is not None and quantity.value is not None \
+                and (quantity.code or quantity.unit or "").lower() in _SOLID_UNITS:
+            return float(quantity.value) * unit_mg
+        return mass
+
+    return _daily_amount(dosage, milligrams, codes=codes)
+
+
 # Dose units that count product units ("1 bag"): the volume is then the product volume in the name.
 _PACK_UNITS = {"bag", "{bag}", "bags", "{bags}", "ea", "{each}", "each"}
 
@@ -973,7 +1278,7 @@ def _daily_volume_ml(dosage: list[Any], pack_ml: float | None = None, per_infuse
 
 
 def _daily_amount(dosage: list[Any], amount: Callable[[Any], float | None],
-                  per_infused_day: bool = False) -> float | None:
+                  per_infused_day: bool = False, codes: dict[str, float] | None = None) -> float | None:
     """An amount a day (mL, or mg for a page's dose limit): dose x administrations a day, or rate
     (per hour) x hours infused a day (repeat.duration x frequency, else 24 h when continuous).
     `per_infused_day`: a schedule over more than a day counts a day it is given (one dose)."""
@@ -1004,10 +1309,52 @@ def _daily_amount(dosage: list[Any], amount: Callable[[Any], float | None],
                 continue
             volume = amount(dose.doseQuantity)
             per_day = _per_day(repeat, per_infused_day) if repeat is not None else None
+            if per_day is None and codes:
+                per_day = _per_day_from_code(instruction.timing, codes)
             if volume is not None and per_day is not None:
                 total += volume * per_day
                 found = True
     return total if found else None
+
+
+def _rate_mg_per_hour(dosage: list[Any]) -> float | None:
+    """The fastest mass rate of the order's instructions in mg/h: a rateQuantity or rateRatio in a
+    mass per hour or minute, else a mass dose over repeat.duration; None when none tells it."""
+    rates: list[float] = []
+    for instruction in dosage:
+        repeat = instruction.timing.repeat if instruction.timing is not None else None
+        for dose in instruction.doseAndRate or []:
+            rate = dose.rateQuantity
+            if rate is not None and (per := (rate.code or rate.unit or "").split("/")[1:]):
+                hours = _hours(1, per[0])
+                mass = _milligrams(rate)
+                if mass is not None and hours:
+                    rates.append(mass / float(hours))
+                continue
+            ratio = dose.rateRatio
+            if ratio is not None and ratio.numerator is not None and ratio.denominator is not None:
+                mass = _milligrams(ratio.numerator)
+                hours = _hours(ratio.denominator.value, ratio.denominator.code or ratio.denominator.unit)
+                if mass is not None and hours:
+                    rates.append(mass / float(hours))
+                continue
+            mass = _milligrams(dose.doseQuantity)
+            if mass is not None and repeat is not None and repeat.duration:
+                hours = _hours(repeat.duration, repeat.durationUnit)
+                if hours:
+                    rates.append(mass / float(hours))
+    return max(rates) if rates else None
+
+
+def _per_day_from_code(timing: Any, codes: dict[str, float]) -> float | None:
+    """Administrations a day a timing code states (terminology.yaml `timing.interval_codes`: BID
+    every 12 h is 2 a day), when its repeat gives no period."""
+    if timing is None or timing.code is None:
+        return None
+    # The code, or a text that is one ("BID" written as text, as order entry often leaves it).
+    written = [c.code for c in timing.code.coding or []] + [(timing.code.text or "").strip().upper()]
+    hours = next((codes[w] for w in written if w in codes), None)
+    return 24 / hours if hours else None
 
 
 def _per_day(repeat: Any, per_infused_day: bool = False) -> float | None:
@@ -1077,7 +1424,7 @@ def _course(course: Course, medications: list[MedicationFact]) -> CourseFact | N
 
 
 # What routing reads and no rule does: kept out of the engine's facts.
-_ROUTING_ONLY = {"other_words", "strengths"}
+_ROUTING_ONLY = {"other_words", "strengths", "single_dose", "group", "based_on", "adjunct_to"}
 
 
 def _plain(fact: BaseModel) -> dict[str, Any]:

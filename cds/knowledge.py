@@ -14,12 +14,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .adjuncts import load_adjuncts
 from .conditions import ParsedRuleset, Term, parse_ruleset, phrases, terms
 from .facts import PatientFacts, build_facts
 from .fhir.record import PatientRecord
 from .fhir.registry import BY_NAME
-from .engine import Engine, host
-from .ruleset import Ruleset, RulesetError, load_ruleset
+from .engine import Shards, host
+from .ruleset import Adjunct, Ruleset, RulesetError, load_ruleset
 from .terminology import DrugClassifier, Terminology, ValueSetError, ValueSets
 from .texts import ResultMatcher, TextMatcher
 
@@ -59,16 +60,19 @@ class Knowledge:
     texts: TextMatcher = TextMatcher()
     # The phrases results are read for (`value_text`), with the word forms of terminology.yaml.
     results: ResultMatcher = ResultMatcher()
+    # Orders that serve another page's order (rulesets/routing.yaml, cds/adjuncts.py).
+    adjuncts: list[Adjunct] = field(default_factory=list)
     # The rules of each set of therapies evaluated (all, or a --therapy choice), compiled together.
-    _engines: dict[tuple[str, ...], Engine] = field(default_factory=dict, repr=False)
+    _engines: dict[tuple[str, ...], Shards] = field(default_factory=dict, repr=False)
 
-    def engine(self, therapies: Iterable[str] | None = None) -> Engine:
-        """The rules of these therapies (default: all) as one engine, compiled once per set."""
+    def engine(self, therapies: Iterable[str] | None = None) -> Shards:
+        """The rules of these therapies (default: all) as one engine (in shards: cds/engine/run.py),
+        compiled once per set."""
         chosen = set(self.rulesets) if therapies is None else set(therapies)
         key = tuple(t for t in self.rulesets if t in chosen)
         with host.lock:
             if key not in self._engines:
-                self._engines[key] = Engine([(self.rulesets[t], self.parsed[t]) for t in key])
+                self._engines[key] = Shards([(self.rulesets[t], self.parsed[t]) for t in key])
             return self._engines[key]
 
     def screen(self, resource: dict[str, Any]) -> bool:
@@ -94,7 +98,7 @@ class Knowledge:
         """Every fact of one patient for these rulesets, once for all therapies (cds/facts.py):
         the one place facts are built from a record, so no caller forgets a piece of knowledge."""
         return build_facts(record, as_of, list(self.rulesets.values()), self.classifier, self.valuesets,
-                           order_refs, self.texts, self.results)
+                           order_refs, self.texts, self.results, self.adjuncts)
 
     @property
     def versions(self) -> dict[str, str]:
@@ -130,7 +134,6 @@ def load(folder: Path) -> Knowledge:
         rulesets[ruleset.therapy] = ruleset
     if not rulesets:
         raise RulesetError(f"{folder}: no ruleset files (S*.yaml)")
-    check_therapies_named(rulesets)
     parsed = {t: parse_ruleset(r, terminology, valuesets) for t, r in rulesets.items()}
     for therapy, ruleset_parsed in parsed.items():
         for clause in ruleset_parsed.clauses:
@@ -141,12 +144,17 @@ def load(folder: Path) -> Knowledge:
     texts = TextMatcher([*(p for r in parsed.values() for clause in r.clauses for p in phrases(clause.node)),
                          *(p for r in rulesets.values() for claim in r.routing.claims if claim.record_procedures
                            for entry in claim.record_procedures.any for p in entry.not_followed_by),
-                         *terminology.timing.continuous, *terminology.timing.infusion])
+                         *(p for r in rulesets.values() for claim in r.routing.claims
+                           for one in [claim, *claim.unless] for p in one.dosage_text),
+                         *terminology.timing.continuous, *terminology.timing.infusion,
+                         *terminology.timing.meal_words])
     words = terminology.result_words
     results = ResultMatcher([p for r in parsed.values() for clause in r.clauses for t in terms(clause.node)
-                             for p in t.spec.get("value_text", ())], words.forms, words.interpretation)
+                             for p in (*t.spec.get("value_text", ()), *t.spec.get("result_words", ()))],
+                            words.forms, words.interpretation)
     knowledge = Knowledge(folder, terminology, valuesets, classifier, rulesets, parsed,
-                          reads=frozenset(read_types(parsed.values())), texts=texts, results=results)
+                          reads=frozenset(read_types(parsed.values())), texts=texts, results=results,
+                          adjuncts=load_adjuncts(folder, terminology, rulesets.values()))
     knowledge.engine()  # every therapy's rules compiled at load, not in the first evaluation
     # The knowledge lives as long as the process: its objects (about 250,000 with every page's
     # ruleset) leave the collector's generations, which each full collection would otherwise walk
@@ -158,7 +166,7 @@ def load(folder: Path) -> Knowledge:
 # Resource types read for every therapy; the others only when a rule reads them.
 _ALWAYS = {"Patient", "Medication", "Condition", "MedicationRequest", "ServiceRequest"}
 _TERM_TYPES = {"observation": "Observation", "observation_ratio": "Observation", "procedure": "Procedure",
-               "immunization": "Immunization"}
+               "immunization": "Immunization", "pregnancy": "Observation"}
 # What `record: {empty: [...]}` asks about: the type it reads (medication history is always read).
 _RECORD_TYPES = {"procedures": "Procedure", "immunizations": "Immunization"}
 
@@ -185,36 +193,35 @@ def read_types(parsed: Iterable[ParsedRuleset]) -> set[str]:
 def check_routing(ruleset: Ruleset, terminology: Terminology, valuesets: ValueSets) -> None:
     """A routing block must claim something, with names the terminology and value sets know."""
     where = f"{ruleset.file}: line {ruleset.routing.line}: routing"
-    if not ruleset.routing.claims:
-        raise RulesetError(f"{where}: claims nothing (no claims)")
+    if not ruleset.routing.claims and not ruleset.routing.services:
+        raise RulesetError(f"{where}: claims nothing (no claims, no services)")
+    unknown = [v for v in ruleset.routing.services if v not in valuesets.by_id]
+    if unknown:
+        raise RulesetError(f"{where}: services: unknown value set {', '.join(unknown)}")
     if ruleset.routing.criterion not in {c.id for c in ruleset.criteria}:
         raise RulesetError(f"{where}: criterion {ruleset.routing.criterion} is not a criterion of this ruleset")
     for number, claim in enumerate(ruleset.routing.claims, start=1):
         here = f"{ruleset.file}: line {claim.line}: routing claim {number}"
         if not (claim.classes or claim.ingredients):
             raise RulesetError(f"{here}: claims nothing: name drug classes or ingredients")
-        problems = [f"unknown drug class {c}" for c in [*claim.classes, *claim.not_classes, *claim.only_classes]
-                    if c not in terminology.drug_classes]
-        problems += [f"unknown ingredient or brand {n}" for n in [*claim.ingredients, *claim.percent_at_most]
-                     if n not in terminology.names()]
-        problems += [f"unknown route {r}" for r in claim.routes if r not in terminology.routes.classes]
+        problems = [f"unknown drug class {c}" for one in [claim, *claim.unless]
+                    for c in [*one.classes, *one.not_classes, *one.only_classes] if c not in terminology.drug_classes]
+        problems += [f"unknown ingredient or brand {n}" for one in [claim, *claim.unless]
+                     for n in [*one.ingredients, *one.percent_at_most] if n not in terminology.names()]
+        problems += [f"unknown route {r}" for one in [claim, *claim.unless] for r in one.routes
+                     if r not in terminology.routes.classes]
         if claim.record_procedures is not None:
             problems += [f"unknown value set {v}" for p in claim.record_procedures.any for v in p.in_
                          if v not in valuesets.by_id]
+        problems += [f"unknown value set {v}" for c in [*claim.context, *claim.not_context] for v in c.valuesets
+                     if v not in valuesets.by_id]
+        problems += ["a context names nothing" for c in [*claim.context, *claim.not_context]
+                     if not (c.valuesets or c.no_reason)]
+        if any(c.pregnancy for c in [*claim.context, *claim.not_context]) and terminology.pregnancy is None:
+            problems.append("a pregnancy context needs terminology.yaml pregnancy")
         if problems:
             raise RulesetError(f"{here}: {'; '.join(problems)}")
         claim._only_names = {n for c in claim.only_classes for n in terminology.drug_classes[c].names()}
-
-
-def check_therapies_named(rulesets: dict[str, Ruleset]) -> None:
-    """Therapies a ruleset names (routing `beside_allowed`, `routed_to` of a medication term)
-    must be rulesets of the folder."""
-    for ruleset in rulesets.values():
-        for number, claim in enumerate(ruleset.routing.claims, start=1):
-            unknown = sorted(set(claim.beside_allowed) - set(rulesets))
-            if unknown:
-                raise RulesetError(f"{ruleset.file}: line {claim.line}: routing claim {number}: "
-                                   f"beside_allowed names no ruleset: {', '.join(unknown)}")
 
 
 @lru_cache(maxsize=4)

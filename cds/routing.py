@@ -2,22 +2,27 @@
 
 Each ruleset's `routing.claims` says which draft MedicationRequests are its orders (drug class
 or ingredient/brand names, route, delivery); a ServiceRequest is claimed by the therapies that
-bill the HCPCS code it names. When one answer must be shown for an order (a card), the README
+bill the HCPCS code it names or list its procedure code in `routing.services` (cds/facts.py). When one answer must be shown for an order (a card), the README
 rule picks it (../shared/criteria/README.md, "Which therapy an order belongs to").
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+import operator
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from .ruleset import Claim, RecordProcedures, Ruleset
+from .ruleset import Claim, Context, RecordProcedures, Ruleset
 from .texts import phrase_flag
 
 if TYPE_CHECKING:
     from .models import Assessment
+
+
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    "lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge, "eq": operator.eq}
 
 
 class ProcedureLike(Protocol):
@@ -26,14 +31,24 @@ class ProcedureLike(Protocol):
     followed_by: list[str]
 
 
+class ConditionLike(Protocol):
+    vs: list[str]
+    active: bool
+    verified: bool
+    date: dt.date | None
+
+
 @dataclass(frozen=True)
 class RecordView:
     """What a claim may read of the record besides the order: its completed Procedures in some
-    value set, how many Procedure resources it holds at all, and the as-of date."""
+    value set, how many Procedure resources it holds at all, the as-of date, its conditions and
+    whether the patient is pregnant by some pregnancy codes (a claim's context)."""
 
     procedures: Sequence[ProcedureLike]
     procedure_count: int
     as_of: dt.date
+    conditions: Sequence[ConditionLike] = ()
+    pregnant: Callable[[Sequence[str]], bool] | None = None
 
 
 class OrderLike(Protocol):
@@ -42,17 +57,21 @@ class OrderLike(Protocol):
     route: str | None
     route_class: str
     delivery: str
+    given_as: str
     other_words: list[str]
     strengths: dict[str, float]
+    units_per_ml: float | None
+    container_ml: float | None
+    dosage_texts: list[str]
+    single_dose: bool
+    dose_mg: float | None
 
 
-def claims(claim: Claim, order: OrderLike, therapy: str = "", beside: Iterable[Iterable[str]] | None = None,
-           record: RecordView | None = None) -> bool:
-    """Whether one claim of a routing block holds for a medication order of `therapy`.
+def claims(claim: Claim, order: OrderLike, record: RecordView | None = None) -> bool:
+    """Whether one claim of a routing block holds for a medication order.
 
-    `beside` holds, for each other order under evaluation in the same request, the therapies
-    that claim it; None (history, the claim audit) leaves `not_beside_other_therapies` unjudged.
-    `record` likewise: None leaves `record_procedures` unjudged.
+    `record`: what the record shows; None (history, the claim audit) leaves `record_procedures`
+    unjudged. Whether an order is another order's adjunct is judged apart (cds/adjuncts.py).
     An order whose drug cannot be read (a reference that does not resolve) is judged by what
     it tells besides the drug: any therapy might be its own, so it is kept, never dropped
     (history of an unknown drug is no therapy's)."""
@@ -70,17 +89,70 @@ def claims(claim: Claim, order: OrderLike, therapy: str = "", beside: Iterable[I
         return False
     if claim.delivery and order.delivery not in claim.delivery:
         return False
+    if claim.given_as and order.given_as not in claim.given_as:
+        return False
     if claim.only_classes and (order.other_words or not set(order.ingredients) <= set(claim.only_names)):
         return False
     if any(order.strengths.get(name, 0) > limit for name, limit in claim.percent_at_most.items()):
         return False
-    if claim.not_beside_other_therapies and beside is not None:
-        allowed = {therapy, *claim.beside_allowed}
-        if any(set(others) - allowed for others in beside):
-            return False
+    if not (_compares(order.units_per_ml, claim.units_per_ml) and _compares(order.container_ml, claim.container_ml)
+            and _compares(order.dose_mg, claim.dose_mg)):
+        return False
+    if claim.dosage_text and not {phrase_flag(p) for p in claim.dosage_text}.intersection(order.dosage_texts):
+        return False
+    if any(claims(exception, order, record) for exception in claim.unless):
+        return False
+    if claim.single_dose is not None and order.single_dose != claim.single_dose:
+        return False
+    if claim.context and not any(_in_context(c, order, record, unjudged=True) for c in claim.context):
+        return False
+    if any(_in_context(c, order, record, unjudged=False) for c in claim.not_context):
+        return False
     if claim.record_procedures is not None and record is not None:
         return _shown(claim.record_procedures, record)
     return True
+
+
+def _compares(value: float | None, bounds: dict[str, float]) -> bool:
+    """Every bound holds; a value that cannot be read holds none."""
+    return not bounds or value is not None and all(_OPS[op](value, limit) for op, limit in bounds.items())
+
+
+def _in_context(context: Context, order: OrderLike, record: RecordView | None, unjudged: bool) -> bool:
+    """Whether the order is in a context (criteria README "Context"). What the record would tell
+    is `unjudged` without a record (history, the claim audit): a claim's context then holds, and
+    a context it is never claimed in does not."""
+    reasons = getattr(order, "reasons", [])
+    if context.reasons and not set(context.reasons).intersection(reasons):
+        return False
+    if context.no_reason and getattr(order, "reason_stated", False):
+        return False
+    if not context.reads_record:
+        return True
+    if record is None:
+        return unjudged
+    if context.conditions and not _dated(context, record):
+        return False
+    wanted = set(context.no_conditions)
+    if wanted and any(c.active and wanted.intersection(c.vs) for c in record.conditions):
+        return False
+    return not context.pregnancy or (record.pregnant is not None and record.pregnant(context.pregnancy))
+
+
+def _dated(context: Context, record: RecordView) -> bool:
+    """An active condition of the context's sets, in its window, with no end code on or after it."""
+    ends = [c.date for c in record.conditions
+            if c.verified and c.date is not None and set(context.not_followed_by).intersection(c.vs)]
+    for condition in record.conditions:
+        if not condition.active or not set(context.conditions).intersection(condition.vs):
+            continue
+        if context.within_days is not None and (
+                condition.date is None or not 0 <= (record.as_of - condition.date).days <= context.within_days):
+            continue
+        if condition.date is not None and any(end >= condition.date for end in ends):
+            continue
+        return True
+    return False
 
 
 def _claims_unread(claim: Claim, order: OrderLike) -> bool:
@@ -103,14 +175,10 @@ def _shown(wanted: RecordProcedures, record: RecordView) -> bool:
     )
 
 
-def claiming(order: OrderLike, rulesets: Sequence[Ruleset],
-             beside: Iterable[Iterable[str]] | None = None, record: RecordView | None = None) -> list[str]:
-    """The therapies that claim a MedicationRequest, in ruleset (code) order; `beside`: the
-    therapies claiming each other order of the same request, `record`: what the record shows
-    (see `claims`)."""
-    others = None if beside is None else [list(b) for b in beside]
-    return [r.therapy for r in rulesets
-            if any(claims(c, order, r.therapy, others, record) for c in r.routing.claims)]
+def claiming(order: OrderLike, rulesets: Sequence[Ruleset], record: RecordView | None = None) -> list[str]:
+    """The therapies that claim a MedicationRequest judged alone, in ruleset (code) order;
+    `record`: what the record shows (see `claims`)."""
+    return [r.therapy for r in rulesets if any(claims(c, order, record) for c in r.routing.claims)]
 
 
 def one_answer(assessments: Sequence["Assessment"], rulesets: dict[str, Ruleset]) -> "Assessment":

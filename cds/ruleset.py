@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
@@ -166,6 +166,33 @@ class RecordProcedures(_Item):
     or_none_on_record: bool = False
 
 
+class Context(_Item):
+    """A context an order is claimed in (criteria README "Context"): every key given holds."""
+
+    # The order's reasonCode, or the Condition its reasonReference names, is coded in these sets.
+    reasons: list[str] = []
+    # The order states no reason (neither reasonCode nor reasonReference).
+    no_reason: bool = False
+    # The record holds an active condition coded in these sets, dated within `within_days` before
+    # the as-of date when given (an undated one then does not count) and not followed by a
+    # condition of `not_followed_by` (any clinical status) dated on or after it.
+    conditions: list[str] = []
+    within_days: int | None = Field(default=None, ge=0)
+    not_followed_by: list[str] = []
+    # The record holds no active condition coded in these sets.
+    no_conditions: list[str] = []
+    # The patient is pregnant at the as-of date, by these pregnancy codes (the `pregnancy` term).
+    pregnancy: list[str] = []
+
+    @property
+    def valuesets(self) -> list[str]:
+        return [*self.reasons, *self.conditions, *self.not_followed_by, *self.no_conditions, *self.pregnancy]
+
+    @property
+    def reads_record(self) -> bool:
+        return bool(self.conditions or self.no_conditions or self.pregnancy)
+
+
 class Claim(_Item):
     """Draft MedicationRequests a therapy claims: every key given must hold (lists: any of)."""
 
@@ -175,21 +202,37 @@ class Claim(_Item):
     routes: list[str] = []
     route_classes: list[Literal["non-invasive", "parenteral", "other", "unknown"]] = []
     delivery: list[Literal["continuous", "intermittent", "unknown"]] = []
+    # Injection or infusion (criteria README): an SC order with a rate and a repeat frequency is an
+    # infusion that is not continuous (a page may claim it to leave its timing unknown).
+    given_as: list[Literal["injection", "infusion", "unknown"]] = []
     # Every ingredient the name holds is of one of these classes: no ingredient of another
     # class, and no word that names no known ingredient, unit, dose form or vehicle.
     only_classes: list[str] = []
     # Ingredient name -> the highest strength in % (w/v) the name may state (none stated holds).
     percent_at_most: dict[str, float] = {}
-    # Not claimed when another order under evaluation in the same request (a draft bundle, the
-    # hook's draftOrders) is claimed by another therapy, except those in `beside_allowed`.
-    not_beside_other_therapies: bool = False
-    beside_allowed: list[str] = []
+    # The order is one dose (timing.repeat.count 1, a timing code of terminology.yaml
+    # `timing.once_codes`, or no frequency, period or rate): true, or several doses: false.
+    single_dose: bool | None = None
+    # The largest dose of one administration in mg compared (lt, le, gt, ge): a pulse dose.
+    dose_mg: dict[Literal["lt", "le", "gt", "ge"], float] = {}
     # The record's Procedures must show one of these (the order's place depends on the record).
     record_procedures: RecordProcedures | None = None
+    # The product's strength in units per mL and its container volume in mL compare ({lt: 10});
+    # one that cannot be read does not hold (criteria README "Strength, volume and dose").
+    units_per_ml: dict[Literal["lt", "le", "gt", "ge", "eq"], float] = {}
+    container_ml: dict[Literal["lt", "le", "gt", "ge", "eq"], float] = {}
+    # The dosage text, the timing code, the route's or the method's text names a phrase.
+    dosage_text: list[str] = []
+    # Not claimed when one of these holds (each with all its keys): a heparin flush or lock.
+    unless: list["Claim"] = []
+    # Claimed only in one of these contexts (the order's reason, the record), and never in one of
+    # `not_context` (criteria README "Context", "Drugs with two uses").
+    context: list[Context] = []
+    not_context: list[Context] = []
     # The names of `only_classes`, filled at load from the terminology (cds/knowledge.py).
     _only_names: set[str] = PrivateAttr(default_factory=set)
 
-    @field_validator("percent_at_most", mode="before")
+    @field_validator("percent_at_most", "dose_mg", "units_per_ml", "container_ml", mode="before")
     @classmethod
     def _no_line_marker(cls, value: Any) -> Any:
         return strip_lines(value)
@@ -199,11 +242,44 @@ class Claim(_Item):
         return self._only_names
 
 
+class Served(_Item):
+    """The orders an adjunct serves: claimed by one of `therapies` (none given: by any therapy but
+    `not_therapies`) and, for a medication order, holding the drug keys given."""
+
+    therapies: list[str] = []
+    not_therapies: list[str] = []
+    classes: list[str] = []
+    ingredients: list[str] = []
+
+
+class Adjunct(_Item):
+    """One kind of adjunct: orders matching a claim of `order` (or claimed alone by one of
+    `claimed_by`: a hydration bag) and none of `unless`, drafted with an order of `with`."""
+
+    id: str
+    text: str
+    order: list[Claim] = []
+    claimed_by: list[str] = []
+    unless: list[Claim] = []
+    # The orders it serves; in a ruleset's routing (a page naming more adjuncts of its own
+    # orders), none given: this page's.
+    with_: list[Served] = Field(default=[], alias="with")
+    sources: list[str]
+
+
 class Routing(_Item):
     """Which draft orders are this therapy's (a ServiceRequest coded with any of its billing
-    codes always is); ../shared/criteria/README.md "Which therapy an order belongs to"."""
+    codes always is, and one coded in `services`); ../shared/criteria/README.md "Which therapy an
+    order belongs to"."""
 
-    claims: list[Claim]
+    claims: list[Claim] = []
+    # Value sets of procedure codes (SNOMED CT, CPT, ...) whose ServiceRequests are this therapy's
+    # orders besides those coded with its billing codes (criteria README "ServiceRequest orders":
+    # transfusion procedures).
+    services: list[str] = []
+    # Orders this page keeps as adjuncts of its own orders, besides the platform's list
+    # (rulesets/routing.yaml; criteria README "Adjunct orders": a page may name more).
+    adjuncts: list[Adjunct] = []
     # The criterion that judges the order (the README's one-card rule reads it).
     criterion: str
     sources: list[str]
@@ -293,7 +369,8 @@ class Ruleset(_Item):
         if sum(c.kind == "indication" for c in self.criteria) != 1:
             raise ValueError("exactly one criterion must be of kind indication")
         cited = [s for group in (self.criteria, self.findings, self.documentation, self.alternatives,
-                                 self.courses, [self.billing, self.routing]) for item in group for s in item.sources]
+                                 self.courses, [self.billing, self.routing], self.routing.adjuncts)
+                 for item in group for s in item.sources]
         unknown = sorted(set(cited) - set(self.sources))
         if unknown:
             raise ValueError(f"sources cited but not listed under sources: {', '.join(unknown)}")
@@ -314,16 +391,24 @@ def _mapping_with_line(loader: _LineLoader, node: yaml.MappingNode) -> dict[str,
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_with_line)
 
 
-def load_ruleset(path: Path) -> Ruleset:
-    data = path.read_bytes()
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+def read_model(path: Path, data: bytes, model: type[_Model]) -> _Model:
+    """A YAML file of the rulesets folder as its schema, a problem named by file and line."""
     try:
         raw = yaml.load(data, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         raise RulesetError(f"{path}: not valid YAML: {exc}") from exc
     try:
-        ruleset = Ruleset.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as exc:
         raise RulesetError(f"{path}: " + "; ".join(_describe(raw, e) for e in exc.errors())) from exc
+
+
+def load_ruleset(path: Path) -> Ruleset:
+    data = path.read_bytes()
+    ruleset = read_model(path, data, Ruleset)
     ruleset.file = path.name
     ruleset.content_hash = hashlib.sha256(data).hexdigest()
     return ruleset

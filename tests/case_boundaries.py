@@ -40,7 +40,7 @@ OPS: dict[str, tuple[str, Callable[[float, float], bool]]] = {
 # Terms whose numbers are no thresholds: `record: {empty: [...]}` compares counts with 0.
 _NOT_THRESHOLDS = {"record"}
 # Derived terms whose window is applied before the rules (cds/derive.py), on these record entries.
-_DERIVED_WINDOWS = {"observation", "observation_ratio", "medication_classes"}
+_DERIVED_WINDOWS = {"observation", "observation_ratio", "medication_classes", "dated_condition"}
 
 
 # Comparisons that share their two sides: `lt 30` and `ge 30` both ask 30 and 29.
@@ -79,6 +79,8 @@ class Boundary:
             return f"{self.where}: {what} within {number} days"
         if "loss_days" in spec:  # the value compared is the percentage lost
             return f"{self.where}: {what} loss_percent {self.op} {number} (baseline {spec['loss_days']} days)"
+        if "rise_days" in spec:  # the value compared is the rise above the lowest before it
+            return f"{self.where}: {what} rise {self.op} {number} {spec['unit']} (baseline {spec['rise_days']} days)"
         unit = f" {spec['unit']}" if self.field in ("value", "change") and "unit" in spec else ""
         return f"{self.where}: {what} {self.field} {self.op} {number}{unit}"
 
@@ -119,7 +121,7 @@ def boundaries(knowledge: Knowledge, therapy: str) -> list[Boundary]:
 def _measure(term: Term) -> str:
     """What a derived term measures, whatever it compares (the same sets, units and window)."""
     return repr(sorted((k, repr(v)) for k, v in term.spec.items()
-                       if k not in ("value", "loss", "spread", "change", "count_at_least", "at_least", "answer",
+                       if k not in ("value", "loss", "rise", "spread", "change", "count_at_least", "at_least", "answer",
                                     "interpretation", "value_text", "method_text", "below_reference_low")))
 
 
@@ -221,13 +223,16 @@ class CaseFacts:
 
     def _window_days(self, boundary: Boundary, term: Term) -> list[float]:
         spec, facts = term.spec, self.facts
-        anchors = {"as-of": facts.patient.as_of, "order": facts.order_date(boundary.therapy)}
+        order = facts.order_date(boundary.therapy)
+        anchors = {"as-of": facts.patient.as_of, "order": order, "order-or-as-of": order or facts.patient.as_of}
         if spec.get("before") == "first-request":
             anchors["first-request"] = first_request(facts, spec["first_request"], spec.get("first_request_not", ()))
-        anchor = anchors[spec["before"]]
+        anchor = anchors[spec.get("before", "as-of")]  # a condition's window counts from the as-of date
         if anchor is None:
             return []
-        if term.kind == "medication_classes":
+        if term.kind == "dated_condition":
+            dates = [c.date for c in facts.conditions if set(spec["in"]).intersection(c.vs)]
+        elif term.kind == "medication_classes":
             dates = [m.end or m.start for m in facts.medications
                      if not m.order and (not spec.get("status") or m.status in spec["status"])
                      and any(m.classes.get(c) for c in spec["classes"])]

@@ -77,7 +77,7 @@ def pas_request(prefetch: dict[str, Any], order: dict[str, Any], as_of: dt.date,
                 knowledge: Knowledge) -> dict[str, Any]:
     """A PAS Request Bundle for an order-sign test patient's prefetch (Patient, searchsets) and order."""
     resources = [prefetch["patient"]]
-    for key in ("conditions", "medications", "procedures", "observations"):
+    for key in ("conditions", "medications", "procedures", "observations", "immunizations"):
         resources += [e["resource"] for e in prefetch.get(key, {}).get("entry", [])]
     entries = [{"fullUrl": f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, r['resourceType'] + '/' + r['id'])}",
                 "resource": r} for r in [*resources, order]]

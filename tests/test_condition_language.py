@@ -32,7 +32,7 @@ from tests.test_fixtures import _cited
 from .cli_support import Ran, run_cds
 
 HERE = Path(__file__).resolve().parent / "language"
-RULESETS = ("S9999", "S9998", "S9997", "S9993")
+RULESETS = ("S9999", "S9998", "S9997", "S9993", "S9996", "S9995", "S9990", "S9991", "S9988", "S9961")
 CASES = {c.name: c for r in RULESETS for c in case_files.load_file(HERE / "cases" / f"{r}.yaml")}
 
 
@@ -149,6 +149,24 @@ def test_a_claim_on_the_record_names_known_value_sets(folder: Path, tmp_path: Pa
     assert "S9328.yaml" in done.stderr and message in done.stderr, done.stderr
 
 
+@pytest.mark.parametrize(("change", "message"), [
+    ("context: [{reasons: [cancer-related-pian]}, {pregnancy: [test-pregnancy]}]", "unknown value set cancer-related-pian"),
+    ("context: [{reasons: [cancer-related-pain]}, {pregnancy: [test-pregnancy]}, {}]", "a context names nothing"),
+    ("context: [{reasons: [cancer-related-pain]}, {pregnant: [test-pregnancy]}]", "pregnant"),
+])
+def test_a_claim_context_names_known_value_sets(folder: Path, tmp_path: Path, change: str, message: str) -> None:
+    """A claim's context (criteria README "Context") names value sets that exist, and something."""
+    broken = tmp_path / "rulesets"
+    shutil.copytree(folder, broken)
+    text = (broken / "S9995.yaml").read_text(encoding="utf-8")
+    original = "context: [{reasons: [cancer-related-pain]}, {pregnancy: [test-pregnancy]}]"
+    assert original in text
+    (broken / "S9995.yaml").write_text(text.replace(original, change, 1), encoding="utf-8")
+    done = _check(broken)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "S9995.yaml" in done.stderr and message in done.stderr, done.stderr
+
+
 @pytest.mark.parametrize(("file", "original", "change", "message"), [
     # A removal is named by value sets or phrases; the sets must exist.
     ("S9494", "not_followed_by: {in: [central-line-removal]}", "not_followed_by: {in: [central-line-remova]}",
@@ -181,14 +199,19 @@ def test_history_and_removal_load_errors(folder: Path, tmp_path: Path, file: str
 ])
 def test_text_term_load_errors_name_file_and_line(folder: Path, tmp_path: Path, original: str, change: str,
                                                   message: str) -> None:
+    _refused(folder, tmp_path, "S9998.yaml", original, change, message)
+
+
+def _refused(folder: Path, tmp_path: Path, name: str, original: str, change: str, message: str) -> None:
+    """`cds rulesets check` refuses a copy of the folder with one file changed, naming file and line."""
     broken = tmp_path / "rulesets"
     shutil.copytree(folder, broken)
-    text = (broken / "S9998.yaml").read_text(encoding="utf-8")
+    text = (broken / name).read_text(encoding="utf-8")
     assert original in text
-    (broken / "S9998.yaml").write_text(text.replace(original, change, 1), encoding="utf-8")
+    (broken / name).write_text(text.replace(original, change, 1), encoding="utf-8")
     done = _check(broken)
     assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert "S9998.yaml: line" in done.stderr and message in done.stderr, done.stderr
+    assert f"{name}: line" in done.stderr and message in done.stderr, done.stderr
 
 
 def test_text_terms_in_words(folder: Path) -> None:
@@ -217,7 +240,9 @@ def _drug(name: str) -> Any:
     drug = knowledge_.classifier.classify([], name, [], None)
     return type("Order", (), {"classes": {c: True for c in drug.classes}, "ingredients": drug.ingredients,
                               "route": drug.route, "route_class": drug.route_class, "delivery": "unknown",
-                              "other_words": drug.other_words, "strengths": drug.strengths})()
+                              "other_words": drug.other_words, "strengths": drug.strengths,
+                              "units_per_ml": drug.units_per_ml, "container_ml": drug.pack_ml, "dosage_texts": [],
+                              "dose_mg": None})()
 
 
 def _claim(**keys: Any) -> Any:
@@ -332,6 +357,55 @@ def test_order_select_judges_the_selected_bag_beside_the_drafts_not_selected() -
     assert "S9373" not in evaluation.claimed
 
 
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("classes: [anti-emetic, corticosteroid", "classes: [anti-emetc, corticosteroid", "unknown drug class anti-emetc"),
+    ("{therapies: [S9494], ingredients: [amphotericin b]}", "{therapies: [S9494], ingredients: [amphoterrible]}",
+     "unknown ingredient or brand amphoterrible"),
+    ("with:\n      - {therapies: [S9538]}", "with:\n      - {therapies: [transfusion]}", "transfusion is not a therapy id"),
+])
+def test_an_adjunct_list_naming_what_is_unknown_is_a_load_error(folder: Path, tmp_path: Path, old: str, new: str,
+                                                               message: str) -> None:
+    _refused(folder, tmp_path, "routing.yaml", old, new, message)
+
+
+def test_an_adjunct_is_answered_for_by_the_therapy_it_serves_and_only_with_that_order() -> None:
+    """criteria README "Adjunct orders": the diluent bag beside an antibiotic is the antibiotic's,
+    so the antibiotic's assessment (its card) answers for it; selected alone, it serves no order
+    under evaluation and nothing is assessed (no hydration card either)."""
+    import datetime as dt
+    from cds.evaluator import Evaluator
+    from cds.fhir import read_document
+    evaluator = Evaluator(default())
+    [record] = evaluator.records(read_document(_bundle(_NS, _CEFTRIAXONE), "test"))
+    bag = next(ref for ref, _ in record.medication_requests if ref.endswith("-order"))
+    drug = next(ref for ref, _ in record.medication_requests if ref.endswith("-m1"))
+    both = evaluator.assess(record, dt.date(2026, 11, 22), orders={bag, drug})
+    assert both.claimed == {"S9494": {bag, drug}}
+    assert evaluator.assess(record, dt.date(2026, 11, 22), orders={bag}).result is None
+
+
+@pytest.mark.parametrize(("name", "result"), [("S9996.beside/unclaimed-draft", "not-met"),
+                                              ("S9996.beside/active-history", "not-met"),
+                                              ("S9996.beside/alone", "met")])
+def test_order_select_reads_the_drafts_not_selected_as_other_orders_never_as_history(
+        folder: Path, name: str, result: str) -> None:
+    # criteria README "Other pages' orders": the apixaban drafted beside the selected opioid is
+    # another order of the call though order-select evaluates only the selection.
+    import datetime as dt
+    from cds.evaluator import Evaluator
+    from cds.fhir import read_document
+    loaded = cached(folder)
+    evaluator = Evaluator(loaded)
+    bundle = case_files.build(CASES[name], case_files.route_codes(loaded.terminology.routes.snomed))
+    [record] = evaluator.records(read_document(bundle, "test"))
+    opioid = next(ref for ref, _ in record.medication_requests if ref.endswith("-order"))
+    evaluation = evaluator.assess(record, dt.date(2026, 11, 22), orders={opioid}, therapies=["S9996"])
+    assert evaluation.claimed["S9996"] == {opioid}
+    assert evaluation.result is not None
+    beside = next(c for c in evaluation.result.assessment("S9996").criteria if c.id == "S9996.beside")
+    assert beside.result == result
+
+
 def test_observation_ratio_reads_the_latest_same_day_pair_and_refuses_an_unknown_unit() -> None:
     bun = {"loinc": "3094-0", "display": "Urea nitrogen"}
     creatinine = {"loinc": "2160-0", "display": "Creatinine"}
@@ -381,7 +455,8 @@ def test_planned_days_reads_bounds_and_an_order_without_an_end(bounds: dict[str,
 
 def test_immunizations_are_read_only_when_a_rule_reads_them(folder: Path) -> None:
     """Immunization is validated and prefetched by the hooks only where a rule reads it (criteria
-    README "Immunization"): the test ruleset S9997 does, the shipped rulesets do not yet."""
+    README "Immunization"): the test ruleset S9997 does, and among the shipped rulesets S9359
+    and S9490 (their live-vaccine findings)."""
     from cds.hooks.discovery import prefetch
 
     immunization = {"resourceType": "Immunization", "id": "i1", "status": "completed",
@@ -390,8 +465,8 @@ def test_immunizations_are_read_only_when_a_rule_reads_them(folder: Path) -> Non
     reading, shipped = load(folder), default()
     assert "Immunization" in reading.reads and reading.screen(immunization)
     assert prefetch(reading)["immunizations"] == "Immunization?patient={{context.patientId}}"
-    assert "Immunization" not in shipped.reads and not shipped.screen(immunization)
-    assert "immunizations" not in prefetch(shipped)
+    assert "Immunization" in shipped.reads and shipped.screen(immunization)
+    assert prefetch(shipped)["immunizations"] == "Immunization?patient={{context.patientId}}"
 
 
 def test_shared_reading_terms_in_words(folder: Path) -> None:
@@ -419,3 +494,19 @@ def test_synthea_systolic_pressure_is_read_inside_its_blood_pressure_panel(folde
     systolic = next(c for c in result.assessment("S9997").criteria if c.id == "S9997.systolic")
     assert systolic.result in ("met", "not-met") and "Systolic Blood Pressure" in systolic.reason
     assert "2020-08-23" in systolic.reason and len(systolic.evidence) == 1
+
+
+def test_the_catalog_words_a_fixed_rule_and_a_claim_context(folder: Path) -> None:
+    """A payer reads a fixed rule as always its result (criteria README "Fixed rules") and a
+    claim's context in words (README "Context"), from the same parsed form the engine runs."""
+    from cds.catalog import model as catalog_model
+    from cds.catalog.render import markdown_pages
+
+    data = catalog_model.build(load(folder))
+    page = markdown_pages(data)["S9995"]
+    start = page.index('<a id="S9995.fixed"></a>')
+    section = page[start:page.index("<a id=", start + 1)]
+    assert "always: a fixed rule that reads no record data" in section and "not-met" in section
+    routing = " ".join(data.ruleset("S9995").routing)
+    assert "only when its reason coded in cancer-related-pain or when the patient is pregnant" in routing
+    assert "never when the record holds an active condition coded in chronic-pain and the record holds no" in routing

@@ -37,7 +37,8 @@ EHR = "http://ehr.example/fhir"
 KNOWLEDGE = knowledge.default()
 ROUTES = cases.route_codes(KNOWLEDGE.terminology.routes.snomed)
 PREFETCH_KEYS = {"Patient": "patient", "Condition": "conditions", "MedicationRequest": "medications",
-                 "Medication": "medications", "Observation": "observations", "Procedure": "procedures"}
+                 "Medication": "medications", "Observation": "observations", "Procedure": "procedures",
+                 "Immunization": "immunizations"}
 # Cases per ruleset and expected status: enough to reach every branch of the mapping.
 PER_STATUS = 2
 

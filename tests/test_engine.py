@@ -55,7 +55,7 @@ def test_sequential_evaluations_leave_no_facts_behind_and_memory_stays_flat(tmp_
         index = n % len(facts)
         # The same facts give the same results however many evaluations came before.
         assert run(facts[index]) == first[index]
-        assert host.leftover_facts(engine.name) == []
+        assert all(host.leftover_facts(name) == [] for name in engine.names)
         if n == 499:
             rss_after_warmup = _rss_kib()
     growth = _rss_kib() - rss_after_warmup

@@ -13,6 +13,7 @@ from .hooks_support.checks import check_cards, make_client
 from .hooks_support.fhir_stub import fhir_stub
 from .hooks_support.patients import (
     baclofen_intrathecal,
+    condition,
     hook_request,
     infusion_service,
     morphine_infusion,
@@ -20,6 +21,7 @@ from .hooks_support.patients import (
     oral_oxycodone,
     pain_patient,
     plain_patient,
+    searchset,
     spasticity_patient,
 )
 
@@ -117,6 +119,29 @@ def test_a_service_request_coded_with_the_hcpcs_code_is_an_order_for_that_therap
     assert _therapies(_cards(tmp_path, ORDER_SELECT, body)) == ["S9326"]
     other = hook_request("order-select", "p1", pain_patient("p1"), orders=[infusion_service("s1", "p1", "S9999")])
     assert _cards(tmp_path, ORDER_SELECT, other) == []
+
+
+def _transfusion(oid: str, pid: str, code: str) -> dict[str, Any]:
+    return {"resourceType": "ServiceRequest", "id": oid, "status": "draft", "intent": "order",
+            "code": {"coding": [{"system": "http://snomed.info/sct", "code": code}]},
+            "subject": {"reference": f"Patient/{pid}"}, "authoredOn": "2026-11-20"}
+
+
+def test_a_service_request_coded_with_a_procedure_code_a_page_routes_is_its_order(tmp_path: Path) -> None:
+    """criteria README "ServiceRequest orders": a SNOMED CT transfusion request is S9538's order
+    in order-select and order-sign alike; the refused components too (their card says so); a
+    procedure code no page lists gets no card."""
+    prefetch = {**pain_patient("p1"), "conditions": searchset(condition("p1-mds", "p1", "D46.9", "MDS"))}
+    for hook, url in (("order-select", ORDER_SELECT), ("order-sign", ORDER_SIGN)):
+        red = hook_request(hook, "p1", prefetch, orders=[_transfusion("s1", "p1", "116863004")])
+        [card] = _cards(tmp_path, url, red)
+        assert _therapies([card]) == ["S9538"] and "| S9538.transfusion-order | met |" in card["detail"]
+    plasma = hook_request("order-sign", "p1", prefetch, orders=[_transfusion("s1", "p1", "13569004")])
+    [card] = _cards(tmp_path, ORDER_SIGN, plasma)
+    assert "| S9538.transfusion-order | not-met |" in card["detail"]
+    # 5447007 "Transfusion" (S9538.md, Unverified: not used) is no page's order.
+    other = hook_request("order-sign", "p1", prefetch, orders=[_transfusion("s1", "p1", "5447007")])
+    assert _cards(tmp_path, ORDER_SIGN, other) == []
 
 
 def test_card_uuids_are_stable_for_one_hook_instance_and_therapy(tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ def test_one_service_per_hook_with_required_fields(tmp_path: Path) -> None:
         expected = {"patient", "conditions", "medications"}
         expected |= {"observations"} if "Observation" in loaded.reads else set()
         expected |= {"procedures"} if "Procedure" in loaded.reads else set()
+        expected |= {"immunizations"} if "Immunization" in loaded.reads else set()
         if service["hook"] in ("order-select", "order-sign"):
             # Da Vinci CRD: the patient's active Coverages, and the coverage-info option.
             assert service["prefetch"]["coverage"] == "Coverage?patient={{context.patientId}}&status=active"

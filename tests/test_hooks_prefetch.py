@@ -142,7 +142,7 @@ def test_the_412_text_does_not_tell_a_closed_port_from_an_open_one(
     _generic_412(response)
     assert response.json() == {"resourceType": "OperationOutcome", "issue": [{
         "severity": "error", "code": "incomplete",
-        "diagnostics": "request: prefetch patient, conditions, medications, observations, procedures not given, "
+        "diagnostics": "request: prefetch patient, conditions, medications, observations, procedures, immunizations not given, "
                        "and it could not be read from fhirServer"}]}
     # Nor does the time: every failure waits out the deadline.
     assert elapsed >= 0.3

@@ -61,7 +61,7 @@ def test_the_hook_library_examples_answer_with_a_complete_request(tmp_path: Path
     patient = {"resourceType": "Patient", "id": context["patientId"]}
     body = {"hook": hook, "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea", "context": context,
             "prefetch": {"patient": patient, "conditions": None, "medications": None,
-                          "observations": None, "procedures": None, "coverage": None}}
+                          "observations": None, "procedures": None, "immunizations": None, "coverage": None}}
     with make_client(tmp_path) as client:
         response = client.post(f"/cds-services/{SERVICE_FOR_HOOK[hook]}", json=body)
     # Not valid R4 (no Bundle.type, STU3 doses) and no home infusion order: 200, no cards.
@@ -72,7 +72,7 @@ def test_the_hook_library_examples_answer_with_a_complete_request(tmp_path: Path
 def test_the_spec_patient_view_request_answers_with_its_prefetch_completed(tmp_path: Path) -> None:
     body = json.loads((EXAMPLES / "spec-current-5-patient-view-request.json").read_text())
     body["prefetch"].update({"patient": body["prefetch"]["patientToGreet"], "conditions": None, "medications": None,
-                             "observations": None, "procedures": None})
+                             "observations": None, "procedures": None, "immunizations": None})
     with make_client(tmp_path) as client:
         response = client.post("/cds-services/home-infusion-patient-view", json=body)
     assert response.status_code == 200 and check_cards(response.json()) == []
@@ -81,7 +81,7 @@ def test_the_spec_patient_view_request_answers_with_its_prefetch_completed(tmp_p
 def test_the_crd_order_sign_request_answers_with_its_prefetch_completed(tmp_path: Path) -> None:
     body = json.loads((EXAMPLES / "davinci-crd-CRDServiceRequest.json").read_text())
     body["prefetch"].update({"conditions": None, "medications": None,
-                             "observations": None, "procedures": None})
+                             "observations": None, "procedures": None, "immunizations": None})
     with make_client(tmp_path) as client:
         response = client.post("/cds-services/home-infusion-order-sign", json=body)
     # A mammography order: no home infusion therapy, so no card.

@@ -25,6 +25,8 @@ FLOORS: list[tuple[str, ...]] = [
     ("fhir", "models", "texts", "yamlfile", "listing", "private"),
     ("ruleset", "terminology", "render_text"),
     ("routing", "cases"),
+    # Which orders serve another page's order, read once the orders are routed alone.
+    ("adjuncts",),
     ("facts",),
     ("conditions",),
     ("engine", "derive"),

@@ -29,7 +29,7 @@ def _big_view(conditions: int) -> dict[str, Any]:
     # Chronic pain (read by the rules) and type 2 diabetes (in no value set), alternating.
     resources = [condition(f"c{n}", ICD, ("G89.4", "E11.9")[n % 2], "", pid="p1") for n in range(conditions)]
     prefetch = {"patient": patient("p1"), "conditions": _searchset(resources), "medications": None,
-                "observations": None, "procedures": None}
+                "observations": None, "procedures": None, "immunizations": None}
     return hook_request("patient-view", "p1", prefetch, hook_instance="big-1")
 
 

@@ -138,8 +138,9 @@ def test_discovery_cards_and_review_page_show_the_new_therapy(copy: tuple[Path, 
     _, new_id = copy
     services = httpx.get(f"{server}/cds-services").json()["services"]
     assert all(new_id in s["description"] for s in services)
-    # Rulesets that read Observations and Procedures make those prefetch keys; empty means none.
-    prefetch = {**pain_patient("pt-copy"), "observations": searchset(), "procedures": searchset()}
+    # Rulesets that read Observations, Procedures and Immunizations make those prefetch keys; empty means none.
+    prefetch = {**pain_patient("pt-copy"), "observations": searchset(), "procedures": searchset(),
+                "immunizations": searchset()}
     call = hook_request("order-sign", "pt-copy", prefetch, orders=[morphine_infusion("order-copy", "pt-copy")])
     answer = httpx.post(f"{server}/cds-services/home-infusion-order-sign", json=call, timeout=30)
     assert answer.status_code == 200, answer.text

@@ -12,11 +12,11 @@ from pydantic import BaseModel
 from ..cases import Case
 from ..davinci.canonical import questionnaire_url
 from ..knowledge import Knowledge
-from ..ruleset import Ruleset
+from ..ruleset import Adjunct, Ruleset
 from ..terminology import icd10cm
 from ..conditions import ParsedRuleset
 from .evidence import Evidence, branch_evidence, finding_evidence
-from .words import Words, claim_words, describe, drug_classes_in, valuesets_in
+from .words import Words, adjunct_words, claim_words, describe, drug_classes_in, services_words, valuesets_in
 
 
 class Cited(BaseModel):
@@ -165,7 +165,7 @@ def build(knowledge: Knowledge, cases: dict[str, Case] | None = None) -> Catalog
     """cases: the test cases shown as evidence under each branch and finding (none: no evidence)."""
     class_sets = {name: c.valuesets for name, c in knowledge.terminology.drug_classes.items()}
     used: dict[str, list[str]] = {}
-    rulesets = [_ruleset(r, knowledge.parsed[t], class_sets, used, cases or {})
+    rulesets = [_ruleset(r, knowledge.parsed[t], class_sets, used, cases or {}, knowledge.adjuncts)
                 for t, r in knowledge.rulesets.items()]
     for name, sets in class_sets.items():
         for valueset in sets:
@@ -179,7 +179,7 @@ def build(knowledge: Knowledge, cases: dict[str, Case] | None = None) -> Catalog
 
 
 def _ruleset(ruleset: Ruleset, parsed: ParsedRuleset, class_sets: dict[str, list[str]],
-             used: dict[str, list[str]], cases: dict[str, Case]) -> RulesetView:
+             used: dict[str, list[str]], cases: dict[str, Case], adjuncts: list[Adjunct]) -> RulesetView:
     """The page of a ruleset, its conditions in words from the form the engine compiles."""
     def cite(keys: list[str]) -> list[Cited]:
         return [Cited(key=k, citation=ruleset.sources[k]) for k in keys]
@@ -206,7 +206,9 @@ def _ruleset(ruleset: Ruleset, parsed: ParsedRuleset, class_sets: dict[str, list
         branches = [BranchView(result=b.result, category=b.category, reason=b.reason,
                                when=words(f"c|{c.id}|{n}", b.when), evidence=evidence[n])
                     for n, b in enumerate(c.branches)]
-        branches.append(BranchView(result=c.otherwise.result, category=None, reason=c.otherwise.reason, when=None,
+        # A criterion without branches is a fixed rule (criteria README "Fixed rules"): always its result.
+        fixed = None if c.branches else Words(text="always: a fixed rule that reads no record data")
+        branches.append(BranchView(result=c.otherwise.result, category=None, reason=c.otherwise.reason, when=fixed,
                                    evidence=evidence[-1]))
         criteria.append(CriterionView(id=c.id, kind=c.kind, required=c.required, text=c.text.strip(),
                                       why=c.why.strip() if c.why else None, sources=cite(c.sources), branches=branches, line=c.line))
@@ -239,7 +241,8 @@ def _ruleset(ruleset: Ruleset, parsed: ParsedRuleset, class_sets: dict[str, list
     return RulesetView(
         therapy=ruleset.therapy, title=ruleset.title, version=ruleset.version, full_version=ruleset.full_version,
         content_hash=ruleset.content_hash, file=ruleset.file, summary=ruleset.summary.strip(),
-        sources=cite(list(ruleset.sources)), routing=[claim_words(c) for c in ruleset.routing.claims],
+        sources=cite(list(ruleset.sources)), routing=[*(claim_words(c) for c in ruleset.routing.claims), *services_words(ruleset.routing.services),
+                                                     *adjunct_words(ruleset.therapy, adjuncts)],
         courses=[CourseView(id=c.id, drug_class=c.drug_class + "".join(f" (not {n})" for n in c.not_drug_classes),
                             route_class=c.route_class, statuses=c.statuses,
                             sources=cite(c.sources)) for c in ruleset.courses],

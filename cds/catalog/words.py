@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from ..conditions import All, Any_, Compare, Node, Not, terms
-from ..ruleset import Claim
+from ..ruleset import Adjunct, Claim, Context
 
 
 class Words(BaseModel):
@@ -68,7 +68,8 @@ def _compared(compare: Compare, unit: str = "") -> str:
 def _window(spec: dict[str, Any]) -> str:
     if "within_days" not in spec:
         return ""
-    anchor = "the as-of date" if spec["before"] == "as-of" else "the order's date"
+    anchor = {"as-of": "the as-of date", "order": "the order's date",
+              "order-or-as-of": "the order's date (without an order, the as-of date)"}[spec["before"]]
     return f" within {spec['within_days']} days before {anchor}"
 
 
@@ -78,6 +79,8 @@ def _quoted(phrases: Any) -> str:
 
 def _condition(spec: dict[str, Any]) -> Words:
     kind = "a condition (any status)" if spec.get("any_status") else "an active condition"
+    if "within_days" in spec:
+        kind += f" dated (onset, else recorded){_window(spec)}"
     if "text" not in spec:
         return Words(text=f"{kind} coded in", valuesets=list(spec["in"]))
     text = f"{kind} whose name (code text or display) contains {_quoted(spec['text'])}"
@@ -98,6 +101,8 @@ def _medication(spec: dict[str, Any]) -> Words:
     subject = ("an order under evaluation" if order is True
                else "an earlier medication request (history, not the order: active, on-hold, completed or stopped)"
                if order is False
+               else "another draft order of the same request that this therapy does not claim"
+               if order == "other"
                else "a medication request")
     parts = []
     if "class" in spec:
@@ -133,10 +138,12 @@ def _medication(spec: dict[str, Any]) -> Words:
             compare = spec[measure]
             parts.append(f"whose {label} cannot be told" if compare.unknown else f"whose {label} is {_compared(compare, unit)}")
     if "started_days_before" in spec:
-        anchor = "the as-of date" if spec["before"] == "as-of" else "the order's date"
+        anchor = {"as-of": "the as-of date", "order": "the order's date",
+              "order-or-as-of": "the order's date (without an order, the as-of date)"}[spec["before"]]
         parts.append(f"started at least {spec['started_days_before']} days before {anchor}")
     if "started_within_days" in spec:
-        anchor = "the as-of date" if spec["before"] == "as-of" else "the order's date"
+        anchor = {"as-of": "the as-of date", "order": "the order's date",
+              "order-or-as-of": "the order's date (without an order, the as-of date)"}[spec["before"]]
         parts.append(f"started within {spec['started_within_days']} days before {anchor}")
     text = subject + (" " + ", ".join(parts) if parts else "") + _window(spec)
     if order is True:
@@ -156,8 +163,15 @@ _MEASURES = (("interval_hours", "dosing interval", "h"), ("daily_volume_ml", "da
              ("infused_day_volume_ml", "volume on a day it is infused", "mL"),
              ("daily_dose_mg", "daily dose", "mg"),
              ("dose_per_kg_mg", "dose per kg of body weight (a dose per kg, or the dose over the most recent weight)",
-              "mg/kg"), ("duration_hours", "infusion duration", "h"),
-             ("planned_days", "planned duration (start to stated end)", "days"))
+              "mg/kg"), ("rate_mg_per_hour", "fastest mass rate (a rate, or a dose over its duration)", "mg/h"),
+             ("duration_hours", "infusion duration", "h"),
+             ("planned_days", "planned duration (start to stated end)", "days"),
+             ("units_per_ml", "strength (Medication.ingredient.strength, else the name)", "units/mL"),
+             ("container_ml", "container volume (Medication.amount, else the name)", "mL"),
+             ("daily_dose_units", "daily dose in units", "units"),
+             ("dose_mg", "largest single dose", "mg"), ("duration_minutes", "infusion duration", "min"),
+             ("course_days", "days of the course (a count of daily doses, or its bounds, both days counted)", "days"),
+             ("product_mg", "product presentation (the mass per unit its name states)", "mg"))
 
 
 def _observation_ratio(spec: dict[str, Any]) -> Words:
@@ -177,6 +191,20 @@ def _orders_total(spec: dict[str, Any]) -> Words:
     return Words(text=f"the {label} summed over this therapy's orders under evaluation{of} {compared}")
 
 
+def _doses_per_day(spec: dict[str, Any]) -> Words:
+    route = f" by the {_or(spec['route'])} route" if "route" in spec else ""
+    given = f", given {_or(spec['delivery'])}" if "delivery" in spec else ""
+    anchor = "the order's date (without an order, the as-of date)" if spec["before"] == "order" else "the as-of date"
+    which = f"the medication history of drug class {_or(spec['class'])}{route}{given}"
+    if spec.get("untimed"):
+        return Words(text=f"a request of {which} does not tell its administrations a day")
+    text = f"requests of {which} active together add up to {spec['at_least']} or more administrations a day"
+    if "started_days_before" in spec:
+        text += (f", the earliest of such a set starting {spec['started_days_before']} days or more before "
+                 f"{anchor}")
+    return Words(text=text)
+
+
 def _medication_classes(spec: dict[str, Any]) -> Words:
     status = f" (status {_or(spec['status'])})" if "status" in spec else ""
     return Words(text=f"the medication history{status}{_window(spec)} covers at least {spec['at_least']} "
@@ -184,17 +212,27 @@ def _medication_classes(spec: dict[str, Any]) -> Words:
 
 
 def _service_order(spec: dict[str, Any]) -> Words:
-    return Words(text="there is a service request coded with one of this therapy's HCPCS codes (the order under evaluation)")
+    text = "there is a service request of this therapy (the order under evaluation)"
+    if "quantity" in spec:
+        text += f" whose quantity is {_compared(spec['quantity'])}"
+    if "in" in spec:
+        return Words(text=text + ", coded in", valuesets=list(spec["in"]))
+    return Words(text=text)
 
 
 def _patient(spec: dict[str, Any]) -> Words:
+    parts = []
     if "age_at_least" in spec:
-        return Words(text=f"the patient is {spec['age_at_least']} years or older on the as-of date")
+        parts.append(f"is {spec['age_at_least']} years or older on the as-of date")
     if "age_below" in spec:
-        return Words(text=f"the patient is younger than {spec['age_below']} years on the as-of date")
+        parts.append(f"is younger than {spec['age_below']} years on the as-of date")
     if "age_days_at_most" in spec:
-        return Words(text=f"the patient is {spec['age_days_at_most']} days old or younger on the as-of date")
-    return Words(text="the patient's age is unknown (no birth date)")
+        parts.append(f"is {spec['age_days_at_most']} days old or younger on the as-of date")
+    if spec.get("age") == "unknown":
+        parts.append("has no known age (no birth date)")
+    if "gender" in spec:
+        parts.append(f"is recorded as {' or '.join(spec['gender'])} (Patient.gender)")
+    return Words(text="the patient " + " and ".join(parts))
 
 
 def _course(spec: dict[str, Any]) -> Words:
@@ -227,8 +265,13 @@ def _observation(spec: dict[str, Any]) -> Words:
     if "loss" in spec:
         text += (f" has lost, against the highest value of the {spec['loss_days']} days before it (in"
                  f" {spec['unit']}), a share {_compared(spec['loss'], 'percent')}")
+    if "rise" in spec:
+        text += (f" has risen, above the lowest value of the {spec['rise_days']} days before it, by"
+                 f" {_compared(spec['rise'], spec['unit'])}")
     if "count_at_least" in spec:
         text = f"at least {spec['count_at_least']} observations{window}"
+        if "counted" in spec:
+            text += f" with a value {_compared(Compare(tuple(spec['counted'])), spec['unit'])}"
     if "spread" in spec:
         usable = f" (of those with a value in {spec['unit']})" if "value" not in spec and "unit" in spec else ""
         text += f", the first and the last{usable} {_compared(spec['spread'])} days apart"
@@ -240,6 +283,11 @@ def _observation(spec: dict[str, Any]) -> Words:
                  f"{_compared(spec['change'], spec['unit'])}")
     if spec.get("below_reference_low"):
         text += ", below the low limit of its reference range"
+    if "low_percent" in spec:
+        text += f", a value {_compared(spec['low_percent'], 'percent')} of the low limit of its reference range"
+    if "same_day" in spec:
+        text += (f", with the highest observation in {_or(list(spec['same_day_in']))} drawn the same day "
+                 f"{_compared(spec['same_day'], spec['same_day_unit'])}")
     if "value_text" in spec:
         text += f", its value as text or its interpretation containing {_quoted(spec['value_text'])}"
     if "method_text" in spec:
@@ -265,6 +313,32 @@ def _immunization(spec: dict[str, Any]) -> Words:
     return Words(text=f"a completed immunization{_window(spec)}, its vaccine coded in", valuesets=list(spec["in"]))
 
 
+def _dated_condition(spec: dict[str, Any]) -> Words:
+    kind = "a condition (any status)" if spec.get("any_status") else "an active condition"
+    if spec.get("undated"):
+        return Words(text=f"{kind} with neither onset nor recorded date, coded in", valuesets=list(spec["in"]))
+    window = f" dated within {spec['within_days']} days before the as-of date" if "within_days" in spec else ""
+    later = ([Words(text="with no condition dated on or after it coded in", valuesets=list(spec["not_followed_by"]))]
+             if "not_followed_by" in spec else [])
+    return Words(text=f"{kind}{window} (onset, else recorded date), coded in", valuesets=list(spec["in"]),
+                 children=later)
+
+
+def _pregnancy(spec: dict[str, Any]) -> Words:
+    children = []
+    if "weeks" in spec:
+        children.append(Words(text=f"gestational age at the as-of date {_compared(spec['weeks'], 'weeks')} "
+                                   "(from the most recent of these observations, else a code stating the weeks)",
+                              valuesets=list(spec["gestational_age"])))
+    if not spec.get("pregnant"):
+        return children[0]
+    text = (f"the patient is pregnant at the as-of date: an active condition dated within "
+            f"{spec['condition_days']} days, not followed by a delivery or pregnancy-end code, or the most "
+            f"recent pregnancy-status observation within {spec['observation_days']} days saying pregnant; coded in")
+    return Words(text=text, valuesets=list(spec["in"]),
+                 children=[Words(text="ended by", valuesets=list(spec["ended_by"])), *children])
+
+
 def _record(spec: dict[str, Any]) -> Words:
     names = {"procedures": "no Procedure at all", "immunizations": "no Immunization at all", "medication_history": "no medication history (no active, on-hold, completed or stopped request besides the order)"}
     return Words(text="the record holds " + " and ".join(names[p] for p in spec["empty"]))
@@ -284,8 +358,19 @@ def _status(spec: dict[str, Any]) -> Words:
 _TERMS = {"condition": _condition, "conditions_count": _conditions_count, "medication": _medication,
           "medication_classes": _medication_classes, "service_order": _service_order, "patient": _patient,
           "course": _course, "observation": _observation, "observation_ratio": _observation_ratio,
-          "orders_total": _orders_total, "procedure": _procedure, "immunization": _immunization, "record": _record,
+          "orders_total": _orders_total, "doses_per_day": _doses_per_day, "procedure": _procedure, "immunization": _immunization, "record": _record,
+          "pregnancy": _pregnancy, "dated_condition": _dated_condition,
           "result": _result, "status": _status}
+
+
+_OP_WORDS = {"lt": "below", "le": "at most", "gt": "above", "ge": "at least", "eq": "exactly"}
+
+
+def adjunct_words(therapy: str, adjuncts: list[Adjunct]) -> list[str]:
+    """The platform's adjunct rules (rulesets/routing.yaml) that concern a page: the orders it
+    gives up as adjuncts of other pages' orders, and those it keeps as adjuncts of its own."""
+    return [f"Adjunct ({a.id}): {a.text.strip()}" for a in adjuncts
+            if therapy in a.claimed_by or any(therapy in s.therapies for s in a.with_)]
 
 
 def claim_words(claim: Claim) -> str:
@@ -303,14 +388,17 @@ def claim_words(claim: Claim) -> str:
         parts.append(f"by a route that is {_or(claim.route_classes)}")
     if claim.delivery:
         parts.append(f"given {_or([_ADVERB.get(d, d) for d in claim.delivery])}")
+    if claim.given_as:
+        parts.append(f"given as {_or(claim.given_as)} (injection or infusion)")
     if claim.only_classes:
         parts.append(f"whose every ingredient is of drug class {_or(claim.only_classes)} (no other active ingredient "
                      "named)")
     for name, limit in claim.percent_at_most.items():
         parts.append(f"with {name} at {limit:g}% or less (or no strength stated)")
-    if claim.not_beside_other_therapies:
-        besides = f" other than {_or(claim.beside_allowed)}" if claim.beside_allowed else ""
-        parts.append(f"not ordered in the same request as an order another therapy{besides} claims")
+    if claim.single_dose is not None:
+        parts.append("ordered as a single dose" if claim.single_dose else "ordered as several doses")
+    for op, limit in claim.dose_mg.items():
+        parts.append(f"with one dose {_OP_WORDS[op]} {limit:g} mg")
     if claim.record_procedures is not None:
         shown = [f"a completed procedure coded in {_or(p.in_)}"
                  + (f" within {p.within_days} days before the as-of date" if p.within_days is not None else "")
@@ -319,7 +407,43 @@ def claim_words(claim: Claim) -> str:
                  for p in claim.record_procedures.any]
         none = ", or no Procedure at all" if claim.record_procedures.or_none_on_record else ""
         parts.append(f"when the record shows {_or(shown)}{none}")
-    return "a draft medication order " + ", ".join(parts)
+    if claim.context:
+        parts.append(f"only {_or([_context_words(c) for c in claim.context])}")
+    if claim.not_context:
+        parts.append(f"never {_or([_context_words(c) for c in claim.not_context])}")
+    for label, bounds, unit in (("strength", claim.units_per_ml, "units/mL"), ("container", claim.container_ml, "mL")):
+        if bounds:
+            parts.append(f"whose {label} is " + " and ".join(f"{_OP_WORDS[op]} {n:g} {unit}" for op, n in bounds.items()))
+    if claim.dosage_text:
+        parts.append(f"whose dosage text, timing, route or method says {_quoted(claim.dosage_text)}")
+    text = "a draft medication order " + ", ".join(parts)
+    if claim.unless:
+        text += "; unless it is " + "; or ".join(claim_words(u).removeprefix("a draft medication order ")
+                                               for u in claim.unless)
+    return text
+
+
+def services_words(services: list[str]) -> list[str]:
+    """A routing's `services`: the ServiceRequests it claims by procedure code."""
+    return [f"a draft service request coded in {_or(services)}"] if services else []
+
+
+def _context_words(context: Context) -> str:
+    """A claim's context in words (criteria README "Context")."""
+    said = []
+    if context.reasons:
+        said.append(f"its reason coded in {_or(context.reasons)}")
+    if context.no_reason:
+        said.append("it states no reason")
+    if context.conditions:
+        window = f" dated within {context.within_days} days before the as-of date" if context.within_days is not None else ""
+        later = f" and not followed by a condition coded in {_or(context.not_followed_by)}" if context.not_followed_by else ""
+        said.append(f"the record holds an active condition coded in {_or(context.conditions)}{window}{later}")
+    if context.no_conditions:
+        said.append(f"the record holds no active condition coded in {_or(context.no_conditions)}")
+    if context.pregnancy:
+        said.append(f"the patient is pregnant at the as-of date (pregnancy codes {_or(context.pregnancy)})")
+    return "when " + " and ".join(said)
 
 
 def valuesets_in(node: Node) -> list[str]:
@@ -336,6 +460,6 @@ def drug_classes_in(node: Node) -> list[str]:
     found: list[str] = []
     for term in terms(node):
         for key in ("class", "not_class", "classes"):
-            if term.kind in ("medication", "medication_classes", "orders_total"):
+            if term.kind in ("medication", "medication_classes", "orders_total", "doses_per_day"):
                 found.extend(c for c in term.spec.get(key, ()) if c not in found)
     return found

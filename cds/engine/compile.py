@@ -135,24 +135,25 @@ def _compare(field: str, compare: Compare) -> list[dict[str, Any]]:
     return [{field: number} if op == "eq" else {COMPARISONS[op]: {field: number}} for op, number in compare.bounds]
 
 
-def _bounded(compare: Compare) -> list[dict[str, Any]]:
+def _bounded(compare: Compare, prefix: str = "") -> list[dict[str, Any]]:
     """A measured value compared through its bounds (cds/derive.py `_bounds`): "below X" holds when
     the upper bound is under X, or is X and open ("<1 %" is below 1 %); "at most X" when the upper
     bound is at most X; "above" and "at least" alike on the lower bound; "equal" when both bounds
     are X. A value that is only a bound never decides the other side: it matches neither branch."""
     if compare.unknown:
-        return [{"$nex": {"value": 1}}]
+        return [{"$nex": {f"{prefix}upper": 1}}, {"$nex": {f"{prefix}lower": 1}}] if prefix else [{"$nex": {"value": 1}}]
     parts: list[dict[str, Any]] = []
+    upper, lower = f"{prefix}upper", f"{prefix}lower"
     for op, number in compare.bounds:
         if op == "eq":
-            parts += [{"upper": number}, {"lower": number}]
+            parts += [{upper: number}, {lower: number}]
         elif op in ("lt", "gt"):
-            side = "upper" if op == "lt" else "lower"
+            side = upper if op == "lt" else lower
             strict, reached = ("$lt", "$lte") if op == "lt" else ("$gt", "$gte")
             parts.append({"$or": [{strict: {side: number}},
                                   {"$and": [{f"{side}_open": True}, {reached: {side: number}}]}]})
         else:
-            parts.append({("$lte" if op == "le" else "$gte"): {"upper" if op == "le" else "lower": number}})
+            parts.append({("$lte" if op == "le" else "$gte"): {upper if op == "le" else lower: number}})
     return parts
 
 
@@ -182,7 +183,7 @@ def _condition(spec: dict[str, Any], therapy: str, derived: str | None) -> dict[
         parts.append(_any_item("texts", [phrase_flag(p) for p in spec["text"]]))
     # A flag is present only when true (run.engine_view): "not in the set" is its absence.
     parts += [{"$nex": {flag("vs", v): 1}} for v in spec.get("not_in", ())]
-    return {"$and": parts}
+    return {"$and": [*parts, *_window(spec, therapy)]}
 
 
 def _derived(key: str | None, therapy: str, *parts: dict[str, Any]) -> dict[str, Any]:
@@ -210,10 +211,19 @@ def _medication(spec: dict[str, Any], therapy: str, derived: str | None) -> dict
             parts.append(_one_of(field, spec[key]))
     if "route_labelled" in spec:
         parts.append(_one_of("label_route", _labelled(spec["route_labelled"])))
+    # Drafts of the call that are not under evaluation (order-select's other draftOrders) are
+    # facts only for `order: other`: they are neither an order nor history.
     if spec.get("order") is True:
         parts.append(_any_item("order_for", [therapy]))
     elif spec.get("order") is False:
-        parts.append({"order": False})
+        parts += [{"order": False}, {"drafted": False}]
+    elif spec.get("order") == "other":
+        # Neither this therapy's order nor a draft its routing claims (a bolus drafted with the
+        # infusion is the same course). Flags are present only when true (run.engine_view).
+        parts += [{"drafted": True}, {"$nex": {flag("order_for", therapy): 1}},
+                  {"$nex": {flag("routed_to", therapy): 1}}]
+    else:
+        parts.append({"$or": [{"order": True}, {"drafted": False}]})
     if "status_reason" in spec:
         parts.append({"status_reason": spec["status_reason"]})
     if "timing_text" in spec:
@@ -245,7 +255,12 @@ def _labelled(routes: list[str]) -> list[str]:
 
 
 def _service_order(spec: dict[str, Any], therapy: str, derived: str | None) -> dict[str, Any]:
-    return {"$and": [{"t": "service-order"}, _any_item("order_for", [therapy])]}
+    parts = [{"t": "service-order"}, _any_item("order_for", [therapy])]
+    if "in" in spec:
+        parts.append(_any_item("vs", spec["in"]))
+    if "quantity" in spec:
+        parts += _compare("quantity", spec["quantity"])
+    return {"$and": parts}
 
 
 def _patient(spec: dict[str, Any], therapy: str, derived: str | None) -> dict[str, Any]:
@@ -258,6 +273,8 @@ def _patient(spec: dict[str, Any], therapy: str, derived: str | None) -> dict[st
         parts.append({"$lte": {"age_days": spec["age_days_at_most"]}})
     if spec.get("age") == "unknown":
         parts.append({"$nex": {"age_years": 1}})
+    if "gender" in spec:
+        parts.append(_one_of("gender", spec["gender"]))
     return {"$and": parts}
 
 
@@ -277,6 +294,8 @@ def _observation(spec: dict[str, Any], therapy: str, derived: str | None) -> dic
         parts += _bounded(spec["value"])
     if "loss" in spec:
         parts += _compare("value", spec["loss"])
+    if "rise" in spec:
+        parts += _compare("value", spec["rise"])
     if "spread" in spec:
         parts += _compare("spread_days", spec["spread"])
     if "change" in spec:
@@ -287,6 +306,10 @@ def _observation(spec: dict[str, Any], therapy: str, derived: str | None) -> dic
         parts.append(_any_item("interpretation", spec["interpretation"]))
     if spec.get("below_reference_low"):
         parts.append({"below_low": True})
+    if "low_percent" in spec:
+        parts += _bounded(spec["low_percent"], "low_percent_")
+    if "same_day" in spec:
+        parts += _bounded(spec["same_day"], "same_day_")
     if "value_text" in spec:
         parts.append(_any_item("value_texts", [phrase_flag(p) for p in spec["value_text"]]))
     if "method_text" in spec:
@@ -299,6 +322,32 @@ def _observation(spec: dict[str, Any], therapy: str, derived: str | None) -> dic
 def _valued(spec: dict[str, Any], therapy: str, derived: str | None) -> dict[str, Any]:
     """A derived fact whose `value` is compared (a ratio, a total; absent: cannot be told)."""
     return _derived(derived, therapy, *(_compare("value", spec["value"]) if "value" in spec else []))
+
+
+def _doses_per_day(spec: dict[str, Any], therapy: str, derived: str | None) -> dict[str, Any]:
+    parts: list[dict[str, Any]] = []
+    if spec.get("untimed"):
+        parts.append({"$gte": {"untimed": 1}})
+    else:
+        parts.append({"$gte": {"value": spec["at_least"]}})
+    if "started_days_before" in spec:
+        parts.append({"$gte": {"started_days": spec["started_days_before"]}})
+    return _derived(derived, therapy, *parts)
+
+
+def _counted_any(spec: dict[str, Any], therapy: str, derived: str | None) -> dict[str, Any]:
+    """A derived fact asserted only when it found an entry (a condition read by its date): its
+    presence is the answer, its window was applied before the rules (cds/derive.py)."""
+    return _derived(derived, therapy)
+
+
+def _pregnancy(spec: dict[str, Any], therapy: str, derived: str | None) -> dict[str, Any]:
+    """Pregnant at the as-of date (cds/pregnancy.py), and the gestational age compared through its
+    bounds, as a measured value is (a range a cut-off straddles decides neither way)."""
+    parts: list[dict[str, Any]] = [{"pregnant": True}] if spec.get("pregnant") else []
+    if "weeks" in spec:
+        parts += _bounded(spec["weeks"])
+    return _derived(derived, therapy, *parts)
 
 
 def _procedure(spec: dict[str, Any], therapy: str, derived: str | None) -> dict[str, Any]:
@@ -340,6 +389,9 @@ _PATTERNS: dict[str, Callable[[dict[str, Any], str, str | None], dict[str, Any]]
     "observation": _observation,
     "observation_ratio": _valued,
     "orders_total": _valued,
+    "doses_per_day": _doses_per_day,
+    "pregnancy": _pregnancy,
+    "dated_condition": _counted_any,
     "procedure": _procedure,
     "immunization": _immunization,
     "record": _record,

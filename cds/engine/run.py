@@ -33,7 +33,8 @@ Binding = list[dict[str, Any]]
 # Fact types matched by a value set (or a phrase): one in none of the sets a rule names is not asserted.
 _CODED = ("condition", "procedure", "immunization")
 _FACT_TYPE = {"service_order": "service-order", "observation": "derived", "medication_classes": "derived",
-              "conditions_count": "derived", "observation_ratio": "derived", "orders_total": "derived"}
+              "conditions_count": "derived", "observation_ratio": "derived", "orders_total": "derived",
+              "doses_per_day": "derived", "pregnancy": "derived", "dated_condition": "derived"}
 
 
 @dataclass
@@ -245,6 +246,32 @@ class Engine:
                 _ACTIVE.pop(self.name, None)
         return {therapy: Outcome(criteria=results, matches=matches, status=status)
                 for therapy, (results, status, matches) in decided.items()}
+
+
+# durable-rules links at most 256 rules to one node of its network (BETA_LIST_LENGTH in its rete):
+# measured, 30 rulesets compiled together passed it. Therapies are compiled in shards of this
+# many, each its own durable-rules ruleset; no rule reads another therapy's results, so a shard
+# decides its therapies as the whole would.
+SHARD_SIZE = 12
+
+
+class Shards:
+    """Rulesets compiled in shards of SHARD_SIZE Engines, answering as one Engine (parts, run):
+    each shard is given the record's facts and its own therapies' derived facts."""
+
+    def __init__(self, rulesets: Sequence[tuple[Ruleset, ParsedRuleset]]) -> None:
+        self.engines = [Engine(rulesets[i:i + SHARD_SIZE]) for i in range(0, len(rulesets), SHARD_SIZE)]
+        self.parts: dict[str, _Part] = {t: p for e in self.engines for t, p in e.parts.items()}
+        # The durable-rules ruleset of each shard.
+        self.names = [e.name for e in self.engines]
+
+    def run(self, facts: list[dict[str, Any]], derived: dict[str, list[dict[str, Any]]], context: dict[str, Any],
+            decide: Decide, unread_orders: dict[str, list[str]] | None = None) -> dict[str, Outcome]:
+        outcomes: dict[str, Outcome] = {}
+        for engine in self.engines:
+            outcomes.update(engine.run(facts, {t: d for t, d in derived.items() if t in engine.parts}, context, decide,
+                                       {t: o for t, o in (unread_orders or {}).items() if t in engine.parts}))
+        return outcomes
 
 
 def resolve(criterion: Criterion, matches: Matches) -> CriterionOutcome:

@@ -38,6 +38,9 @@ class PatientRecord:
     # Medications by every name a reference may use: "Medication/1" or a fullUrl. Contained
     # ones are resolved from their MedicationRequest.
     medications: dict[str, Medication] = field(default_factory=dict)
+    # Conditions by every name a reference may use ("Condition/1" or a fullUrl) -> their own
+    # reference: an order's reasonReference (criteria README "Context").
+    condition_names: dict[str, str] = field(default_factory=dict)
     # Problems in resources the rules could not use; reported, never fatal on their own.
     warnings: list[Problem] = field(default_factory=list)
     # Documentation items attested in a DTR QuestionnaireResponse (cds/davinci/answers.py):
@@ -152,6 +155,8 @@ def group_records(
         target = BY_NAME[model.get_resource_type()].record_list
         if target is not None:
             getattr(record, target).append((own_ref, model))
+        if model.get_resource_type() == "Condition":
+            record.condition_names.update(dict.fromkeys(_names(entry, "Condition", model.id), own_ref))
 
     for (scope, _), record in records.items():
         record.medications.update(medications.get(scope, {}))

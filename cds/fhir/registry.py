@@ -39,21 +39,25 @@ class ResourceType:
 
 
 REGISTRY: tuple[ResourceType, ...] = (
-    ResourceType("Patient", Patient, frozenset({"resourceType", "id", "birthDate"}), None,
+    ResourceType("Patient", Patient, frozenset({"resourceType", "id", "birthDate", "gender"}), None,
                  "patient", "Patient/{{context.patientId}}"),
     ResourceType("Condition", Condition,
                  frozenset({"resourceType", "id", "clinicalStatus", "verificationStatus", "code",
-                            "subject", "onsetDateTime"}),
+                            "subject", "onsetDateTime", "onsetPeriod", "onsetAge", "recordedDate"}),
                  "conditions", "conditions", "Condition?patient={{context.patientId}}", screened=True),
     ResourceType("MedicationRequest", MedicationRequest,
                  frozenset({"resourceType", "id", "status", "statusReason", "intent",
                             "medicationCodeableConcept", "medicationReference", "subject",
-                            "authoredOn", "dosageInstruction", "dispenseRequest", "contained"}),
+                            "authoredOn", "dosageInstruction", "dispenseRequest", "contained",
+                            "groupIdentifier", "basedOn",
+                            # Why it is ordered: a page may claim an order only for some reasons.
+                            "reasonCode", "reasonReference"}),
                  "medication_requests", "medications", "MedicationRequest?patient={{context.patientId}}"),
-    ResourceType("Medication", Medication, frozenset({"resourceType", "id", "code"}), None),
+    # ingredient.strength and amount: the strength and container (criteria README "Strength, volume and dose").
+    ResourceType("Medication", Medication, frozenset({"resourceType", "id", "code", "ingredient", "amount"}), None),
     ResourceType("ServiceRequest", ServiceRequest,
                  frozenset({"resourceType", "id", "status", "intent", "code", "subject",
-                            "authoredOn", "occurrenceDateTime", "occurrencePeriod"}),
+                            "authoredOn", "occurrenceDateTime", "occurrencePeriod", "quantityQuantity"}),
                  "service_requests"),
     ResourceType("Observation", Observation,
                  frozenset({"resourceType", "id", "status", "code", "subject", "effectiveDateTime",

@@ -22,6 +22,13 @@ _NUMBER = r"(\d+(?:\.\d+)?)"
 # mL or L that is not the numerator of a concentration (mg/mL, meq/mL).
 _BRACKETED = re.compile(r"\[[^\]]*\]")
 _PACK = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(ml|l)\b(?!\s*/)")
+# A mass per unit in a drug's name ("furosemide 40 MG Oral Tablet"): mg or g that is not the
+# numerator of a concentration (10 MG/ML).
+_UNIT_MASS = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(mg|g)\b(?!\s*/)")
+# A strength in units per mL in a drug's name, RxNorm style ("40 UNT/ML", "25000 UNT / 250 ML",
+# "5,000 units/mL"): the units over the volume they are in (criteria README "Strength, volume
+# and dose").
+_UNITS_PER_ML = re.compile(r"(?<![\d.,])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s*(?:unt|units?|iu)\s*/\s*(\d+(?:\.\d+)?)?\s*ml\b")
 
 
 class DrugClass(BaseModel):
@@ -71,6 +78,16 @@ class Timing(BaseModel):
     # A course bounded to this many days or fewer is a short course (criteria README "Regimen
     # from timing"); None: no order is read as a short course.
     short_course_days: float | None = None
+    # TimingAbbreviation code -> administrations a day (a request's doses a day, when its
+    # timing.repeat states no frequency and period).
+    per_day_codes: dict[str, float] = {}
+    # Doses with meals: timing.repeat.when events or words of the dosage text or timing code, and
+    # the administrations a day they count (a page's curated reading).
+    meal_events: list[str] = []
+    meal_words: list[str] = []
+    meal_doses: float | None = None
+    # Timing codes (code or text) meaning a single dose (cds/facts.py `single_dose`).
+    once_codes: list[str] = []
     # Words of the dosage text or timing code naming a pump or an infusion: such an order is an
     # infusion, not an injection (criteria README "Injection or infusion").
     infusion: list[str] = []
@@ -90,6 +107,47 @@ class DosePerKg(BaseModel):
     sources: list[str] = []
 
 
+class WeekCodes(BaseModel):
+    """Condition codes that state the weeks of gestation: `prefix` plus the weeks in two digits,
+    except the codes of `ranges` (code -> [at least, under] weeks, either null: open; the code
+    itself null: it tells none)."""
+
+    model_config = ConfigDict(extra="forbid")
+    prefix: str
+    ranges: dict[str, tuple[float | None, float | None] | None] = {}
+
+
+class GestationalAge(BaseModel):
+    """How gestational age at the as-of date is read (criteria README "Pregnancy context")."""
+
+    model_config = ConfigDict(extra="forbid")
+    # A source dated more than this many days before the as-of date is not read.
+    within_days: int
+    # A projection of this many weeks or more belongs to an earlier pregnancy: not used.
+    over_weeks: float
+    week_codes: WeekCodes
+    # The unit observations are compared in (weeks); others are converted with `units`.
+    unit: str
+
+
+class Pregnancy(BaseModel):
+    """The pregnancy context (terminology.yaml `pregnancy`): windows, the pregnancy-status
+    observation and its answers, the codes that end a pregnancy, and gestational age."""
+
+    model_config = ConfigDict(extra="forbid")
+    condition_days: int
+    observation_days: int
+    status_observations: list[str]
+    pregnant_answers: list[str]
+    # The result in words (criteria README "Results in words"): a phrase of `pregnant_words` and
+    # none of `not_pregnant_words` ("Not pregnant" holds "pregnant" too).
+    pregnant_words: list[str] = []
+    not_pregnant_words: list[str] = []
+    ended_by: list[str]
+    gestational_age: GestationalAge
+    sources: list[str] = []
+
+
 class Terminology(BaseModel):
     """The schema of rulesets/terminology.yaml."""
 
@@ -106,6 +164,7 @@ class Terminology(BaseModel):
     # None: no order has a dose per kg unless its dose is written per kg.
     dose_per_kg: DosePerKg | None = None
     result_words: ResultWords = ResultWords()
+    pregnancy: Pregnancy | None = None
     # Words of a drug's name that name no active ingredient (units, containers, vehicles,
     # "in", "with"): with the words of dose forms and route words they are what a name may hold
     # besides its ingredients when a routing claim asks that every ingredient be of some classes.
@@ -142,6 +201,10 @@ class Drug(BaseModel):
     strengths: dict[str, float] = {}
     # The product volume stated in the name, in mL ("1000 ML ... Injection").
     pack_ml: float | None = None
+    # The mass one tablet or capsule holds, in mg, when the name states one ("40 MG Oral Tablet").
+    unit_mg: float | None = None
+    # The strength in units per mL stated in the name ("100 UNT/ML", "25000 UNT / 250 ML").
+    units_per_ml: float | None = None
     # The route as the label reads it (`label_route`); None: neither the order nor a label tells.
     label_route: str | None = None
 
@@ -179,6 +242,18 @@ def _strength(name: str, text: str) -> float | None:
     for match in re.finditer(rf"{_NUMBER}\s*%[^a-z0-9]*{words}\b", text):
         found.append(float(match.group(1)))
     return max(found) if found else None
+
+
+def _unit_mg(names: list[str]) -> float | None:
+    """The one mass per unit a drug's name states, in mg (None: none, or several: a combination)."""
+    masses = {float(m.group(1)) * (1000 if m.group(2) == "g" else 1)
+              for name in names for m in _UNIT_MASS.finditer(name.lower())}
+    return masses.pop() if len(masses) == 1 else None
+def _units_per_ml(names: list[str]) -> float | None:
+    """The one strength in units per mL a drug's name states (None: none, or several)."""
+    found = {round(float(m.group(1).replace(",", "")) / float(m.group(2) or 1), 6)
+             for name in names for m in _UNITS_PER_ML.finditer(name.lower())}
+    return found.pop() if len(found) == 1 else None
 
 
 def _pack_ml(names: list[str]) -> float | None:
@@ -283,6 +358,8 @@ class DrugClassifier:
             other_words=other_words,
             strengths=strengths,
             pack_ml=_pack_ml(names),
+            unit_mg=_unit_mg(names),
+            units_per_ml=_units_per_ml(names),
             label_route=label_route(stated, route_name, labelled),
         )
 

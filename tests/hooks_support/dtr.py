@@ -69,6 +69,7 @@ def heart_failure_patient(pid: str) -> dict[str, Any]:
                        authored="2026-11-10", dosageInstruction=[{"route": _route("47625008")}])),
         "procedures": searchset(),
         "observations": searchset(),
+        "immunizations": searchset(),
         # The CRD prefetch of the order hooks: one active Coverage.
         "coverage": searchset(ehr_coverage(f"{pid}-cov", pid)),
     }

@@ -53,9 +53,10 @@ def pain_patient(pid: str, marker: str = "") -> dict[str, Any]:
         "patient": patient(pid),
         "conditions": searchset(condition(f"{pid}-pain", pid, "G89.4", f"Chronic pain syndrome {marker}".strip())),
         "medications": searchset(medication(f"{pid}-oxy", pid, "oxycodone hydrochloride 5 MG Oral Tablet")),
-        # Rulesets that read Procedures or Observations make them prefetch keys (empty: none).
+        # Rulesets that read Procedures, Observations or Immunizations make them prefetch keys (empty: none).
         "procedures": searchset(),
         "observations": searchset(),
+        "immunizations": searchset(),
         # The CRD prefetch of the order hooks: one active Coverage.
         "coverage": searchset(coverage(f"{pid}-cov", pid)),
     }
@@ -71,6 +72,7 @@ def spasticity_patient(pid: str, marker: str = "") -> dict[str, Any]:
         "medications": searchset(baclofen),
         "procedures": searchset(),
         "observations": searchset(),
+        "immunizations": searchset(),
         # The CRD prefetch of the order hooks: one active Coverage.
         "coverage": searchset(coverage(f"{pid}-cov", pid)),
     }
@@ -84,6 +86,7 @@ def plain_patient(pid: str) -> dict[str, Any]:
         "medications": searchset(),
         "procedures": searchset(),
         "observations": searchset(),
+        "immunizations": searchset(),
         # The CRD prefetch of the order hooks: one active Coverage.
         "coverage": searchset(coverage(f"{pid}-cov", pid)),
     }

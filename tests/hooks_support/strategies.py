@@ -120,6 +120,7 @@ def hook_call(draw: st.DrawFn, service_id: str) -> dict[str, Any]:
         "patient": {"resourceType": "Patient", "id": pid, "birthDate": birth},
         "conditions": draw(searchset(condition(pid))), "medications": draw(searchset(medication_request(pid))),
         "observations": draw(searchset(observation(pid))), "procedures": draw(searchset(procedure(pid))),
+        "immunizations": {"resourceType": "Bundle", "type": "searchset", "entry": []},
         "coverage": draw(searchset(coverage(pid))),
     }
     context: dict[str, Any] = {"userId": "Practitioner/dr-1", "patientId": pid}
