@@ -3,13 +3,16 @@ case, in tests/test_fixtures.py, beside their sequential evaluations)."""
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
 
 from cds import cases, knowledge
 from cds.engine import CriterionOutcome, EngineError, host
+from cds.engine.compile import compile_ruleset
 from cds.evaluate import read_input
 from cds.facts import PatientFacts, build_facts
 from cds.fhir.record import build_records
@@ -154,3 +157,19 @@ def test_therapies_in_shards_answer_as_one_ruleset(monkeypatch: pytest.MonkeyPat
     monkeypatch.setitem(loaded._engines, key, engine_run.Shards([(loaded.rulesets[t], loaded.parsed[t]) for t in key]))
     assert len(loaded.engine().engines) == len(key)
     assert assessed() == default
+
+
+def test_no_pattern_node_of_the_shipped_rules_links_more_rules_than_durable_rules_allows() -> None:
+    """durable-rules links one alpha node to at most 256 rules (BETA_LIST_LENGTH; more fails the
+    registration with error 108): the context pattern that opens every rule holding a negation was
+    one node shared by every therapy and failed once S9537 was added. Each pattern, as a whole,
+    stands for one node here."""
+    loaded = knowledge.default()
+    uses: collections.Counter[str] = collections.Counter()
+    for therapy, ruleset in loaded.rulesets.items():
+        definition = compile_ruleset(ruleset, loaded.parsed[therapy], lambda key, n: lambda c: None)
+        for rule in definition.values():
+            for binding in rule["all"]:
+                uses.update(json.dumps(p, sort_keys=True) for p in binding.values())
+    worst, count = uses.most_common(1)[0]
+    assert count <= 256, worst
