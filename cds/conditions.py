@@ -38,7 +38,8 @@ PICKS = {"latest", "min", "max", "any"}
 COMPARISONS = {"lt": "$lt", "le": "$lte", "gt": "$gt", "ge": "$gte", "eq": "="}
 # Order facts read from the dosage (cds/facts.py), compared with numbers.
 ORDER_MEASURES = ("interval_hours", "daily_volume_ml", "infused_day_volume_ml", "daily_dose_mg", "dose_per_kg_mg",
-                  "rate_mg_per_hour", "duration_hours", "planned_days", "units_per_ml", "container_ml", "daily_dose_units")
+                  "rate_mg_per_hour", "duration_hours", "planned_days", "units_per_ml", "container_ml", "daily_dose_units",
+                  "dose_mg", "duration_minutes", "course_days", "product_mg")
 # Order measures that add up over a therapy's orders (`orders_total`).
 SUMMED_MEASURES = ("daily_volume_ml", "infused_day_volume_ml", "daily_dose_mg")
 RECORD_PARTS = {"procedures", "immunizations", "medication_history"}
@@ -223,7 +224,10 @@ def _phrases(value: Any, scope: Scope, term: str) -> list[str]:
 
 
 def _condition(spec: Any, scope: Scope) -> Term:
-    spec = _check_keys(spec, {"in", "any_status", "text", "not_in", "within_days"}, scope, "condition")
+    spec = _check_keys(spec, {"in", "any_status", "text", "not_in", "within_days", "not_followed_by", "undated"},
+                       scope, "condition")
+    if {"not_followed_by", "undated"}.intersection(spec):
+        return _dated_condition(spec, scope)
     if "in" not in spec and "text" not in spec:
         raise RulesetError(f"{scope.where}: condition: needs in (value sets) or text (phrases)")
     parsed: dict[str, Any] = {}
@@ -243,6 +247,29 @@ def _condition(spec: Any, scope: Scope) -> Term:
     if parsed.get("before", "as-of") != "as-of":
         raise RulesetError(f"{scope.where}: condition.before: a condition's window counts back from the as-of date only")
     return Term("condition", parsed)
+
+
+def _dated_condition(spec: dict[str, Any], scope: Scope) -> Term:
+    """A condition read by its date (criteria README "When a condition happened") and what came
+    after it: not followed by a condition of some sets dated on or after it (a delivery after a
+    preterm labor), within N days when given; or, with `undated: true`, one with neither onset nor
+    recordedDate (a windowed criterion is then unknown). Computed once per evaluation (cds/derive.py)."""
+    if "in" not in spec or {"text", "not_in"}.intersection(spec):
+        raise RulesetError(f"{scope.where}: condition: not_followed_by and undated read coded conditions: "
+                           "give in (value sets), no text or not_in")
+    parsed: dict[str, Any] = {"in": tuple(_valuesets(spec, "in", scope, "condition"))}
+    if "within_days" in spec:
+        parsed["within_days"] = _int(spec, "within_days", scope, "condition")
+    if "not_followed_by" in spec:
+        parsed["not_followed_by"] = tuple(_valuesets(spec, "not_followed_by", scope, "condition"))
+    if spec.get("any_status"):
+        parsed["any_status"] = True
+    if "undated" in spec:
+        if spec["undated"] is not True or {"within_days", "not_followed_by"}.intersection(spec):
+            raise RulesetError(f"{scope.where}: condition.undated: only true, without within_days or not_followed_by")
+        parsed["undated"] = True
+    key = _derive("dated_condition", parsed, scope)
+    return Term("dated_condition", parsed, key)
 
 
 def _conditions_count(spec: Any, scope: Scope) -> Term:
@@ -670,6 +697,9 @@ _TERMS: dict[str, Callable[[Any, Scope], Term]] = {
     "status": _status,
 }
 TERMS = frozenset(_TERMS)
+# Every kind a parsed term may have: the keys, and `condition` read by its date (not_followed_by,
+# undated), computed before the rules as a derived fact.
+KINDS = TERMS | {"dated_condition"}
 
 
 @dataclass(frozen=True)

@@ -207,13 +207,8 @@ def _valued(observations: list[ObservationFact], unit: str, units: Units,
     for observation in observations:
         if observation.value is None:
             continue
-        value = units.convert(observation.value, observation.unit, unit, observation.vs)
+        value = units.reading(observation.ref, observation.value, observation.unit, unit, observation.vs, warnings)
         if value is None:
-            problem = Problem(source=observation.ref, element="Observation.valueQuantity", severity="warning",
-                              message=f"unit {observation.unit or 'missing'} cannot be compared with {unit}: "
-                                      "value not used")
-            if problem not in warnings:
-                warnings.append(problem)
             continue
         valued.append((value, observation))
     return valued
@@ -475,6 +470,37 @@ def _pregnancy(facts: PatientFacts, spec: Derived, anchors: dict[str, dt.date | 
                      facts.patient.as_of, spec.spec, units, warnings)
 
 
+def _dated_condition(facts: PatientFacts, spec: Derived, anchors: dict[str, dt.date | None], units: Units,
+                     warnings: list[Problem]) -> dict[str, Any] | None:
+    """Conditions of the sets read by their date (onset, else recordedDate): within the window
+    before the as-of date when given, and with no condition of `not_followed_by` dated on or after
+    them; or, with `undated`, those with no date. No fact when none is found (`none:` then holds)."""
+    read = spec.spec
+    wanted, ends = set(read["in"]), set(read.get("not_followed_by", ()))
+    as_of = facts.patient.as_of
+    end_days = [c.date for c in facts.conditions if ends and c.verified and c.date is not None and ends & set(c.vs)]
+    found = []
+    for condition in facts.conditions:
+        counts = condition.verified if read.get("any_status") else condition.active
+        if not counts or not wanted & set(condition.vs):
+            continue
+        if read.get("undated"):
+            if condition.date is None:
+                found.append(condition)
+            continue
+        if condition.date is None or (
+                "within_days" in read and not 0 <= (as_of - condition.date).days <= read["within_days"]):
+            continue
+        if any(end >= condition.date for end in end_days):
+            continue
+        found.append(condition)
+    if not found:
+        return None
+    shown = [c.display + (f" on {c.date.isoformat()}" if c.date else "") for c in found]
+    return {"count": len(found), "display": "; ".join(dict.fromkeys(shown)), "ref": found[0].ref,
+            "evidence": [c.ref for c in found[1:]]}
+
+
 _COMPUTE = {
     "observation": _observation,
     "observation_ratio": _observation_ratio,
@@ -482,4 +508,5 @@ _COMPUTE = {
     "conditions_count": _conditions_count,
     "doses_per_day": _doses_per_day,
     "pregnancy": _pregnancy,
+    "dated_condition": _dated_condition,
 }

@@ -40,7 +40,7 @@ OPS: dict[str, tuple[str, Callable[[float, float], bool]]] = {
 # Terms whose numbers are no thresholds: `record: {empty: [...]}` compares counts with 0.
 _NOT_THRESHOLDS = {"record"}
 # Derived terms whose window is applied before the rules (cds/derive.py), on these record entries.
-_DERIVED_WINDOWS = {"observation", "observation_ratio", "medication_classes"}
+_DERIVED_WINDOWS = {"observation", "observation_ratio", "medication_classes", "dated_condition"}
 
 
 # Comparisons that share their two sides: `lt 30` and `ge 30` both ask 30 and 29.
@@ -227,10 +227,12 @@ class CaseFacts:
         anchors = {"as-of": facts.patient.as_of, "order": order, "order-or-as-of": order or facts.patient.as_of}
         if spec.get("before") == "first-request":
             anchors["first-request"] = first_request(facts, spec["first_request"], spec.get("first_request_not", ()))
-        anchor = anchors[spec["before"]]
+        anchor = anchors[spec.get("before", "as-of")]  # a condition's window counts from the as-of date
         if anchor is None:
             return []
-        if term.kind == "medication_classes":
+        if term.kind == "dated_condition":
+            dates = [c.date for c in facts.conditions if set(spec["in"]).intersection(c.vs)]
+        elif term.kind == "medication_classes":
             dates = [m.end or m.start for m in facts.medications
                      if not m.order and (not spec.get("status") or m.status in spec["status"])
                      and any(m.classes.get(c) for c in spec["classes"])]

@@ -168,7 +168,10 @@ _MEASURES = (("interval_hours", "dosing interval", "h"), ("daily_volume_ml", "da
              ("planned_days", "planned duration (start to stated end)", "days"),
              ("units_per_ml", "strength (Medication.ingredient.strength, else the name)", "units/mL"),
              ("container_ml", "container volume (Medication.amount, else the name)", "mL"),
-             ("daily_dose_units", "daily dose in units", "units"))
+             ("daily_dose_units", "daily dose in units", "units"),
+             ("dose_mg", "largest single dose", "mg"), ("duration_minutes", "infusion duration", "min"),
+             ("course_days", "days of the course (a count of daily doses, or its bounds, both days counted)", "days"),
+             ("product_mg", "product presentation (the mass per unit its name states)", "mg"))
 
 
 def _observation_ratio(spec: dict[str, Any]) -> Words:
@@ -310,6 +313,17 @@ def _immunization(spec: dict[str, Any]) -> Words:
     return Words(text=f"a completed immunization{_window(spec)}, its vaccine coded in", valuesets=list(spec["in"]))
 
 
+def _dated_condition(spec: dict[str, Any]) -> Words:
+    kind = "a condition (any status)" if spec.get("any_status") else "an active condition"
+    if spec.get("undated"):
+        return Words(text=f"{kind} with neither onset nor recorded date, coded in", valuesets=list(spec["in"]))
+    window = f" dated within {spec['within_days']} days before the as-of date" if "within_days" in spec else ""
+    later = ([Words(text="with no condition dated on or after it coded in", valuesets=list(spec["not_followed_by"]))]
+             if "not_followed_by" in spec else [])
+    return Words(text=f"{kind}{window} (onset, else recorded date), coded in", valuesets=list(spec["in"]),
+                 children=later)
+
+
 def _pregnancy(spec: dict[str, Any]) -> Words:
     children = []
     if "weeks" in spec:
@@ -345,7 +359,7 @@ _TERMS = {"condition": _condition, "conditions_count": _conditions_count, "medic
           "medication_classes": _medication_classes, "service_order": _service_order, "patient": _patient,
           "course": _course, "observation": _observation, "observation_ratio": _observation_ratio,
           "orders_total": _orders_total, "doses_per_day": _doses_per_day, "procedure": _procedure, "immunization": _immunization, "record": _record,
-          "pregnancy": _pregnancy,
+          "pregnancy": _pregnancy, "dated_condition": _dated_condition,
           "result": _result, "status": _status}
 
 

@@ -127,13 +127,8 @@ def _gestational_age(conditions: Sequence[ConditionLike], aged: Sequence[Observa
     for observation in aged:
         if observation.value is None or observation.comparator is not None or not current(observation.date, window):
             continue
-        weeks = units.convert(observation.value, observation.unit, unit, observation.vs)
+        weeks = units.reading(observation.ref, observation.value, observation.unit, unit, observation.vs, warnings)
         if weeks is None:
-            problem = Problem(source=observation.ref, element="Observation.valueQuantity", severity="warning",
-                              message=f"unit {observation.unit or 'missing'} cannot be compared with {unit}: "
-                                      "value not used")
-            if problem not in warnings:
-                warnings.append(problem)
             continue
         elapsed = (as_of - observation.date).days / 7  # type: ignore[operator]
         measured.append(((weeks + elapsed, weeks + elapsed), observation))

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
+from ..fhir.errors import Problem
+
 
 class Conversion(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
@@ -72,6 +74,18 @@ class Units(BaseModel):
             if (end, start) == (source, target):
                 return value / conversion.factor
         return None
+
+    def reading(self, ref: str, value: float, unit: str | None, to: str, valuesets: list[str],
+                warnings: list[Problem]) -> float | None:
+        """An observation's value in `to`; one that cannot be converted is not used, with a
+        warning once (criteria README "Units as written")."""
+        converted = self.convert(value, unit, to, valuesets)
+        if converted is None:
+            problem = Problem(source=ref, element="Observation.valueQuantity", severity="warning",
+                              message=f"unit {unit or 'missing'} cannot be compared with {to}: value not used")
+            if problem not in warnings:
+                warnings.append(problem)
+        return converted
 
 
 def fold(unit: str) -> str:
