@@ -42,10 +42,10 @@ VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
 MEDICATION_KEYS = {"drug", "rxnorm", "status", "intent", "route", "route_text", "authored", "start", "end",
                    "supply_days", "status_reason", "rate", "rate_ratio", "dose", "frequency", "period",
                    "duration", "timing_code", "reference", "contained", "as_needed", "bounds", "bounds_period",
-                   "dosages", "strength", "amount", "timing_abbr", "when", "dosage_text", "reason", "reason_ref"}
+                   "count", "dosages", "strength", "amount", "timing_abbr", "when", "dosage_text", "reason", "reason_ref"}
 # The keys of one dosage instruction (`dosages`: the instructions after the first).
 DOSAGE_KEYS = {"route", "route_text", "rate", "rate_ratio", "dose", "frequency", "period", "duration", "timing_code",
-               "as_needed", "bounds", "bounds_period", "timing_abbr", "when", "dosage_text"}
+               "as_needed", "bounds", "bounds_period", "timing_abbr", "when", "dosage_text", "count"}
 # FHIR TimingAbbreviation codes (`timing_abbr: TID`).
 TIMING_ABBREVIATION = "http://terminology.hl7.org/CodeSystem/v3-GTSAbbreviation"
 INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
@@ -477,6 +477,8 @@ class _Builder:
             dosage["route"] = {"text": str(item["route_text"])}
         timing: dict[str, Any] = {}
         repeat: dict[str, Any] = {}
+        if "count" in item:
+            repeat["count"] = item["count"]
         if "frequency" in item:
             repeat["frequency"] = item["frequency"]
         for key in ("period", "duration"):

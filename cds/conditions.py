@@ -38,7 +38,8 @@ PICKS = {"latest", "min", "max", "any"}
 COMPARISONS = {"lt": "$lt", "le": "$lte", "gt": "$gt", "ge": "$gte", "eq": "="}
 # Order facts read from the dosage (cds/facts.py), compared with numbers.
 ORDER_MEASURES = ("interval_hours", "daily_volume_ml", "infused_day_volume_ml", "daily_dose_mg", "dose_per_kg_mg",
-                  "rate_mg_per_hour", "duration_hours", "planned_days", "units_per_ml", "container_ml", "daily_dose_units")
+                  "rate_mg_per_hour", "duration_hours", "planned_days", "units_per_ml", "container_ml", "daily_dose_units",
+                  "dose_mg", "duration_minutes", "course_days", "product_mg")
 # Order measures that add up over a therapy's orders (`orders_total`).
 SUMMED_MEASURES = ("daily_volume_ml", "infused_day_volume_ml", "daily_dose_mg")
 RECORD_PARTS = {"procedures", "immunizations", "medication_history"}

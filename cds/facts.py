@@ -154,6 +154,13 @@ class MedicationFact(BaseModel):
     # Days from the start to the planned end (boundsDuration, boundsPeriod.end or
     # validityPeriod.end); None: the order has no end.
     planned_days: float | None = None
+    # The largest dose of one administration in mg; minutes one administration lasts; days of
+    # the course (a count of once-daily doses, else its bounds, first and last day counted).
+    dose_mg: float | None = None
+    # The product's mass the drug's name states ("40 MG ... Injection": the presentation).
+    product_mg: float | None = None
+    duration_minutes: float | None = None
+    course_days: float | None = None
     # The regimen its timing states (criteria README "Regimen from timing").
     regimen: Literal["on-demand", "short-course", "scheduled", "not-stated"] = "not-stated"
     # Administrations a day its timing states, summed over its dosage instructions (the
@@ -167,7 +174,6 @@ class MedicationFact(BaseModel):
     # administration in mg, and what links the request to others drafted with it (its
     # groupIdentifier, the requests its basedOn names).
     single_dose: bool = False
-    dose_mg: float | None = None
     group: str | None = None
     based_on: list[str] = []
     # The therapies whose orders this order serves as an adjunct (premedication, diluent,
@@ -834,6 +840,8 @@ def _medication(
         planned_days=_planned_days(request), timing_texts=timing_texts, regimen=_regimen(dosage, timing.short_course_days),
         doses_per_day=_doses_per_day(dosage, timing, texts),
         single_dose=_single_dose(dosage, {c.casefold() for c in timing.once_codes}),
+        duration_minutes=None if duration is None else round(duration * 60, 6), course_days=_course_days(request),
+        product_mg=drug.unit_mg,
         dose_mg=max((mg for d in dosage for r in d.doseAndRate or [] if (mg := _milligrams(r.doseQuantity)) is not None),
                     default=None),
     )
@@ -842,6 +850,27 @@ def _medication(
     # Judged alone here; an order is judged again beside the request's other orders (_route_orders).
     fact.routed_to = claiming(fact, rulesets)
     return fact
+
+
+def _course_days(request: MedicationRequest) -> float | None:
+    """Days the order's course runs (a page's course length): a count of doses given once a day,
+    else boundsDuration in days, else boundsPeriod from start to end with both days counted;
+    None when the order states none of these."""
+    for dosage in request.dosageInstruction or []:
+        repeat = dosage.timing.repeat if dosage.timing is not None else None
+        if repeat is None:
+            continue
+        if repeat.count is not None and (repeat.frequency or 1) == 1 and repeat.period is not None \
+                and _hours(repeat.period, repeat.periodUnit) == 24:
+            return float(repeat.count)
+        bounds = repeat.boundsDuration
+        if bounds is not None and bounds.value is not None and (bounds.code or bounds.unit or "") in _DAYS_PER_UNIT:
+            return float(Decimal(str(bounds.value)) * Decimal(_DAYS_PER_UNIT[bounds.code or bounds.unit or ""]))
+        period = repeat.boundsPeriod
+        start, end = (_day(period.start), _day(period.end)) if period is not None else (None, None)
+        if start is not None and end is not None:
+            return float((end - start).days + 1)
+    return None
 
 
 def _doses_per_day(dosage: list[Any], timing: Timing, texts: TextMatcher) -> float | None:
@@ -1395,7 +1424,7 @@ def _course(course: Course, medications: list[MedicationFact]) -> CourseFact | N
 
 
 # What routing reads and no rule does: kept out of the engine's facts.
-_ROUTING_ONLY = {"other_words", "strengths", "single_dose", "dose_mg", "group", "based_on", "adjunct_to"}
+_ROUTING_ONLY = {"other_words", "strengths", "single_dose", "group", "based_on", "adjunct_to"}
 
 
 def _plain(fact: BaseModel) -> dict[str, Any]:

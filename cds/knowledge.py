@@ -19,7 +19,7 @@ from .conditions import ParsedRuleset, Term, parse_ruleset, phrases, terms
 from .facts import PatientFacts, build_facts
 from .fhir.record import PatientRecord
 from .fhir.registry import BY_NAME
-from .engine import Engine, host
+from .engine import Shards, host
 from .ruleset import Adjunct, Ruleset, RulesetError, load_ruleset
 from .terminology import DrugClassifier, Terminology, ValueSetError, ValueSets
 from .texts import ResultMatcher, TextMatcher
@@ -63,15 +63,16 @@ class Knowledge:
     # Orders that serve another page's order (rulesets/routing.yaml, cds/adjuncts.py).
     adjuncts: list[Adjunct] = field(default_factory=list)
     # The rules of each set of therapies evaluated (all, or a --therapy choice), compiled together.
-    _engines: dict[tuple[str, ...], Engine] = field(default_factory=dict, repr=False)
+    _engines: dict[tuple[str, ...], Shards] = field(default_factory=dict, repr=False)
 
-    def engine(self, therapies: Iterable[str] | None = None) -> Engine:
-        """The rules of these therapies (default: all) as one engine, compiled once per set."""
+    def engine(self, therapies: Iterable[str] | None = None) -> Shards:
+        """The rules of these therapies (default: all) as one engine (in shards: cds/engine/run.py),
+        compiled once per set."""
         chosen = set(self.rulesets) if therapies is None else set(therapies)
         key = tuple(t for t in self.rulesets if t in chosen)
         with host.lock:
             if key not in self._engines:
-                self._engines[key] = Engine([(self.rulesets[t], self.parsed[t]) for t in key])
+                self._engines[key] = Shards([(self.rulesets[t], self.parsed[t]) for t in key])
             return self._engines[key]
 
     def screen(self, resource: dict[str, Any]) -> bool:

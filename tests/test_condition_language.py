@@ -456,7 +456,7 @@ def test_planned_days_reads_bounds_and_an_order_without_an_end(bounds: dict[str,
 def test_immunizations_are_read_only_when_a_rule_reads_them(folder: Path) -> None:
     """Immunization is validated and prefetched by the hooks only where a rule reads it (criteria
     README "Immunization"): the test ruleset S9997 does, and among the shipped rulesets S9359
-    (its live-vaccine finding)."""
+    and S9490 (their live-vaccine findings)."""
     from cds.hooks.discovery import prefetch
 
     immunization = {"resourceType": "Immunization", "id": "i1", "status": "completed",

@@ -168,7 +168,10 @@ _MEASURES = (("interval_hours", "dosing interval", "h"), ("daily_volume_ml", "da
              ("planned_days", "planned duration (start to stated end)", "days"),
              ("units_per_ml", "strength (Medication.ingredient.strength, else the name)", "units/mL"),
              ("container_ml", "container volume (Medication.amount, else the name)", "mL"),
-             ("daily_dose_units", "daily dose in units", "units"))
+             ("daily_dose_units", "daily dose in units", "units"),
+             ("dose_mg", "largest single dose", "mg"), ("duration_minutes", "infusion duration", "min"),
+             ("course_days", "days of the course (a count of daily doses, or its bounds, both days counted)", "days"),
+             ("product_mg", "product presentation (the mass per unit its name states)", "mg"))
 
 
 def _observation_ratio(spec: dict[str, Any]) -> Words:

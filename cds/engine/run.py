@@ -25,7 +25,7 @@ from ..listing import listed
 from ..fhir.limits import limits, over
 from ..ruleset import Criterion, Ruleset
 from . import host
-from .compile import compile_ruleset, context_flag, fields_tested, flag
+from .compile import CONTEXT_SHARD, compile_ruleset, fields_tested, flag
 from ..texts import phrase_flag
 
 Binding = list[dict[str, Any]]
@@ -176,6 +176,8 @@ class Engine:
         # compile_ruleset puts the context fact in exactly the rules that hold a negation.
         self._context_read = any(key.endswith("$not") for rule in definition.values() for binding in rule["all"]
                                  for key in binding)
+        # The context fact holds every shard of the context pattern (compile.context_shard).
+        self._context_shards = {name: True for name in self._fields.names if name.startswith(CONTEXT_SHARD)}
 
     def relevant(self, fact: dict[str, Any]) -> bool:
         """Whether a fact can match one of the rules."""
@@ -223,8 +225,7 @@ class Engine:
                 for group, view in _viewed(data, self._fields):
                     session.assert_fact(collector.add(view, group))
                 if self._context_read:
-                    session.assert_fact(collector.view({"t": "context", **context,
-                                                        **{context_flag(t): True for t in self.parts}}))
+                    session.assert_fact(collector.view({"t": "context", **context, **self._context_shards}))
                 # Each therapy's results in ruleset order (its later rules read them), then its
                 # status (its alternatives read it); no rule reads another therapy's.
                 for therapy, part in self.parts.items():
@@ -245,6 +246,32 @@ class Engine:
                 _ACTIVE.pop(self.name, None)
         return {therapy: Outcome(criteria=results, matches=matches, status=status)
                 for therapy, (results, status, matches) in decided.items()}
+
+
+# durable-rules links at most 256 rules to one node of its network (BETA_LIST_LENGTH in its rete):
+# measured, 30 rulesets compiled together passed it. Therapies are compiled in shards of this
+# many, each its own durable-rules ruleset; no rule reads another therapy's results, so a shard
+# decides its therapies as the whole would.
+SHARD_SIZE = 12
+
+
+class Shards:
+    """Rulesets compiled in shards of SHARD_SIZE Engines, answering as one Engine (parts, run):
+    each shard is given the record's facts and its own therapies' derived facts."""
+
+    def __init__(self, rulesets: Sequence[tuple[Ruleset, ParsedRuleset]]) -> None:
+        self.engines = [Engine(rulesets[i:i + SHARD_SIZE]) for i in range(0, len(rulesets), SHARD_SIZE)]
+        self.parts: dict[str, _Part] = {t: p for e in self.engines for t, p in e.parts.items()}
+        # The durable-rules ruleset of each shard.
+        self.names = [e.name for e in self.engines]
+
+    def run(self, facts: list[dict[str, Any]], derived: dict[str, list[dict[str, Any]]], context: dict[str, Any],
+            decide: Decide, unread_orders: dict[str, list[str]] | None = None) -> dict[str, Outcome]:
+        outcomes: dict[str, Outcome] = {}
+        for engine in self.engines:
+            outcomes.update(engine.run(facts, {t: d for t, d in derived.items() if t in engine.parts}, context, decide,
+                                       {t: o for t, o in (unread_orders or {}).items() if t in engine.parts}))
+        return outcomes
 
 
 def resolve(criterion: Criterion, matches: Matches) -> CriterionOutcome:
