@@ -3,13 +3,16 @@ case, in tests/test_fixtures.py, beside their sequential evaluations)."""
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
 
 from cds import cases, knowledge
 from cds.engine import CriterionOutcome, EngineError, host
+from cds.engine.compile import compile_ruleset
 from cds.evaluate import read_input
 from cds.facts import PatientFacts, build_facts
 from cds.fhir.record import build_records
@@ -131,3 +134,42 @@ def test_a_therapy_choice_compiles_its_rules_once_into_one_engine() -> None:
     # The order a choice is given in does not make another engine; every therapy is the default.
     assert loaded.engine([second, first]) is loaded.engine([first, second])
     assert list(loaded.engine().parts) == list(loaded.rulesets)
+
+
+def test_therapies_in_shards_answer_as_one_ruleset(monkeypatch: pytest.MonkeyPatch) -> None:
+    """durable-rules links at most 256 rules to one node (error 108): therapies are compiled in
+    shards (cds/engine/run.py). One therapy per shard gives every assessment the default gives."""
+    from cds.engine import run as engine_run
+    from cds.evaluator import Evaluator
+    from cds.fhir import read_document
+
+    loaded = knowledge.default()
+    evaluator = Evaluator(loaded)
+    records = [r for c in all_cases().values() if c.ruleset in ("S9490", "S9330")
+               for r in evaluator.records(read_document(cases.build(c, routes()), c.name))][:30]
+
+    def assessed() -> list[dict[str, object]]:
+        return [evaluator.assess(r, dt.date(2026, 11, 22)).result.model_dump() for r in records]
+
+    default = assessed()
+    monkeypatch.setattr(engine_run, "SHARD_SIZE", 1)
+    key = tuple(loaded.rulesets)
+    monkeypatch.setitem(loaded._engines, key, engine_run.Shards([(loaded.rulesets[t], loaded.parsed[t]) for t in key]))
+    assert len(loaded.engine().engines) == len(key)
+    assert assessed() == default
+
+
+def test_no_pattern_node_of_the_shipped_rules_links_more_rules_than_durable_rules_allows() -> None:
+    """durable-rules links one alpha node to at most 256 rules (BETA_LIST_LENGTH; more fails the
+    registration with error 108): the context pattern that opens every rule holding a negation was
+    one node shared by every therapy and failed once S9537 was added. Each pattern, as a whole,
+    stands for one node here."""
+    loaded = knowledge.default()
+    uses: collections.Counter[str] = collections.Counter()
+    for therapy, ruleset in loaded.rulesets.items():
+        definition = compile_ruleset(ruleset, loaded.parsed[therapy], lambda key, n: lambda c: None)
+        for rule in definition.values():
+            for binding in rule["all"]:
+                uses.update(json.dumps(p, sort_keys=True) for p in binding.values())
+    worst, count = uses.most_common(1)[0]
+    assert count <= 256, worst

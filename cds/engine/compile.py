@@ -32,15 +32,18 @@ def compile_ruleset(
 ) -> dict[str, Any]:
     """The durable-rules definition of a ruleset; `action(key, n_bindings)` makes each action."""
     definition: dict[str, Any] = {}
+    negating = 0
     for clause in parsed.clauses:
         for number, conjunction in enumerate(dnf(clause.node, ruleset.therapy)):
             atoms = list(conjunction)
             if any(a.negated for a in atoms):
+                shard = context_shard(ruleset.therapy, negating)
+                negating += 1
                 # durable-rules judges a negation against the facts that arrived between the
                 # positive terms around it, in their order. So the context fact (asserted after
                 # every data fact) comes first, then the negations, then the positive terms:
                 # negations are then judged on the whole record (tests/test_engine_negation.py).
-                atoms = ([Atom({"t": "context"})]
+                atoms = ([Atom({"$and": [{"t": "context"}, {shard: True}]})]
                          + [a for a in atoms if a.negated] + [a for a in atoms if not a.negated])
             rule: list[dict[str, Any]] = []
             positives = 0
@@ -53,6 +56,18 @@ def compile_ruleset(
             # Named by therapy too: every ruleset's rules may share one durable-rules ruleset.
             definition[f"{ruleset.therapy}|{clause.key}#{number}"] = {"all": rule, "run": action(clause.key, positives)}
     return definition
+
+
+# durable-rules links one alpha node to at most 256 rules (rules.h BETA_LIST_LENGTH; more is error
+# 108 when the ruleset is created), and every rule holding a negation opens with the context
+# pattern: that pattern is split by therapy and in chunks of this many rules, each its own node.
+CONTEXT_CHUNK = 200
+CONTEXT_SHARD = "ctx__"
+
+
+def context_shard(therapy: str, negating: int) -> str:
+    """The context fact's property that the `negating`-th rule with a negation of `therapy` tests."""
+    return f"{CONTEXT_SHARD}{therapy}_{negating // CONTEXT_CHUNK}"
 
 
 def fields_tested(definition: dict[str, Any]) -> frozenset[str]:

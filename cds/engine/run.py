@@ -25,7 +25,7 @@ from ..listing import listed
 from ..fhir.limits import limits, over
 from ..ruleset import Criterion, Ruleset
 from . import host
-from .compile import compile_ruleset, fields_tested, flag
+from .compile import CONTEXT_SHARD, compile_ruleset, fields_tested, flag
 from ..texts import phrase_flag
 
 Binding = list[dict[str, Any]]
@@ -176,6 +176,8 @@ class Engine:
         # compile_ruleset puts the context fact in exactly the rules that hold a negation.
         self._context_read = any(key.endswith("$not") for rule in definition.values() for binding in rule["all"]
                                  for key in binding)
+        # The context fact holds every shard of the context pattern (compile.context_shard).
+        self._context_shards = {name: True for name in self._fields.names if name.startswith(CONTEXT_SHARD)}
 
     def relevant(self, fact: dict[str, Any]) -> bool:
         """Whether a fact can match one of the rules."""
@@ -223,7 +225,7 @@ class Engine:
                 for group, view in _viewed(data, self._fields):
                     session.assert_fact(collector.add(view, group))
                 if self._context_read:
-                    session.assert_fact(collector.view({"t": "context", **context}))
+                    session.assert_fact(collector.view({"t": "context", **context, **self._context_shards}))
                 # Each therapy's results in ruleset order (its later rules read them), then its
                 # status (its alternatives read it); no rule reads another therapy's.
                 for therapy, part in self.parts.items():
