@@ -345,7 +345,7 @@ def test_every_alternative_is_offered() -> None:
     assert not missing, f"alternatives no case offers: {missing}"
 
 
-def _reachable(therapy: str) -> list[str]:
+def reachable(therapy: str) -> list[str]:
     """The statuses a ruleset can reach: a required fixed rule (criteria README "Fixed rules", no
     branches) that is always not-met leaves only not-eligible (README status rule 1)."""
     fixed = [c.otherwise.result for c in default().rulesets[therapy].criteria if c.required and not c.branches]
@@ -356,7 +356,7 @@ def _reachable(therapy: str) -> list[str]:
 
 def test_every_status_has_a_case() -> None:
     seen = {(t, block["status"]) for _, t, block in _blocks(_passing())}
-    missing = [f"{t}: {s}" for t in _rulesets() for s in _reachable(t) if (t, s) not in seen]
+    missing = [f"{t}: {s}" for t in _rulesets() for s in reachable(t) if (t, s) not in seen]
     assert not missing, f"statuses no case reaches: {missing}"
 
 
