@@ -779,13 +779,13 @@ def phrases(node: Node) -> list[str]:
 
 
 # What a medication term asks of the drug itself (not of its route, timing or dates).
-_DRUG_KEYS = ("class", "not_class", "ingredient", "routed_to")
+_DRUG_KEYS = ("class", "not_class", "ingredient", "routed_to", "route_labelled")
 
 
 def order_criteria(ruleset: Ruleset, parsed: ParsedRuleset) -> frozenset[str]:
     """The criteria that read the drug of the order under evaluation: a branch asks the order
-    for a class or ingredient (a medication term with `order: true`, `orders_total` by class),
-    or reads the result of a criterion that does. An order whose drug cannot be read makes
+    for a class, an ingredient or the routes its label allows (a medication term with `order:
+    true`, `orders_total` by class), or reads the result of a criterion that does. An order whose drug cannot be read makes
     these `unknown`."""
     found: set[str] = set()
     for criterion in ruleset.criteria:

@@ -70,27 +70,39 @@ def context_shard(therapy: str, negating: int) -> str:
     return f"{CONTEXT_SHARD}{therapy}_{negating // CONTEXT_CHUNK}"
 
 
-def fields_tested(definition: dict[str, Any]) -> frozenset[str]:
-    """Every fact property a rule of the definition tests (flags included): what the engine is given
-    of a fact (run.engine_view). durable-rules parses and hashes every property of every fact
-    asserted, and a medication fact carries a flag per drug class of every therapy."""
-    found: set[str] = set()
+def fields_tested(definition: dict[str, Any]) -> dict[str | None, frozenset[str]]:
+    """Every fact property a rule of the definition tests (flags included), by the fact type its
+    pattern names (None: a pattern naming no type): what the engine is given of a fact
+    (run.engine_view). durable-rules parses and hashes every property of every fact asserted, and
+    a medication fact carries a flag per drug class of every therapy. Kept per type because two
+    types may share a property name that only one type's rules test (a window on medications,
+    none on conditions): a condition's dates would split equal diagnoses into distinct facts."""
+    found: dict[str | None, set[str]] = {}
 
-    def walk(pattern: Any) -> None:
+    def walk(pattern: Any, into: set[str]) -> None:
         if isinstance(pattern, list):
             for item in pattern:
-                walk(item)
+                walk(item, into)
         elif isinstance(pattern, dict):
             for key, value in pattern.items():
                 if key.startswith("$"):
-                    walk(value)
+                    walk(value, into)
                 else:
-                    found.add(key)
+                    into.add(key)
 
     for rule in definition.values():
         for binding in rule["all"]:
-            walk(list(binding.values()))
-    return frozenset(found)
+            for pattern in binding.values():
+                walk(pattern, found.setdefault(_fact_type(pattern), set()))
+    return {kind: frozenset(names) for kind, names in found.items()}
+
+
+def _fact_type(pattern: Any) -> str | None:
+    """The `t` a pattern tests (compiled patterns start `{"$and": [{"t": ...}, ...]}`), if any."""
+    parts = pattern.get("$and") if isinstance(pattern, dict) else None
+    first = parts[0] if parts else pattern
+    kind = first.get("t") if isinstance(first, dict) else None
+    return kind if isinstance(kind, str) else None
 
 
 def dnf(node: Node, therapy: str) -> list[tuple[Atom, ...]]:

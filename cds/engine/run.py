@@ -76,20 +76,31 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Fields:
-    """What the rules of one ruleset test: property names, and per list property the items whose
-    flags they test (`vs` -> {"cancer-related-pain": "vs__cancer-related-pain"})."""
+    """What the rules of one ruleset test, per fact type: property names, and per list property
+    the items whose flags they test (`vs` -> {"cancer-related-pain": "vs__cancer-related-pain"})."""
 
     names: frozenset[str]
-    flags: dict[str, dict[str, str]]
+    by_type: dict[str | None, tuple[frozenset[str], dict[str, dict[str, str]]]]
 
     @classmethod
-    def of(cls, tested: frozenset[str]) -> Fields:
-        flags: dict[str, dict[str, str]] = {}
-        for name in tested:
-            field, _, item = name.partition("__")
-            if item:
-                flags.setdefault(field, {})[item] = name
-        return cls(names=tested, flags=flags)
+    def of(cls, tested: dict[str | None, frozenset[str]]) -> Fields:
+        untyped = tested.get(None, frozenset())
+        by_type: dict[str | None, tuple[frozenset[str], dict[str, dict[str, str]]]] = {}
+        for kind, names in tested.items():
+            every = names | untyped
+            flags: dict[str, dict[str, str]] = {}
+            for name in every:
+                field_name, _, item = name.partition("__")
+                if item:
+                    flags.setdefault(field_name, {})[item] = name
+            by_type[kind] = (every, flags)
+        return cls(names=frozenset().union(*tested.values()), by_type=by_type)
+
+    def of_type(self, kind: Any) -> tuple[frozenset[str], dict[str, dict[str, str]]]:
+        """The names and flags tested on facts of one type (a type no rule names: only what
+        patterns naming no type test)."""
+        found = self.by_type.get(kind)
+        return found if found is not None else self.by_type.get(None, (frozenset(), {}))
 
 
 @dataclass
@@ -344,7 +355,7 @@ def engine_view(fact: dict[str, Any], position: int, fields: Fields | None = Non
                 view[key] = value
         return view
     # Made for every fact of a record (20,000 conditions: 20,000 views), so kept to lookups.
-    names, flags = fields.names, fields.flags
+    names, flags = fields.of_type(fact.get("t"))
     for key, value in fact.items():
         if isinstance(value, list):
             tested = flags.get(key)
