@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from cds import synth
+from cds import knowledge, synth
 
 from .stats import percentile
 
@@ -33,7 +33,7 @@ REQUESTS = int(os.environ.get("BENCH_HTTP_REQUESTS", "300"))
 
 def order_sign_body(size: int) -> bytes:
     """An order-sign call for the first synthetic scenario (continuous IV morphine)."""
-    [(_, resources)] = list(synth.generate(1, size=10, seed=size))
+    [(_, resources)] = list(synth.generate(1, knowledge.default(), size=10, seed=size))
     patient = next(r for r in resources if r["resourceType"] == "Patient")
     conditions = [r for r in resources if r["resourceType"] == "Condition"]
     requests = [r for r in resources if r["resourceType"] == "MedicationRequest"]

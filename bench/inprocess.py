@@ -65,7 +65,7 @@ def run(patients: int = 20, repeats: int = 5) -> dict[str, Any]:
     knowledge.default()
     results: dict[str, Any] = {}
     for size in SIZES:
-        inputs = [_bundle(r) for _, r in synth.generate(patients, size=size, seed=size)]
+        inputs = [_bundle(r) for _, r in synth.generate(patients, knowledge.default(), size=size, seed=size)]
         for data in inputs[:3]:
             evaluate_in_stages(data)  # warm caches (ICD lineage, pydantic) as a long-lived process has
         stage_runs: dict[str, list[float]] = {}

@@ -12,7 +12,7 @@ from pathlib import Path
 import orjson
 
 import cds
-from cds import synth
+from cds import knowledge, synth
 
 
 def rss_kib() -> int:
@@ -25,7 +25,7 @@ def rss_kib() -> int:
 def main(total: int) -> dict[str, float]:
     documents = [orjson.dumps({"resourceType": "Bundle", "type": "collection",
                                "entry": [{"resource": r} for r in resources]})
-                 for _, resources in synth.generate(50, size=10, seed=99)]
+                 for _, resources in synth.generate(50, knowledge.default(), size=10, seed=99)]
     marks: dict[str, float] = {}
     for n in range(1, total + 1):
         cds.evaluate(orjson.loads(documents[n % len(documents)]), as_of="2026-11-22")

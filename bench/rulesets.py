@@ -69,7 +69,7 @@ def _inputs() -> dict[str, bytes]:
     if SYNTHEA.is_dir():
         largest = max(SYNTHEA.glob("*.json"), key=lambda p: p.stat().st_size)
         inputs[f"largest Synthea ({largest.stat().st_size // 1024} KiB)"] = largest.read_bytes()
-    [(_, resources)] = synth.generate(1, size=250, seed=250)
+    [(_, resources)] = synth.generate(1, knowledge.default(), size=250, seed=250)
     inputs["250-resource synthetic"] = orjson.dumps({
         "resourceType": "Bundle", "type": "collection",
         "entry": [{"fullUrl": f"urn:uuid:{r['id']}", "resource": r} for r in resources]})

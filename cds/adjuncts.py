@@ -72,7 +72,7 @@ def _check(where: str, adjunct: Adjunct, terminology: Terminology, problems: lis
                      if c not in terminology.drug_classes]
         problems += [f"unknown ingredient or brand {n}" for n in claim.ingredients if n not in names]
         problems += [f"unknown route {r}" for r in claim.routes if r not in terminology.routes.classes]
-        claim._only_names = {n for c in claim.only_classes for n in terminology.drug_classes[c].names()}
+        claim.bind_names(terminology.drug_classes)
     for served in adjunct.with_:
         problems += [f"unknown drug class {c}" for c in served.classes if c not in terminology.drug_classes]
         problems += [f"unknown ingredient or brand {n}" for n in served.ingredients if n not in names]

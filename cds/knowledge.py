@@ -221,7 +221,7 @@ def check_routing(ruleset: Ruleset, terminology: Terminology, valuesets: ValueSe
             problems.append("a pregnancy context needs terminology.yaml pregnancy")
         if problems:
             raise RulesetError(f"{here}: {'; '.join(problems)}")
-        claim._only_names = {n for c in claim.only_classes for n in terminology.drug_classes[c].names()}
+        claim.bind_names(terminology.drug_classes)
 
 
 @lru_cache(maxsize=4)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -240,6 +241,10 @@ class Claim(_Item):
     @property
     def only_names(self) -> set[str]:
         return self._only_names
+
+    def bind_names(self, drug_classes: Mapping[str, Any]) -> None:
+        """Fills `only_names` from the terminology's drug classes, once they are known (at load)."""
+        self._only_names = {n for c in self.only_classes for n in drug_classes[c].names()}
 
 
 class Served(_Item):

@@ -248,7 +248,7 @@ def _drug(name: str) -> Any:
 def _claim(**keys: Any) -> Any:
     from cds.ruleset import Claim
     claim = Claim(**keys)
-    claim._only_names = {n for c in claim.only_classes for n in default().terminology.drug_classes[c].names()}
+    claim.bind_names(default().terminology.drug_classes)
     return claim
 
 
