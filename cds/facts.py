@@ -863,9 +863,8 @@ def _course_days(request: MedicationRequest) -> float | None:
         if repeat.count is not None and (repeat.frequency or 1) == 1 and repeat.period is not None \
                 and _hours(repeat.period, repeat.periodUnit) == 24:
             return float(repeat.count)
-        bounds = repeat.boundsDuration
-        if bounds is not None and bounds.value is not None and (bounds.code or bounds.unit or "") in _DAYS_PER_UNIT:
-            return float(Decimal(str(bounds.value)) * Decimal(_DAYS_PER_UNIT[bounds.code or bounds.unit or ""]))
+        if (days := _bounds_days(repeat.boundsDuration)) is not None:
+            return days
         period = repeat.boundsPeriod
         start, end = (_day(period.start), _day(period.end)) if period is not None else (None, None)
         if start is not None and end is not None:
@@ -938,6 +937,14 @@ def _single_dose(dosage: list[Any], once_codes: set[str]) -> bool:
     return True
 
 
+def _bounds_days(bounds: Any) -> float | None:
+    """A timing's boundsDuration in days; None when absent, without a value or in a unit of no days."""
+    if bounds is None or bounds.value is None:
+        return None
+    per_day = _DAYS_PER_UNIT.get(bounds.code or bounds.unit or "")
+    return float(Decimal(str(bounds.value)) * Decimal(per_day)) if per_day is not None else None
+
+
 def _planned_days(request: MedicationRequest) -> float | None:
     """Days from the start to the planned end: boundsDuration, else boundsPeriod.end, else
     validityPeriod.end (from its start, else authoredOn); None when the order states no end."""
@@ -946,11 +953,8 @@ def _planned_days(request: MedicationRequest) -> float | None:
         repeat = dosage.timing.repeat if dosage.timing is not None else None
         if repeat is None:
             continue
-        if repeat.boundsDuration is not None and repeat.boundsDuration.value is not None:
-            bounds = repeat.boundsDuration
-            unit = bounds.code or bounds.unit or ""
-            if unit in _DAYS_PER_UNIT:
-                return float(Decimal(str(bounds.value)) * Decimal(_DAYS_PER_UNIT[unit]))
+        if (days := _bounds_days(repeat.boundsDuration)) is not None:
+            return days
         period = repeat.boundsPeriod
         if period is not None and period.end is not None:
             start = _day(period.start) or authored
@@ -1087,9 +1091,7 @@ def _one_regimen(instruction: Any, short_days: float | None) -> str:
         return "not-stated"
     days: float | None = None
     if repeat.boundsDuration is not None and repeat.boundsDuration.value is not None:
-        bounds = repeat.boundsDuration
-        per_day = _DAYS_PER_UNIT.get(bounds.code or bounds.unit or "")
-        days = float(Decimal(str(bounds.value)) * Decimal(per_day)) if per_day is not None else None
+        days = _bounds_days(repeat.boundsDuration)
     elif repeat.boundsPeriod is not None:
         start, end = _day(repeat.boundsPeriod.start), _day(repeat.boundsPeriod.end)
         days = float((end - start).days) if start is not None and end is not None else None

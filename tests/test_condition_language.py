@@ -149,24 +149,6 @@ def test_a_claim_on_the_record_names_known_value_sets(folder: Path, tmp_path: Pa
     assert "S9328.yaml" in done.stderr and message in done.stderr, done.stderr
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ("context: [{reasons: [cancer-related-pian]}, {pregnancy: [test-pregnancy]}]", "unknown value set cancer-related-pian"),
-    ("context: [{reasons: [cancer-related-pain]}, {pregnancy: [test-pregnancy]}, {}]", "a context names nothing"),
-    ("context: [{reasons: [cancer-related-pain]}, {pregnant: [test-pregnancy]}]", "pregnant"),
-])
-def test_a_claim_context_names_known_value_sets(folder: Path, tmp_path: Path, change: str, message: str) -> None:
-    """A claim's context (criteria README "Context") names value sets that exist, and something."""
-    broken = tmp_path / "rulesets"
-    shutil.copytree(folder, broken)
-    text = (broken / "S9995.yaml").read_text(encoding="utf-8")
-    original = "context: [{reasons: [cancer-related-pain]}, {pregnancy: [test-pregnancy]}]"
-    assert original in text
-    (broken / "S9995.yaml").write_text(text.replace(original, change, 1), encoding="utf-8")
-    done = _check(broken)
-    assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert "S9995.yaml" in done.stderr and message in done.stderr, done.stderr
-
-
 @pytest.mark.parametrize(("file", "original", "change", "message"), [
     # A removal is named by value sets or phrases; the sets must exist.
     ("S9494", "not_followed_by: {in: [central-line-removal]}", "not_followed_by: {in: [central-line-remova]}",
@@ -175,8 +157,15 @@ def test_a_claim_context_names_known_value_sets(folder: Path, tmp_path: Path, ch
     # A cancelled or entered-in-error request counts nowhere: a term cannot ask for one.
     ("S9363", "class: [botulinum-toxin], status: [stopped]", "class: [botulinum-toxin], status: [cancelled]",
      "unknown ['cancelled']"),
+    # A claim's context (criteria README "Context") names value sets that exist, and something.
+    ("S9995", "context: [{reasons: [cancer-related-pain]}, {pregnancy: [test-pregnancy]}]",
+     "context: [{reasons: [cancer-related-pian]}, {pregnancy: [test-pregnancy]}]", "unknown value set cancer-related-pian"),
+    ("S9995", "context: [{reasons: [cancer-related-pain]}, {pregnancy: [test-pregnancy]}]",
+     "context: [{reasons: [cancer-related-pain]}, {pregnancy: [test-pregnancy]}, {}]", "a context names nothing"),
+    ("S9995", "context: [{reasons: [cancer-related-pain]}, {pregnancy: [test-pregnancy]}]",
+     "context: [{reasons: [cancer-related-pain]}, {pregnant: [test-pregnancy]}]", "pregnant"),
 ])
-def test_history_and_removal_load_errors(folder: Path, tmp_path: Path, file: str, original: str, change: str,
+def test_history_removal_and_context_load_errors(folder: Path, tmp_path: Path, file: str, original: str, change: str,
                                          message: str) -> None:
     broken = tmp_path / "rulesets"
     shutil.copytree(folder, broken)

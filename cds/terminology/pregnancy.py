@@ -11,10 +11,8 @@ codes that state weeks are data (rulesets/terminology.yaml `pregnancy`); none is
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
-
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..fhir.errors import Problem
 from ..texts import phrase_flag
