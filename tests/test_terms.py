@@ -1,6 +1,6 @@
-"""The term registry (cds/conditions): every kind of condition term is one class with every part,
-the reference table of rulesets/README.md is the registry's, its examples parse, and no module
-outside the registry keeps a table of term kinds."""
+"""The term registry (cds/conditions): every kind of condition term is one class with every part
+and its rows of the reference table (rulesets/terms.yaml), the README's table is written from
+them, their examples parse, and no module outside the registry keeps a table of term kinds."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import yaml
 from pydantic import BaseModel
 
 from cds.catalog.words import describe
-from cds.conditions import BY_KEY, REGISTRY, Scope, TermKind, parse
+from cds.conditions import BY_KEY, REGISTRY, Scope, TermKind, load_reference, parse
 from cds.engine.compile import dnf
 from cds.knowledge import default
 from cds.ruleset import RulesetError
@@ -23,6 +23,7 @@ from tools import term_table
 PACKAGE = Path(__file__).resolve().parent.parent / "cds"
 KNOWLEDGE = default()
 KINDS = sorted(REGISTRY)
+ROWS = load_reference(term_table.ROWS)
 
 
 def _overrides(kind: TermKind, method: str) -> bool:
@@ -39,8 +40,8 @@ def test_every_term_kind_has_every_part(name: str) -> None:
         assert _overrides(kind, part), f"{name} lacks {part}"
     # A kind matching derived facts computes them; no other kind does.
     assert _overrides(kind, "compute") == (kind.fact == "derived")
-    assert kind.reference, f"{name} has no row in the reference table"
-    for row in kind.reference:
+    assert ROWS[name], f"{name} has no row in the reference table (rulesets/terms.yaml)"
+    for row in ROWS[name]:
         assert row.syntax and row.holds and _examples(row.example), f"{name}: a row needs syntax, text and examples"
 
 
@@ -67,7 +68,16 @@ def _scopes() -> list[Scope]:
             for ruleset in KNOWLEDGE.rulesets.values()]
 
 
-EXAMPLES = [(name, example) for name in KINDS for row in REGISTRY[name].reference for example in _examples(row.example)]
+EXAMPLES = [(name, example) for name, rows in ROWS.items() for row in rows for example in _examples(row.example)]
+
+
+def test_a_kind_without_rows_or_rows_for_no_kind_is_an_error(tmp_path: Path) -> None:
+    rows = yaml.safe_load(term_table.ROWS.read_text(encoding="utf-8"))
+    rows["pulse"] = rows.pop("immunization")
+    broken = tmp_path / "terms.yaml"
+    broken.write_text(yaml.safe_dump(rows), encoding="utf-8")
+    with pytest.raises(RulesetError, match=r"without rows \['immunization'\], rows for no term kind \['pulse'\]"):
+        load_reference(broken)
 
 
 @pytest.mark.parametrize(("name", "example"), EXAMPLES, ids=[f"{n}-{i}" for i, (n, _) in enumerate(EXAMPLES)])

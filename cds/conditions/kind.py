@@ -1,6 +1,7 @@
 """A kind of condition term, whole: what a ruleset may write, how it is parsed and checked, the
 durable-rules pattern it compiles to, the fact it derives from the record (if any), its words in
-the catalog and its row in the reference (rulesets/README.md).
+the catalog; its rows of the reference table (rulesets/README.md) are data, rulesets/terms.yaml,
+since their worked examples name pages and codes.
 
 Every kind is one class registered here (cds/conditions/kinds/); the parser, the engine's
 compiler, the derived facts, the catalog and the README table all ask the registry, so a new
@@ -10,7 +11,6 @@ kind is one new module (tests/test_terms.py fails when one lacks a part).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -44,17 +44,6 @@ class Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True, frozen=True)
 
 
-@dataclass(frozen=True)
-class Reference:
-    """One row of the term table of rulesets/README.md: how it is written, when it holds, and
-    worked examples (Markdown; each `{...}` in it is parsed by tests/test_terms.py against the
-    bundled rulesets, so an example cannot rot)."""
-
-    syntax: str
-    holds: str
-    example: str
-
-
 class TermKind:
     kind: ClassVar[str]
     # The key a ruleset writes (None: reached through another kind's key, as a condition read by
@@ -72,7 +61,6 @@ class TermKind:
     selective: ClassVar[bool] = False
     # A derived fact that depends on the therapy's own orders, not only on its order's date.
     per_therapy: ClassVar[bool] = False
-    reference: ClassVar[tuple[Reference, ...]] = ()
 
     def check(self, value: Any, scope: Scope) -> dict[str, Any]:
         """The mapping written, held to the kind's `spec` (keys, required keys, types)."""

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..ruleset import Condition, Ruleset, strip_lines
 from ..terminology import Terminology, ValueSets
-from .kind import BY_KEY, REGISTRY, Reference
+from .kind import BY_KEY, REGISTRY
 from .nodes import All, Any_, Derived, Node, Not, Term, terms
 from .scope import Scope
 
@@ -43,15 +43,6 @@ def _parse(condition: Any, scope: Scope) -> Node:
     return kind.parse(kind.check(value, scope), scope)
 
 
-# The reference row of the connectives (rulesets/README.md), after every kind's own.
-CONNECTIVES = Reference(
-    "`all: [...]`, `any: [...]`, `none: <data term>`",
-    "conjunction, disjunction, absence of a data term; in one rule (a branch, finding, offer or lead) each "
-    "positive term matches its own record entry: one Condition or order cannot stand for two terms of an `all` "
-    "(and entries no tested field tells apart are one entry), so ask what one entry must hold in one term "
-    "(`{medication: {order: true, class: [...], regimen: [scheduled]}}`, not the class and the regimen in two "
-    "terms; S9345 asks hemophilia A once where two of its readings both need it)",
-    "`{none: {medication: {order: true}}}`")
 # The keys a ruleset may write, and those `none:` may negate (terms about the patient's data).
 TERMS = frozenset(BY_KEY)
 DATA_TERMS = frozenset(k for k, kind in BY_KEY.items() if kind.data)

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from ...texts import phrase_flag
 from .. import window
-from ..kind import REGISTRY, Flag, Names, Phrases, Reference, Spec, TermKind, Whole, register
+from ..kind import REGISTRY, Flag, Names, Phrases, Spec, TermKind, Whole, register
 from ..nodes import Term
 from ..patterns import Pattern, absent, any_item
 from ..scope import Scope, phrases, valuesets
@@ -31,27 +31,6 @@ class Condition(TermKind):
     spec = ConditionSpec
     fact = "condition"
     selective = True
-    reference = (
-        Reference(
-            '`condition: {in: [valueset, ...], any_status: true?}`',
-            'an active condition (clinicalStatus active/recurrence/relapse or absent, not refuted or '
-            'entered-in-error; any clinical status with `any_status: true`, never a refuted or entered-in-error '
-            'one) has a code in one of the value sets (ICD-10-CM groups cover their descendants)',
-            '`{condition: {in: [cancer-related-pain]}}`'),
-        Reference(
-            '`condition: {in: [...], within_days: N}`',
-            'the condition is dated within the N days before the as-of date (criteria README "When a condition '
-            'happened": onsetDateTime, onsetPeriod.start or onsetAge, else recordedDate); an undated condition '
-            "does not hold; a condition's window counts back from the as-of date only",
-            '`{condition: {in: [diabetic-ketoacidosis], any_status: true, within_days: 90}}` (S9353: '
-            'ketoacidosis within 90 days)'),
-        Reference(
-            '`condition: {text: [phrases], not_in: [valueset, ...]?, in?}`',
-            "an active condition whose code's text or a coding's display contains one of the phrases (as words, "
-            'case-insensitive: see below), and (with `not_in`) none of whose codes is in those sets: a condition '
-            'known only by its text, while a coded one is judged by its code',
-            '`{condition: {text: [pulmonary hypertension], not_in: [ph-primary, ph-unclassified]}}`'),
-    )
 
     def parse(self, spec: dict[str, Any], scope: Scope) -> Term:
         if {"not_followed_by", "undated"}.intersection(spec):

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from ..kind import Names, Reference, Spec, TermKind, Whole, register
+from ..kind import Names, Spec, TermKind, Whole, register
 from ..nodes import Derived, Term
 from ..patterns import Pattern, derived
 from ..scope import Scope, valuesets, whole
@@ -29,13 +29,6 @@ class ConditionsCount(TermKind):
     kind = key = "conditions_count"
     spec = ConditionsCountSpec
     fact = "derived"
-    reference = (
-        Reference(
-            '`conditions_count: {in: [...], at_least: N}`',
-            'at least N active conditions are in the sets',
-            '`{conditions_count: {in: [diabetes-icd, ckd-any-stage], at_least: 2}}` (no bundled page counts '
-            'conditions yet)'),
-    )
 
     def parse(self, spec: dict[str, Any], scope: Scope) -> Term:
         base = {"in": tuple(valuesets(spec, "in", scope, "conditions_count"))}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..kind import Flag, Reference, Spec, TermKind, Whole, register
+from ..kind import Flag, Spec, TermKind, Whole, register
 from ..nodes import Term
 from ..patterns import Pattern
 from ..scope import Scope, names, whole
@@ -22,12 +22,6 @@ class Course(TermKind):
     kind = key = "course"
     spec = CourseSpec
     fact = "course"
-    reference = (
-        Reference(
-            '`course: {id: ..., min_days: N}` / `{id: ..., stopped_with_reason: true}`',
-            'the course spans N days or more / one of its requests was stopped with a statusReason',
-            '`{course: {id: oral-antispasmodic, min_days: 42}}`'),
-    )
 
     def parse(self, spec: dict[str, Any], scope: Scope) -> Term:
         parsed: dict[str, Any] = {"id": names(spec, "id", {c.id for c in scope.ruleset.courses}, scope, "course")[0]}

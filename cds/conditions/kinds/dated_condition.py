@@ -7,7 +7,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from ...spans import within
-from ..kind import Reference, TermKind, register
+from ..kind import TermKind, register
 from ..nodes import Derived, Term
 from ..patterns import Pattern, derived
 from ..scope import Scope, valuesets, whole
@@ -26,20 +26,6 @@ class DatedCondition(TermKind):
     key = None
     spec = ConditionSpec
     fact = "derived"
-    reference = (
-        Reference(
-            '`condition: {in: [...], not_followed_by: [valueset, ...], within_days?: N, any_status?: true}` / '
-            '`{in: [...], undated: true}`',
-            'a condition read by its date (onsetDateTime, onsetPeriod.start or onsetAge, else recordedDate: '
-            'criteria README "When a condition happened") and what came after it: one in the sets, dated within N '
-            'days before the as-of date when given, with no condition of the `not_followed_by` sets (any '
-            'clinical status, not refuted or entered-in-error) dated on or after it (a delivery after a preterm '
-            'labor); with `undated: true`, one with neither onset nor recordedDate, for the `unknown` branch of a '
-            'windowed criterion. Computed once per evaluation before the rules; it takes no `text` or `not_in`',
-            '`{condition: {in: [preterm-labor-acute], within_days: 119, not_followed_by: [s9349-pregnancy-end]}}`; '
-            '`{condition: {in: [preterm-labor-acute], undated: true}}` (S9349: preterm labor in this pregnancy, or '
-            'undated)'),
-    )
 
     def parse(self, spec: dict[str, Any], scope: Scope) -> Term:
         """Not followed by a condition of some sets dated on or after it (a delivery after a

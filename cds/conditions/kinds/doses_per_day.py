@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field
 
 from .. import window
-from ..kind import Flag, Names, Reference, Spec, TermKind, Whole, register
+from ..kind import Flag, Names, Spec, TermKind, Whole, register
 from ..nodes import Derived, Term
 from ..patterns import Pattern, derived
 from ..scope import Scope, drug_classes, names, only_true, whole
@@ -36,21 +36,6 @@ class DosesPerDay(TermKind):
     kind = key = "doses_per_day"
     spec = DosesPerDaySpec
     fact = "derived"
-    reference = (
-        Reference(
-            '`doses_per_day: {class: [...], route?, delivery?, at_least: N, started_days_before?: D, before?, '
-            'untimed?: true}`',
-            'administrations a day of the history requests (not the order) of the classes (routes, deliveries) '
-            "active together, on each day one of them starts: each request's doses a day from its timing "
-            '(frequency / period, else a timing code of `terminology.yaml` `timing.per_day_codes`, else a dose '
-            'with meals, `timing.meal_events` or `meal_words`, counting `timing.meal_doses`; several '
-            'instructions add up); holds when the first set reaching N sums N or more (with '
-            "`started_days_before`, its earliest request started D days or more before the anchor: the order's "
-            'date, else the as-of date); with `untimed: true`, when a request of the classes tells no count (no '
-            'timing, as needed) or has no start',
-            '`{doses_per_day: {class: [insulin], route: [subcutaneous, injection], at_least: 3, '
-            'started_days_before: 180, before: order}}` (S9353: 3 injections a day for 6 months)'),
-    )
 
     def parse(self, spec: dict[str, Any], scope: Scope) -> Term:
         """The highest sum reached, the start of the earliest set reaching `at_least`, the requests

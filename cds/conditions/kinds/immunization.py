@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from .. import window
-from ..kind import Anchor, Names, Reference, Spec, TermKind, Whole, register
+from ..kind import Anchor, Names, Spec, TermKind, Whole, register
 from ..nodes import Term
 from ..patterns import Pattern, any_item
 from ..scope import Scope, valuesets
@@ -27,15 +27,6 @@ class Immunization(TermKind):
     fact = "immunization"
     selective = True
     reads = frozenset({"Immunization"})
-    reference = (
-        Reference(
-            '`immunization: {in: [CVX set], within_days?, before?}`',
-            'a completed Immunization (criteria README "Immunization") whose `vaccineCode` is in the sets (CVX, '
-            '`http://hl7.org/fhir/sid/cvx`), dated by `occurrenceDateTime` within N days before the anchor when '
-            'given (one with only an `occurrenceString` has no date: a windowed term does not hold). '
-            'Immunizations are read (validated, prefetched by the hooks) only when a rule reads them',
-            '`{immunization: {in: [tnf-live-vaccine-cvx], within_days: 28}}` (S9359: a live vaccine in the last 28 days)'),
-    )
 
     def parse(self, spec: dict[str, Any], scope: Scope) -> Term:
         parsed: dict[str, Any] = {"in": valuesets(spec, "in", scope, "immunization")}

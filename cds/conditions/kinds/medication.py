@@ -10,7 +10,7 @@ from pydantic import Field
 from ...facts import HISTORY_STATUSES
 from ...texts import phrase_flag
 from .. import window
-from ..kind import Anchor, Comparison, Flag, Names, Phrases, Reference, Spec, TermKind, Whole, register
+from ..kind import Anchor, Comparison, Flag, Names, Phrases, Spec, TermKind, Whole, register
 from ..nodes import Term
 from ..patterns import Pattern, absent, any_item, compared, one_of, one_of_flags
 from ..scope import Scope, compare, drug_classes, names, phrases
@@ -98,75 +98,6 @@ class Medication(TermKind):
     kind = key = "medication"
     spec = MedicationSpec
     fact = "medication"
-    reference = (
-        Reference(
-            '`medication: {...}`',
-            'a MedicationRequest with all of: `class`, `not_class`, `ingredient` (ingredient or brand), `route`, '
-            '`route_class`, `status` (narrows the history statuses, below), `delivery` (continuous, '
-            'intermittent, unknown: continuous when the timing says so, the dosage text or timing code naming a '
-            'word of `terminology.yaml` `timing.continuous`, when a rate has no repeat frequency, or when an '
-            'administration lasts 24 h or more; intermittent only when administrations last under 24 h, a '
-            'duration under 24 h, doses less than 24 h apart or a dose with no rate; a rate given once a day '
-            'with no duration is unknown; several dosage instructions, a basal rate and boluses, are continuous '
-            'when any instruction is), `given_as` (injection, infusion, unknown: criteria README "Injection or '
-            'infusion": a rate, a pump or infusion named in the dosage text or timing code (`terminology.yaml` '
-            '`timing.infusion`) or a continuous delivery is an infusion; by a route of `timing.injection_routes` '
-            '(subcutaneous) a dose with a frequency and no rate is an injection; anything else cannot be told), '
-            "`route_labelled` (the routes a page claims: the order's stated route is one of them and one its "
-            "product's label allows (`terminology.yaml` `labelled_routes` of its classes), or, with no route "
-            'stated, every route its label names is one of them: criteria README "No route given, several '
-            'labelled routes"; a label allowing a route the list lacks holds neither this nor a `route` term, so '
-            'the criterion falls to `unknown`), `regimen` (on-demand, short-course, scheduled, not-stated: '
-            'criteria README "Regimen from timing": `asNeeded` is on demand, `repeat.boundsDuration` or '
-            '`boundsPeriod` of 14 days or less (`terminology.yaml` `timing.short_course_days`) a short course, a '
-            'frequency and period otherwise scheduled, none of these not stated; several instructions state the '
-            'first of scheduled, short course, on demand that one of them states, so a schedule with as-needed '
-            'rescue doses is scheduled), `status_reason` (true/false), `timing_text: [phrases]` (the dosage text '
-            "or the timing code's text or display names a phrase, matched as words like `condition: {text}`), "
-            "`order` (true: this therapy's order under evaluation; false: history; `other`: another draft order "
-            "of the same call, under evaluation or drafted beside the selections, that this therapy's routing "
-            'does not claim, criteria README "Other pages\' orders": with `class`, `ingredient` or `routed_to` '
-            '(the page that claims it), and in an `any` with a history term, `{any: [{medication: {order: other, '
-            'ingredient: [apixaban]}}, {medication: {order: false, status: [active], ingredient: [apixaban]}}]}` '
-            "(S9336's duplicate anticoagulant); a bolus drafted with this therapy's infusion is its own course, "
-            "not another order), a window `within_days: N` + `before: as-of \\| order` (the request's span "
-            "overlaps the N days before the as-of date or the order's authoredOn), `started_days_before: N` (the "
-            "request's start, the earliest of authoredOn, boundsPeriod.start and validityPeriod.start, is at "
-            'least N days before the same anchor; a request without a start never matches), '
-            '`started_within_days: N` (that start lies within the N days before the anchor, whatever the '
-            'request\'s end: a page saying "authored within 30 days", where an ongoing request started earlier '
-            'does not count; `within_days` instead asks that the request\'s span overlap the window, "authored '
-            'or active within"), `routed_to: [ruleset ids]` (the request, order or history, is one those '
-            "rulesets' routing claims: an active home PN bag; a draft of the call is judged beside the call's "
-            "other drafts, as its order is), and the order's `interval_hours` (period / frequency, else a timing "
-            'code of `terminology.yaml` `timing.interval_codes`; none for a continuous or 24-hour infusion), '
-            '`daily_volume_ml` (dose volume x administrations per day: 2,500 mL five times a week is 1,786 mL, '
-            '2,000 mL every 48 h is 1,000 mL; a dose of "1 bag" counts the one product volume the name states, '
-            '"1000 ML ... Injection"), `infused_day_volume_ml` (mL on a day it is given: a schedule longer than '
-            'a day counts the days infused, for a page billing only those days), `daily_dose_mg` (dose in mg, g '
-            'or ug, or in tablets or capsules times the one mass per unit the drug\'s name states, "40 MG Oral '
-            'Tablet", x doses a day, from the repeat or else a timing code of `terminology.yaml` '
-            '`timing.interval_codes` (BID: 2), or a mass rate per hour x hours infused a day; read for history '
-            "requests as for orders: S9361's oral diuretic dose; a dose written per kg, 5 mg/kg, counts only "
-            'times the weight below, never as 5 mg), `dose_per_kg_mg` (one dose in mg per kg of body weight, '
-            'criteria README "Strength, volume and dose": a dose written per kg as written, else the order\'s '
-            'largest dose in mg over the most recent weight that `terminology.yaml` `dose_per_kg` reads: its '
-            '`weight` value sets, dated within its `within_days` (30) before the as-of date, converted to kg '
-            "(pounds too); `unknown` without a usable weight), `units_per_ml`, `container_ml` (the product's "
-            'strength and container, as the routing keys read them), `daily_dose_units` (units a day: a dose in '
-            'U, [iU] or UNT x doses a day, or units/h x hours infused a day, units/kg/h times the weight '
-            '`dose_per_kg_mg` reads; `unknown` without one), `rate_mg_per_hour` (the fastest mass rate of the '
-            'order: a rate in mg, g or ug per hour or minute, else a mass dose over its `repeat.duration`: '
-            "S9361's furosemide above 4 mg/min), `duration_hours`, `planned_days` (start to the stated end: "
-            'boundsDuration, boundsPeriod.end or validityPeriod.end; `unknown` when the order has no end) '
-            'compared with `lt`, `le`, `gt`, `ge`, `eq` or `unknown` (cannot be told)',
-            '`{medication: {order: true, interval_hours: {eq: 8}}}`; `{medication: {order: true, route: '
-            '[subcutaneous], daily_dose_mg: {gt: 2000}}}`; `{medication: {order: false, ingredient: [milrinone], '
-            'route: [intravenous], within_days: 30, before: order}}`; `{medication: {order: false, class: '
-            '[ert-imiglucerase], started_days_before: 28}}`; `{medication: {order: true, regimen: [on-demand, '
-            'short-course]}}` (S9345: not prophylaxis); `{medication: {order: true, class: [infliximab], '
-            'dose_per_kg_mg: {gt: 5}}}` (S9359: above 5 mg/kg)'),
-    )
 
     def parse(self, spec: dict[str, Any], scope: Scope) -> Term:
         term = scope.terminology

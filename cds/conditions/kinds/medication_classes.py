@@ -6,7 +6,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from .. import window
-from ..kind import Anchor, Names, Reference, Spec, TermKind, Whole, register
+from ..kind import Anchor, Names, Spec, TermKind, Whole, register
 from ..nodes import Derived, Term
 from ..patterns import Pattern, derived
 from ..scope import Scope, drug_classes, names, whole
@@ -32,13 +32,6 @@ class MedicationClasses(TermKind):
     kind = key = "medication_classes"
     spec = MedicationClassesSpec
     fact = "derived"
-    reference = (
-        Reference(
-            '`medication_classes: {classes: [...], at_least: N, status: [...]?, within_days?, before?}`',
-            'the medication history (not the order) covers at least N of the classes',
-            '`{medication_classes: {classes: [loop-diuretic, beta-blocker, ras-inhibitor], at_least: 2, '
-            'within_days: 365}}`'),
-    )
 
     def parse(self, spec: dict[str, Any], scope: Scope) -> Term:
         parsed: dict[str, Any] = {"classes": tuple(drug_classes(spec, "classes", scope, "medication_classes"))}

@@ -11,7 +11,7 @@ from pydantic import Field
 from ...compare import holds
 from ...texts import phrase_flag
 from .. import window
-from ..kind import Comparison, Flag, Mapping, Names, Phrases, Reference, Spec, TermKind, Whole, register
+from ..kind import Comparison, Flag, Mapping, Names, Phrases, Spec, TermKind, Whole, register
 from ..measured import (about, baseline_change, cite_read, date_spread, first_request, flags_of_all, loss_fact,
                         pick_extreme, read_values, rise_fact, same_day_fact, value_bounds)
 from ..nodes import Compare, Derived, Term
@@ -56,117 +56,6 @@ class Observation(TermKind):
     spec = ObservationSpec
     fact = "derived"
     reads = frozenset({"Observation"})
-    reference = (
-        Reference(
-            '`observation: {in: [LOINC set], within_days: N, before?, pick: latest\\|min\\|max\\|any, value: '
-            '{lt: X, unit: U}, answer: [valueset], interpretation: [H, HH], count_at_least: N}`',
-            'among the final/amended/corrected Observations in the sets dated within N days before the anchor '
-            "(`before`: `as-of` by default, `order` the order's date, or `order-or-as-of` the order's date and, "
-            'when no order is evaluated, the as-of date; `observation_ratio` alike), the one picked (the most '
-            'recent by default; the lowest or highest value; `any`: every one, for `interpretation` and '
-            '`below_reference_low`, "none is flagged low") has a value in the comparison (after converting its '
-            'unit to U with `terminology.yaml` `units`; a value in a unit that cannot be converted is not used '
-            'and is reported as a warning), an answer in the value set, or the interpretation (its codes; an '
-            'interpretation written only as the word of a code of `result_words.interpretation`, "Low", reads as '
-            'that code, L); or there are at least N of them. `none: {observation: {in: [...], within_days: N}}` '
-            'holds when none is in the window',
-            '`{observation: {in: [nyha-class], within_days: 90, answer: [nyha-class-iv]}}`; `{observation: {in: '
-            '[ferritin], within_days: 90, value: {gt: 1000, unit: ng/mL}}}`'),
-        Reference(
-            '`observation: {in: [LOINC set], ...}` reading a **component**',
-            "a code inside `Observation.component` is an observation of that code with the parent's status, date "
-            'and method, cited as the parent (criteria README "Components": Synthea puts systolic pressure '
-            '8480-6 inside the blood-pressure panel 55284-4); a panel whose components are in no value set is '
-            'passed over unread',
-            '`{observation: {in: [systolic-bp], within_days: 7, value: {gt: 100, unit: "mm[Hg]"}}}` reads 8480-6 '
-            'as its own Observation or inside 55284-4 / 85354-9'),
-        Reference(
-            '`observation: {..., value: {lt: X, unit: U}}` with a **comparator**',
-            'a value written with `valueQuantity.comparator` is a bound (criteria README "Comparators"): `<` / '
-            '`<=` at most the number (open or closed), `>` / `>=` at least it; `lt` / `le` compare the upper '
-            'bound, `gt` / `ge` the lower one, `eq` both. "<1 %" is `lt: 1` and `le: 5`; a comparison the bound '
-            'leaves undecided (`<10 %` against `le: 5`) holds neither way, so the criterion falls to its '
-            '`otherwise` (write `unknown` there, never `not-met`). With `pick: min` ("the lowest on record", '
-            'with a window of 36500 days) the lowest is bounded by the lowest lower and the lowest upper bound '
-            '("<1 %" in 2010 and 12 % now: below 1 %); `pick: max` alike. A bound gives no `loss_percent`, '
-            '`from_baseline` change or ratio',
-            '`{observation: {in: [fviii-activity], within_days: 36500, pick: min, value: {lt: 1, unit: "%"}}}`'),
-        Reference(
-            '`observation: {in: [LOINC set], within_days: N, loss_percent: {gt: X, baseline_days: D, unit: U}}`',
-            'the most recent value in the window is X percent (or more, less...) below the highest value of the '
-            'same sets in the D days before its date (every value converted to U; a gain is a negative loss); no '
-            'fact when nothing precedes it. Evidence names both observations',
-            '`{observation: {in: [pn-body-weight], within_days: 30, loss_percent: {gt: 5, baseline_days: 183, '
-            'unit: kg}}}` (S9364: more than 5% lost in 6 months)'),
-        Reference(
-            '`observation: {in: [LOINC set], within_days: N, rise: {ge: X, baseline_days: D, unit: U}}`',
-            'the most recent value in the window minus the lowest value of the same sets in the D days before '
-            'its date (every value converted to U; a fall is a negative rise) compares; no fact when nothing '
-            'precedes it or the latest is a bound. Evidence names both observations',
-            '`{observation: {in: [body-weight], within_days: 7, rise: {ge: 2.0, baseline_days: 30, unit: kg}}}` '
-            '(S9361: 2 kg gained over the lowest of the 30 days before)'),
-        Reference(
-            '`observation: {in: [LOINC set], within_days: N, spread_days: {ge: D, unit?: U}}`',
-            'the first and the last dated observation in the window are D days or more apart (any comparison); '
-            'with `unit`, only observations with a usable value (a number in a unit that converts to U) count',
-            '`{observation: {in: [pn-body-weight], within_days: 183, spread_days: {ge: 91, unit: kg}}}` (two '
-            'usable weights at least 3 months apart)'),
-        Reference(
-            '`observation: {text: [phrases], ...}`, `value_text: {matches: [phrases]}`, `method_text: '
-            '[phrases]`, `units: [U, ...]`',
-            "`text` (with or instead of `in`) also takes Observations whose code's text or display contains a "
-            "phrase (no code verified); `value_text` holds when the picked observation's result as words "
-            '(valueString, valueCodeableConcept text or displays, and its interpretation: text, displays and the '
-            'HL7 v3 codes of `terminology.yaml` `result_words`, POS read as "positive") contains a phrase, word '
-            'forms read alike (`result_words.forms`: "deficiency" is "deficient", "not detected" is "negative", '
-            '"detected" and "reactive" are "positive"); `method_text` when its method does; `units` reads only '
-            'values recorded in those units (others are no candidates and earn no warning: a unit with no '
-            "conversion to the threshold's)",
-            '`{observation: {text: [alpha 1 antitrypsin phenotype], within_days: 36500, value_text: {matches: '
-            '[zz, z null]}}}`; `{observation: {in: [aat-level], text: [alpha 1 antitrypsin], within_days: 36500, '
-            'units: [mg/dL], value: {lt: 80, unit: mg/dL}, method_text: [radial immunodiffusion]}}`'),
-        Reference(
-            '`observation: {..., before: {first_request: CLASS, not_class?: [...]}, within_days?}`',
-            'a baseline window: among the observations dated on or before the start of the first '
-            'MedicationRequest of the drug class (and of none of the `not_class` classes) in the history (not '
-            'the order; a cancelled, draft or entered-in-error request never stood as treatment and does not '
-            'count), within N days of it when `within_days` is given, else any time before it; no such request: '
-            'the term does not hold',
-            '`{observation: {in: [fev1-percent-predicted], before: {first_request: alpha1-proteinase-inhibitor}, '
-            'within_days: 365, value: {ge: 25, le: 80, unit: "%"}}}`'),
-        Reference(
-            '`observation: {..., from_baseline: {first_request: CLASS, change: {lt: 0, unit: U}}}`',
-            'the picked value (dated after the start of the first request of the drug class in the history) '
-            'minus the baseline (the latest value of the same observations on or before that start, in the same '
-            'unit) is in the comparison; no fact when either cannot be told. Reasons may name `{baseline}`',
-            '`{observation: {in: [ferritin], within_days: 180, from_baseline: {first_request: chelator, change: '
-            '{lt: 0, unit: ng/mL}}}}`'),
-        Reference(
-            '`observation: {..., below_reference_low: true}`',
-            "the picked observation's value is under the `low` of one of its `referenceRange`s (a low without a "
-            "unit is in the value's unit; one in another unit is converted with `units`, or not compared when no "
-            'conversion applies)',
-            '`{observation: {in: [igg], within_days: 365, below_reference_low: true}}`'),
-        Reference(
-            '`observation: {..., reference_low_percent: {le: X}}`',
-            "the picked observation's value as a percentage of the `low` of its first `referenceRange` that has "
-            'one (converted to the value\'s unit with `units`), compared through the value\'s bounds ("<0.1 '
-            'ng/mL" is at most that share); `unknown` when no low can be read',
-            '`{observation: {in: [c-peptide], within_days: 36500, reference_low_percent: {le: 110}}}` (S9353: '
-            "C-peptide at or below 110% of the laboratory's low)"),
-        Reference(
-            '`observation: {..., same_day: {in: [...], unit: U, value: {...}}}`',
-            'the highest observation of those sets drawn the day the picked one was (its value in U) compares; '
-            '`value: unknown` when none was drawn that day; it joins the evidence',
-            '`{observation: {in: [c-peptide], within_days: 36500, same_day: {in: [fasting-glucose], unit: mg/dL, '
-            'value: {le: 225}}}}`'),
-        Reference(
-            '`observation: {..., value: {...}, count_at_least: N}`',
-            'at least N observations in the window have a value (no comparator) in the comparison: "2 or more '
-            'fasting glucose values above 200 mg/dL within 90 days"',
-            '`{observation: {in: [fasting-glucose], within_days: 90, value: {gt: 200, unit: mg/dL}, '
-            'count_at_least: 2}}`'),
-    )
 
     def parse(self, spec: dict[str, Any], scope: Scope) -> Term:
         if "in" not in spec and "text" not in spec:

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from .. import window
-from ..kind import Anchor, Comparison, Mapping, Reference, Spec, TermKind, Whole, register
+from ..kind import Anchor, Comparison, Mapping, Spec, TermKind, Whole, register
 from ..measured import display, read_values
 from ..nodes import Derived, Term
 from ..patterns import Pattern, compared, derived
@@ -35,16 +35,6 @@ class ObservationRatio(TermKind):
     spec = ObservationRatioSpec
     fact = "derived"
     reads = frozenset({"Observation"})
-    reference = (
-        Reference(
-            '`observation_ratio: {numerator: {in: [...], unit: U}, denominator: {in: [...], unit: U}, '
-            'within_days: N, before?, value: {gt: X}}`',
-            'on the latest day within the window on which both were measured (the last of each that day, values '
-            'converted as `observation` converts them), numerator / denominator compares; `none:` holds when no '
-            'day has both',
-            '`{observation_ratio: {numerator: {in: [hydration-bun], unit: mg/dL}, denominator: {in: '
-            '[hydration-creatinine], unit: mg/dL}, within_days: 7, value: {gt: 20}}}`'),
-    )
 
     def parse(self, spec: dict[str, Any], scope: Scope) -> Term:
         """The latest day within the window on which both were measured."""

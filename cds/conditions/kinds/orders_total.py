@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from ..kind import Comparison, Names, Reference, Spec, TermKind, register
+from ..kind import Comparison, Names, Spec, TermKind, register
 from ..nodes import Derived, Term
 from ..patterns import Pattern, compared, derived
 from ..scope import Scope, compare, drug_classes
@@ -36,14 +36,6 @@ class OrdersTotal(TermKind):
     spec = OrdersTotalSpec
     fact = "derived"
     per_therapy = True
-    reference = (
-        Reference(
-            '`orders_total: {class: [...]?, daily_volume_ml: {...}}`',
-            "the measure (`daily_volume_ml` or `daily_dose_mg`) summed over this therapy's orders under "
-            'evaluation (of the classes, when given) compares; `unknown` when one of them does not tell it; '
-            'never holds without such an order',
-            '`{orders_total: {class: [hydration-fluid], daily_volume_ml: {gt: 1000, le: 2000}}}`'),
-    )
 
     def parse(self, spec: dict[str, Any], scope: Scope) -> Term:
         measures = [m for m in SUMMED if m in spec]

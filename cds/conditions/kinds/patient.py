@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from ..kind import Names, Reference, Spec, TermKind, Whole, register
+from ..kind import Names, Spec, TermKind, Whole, register
 from ..nodes import Term
 from ..patterns import Pattern, one_of
 from ..scope import Scope, names, whole
@@ -29,14 +29,6 @@ class Patient(TermKind):
     kind = key = "patient"
     spec = PatientSpec
     fact = "patient"
-    reference = (
-        Reference(
-            '`patient: {age_at_least: N}` / `{age_below: N}` / `{age_days_at_most: N}` / `{age: unknown}` / '
-            '`{gender: [...]}`',
-            'age in whole years (or days) on the as-of date; `gender`: Patient.gender is one of these (male, '
-            'female, other, unknown; a record without it holds none)',
-            '`{patient: {age_at_least: 4}}`; `{patient: {gender: [male], age_below: 30}}` (S9359: young men)'),
-    )
 
     def parse(self, spec: dict[str, Any], scope: Scope) -> Term:
         if not spec:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field
 
 from ...terminology.pregnancy import pregnancy, settings as pregnancy_settings
-from ..kind import Comparison, Names, Reference, Spec, TermKind, register
+from ..kind import Comparison, Names, Spec, TermKind, register
 from ..nodes import Derived, Term
 from ..patterns import Pattern, bounded, derived
 from ..scope import Scope, compare, known_sets, valuesets
@@ -36,31 +36,6 @@ class Pregnancy(TermKind):
     spec = PregnancySpec
     fact = "derived"
     reads = frozenset({"Observation"})
-    reference = (
-        Reference(
-            '`pregnancy: {in: [valueset, ...], ended_by?: [valueset, ...], gestational_age?: [LOINC set], '
-            'weeks?: {lt: X}}`',
-            'pregnant at the as-of date (criteria README "Pregnancy context"): an active condition in the '
-            "page's sets (`in`), dated (onset, else `recordedDate`) within `terminology.yaml` "
-            '`pregnancy.condition_days` (300) before the as-of date and after the last delivery or pregnancy-end '
-            'code (`pregnancy.ended_by`, `pregnancy-end`: O80, O82, Z37, Z39, O00-O08, any clinical status; a '
-            "page's own with `ended_by`; an end code dated the same day ends it; an end code never makes the "
-            'context); or the most recent `pregnancy.status_observations` Observation (82810-3) within '
-            '`observation_days` (30), after that end, answering a `pregnant_answers` code (77386006) or saying a '
-            '`pregnant_words` phrase and no `not_pregnant_words` one (results in words: "Not pregnant" is not '
-            'pregnant). An undated code makes no context (a window cannot be told). With `weeks`, the '
-            'gestational age at the as-of date compares (`lt`, `le`, `gt`, `ge`, `eq` or `unknown`): the most '
-            'recent `gestational_age` Observation (wk, or d divided by 7) within `gestational_age.within_days` '
-            '(280), plus the days since; else the most recent active code stating the weeks (`week_codes`: '
-            'Z3A.NN the weeks; Z3A.01 under 8 and Z3A.49 over 42, open ranges; Z3A.00 none), plus the days '
-            'since; a projection of `over_weeks` (45) or more, or a source dated on or before an end code, is '
-            'not used. A range is compared through its bounds, so a cut-off it straddles holds neither way '
-            '(write `unknown` in `otherwise`). `weeks` without `in` asks the gestational age alone. Reasons may '
-            'name `{weeks}` ("33 3/7") and `{display}` (the sources and their dates)',
-            '`{pregnancy: {in: [pregnancy-icd, pregnant-state-vsac]}}` (S9355: pregnant now); `{pregnancy: {in: '
-            '[s9349-pregnancy], weeks: {ge: 37}, gestational_age: [gestational-age]}}`; `none: {pregnancy: {in: '
-            '[...]}}`'),
-    )
 
     def parse(self, spec: dict[str, Any], scope: Scope) -> Term:
         model = scope.terminology.pregnancy

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from ...texts import phrase_flag
 from .. import window
-from ..kind import Anchor, Names, Reference, Spec, TermKind, Whole, register
+from ..kind import Anchor, Names, Spec, TermKind, Whole, register
 from ..nodes import Term
 from ..patterns import Pattern, absent, any_item
 from ..scope import Scope, check_keys, phrases, valuesets
@@ -30,21 +30,6 @@ class Procedure(TermKind):
     fact = "procedure"
     selective = True
     reads = frozenset({"Procedure"})
-    reference = (
-        Reference(
-            '`procedure: {in: [CPT/SNOMED set], within_days?, before?, not_followed_by?: [phrases] \\| {in?: '
-            '[sets], text?: [phrases]}}`',
-            'a completed Procedure in the sets (in the window; codes in CPT `http://www.ama-assn.org/go/cpt`, '
-            'SNOMED CT, HCPCS `http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets` written with `http` or '
-            '`https` (or the Blue Button URI) and matched as one system, or ICD-10-PCS '
-            '`http://www.cms.gov/Medicare/Coding/ICD10`: criteria README "Procedure"); with `not_followed_by`, '
-            'one that no later completed Procedure names by its code text or display (phrases) or codes in the '
-            'sets (a removal after an implantation: a removal cancels only what was placed before it, so a line '
-            'placed after a removal is present; an undated removal may follow any placement and an undated '
-            'placement may precede any removal, so either is cancelled)',
-            '`{procedure: {in: [intrathecal-pump-implantation]}}`; `{procedure: {in: [central-line-placement], not_followed_by: '
-            '{in: [central-line-removal]}}}`'),
-    )
 
     def parse(self, spec: dict[str, Any], scope: Scope) -> Term:
         parsed: dict[str, Any] = {"in": valuesets(spec, "in", scope, "procedure")}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..kind import Names, Reference, Spec, TermKind, register
+from ..kind import Names, Spec, TermKind, register
 from ..nodes import Term
 from ..patterns import Pattern
 from ..scope import Scope, names
@@ -26,14 +26,6 @@ class Record(TermKind):
     kind = key = "record"
     spec = RecordSpec
     fact = "record"
-    reference = (
-        Reference(
-            '`record: {empty: [procedures, immunizations, medication_history]}`',
-            'the record holds no Procedure at all / no Immunization at all / no medication history (no '
-            'MedicationRequest besides the order with a history status; for `unknown` branches: criteria README, '
-            '"no Immunization resource at all: `unknown`, as for Procedures")',
-            '`{record: {empty: [procedures]}}`; `{record: {empty: [immunizations]}}`'),
-    )
 
     def parse(self, spec: dict[str, Any], scope: Scope) -> Term:
         return Term("record", {"empty": names(spec, "empty", set(PARTS), scope, "record")})

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import Field
 
-from ..kind import Names, Reference, Spec, TermKind, register
+from ..kind import Names, Spec, TermKind, register
 from ..nodes import Term
 from ..patterns import Pattern, one_of
 from ..scope import Scope, names
@@ -27,12 +27,6 @@ class Result(TermKind):
     spec = ResultSpec
     fact = "result"
     data = False
-    reference = (
-        Reference(
-            '`result: {criterion: ID, is: [...], category: [...]}`',
-            "an earlier criterion's result",
-            '`{result: {criterion: S9326.indication, is: [met]}}`'),
-    )
 
     def parse(self, spec: dict[str, Any], scope: Scope) -> Term:
         criterion = names(spec, "criterion", set(scope.criteria), scope, "result")[0]

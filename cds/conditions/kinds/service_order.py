@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import Field
 
-from ..kind import Comparison, Names, Reference, Spec, TermKind, register
+from ..kind import Comparison, Names, Spec, TermKind, register
 from ..nodes import Term
 from ..patterns import Pattern, any_item, compared
 from ..scope import Scope, compare, valuesets
@@ -23,18 +23,6 @@ class ServiceOrder(TermKind):
     kind = key = "service_order"
     spec = ServiceOrderSpec
     fact = "service-order"
-    reference = (
-        Reference(
-            '`service_order: {in?: [value sets], quantity?: {gt: N}}`',
-            "a ServiceRequest of this therapy (coded with one of its billing codes, or in its routing's "
-            '`services`) is under evaluation; `in`: its code is in one of the sets (what a page reads from the '
-            "code: S9538's blood component); `quantity`: its `quantityQuantity` value compares (none stated "
-            'never holds). A ServiceRequest carries no drug, route or timing, so a `medication: {order: true}` '
-            'term never matches it: write the `unknown` branch with `service_order` (criteria README "The order '
-            'under evaluation"). Its date for `before: order` is its `authoredOn`; its billing code the one it '
-            "names, else the family's as for any order",
-            '`{service_order: {}}`; `{service_order: {in: [transfusion-red-cells], quantity: {gt: 1}}}`'),
-    )
 
     def parse(self, spec: dict[str, Any], scope: Scope) -> Term:
         """`in`: its code is in one of the value sets (what the page reads from the code);

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import RootModel
 
 from ...models import Status as StatusValue
-from ..kind import Reference, TermKind, register
+from ..kind import TermKind, register
 from ..nodes import Term
 from ..patterns import Pattern, one_of
 from ..scope import Scope, names
@@ -26,12 +26,6 @@ class Status(TermKind):
     spec = StatusSpec  # type: ignore[assignment]
     fact = "status"
     data = False
-    reference = (
-        Reference(
-            '`status: [...]`',
-            "the therapy's status (alternatives only)",
-            '`{status: [needs-review]}`'),
-    )
 
     def check(self, value: Any, scope: Scope) -> Any:
         if not isinstance(value, (list, str)):
