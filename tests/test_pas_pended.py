@@ -266,6 +266,67 @@ def test_an_update_cancels_an_item_and_keeps_the_authorization_number(tmp_path: 
         assert refused.status_code == 422 and "marker-secret" not in refused.text
 
 
+CANCEL_ALL = {"url": x12.CERTIFICATION_TYPE, "valueCodeableConcept": {"coding": [
+    {"system": x12.CERTIFICATION_TYPE_SYSTEM, "code": x12.CANCEL, "display": "Cancel"}]}}
+
+
+def _cancel_all(with_items: bool) -> Any:
+    """A Claim Update cancelling the whole request (certificationType 3 on the Claim): with no
+    items, as the IG allows, or with them, as the 2.2.1 profile's item 1..* wants."""
+    def change(claim: dict[str, Any]) -> None:
+        claim["extension"] = [*claim.get("extension", []), CANCEL_ALL]
+        if with_items:
+            for item in claim["item"]:
+                item["modifierExtension"] = [{"url": x12.INFO_CANCELLED, "valueBoolean": True}]
+        else:
+            del claim["item"]
+    return change
+
+
+@pytest.mark.parametrize("with_items", [False, True], ids=["no-items", "items-flagged"])
+def test_a_cancel_of_the_whole_request_cancels_every_kept_item(tmp_path: Path, with_items: bool) -> None:
+    """A pended request cancelled (certificationType 3 on the Claim Update): every item answered
+    without a decision, the request kept as cancelled ($inquire shows it), a `cancelled` record
+    following the pend in the audit trail, and the figures count a cancel, not a decision."""
+    with make_client(tmp_path, subscription_https_only=False) as client:
+        original = pas_request(heart_failure_patient("hf4"), dobutamine_infusion("dobu", "hf4"), AS_OF, "S9348", KNOWLEDGE)
+        first = client.post(SUBMIT, json=original).json()["entry"][0]["resource"]
+        assert _codes(first) == {1: "A4"}
+        cancel = _update(original, _cancel_all(with_items))
+        answered_ = client.post(SUBMIT, json=cancel)
+        assert answered_.status_code == 200, answered_.text
+        answer = check_response_bundle(answered_.json(), cancel)
+        assert [i["itemSequence"] for i in answer["item"]] == [1]
+        assert "extension" not in answer["item"][0]["adjudication"][0] and "preAuthRef" not in answer
+        assert "certificationType 3" in answer["processNote"][0]["text"]
+        assert "communicationRequest" not in answer
+        [found] = client.post("/fhir/Claim/$inquire", json=inquiry_for(original)).json()["parameter"]
+        assert "extension" not in found["resource"]["entry"][0]["resource"]["item"][0]["adjudication"][0]
+        # A cancelled request is not updated again, and DTR answers no longer decide it.
+        again = client.post(SUBMIT, json=_update(original, lambda claim: None))
+        assert again.status_code == 422 and "cancelled" in again.json()["issue"][0]["diagnostics"]
+    [pended_id, cancelled_id] = [next(i["value"] for i in r["identifier"] if i["system"].endswith("/audit-record"))
+                                 for r in (first, answer)]
+    with AuditTrail.open(f"sqlite:///{tmp_path / 'audit.sqlite'}") as trail:
+        cancelled = trail.get(cancelled_id)
+        assert trail.verify().intact
+        [s9348, _] = trail_figures(trail)[0]
+    assert cancelled is not None and cancelled.claim.authorization.decision == "cancelled"  # type: ignore[union-attr]
+    assert cancelled.claim.authorization.follows == pended_id  # type: ignore[union-attr]
+    assert (s9348.requests, s9348.pended, s9348.cancelled, s9348.decided) == (1, 0, 1, 0)
+    # A cancellation is not re-decided by a replay.
+    assert not replay(cancelled, Evaluator(KNOWLEDGE)).changed
+
+
+def test_a_cancel_of_the_whole_request_names_the_request_it_cancels(tmp_path: Path) -> None:
+    with make_client(tmp_path, as_of=ELIGIBLE[0].as_of) as client:
+        request = example_request(ELIGIBLE[0], KNOWLEDGE)
+        request["entry"][0]["resource"].setdefault("extension", []).append(CANCEL_ALL)
+        del request["entry"][0]["resource"]["item"]
+        refused = client.post(SUBMIT, json=request)
+    assert refused.status_code == 422 and "related.claim" in refused.json()["issue"][0]["diagnostics"]
+
+
 def test_an_update_with_the_missing_data_decides_the_pended_request_and_notifies(tmp_path: Path) -> None:
     """The update carries what was unknown (a NYHA class IV Observation, LOINC 88020-3 as S9348.md
     reads it): the pended item is certified and the submitter's Subscription hears of it."""

@@ -78,7 +78,8 @@ deliveries = Table(
     Column("outcome", Text, nullable=False),
 )
 
-State = Literal["pended", "decided"]
+# cancelled: the submitter cancelled every item (certificationType 3); kept for queries, never decided.
+State = Literal["pended", "decided", "cancelled"]
 
 
 class StoredRequest(BaseModel):
