@@ -92,8 +92,9 @@ def claims(claim: Claim, order: OrderLike, record: RecordView | None = None) -> 
         return False
     if any(order.strengths.get(name, 0) > limit for name, limit in claim.percent_at_most.items()):
         return False
-    if not (_compares(order.units_per_ml, claim.units_per_ml) and _compares(order.container_ml, claim.container_ml)
-            and _compares(order.dose_mg, claim.dose_mg)):
+    # Every bound holds; a value the order does not tell holds none.
+    if not (holds(order.units_per_ml, claim.units_per_ml) and holds(order.container_ml, claim.container_ml)
+            and holds(order.dose_mg, claim.dose_mg)):
         return False
     if claim.dosage_text and not {phrase_flag(p) for p in claim.dosage_text}.intersection(order.dosage_texts):
         return False
@@ -108,11 +109,6 @@ def claims(claim: Claim, order: OrderLike, record: RecordView | None = None) -> 
     if claim.record_procedures is not None and record is not None:
         return _shown(claim.record_procedures, record)
     return True
-
-
-def _compares(value: float | None, bounds: dict[str, float]) -> bool:
-    """Every bound holds; a value that cannot be read holds none."""
-    return holds(value, bounds)
 
 
 def _in_context(context: Context, order: OrderLike, record: RecordView | None, unjudged: bool) -> bool:
