@@ -333,13 +333,15 @@ def _medication(spec: Any, scope: Scope) -> Term:
 
 
 def _medication_classes(spec: Any, scope: Scope) -> Term:
-    spec = _check_keys(spec, {"classes", "at_least", "status", "within_days", "before"}, scope,
+    spec = _check_keys(spec, {"classes", "at_least", "status", "route", "within_days", "before"}, scope,
                        "medication_classes", {"classes", "at_least"})
     parsed: dict[str, Any] = {
         "classes": tuple(_names(spec, "classes", set(scope.terminology.drug_classes), scope, "medication_classes")),
     }
     if "status" in spec:
         parsed["status"] = tuple(_names(spec, "status", MEDICATION_STATUSES, scope, "medication_classes"))
+    if "route" in spec:
+        parsed["route"] = tuple(_names(spec, "route", set(scope.terminology.routes.classes), scope, "medication_classes"))
     _window(spec, parsed, scope, "medication_classes")
     key = _derive("medication_classes", parsed, scope)
     return Term("medication_classes", {**parsed, "at_least": _int(spec, "at_least", scope, "medication_classes")}, key)

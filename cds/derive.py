@@ -405,10 +405,11 @@ def _display(observation: ObservationFact, value: float | None) -> str:
 
 def _medication_classes(facts: PatientFacts, spec: Derived, anchors: dict[str, dt.date | None], units: Units,
                         warnings: list[Problem]) -> dict[str, Any]:
-    statuses = set(spec.spec.get("status", ()))
+    statuses, routes = set(spec.spec.get("status", ())), set(spec.spec.get("route", ()))
     members: list[MedicationFact] = [
         m for m in facts.medications
-        if m.history and (not statuses or m.status in statuses) and _within(m.start, m.end, spec.spec, anchors)
+        if m.history and (not statuses or m.status in statuses) and (not routes or m.route in routes)
+        and _within(m.start, m.end, spec.spec, anchors)
     ]
     covered = [c for c in spec.spec["classes"] if any(m.classes.get(c) for m in members)]
     evidence = [m.ref for m in members if any(m.classes.get(c) for c in covered)]

@@ -207,6 +207,7 @@ def _doses_per_day(spec: dict[str, Any]) -> Words:
 
 def _medication_classes(spec: dict[str, Any]) -> Words:
     status = f" (status {_or(spec['status'])})" if "status" in spec else ""
+    status += f" by route {_or(spec['route'])}" if "route" in spec else ""
     return Words(text=f"the medication history{status}{_window(spec)} covers at least {spec['at_least']} "
                       f"of the drug classes {_or(spec['classes'])}")
 
