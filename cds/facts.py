@@ -817,7 +817,7 @@ def _medication(
     dosage_texts = sorted({*timing_texts, *texts.match(*(t for d in dosage for t in [*_texts(d.route), *_texts(d.method)]))})
     delivery = _delivery(dosage, {phrase_flag(w) for w in timing.continuous}.intersection(timing_texts))
     # A pump may be named in the dosage text, the timing code, the method or an additional
-    # instruction (S9351.md: "its dosage text, method or additionalInstruction names a pump").
+    # instruction (a page reading "its dosage text, method or additionalInstruction names a pump").
     pump_texts = texts.match(*(t for d in dosage for t in [*_texts(d.method),
                                                             *(x for a in d.additionalInstruction or [] for x in _texts(a))]))
     given_as = _given_as(dosage, delivery, drug.route in timing.injection_routes,
@@ -1062,7 +1062,7 @@ def _rated(instruction: Any) -> bool:
 def _given_as(dosage: list[Any], delivery: str, injection_route: bool,
               says_infusion: bool) -> Literal["injection", "infusion", "unknown"]:
     """Injection or infusion (criteria README): a rate, an infusion time (`repeat.duration`: an
-    administration lasting a while, S9351.md), a pump or infusion named in the dosage text, timing,
+    administration lasting a while), a pump or infusion named in the dosage text, timing,
     method or an additional instruction, or a continuous delivery make an infusion; by an injection
     route (terminology.yaml `timing.injection_routes`: subcutaneous), a dose with a frequency and
     no rate is an injection; anything else cannot be told."""
