@@ -19,10 +19,12 @@ from cds.knowledge import Knowledge
 
 
 class Receiver:
-    """A rest-hook endpoint on loopback: keeps each POSTed notification; answers `status`."""
+    """A rest-hook endpoint on loopback: keeps each POSTed notification; answers `status`, or
+    503 to the next `failures` POSTs (a receiver down for a while)."""
 
     def __init__(self, status: int = 200) -> None:
         self.status = status
+        self.failures = 0
         self.received: list[tuple[dict[str, str], dict[str, Any]]] = []
         self._arrived = threading.Condition()
         receiver = self
@@ -30,7 +32,9 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
                 body = orjson.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                self.send_response(receiver.status)
+                with receiver._arrived:
+                    failing, receiver.failures = receiver.failures > 0, max(0, receiver.failures - 1)
+                self.send_response(503 if failing else receiver.status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 with receiver._arrived:

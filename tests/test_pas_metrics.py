@@ -29,17 +29,19 @@ SERVICES = [
     _service("S9348", "denied", "denied", 0),
     _service("S9348", "pended", "pended", None),      # still pended: no decision time
     _service("S9494", "approved", "approved", 0, day=20),
+    _service("S9348", "pended", "cancelled", None),   # cancelled while pended: no decision
 ]
 
 
 def test_counts_percents_and_times_per_therapy_and_for_all() -> None:
     s9348, s9494, everything = figures(SERVICES)
     assert (s9348.therapy, s9494.therapy, everything.therapy) == ("S9348", "S9494", "all")
-    assert (s9348.requests, s9348.approved, s9348.denied, s9348.pended, s9348.approved_after_pend) == (4, 2, 1, 1, 1)
-    assert s9348.percent(s9348.approved) == 50.0 and s9348.percent(s9348.approved_after_pend) == 25.0
+    assert (s9348.requests, s9348.approved, s9348.denied, s9348.pended, s9348.cancelled,
+            s9348.approved_after_pend) == (5, 2, 1, 1, 1, 1)
+    assert s9348.percent(s9348.approved) == 40.0 and s9348.percent(s9348.cancelled) == 20.0
     # Three decided services: 0, 0 and 30 hours; the median 0, the 90th percentile (nearest rank) 30.
     assert (s9348.decided, s9348.median_hours, s9348.p90_hours) == (3, 0, 30)
-    assert (everything.requests, everything.approved, everything.decided) == (5, 3, 4)
+    assert (everything.requests, everything.approved, everything.decided) == (6, 3, 4)
 
 
 def test_the_period_counts_the_requests_made_in_it() -> None:

@@ -28,6 +28,7 @@ from cds.davinci import x12
 from cds.davinci.pas_example import example_request, inquiry_for
 from cds.davinci.pas_store import PasStore
 from cds.evaluator import Evaluator
+from cds.service.security import ANONYMOUS_CLIENT
 from cds.web import AuthSettings, Settings, TrustedIssuer
 
 from .audit_support import postgres_url  # noqa: F401 (a fixture)
@@ -60,6 +61,17 @@ def _active(client: CheckedClient, location: str) -> dict[str, Any]:
             return dict(found)
         time.sleep(0.05)
     raise AssertionError("the handshake never finished")
+
+
+def _settled(client: CheckedClient, location: str, status: str) -> dict[str, Any]:
+    """The Subscription once its status is `status` (deliveries run on worker threads)."""
+    found: dict[str, Any] = {}
+    for _ in range(200):
+        found = dict(client.get(location).json())
+        if found["status"] == status:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"the Subscription never became {status}: {found.get('status')}")
 
 
 def _subscribe(client: CheckedClient, receiver: Receiver) -> str:
@@ -128,7 +140,10 @@ def test_round_trip_crd_dtr_pas_pended_then_answered_then_notified(tmp_path: Pat
 
 
 def test_a_failing_receiver_is_recorded_and_never_blocks_the_decision(tmp_path: Path) -> None:
-    with receiving() as receiver, make_client(tmp_path, subscription_https_only=False) as client:
+    """The receiver answers 503 to every notification: tried three times (backoff), then the
+    Subscription is in error and says why; the decision stood all along."""
+    with receiving() as receiver, make_client(tmp_path, subscription_https_only=False, pas_delivery_attempts=3,
+                                              pas_delivery_first_wait=0.05) as client:
         path = _subscribe(client, receiver)
         information = _order_sign(client, "hf2")
         [package] = bundles(package_for(client, {"name": "context", "valueString": information["coverage-assertion-id"][0]}))
@@ -136,16 +151,14 @@ def test_a_failing_receiver_is_recorded_and_never_blocks_the_decision(tmp_path: 
         assert _codes(client.post(SUBMIT, json=request).json()["entry"][0]["resource"]) == {1: "A4"}
         receiver.status = 503
         assert client.post(RESPONSES, json=answered(draft_of(package), NYHA, {"valueCoding": NYHA_IV})).status_code == 201
-        receiver.wait(2)
+        receiver.wait(4)
+        shown = _settled(client, path, "error")
+        assert "HTTP 503" in shown["error"] and "marker-token" not in str(shown)
     store = PasStore(f"sqlite:///{tmp_path / 'hooks.sqlite'}")
-    deliveries = []
-    for _ in range(100):
-        deliveries = store.deliveries(path.rsplit("/", 1)[1])
-        if len(deliveries) == 2:
-            break
-        time.sleep(0.05)
-    assert [(d.kind, d.ok, d.outcome) for d in deliveries] == [("handshake", True, "HTTP 200"),
-                                                                ("event-notification", False, "HTTP 503")]
+    deliveries = store.deliveries(path.rsplit("/", 1)[1])
+    assert [(d.kind, d.ok, d.outcome) for d in deliveries] == [("handshake", True, "HTTP 200")] + [
+        ("event-notification", False, "HTTP 503")] * 3
+    assert [s.errors for s in store.of_client(ANONYMOUS_CLIENT)] == [1]
     # The request was decided all the same: kept as decided.
     [kept] = store.all()
     assert kept.state == "decided" and kept.codes == {"1": "A1"}
@@ -174,7 +187,12 @@ def test_a_subscription_that_is_not_a_pas_one_is_refused(plain_http: CheckedClie
     assert refused.json()["resourceType"] == "OperationOutcome" and "marker-secret" not in refused.text
 
 
+# Names and spellings that resolve into the server's own network (127.1 and 2130706433 are
+# 127.0.0.1 to the resolver; vm-localhost names resolve from /etc/hosts): refused on what they
+# resolve to, not on how they are written.
 @pytest.mark.parametrize("endpoint", ["http://receiver.example/x", "https://127.0.0.1/x", "https://localhost/x",
+                                      "https://localhost:8443/x", "https://127.1/x", "https://2130706433/x",
+                                      "https://[::ffff:127.0.0.1]/x",
                                       "https://10.0.0.7/x", "https://169.254.169.254/latest", "https://[::1]/x"])
 def test_plain_http_and_internal_endpoints_are_refused_by_default(secure: CheckedClient, endpoint: str) -> None:
     refused = secure.post(SUBSCRIPTION, json=subscription(endpoint))
@@ -198,7 +216,8 @@ def test_subscriptions_belong_to_their_client_and_need_a_token(tmp_path: Path) -
     def of(issuer: str, path: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {keys[issuer].token('http://testserver' + path, issuer=issuer)}"}
 
-    with make_client(tmp_path, auth=auth) as client:
+    # receiver.example never resolves: its handshake fails once (status error), in the background.
+    with make_client(tmp_path, auth=auth, pas_delivery_attempts=1) as client:
         body = subscription("https://receiver.example/notify")
         assert client.post(SUBSCRIPTION, json=body).status_code == 401
         assert client.post("/fhir/Claim/$inquire", json={}).status_code == 401
@@ -264,6 +283,67 @@ def test_an_update_cancels_an_item_and_keeps_the_authorization_number(tmp_path: 
         stray["entry"][-1]["resource"]["identifier"] = [{"system": "urn:example:pas:claim", "value": "marker-secret-7"}]
         refused = client.post(SUBMIT, json=stray)
         assert refused.status_code == 422 and "marker-secret" not in refused.text
+
+
+CANCEL_ALL = {"url": x12.CERTIFICATION_TYPE, "valueCodeableConcept": {"coding": [
+    {"system": x12.CERTIFICATION_TYPE_SYSTEM, "code": x12.CANCEL, "display": "Cancel"}]}}
+
+
+def _cancel_all(with_items: bool) -> Any:
+    """A Claim Update cancelling the whole request (certificationType 3 on the Claim): with no
+    items, as the IG allows, or with them, as the 2.2.1 profile's item 1..* wants."""
+    def change(claim: dict[str, Any]) -> None:
+        claim["extension"] = [*claim.get("extension", []), CANCEL_ALL]
+        if with_items:
+            for item in claim["item"]:
+                item["modifierExtension"] = [{"url": x12.INFO_CANCELLED, "valueBoolean": True}]
+        else:
+            del claim["item"]
+    return change
+
+
+@pytest.mark.parametrize("with_items", [False, True], ids=["no-items", "items-flagged"])
+def test_a_cancel_of_the_whole_request_cancels_every_kept_item(tmp_path: Path, with_items: bool) -> None:
+    """A pended request cancelled (certificationType 3 on the Claim Update): every item answered
+    without a decision, the request kept as cancelled ($inquire shows it), a `cancelled` record
+    following the pend in the audit trail, and the figures count a cancel, not a decision."""
+    with make_client(tmp_path, subscription_https_only=False) as client:
+        original = pas_request(heart_failure_patient("hf4"), dobutamine_infusion("dobu", "hf4"), AS_OF, "S9348", KNOWLEDGE)
+        first = client.post(SUBMIT, json=original).json()["entry"][0]["resource"]
+        assert _codes(first) == {1: "A4"}
+        cancel = _update(original, _cancel_all(with_items))
+        answered_ = client.post(SUBMIT, json=cancel)
+        assert answered_.status_code == 200, answered_.text
+        answer = check_response_bundle(answered_.json(), cancel)
+        assert [i["itemSequence"] for i in answer["item"]] == [1]
+        assert "extension" not in answer["item"][0]["adjudication"][0] and "preAuthRef" not in answer
+        assert "certificationType 3" in answer["processNote"][0]["text"]
+        assert "communicationRequest" not in answer
+        [found] = client.post("/fhir/Claim/$inquire", json=inquiry_for(original)).json()["parameter"]
+        assert "extension" not in found["resource"]["entry"][0]["resource"]["item"][0]["adjudication"][0]
+        # A cancelled request is not updated again, and DTR answers no longer decide it.
+        again = client.post(SUBMIT, json=_update(original, lambda claim: None))
+        assert again.status_code == 422 and "cancelled" in again.json()["issue"][0]["diagnostics"]
+    [pended_id, cancelled_id] = [next(i["value"] for i in r["identifier"] if i["system"].endswith("/audit-record"))
+                                 for r in (first, answer)]
+    with AuditTrail.open(f"sqlite:///{tmp_path / 'audit.sqlite'}") as trail:
+        cancelled = trail.get(cancelled_id)
+        assert trail.verify().intact
+        [s9348, _] = trail_figures(trail)[0]
+    assert cancelled is not None and cancelled.claim.authorization.decision == "cancelled"  # type: ignore[union-attr]
+    assert cancelled.claim.authorization.follows == pended_id  # type: ignore[union-attr]
+    assert (s9348.requests, s9348.pended, s9348.cancelled, s9348.decided) == (1, 0, 1, 0)
+    # A cancellation is not re-decided by a replay.
+    assert not replay(cancelled, Evaluator(KNOWLEDGE)).changed
+
+
+def test_a_cancel_of_the_whole_request_names_the_request_it_cancels(tmp_path: Path) -> None:
+    with make_client(tmp_path, as_of=ELIGIBLE[0].as_of) as client:
+        request = example_request(ELIGIBLE[0], KNOWLEDGE)
+        request["entry"][0]["resource"].setdefault("extension", []).append(CANCEL_ALL)
+        del request["entry"][0]["resource"]["item"]
+        refused = client.post(SUBMIT, json=request)
+    assert refused.status_code == 422 and "related.claim" in refused.json()["issue"][0]["diagnostics"]
 
 
 def test_an_update_with_the_missing_data_decides_the_pended_request_and_notifies(tmp_path: Path) -> None:

@@ -13,8 +13,14 @@ from typing import Literal
 from ..models import Assessment
 
 DecisionCode = Literal["A1", "A3", "A4", "A6"]
-# What a decision means for the CMS-0057-F figures (cds/audit/pa_metrics.py).
-MEANING: dict[str, str] = {"A1": "approved", "A6": "approved", "A3": "denied", "A4": "pended"}
+# A record that the submitter cancelled the item (PAS Claim Update, certificationType 3 /
+# infoCancelled): no decision, so never re-decided and never a decision in the figures.
+CANCELLED = "cancelled"
+# What a record means for the CMS-0057-F figures (cds/audit/pa_metrics.py).
+MEANING: dict[str, str] = {"A1": "approved", "A6": "approved", "A3": "denied", "A4": "pended",
+                           CANCELLED: "cancelled"}
+# The meanings that are a decision (the figures' time to a decision ends at the first of them).
+DECIDED = frozenset({"approved", "denied"})
 
 
 def decision_code(assessment: Assessment, requested: str | None) -> DecisionCode:

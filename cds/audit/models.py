@@ -41,7 +41,7 @@ class PriorAuthorization(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    decision: str            # X12 306 review action code: A1, A3, A4 or A6
+    decision: str            # X12 306 review action code A1, A3, A4 or A6; "cancelled": withdrawn, no decision
     requested: str | None    # the HCPCS code asked
     request: str             # the request's key in the PAS store (its authorization number)
     follows: str | None = None   # the record id of the decision this one replaces

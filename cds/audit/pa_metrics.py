@@ -6,8 +6,10 @@ the request to its decision.
 
 The unit is one requested service: an item of a request (authorization number and item
 sequence), followed through every decision recorded for it. Its request time is its first
-record's; its decision the first record that is not pended (A4); its outcome its latest
-record's. Approved is A1 or A6 (authorized as modified). Percentiles are nearest-rank.
+record's; its decision the first record that approves or denies it; its outcome its latest
+record's. Approved is A1 or A6 (authorized as modified). A service the submitter cancelled is
+counted as cancelled (the IG's metrics page counts cancels), never as a decision: a pend
+cancelled has no time to a decision. Percentiles are nearest-rank.
 Records that fail verification are left out, as everywhere in the audit reports.
 """
 
@@ -24,14 +26,16 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from .authorization import MEANING
+from .authorization import DECIDED, MEANING
 from .models import AuditRecord
 from .trail import AuditTrail
 
 ALL = "all"
+# The counted outcomes, in the order the tables show them.
+KINDS = ("approved", "denied", "pended", "cancelled", "approved_after_pend")
 Format = Literal["md", "json", "csv"]
 COLUMNS = ("therapy", "requests", "approved", "approved_pct", "denied", "denied_pct", "pended", "pended_pct",
-           "approved_after_pend", "approved_after_pend_pct", "decided", "median_hours", "p90_hours")
+           "cancelled", "cancelled_pct", "approved_after_pend", "approved_after_pend_pct", "decided", "median_hours", "p90_hours")
 
 
 class Service(BaseModel):
@@ -40,8 +44,8 @@ class Service(BaseModel):
     therapy: str
     requested: dt.datetime
     decided: dt.datetime | None
-    first: str        # the first decision's meaning: approved, denied, pended
-    last: str         # the latest
+    first: str        # the first record's meaning: approved, denied, pended
+    last: str         # the latest's (also cancelled)
 
 
 class Figures(BaseModel):
@@ -50,6 +54,7 @@ class Figures(BaseModel):
     approved: int
     denied: int
     pended: int
+    cancelled: int
     approved_after_pend: int
     decided: int                  # services with a decision (the times' count)
     median_hours: float | None
@@ -60,7 +65,7 @@ class Figures(BaseModel):
 
     def row(self) -> dict[str, object]:
         data: dict[str, object] = self.model_dump()
-        for name in ("approved", "denied", "pended", "approved_after_pend"):
+        for name in KINDS:
             data[f"{name}_pct"] = self.percent(getattr(self, name))
         return {c: data[c] for c in COLUMNS}
 
@@ -74,7 +79,7 @@ def services(records: Iterable[AuditRecord]) -> list[Service]:
     found = []
     for chain in chains.values():
         meanings = [MEANING[r.claim.authorization.decision] for r in chain]  # type: ignore[union-attr]
-        decided = next((r for r, m in zip(chain, meanings) if m != "pended"), None)
+        decided = next((r for r, m in zip(chain, meanings) if m in DECIDED), None)
         found.append(Service(therapy=chain[-1].claim.code, requested=_time(chain[0]),  # type: ignore[union-attr]
                              decided=_time(decided) if decided is not None else None,
                              first=meanings[0], last=meanings[-1]))
@@ -100,7 +105,7 @@ def _figures(therapy: str, found: list[Service]) -> Figures:
     return Figures(
         therapy=therapy, requests=len(found),
         approved=sum(s.last == "approved" for s in found), denied=sum(s.last == "denied" for s in found),
-        pended=sum(s.last == "pended" for s in found),
+        pended=sum(s.last == "pended" for s in found), cancelled=sum(s.last == "cancelled" for s in found),
         approved_after_pend=sum(s.first == "pended" and s.last == "approved" for s in found),
         decided=len(hours),
         median_hours=round(median(hours), 6) if hours else None,
@@ -130,11 +135,10 @@ def render(rows: list[Figures], fmt: Format) -> str:
         writer.writeheader()
         writer.writerows(r.row() for r in rows)
         return buffer.getvalue()
-    lines = ["| therapy | requests | approved | denied | pended | approved after a pend | median h | p90 h |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| therapy | requests | approved | denied | pended | cancelled | approved after a pend | median h | p90 h |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
-        counts = [f"{getattr(r, n)} ({r.percent(getattr(r, n))} %)"
-                  for n in ("approved", "denied", "pended", "approved_after_pend")]
+        counts = [f"{getattr(r, n)} ({r.percent(getattr(r, n))} %)" for n in KINDS]
         times = ["-" if h is None else f"{h:g}" for h in (r.median_hours, r.p90_hours)]
         lines.append(f"| {r.therapy} | {r.requests} | " + " | ".join(counts + times) + " |")
     return "\n".join(lines) + "\n"

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 
 from ..evaluator import Evaluator
 from ..models import Assessment, PatientAssessment
-from .authorization import decision_code
+from .authorization import CANCELLED, decision_code
 from .claims import verdict
 from .models import AuditRecord
 
@@ -47,7 +47,7 @@ def replay(record: AuditRecord, evaluator: Evaluator) -> Replay:
             differences.append(f"claim {record.claim.claim} line {record.claim.sequence}: verdict "
                                f"{record.claim.verdict} -> {judged} ({'; '.join(reasons)})")
         authorization = record.claim.authorization
-        if authorization is not None:
+        if authorization is not None and authorization.decision != CANCELLED:
             # A prior authorization record is re-decided: the review action code today's rules give.
             code = decision_code(now.assessment(record.claim.code), authorization.requested)
             if code != authorization.decision:

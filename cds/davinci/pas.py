@@ -22,12 +22,12 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from ..audit import AuditTrail, Source, input_hash
-from ..audit.authorization import decision_code
+from ..audit.authorization import CANCELLED, decision_code
 from ..audit.claims import verdict
 from ..audit.models import ClaimLine, PriorAuthorization
 from ..evaluator import Evaluator
 from ..facts import PatientFacts
-from ..fhir import InputError
+from ..fhir import InputError, Problem
 from ..fhir.read import read_document
 from ..fhir.record import PatientRecord
 from ..knowledge import Knowledge
@@ -85,6 +85,10 @@ def submit(body: Any, knowledge: Knowledge, trail: AuditTrail, base_url: str, as
     """The PAS Response Bundle for one request; 4xx HookError for a Bundle that cannot be processed.
     `via`: who asked, as the audit trail's source says it (the service, or `cds pas submit`)."""
     request = read_request(body)
+    if request.cancel_all:
+        raise HookError(422, [Problem(source="Bundle", element="Claim.extension", message=(
+            "a cancel of the whole request needs the service that keeps requests (`cds serve`); offline, "
+            "nothing is kept to cancel"))])
     number, response_id = authorization_number(request), str(uuid.uuid4())
     source = Source(kind=via, hook=SOURCE_HOOK, hook_instance=response_id)
     decided = record_decisions(decide(request, knowledge, base_url, as_of), trail, source, number)
@@ -128,8 +132,8 @@ def _assess(request: PasRequest, knowledge: Knowledge, as_of: dt.date, amend: Am
 def _decide(item: Item, result: PatientAssessment | None, claimed: dict[str, set[str]], knowledge: Knowledge,
             base: str) -> Decision:
     if item.cancelled:
-        return Decision(item, None, None, "Cancelled by the submitter (infoCancelled): no decision stands for "
-                                          "this item.")
+        return Decision(item, None, None, "Cancelled by the submitter (infoCancelled, or certificationType 3 "
+                                          "cancelling the whole request): no decision stands for this item.")
     claimers = [result.assessment(t) for t, refs in sorted(claimed.items())
                 if result is not None and refs & set(item.orders)]
     if not claimers:
@@ -177,7 +181,7 @@ def record_decisions(decided: Decided, trail: AuditTrail, source: Source, key: s
     done = []
     for d in decided.decisions:
         if d.code is None:
-            done.append(d)
+            done.append(_withdrawn(d, trail, source, decided.digest, key, (follows or {}).get(str(d.item.sequence))))
             continue
         if d.assessment is None:
             # No therapy claims the item's order: pended for review, on record as an evaluation of
@@ -201,6 +205,24 @@ def record_decisions(decided: Decided, trail: AuditTrail, source: Source, key: s
     return replace(decided, decisions=done)
 
 
+def _withdrawn(d: Decision, trail: AuditTrail, source: Source, digest: str, key: str, follows: str | None) -> Decision:
+    """A cancelled item: a record that the decision it follows no longer stands (the same claim
+    line, assessment and facts, the authorization `cancelled`), so the trail and the figures see
+    the cancellation; nothing to record when no decision was made for it."""
+    previous = trail.get(follows) if follows else None
+    if previous is None or previous.claim is None or previous.claim.authorization is None:
+        return d
+    if previous.claim.authorization.decision == CANCELLED:
+        return replace(d, record_id=previous.id)      # cancelled by an earlier update: still so
+    authorization = PriorAuthorization(decision=CANCELLED, requested=previous.claim.authorization.requested,
+                                       request=key, follows=previous.id)
+    line = previous.claim.model_copy(update={"reasons": ["prior authorization cancelled by the submitter"],
+                                             "authorization": authorization})
+    appended = trail.append(source=source, input_hash=digest, assessment=previous.patient_assessment(),
+                            facts=previous.patient_facts(), claim=line)
+    return replace(d, record_id=appended.id)
+
+
 def authorization_number(request: PasRequest) -> str:
     """Stable (the same request gets the same number) and unique per Claim identifier, patient and Claim."""
     identifiers = [f"{i.get('system')}|{i.get('value')}" for i in as_list(request.claim.get("identifier"))
@@ -222,8 +244,8 @@ def response_bundle(decided: Decided, base_url: str, as_of: dt.date, number: str
     by_sequence = {d.item.sequence: d for d in decisions}
     failed = {e.sequence: e for e in decided.errors}
     # processNote numbers in the order of the items: a decision's note or an error's text.
-    notes = [text for i in request.items for text in [by_sequence[i.sequence].note if i.sequence in by_sequence
-                                                       else failed[i.sequence].text] if text]
+    notes = list(dict.fromkeys(text for i in request.items for text in [
+        by_sequence[i.sequence].note if i.sequence in by_sequence else failed[i.sequence].text] if text))
     attachments = {d.item.sequence: communication_requests(
         d.assessment, d.item.sequence, number, decided.questionnaires[d.assessment.therapy], decided.attachment_code,
         request.claim, response_id, base) for d in decisions if d.code == x12.PENDED and d.assessment is not None}

@@ -28,6 +28,8 @@ def therapy_codes(knowledge: Knowledge) -> frozenset[str]:
 
 
 def business_error(item: Item, codes: frozenset[str]) -> BusinessError | None:
+    if item.cancelled:
+        return None   # nothing is decided for a cancelled item: what it names no longer matters
     if item.unknown_order is not None:
         return BusinessError(item.sequence, item.unknown_order,
                              "Not decided: the item's requestedService names no MedicationRequest or ServiceRequest "

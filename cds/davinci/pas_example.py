@@ -60,7 +60,7 @@ def request_for(entries: list[dict[str, Any]], order: dict[str, Any] | None, nam
     item: dict[str, Any] = {
         "extension": [{"url": x12.PAS + "extension-serviceItemRequestType",
                        "valueCodeableConcept": {"coding": [given.request_type.fhir()]}},
-                      {"url": x12.PAS + "extension-certificationType",
+                      {"url": x12.CERTIFICATION_TYPE,
                        "valueCodeableConcept": {"coding": [given.certification_type.fhir()]}}],
         "sequence": 1, "category": {"coding": [given.category.fhir()]},
         "productOrService": {"coding": [{"system": HCPCS, "code": code}]},

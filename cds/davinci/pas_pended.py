@@ -4,7 +4,9 @@ Every request `$submit` decides is kept (cds/davinci/pas_store.py) under its aut
 number with its current response. It is decided again
 - by an update (a PASClaimUpdate whose `related.claim` names a kept request of the same client
   and patient: spec-65): the update's items are decided, cancelled ones (infoCancelled) answered
-  without a decision, and the authorization number stays the request's (spec-47);
+  without a decision, and the authorization number stays the request's (spec-47); an update with
+  certificationType 3 on the Claim cancels every item of the kept request (it then stays
+  `cancelled`: queryable, never decided again);
 - by DTR answers: a QuestionnaireResponse stored for the patient re-decides each pended request
   of the client with the answers added to its record.
 A decision that differs from the kept one is recorded in the audit trail, linked to the record
@@ -15,8 +17,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
-from typing import Any, Literal
+from dataclasses import dataclass, replace
+from typing import Any
 
 from ..audit import AuditTrail, Source
 from ..fhir import Problem
@@ -24,8 +26,8 @@ from ..service.errors import HookError
 from ..knowledge import Knowledge
 from . import x12
 from .pas import SOURCE_HOOK, Amend, Decided, authorization_number, decide, record_decisions, response_bundle
-from .pas_request import identifiers, PasRequest, as_list, read_request
-from .pas_store import PasStore, StoredRequest
+from .pas_request import PasRequest, as_list, identifiers, is_update, read_request
+from .pas_store import PasStore, State, StoredRequest
 
 # "At least 6 months after the anticipated completion of the services" (spec-73).
 MIN_RETENTION_DAYS = 183
@@ -46,6 +48,8 @@ def submit_kept(body: Any, knowledge: Knowledge, trail: AuditTrail, keeping: Kee
     kept request and whether a pended request was decided by it."""
     request = read_request(body)
     previous = _updated(request, keeping)
+    if request.cancel_all and previous is not None:
+        request = _cancelling(request, previous)
     key = previous.key if previous is not None else authorization_number(request)
     response_id = str(uuid.uuid4())
     decided = record_decisions(decide(request, knowledge, base_url, as_of, amend), trail,
@@ -74,6 +78,14 @@ def redecide(knowledge: Knowledge, trail: AuditTrail, keeping: Keeping, patient:
     return changed
 
 
+def _cancelling(request: PasRequest, kept: StoredRequest) -> PasRequest:
+    """The request as a cancel of the whole kept request: every item it held (and any the update
+    carries) cancelled, so each is answered (spec-46) and none is decided."""
+    items = {i.sequence: i for i in read_request(kept.request).items} | {i.sequence: i for i in request.items}
+    return replace(request, items=tuple(replace(i, cancelled=True, orders=(), unknown_order=None)
+                                        for _, i in sorted(items.items())))
+
+
 def _codes(decided: Decided) -> dict[str, str | None]:
     return {str(sequence): code for sequence, code in decided.codes().items()}
 
@@ -82,7 +94,8 @@ def _keep(keeping: Keeping, decided: Decided, key: str, bundle: dict[str, Any], 
           previous: StoredRequest | None) -> StoredRequest:
     request = decided.request
     codes = _codes(decided)
-    state: Literal["pended", "decided"] = "pended" if x12.PENDED in codes.values() else "decided"
+    state: State = ("cancelled" if all(c is None for c in codes.values())
+                    else "pended" if x12.PENDED in codes.values() else "decided")
     now = dt.datetime.now(dt.UTC)
     records = {**(previous.records if previous else {}),
                **{str(d.item.sequence): d.record_id for d in decided.decisions if d.record_id}}
@@ -140,11 +153,9 @@ def identities(request: PasRequest) -> tuple[list[str], list[str], list[str]]:
 def _updated(request: PasRequest, keeping: Keeping) -> StoredRequest | None:
     """The kept request an update names (None for a new request); 422 when it names none of
     the client's, or one that was denied (an update of a denial is not permitted)."""
-    profiles = as_list((request.claim.get("meta") or {}).get("profile")) if isinstance(request.claim.get("meta"), dict) \
-        else []
-    related = [r.get("claim") for r in as_list(request.claim.get("related")) if isinstance(r, dict)]
-    if x12.CLAIM_UPDATE not in profiles and not related:
+    if not is_update(request.claim):
         return None
+    related = [r.get("claim") for r in as_list(request.claim.get("related")) if isinstance(r, dict)]
     names: set[str] = set()
     for reference in related:
         found = request.entry(reference)
@@ -161,6 +172,9 @@ def _updated(request: PasRequest, keeping: Keeping) -> StoredRequest | None:
         raise HookError(422, [Problem(source="Bundle", element="Claim.related.claim", message=(
             "the update's related.claim names no prior authorization request this service holds for this "
             "submitter and patient: submit a new request"))])
+    if kept[-1].state == "cancelled":
+        raise HookError(422, [Problem(source="Bundle", element="Claim.related.claim", message=(
+            "the request was cancelled; a cancelled request cannot be updated: submit a new request"))])
     if all(code == x12.NOT_CERTIFIED for code in kept[-1].codes.values()):
         raise HookError(422, [Problem(source="Bundle", element="Claim.related.claim", message=(
             "the request was denied; a denied request cannot be updated: submit a new request"))])

@@ -4,7 +4,10 @@ they name (`Claim/$submit`, PAS IG 2.2.1).
 A Bundle that cannot be processed (not a collection, empty, no Claim first, a Claim of another
 profile or purpose, a Claim whose patient is not in the Bundle, an order of another patient) is a
 4xx HookError with one OperationOutcome; no message quotes the request. An item naming an order
-the Bundle does not hold is a business error of that item, answered in the response.
+the Bundle does not hold is a business error of that item, answered in the response. A PAS Claim
+Update with certificationType 3 (Cancel) on the Claim cancels the whole request it names and needs
+no items (specification.md, "Updating authorization requests": "No items are needed to be sent to
+cancel the entire authorization").
 """
 
 from __future__ import annotations
@@ -50,6 +53,8 @@ class PasRequest:
     patient_ref: str                 # "Patient/<id>"
     items: tuple[Item, ...]
     resources: dict[str, tuple[str, dict[str, Any]]]   # every name of an entry -> (fullUrl, resource)
+    # A Claim Update cancelling the whole request it names (certificationType 3 on the Claim).
+    cancel_all: bool = False
 
     def entry(self, reference: Any) -> tuple[str, dict[str, Any]] | None:
         if not isinstance(reference, dict) or not isinstance(reference.get("reference"), str):
@@ -131,8 +136,12 @@ def read_request(body: Any) -> PasRequest:
         # Every reference of the Claim resolves within the Bundle (the test kit's request check).
         if resources.get(str(_ref(claim.get(element)))) is None:
             raise _problem(422, f"the Claim's {element} is not an entry of the Bundle", f"Claim.{element}")
-    items = claim.get("item")
-    if not isinstance(items, list) or not items or not all(isinstance(i, dict) for i in items):
+    cancel_all = _cancels(claim.get("extension"))
+    if cancel_all and not is_update(claim):
+        raise _problem(422, "certificationType 3 (Cancel) on the Claim cancels a request this service holds: send it "
+                            "in a PAS Claim Update naming that request in related.claim", "Claim.extension")
+    items = claim.get("item", []) if cancel_all else claim.get("item")
+    if not isinstance(items, list) or not (items or cancel_all) or not all(isinstance(i, dict) for i in items):
         # An item that is not an object cannot be answered either.
         raise _problem(400, "the Claim has no items: nothing to authorize", "Claim.item")
     drafts = tuple(sorted(ref for ref, (_, r) in resources.items() if "/" in ref and not ref.startswith(("urn:", "http"))
@@ -143,8 +152,25 @@ def read_request(body: Any) -> PasRequest:
     claim_url = entries[0].get("fullUrl")
     claim_ref = f"Claim/{claim['id']}" if isinstance(claim.get("id"), str) else str(claim_url or "Claim")
     return PasRequest(bundle=bundle, claim=claim, claim_ref=claim_ref, request_ref=str(claim_url or claim_ref),
-                      patient_ref=patient_ref,
-                      items=read, resources=resources)
+                      patient_ref=patient_ref, items=read, resources=resources, cancel_all=cancel_all)
+
+
+def is_update(claim: dict[str, Any]) -> bool:
+    """A PAS Claim Update: its profile, or a related.claim naming the Claim it updates (spec-65)."""
+    return x12.CLAIM_UPDATE in _profiles(claim) or any(isinstance(r, dict) and r.get("claim")
+                                                       for r in as_list(claim.get("related")))
+
+
+def _cancels(extensions: Any) -> bool:
+    """Whether these extensions carry certificationType 3 (Cancel)."""
+    for extension in as_list(extensions):
+        if isinstance(extension, dict) and extension.get("url") == x12.CERTIFICATION_TYPE:
+            concept = extension.get("valueCodeableConcept")
+            codings = as_list(concept.get("coding")) if isinstance(concept, dict) else []
+            if any(isinstance(c, dict) and (c.get("system"), c.get("code")) == (x12.CERTIFICATION_TYPE_SYSTEM, x12.CANCEL)
+                   for c in codings):
+                return True
+    return False
 
 
 def _names(entries: list[dict[str, Any]]) -> dict[str, tuple[str, dict[str, Any]]]:

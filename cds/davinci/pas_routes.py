@@ -32,7 +32,8 @@ from .pas import Amend
 from .pas_inquire import inquire
 from .pas_pended import Keeping, redecide, submit_kept
 from .pas_store import PasStore
-from .pas_subscription import handshake, notify, read_subscription, shown
+from .pas_delivery import Delivering
+from .pas_subscription import read_subscription, shown
 from .store import ResponseStore
 
 # A Subscription is a few hundred bytes.
@@ -45,6 +46,9 @@ class PasService:
     def __init__(self, settings: Settings, knowledge: Knowledge, trail: AuditTrail, responses: ResponseStore,
                  pas: PasStore) -> None:
         self.settings, self.knowledge, self.trail, self.responses, self.pas = settings, knowledge, trail, responses, pas
+        self.delivering = Delivering(pas, allow_internal=not settings.subscription_https_only,
+                                     attempts=settings.pas_delivery_attempts,
+                                     first_wait=settings.pas_delivery_first_wait)
 
     def _keeping(self, client: str) -> Keeping:
         return Keeping(self.pas, client, self.settings.pas_retention_days)
@@ -59,7 +63,7 @@ class PasService:
         bundle, kept, decided = submit_kept(body, self.knowledge, self.trail, self._keeping(client), base_url,
                                             self.today(), self._amend(client))
         if decided:
-            notify(self.pas, kept, base_url)
+            self.delivering.notify(kept, base_url)
         return bundle
 
     def answered(self, client: str, patient: str, base_url: str) -> int:
@@ -68,7 +72,7 @@ class PasService:
         changed = redecide(self.knowledge, self.trail, self._keeping(client), patient, base_url, self.today(),
                            self._amend(client))
         for kept in changed:
-            notify(self.pas, kept, base_url)
+            self.delivering.notify(kept, base_url)
         return len(changed)
 
 
@@ -81,9 +85,10 @@ def router(*, settings: Settings, service: PasService, gate: Gate, base_url: Cal
 
     @app.post("/fhir/Subscription", openapi_extra=json_body(SUBSCRIPTION, FHIR_JSON))
     async def create_subscription(request: Request, body: Any = subscription_body) -> Response:
-        subscription = read_subscription(body, client_of(request), settings.subscription_https_only)
+        subscription = await anyio.to_thread.run_sync(read_subscription, body, client_of(request),
+                                                      settings.subscription_https_only)
         await anyio.to_thread.run_sync(pas.add_subscription, subscription)
-        handshake(pas, subscription, base_url(request))
+        service.delivering.handshake(subscription, base_url(request))
         location = f"{base_url(request)}/fhir/Subscription/{subscription.id}"
         return _fhir(shown(subscription), 201, {"Location": location})
 
@@ -96,11 +101,12 @@ def router(*, settings: Settings, service: PasService, gate: Gate, base_url: Cal
 
     @app.put("/fhir/Subscription/{subscription_id}", openapi_extra=json_body(SUBSCRIPTION, FHIR_JSON))
     async def update_one(subscription_id: str, request: Request, body: Any = subscription_body) -> Response:
-        subscription = read_subscription(body, client_of(request), settings.subscription_https_only, subscription_id)
+        subscription = await anyio.to_thread.run_sync(read_subscription, body, client_of(request),
+                                                      settings.subscription_https_only, subscription_id)
         if not await anyio.to_thread.run_sync(pas.replace_subscription, subscription):
             raise HookError(404, "no such Subscription")
         # A changed endpoint is confirmed again before it hears of any decision.
-        handshake(pas, subscription, base_url(request))
+        service.delivering.handshake(subscription, base_url(request))
         return _fhir(shown(subscription))
 
     @app.delete("/fhir/Subscription/{subscription_id}", dependencies=authenticated)

@@ -5,7 +5,10 @@ A request is kept with its current response Bundle so that later answers re-deci
 (pended -> decided), `$inquire` finds it and a notification carries it. Requests stay
 queryable until `keep_until`: the end of the service period asked for (else the decision day)
 plus the retention setting, at least six months (PAS spec-73); older rows are dropped when a
-request is saved. Rows belong to a client (the JWT issuer), as DTR answers do.
+request is saved. Rows belong to a client (the JWT issuer), as DTR answers do. The delivery
+log is bounded: rows older than `delivery_keep_days` and beyond the newest `delivery_keep_rows`
+of a Subscription are dropped when one is recorded, but never a Subscription's latest delivery
+of each kind (what its status and error tell of); a deleted Subscription's log goes with it.
 """
 
 from __future__ import annotations
@@ -16,9 +19,9 @@ from contextlib import contextmanager
 from typing import Any, Literal
 
 import orjson
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import (Boolean, Column, Connection, Index, Integer, MetaData, String, Table, Text, and_, delete,
-                        insert, select, update)
+                        func, insert, inspect, select, text, update)
 from sqlalchemy.engine import make_url
 
 from ..audit.store import engine_for
@@ -66,7 +69,15 @@ subscriptions = Table(
     Column("resource", Text, nullable=False),
     Column("events", Integer, nullable=False),
     Column("created", String(40), nullable=False),
+    # Deliveries that failed every attempt since the last one taken, and the latest failure.
+    Column("errors", Integer, nullable=False, server_default="0"),
+    Column("error", Text, nullable=True),
 )
+# Columns added after the table was first made: brought in by ALTER TABLE on open.
+_ADDED = {"pas_subscription": ("errors INTEGER NOT NULL DEFAULT 0", "error TEXT")}
+# The delivery log's bound (see the module text).
+DELIVERY_KEEP_DAYS = 30
+DELIVERY_KEEP_ROWS = 200
 deliveries = Table(
     "pas_delivery", metadata,
     Column("seq", Integer, primary_key=True, autoincrement=True),
@@ -76,9 +87,11 @@ deliveries = Table(
     Column("time", String(40), nullable=False),
     Column("ok", Boolean, nullable=False),
     Column("outcome", Text, nullable=False),
+    Index("pas_delivery_subscription", "subscription"),
 )
 
-State = Literal["pended", "decided"]
+# cancelled: the submitter cancelled every item (certificationType 3); kept for queries, never decided.
+State = Literal["pended", "decided", "cancelled"]
 
 
 class StoredRequest(BaseModel):
@@ -110,6 +123,8 @@ class StoredSubscription(BaseModel):
     resource: dict[str, Any]
     events: int
     created: dt.datetime
+    errors: int = 0               # deliveries failed on every attempt since the last one taken
+    error: str | None = None      # the latest such failure ("HTTP 503", "timed out"; never a body)
 
 
 class Delivery(BaseModel):
@@ -121,6 +136,7 @@ class Delivery(BaseModel):
     outcome: str                  # "HTTP 200", "timed out", "refused: ..." (never the body)
 
 
+_INSTANT = TypeAdapter(dt.datetime)
 _JSON = ("claims", "members", "providers", "orgs", "request", "response", "records", "codes", "headers", "resource")
 
 
@@ -134,12 +150,19 @@ def _read(row: Any) -> dict[str, Any]:
 
 
 class PasStore:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, delivery_keep_days: int = DELIVERY_KEEP_DAYS,
+                 delivery_keep_rows: int = DELIVERY_KEEP_ROWS) -> None:
         self.engine = engine_for(url)
+        self.delivery_keep_days, self.delivery_keep_rows = delivery_keep_days, delivery_keep_rows
         if self.engine.dialect.name == "sqlite":
             create_private(make_url(url).database or "")
         with self._writing() as conn:
             metadata.create_all(conn)
+            for table, columns in _ADDED.items():
+                present = {c["name"] for c in inspect(conn).get_columns(table)}
+                for column in columns:
+                    if column.split()[0] not in present:
+                        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column}"))
 
     @contextmanager
     def _writing(self) -> Iterator[Connection]:
@@ -197,28 +220,40 @@ class PasStore:
 
     def replace_subscription(self, subscription: StoredSubscription) -> bool:
         """A new version of one of the client's Subscriptions (False: the client has none by that id)."""
+        # Its event count runs on from its creation (eventsSinceSubscriptionStart), whatever changes.
+        values = {k: v for k, v in _row(subscription).items() if k not in ("events", "created")}
         with self._writing() as conn:
             done = conn.execute(update(subscriptions).where(and_(subscriptions.c.client == subscription.client,
                                                                  subscriptions.c.id == subscription.id))
-                                .values(**_row(subscription)))
+                                .values(**values))
         return bool(done.rowcount)
 
     def subscription(self, client: str, subscription_id: str) -> StoredSubscription | None:
         found = self._subscriptions(and_(subscriptions.c.client == client, subscriptions.c.id == subscription_id))
         return found[0] if found else None
 
-    def subscribed(self, client: str) -> list[StoredSubscription]:
-        """The client's active Subscriptions (only the submitter hears of its requests: spec-59)."""
-        return self._subscriptions(and_(subscriptions.c.client == client, subscriptions.c.status == "active"))
+    def of_client(self, client: str) -> list[StoredSubscription]:
+        """The client's Subscriptions (only the submitter hears of its requests: spec-59)."""
+        return self._subscriptions(subscriptions.c.client == client)
 
-    def set_status(self, subscription_id: str, status: str) -> None:
+    def delivered(self, subscription_id: str) -> None:
+        """A delivery was taken: the Subscription is active, its error count back to none."""
         with self._writing() as conn:
-            conn.execute(update(subscriptions).where(subscriptions.c.id == subscription_id).values(status=status))
+            conn.execute(update(subscriptions).where(subscriptions.c.id == subscription_id)
+                         .values(status="active", errors=0, error=None))
+
+    def failed(self, subscription_id: str, outcome: str) -> None:
+        """A delivery failed on every attempt: the Subscription is in error (backport IG, handling errors)."""
+        with self._writing() as conn:
+            conn.execute(update(subscriptions).where(subscriptions.c.id == subscription_id)
+                         .values(status="error", errors=subscriptions.c.errors + 1, error=outcome))
 
     def remove_subscription(self, client: str, subscription_id: str) -> bool:
         with self._writing() as conn:
             done = conn.execute(delete(subscriptions).where(and_(subscriptions.c.client == client,
                                                                  subscriptions.c.id == subscription_id)))
+            if done.rowcount:
+                conn.execute(delete(deliveries).where(deliveries.c.subscription == subscription_id))
         return bool(done.rowcount)
 
     def next_event(self, subscription_id: str) -> int:
@@ -237,8 +272,18 @@ class PasStore:
     # ---- deliveries ----
 
     def record_delivery(self, delivery: Delivery) -> None:
+        """Log one attempt; drop what the bound leaves out of the Subscription's log."""
         with self._writing() as conn:
             conn.execute(insert(deliveries).values(**delivery.model_dump(mode="json")))
+            mine = deliveries.c.subscription == delivery.subscription
+            latest = select(func.max(deliveries.c.seq)).where(mine).group_by(deliveries.c.kind)
+            newest = select(deliveries.c.seq).where(mine).order_by(deliveries.c.seq.desc()).limit(
+                self.delivery_keep_rows)
+            # Compared as stored: the same JSON form of a datetime.
+            oldest = _INSTANT.dump_python(delivery.time - dt.timedelta(days=self.delivery_keep_days), mode="json")
+            conn.execute(delete(deliveries).where(
+                mine, deliveries.c.seq.not_in(latest),
+                (deliveries.c.time < oldest) | deliveries.c.seq.not_in(newest)))
 
     def deliveries(self, subscription_id: str) -> list[Delivery]:
         with self.engine.connect() as conn:

@@ -6,31 +6,24 @@ A Subscription names PASSubscriptionTopic, the rest-hook channel, full-resource 
 writes `orgIdentifier`, read too). It belongs to the client that created it (spec-59): only
 that client reads, deletes or hears of it. A notification is a `history` Bundle: the
 SubscriptionStatus Parameters first, then the full PAS Response Bundle (spec-61), as
-`example/Bundle-PASSubscriptionNotification.json`. Delivery is an HTTP POST on a worker thread
-with a bounded timeout; every attempt's outcome (status or failure, never the body) is
-recorded, and nothing waits for it.
+`example/Bundle-PASSubscriptionNotification.json`. Delivery (retried, never waited for) is
+cds/davinci/pas_delivery.py's. An endpoint is refused when its host resolves to an address that
+is not public (cds/service/outbound.py), unless the server allows a local receiver.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
-import logging
 import uuid
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-import orjson
-
 from ..fhir import Problem
 from ..service.errors import FHIR_JSON, HookError
+from ..service.outbound import RefusedAddress, Unresolved, checked_address
 from . import x12
 from .pas_request import as_list
-from .pas_store import Delivery, PasStore, StoredRequest, StoredSubscription
-
-log = logging.getLogger("cds.pas")
+from .pas_store import StoredSubscription
 
 TOPIC = "http://hl7.org/fhir/us/davinci-pas/SubscriptionTopic/PASSubscriptionTopic"
 BACKPORT = "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/"
@@ -40,9 +33,6 @@ PROFILE = x12.PAS + "profile-subscription"
 # How a CapabilityStatement names the topics its Subscriptions serve.
 TOPIC_CANONICAL = BACKPORT + "capabilitystatement-subscriptiontopic-canonical"
 FILTER_NAMES = ("org-identifier=", "orgIdentifier=")
-# A receiver that does not answer within this is recorded as failed; the decision stands.
-TIMEOUT = httpx.Timeout(5.0, connect=2.0)
-_senders = ThreadPoolExecutor(max_workers=2, thread_name_prefix="pas-notify")
 
 
 def _refuse(message: str, element: str | None = None) -> HookError:
@@ -53,7 +43,7 @@ def read_subscription(body: Any, client: str, https_only: bool, subscription_id:
                       ) -> StoredSubscription:
     """A new Subscription of the client (or the new version of its `subscription_id`); HookError
     (400/422, an OperationOutcome that quotes nothing) when it is not a PAS Subscription this
-    server can serve."""
+    server can serve. Resolves the endpoint's host name: call it off the event loop."""
     if not isinstance(body, dict) or body.get("resourceType") != "Subscription":
         raise HookError(400, [Problem(source="Subscription", message="the body must be a Subscription resource")])
     if body.get("criteria") != TOPIC:
@@ -65,10 +55,17 @@ def read_subscription(body: Any, client: str, https_only: bool, subscription_id:
     allowed = ("https",) if https_only else ("https", "http")
     if not isinstance(endpoint, str) or urlsplit(endpoint).scheme not in allowed or not urlsplit(endpoint).hostname:
         raise _refuse(f"channel.endpoint must be an absolute {' or '.join(allowed)} URL", "Subscription.channel.endpoint")
-    if https_only and _internal(urlsplit(endpoint).hostname or ""):
-        # The server would POST into its own network on a client's word.
-        raise _refuse("channel.endpoint must not be a loopback, private or link-local address",
-                      "Subscription.channel.endpoint")
+    if https_only:
+        # The server would POST into its own network on a client's word; checked again at each
+        # delivery, on the address it connects to. A name that does not resolve now is not
+        # refused: its handshake fails and the Subscription says so (error).
+        try:
+            checked_address(urlsplit(endpoint).hostname or "", urlsplit(endpoint).port or 443)
+        except Unresolved:
+            pass
+        except (RefusedAddress, ValueError):
+            raise _refuse("channel.endpoint must name a host that resolves to public addresses only (not "
+                          "loopback, private or link-local)", "Subscription.channel.endpoint") from None
     if channel.get("payload", FHIR_JSON) != FHIR_JSON or _content(channel) != "full-resource":
         raise _refuse("the payload must be application/fhir+json with full-resource content (spec-62)",
                       "Subscription.channel.payload")
@@ -86,17 +83,6 @@ def read_subscription(body: Any, client: str, https_only: bool, subscription_id:
     return StoredSubscription(id=subscription_id, client=client, status="requested", orgs=orgs, endpoint=endpoint,
                               headers=headers, resource=resource, events=0,
                               created=dt.datetime.now(dt.UTC))
-
-
-def _internal(host: str) -> bool:
-    """Whether the host is written as an address inside the server's own network (names are not resolved)."""
-    if host == "localhost":
-        return True
-    try:
-        address = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return address.is_loopback or address.is_private or address.is_link_local or address.is_unspecified
 
 
 def _content(channel: dict[str, Any]) -> Any:
@@ -120,8 +106,13 @@ def _orgs(body: dict[str, Any]) -> list[str]:
 
 
 def shown(subscription: StoredSubscription) -> dict[str, Any]:
-    """The Subscription as the server reads it back: its status now, its channel headers left out."""
-    return {**subscription.resource, "status": subscription.status}
+    """The Subscription as the server reads it back: its status now, its channel headers left
+    out, and (R4 Subscription.error) why it is in error."""
+    found = {**subscription.resource, "status": subscription.status}
+    if subscription.status == "error" and subscription.error:
+        found["error"] = (f"{subscription.errors} notification(s) not delivered after every attempt; the latest: "
+                          f"{subscription.error}. PUT the Subscription to confirm its endpoint again.")
+    return found
 
 
 def notification(subscription: StoredSubscription, kind: str, event: int, base_url: str,
@@ -151,46 +142,3 @@ def notification(subscription: StoredSubscription, kind: str, event: int, base_u
             "entry": [{"fullUrl": f"urn:uuid:{status['id']}", "resource": status,
                        "request": {"method": "GET", "url": f"{base}/fhir/Subscription/{subscription.id}/$status"},
                        "response": {"status": "200"}}, *entries]}
-
-
-def post(store: PasStore, subscription: StoredSubscription, kind: str, bundle: dict[str, Any], event: int) -> bool:
-    """POST the notification; record what came of it. True when the receiver took it (2xx)."""
-    headers = {"Content-Type": FHIR_JSON}
-    for line in subscription.headers:
-        name, _, value = line.partition(":")
-        headers[name.strip()] = value.strip()
-    try:
-        with httpx.Client(timeout=TIMEOUT, follow_redirects=False) as client:
-            answer = client.post(subscription.endpoint, content=orjson.dumps(bundle), headers=headers)
-        ok, outcome = answer.is_success, f"HTTP {answer.status_code}"
-    except httpx.TimeoutException:
-        ok, outcome = False, "timed out"
-    except httpx.HTTPError as exc:
-        ok, outcome = False, f"not delivered: {type(exc).__name__}"
-    store.record_delivery(Delivery(subscription=subscription.id, event=event, kind=kind,
-                                   time=dt.datetime.now(dt.UTC), ok=ok, outcome=outcome))
-    if not ok:
-        # The subscription's id and the outcome only: the endpoint may carry a token in its query.
-        log.warning("PAS notification %s of subscription %s: %s", kind, subscription.id, outcome)
-    return ok
-
-
-def handshake(store: PasStore, subscription: StoredSubscription, base_url: str) -> Future[None]:
-    """Confirm the endpoint (backport handshake) on a worker thread: active when it answers 2xx, else error."""
-    def send() -> None:
-        ok = post(store, subscription, "handshake", notification(subscription, "handshake", 0, base_url), 0)
-        store.set_status(subscription.id, "active" if ok else "error")
-    return _senders.submit(send)
-
-
-def notify(store: PasStore, request: StoredRequest, base_url: str) -> list[Future[bool]]:
-    """Send the request's current response to each active Subscription of its client whose
-    org-identifier filter names one of the request's organisations; returns at once."""
-    sent = []
-    for subscription in store.subscribed(request.client):
-        if not set(subscription.orgs) & set(request.orgs):
-            continue
-        event = store.next_event(subscription.id)
-        bundle = notification(subscription, "event-notification", event, base_url, request.response)
-        sent.append(_senders.submit(post, store, subscription, "event-notification", bundle, event))
-    return sent

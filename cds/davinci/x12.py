@@ -29,6 +29,12 @@ PRE_AUTH_PERIOD = PAS + "extension-itemPreAuthPeriod"
 AUTHORIZED_DETAIL = PAS + "extension-itemAuthorizedDetail"
 INFO_CANCELLED = PAS + "modifierextension-infoCancelled"
 CLAIM_UPDATE = PAS + "profile-claim-update"
+CERTIFICATION_TYPE = PAS + "extension-certificationType"
+# X12 1322 (UM02) "3" Cancel: on Claim.extension of a PAS Claim Update it cancels the whole request,
+# no items needed (specification.md, "Updating authorization requests"); on an item, with
+# infoCancelled, that item (spec-70).
+CERTIFICATION_TYPE_SYSTEM = "https://codesystem.x12.org/005010/1322"
+CANCEL = "3"
 TRANSMISSION_IDENTIFIERS = PAS + "extension-TransmissionIdentifiers"
 ERROR_PATH = PAS + "extension-errorPath"
 COMMUNICATION_REQUEST = PAS + "profile-communicationrequest"

@@ -77,9 +77,13 @@ class Settings(BaseModel):
     pas_url: str | None = None
     # Days a PAS request stays queryable after its services end: at least six months (PAS spec-73).
     pas_retention_days: int = Field(default=183, ge=183)
-    # Notifications go to https endpoints not written as loopback, private or link-local
-    # addresses; a local test receiver needs this off.
+    # Notifications go to https endpoints whose host resolves to public addresses only; a local
+    # test receiver needs this off.
     subscription_https_only: bool = True
+    # A notification or handshake not taken is tried this many times in all, the first retry
+    # after pas_delivery_first_wait seconds, each next one after twice the wait before.
+    pas_delivery_attempts: int = Field(default=4, ge=1, le=10)
+    pas_delivery_first_wait: float = Field(default=2.0, gt=0, le=600)
 
     @model_validator(mode="after")
     def _audience_is_configured(self) -> Settings:

@@ -37,7 +37,7 @@ def add_serve_parser(commands: Any) -> None:
                        help="days a PAS request stays queryable after its services end (default and least 183: "
                             "six months, PAS spec-73)")
     serve.add_argument("--subscription-allow-http", action="store_true",
-                       help="let PAS Subscriptions notify plain http and loopback or private addresses "
+                       help="let PAS Subscriptions notify plain http and hosts resolving to loopback or private addresses "
                             "(default: https to other hosts only)")
     serve.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY, metavar="N",
                        help=f"largest request body, and the most fetched from fhirServer for one call "
