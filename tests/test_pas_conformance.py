@@ -235,12 +235,16 @@ def test_a_code_of_no_therapy_is_an_error_and_the_rest_is_decided(trail: AuditTr
 
 # ---- A4: the attachments the payer needs, as PAS CommunicationRequests ----
 
-@pytest.mark.parametrize("case", PENDED, ids=[c.name for c in PENDED])
-def test_a_pended_item_asks_for_each_documentation_item(case: Any, trail: AuditTrail) -> None:
+def _pended(case: Any, trail: AuditTrail) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """The ClaimResponse of the case's example request, and the response Bundle's resources by fullUrl."""
     request = example_request(case, KNOWLEDGE)
     bundle = submit(request, KNOWLEDGE, trail, BASE, case.as_of)
-    response = check_response_bundle(bundle, request)
-    by_url = {e["fullUrl"]: e["resource"] for e in bundle["entry"]}
+    return check_response_bundle(bundle, request), {e["fullUrl"]: e["resource"] for e in bundle["entry"]}
+
+
+@pytest.mark.parametrize("case", PENDED, ids=[c.name for c in PENDED])
+def test_a_pended_item_asks_for_each_documentation_item(case: Any, trail: AuditTrail) -> None:
+    response, by_url = _pended(case, trail)
     asked = [by_url[r["reference"]] for r in response["communicationRequest"]]
     # The documentation items of the assessment: the ruleset's, as far as they apply to the order.
     documentation = {d.text: d for d in KNOWLEDGE.rulesets[case.ruleset].documentation}
@@ -305,10 +309,7 @@ def _present(values: list[Any], path: list[str]) -> bool:
 
 @pytest.mark.parametrize("case", PENDED, ids=[c.name for c in PENDED])
 def test_a_pended_item_comes_with_a_pas_task_for_its_questionnaire(case: Any, trail: AuditTrail) -> None:
-    request = example_request(case, KNOWLEDGE)
-    bundle = submit(request, KNOWLEDGE, trail, BASE, case.as_of)
-    response = check_response_bundle(bundle, request)
-    by_url = {e["fullUrl"]: e["resource"] for e in bundle["entry"]}
+    response, by_url = _pended(case, trail)
     [task] = [r for r in by_url.values() if r["resourceType"] == "Task"]
     [asked, *_] = [by_url[r["reference"]] for r in response["communicationRequest"]]
     insurer, provider = (by_url.get(r) or by_url[f"{BASE}/fhir/{r}"]
