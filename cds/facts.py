@@ -26,6 +26,7 @@ from .fhir.errors import Problem
 from .fhir.record import PatientRecord
 from .adjuncts import Drafted, link_keys, served
 from .routing import RecordView, claiming
+from .spans import days_ago, within
 from .ruleset import Adjunct, Course, Ruleset
 from .terminology import Coding, DrugClassifier, Terminology, ValueSets
 from .terminology.drugs import Timing
@@ -405,16 +406,16 @@ class PatientFacts(BaseModel):
 def _windows(plain: dict[str, Any], start: dt.date | None, end: dt.date | None, as_of: dt.date,
              order_days: dict[str, dt.date]) -> None:
     """Days from the span's start and end back from the as-of date and each therapy's order date
-    (cds/engine/compile.py `anchor`): a span lies within N days before an anchor when
+    (cds/conditions/window.py `anchor`): a span lies within N days before an anchor when
     start_ago >= 0 and end_ago <= N."""
     if start is None:
         return
     end = end or start
-    plain["asof_start_ago"] = (as_of - start).days
-    plain["asof_end_ago"] = (as_of - end).days
+    plain["asof_start_ago"] = days_ago(as_of, start)
+    plain["asof_end_ago"] = days_ago(as_of, end)
     for therapy, order_day in order_days.items():
-        plain[f"order_{therapy}_start_ago"] = (order_day - start).days
-        plain[f"order_{therapy}_end_ago"] = (order_day - end).days
+        plain[f"order_{therapy}_start_ago"] = days_ago(order_day, start)
+        plain[f"order_{therapy}_end_ago"] = days_ago(order_day, end)
 
 
 def build_facts(
@@ -1227,7 +1228,7 @@ def _weight_kg(observations: list[ObservationFact], terminology: Terminology, as
     usable: list[tuple[dt.date, float]] = []
     for observation in observations:
         if not wanted.intersection(observation.vs) or observation.date is None or observation.value is None \
-                or observation.comparator or not 0 <= (as_of - observation.date).days <= reading.within_days:
+                or observation.comparator or not within(observation.date, None, as_of, reading.within_days):
             continue
         kg = terminology.units.convert(observation.value, observation.unit, "kg", observation.vs)
         if kg is None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .adjuncts import load_adjuncts
-from .conditions import ParsedRuleset, Term, parse_ruleset, phrases, terms
+from .conditions import REGISTRY, ParsedRuleset, parse_ruleset, phrases, terms
 from .facts import PatientFacts, build_facts
 from .fhir.record import PatientRecord
 from .fhir.registry import BY_NAME
@@ -137,10 +137,10 @@ def load(folder: Path) -> Knowledge:
     parsed = {t: parse_ruleset(r, terminology, valuesets) for t, r in rulesets.items()}
     for therapy, ruleset_parsed in parsed.items():
         for clause in ruleset_parsed.clauses:
-            unknown = sorted({r for t in terms(clause.node) if t.kind == "medication"
-                              for r in t.spec.get("routed_to", ())} - set(rulesets))
+            unknown = sorted({r for t in terms(clause.node) for r in REGISTRY[t.kind].rulesets_named(t.spec)}
+                             - set(rulesets))
             if unknown:
-                raise RulesetError(f"{clause.where}: medication.routed_to names no ruleset: {', '.join(unknown)}")
+                raise RulesetError(f"{clause.where}: routed_to names no ruleset: {', '.join(unknown)}")
     texts = TextMatcher([*(p for r in parsed.values() for clause in r.clauses for p in phrases(clause.node)),
                          *(p for r in rulesets.values() for claim in r.routing.claims if claim.record_procedures
                            for entry in claim.record_procedures.any for p in entry.not_followed_by),
@@ -150,7 +150,7 @@ def load(folder: Path) -> Knowledge:
                          *terminology.timing.meal_words])
     words = terminology.result_words
     results = ResultMatcher([p for r in parsed.values() for clause in r.clauses for t in terms(clause.node)
-                             for p in (*t.spec.get("value_text", ()), *t.spec.get("result_words", ()))],
+                             for p in REGISTRY[t.kind].result_words(t.spec)],
                             words.forms, words.interpretation)
     knowledge = Knowledge(folder, terminology, valuesets, classifier, rulesets, parsed,
                           reads=frozenset(read_types(parsed.values())), texts=texts, results=results,
@@ -165,28 +165,13 @@ def load(folder: Path) -> Knowledge:
 
 # Resource types read for every therapy; the others only when a rule reads them.
 _ALWAYS = {"Patient", "Medication", "Condition", "MedicationRequest", "ServiceRequest"}
-_TERM_TYPES = {"observation": "Observation", "observation_ratio": "Observation", "procedure": "Procedure",
-               "immunization": "Immunization", "pregnancy": "Observation"}
-# What `record: {empty: [...]}` asks about: the type it reads (medication history is always read).
-_RECORD_TYPES = {"procedures": "Procedure", "immunizations": "Immunization"}
-
-
-def _types_read(term: Term) -> set[str]:
-    """The resource types a term reads: `record: {empty: [medication_history]}` asks about
-    MedicationRequests only, so it must not make the hooks prefetch Procedures."""
-    if term.kind == "record":
-        return {_RECORD_TYPES[p] for p in term.spec["empty"] if p in _RECORD_TYPES}
-    if term.kind == "medication" and "dose_per_kg_mg" in term.spec:
-        # A dose in mg is per kg over the most recent body weight (terminology.yaml dose_per_kg).
-        return {"Observation"}
-    return {_TERM_TYPES[term.kind]} if term.kind in _TERM_TYPES else set()
 
 
 def read_types(parsed: Iterable[ParsedRuleset]) -> set[str]:
     types = set(_ALWAYS)
     for ruleset in parsed:
         for clause in ruleset.clauses:
-            types |= {name for t in terms(clause.node) for name in _types_read(t)}
+            types |= {name for t in terms(clause.node) for name in REGISTRY[t.kind].types_read(t.spec)}
     return types
 
 

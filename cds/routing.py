@@ -9,20 +9,17 @@ rule picks it (../shared/criteria/README.md, "Which therapy an order belongs to"
 from __future__ import annotations
 
 import datetime as dt
-import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from .compare import holds
+from .spans import within
 from .ruleset import Claim, Context, RecordProcedures, Ruleset
 from .texts import phrase_flag
 
 if TYPE_CHECKING:
     from .models import Assessment
-
-
-_OPS: dict[str, Callable[[float, float], bool]] = {
-    "lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge, "eq": operator.eq}
 
 
 class ProcedureLike(Protocol):
@@ -115,7 +112,7 @@ def claims(claim: Claim, order: OrderLike, record: RecordView | None = None) -> 
 
 def _compares(value: float | None, bounds: dict[str, float]) -> bool:
     """Every bound holds; a value that cannot be read holds none."""
-    return not bounds or value is not None and all(_OPS[op](value, limit) for op, limit in bounds.items())
+    return holds(value, bounds)
 
 
 def _in_context(context: Context, order: OrderLike, record: RecordView | None, unjudged: bool) -> bool:
@@ -146,8 +143,7 @@ def _dated(context: Context, record: RecordView) -> bool:
     for condition in record.conditions:
         if not condition.active or not set(context.conditions).intersection(condition.vs):
             continue
-        if context.within_days is not None and (
-                condition.date is None or not 0 <= (record.as_of - condition.date).days <= context.within_days):
+        if context.within_days is not None and not within(condition.date, None, record.as_of, context.within_days):
             continue
         if condition.date is not None and any(end >= condition.date for end in ends):
             continue
@@ -169,7 +165,7 @@ def _shown(wanted: RecordProcedures, record: RecordView) -> bool:
         return True
     return any(
         set(entry.in_).intersection(p.vs)
-        and (entry.within_days is None or (p.date is not None and 0 <= (record.as_of - p.date).days <= entry.within_days))
+        and (entry.within_days is None or within(p.date, None, record.as_of, entry.within_days))
         and not {phrase_flag(f) for f in entry.not_followed_by}.intersection(p.followed_by)
         for entry in wanted.any for p in record.procedures
     )

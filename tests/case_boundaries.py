@@ -27,7 +27,8 @@ from decimal import Decimal
 from typing import Any
 
 from cds.conditions import Term, terms
-from cds.derive import derived_facts, first_request
+from cds.conditions.measured import first_request
+from cds.derive import derived_facts
 from cds.engine.compile import pattern
 from cds.engine.run import engine_view
 from cds.facts import PatientFacts

@@ -22,7 +22,8 @@ FACE = "cds"  # cds/__init__.py, the library's public names
 
 # Ground floor first; each name is a module or a sub-package of cds/.
 FLOORS: list[tuple[str, ...]] = [
-    ("fhir", "models", "texts", "yamlfile", "listing", "private"),
+    # Comparisons and day counts are read alike by the rules, the routing and the derived facts.
+    ("fhir", "models", "texts", "yamlfile", "listing", "private", "compare", "spans"),
     ("ruleset", "terminology", "render_text"),
     ("routing", "cases"),
     # Which orders serve another page's order, read once the orders are routed alone.

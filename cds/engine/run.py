@@ -20,21 +20,18 @@ from typing import Any
 
 import orjson
 
-from ..conditions import ParsedRuleset, Term, order_criteria, terms
+from ..conditions import REGISTRY, ParsedRuleset, Term, order_criteria, terms
 from ..listing import listed
 from ..fhir.limits import limits, over
 from ..ruleset import Criterion, Ruleset
 from . import host
-from .compile import CONTEXT_SHARD, compile_ruleset, fields_tested, flag
-from ..texts import phrase_flag
+from ..conditions.patterns import flag
+from .compile import CONTEXT_SHARD, compile_ruleset, fields_tested
 
 Binding = list[dict[str, Any]]
-# The fact type (`t`) each condition term matches; derived terms match derived facts.
-# Fact types matched by a value set (or a phrase): one in none of the sets a rule names is not asserted.
-_CODED = ("condition", "procedure", "immunization")
-_FACT_TYPE = {"service_order": "service-order", "observation": "derived", "medication_classes": "derived",
-              "conditions_count": "derived", "observation_ratio": "derived", "orders_total": "derived",
-              "doses_per_day": "derived", "pregnancy": "derived", "dated_condition": "derived"}
+# Fact types whose facts a rule selects by value set or phrase: one in none of the sets a rule
+# names is not asserted.
+_SELECTIVE = frozenset(kind.fact for kind in REGISTRY.values() if kind.selective)
 
 
 @dataclass
@@ -171,19 +168,20 @@ class Engine:
         for ruleset, parsed in rulesets:
             own = [t for clause in parsed.clauses for t in terms(clause.node)]
             parts[ruleset.therapy] = _Part(ruleset, parsed, order_criteria(ruleset, parsed),
-                                           any(t.kind == "status" for t in own),
+                                           any(REGISTRY[t.kind].fact == "status" for t in own),
                                            {(id(c.item), c.part): c.key for c in parsed.clauses})
             read += own
         self.parts: dict[str, _Part] = parts
         # What the rules can match: other facts are not asserted (each assert costs engine time,
         # and a record carries many entries that no rule reads).
-        self._kinds = {_FACT_TYPE.get(t.kind, t.kind) for t in read}
-        self._valuesets = {v for t in read if t.kind in _CODED for v in t.spec.get("in", ())}
-        self._texts = {phrase_flag(p) for t in read if t.kind == "condition" for p in t.spec.get("text", ())}
+        self._kinds = {REGISTRY[t.kind].fact for t in read}
+        selecting = [REGISTRY[t.kind].coded(t.spec) for t in read]
+        self._valuesets = {v for sets, _ in selecting for v in sets}
+        self._texts = {p for _, flags in selecting for p in flags}
         # Results and the context are asserted only where a rule reads them: a fact no pattern
         # matches is not stored by durable-rules, so skipping it changes nothing but the time.
         # Criterion ids start with their therapy (cds/ruleset.py): a result names one ruleset's.
-        self._results_read = {t.spec["criterion"] for t in read if t.kind == "result"}
+        self._results_read = {c for t in read if (c := REGISTRY[t.kind].criterion_read(t.spec)) is not None}
         # compile_ruleset puts the context fact in exactly the rules that hold a negation.
         self._context_read = any(key.endswith("$not") for rule in definition.values() for binding in rule["all"]
                                  for key in binding)
@@ -193,7 +191,7 @@ class Engine:
     def relevant(self, fact: dict[str, Any]) -> bool:
         """Whether a fact can match one of the rules."""
         kind = fact.get("t")
-        if kind in _CODED:
+        if kind in _SELECTIVE:
             return kind in self._kinds and (not self._valuesets.isdisjoint(fact.get("vs", ()))
                                             or not self._texts.isdisjoint(fact.get("texts", ())))
         return kind in self._kinds

@@ -1,6 +1,6 @@
 """The pregnancy context and gestational age at the as-of date (criteria README "Pregnancy context").
 
-One derived fact per distinct `pregnancy` term (cds/conditions.py), computed once per evaluation:
+One derived fact per distinct `pregnancy` term (cds/conditions/kinds/pregnancy.py), computed once per evaluation:
 whether the patient is pregnant (a page's pregnancy code dated within the window and not followed
 by a delivery or pregnancy-end code, or the most recent pregnancy-status Observation in its window
 answering pregnant) and, where the record tells it, the gestational age in weeks as bounds, so that
@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from ..fhir.errors import Problem
+from ..spans import within
 from ..texts import phrase_flag
 from .drugs import Pregnancy
 from .units import Units
@@ -49,7 +50,7 @@ def settings(model: Pregnancy, sets: Sequence[str], ended_by: Sequence[str] | No
              gestational_age: Sequence[str] = ()) -> dict[str, Any]:
     """What one reading of the context needs: the page's pregnancy codes (`sets`), its end codes
     (else the terminology's), its gestational-age observations, and terminology.yaml `pregnancy`.
-    Hashable values: a condition term keys its derived fact by them (cds/conditions.py)."""
+    Hashable values: a condition term keys its derived fact by them (cds/conditions/kinds/pregnancy.py)."""
     age = model.gestational_age
     found: dict[str, Any] = {
         "in": tuple(sets), "ended_by": tuple(ended_by if ended_by is not None else model.ended_by),
@@ -79,8 +80,7 @@ def pregnancy(conditions: Sequence[ConditionLike], status: Sequence[ObservationL
     last_end = max(ends, default=None)
 
     def current(day: dt.date | None, window: int) -> bool:
-        return (day is not None and 0 <= (as_of - day).days <= window
-                and (last_end is None or day > last_end))
+        return within(day, None, as_of, window) and (last_end is None or day > last_end)  # type: ignore[operator]
 
     coded = [c for c in conditions
              if c.active and set(settings["in"]) & set(c.vs) and not set(settings["ended_by"]) & set(c.vs)
