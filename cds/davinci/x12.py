@@ -38,6 +38,9 @@ CANCEL = "3"
 TRANSMISSION_IDENTIFIERS = PAS + "extension-TransmissionIdentifiers"
 ERROR_PATH = PAS + "extension-errorPath"
 COMMUNICATION_REQUEST = PAS + "profile-communicationrequest"
+TASK = PAS + "profile-task"
+# PASTempCodes (ig/fsh/Terminology.fsh): the PAS Task's code, reason and input types.
+PAS_TEMP_CODES = "http://hl7.org/fhir/us/davinci-pas/CodeSystem/PASTempCodes"
 SERVICE_LINE_NUMBER = PAS + "extension-serviceLineNumber"
 
 REVIEW_ACTION_SYSTEM = "https://codesystem.x12.org/005010/306"
