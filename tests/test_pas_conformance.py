@@ -132,14 +132,14 @@ def _must_support(profile: str) -> set[str]:
 NOT_PRODUCED = {
     "ClaimResponse.extension:transmissionIdentifiers": "no X12 interchange: no ISA ids to echo",
     "ClaimResponse.extension:claimResponseReviewer": "the rules decide, no human reviewer",
-    "ClaimResponse.extension:authorizedProvider": "the requesting provider is the one authorized (requestor)",
+    "ClaimResponse.extension:authorizedProvider": "2.2.1 allows itemAuthorizedProvider on items only (its "
+                                                  "context); each authorized item names it",
     "ClaimResponse.identifier.extension:subDepartment": "an X12 REF detail: no X12 source",
     "ClaimResponse.identifier.extension:jurisdiction": "an X12 REF detail: no X12 source",
     "ClaimResponse.request.extension:DataAbsentReason": "the request's Claim is always referenced",
     "ClaimResponse.item.extension:previousAuthorizationNumber": "an update keeps the authorization number "
                                                                 "(spec-47): there is no previous one",
     "ClaimResponse.item.extension:administrationReferenceNumber": "no payer reference number beside preAuthRef",
-    "ClaimResponse.item.extension:authorizedProvider": "the requesting provider is the one authorized",
     "ClaimResponse.item.extension:authorizedItemDetail": "A6 puts the authorized detail on addItem (spec-37)",
     "ClaimResponse.item.extension:admissionDates": "no admission in home infusion",
     "ClaimResponse.item.extension:dischargeDate": "no admission in home infusion",
@@ -149,10 +149,8 @@ NOT_PRODUCED = {
                     "nursingHomeResidentialStatus", "nursingHomeLevelOfCare", "productOrServiceCodeEnd", "revenue",
                     "revenueUnitRateLimit", "requestedService", "requestType", "certificationType", "admissionDates",
                     "dischargeDate")},
-    "ClaimResponse.addItem.provider.extension:providerType": "the requesting provider is the one authorized",
-    "ClaimResponse.addItem.provider": "the requesting provider is the one authorized",
+    "ClaimResponse.addItem.provider.extension:providerType": "an X12 98 provider type the request does not give",
     "ClaimResponse.addItem.modifier": "no HCPCS modifier is decided",
-    "ClaimResponse.addItem.serviced[x]": "the authorized period is itemPreAuthPeriod",
     "ClaimResponse.addItem.location[x]": "no place of service is decided",
     "ClaimResponse.addItem.quantity": "no units are decided (a per diem)",
     "ClaimResponse.addItem.unitPrice": "no price is decided",

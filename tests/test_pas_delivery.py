@@ -184,3 +184,11 @@ def test_a_store_made_before_delivery_errors_were_kept_opens_with_its_subscripti
     assert (old.status, old.events, old.errors, old.error) == ("active", 3, 0, None)
     store.failed("s0", "HTTP 503")
     assert store.of_client("c1")[0].errors == 1
+
+
+def test_serve_refuses_a_retry_policy_out_of_bounds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from cds.cli import main
+
+    assert main(["serve", "--subscription-attempts", "0", "--feedback-db", str(tmp_path / "f.sqlite"),
+                 "--audit-url", f"sqlite:///{tmp_path / 'a.sqlite'}"]) == 2
+    assert "pas_delivery_attempts" in capsys.readouterr().err

@@ -250,6 +250,11 @@ def response_bundle(decided: Decided, base_url: str, as_of: dt.date, number: str
         d.assessment, d.item.sequence, number, decided.questionnaires[d.assessment.therapy], decided.attachment_code,
         request.claim, response_id, base) for d in decisions if d.code == x12.PENDED and d.assessment is not None}
     items, added = [], []
+    # The provider authorized is the one who asked, when the profiles let it be named
+    # (itemAuthorizedProvider and addItem.provider take a Practitioner or an Organization).
+    asking = request.entry(request.claim["provider"])
+    provider = request.claim["provider"] if asking and asking[1]["resourceType"] in ("Organization", "Practitioner") \
+        else None
     for request_item in request.items:
         d = by_sequence.get(request_item.sequence)
         own = f"{number}-{request_item.sequence}"
@@ -267,6 +272,9 @@ def response_bundle(decided: Decided, base_url: str, as_of: dt.date, number: str
                    {"url": x12.PRE_AUTH_PERIOD, "valuePeriod": _period(request, d.item, as_of)}]
         if d.code == x12.CERTIFIED:
             extensions += granted
+            if provider is not None:
+                extensions.append({"url": x12.AUTHORIZED_PROVIDER,
+                                   "extension": [{"url": "provider", "valueReference": provider}]})
         item: dict[str, Any] = {"extension": extensions, "itemSequence": d.item.sequence}
         if d.note:
             item["noteNumber"] = [notes.index(d.note) + 1]
@@ -279,7 +287,9 @@ def response_bundle(decided: Decided, base_url: str, as_of: dt.date, number: str
                               {"url": x12.AUTHORIZED_DETAIL, "extension": [{"url": "productOrServiceCode",
                                "valueCodeableConcept": {"coding": [{"system": HCPCS, "code": code}]}}]}],
                 "itemSequence": [d.item.sequence],
+                **({"provider": [provider]} if provider is not None else {}),
                 "productOrService": {"coding": [{"system": HCPCS, "code": code}]},
+                "servicedPeriod": granted[1]["valuePeriod"],
                 "adjudication": [_adjudication(x12.CERTIFIED, own)],
             })
     claim = request.claim
