@@ -42,10 +42,12 @@ VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
 MEDICATION_KEYS = {"drug", "rxnorm", "status", "intent", "route", "route_text", "authored", "start", "end",
                    "supply_days", "status_reason", "rate", "rate_ratio", "dose", "frequency", "period",
                    "duration", "timing_code", "reference", "contained", "as_needed", "bounds", "bounds_period",
-                   "count", "dosages", "strength", "amount", "timing_abbr", "when", "dosage_text", "reason", "reason_ref"}
+                   "count", "dosages", "strength", "amount", "timing_abbr", "when", "dosage_text", "method",
+                   "instruction", "reason", "reason_ref"}
 # The keys of one dosage instruction (`dosages`: the instructions after the first).
 DOSAGE_KEYS = {"route", "route_text", "rate", "rate_ratio", "dose", "frequency", "period", "duration", "timing_code",
-               "as_needed", "bounds", "bounds_period", "timing_abbr", "when", "dosage_text", "count"}
+               "as_needed", "bounds", "bounds_period", "timing_abbr", "when", "dosage_text", "method", "instruction",
+               "count"}
 # FHIR TimingAbbreviation codes (`timing_abbr: TID`).
 TIMING_ABBREVIATION = "http://terminology.hl7.org/CodeSystem/v3-GTSAbbreviation"
 INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
@@ -505,6 +507,10 @@ class _Builder:
             dosage["asNeededBoolean"] = bool(item["as_needed"])
         if "dosage_text" in item:
             dosage["text"] = str(item["dosage_text"])
+        if "method" in item:
+            dosage["method"] = {"text": str(item["method"])}
+        if "instruction" in item:
+            dosage["additionalInstruction"] = [{"text": str(item["instruction"])}]
         rate: dict[str, Any] = {}
         if "dose" in item:
             rate["doseQuantity"] = _quantity(item["dose"])

@@ -817,8 +817,12 @@ def _medication(
                                *(t for d in dosage if d.timing is not None for t in _texts(d.timing.code, codes=True)))
     dosage_texts = sorted({*timing_texts, *texts.match(*(t for d in dosage for t in [*_texts(d.route), *_texts(d.method)]))})
     delivery = _delivery(dosage, {phrase_flag(w) for w in timing.continuous}.intersection(timing_texts))
+    # A pump may be named in the dosage text, the timing code, the method or an additional
+    # instruction (a page reading "its dosage text, method or additionalInstruction names a pump").
+    pump_texts = texts.match(*(t for d in dosage for t in [*_texts(d.method),
+                                                            *(x for a in d.additionalInstruction or [] for x in _texts(a))]))
     given_as = _given_as(dosage, delivery, drug.route in timing.injection_routes,
-                         bool({phrase_flag(w) for w in timing.infusion}.intersection(timing_texts)))
+                         bool({phrase_flag(w) for w in timing.infusion}.intersection({*timing_texts, *pump_texts})))
     # A continuous or 24-hour infusion states no dosing interval (the anti-infective page's Billing).
     interval = None if delivery == "continuous" else _interval_hours(dosage, timing.interval_codes)
     duration = _duration_hours(dosage)
@@ -1058,11 +1062,14 @@ def _rated(instruction: Any) -> bool:
 
 def _given_as(dosage: list[Any], delivery: str, injection_route: bool,
               says_infusion: bool) -> Literal["injection", "infusion", "unknown"]:
-    """Injection or infusion (criteria README): a rate, a pump or infusion named in the dosage
-    text or timing, or a continuous delivery make an infusion; by an injection route
-    (terminology.yaml `timing.injection_routes`: subcutaneous), a dose with a frequency and no
-    rate is an injection; anything else cannot be told."""
-    if any(_rated(instruction) for instruction in dosage) or says_infusion or delivery == "continuous":
+    """Injection or infusion (criteria README): a rate, an infusion time (`repeat.duration`: an
+    administration lasting a while), a pump or infusion named in the dosage text, timing,
+    method or an additional instruction, or a continuous delivery make an infusion; by an injection
+    route (terminology.yaml `timing.injection_routes`: subcutaneous), a dose with a frequency and
+    no rate is an injection; anything else cannot be told."""
+    timed = any(d.timing is not None and d.timing.repeat is not None and d.timing.repeat.duration is not None
+                for d in dosage)
+    if any(_rated(instruction) for instruction in dosage) or timed or says_infusion or delivery == "continuous":
         return "infusion"
     repeats = any(d.timing is not None and d.timing.repeat is not None and d.timing.repeat.frequency is not None
                   for d in dosage)

@@ -259,13 +259,23 @@ def test_a_package_from_orders_alone_assesses_them_and_records_the_assertion(tmp
     assert record is not None and record.patient == "Patient/hf2" and set(record.rulesets) == {"S9348"}
 
 
-def test_an_order_no_therapy_claims_gets_no_package_but_an_outcome(tmp_path: Path) -> None:
+def test_an_order_no_therapy_claims_gets_an_outcome_saying_why(tmp_path: Path) -> None:
+    """No questionnaire applies, so no conformant PackageBundle exists (it holds exactly one
+    Questionnaire): the operation answers a bare OperationOutcome (oper-11) saying why and what
+    to do (oper-8). So does a request of questionnaires none of which is ours."""
     oral = medication("amox", "p1", "amoxicillin 500 MG Oral Capsule", status="draft", authored=AS_OF)
     with make_client(tmp_path) as client:
-        body = package_for(client, {"name": "order", "resource": oral})
-    assert bundles(body) == []
-    [outcome] = [p["resource"] for p in body["parameter"] if p["name"] == "operationOutcome"]
-    assert outcome["issue"][0]["severity"] == "warning"
+        answer = client.post(PACKAGE, json={"resourceType": "Parameters",
+                                            "parameter": [{"name": "order", "resource": oral}]})
+        unknown = client.post(PACKAGE, json={"resourceType": "Parameters", "parameter": [
+            {"name": "coverage", "resource": coverage("p9")},
+            {"name": "questionnaire", "valueCanonical": f"{BASE}/fhir/Questionnaire/MARKER"}]})
+    assert answer.status_code == 422 and answer.json()["resourceType"] == "OperationOutcome"
+    [issue] = answer.json()["issue"]
+    assert "no home infusion therapy of this service claims the orders" in issue["diagnostics"]
+    assert "CRD" in issue["diagnostics"] and "amoxicillin" not in answer.text
+    assert unknown.status_code == 422 and "MARKER" not in unknown.text
+    assert "not Questionnaires of this service" in unknown.json()["issue"][0]["diagnostics"]
 
 
 def test_questionnaires_asked_for_are_added_and_unknown_ones_are_a_warning(tmp_path: Path) -> None:

@@ -89,6 +89,9 @@ def test_decision_follows_the_case(case: cases.Case, trail: AuditTrail) -> None:
         assert response["preAuthRef"].startswith("PA")
         assert extension(item, x12.PRE_AUTH_ISSUE_DATE)["valueDate"] == case.as_of.isoformat()
         assert extension(item, x12.PRE_AUTH_PERIOD)["valuePeriod"]["start"]
+        # The provider authorized is the one who asked.
+        assert extension(item, x12.AUTHORIZED_PROVIDER)["extension"] == [
+            {"url": "provider", "valueReference": response["requestor"]}]
         assert "addItem" not in response
     elif code == "A3":
         unmet = [c for c, result in expect["criteria"].items() if result == "not-met"]
@@ -99,6 +102,8 @@ def test_decision_follows_the_case(case: cases.Case, trail: AuditTrail) -> None:
         assert all(c in note for c in unknown)
         assert questionnaire_url(BASE, case.ruleset) in note
         assert extension(item, x12.PRE_AUTH_PERIOD) is None
+    if code != "A1":
+        assert extension(item, x12.AUTHORIZED_PROVIDER) is None
 
 
 def test_every_status_is_exercised() -> None:
@@ -138,7 +143,8 @@ def test_a_code_other_than_the_rules_pick_is_modified(trail: AuditTrail) -> None
     detail = extension(added, x12.AUTHORIZED_DETAIL)["extension"][0]
     assert detail["valueCodeableConcept"]["coding"][0]["code"] == billed
     assert review_code(added["adjudication"][0]) == "A1"
-    assert extension(added, x12.PRE_AUTH_PERIOD) is not None
+    assert added["servicedPeriod"] == extension(added, x12.PRE_AUTH_PERIOD)["valuePeriod"]
+    assert added["provider"] == [response["requestor"]] and extension(item, x12.AUTHORIZED_PROVIDER) is None
     assert billed in " ".join(n["text"] for n in response["processNote"])
 
 

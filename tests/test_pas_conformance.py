@@ -132,13 +132,14 @@ def _must_support(profile: str) -> set[str]:
 NOT_PRODUCED = {
     "ClaimResponse.extension:transmissionIdentifiers": "no X12 interchange: no ISA ids to echo",
     "ClaimResponse.extension:claimResponseReviewer": "the rules decide, no human reviewer",
-    "ClaimResponse.extension:authorizedProvider": "the requesting provider is the one authorized (requestor)",
+    "ClaimResponse.extension:authorizedProvider": "2.2.1 allows itemAuthorizedProvider on items only (its "
+                                                  "context); each authorized item names it",
     "ClaimResponse.identifier.extension:subDepartment": "an X12 REF detail: no X12 source",
     "ClaimResponse.identifier.extension:jurisdiction": "an X12 REF detail: no X12 source",
     "ClaimResponse.request.extension:DataAbsentReason": "the request's Claim is always referenced",
-    "ClaimResponse.item.extension:previousAuthorizationNumber": "claim updates (the pas engineer's)",
+    "ClaimResponse.item.extension:previousAuthorizationNumber": "an update keeps the authorization number "
+                                                                "(spec-47): there is no previous one",
     "ClaimResponse.item.extension:administrationReferenceNumber": "no payer reference number beside preAuthRef",
-    "ClaimResponse.item.extension:authorizedProvider": "the requesting provider is the one authorized",
     "ClaimResponse.item.extension:authorizedItemDetail": "A6 puts the authorized detail on addItem (spec-37)",
     "ClaimResponse.item.extension:admissionDates": "no admission in home infusion",
     "ClaimResponse.item.extension:dischargeDate": "no admission in home infusion",
@@ -148,16 +149,13 @@ NOT_PRODUCED = {
                     "nursingHomeResidentialStatus", "nursingHomeLevelOfCare", "productOrServiceCodeEnd", "revenue",
                     "revenueUnitRateLimit", "requestedService", "requestType", "certificationType", "admissionDates",
                     "dischargeDate")},
-    "ClaimResponse.addItem.provider.extension:providerType": "the requesting provider is the one authorized",
-    "ClaimResponse.addItem.provider": "the requesting provider is the one authorized",
+    "ClaimResponse.addItem.provider.extension:providerType": "an X12 98 provider type the request does not give",
     "ClaimResponse.addItem.modifier": "no HCPCS modifier is decided",
-    "ClaimResponse.addItem.serviced[x]": "the authorized period is itemPreAuthPeriod",
     "ClaimResponse.addItem.location[x]": "no place of service is decided",
     "ClaimResponse.addItem.quantity": "no units are decided (a per diem)",
     "ClaimResponse.addItem.unitPrice": "no price is decided",
     "ClaimResponse.adjudication": "decisions are per item (the kit reads item.adjudication)",
     "ClaimResponse.adjudication.extension:reviewAction": "decisions are per item",
-    "ClaimResponse.preAuthPeriod": "each item has its own itemPreAuthPeriod",
     "ClaimResponse.error.extension:followupAction": "the X12 889 follow-up codes are not public",
     "ClaimResponse.error.extension:errorElement": "no X12 loop: errorPath names the element",
 }
@@ -235,12 +233,16 @@ def test_a_code_of_no_therapy_is_an_error_and_the_rest_is_decided(trail: AuditTr
 
 # ---- A4: the attachments the payer needs, as PAS CommunicationRequests ----
 
-@pytest.mark.parametrize("case", PENDED, ids=[c.name for c in PENDED])
-def test_a_pended_item_asks_for_each_documentation_item(case: Any, trail: AuditTrail) -> None:
+def _pended(case: Any, trail: AuditTrail) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """The ClaimResponse of the case's example request, and the response Bundle's resources by fullUrl."""
     request = example_request(case, KNOWLEDGE)
     bundle = submit(request, KNOWLEDGE, trail, BASE, case.as_of)
-    response = check_response_bundle(bundle, request)
-    by_url = {e["fullUrl"]: e["resource"] for e in bundle["entry"]}
+    return check_response_bundle(bundle, request), {e["fullUrl"]: e["resource"] for e in bundle["entry"]}
+
+
+@pytest.mark.parametrize("case", PENDED, ids=[c.name for c in PENDED])
+def test_a_pended_item_asks_for_each_documentation_item(case: Any, trail: AuditTrail) -> None:
+    response, by_url = _pended(case, trail)
     asked = [by_url[r["reference"]] for r in response["communicationRequest"]]
     # The documentation items of the assessment: the ruleset's, as far as they apply to the order.
     documentation = {d.text: d for d in KNOWLEDGE.rulesets[case.ruleset].documentation}
@@ -253,6 +255,86 @@ def test_a_pended_item_asks_for_each_documentation_item(case: Any, trail: AuditT
         assert sent["identifier"][0]["value"], "IdentifierUnlessVO"
         assert sent["requester"] == response["insurer"] and sent["sender"] == response["requestor"]
         assert text in sent["note"][0]["text"] and "/fhir/Questionnaire/hit-" in sent["note"][0]["text"]
+
+
+# ---- A4: the PAS Task the 2.2.1 kit looks for in $submit responses ----
+
+# The must-support elements of PAS Task the kit cannot find in any Task this service sends, and why.
+TASK_NOT_PRODUCED = {
+    "Task.input:AttachmentsNeeded": "the documentation is asked for by questionnaire (102089-0), "
+                                    "not by LOINC or PWK01 attachment codes",
+    "Task.input:AttachmentsNeeded.extension:contentModifier": "no attachment codes asked for",
+    "Task.input:AttachmentsNeeded.extension:paLineNumber": "no attachment codes asked for",
+    "Task.input:AttachmentsNeeded.type": "no attachment codes asked for",
+    "Task.input:AttachmentsNeeded.value[x]": "no attachment codes asked for",
+    "Task.restriction.period": "the rules set no date by which the answers are due",
+    "Task.statusReason": "a requested Task has no status reason",
+}
+TASK_SLICES = {"input:PayerURL": ("type", "payer-url"), "input:QuestionnaireContext": ("type", "questionnaire-context"),
+               "input:AttachmentsNeeded": ("type", "attachments-needed")}
+
+
+def _task_must_support() -> list[str]:
+    """The elements the kit's `$submit` Task must-support test lists (its description's bullets)."""
+    source = TESTKIT / "server" / "generated" / "v2.2.1" / "task" / "server_submit_response_must_support_task_test.rb"
+    return [line.strip()[2:] for line in source.read_text(encoding="utf-8").splitlines()
+            if line.strip().startswith("* Task.")]
+
+
+def _present(values: list[Any], path: list[str]) -> bool:
+    """Whether some value has the element the kit's path names (slices by PASTempCodes type or
+    extension url; value[x] any value)."""
+    if not path:
+        return bool(values)
+    step, rest = path[0], path[1:]
+    found: list[Any] = []
+    for value in values:
+        if not isinstance(value, dict):
+            continue
+        if step == "value[x]":
+            found += [v for k, v in value.items() if k.startswith("value")]
+        elif step.startswith("extension:"):
+            url = {"paLineNumber": x12.SERVICE_LINE_NUMBER}.get(step.split(":")[1], step.split(":")[1])
+            found += [e for e in value.get("extension", []) if e.get("url") == url]
+        elif step in TASK_SLICES:
+            field, code = TASK_SLICES[step]
+            found += [i for i in value.get("input", []) if any(c["code"] == code for c in i[field]["coding"])]
+        else:
+            got = value.get(step)
+            found += got if isinstance(got, list) else [got] if got is not None else []
+    return _present(found, rest)
+
+
+@pytest.mark.parametrize("case", PENDED, ids=[c.name for c in PENDED])
+def test_a_pended_item_comes_with_a_pas_task_for_its_questionnaire(case: Any, trail: AuditTrail) -> None:
+    response, by_url = _pended(case, trail)
+    [task] = [r for r in by_url.values() if r["resourceType"] == "Task"]
+    [asked, *_] = [by_url[r["reference"]] for r in response["communicationRequest"]]
+    insurer, provider = (by_url.get(r) or by_url[f"{BASE}/fhir/{r}"]
+                         for r in (response["insurer"]["reference"], response["requestor"]["reference"]))
+    assert task["meta"]["profile"] == [x12.TASK] and (task["status"], task["intent"]) == ("requested", "order")
+    # additionalinfo.md's mapping: requester the payer, reasonReference the request, for the patient.
+    assert task["requester"]["identifier"]["value"] == (insurer["identifier"][0]["value"] if "identifier" in insurer
+                                                        else f"{BASE}/fhir")   # the example payer has none
+    assert task["owner"]["identifier"]["value"] == provider["identifier"][0]["value"]
+    assert task["reasonReference"] == response["request"] and task["for"] == response["patient"]
+    assert task["code"]["coding"][0]["code"] == "attachment-request-questionnaire"   # QuestionnaireContext invariant
+    inputs = {i["type"]["coding"][0]["code"]: i for i in task["input"]}
+    context = inputs["questionnaire-context"]
+    assert context["valueString"] in asked["note"][0]["text"]    # the questionnaire the attachments name
+    assert extension(context, x12.SERVICE_LINE_NUMBER)["valuePositiveInt"] == response["item"][0]["itemSequence"]
+    assert inputs["payer-url"]["valueUrl"] == f"{BASE}/fhir/QuestionnaireResponse"
+    listed = _task_must_support()
+    assert set(TASK_NOT_PRODUCED) <= set(listed)
+    assert [p for p in listed if p not in TASK_NOT_PRODUCED and not _present([task], p.split(".")[1:])] == []
+
+
+def test_an_authorization_has_its_period(trail: AuditTrail) -> None:
+    case = ELIGIBLE[0]
+    request = example_request(case, KNOWLEDGE)
+    response = _submit(case, trail, request)
+    [period] = [extension(i, x12.PRE_AUTH_PERIOD)["valuePeriod"] for i in response["item"]]
+    assert response["preAuthPeriod"] == period
 
 
 # ---- an item no therapy claims: pended, and on record ----

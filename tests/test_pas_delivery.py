@@ -166,3 +166,29 @@ def _request(orgs: list[str], client: str = "c1") -> StoredRequest:
 def _event(notification: dict) -> str:
     status = notification["entry"][0]["resource"]
     return next(p["valueString"] for p in status["parameter"] if p["name"] == "events-since-subscription-start")
+
+
+def test_a_store_made_before_delivery_errors_were_kept_opens_with_its_subscriptions(tmp_path: Path) -> None:
+    """A file whose pas_subscription table has no error columns (the earlier schema) gains them."""
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE pas_subscription (id VARCHAR(36) PRIMARY KEY, client TEXT NOT NULL, status VARCHAR(16)"
+                   " NOT NULL, orgs TEXT NOT NULL, endpoint TEXT NOT NULL, headers TEXT NOT NULL, resource TEXT NOT"
+                   " NULL, events INTEGER NOT NULL, created VARCHAR(40) NOT NULL)")
+        db.execute("INSERT INTO pas_subscription VALUES ('s0', 'c1', 'active', '[\"1\"]', 'https://x.example/', '[]',"
+                   " '{}', 3, '2026-11-01T00:00:00Z')")
+    store = PasStore(f"sqlite:///{path}")
+    [old] = store.of_client("c1")
+    assert (old.status, old.events, old.errors, old.error) == ("active", 3, 0, None)
+    store.failed("s0", "HTTP 503")
+    assert store.of_client("c1")[0].errors == 1
+
+
+def test_serve_refuses_a_retry_policy_out_of_bounds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from cds.cli import main
+
+    assert main(["serve", "--subscription-attempts", "0", "--feedback-db", str(tmp_path / "f.sqlite"),
+                 "--audit-url", f"sqlite:///{tmp_path / 'a.sqlite'}"]) == 2
+    assert "pas_delivery_attempts" in capsys.readouterr().err

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,6 +16,8 @@ from cds.audit import AuditTrail
 from cds.audit.pa_metrics import Service, figures
 from cds.audit.report import write_report
 from cds.cli import main
+
+from .readme_script import ROOT
 
 T0 = dt.datetime(2026, 11, 2, 9, tzinfo=dt.UTC)
 
@@ -51,12 +56,18 @@ def test_the_period_counts_the_requests_made_in_it() -> None:
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """`cds synth`, then every patient's draft order submitted as a PAS request (the trail's records)."""
+    """The README's example as written: `cds synth`, every patient's draft order submitted as a
+    PAS request, then `cds pas metrics` (its table checked here; the trail is the corpus)."""
     folder = tmp_path_factory.mktemp("pas-metrics")
     url = f"sqlite:///{folder / 'audit.sqlite'}"
-    assert main(["synth", "--patients", "8", "--size", "12", "--out", str(folder / "synth")]) == 0
-    records = sorted(str(p) for p in (folder / "synth").glob("*.json"))
-    assert main(["pas", "submit", "--from-record", *records, "--as-of", "2026-11-22", "--audit-url", url]) == 0
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("\n### Pended requests, updates, Subscriptions and inquiries\n"):]
+    script = re.search(r"```sh\n(.*?)```", section, re.S).group(1)  # type: ignore[union-attr]
+    assert "cds synth" in script and "cds pas metrics" in script
+    run = subprocess.run(["bash", "-ec", script.replace("/tmp/synth", str(folder / "synth"))], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300, env={**os.environ, "CDS_AUDIT_URL": url})
+    assert run.returncode == 0, run.stderr
+    assert "\n| therapy | requests | approved |" in run.stdout and "\n| all |" in run.stdout
     return url
 
 

@@ -5,6 +5,14 @@ audit record's id) assessed; else those whose routing claims an `order`; narrowe
 given) by `questionnaire` canonicals. Prefill comes from that assessment: the record's own, or
 one made now from the orders and `referenced` resources sent (and then recorded in the trail,
 so that the response can be linked to it).
+
+When no questionnaire applies (no therapy claims the orders, the context assessed none, or
+every questionnaire asked for is unknown) the operation does not succeed: a DTR 2.0.1
+PackageBundle holds exactly one Questionnaire and its QuestionnaireResponse
+(DTR-QPackageBundle: entry[questionnaire] 1..1), so no conformant output Parameters (1..*
+PackageBundle, oper-10) exists. The answer is a bare OperationOutcome (oper-11: "If the operation
+fails, the response payload SHOULD be an OperationOutcome"), 422, saying why and what to do
+(oper-8).
 """
 
 from __future__ import annotations
@@ -101,20 +109,31 @@ def questionnaire_package(body: Any, knowledge: Knowledge, trail: AuditTrail, ba
                                       assertion_id=assertion.get(t), as_of=day,
                                       intended_use=_intended_use(policy, t)), base_url)
                for t in therapies]
+    if not bundles:
+        raise HookError(422, [Problem(source="Parameters", element=None, message=_nothing_applies(given, unknown))])
     parameters: list[dict[str, Any]] = [{"name": fhir.PACKAGE_PARAMETER, "resource": b} for b in bundles]
     warnings = []
     if unknown:
         # Row 301: a questionnaire asked for that cannot be found is a warning, not a failure.
         warnings.append(f"{unknown} questionnaire(s) asked for are not Questionnaires of this service "
                         "at their current version")
-    if not bundles and given.orders:
-        # Rows 302 and oper-8: no questionnaire for the orders, so say why.
-        warnings.append("no home infusion therapy of this service claims the orders given: no questionnaire applies")
     if warnings:
         parameters.append({"name": fhir.OUTCOME_PARAMETER, "resource": {
             "resourceType": "OperationOutcome",
             "issue": [{"severity": "warning", "code": "not-found", "diagnostics": w} for w in warnings]}})
     return {"resourceType": "Parameters", "meta": {"profile": [fhir.OUTPUT_PARAMETERS]}, "parameter": parameters}
+
+
+def _nothing_applies(given: _Input, unknown: int) -> str:
+    """Why no questionnaire applies, and what the client may do (oper-8); never quotes the request."""
+    if given.orders:
+        why = "no home infusion therapy of this service claims the orders given"
+    elif given.context is not None:
+        why = "the coverage assertion of this context assessed no home infusion therapy"
+    else:
+        why = f"{unknown} questionnaire(s) asked for are not Questionnaires of this service at their current version"
+    return (f"no questionnaire applies: {why}. This service asks for no documentation for them; the payer's "
+            "coverage requirements (CRD order-sign) say whether any other documentation is needed.")
 
 
 def _wanted(given: _Input, knowledge: Knowledge, base_url: str) -> tuple[list[str], int]:

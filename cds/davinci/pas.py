@@ -37,7 +37,7 @@ from ..service.errors import HookError
 from ..terminology.valuesets import HCPCS
 from . import x12
 from .canonical import questionnaire_canonical
-from .pas_attachments import communication_requests
+from .pas_attachments import communication_requests, task
 from .pas_codes import Coding, pas_codes
 from .pas_errors import BusinessError, business_error, error_element, outcome, therapy_codes
 from .pas_request import Item, PasRequest, as_list, read_request
@@ -250,6 +250,11 @@ def response_bundle(decided: Decided, base_url: str, as_of: dt.date, number: str
         d.assessment, d.item.sequence, number, decided.questionnaires[d.assessment.therapy], decided.attachment_code,
         request.claim, response_id, base) for d in decisions if d.code == x12.PENDED and d.assessment is not None}
     items, added = [], []
+    # The provider authorized is the one who asked, when the profiles let it be named
+    # (itemAuthorizedProvider and addItem.provider take a Practitioner or an Organization).
+    asking = request.entry(request.claim["provider"])
+    provider = request.claim["provider"] if asking and asking[1]["resourceType"] in ("Organization", "Practitioner") \
+        else None
     for request_item in request.items:
         d = by_sequence.get(request_item.sequence)
         own = f"{number}-{request_item.sequence}"
@@ -267,6 +272,9 @@ def response_bundle(decided: Decided, base_url: str, as_of: dt.date, number: str
                    {"url": x12.PRE_AUTH_PERIOD, "valuePeriod": _period(request, d.item, as_of)}]
         if d.code == x12.CERTIFIED:
             extensions += granted
+            if provider is not None:
+                extensions.append({"url": x12.AUTHORIZED_PROVIDER,
+                                   "extension": [{"url": "provider", "valueReference": provider}]})
         item: dict[str, Any] = {"extension": extensions, "itemSequence": d.item.sequence}
         if d.note:
             item["noteNumber"] = [notes.index(d.note) + 1]
@@ -279,7 +287,9 @@ def response_bundle(decided: Decided, base_url: str, as_of: dt.date, number: str
                               {"url": x12.AUTHORIZED_DETAIL, "extension": [{"url": "productOrServiceCode",
                                "valueCodeableConcept": {"coding": [{"system": HCPCS, "code": code}]}}]}],
                 "itemSequence": [d.item.sequence],
+                **({"provider": [provider]} if provider is not None else {}),
                 "productOrService": {"coding": [{"system": HCPCS, "code": code}]},
+                "servicedPeriod": granted[1]["valuePeriod"],
                 "adjudication": [_adjudication(x12.CERTIFIED, own)],
             })
     claim = request.claim
@@ -296,6 +306,11 @@ def response_bundle(decided: Decided, base_url: str, as_of: dt.date, number: str
     }
     if any(d.code in x12.AUTHORIZED for d in decisions):
         response["preAuthRef"] = number
+        # The whole authorization's period: from the first authorized item's start to the last's end.
+        periods = [_period(request, d.item, as_of) for d in decisions if d.code in x12.AUTHORIZED]
+        ends = [p["end"] for p in periods if "end" in p]
+        response["preAuthPeriod"] = {"start": min(p["start"] for p in periods),
+                                     **({"end": max(ends)} if len(ends) == len(periods) else {})}
     response["item"] = items
     if added:
         response["addItem"] = added
@@ -304,10 +319,14 @@ def response_bundle(decided: Decided, base_url: str, as_of: dt.date, number: str
     asked = [resource for i in request.items for resource in attachments.get(i.sequence, [])]
     if asked:
         response["communicationRequest"] = [{"reference": f"urn:uuid:{r['id']}"} for r in asked]
+    insurer, provider = (found[1] if (found := request.entry(claim[k])) else None for k in ("insurer", "provider"))
+    tasks = [task(d.item.sequence, number, decided.questionnaires[d.assessment.therapy], claim, request.request_ref,
+                  insurer, provider, response_id, base)
+             for d in decisions if d.code == x12.PENDED and d.assessment is not None]
     if decided.errors:
         response["error"] = [error_element(e, decided.reject_reason) for e in decided.errors]
     entries = [{"fullUrl": f"urn:uuid:{response_id}", "resource": response},
-               *({"fullUrl": f"urn:uuid:{r['id']}", "resource": r} for r in asked)]
+               *({"fullUrl": f"urn:uuid:{r['id']}", "resource": r} for r in [*asked, *tasks])]
     seen: set[str] = set()
     for reference in (claim["patient"], claim["insurer"], claim["provider"], {"reference": request.request_ref}):
         found = request.entry(reference)

@@ -39,6 +39,10 @@ def add_serve_parser(commands: Any) -> None:
     serve.add_argument("--subscription-allow-http", action="store_true",
                        help="let PAS Subscriptions notify plain http and hosts resolving to loopback or private addresses "
                             "(default: https to other hosts only)")
+    serve.add_argument("--subscription-attempts", type=int, default=4, metavar="N",
+                       help="tries in all of a PAS Subscription handshake or notification not taken (1-10; default 4)")
+    serve.add_argument("--subscription-first-wait", type=float, default=2.0, metavar="SECONDS",
+                       help="wait before the second try, doubled for each next one (default 2)")
     serve.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY, metavar="N",
                        help=f"largest request body, and the most fetched from fhirServer for one call "
                             f"(default {DEFAULT_MAX_BODY}: answered within ~500 ms)")
@@ -114,6 +118,7 @@ def run_serve(args: argparse.Namespace) -> int:
             public_base_url=args.public_base_url, as_of=args.as_of, audit_url=args.audit_url or default_url(),
             payer_policy=args.payer_policy, pas_url=args.pas_url, pas_retention_days=args.pas_retention_days,
             subscription_https_only=not args.subscription_allow_http,
+            pas_delivery_attempts=args.subscription_attempts, pas_delivery_first_wait=args.subscription_first_wait,
         )
         if settings.payer_policy is not None:
             # Checked before any worker starts: a bad file is named here, once.

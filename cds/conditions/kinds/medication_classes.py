@@ -23,6 +23,7 @@ class MedicationClassesSpec(Spec):
     classes: Names
     at_least: Whole
     status: Names | None = None
+    route: Names | None = None
     within_days: Whole | None = None
     before: Anchor | None = None
 
@@ -37,6 +38,8 @@ class MedicationClasses(TermKind):
         parsed: dict[str, Any] = {"classes": tuple(drug_classes(spec, "classes", scope, "medication_classes"))}
         if "status" in spec:
             parsed["status"] = tuple(names(spec, "status", STATUSES, scope, "medication_classes"))
+        if "route" in spec:
+            parsed["route"] = tuple(names(spec, "route", set(scope.terminology.routes.classes), scope, "medication_classes"))
         window.parse(spec, parsed, scope, "medication_classes")
         key = scope.derive("medication_classes", parsed)
         return Term("medication_classes", {**parsed, "at_least": whole(spec, "at_least", scope, "medication_classes")},
@@ -47,6 +50,7 @@ class MedicationClasses(TermKind):
 
     def words(self, spec: dict[str, Any]) -> Words:
         status = f" (status {either(spec['status'])})" if "status" in spec else ""
+        status += f" by route {either(spec['route'])}" if "route" in spec else ""
         return Words(text=f"the medication history{status}{window.words(spec)} covers at least {spec['at_least']} "
                           f"of the drug classes {either(spec['classes'])}")
 
@@ -55,10 +59,11 @@ class MedicationClasses(TermKind):
 
     def compute(self, facts: "PatientFacts", derived: Derived, anchors: dict[str, dt.date | None], units: "Units",
                 warnings: list["Problem"], therapy: str) -> dict[str, Any] | None:
-        statuses = set(derived.spec.get("status", ()))
+        statuses, routes = set(derived.spec.get("status", ())), set(derived.spec.get("route", ()))
         members: list[MedicationFact] = [
             m for m in facts.medications
-            if m.history and (not statuses or m.status in statuses) and window.holds(m.start, m.end, derived.spec, anchors)
+            if m.history and (not statuses or m.status in statuses) and (not routes or m.route in routes)
+            and window.holds(m.start, m.end, derived.spec, anchors)
         ]
         covered = [c for c in derived.spec["classes"] if any(m.classes.get(c) for m in members)]
         evidence = [m.ref for m in members if any(m.classes.get(c) for c in covered)]
