@@ -7,7 +7,8 @@ and the fact carries the flags of the phrases found, which the rules then test. 
 one scan per resource, never one per rule.
 
 Matching is by words, case-insensitive: text and phrase are lowercased, "α" read as "alpha",
-letters and digits split apart ("alpha1" = "alpha 1" = "alpha-1"), and every other character is
+letters and digits split apart ("alpha1" = "alpha 1" = "alpha-1"), a "+" after a digit is the
+word "plus" (a semi-quantitative result, "2+", is not the number 2), and every other character is
 a word break; a phrase matches when its words occur in a row in the text.
 
 A result read as words (criteria README "Results in words": a genotype, a screening test) is
@@ -22,11 +23,12 @@ from collections.abc import Iterable, Mapping
 
 _BOUNDARY = re.compile(r"(?<=[a-z])(?=[0-9])|(?<=[0-9])(?=[a-z])")
 _BREAK = re.compile(r"[^a-z0-9]+")
+_GRADE = re.compile(r"(?<=[0-9])\+")
 
 
 def normal(text: str) -> str:
     """The words of a text, lowercased, single-spaced."""
-    lowered = _BOUNDARY.sub(" ", text.lower().replace("α", "alpha"))
+    lowered = _BOUNDARY.sub(" ", _GRADE.sub(" plus ", text.lower().replace("α", "alpha")))
     return " ".join(_BREAK.split(lowered)).strip()
 
 

@@ -25,6 +25,15 @@ def test_phrases_match_whole_words_in_a_row(texts: list[str | None], flags: list
     assert TextMatcher(PHRASES).match(*texts) == flags
 
 
+@pytest.mark.parametrize(("text", "found"), [
+    ("2+", ["2_plus"]), ("Ketones: 3+ (large)", ["3_plus"]), ("2", []), ("2 mg/dL", []), ("1+", []),
+    ("4 +", []),
+])
+def test_a_grade_written_with_plus_is_not_the_bare_number(text: str, found: list[str]) -> None:
+    """A semi-quantitative result ("2+" ketones) reads as its grade, never as the number 2."""
+    assert TextMatcher(["2+", "3+"]).match(text) == found
+
+
 def test_no_phrases_match_nothing() -> None:
     matcher = TextMatcher()
     assert not matcher
