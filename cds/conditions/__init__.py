@@ -7,16 +7,13 @@ written by tools/term_table.py).
 """
 
 from . import kinds  # noqa: F401  (registers every kind)
-from .kind import BY_KEY, REGISTRY, Spec, TermKind, kind_of
+from .kind import BY_KEY, REGISTRY, Spec, TermKind
 from .nodes import All, Any_, Compare, Derived, Node, Not, Term, terms
 from .reference import Reference, load_reference
 from .parse import DATA_TERMS, TERMS, Clause, ParsedRuleset, order_criteria, parse, parse_ruleset, phrases
 from .scope import Scope
 from .words import Words
 
-# Every kind a parsed term may have (keys, and kinds reached through another key).
-KINDS = frozenset(REGISTRY)
-
-__all__ = ["BY_KEY", "DATA_TERMS", "KINDS", "REGISTRY", "TERMS", "All", "Any_", "Clause", "Compare", "Derived",
-           "Node", "Not", "ParsedRuleset", "Reference", "Scope", "Spec", "Term", "TermKind", "Words", "kind_of",
+__all__ = ["BY_KEY", "DATA_TERMS", "REGISTRY", "TERMS", "All", "Any_", "Clause", "Compare", "Derived",
+           "Node", "Not", "ParsedRuleset", "Reference", "Scope", "Spec", "Term", "TermKind", "Words",
            "load_reference", "order_criteria", "parse", "parse_ruleset", "phrases", "terms"]

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .nodes import Derived, Term
 from .patterns import Pattern
-from .scope import Scope
+from .scope import Scope, check_keys
 from .words import Words
 
 if TYPE_CHECKING:
@@ -64,16 +64,9 @@ class TermKind:
 
     def check(self, value: Any, scope: Scope) -> dict[str, Any]:
         """The mapping written, held to the kind's `spec` (keys, required keys, types)."""
-        if not isinstance(value, dict):
-            raise scope.error(f"{self.key}: expects a mapping")
         fields = self.spec.model_fields
-        allowed = {f.alias or name for name, f in fields.items()}
-        unknown = set(value) - allowed
-        if unknown:
-            raise scope.error(f"{self.key}: unknown key(s) {sorted(unknown)}; allowed {sorted(allowed)}")
-        missing = {f.alias or name for name, f in fields.items() if f.is_required()} - set(value)
-        if missing:
-            raise scope.error(f"{self.key}: needs {', '.join(sorted(missing))}")
+        check_keys(value, {f.alias or name for name, f in fields.items()}, scope, str(self.key),
+                   {f.alias or name for name, f in fields.items() if f.is_required()})
         try:
             self.spec.model_validate(value)
         except ValidationError as exc:
@@ -161,8 +154,4 @@ def register(cls: K) -> K:
     if cls.key is not None:
         BY_KEY[cls.key] = kind
     return cls
-
-
-def kind_of(term: Term) -> TermKind:
-    return REGISTRY[term.kind]
 

@@ -9,6 +9,8 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from ..spans import days_ago
+
 if TYPE_CHECKING:
     from ..facts import ObservationFact, PatientFacts
     from ..fhir.errors import Problem
@@ -125,12 +127,12 @@ def _latest_and_before(valued: list[tuple[float, ObservationFact]], every: list[
     if latest.date is None or latest.comparator is not None:
         return None
     before = [(v, o) for v, o in every
-              if o.date is not None and 0 < (latest.date - o.date).days <= days and o.comparator is None]
+              if o.date is not None and 0 < days_ago(latest.date, o.date) <= days and o.comparator is None]
     return (value, latest, before) if before else None
 
 
 def rise_fact(valued: list[tuple[float, ObservationFact]], every: list[tuple[float, ObservationFact]],
-          days: int, units: Units, unit: str) -> dict[str, Any] | None:
+              days: int, units: Units, unit: str) -> dict[str, Any] | None:
     """The most recent value minus the lowest of the `days` before its date, in `unit` (negative
     for a fall): a weight gained over days, a creatinine risen from its recent lowest."""
     found = _latest_and_before(valued, every, days)
@@ -147,7 +149,7 @@ def rise_fact(valued: list[tuple[float, ObservationFact]], every: list[tuple[flo
 
 
 def loss_fact(valued: list[tuple[float, ObservationFact]], every: list[tuple[float, ObservationFact]],
-          days: int, units: Units) -> dict[str, Any] | None:
+              days: int, units: Units) -> dict[str, Any] | None:
     """The most recent value against the highest of the `days` before its date: the percentage
     lost (negative for a gain). None when the latest is undated or nothing precedes it."""
     found = _latest_and_before(valued, every, days)
@@ -172,7 +174,7 @@ def date_spread(observations: list[ObservationFact]) -> int | None:
 
 
 def baseline_change(facts: PatientFacts, spec: dict[str, Any], value: float, chosen: ObservationFact, wanted: set[str],
-            named: set[str], allowed: set[str], units: Units, warnings: list[Problem]) -> dict[str, Any]:
+                    named: set[str], allowed: set[str], units: Units, warnings: list[Problem]) -> dict[str, Any]:
     """The picked value's change from the baseline (the latest value of the same observations on or
     before the start of the first request of the class); nothing when either cannot be told, or the
     picked value is itself from before that start (it would be compared with itself)."""
@@ -222,7 +224,7 @@ def _low_percent(observation: ObservationFact, units: Units) -> dict[str, Any]:
 
 
 def same_day_fact(facts: PatientFacts, spec: dict[str, Any], chosen: ObservationFact, units: Units,
-              warnings: list[Problem]) -> dict[str, Any]:
+                  warnings: list[Problem]) -> dict[str, Any]:
     """The highest observation of `same_day_in` drawn the day the picked one was (a fasting glucose
     beside a C-peptide), as bounds in `same_day_unit`, and cited; nothing when there is none."""
     if "same_day_in" not in spec or chosen.date is None:
